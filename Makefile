@@ -1,0 +1,71 @@
+# kensho - a relying-party verification gateway for Japanese e-government.
+#
+#   make            build bin/kensho (and the library)
+#   make test       build and run every test (SAN=1: under ASan+UBSan+LSan)
+#   make run        the whole stack on 127.0.0.1:8080 with a demo PKI
+#   make clean
+#
+# SAN=1 builds into build/san with sanitizers; the default build is build/rel.
+
+CC      ?= cc
+FLAVOR  := $(if $(SAN),san,rel)
+OUT     := build/$(FLAVOR)
+BIN     := $(if $(SAN),$(OUT)/bin,bin)
+
+PKGS    := libcjson openssl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcjson -lssl -lcrypto)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+           -Wno-missing-field-initializers
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -g $(WARN) -fPIE -fstack-protector-strong -pthread -Iverify $(PKG_CFLAGS)
+ifeq ($(SAN),1)
+CFLAGS  := $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS := -fsanitize=address,undefined -pie -Wl,-z,relro,-z,now -pthread
+else
+CFLAGS  := $(CFLAGS_COMMON) -O2 -D_FORTIFY_SOURCE=2
+LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread
+endif
+
+VERIFY_SRC := verify/util.c verify/config.c verify/input.c verify/certinfo.c verify/path.c \
+              verify/verdict.c verify/revoke.c verify/verify.c
+LIB_OBJ    := $(VERIFY_SRC:%.c=$(OUT)/%.o)
+LIB        := $(OUT)/libkensho.a
+
+TEST_SRC   := tests/test_unit.c tests/test_verify.c
+TEST_BIN   := $(TEST_SRC:tests/%.c=$(OUT)/tests/%)
+
+.PHONY: all test run clean pki
+all: $(BIN)/kensho
+
+$(OUT)/%.o: %.c verify/verify.h verify/internal.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/kensho: $(OUT)/verify/cli.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(OUT)/tests/%: tests/%.c tests/testlib.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS)
+
+# The test PKI is generated, never committed: dates are relative to now.
+PKI := build/pki
+$(PKI)/.done: tests/pki/mkpki.sh
+	bash tests/pki/mkpki.sh $(PKI)
+	@touch $@
+pki: $(PKI)/.done
+
+test: $(BIN)/kensho $(TEST_BIN) $(PKI)/.done
+	KENSHO=$(abspath $(BIN)/kensho) PKI=$(abspath $(PKI)) OUT=$(OUT) bash tests/run.sh $(TEST_BIN)
+
+run: $(BIN)/kensho $(PKI)/.done
+	bash tests/demo.sh $(BIN)/kensho $(PKI)
+
+clean:
+	rm -rf build bin

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# tests/test_cli.sh - bin/kensho as other tools call it: exit statuses, one
+# JSON document on stdout for every outcome, input forms, malformed input.
+set -u
+K=${KENSHO:?}
+P=${PKI:?}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+cat >"$T/off.json" <<JSON
+{"trust_anchors": ["$P/anchors"], "intermediates": ["$P/intermediates"], "revocation": {"mode": "off"},
+ "accept_policies": ["1.2.392.200149.8.5.1.1.20"]}
+JSON
+cat >"$T/require.json" <<JSON
+{"trust_anchors": ["$P/anchors"], "intermediates": ["$P/intermediates"]}
+JSON
+echo '{"trust_anchors": ["/nonexistent"]}' >"$T/bad.json"
+head -c 50000000 /dev/zero >"$T/big.bin"
+printf '\x30\x82' >"$T/trunc.der"
+head -c 3000 /dev/urandom >"$T/random.bin"
+: >"$T/empty"
+
+# expect EXIT JQ_EXPR EXPECTED -- ARGS...: exit status, and one JSON value
+# picked out of stdout (python3 reads the JSON; the expression is a key path).
+expect() {
+    local want_rc=$1 path=$2 want=$3
+    shift 4
+    local out rc got
+    out=$("$K" "$@" 2>/dev/null)
+    rc=$?
+    got=$(printf '%s' "$out" | python3 -c '
+import json, sys
+path = sys.argv[1]
+try:
+    v = json.load(sys.stdin)
+except Exception as e:
+    print("NOT-JSON"); sys.exit()
+for k in path.split("."):
+    if k == "":
+        continue
+    v = v[int(k)] if isinstance(v, list) else (v.get(k) if isinstance(v, dict) else None)
+print(v)' "$path")
+    if [ "$rc" = "$want_rc" ] && [ "$got" = "$want" ]; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL: kensho $*: exit $rc (want $want_rc), $path=$got (want $want)" >&2
+    fi
+}
+
+O="$T/off.json"
+expect 0 indication TOTAL_PASSED -- verify --config "$O" --signature "$P/sig-attached-rsa.p7m"
+expect 0 signer.jpki.sex female -- verify --config "$O" --signature "$P/sig-attached-rsa.p7m"
+expect 0 indication TOTAL_PASSED -- verify --config "$O" --signature "$P/sig-attached-rsa.pem"
+expect 0 indication TOTAL_PASSED -- verify --config "$O" --signature "$P/sig-attached-rsa.b64"
+expect 0 indication TOTAL_PASSED -- verify --config "$O" --signature "$P/sig-detached-rsa.p7s" --content "$P/doc.txt"
+expect 1 subindication HASH_FAILURE -- verify --config "$O" --signature "$P/sig-detached-rsa.p7s" --content "$P/doc-tampered.txt"
+expect 2 subindication SIGNED_DATA_NOT_FOUND -- verify --config "$O" --signature "$P/sig-detached-rsa.p7s"
+expect 1 subindication EXPIRED -- verify --config "$O" --signature "$P/sig-attached-expired.p7m"
+expect 1 subindication SIG_CRYPTO_FAILURE -- verify --config "$O" --signature "$P/sig-attached-tampered-sig.p7m"
+expect 2 subindication NO_CERTIFICATE_CHAIN_FOUND -- verify --config "$O" --signature "$P/sig-attached-rogue.p7m"
+expect 2 subindication NO_CERTIFICATE_CHAIN_FOUND -- verify --config "$O" --signature "$P/sig-rogue-with-root.p7m"
+expect 2 subindication TRY_LATER -- verify --config "$T/require.json" --signature "$P/sig-attached-rsa.p7m"
+# --at: RFC 3339, with an offset; long before the PKI existed
+expect 1 subindication NOT_YET_VALID -- verify --config "$O" --signature "$P/sig-attached-rsa.p7m" --at 2001-01-01T09:00:00+09:00
+expect 1 validation_time 2001-01-01T00:00:00Z -- verify --config "$O" --signature "$P/sig-attached-rsa.p7m" --at 2001-01-01T09:00:00+09:00
+expect 64 error.code KS_E_BAD_TIME -- verify --config "$O" --signature "$P/sig-attached-rsa.p7m" --at yesterday
+# certificates
+expect 0 indication TOTAL_PASSED -- cert --config "$O" --cert "$P/citizen-rsa.pem"
+expect 0 format certificate -- cert --config "$O" --cert "$P/citizen-ec.pem"
+expect 1 subindication EXPIRED -- cert --config "$O" --cert "$P/citizen-expired.pem"
+expect 65 error.code KS_E_NOT_CERTIFICATE -- cert --config "$O" --cert "$P/sig-attached-rsa.p7m"
+# malformed input: exit 65 and a JSON error, never a crash
+expect 65 error.code KS_E_EMPTY -- verify --config "$O" --signature "$T/empty"
+expect 65 error.code KS_E_NOT_SIGNATURE -- verify --config "$O" --signature "$T/trunc.der"
+expect 65 error.code KS_E_ENCODING -- verify --config "$O" --signature "$T/random.bin"
+expect 65 error.code KS_E_TOO_LARGE -- verify --config "$O" --signature "$T/big.bin"
+expect 65 error.code KS_E_NO_SIGNERS -- verify --config "$O" --signature "$P/certs-only.p7b"
+expect 65 error.code KS_E_ENCODING -- verify --config "$O" --signature "$P/citizen-rsa.pem"
+# usage and configuration
+expect 64 error.code KS_E_USAGE -- verify --config "$O"
+expect 64 error.code KS_E_USAGE -- frobnicate
+expect 64 error.code KS_E_USAGE -- verify --config "$O" --signature "$P/sig-attached-rsa.p7m" --bogus x
+expect 78 error.code KS_E_CONFIG -- verify --config "$T/bad.json" --signature "$P/sig-attached-rsa.p7m"
+expect 78 error.code KS_E_CONFIG -- verify --config "$T/none.json" --signature "$P/sig-attached-rsa.p7m"
+expect 66 error.code KS_E_IO -- verify --config "$O" --signature "$T/does-not-exist"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

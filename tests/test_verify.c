@@ -1,0 +1,350 @@
+/*
+ * tests/test_verify.c - table-driven verification tests over the generated
+ * JPKI-like test PKI (tests/pki/mkpki.sh; $PKI).  Each row names the fixture,
+ * the configuration, the validation time relative to now, and the expected
+ * indication and subindication.  The PKI's dates are relative to the time it
+ * was generated, so nothing here rots.
+ */
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "testlib.h"
+
+static const char *pki;
+static char cfgdir[512];
+
+/* Configurations, by name; "@PKI@" is the PKI directory. */
+static const struct {
+    const char *name;
+    const char *json;
+} configs[] = {
+    {"off", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"],"
+            " \"revocation\": {\"mode\": \"off\"}, \"accept_policies\": [\"1.2.392.200149.8.5.1.1.20\"]}"},
+    {"anypolicy", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"],"
+                  " \"revocation\": {\"mode\": \"off\"}}"},
+    {"require", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"]}"},
+    {"softfail", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"],"
+                 " \"revocation\": {\"mode\": \"soft-fail\"}}"},
+    {"legacy", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"],"
+               " \"revocation\": {\"mode\": \"off\"}, \"algorithms\": {\"min_rsa_bits\": 1024, \"allow_sha1\": true}}"},
+    /* Only the rogue CA is trusted: a ministry CA embedded in a message must
+     * not become an anchor. */
+    {"rogue-anchor", "{\"trust_anchors\": [\"@PKI@/rogue-ca.pem\"], \"revocation\": {\"mode\": \"off\"}}"},
+    /* No intermediates configured: only what the message embeds. */
+    {"no-intermediates", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"revocation\": {\"mode\": \"off\"}}"},
+};
+
+static const char *cfg_path(const char *name, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%s.json", cfgdir, name);
+    return buf;
+}
+
+static void write_configs(void)
+{
+    snprintf(cfgdir, sizeof cfgdir, "%s/tests/cfg", t_env("OUT", "build/rel"));
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", cfgdir);
+    if (system(cmd) != 0)
+        exit(2);
+    for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
+        char path[600];
+        if (!t_write_template(cfg_path(configs[i].name, path, sizeof path), configs[i].json, pki))
+            exit(2);
+    }
+}
+
+static ks_ctx *load(const char *name)
+{
+    char path[600];
+    char *err = NULL;
+    ks_ctx *ctx = NULL;
+    ks_result r = ks_ctx_load(cfg_path(name, path, sizeof path), &ctx, &err);
+    if (r != KS_OK) {
+        fprintf(stderr, "config %s: %s\n", name, err);
+        exit(2);
+    }
+    free(err);
+    return ctx;
+}
+
+static int read_fixture(const char *file, uint8_t **buf, size_t *len)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", pki, file);
+    return ks_read_file(path, 64 * 1024 * 1024, buf, len) == KS_OK;
+}
+
+#define DAY (24 * 3600L)
+#define YEAR (365 * DAY)
+
+static const struct row {
+    const char *sig;
+    const char *content;
+    const char *config;
+    long at_offset; /* seconds from now */
+    const char *indication;
+    const char *sub;
+} rows[] = {
+    {"sig-attached-rsa.p7m", NULL, "off", 0, "TOTAL_PASSED", NULL},
+    {"sig-attached-rsa.pem", NULL, "off", 0, "TOTAL_PASSED", NULL},
+    {"sig-attached-rsa.b64", NULL, "off", 0, "TOTAL_PASSED", NULL},
+    {"sig-attached-ec.p7m", NULL, "off", 0, "TOTAL_PASSED", NULL},
+    {"sig-attached-gen2.p7m", NULL, "off", 0, "TOTAL_PASSED", NULL},
+    {"sig-attached-noname.p7m", NULL, "off", 0, "TOTAL_PASSED", NULL},
+    {"sig-two-signers.p7m", NULL, "off", 0, "TOTAL_PASSED", NULL},
+    {"sig-with-chain.p7m", NULL, "no-intermediates", 0, "TOTAL_PASSED", NULL},
+    {"sig-detached-rsa.p7s", "doc.txt", "off", 0, "TOTAL_PASSED", NULL},
+    {"sig-detached-rsa.p7s", NULL, "off", 0, "INDETERMINATE", "SIGNED_DATA_NOT_FOUND"},
+    {"sig-detached-rsa.p7s", "doc-tampered.txt", "off", 0, "TOTAL_FAILED", "HASH_FAILURE"},
+    {"sig-attached-tampered-content.p7m", NULL, "off", 0, "TOTAL_FAILED", "HASH_FAILURE"},
+    {"sig-attached-tampered-sig.p7m", NULL, "off", 0, "TOTAL_FAILED", "SIG_CRYPTO_FAILURE"},
+    {"sig-attached-expired.p7m", NULL, "off", 0, "TOTAL_FAILED", "EXPIRED"},
+    {"sig-attached-notyet.p7m", NULL, "off", 0, "TOTAL_FAILED", "NOT_YET_VALID"},
+    {"sig-attached-badku.p7m", NULL, "off", 0, "INDETERMINATE", "SIG_CONSTRAINTS_FAILURE"},
+    {"sig-attached-otherpol.p7m", NULL, "off", 0, "INDETERMINATE", "POLICY_PROCESSING_ERROR"},
+    {"sig-attached-otherpol.p7m", NULL, "anypolicy", 0, "TOTAL_PASSED", NULL},
+    {"sig-attached-legacy.p7m", NULL, "off", 0, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE"},
+    {"sig-attached-legacy.p7m", NULL, "legacy", 0, "TOTAL_PASSED", NULL},
+    {"sig-attached-rogue.p7m", NULL, "off", 0, "INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND"},
+    {"sig-with-chain.p7m", NULL, "rogue-anchor", 0, "INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND"},
+    {"sig-attached-rsa.p7m", NULL, "no-intermediates", 0, "INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND"},
+    /* The validation time is injected: before the citizen's notBefore
+     * (now - 1 year) the certificate cannot have signed. */
+    {"sig-attached-rsa.p7m", NULL, "off", -2 * YEAR, "TOTAL_FAILED", "NOT_YET_VALID"},
+    /* After notAfter, but the claimed signing time is inside the validity:
+     * no proof either way (ETSI EN 319 102-1 OUT_OF_BOUNDS_NO_POE). */
+    {"sig-attached-rsa.p7m", NULL, "off", 10 * YEAR, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"},
+    /* Fail closed: no revocation source is configured at all. */
+    {"sig-attached-rsa.p7m", NULL, "require", 0, "INDETERMINATE", "TRY_LATER"},
+    {"sig-attached-rsa.p7m", NULL, "softfail", 0, "TOTAL_PASSED", NULL},
+};
+
+static const char *sub_of(const cJSON *v)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "subindication"));
+}
+
+static void run_row(const struct row *r)
+{
+    uint8_t *sig = NULL, *content = NULL;
+    size_t siglen = 0, clen = 0;
+    cJSON *v = NULL;
+    ks_ctx *ctx = load(r->config);
+    char what[256];
+    snprintf(what, sizeof what, "%s%s%s [%s, now%+ld s]", r->sig, r->content ? " + " : "",
+             r->content ? r->content : "", r->config, r->at_offset);
+    if (!read_fixture(r->sig, &sig, &siglen) || (r->content && !read_fixture(r->content, &content, &clen))) {
+        CHECK(0, "%s: fixture missing", what);
+        goto done;
+    }
+    ks_blob c = {.name = r->content, .data = content, .len = clen};
+    ks_request req = {.signature = {.name = r->sig, .data = sig, .len = siglen},
+                      .contents = &c,
+                      .n_contents = r->content ? 1 : 0,
+                      .at = time(NULL) + r->at_offset,
+                      .has_at = 1};
+    ks_result res = ks_verify_signature(ctx, &req, &v);
+    CHECK(res == KS_OK, "%s: %s", what, ks_result_name(res));
+    if (v == NULL)
+        goto done;
+    const char *ind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "indication"));
+    CHECK_STR(ind, r->indication, "%s (detail: %s)", what,
+              cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "detail")));
+    CHECK_STR(sub_of(v), r->sub, "%s", what);
+    /* Every verdict explains itself in both languages. */
+    cJSON *reason = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(v, "reasons"), 0);
+    CHECK(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reason, "en")) != NULL &&
+              cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reason, "ja")) != NULL,
+          "%s: reasons in en and ja", what);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "format")), "cms", "%s", what);
+done:
+    cJSON_Delete(v);
+    free(sig);
+    free(content);
+    ks_ctx_unref(ctx);
+}
+
+/* The JPKI basic four items of the demo citizen, as mkpki.sh wrote them. */
+static void test_jpki_fields(void)
+{
+    uint8_t *sig = NULL;
+    size_t len = 0;
+    cJSON *v = NULL;
+    ks_ctx *ctx = load("off");
+    CHECK(read_fixture("sig-attached-rsa.p7m", &sig, &len), "fixture");
+    ks_request req = {.signature = {.data = sig, .len = len}};
+    CHECK(ks_verify_signature(ctx, &req, &v) == KS_OK, "verify");
+    cJSON *signer = cJSON_GetObjectItemCaseSensitive(v, "signer");
+    cJSON *jpki = cJSON_GetObjectItemCaseSensitive(signer, "jpki");
+    CHECK(jpki != NULL, "signer has jpki");
+#define FIELD(k) cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(jpki, k))
+    CHECK_STR(FIELD("name"), "検証\u3000花子", "name");
+    CHECK_STR(FIELD("address"), "長野県松本市丸の内３番７号", "address");
+    CHECK_STR(FIELD("date_of_birth"), "1970-01-02", "date of birth");
+    CHECK_STR(FIELD("date_of_birth_era"), "showa", "era");
+    CHECK_STR(FIELD("sex"), "female", "sex");
+    CHECK_STR(FIELD("name_substitutes"), "00000", "name substitutes");
+#undef FIELD
+    cJSON *chain = cJSON_GetObjectItemCaseSensitive(v, "chain");
+    CHECK(cJSON_GetArraySize(chain) == 5, "bridge path has 5 certificates, got %d", cJSON_GetArraySize(chain));
+    const char *src = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(chain, 4), "source"));
+    CHECK_STR(src, "anchor", "last of chain");
+    src = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(chain, 0), "source"));
+    CHECK_STR(src, "signature", "signer came with the signature");
+    CHECK(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(signer, "sha256")) != NULL, "fingerprint");
+    CHECK(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "signing_time")) != NULL, "signing time");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "digest_algorithm")), "sha256", "digest");
+    cJSON_Delete(v);
+    free(sig);
+
+    /* A certificate without JPKI items has no "jpki". */
+    v = NULL;
+    CHECK(read_fixture("sig-attached-noname.p7m", &sig, &len), "fixture");
+    ks_request req2 = {.signature = {.data = sig, .len = len}};
+    CHECK(ks_verify_signature(ctx, &req2, &v) == KS_OK, "verify");
+    CHECK(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(v, "signer"), "jpki") == NULL,
+          "no jpki for a non-JPKI certificate");
+    cJSON_Delete(v);
+    free(sig);
+
+    /* Two signers: both reported. */
+    v = NULL;
+    CHECK(read_fixture("sig-two-signers.p7m", &sig, &len), "fixture");
+    ks_request req3 = {.signature = {.data = sig, .len = len}};
+    CHECK(ks_verify_signature(ctx, &req3, &v) == KS_OK, "verify");
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(v, "signers")) == 2, "two signers");
+    cJSON_Delete(v);
+    free(sig);
+    ks_ctx_unref(ctx);
+}
+
+static const struct cert_row {
+    const char *cert;
+    const char *config;
+    const char *indication;
+    const char *sub;
+} cert_rows[] = {
+    {"citizen-rsa.pem", "off", "TOTAL_PASSED", NULL},
+    {"citizen-ec.pem", "off", "TOTAL_PASSED", NULL},
+    {"citizen-gen2.pem", "off", "TOTAL_PASSED", NULL},
+    {"citizen-expired.pem", "off", "TOTAL_FAILED", "EXPIRED"},
+    {"citizen-notyet.pem", "off", "TOTAL_FAILED", "NOT_YET_VALID"},
+    {"citizen-badku.pem", "off", "INDETERMINATE", "SIG_CONSTRAINTS_FAILURE"},
+    {"citizen-legacy.pem", "off", "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE"},
+    {"rogue-citizen.pem", "off", "INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND"},
+    {"citizen-rsa.pem", "require", "INDETERMINATE", "TRY_LATER"},
+};
+
+static void test_cert_rows(void)
+{
+    for (size_t i = 0; i < sizeof cert_rows / sizeof cert_rows[0]; i++) {
+        const struct cert_row *r = &cert_rows[i];
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        cJSON *v = NULL;
+        ks_ctx *ctx = load(r->config);
+        CHECK(read_fixture(r->cert, &buf, &len), "%s", r->cert);
+        ks_blob b = {.data = buf, .len = len};
+        CHECK(ks_verify_certificate(ctx, &b, 0, 0, &v) == KS_OK, "%s", r->cert);
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "indication")), r->indication, "%s [%s]",
+                  r->cert, r->config);
+        CHECK_STR(sub_of(v), r->sub, "%s [%s]", r->cert, r->config);
+        cJSON_Delete(v);
+        free(buf);
+        ks_ctx_unref(ctx);
+    }
+}
+
+/* Input that is not a signature at all: an error result, never a verdict. */
+static void test_malformed(void)
+{
+    ks_ctx *ctx = load("off");
+    uint8_t *good = NULL, *cert = NULL, *certs_only = NULL;
+    size_t glen = 0, clen = 0, colen = 0;
+    CHECK(read_fixture("sig-attached-rsa.p7m", &good, &glen), "fixture");
+    CHECK(read_fixture("citizen-rsa.pem", &cert, &clen), "fixture");
+    CHECK(read_fixture("certs-only.p7b", &certs_only, &colen), "fixture");
+    uint8_t rnd[4096];
+    for (size_t i = 0; i < sizeof rnd; i++)
+        rnd[i] = (uint8_t)(i * 7919u + 13u) ^ (uint8_t)(i >> 3);
+    rnd[0] = 0x7f;
+    static const char pem_garbage[] = "-----BEGIN CMS-----\nMIIB!!!garbage***\n-----END CMS-----\n";
+    static const char pem_trailing[] = "-----BEGIN CMS-----\nMAMCAQA=\n-----END CMS-----\nextra text\n";
+    const struct {
+        const char *what;
+        const uint8_t *p;
+        size_t len;
+        ks_result want;
+    } cases[] = {
+        {"empty", (const uint8_t *)"", 0, KS_E_EMPTY},
+        {"white space", (const uint8_t *)" \n\t ", 4, KS_E_EMPTY},
+        {"truncated DER", good, glen / 2, KS_E_NOT_SIGNATURE},
+        {"DER with a trailing byte", NULL, 0, KS_E_NOT_SIGNATURE},
+        {"random bytes", rnd, sizeof rnd, KS_E_ENCODING},
+        {"PEM with garbage", (const uint8_t *)pem_garbage, sizeof pem_garbage - 1, KS_E_ENCODING},
+        {"PEM with trailing text", (const uint8_t *)pem_trailing, sizeof pem_trailing - 1, KS_E_ENCODING},
+        {"a certificate, not a signature", cert, clen, KS_E_ENCODING},
+        {"certificates-only CMS", certs_only, colen, KS_E_NO_SIGNERS},
+        {"base64 of nothing useful", (const uint8_t *)"QUJDRA==", 8, KS_E_NOT_SIGNATURE},
+    };
+    uint8_t *trailing = malloc(glen + 1);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const uint8_t *p = cases[i].p;
+        size_t len = cases[i].len;
+        if (p == NULL && trailing != NULL) {
+            memcpy(trailing, good, glen);
+            trailing[glen] = 0;
+            p = trailing;
+            len = glen + 1;
+        }
+        cJSON *v = NULL;
+        ks_request req = {.signature = {.data = p, .len = len}};
+        ks_result r = ks_verify_signature(ctx, &req, &v);
+        CHECK(r == cases[i].want, "%s: got %s, want %s", cases[i].what, ks_result_name(r),
+              ks_result_name(cases[i].want));
+        CHECK(v == NULL, "%s: no verdict", cases[i].what);
+        CHECK(ks_result_exit_code(r) == 65, "%s: exit 65", cases[i].what);
+        cJSON_Delete(v);
+    }
+    free(trailing);
+    /* Over the size ceiling: refused before parsing. */
+    size_t big = ks_ctx_max_input(ctx) + 1;
+    uint8_t *huge = calloc(1, big);
+    if (huge != NULL) {
+        huge[0] = 0x30;
+        cJSON *v = NULL;
+        ks_request req = {.signature = {.data = huge, .len = big}};
+        CHECK(ks_verify_signature(ctx, &req, &v) == KS_E_TOO_LARGE, "over max_input_bytes");
+        free(huge);
+    }
+    /* Detached content for an attached signature is a contradiction. */
+    ks_blob extra = {.name = "x", .data = (const uint8_t *)"x", .len = 1};
+    ks_request req = {.signature = {.data = good, .len = glen}, .contents = &extra, .n_contents = 1};
+    cJSON *v = NULL;
+    CHECK(ks_verify_signature(ctx, &req, &v) == KS_E_CONTENT_CONFLICT, "attached + content");
+    /* A signature where a certificate is expected. */
+    ks_blob b = {.data = good, .len = glen};
+    CHECK(ks_verify_certificate(ctx, &b, 0, 0, &v) == KS_E_NOT_CERTIFICATE, "signature as certificate");
+    free(good);
+    free(cert);
+    free(certs_only);
+    ks_ctx_unref(ctx);
+}
+
+int main(void)
+{
+    pki = t_env("PKI", "build/pki");
+    if (access(pki, R_OK) != 0) {
+        fprintf(stderr, "no test PKI at %s (make pki)\n", pki);
+        return 2;
+    }
+    write_configs();
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        run_row(&rows[i]);
+    test_jpki_fields();
+    test_cert_rows();
+    test_malformed();
+    return t_done("test_verify");
+}

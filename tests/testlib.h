@@ -1,0 +1,75 @@
+/*
+ * tests/testlib.h - the smallest test harness that does the job: checks
+ * count, failures print where and why, and main ends with the line
+ * "N passed, M failed" that tests/run.sh adds up.
+ */
+#ifndef KENSHO_TESTLIB_H
+#define KENSHO_TESTLIB_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int t_passed, t_failed;
+
+#define CHECK(cond, ...)                                                    \
+    do {                                                                    \
+        if (cond) {                                                         \
+            t_passed++;                                                     \
+        } else {                                                            \
+            t_failed++;                                                     \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                   \
+            fputc('\n', stderr);                                            \
+        }                                                                   \
+    } while (0)
+
+static inline int t_str_eq(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static inline const char *t_str(const char *s)
+{
+    return s ? s : "(null)";
+}
+
+#define CHECK_STR(got, want, ...)                                                                 \
+    do {                                                                                          \
+        const char *t_got_ = (got), *t_want_ = (want);                                            \
+        CHECK(t_str_eq(t_got_, t_want_), "got \"%s\", want \"%s\": " __VA_ARGS__, t_str(t_got_), \
+              t_str(t_want_));                                                                    \
+    } while (0)
+
+/* Writes `tmpl` to `path` with every "@PKI@" replaced by `pki`. */
+static inline int t_write_template(const char *path, const char *tmpl, const char *pki)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return 0;
+    for (const char *p = tmpl; *p;) {
+        if (strncmp(p, "@PKI@", 5) == 0) {
+            fputs(pki, f);
+            p += 5;
+        } else {
+            fputc(*p++, f);
+        }
+    }
+    return fclose(f) == 0;
+}
+
+static inline int t_done(const char *name)
+{
+    fprintf(stderr, "%s: ", name);
+    printf("%d passed, %d failed\n", t_passed, t_failed);
+    return t_failed == 0 ? 0 : 1;
+}
+
+/* $name or a default. */
+static inline const char *t_env(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : dflt;
+}
+
+#endif

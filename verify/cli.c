@@ -1,0 +1,158 @@
+/*
+ * verify/cli.c - bin/kensho, the command-line adapter over the library.
+ *
+ *   kensho verify --config FILE --signature FILE [--content FILE]... [--at TIME]
+ *   kensho cert   --config FILE --cert FILE [--at TIME]
+ *
+ * stdout: one JSON verdict (or {"error": ...}), the same JSON the service
+ * answers.  Exit: 0 TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE, 64 usage,
+ * 65 not a signature/certificate, 66 input file unreadable, 78 configuration.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define KS_MAX_CONTENTS 64
+
+static void ks_usage(void)
+{
+    fputs("usage: kensho verify --config FILE --signature FILE [--content FILE]... [--at TIME]\n"
+          "       kensho cert   --config FILE --cert FILE [--at TIME]\n"
+          "TIME is RFC 3339, e.g. 2026-03-15T09:00:00+09:00; default now.\n",
+          stderr);
+}
+
+/* Prints {"error": ...} on stdout, a line on stderr, returns the exit code. */
+static int ks_fail(ks_result r, const char *detail)
+{
+    cJSON *e = ks_error_json(r, detail);
+    char *s = e ? cJSON_PrintUnformatted(e) : NULL;
+    if (s != NULL)
+        printf("%s\n", s);
+    fprintf(stderr, "kensho: %s%s%s\n", ks_result_message(r), detail ? ": " : "", detail ? detail : "");
+    free(s);
+    cJSON_Delete(e);
+    return ks_result_exit_code(r);
+}
+
+static const char *ks_basename(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config = NULL, *sig = NULL, *cert = NULL, *at_s = NULL;
+    const char *content[KS_MAX_CONTENTS];
+    size_t ncontent = 0;
+    int rc = 64;
+    ks_ctx *ctx = NULL;
+    char *err = NULL;
+    uint8_t *in = NULL;
+    size_t inlen = 0;
+    ks_blob blobs[KS_MAX_CONTENTS];
+    uint8_t *bufs[KS_MAX_CONTENTS] = {0};
+    cJSON *verdict = NULL;
+
+    if (argc < 2) {
+        ks_usage();
+        return ks_fail(KS_E_USAGE, "no command");
+    }
+    const char *cmd = argv[1];
+    int is_verify = strcmp(cmd, "verify") == 0, is_cert = strcmp(cmd, "cert") == 0;
+    if (!is_verify && !is_cert) {
+        ks_usage();
+        return ks_fail(KS_E_USAGE, "unknown command");
+    }
+    for (int i = 2; i < argc; i++) {
+        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (val == NULL) {
+            ks_usage();
+            return ks_fail(KS_E_USAGE, "option without a value");
+        }
+        if (strcmp(opt, "--config") == 0)
+            config = val;
+        else if (strcmp(opt, "--at") == 0)
+            at_s = val;
+        else if (is_verify && strcmp(opt, "--signature") == 0)
+            sig = val;
+        else if (is_verify && strcmp(opt, "--content") == 0 && ncontent < KS_MAX_CONTENTS)
+            content[ncontent++] = val;
+        else if (is_cert && strcmp(opt, "--cert") == 0)
+            cert = val;
+        else {
+            ks_usage();
+            return ks_fail(KS_E_USAGE, "unknown or repeated option");
+        }
+        i++;
+    }
+    if (config == NULL || (is_verify && sig == NULL) || (is_cert && cert == NULL)) {
+        ks_usage();
+        return ks_fail(KS_E_USAGE, "missing a required option");
+    }
+    time_t at = 0;
+    if (at_s != NULL && ks_time_parse(at_s, &at) != KS_OK)
+        return ks_fail(KS_E_BAD_TIME, at_s);
+
+    ks_result r = ks_ctx_load(config, &ctx, &err);
+    if (r != KS_OK) {
+        rc = ks_fail(r, err);
+        goto done;
+    }
+    const char *inpath = is_verify ? sig : cert;
+    size_t max = ks_ctx_max_input(ctx);
+    r = ks_read_file(inpath, max, &in, &inlen);
+    for (size_t i = 0; r == KS_OK && i < ncontent; i++) {
+        r = ks_read_file(content[i], max, &bufs[i], &blobs[i].len);
+        blobs[i].data = bufs[i];
+        blobs[i].name = ks_basename(content[i]);
+        if (r != KS_OK)
+            inpath = content[i];
+    }
+    if (r == KS_E_IO) {
+        char d[512];
+        snprintf(d, sizeof d, "%s: %s", inpath, strerror(errno));
+        ks_fail(KS_E_IO, d);
+        rc = 66; /* EX_NOINPUT */
+        goto done;
+    }
+    if (r != KS_OK) {
+        rc = ks_fail(r, inpath);
+        goto done;
+    }
+    if (is_verify) {
+        ks_request req = {.signature = {.name = ks_basename(sig), .data = in, .len = inlen},
+                          .contents = blobs,
+                          .n_contents = ncontent,
+                          .at = at,
+                          .has_at = at_s != NULL};
+        r = ks_verify_signature(ctx, &req, &verdict);
+    } else {
+        ks_blob b = {.name = ks_basename(cert), .data = in, .len = inlen};
+        r = ks_verify_certificate(ctx, &b, at, at_s != NULL, &verdict);
+    }
+    if (r != KS_OK) {
+        rc = ks_fail(r, inpath);
+        goto done;
+    }
+    char *s = cJSON_PrintUnformatted(verdict);
+    if (s == NULL) {
+        rc = ks_fail(KS_E_NOMEM, NULL);
+        goto done;
+    }
+    printf("%s\n", s);
+    free(s);
+    rc = ks_indication_exit_code(ks_verdict_indication(verdict));
+done:
+    cJSON_Delete(verdict);
+    for (size_t i = 0; i < ncontent; i++)
+        free(bufs[i]);
+    free(in);
+    free(err);
+    ks_ctx_unref(ctx);
+    return rc;
+}

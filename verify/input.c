@@ -1,0 +1,346 @@
+/*
+ * verify/input.c - decoding of submitted bytes: DER, PEM, bare base64 and
+ * S/MIME, always through the cursor and with the configured ceilings.
+ *
+ * DER goes to OpenSSL with its exact length, and bytes left over after the
+ * outer structure are rejected: a message is exactly one object.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "internal.h"
+
+ks_result ks_read_file(const char *path, size_t max, uint8_t **out, size_t *outlen)
+{
+    ks_result ret = KS_E_IO;
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    *out = NULL;
+    *outlen = 0;
+    if (fd < 0)
+        goto done;
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        goto done;
+    if (S_ISDIR(st.st_mode)) {
+        errno = EISDIR;
+        goto done;
+    }
+    for (;;) {
+        if (len == cap) {
+            if (cap > max) {
+                ret = KS_E_TOO_LARGE; /* read one byte past the ceiling: too large */
+                goto done;
+            }
+            size_t ncap = cap ? cap * 2 : 64 * 1024;
+            if (ncap > max + 1)
+                ncap = max + 1;
+            uint8_t *n = realloc(buf, ncap);
+            if (n == NULL) {
+                ret = KS_E_NOMEM;
+                goto done;
+            }
+            buf = n;
+            cap = ncap;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            goto done;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+        if (len > max) {
+            ret = KS_E_TOO_LARGE;
+            goto done;
+        }
+    }
+    *out = buf;
+    *outlen = len;
+    buf = NULL;
+    ret = KS_OK;
+done:
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    return ret;
+}
+
+CMS_ContentInfo *ks_der_to_cms(const uint8_t *p, size_t len)
+{
+    if (len == 0 || len > LONG_MAX)
+        return NULL;
+    const unsigned char *q = p;
+    CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &q, (long)len);
+    if (cms != NULL && q != p + len) { /* trailing bytes */
+        CMS_ContentInfo_free(cms);
+        cms = NULL;
+    }
+    return cms;
+}
+
+X509 *ks_der_to_x509(const uint8_t *p, size_t len)
+{
+    if (len == 0 || len > LONG_MAX)
+        return NULL;
+    const unsigned char *q = p;
+    X509 *x = d2i_X509(NULL, &q, (long)len);
+    if (x != NULL && q != p + len) {
+        X509_free(x);
+        x = NULL;
+    }
+    return x;
+}
+
+static int ks_is_b64_char(uint8_t c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/' || c == '=' || c == '\r' || c == '\n' || c == ' ' || c == '\t';
+}
+
+/* Bare base64 (whitespace allowed) -> bytes.  0 when it is not base64. */
+static int ks_b64_decode(const uint8_t *p, size_t len, uint8_t **out, size_t *outlen)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!ks_is_b64_char(p[i]))
+            return 0;
+    if (len > INT_MAX)
+        return 0;
+    uint8_t *buf = malloc(len / 4 * 3 + 4);
+    EVP_ENCODE_CTX *ectx = EVP_ENCODE_CTX_new();
+    int n1 = 0, n2 = 0, ok = 0;
+    if (buf != NULL && ectx != NULL) {
+        EVP_DecodeInit(ectx);
+        if (EVP_DecodeUpdate(ectx, buf, &n1, p, (int)len) >= 0 && EVP_DecodeFinal(ectx, buf + n1, &n2) == 1 &&
+            n1 + n2 > 0)
+            ok = 1;
+    }
+    EVP_ENCODE_CTX_free(ectx);
+    if (!ok) {
+        free(buf);
+        return 0;
+    }
+    *out = buf;
+    *outlen = (size_t)(n1 + n2);
+    return 1;
+}
+
+/* One PEM block with one of `labels`, nothing but white space after it. */
+static ks_result ks_pem_decode(const ks_cur *c, const char *const *labels, uint8_t **out, size_t *outlen)
+{
+    ks_result ret = KS_E_ENCODING;
+    char *name = NULL, *header = NULL;
+    unsigned char *data = NULL;
+    long dlen = 0;
+    if (ks_cur_left(c) > INT_MAX)
+        return KS_E_TOO_LARGE;
+    BIO *b = BIO_new_mem_buf(ks_cur_ptr(c), (int)ks_cur_left(c));
+    if (b == NULL)
+        return KS_E_NOMEM;
+    if (PEM_read_bio(b, &name, &header, &data, &dlen) != 1) {
+        ERR_clear_error();
+        goto done;
+    }
+    int known = 0;
+    for (const char *const *l = labels; *l; l++)
+        if (strcmp(name, *l) == 0)
+            known = 1;
+    char *rest;
+    long nrest = BIO_get_mem_data(b, &rest);
+    for (long i = 0; i < nrest; i++)
+        if (!isspace((unsigned char)rest[i]))
+            known = 0; /* something other than white space follows */
+    if (!known || dlen <= 0)
+        goto done;
+    if ((*out = malloc((size_t)dlen)) == NULL) {
+        ret = KS_E_NOMEM;
+        goto done;
+    }
+    memcpy(*out, data, (size_t)dlen);
+    *outlen = (size_t)dlen;
+    ret = KS_OK;
+done:
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    OPENSSL_free(data);
+    BIO_free(b);
+    return ret;
+}
+
+/*
+ * Turns text encodings into DER.  *der is either in->data (not owned) or a
+ * new buffer in *owned.
+ */
+static ks_result ks_to_der(const ks_ctx *ctx, const ks_blob *in, const char *const *labels,
+                           const uint8_t **der, size_t *derlen, uint8_t **owned)
+{
+    *owned = NULL;
+    if (in->data == NULL || in->len == 0)
+        return KS_E_EMPTY;
+    if (in->len > ctx->limits.max_input_bytes)
+        return KS_E_TOO_LARGE;
+    ks_cur c;
+    ks_cur_init(&c, in->data, in->len);
+    if (in->data[0] == 0x30) { /* DER SEQUENCE */
+        *der = in->data;
+        *derlen = in->len;
+        return KS_OK;
+    }
+    ks_cur_skip_space(&c);
+    if (ks_cur_left(&c) == 0)
+        return KS_E_EMPTY;
+    if (ks_cur_starts_with(&c, "-----BEGIN ")) {
+        ks_result r = ks_pem_decode(&c, labels, owned, derlen);
+        *der = *owned;
+        return r;
+    }
+    if (ks_b64_decode(ks_cur_ptr(&c), ks_cur_left(&c), owned, derlen)) {
+        *der = *owned;
+        return KS_OK;
+    }
+    return KS_E_ENCODING;
+}
+
+static int ks_looks_smime(const ks_blob *in)
+{
+    ks_cur c;
+    ks_cur_init(&c, in->data, in->len);
+    ks_cur_skip_space(&c);
+    return ks_cur_starts_with_ci(&c, "MIME-Version:") || ks_cur_starts_with_ci(&c, "Content-Type:");
+}
+
+ks_result ks_input_cms(const ks_ctx *ctx, const ks_blob *in, CMS_ContentInfo **out, BIO **smime_content)
+{
+    static const char *const labels[] = {"CMS", "PKCS7", "PKCS #7 SIGNED DATA", NULL};
+    const uint8_t *der = NULL;
+    size_t derlen = 0;
+    uint8_t *owned = NULL;
+
+    *out = NULL;
+    *smime_content = NULL;
+    if (in->len > 0 && in->len <= ctx->limits.max_input_bytes && in->len <= INT_MAX && ks_looks_smime(in)) {
+        /* RFC 8551 S/MIME: multipart/signed or application/pkcs7-mime. */
+        BIO *b = BIO_new_mem_buf(in->data, (int)in->len);
+        if (b == NULL)
+            return KS_E_NOMEM;
+        *out = SMIME_read_CMS(b, smime_content);
+        BIO_free(b);
+        if (*out == NULL) {
+            ERR_clear_error();
+            return KS_E_NOT_SIGNATURE;
+        }
+        return KS_OK;
+    }
+    ks_result r = ks_to_der(ctx, in, labels, &der, &derlen, &owned);
+    if (r == KS_OK) {
+        *out = ks_der_to_cms(der, derlen);
+        if (*out == NULL) {
+            ERR_clear_error();
+            r = KS_E_NOT_SIGNATURE;
+        }
+    }
+    free(owned);
+    return r;
+}
+
+ks_result ks_input_cert(const ks_ctx *ctx, const ks_blob *in, X509 **out)
+{
+    static const char *const labels[] = {"CERTIFICATE", "X509 CERTIFICATE", NULL};
+    const uint8_t *der = NULL;
+    size_t derlen = 0;
+    uint8_t *owned = NULL;
+
+    *out = NULL;
+    ks_result r = ks_to_der(ctx, in, labels, &der, &derlen, &owned);
+    if (r == KS_OK) {
+        *out = ks_der_to_x509(der, derlen);
+        if (*out == NULL) {
+            ERR_clear_error();
+            r = KS_E_NOT_CERTIFICATE;
+        }
+    }
+    free(owned);
+    return r;
+}
+
+ks_result ks_load_certs_file(const char *path, STACK_OF(X509) *into)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    ks_result r = ks_read_file(path, 4 * 1024 * 1024, &buf, &len);
+    if (r != KS_OK)
+        return r;
+    ks_cur c;
+    ks_cur_init(&c, buf, len);
+    if (ks_cur_find(&c, (const uint8_t *)"-----BEGIN", 10) >= 0) {
+        BIO *b = BIO_new_mem_buf(buf, (int)len);
+        X509 *x;
+        r = b ? KS_OK : KS_E_NOMEM;
+        while (b != NULL && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+            if (!sk_X509_push(into, x)) {
+                X509_free(x);
+                r = KS_E_NOMEM;
+                break;
+            }
+        }
+        /* PEM_R_NO_START_LINE at the end of the file is how the loop ends. */
+        unsigned long e = ERR_peek_last_error();
+        if (r == KS_OK && e != 0 && ERR_GET_REASON(e) != PEM_R_NO_START_LINE)
+            r = KS_E_NOT_CERTIFICATE;
+        ERR_clear_error();
+        BIO_free(b);
+    } else {
+        X509 *x = ks_der_to_x509(buf, len);
+        if (x == NULL) {
+            ERR_clear_error();
+            r = KS_E_NOT_CERTIFICATE;
+        } else if (!sk_X509_push(into, x)) {
+            X509_free(x);
+            r = KS_E_NOMEM;
+        }
+    }
+    free(buf);
+    return r;
+}
+
+ks_result ks_load_crl_file(const char *path, size_t max, X509_CRL **out)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    *out = NULL;
+    ks_result r = ks_read_file(path, max, &buf, &len);
+    if (r != KS_OK)
+        return r;
+    ks_cur c;
+    ks_cur_init(&c, buf, len);
+    ks_cur_skip_space(&c);
+    if (ks_cur_starts_with(&c, "-----BEGIN") && len <= INT_MAX) {
+        BIO *b = BIO_new_mem_buf(buf, (int)len);
+        *out = b ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
+        BIO_free(b);
+    } else if (len > 0 && len <= LONG_MAX) {
+        const unsigned char *q = buf;
+        *out = d2i_X509_CRL(NULL, &q, (long)len);
+        if (*out != NULL && q != buf + len) {
+            X509_CRL_free(*out);
+            *out = NULL;
+        }
+    }
+    ERR_clear_error();
+    free(buf);
+    return *out ? KS_OK : KS_E_ENCODING;
+}

@@ -1,0 +1,165 @@
+/*
+ * verify/internal.h - shared between the files of the verify/ module only.
+ * Not installed, not included from other modules: they use verify.h.
+ */
+#ifndef KENSHO_VERIFY_INTERNAL_H
+#define KENSHO_VERIFY_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include <openssl/cms.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "verify.h"
+
+/* Where a certificate of a path came from (reported in "chain"). */
+typedef enum { KS_SRC_ANCHOR, KS_SRC_CONFIG, KS_SRC_SIGNATURE, KS_SRC_SUBMITTED } ks_cert_source;
+const char *ks_cert_source_name(ks_cert_source s);
+
+typedef enum { KS_REV_REQUIRE, KS_REV_SOFT_FAIL, KS_REV_OFF } ks_rev_mode;
+
+/* Ceilings on everything a request can make us hold or do (set at load). */
+typedef struct {
+    size_t max_input_bytes;   /* a submitted signature or certificate     */
+    int max_certs;            /* certificates embedded in one message      */
+    int max_crls;             /* CRLs embedded in one message              */
+    int max_signers;          /* SignerInfos in one message                */
+    int max_path_length;      /* certificates in a path, anchor included   */
+    int max_paths;            /* candidate paths tried by the path builder */
+} ks_limits;
+
+/* Algorithm policy (CRYPTO_CONSTRAINTS_FAILURE below these). */
+typedef struct {
+    int min_rsa_bits;
+    int min_ec_bits;
+    int min_dsa_bits;
+    int allow_sha1;
+    int allow_md5;
+} ks_algpolicy;
+
+typedef struct {
+    X509 *issuer;   /* the CA whose certificates this source covers */
+    char **crl;     /* URLs or files */
+    size_t n_crl;
+    char *ocsp;     /* responder URL or NULL */
+} ks_rev_source;
+
+typedef struct {
+    ks_rev_mode mode;
+    char **allow_urls;
+    size_t n_allow_urls;
+    int timeout_ms;
+    int prefer_crl;           /* 0: OCSP first, CRL as fallback */
+    size_t max_response_bytes;
+    int clock_skew_s;
+    int ocsp_nonce;
+    int ocsp_certid_sha256;
+} ks_revocation_cfg;
+
+struct ks_ctx {
+    atomic_int refs;
+    X509_STORE *store;              /* trust anchors only */
+    STACK_OF(X509) *anchors;        /* the same anchors, for the path builder */
+    STACK_OF(X509) *intermediates;  /* configured CA and cross certificates */
+    STACK_OF(X509_CRL) *crls;       /* local CRL files */
+    ks_revocation_cfg rev;
+    ks_rev_source *sources;
+    size_t n_sources;
+    STACK_OF(ASN1_OBJECT) *policies; /* accept_policies; empty = any */
+    int require_explicit_policy;
+    int inhibit_policy_mapping;
+    int inhibit_any_policy;
+    char **memcached;
+    size_t n_memcached;
+    ks_limits limits;
+    ks_algpolicy alg;
+    cJSON *policy_json; /* summary of the policy in force */
+    cJSON *sections;    /* sections other modules parse: "service", "cache", "audit" */
+    ks_clock_fn clock;
+    void *clock_arg;
+};
+
+/* config.c */
+void ks_ctx_free_contents(ks_ctx *ctx);
+
+/* input.c: decoding of submitted bytes. */
+typedef enum { KS_IN_SIGNATURE, KS_IN_CERTIFICATE } ks_input_kind;
+/* DER/PEM/base64/S-MIME -> CMS.  *smime_content receives the first part of a
+ * multipart/signed S/MIME message (or NULL). */
+ks_result ks_input_cms(const ks_ctx *ctx, const ks_blob *in, CMS_ContentInfo **out,
+                       BIO **smime_content);
+ks_result ks_input_cert(const ks_ctx *ctx, const ks_blob *in, X509 **out);
+/* Exact-length DER decode: trailing bytes are rejected. */
+CMS_ContentInfo *ks_der_to_cms(const uint8_t *p, size_t len);
+X509 *ks_der_to_x509(const uint8_t *p, size_t len);
+/* Reads a whole file with a ceiling; KS_E_TOO_LARGE past it. */
+ks_result ks_read_file(const char *path, size_t max, uint8_t **out, size_t *outlen);
+/* Loads every certificate (PEM, possibly several, or DER) in a file. */
+ks_result ks_load_certs_file(const char *path, STACK_OF(X509) *into);
+ks_result ks_load_crl_file(const char *path, size_t max, X509_CRL **out);
+
+/* certinfo.c: certificate -> JSON */
+cJSON *ks_cert_json(X509 *x, ks_cert_source src);
+cJSON *ks_jpki_json(X509 *x); /* NULL when the certificate has no JPKI items */
+char *ks_name_string(const X509_NAME *n); /* RFC 2253, UTF-8; malloc'd */
+void ks_asn1_time_format(const ASN1_TIME *t, char *buf, size_t len);
+int ks_asn1_time_to_time_t(const ASN1_TIME *t, time_t *out);
+
+/* path.c: path building and validation. */
+typedef struct {
+    ks_indication indication;
+    ks_subindication sub;
+    int x509_error;     /* OpenSSL X509_V_ERR_* of the failure, 0 on success */
+    int error_depth;
+    STACK_OF(X509) *chain; /* validated (or best attempted) path, leaf first */
+    char detail[256];
+} ks_path_result;
+
+/* Sources of certificates for one validation. */
+typedef struct {
+    STACK_OF(X509) *embedded; /* from the signature; may be NULL */
+} ks_path_input;
+
+void ks_path_validate(const ks_ctx *ctx, X509 *leaf, const ks_path_input *in, time_t at,
+                      const time_t *claimed, ks_path_result *res);
+void ks_path_result_clear(ks_path_result *res);
+ks_cert_source ks_path_source(const ks_ctx *ctx, const ks_path_input *in, X509 *x);
+/* Algorithm policy on a key; 1 acceptable. */
+int ks_alg_key_ok(const ks_ctx *ctx, EVP_PKEY *pk, char *why, size_t whylen);
+int ks_alg_digest_ok(const ks_ctx *ctx, int md_nid);
+
+/* verdict.c: assembling the JSON verdict. */
+typedef struct {
+    ks_indication indication;
+    ks_subindication sub;
+    char detail[256]; /* English, technical; never personal data */
+} ks_status;
+
+/* Adds "indication", "subindication" and "reasons" to obj. */
+int ks_verdict_set_status(cJSON *obj, ks_indication ind, ks_subindication sub, const char *detail_en);
+/* 1 if (a) is worse than (b): TOTAL_FAILED > INDETERMINATE > TOTAL_PASSED. */
+int ks_indication_worse(ks_indication a, ks_indication b);
+/* Adds a warning {"code","en","ja"} to obj["warnings"]. */
+int ks_verdict_warn(cJSON *obj, const char *code, const char *en, const char *ja);
+/* Shared top-level fields (validation time, policy). */
+int ks_verdict_common(const ks_ctx *ctx, cJSON *v, const char *format, time_t at);
+/* Chain -> JSON array. */
+cJSON *ks_chain_json(const ks_ctx *ctx, const ks_path_input *in, STACK_OF(X509) *chain);
+
+/* revoke.c: revocation for a validated path. */
+/* Establishes the status of every certificate of a validated path (all but
+ * the anchor); may turn *st into REVOKED / TRY_LATER.  Adds one evidence
+ * object per certificate to `evidence` and warnings to `obj`. */
+void ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, const time_t *claimed,
+                         STACK_OF(X509) *chain, ks_status *st, cJSON *evidence, cJSON *obj);
+
+/* Signing certificate checks shared by CMS and certificate mode: path,
+ * keyUsage, revocation.  Fills status and adds chain/revocation to obj. */
+void ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in, time_t at,
+                           const time_t *claimed, cJSON *obj, ks_status *st);
+
+/* ASCII/UTF-8 helpers */
+int ks_utf8_valid(const uint8_t *s, size_t len);
+
+#endif

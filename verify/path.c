@@ -1,0 +1,390 @@
+/*
+ * verify/path.c - certification path building and validation.
+ *
+ * Building: a depth-first search from the leaf over the anchors, the
+ * configured intermediates and the certificates embedded in the message.  A
+ * candidate issuer must match by name AND key identifier
+ * (X509_check_issued: RFC 5280 4.2.1.1 AKI / 4.2.1.2 SKI), so CAs re-keyed
+ * under the same name are told apart by key.  Only configured anchors end a
+ * path: a self-signed certificate that came with a message never does.
+ *
+ * Validation: each complete candidate path is handed to OpenSSL's RFC 5280
+ * validator (section 6.1) with exactly that path's certificates as the
+ * untrusted set, so OpenSSL cannot wander into the dead ends a bridge
+ * topology is full of (cross certificates, self-signed CA certificates of the
+ * same name).  The first path that validates wins; if none does, the most
+ * informative failure is reported.  The work is capped by limits.max_paths
+ * and limits.max_path_length.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+
+#include "internal.h"
+
+#define KS_MAX_DEPTH 64
+
+void ks_path_result_clear(ks_path_result *res)
+{
+    sk_X509_pop_free(res->chain, X509_free);
+    memset(res, 0, sizeof *res);
+}
+
+static int ks_in_stack(STACK_OF(X509) *sk, X509 *x)
+{
+    for (int i = 0; sk != NULL && i < sk_X509_num(sk); i++)
+        if (X509_cmp(sk_X509_value(sk, i), x) == 0)
+            return 1;
+    return 0;
+}
+
+ks_cert_source ks_path_source(const ks_ctx *ctx, const ks_path_input *in, X509 *x)
+{
+    if (ks_in_stack(ctx->anchors, x))
+        return KS_SRC_ANCHOR;
+    if (ks_in_stack(ctx->intermediates, x))
+        return KS_SRC_CONFIG;
+    if (in != NULL && ks_in_stack(in->embedded, x))
+        return KS_SRC_SIGNATURE;
+    return KS_SRC_SUBMITTED;
+}
+
+/* ---------------- algorithm policy ---------------- */
+
+int ks_alg_digest_ok(const ks_ctx *ctx, int md_nid)
+{
+    switch (md_nid) {
+    case NID_md2:
+    case NID_md4:
+        return 0;
+    case NID_md5:
+        return ctx->alg.allow_md5;
+    case NID_sha1:
+        return ctx->alg.allow_sha1;
+    default:
+        return 1;
+    }
+}
+
+int ks_alg_key_ok(const ks_ctx *ctx, EVP_PKEY *pk, char *why, size_t whylen)
+{
+    if (pk == NULL) {
+        snprintf(why, whylen, "unreadable public key");
+        return 0;
+    }
+    int bits = EVP_PKEY_get_bits(pk), min = 0;
+    const char *type = "key";
+    switch (EVP_PKEY_get_base_id(pk)) {
+    case EVP_PKEY_RSA:
+    case EVP_PKEY_RSA_PSS:
+        min = ctx->alg.min_rsa_bits;
+        type = "RSA";
+        break;
+    case EVP_PKEY_EC:
+        min = ctx->alg.min_ec_bits;
+        type = "EC";
+        break;
+    case EVP_PKEY_DSA:
+        min = ctx->alg.min_dsa_bits;
+        type = "DSA";
+        break;
+    case EVP_PKEY_ED25519:
+    case EVP_PKEY_ED448:
+        return 1;
+    default:
+        snprintf(why, whylen, "unsupported public key type");
+        return 0;
+    }
+    if (bits < min) {
+        snprintf(why, whylen, "%s key of %d bits is below the %d-bit minimum", type, bits, min);
+        return 0;
+    }
+    return 1;
+}
+
+/* Keys of every certificate, and signatures of every certificate but the
+ * anchor (whose self-signature nobody relies on). */
+static int ks_alg_chain_ok(const ks_ctx *ctx, STACK_OF(X509) *chain, int *depth, char *why, size_t whylen)
+{
+    int n = sk_X509_num(chain);
+    for (int i = 0; i < n; i++) {
+        X509 *x = sk_X509_value(chain, i);
+        *depth = i;
+        if (!ks_alg_key_ok(ctx, X509_get0_pubkey(x), why, whylen)) {
+            ERR_clear_error();
+            return 0;
+        }
+        if (i == n - 1 && ks_in_stack(ctx->anchors, x))
+            break;
+        int mdnid = NID_undef;
+        if (X509_get_signature_info(x, &mdnid, NULL, NULL, NULL) != 1) {
+            ERR_clear_error();
+            snprintf(why, whylen, "unknown certificate signature algorithm");
+            return 0;
+        }
+        if (!ks_alg_digest_ok(ctx, mdnid)) {
+            snprintf(why, whylen, "certificate signed with %s", OBJ_nid2sn(mdnid));
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ---------------- mapping OpenSSL's verdict ---------------- */
+
+/*
+ * ETSI EN 319 102-1 5.2.6 (X.509 certificate validation).  An expired
+ * certificate is TOTAL_FAILED/EXPIRED only when the time of interest (the
+ * signer's own claimed signing time, or the validation time for a certificate
+ * check) is past notAfter; without such a claim it could have been valid when
+ * the signature was made, which we cannot prove: OUT_OF_BOUNDS_NO_POE.  A
+ * certificate not yet valid at the validation time cannot have been valid
+ * at signing, which happened before: NOT_YET_VALID.
+ */
+static void ks_map_error(int err, X509 *cert, const time_t *claimed, ks_path_result *res)
+{
+    res->indication = KS_INDETERMINATE;
+    switch (err) {
+    case X509_V_OK:
+        res->indication = KS_TOTAL_PASSED;
+        res->sub = KS_SUB_NONE;
+        return;
+    case X509_V_ERR_CERT_HAS_EXPIRED: {
+        time_t na;
+        if (claimed != NULL && cert != NULL && ks_asn1_time_to_time_t(X509_get0_notAfter(cert), &na) &&
+            *claimed > na) {
+            res->indication = KS_TOTAL_FAILED;
+            res->sub = KS_SUB_EXPIRED;
+        } else {
+            res->sub = KS_SUB_OUT_OF_BOUNDS_NO_POE;
+        }
+        return;
+    }
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        res->indication = KS_TOTAL_FAILED;
+        res->sub = KS_SUB_NOT_YET_VALID;
+        return;
+    case X509_V_ERR_CERT_REVOKED:
+        res->indication = KS_TOTAL_FAILED;
+        res->sub = KS_SUB_REVOKED;
+        return;
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+    case X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD:
+    case X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
+    case X509_V_ERR_DIFFERENT_CRL_SCOPE:
+    case X509_V_ERR_UNHANDLED_CRITICAL_CRL_EXTENSION:
+    case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
+        res->sub = KS_SUB_TRY_LATER;
+        return;
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_CERT_UNTRUSTED:
+    case X509_V_ERR_CERT_REJECTED:
+    case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE:
+    case X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY:
+        res->sub = KS_SUB_NO_CERTIFICATE_CHAIN_FOUND;
+        return;
+    case X509_V_ERR_INVALID_POLICY_EXTENSION:
+    case X509_V_ERR_NO_EXPLICIT_POLICY:
+        res->sub = KS_SUB_POLICY_PROCESSING_ERROR;
+        return;
+    case X509_V_ERR_EE_KEY_TOO_SMALL:
+    case X509_V_ERR_CA_KEY_TOO_SMALL:
+    case X509_V_ERR_CA_MD_TOO_WEAK:
+        res->sub = KS_SUB_CRYPTO_CONSTRAINTS_FAILURE;
+        return;
+    default:
+        /* basic constraints, path length, name constraints, key usage of
+         * CAs, unknown critical extensions, ...: the path is not acceptable. */
+        res->sub = KS_SUB_CHAIN_CONSTRAINTS_FAILURE;
+        return;
+    }
+}
+
+/* ---------------- validating one candidate path ---------------- */
+
+static void ks_validate_one(const ks_ctx *ctx, X509 *leaf, STACK_OF(X509) *untrusted, time_t at,
+                            const time_t *claimed, ks_path_result *res)
+{
+    X509_STORE_CTX *sctx = X509_STORE_CTX_new();
+    memset(res, 0, sizeof *res);
+    res->indication = KS_INDETERMINATE; /* fail closed until proven */
+    res->sub = KS_SUB_NO_CERTIFICATE_CHAIN_FOUND;
+    if (sctx == NULL || X509_STORE_CTX_init(sctx, ctx->store, leaf, untrusted) != 1) {
+        ks_log_openssl("X509_STORE_CTX_init");
+        snprintf(res->detail, sizeof res->detail, "internal error preparing path validation");
+        goto done;
+    }
+    X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(sctx);
+    X509_VERIFY_PARAM_set_time(vp, at);
+    X509_VERIFY_PARAM_set_depth(vp, ctx->limits.max_path_length);
+    unsigned long flags = X509_V_FLAG_POLICY_CHECK;
+    /* RFC 5280 6.1.1: accept_policies is the user-initial-policy-set; when
+     * it is given, an explicit policy is required (c, d, e inputs). */
+    if (ctx->require_explicit_policy || sk_ASN1_OBJECT_num(ctx->policies) > 0)
+        flags |= X509_V_FLAG_EXPLICIT_POLICY;
+    if (ctx->inhibit_policy_mapping)
+        flags |= X509_V_FLAG_INHIBIT_MAP;
+    if (ctx->inhibit_any_policy)
+        flags |= X509_V_FLAG_INHIBIT_ANY;
+    X509_VERIFY_PARAM_set_flags(vp, flags);
+    if (sk_ASN1_OBJECT_num(ctx->policies) > 0 && X509_VERIFY_PARAM_set1_policies(vp, ctx->policies) != 1) {
+        ks_log_openssl("X509_VERIFY_PARAM_set1_policies");
+        goto done;
+    }
+    int rv = X509_verify_cert(sctx);
+    res->chain = X509_STORE_CTX_get1_chain(sctx);
+    if (rv == 1) {
+        int depth = 0;
+        if (!ks_alg_chain_ok(ctx, res->chain, &depth, res->detail, sizeof res->detail)) {
+            res->indication = KS_INDETERMINATE;
+            res->sub = KS_SUB_CRYPTO_CONSTRAINTS_FAILURE;
+            res->error_depth = depth;
+        } else {
+            ks_map_error(X509_V_OK, NULL, claimed, res);
+        }
+    } else {
+        int err = X509_STORE_CTX_get_error(sctx);
+        if (err == X509_V_OK) /* a negative return without an error code */
+            err = X509_V_ERR_UNSPECIFIED;
+        res->x509_error = err;
+        res->error_depth = X509_STORE_CTX_get_error_depth(sctx);
+        ks_map_error(err, X509_STORE_CTX_get_current_cert(sctx), claimed, res);
+        snprintf(res->detail, sizeof res->detail, "%s (at depth %d)", X509_verify_cert_error_string(err),
+                 res->error_depth);
+    }
+done:
+    ERR_clear_error();
+    X509_STORE_CTX_free(sctx);
+}
+
+/* ---------------- the depth-first builder ---------------- */
+
+typedef struct {
+    const ks_ctx *ctx;
+    const ks_path_input *in;
+    time_t at;
+    const time_t *claimed;
+    X509 *path[KS_MAX_DEPTH];
+    int depth;
+    int tried;      /* complete paths validated */
+    int visits;     /* nodes expanded, capped to bound the work */
+    int done;       /* a path validated */
+    int have;       /* res holds a candidate's result */
+    ks_path_result *res;
+} ks_builder;
+
+/* A failure that says more than "no chain" is preferred for reporting. */
+static int ks_better_failure(const ks_path_result *a, const ks_path_result *b)
+{
+    return b->sub == KS_SUB_NO_CERTIFICATE_CHAIN_FOUND && a->sub != KS_SUB_NO_CERTIFICATE_CHAIN_FOUND;
+}
+
+static void ks_try_path(ks_builder *b, X509 *anchor)
+{
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    ks_path_result r;
+    if (untrusted == NULL)
+        return;
+    for (int i = 1; i < b->depth; i++)
+        sk_X509_push(untrusted, b->path[i]);
+    (void)anchor; /* the store holds it; OpenSSL finds it by the same rules */
+    ks_validate_one(b->ctx, b->path[0], untrusted, b->at, b->claimed, &r);
+    sk_X509_free(untrusted);
+    b->tried++;
+    if (r.indication == KS_TOTAL_PASSED) {
+        ks_path_result_clear(b->res);
+        *b->res = r;
+        b->done = b->have = 1;
+    } else if (!b->have || ks_better_failure(&r, b->res)) {
+        ks_path_result_clear(b->res);
+        *b->res = r;
+        b->have = 1;
+    } else {
+        ks_path_result_clear(&r);
+    }
+}
+
+static int ks_on_path(const ks_builder *b, X509 *x)
+{
+    for (int i = 0; i < b->depth; i++)
+        if (X509_cmp(b->path[i], x) == 0)
+            return 1;
+    return 0;
+}
+
+static void ks_extend(ks_builder *b);
+
+static void ks_consider(ks_builder *b, X509 *cand, int is_anchor, STACK_OF(X509) *seen)
+{
+    X509 *top = b->path[b->depth - 1];
+    if (b->done || b->tried >= b->ctx->limits.max_paths || ks_in_stack(seen, cand) ||
+        X509_check_issued(cand, top) != X509_V_OK)
+        return;
+    ERR_clear_error();
+    sk_X509_push(seen, cand);
+    if (is_anchor) {
+        ks_try_path(b, cand);
+        return;
+    }
+    if (ks_on_path(b, cand) || b->depth + 1 >= b->ctx->limits.max_path_length || b->depth + 1 >= KS_MAX_DEPTH)
+        return;
+    b->path[b->depth++] = cand;
+    ks_extend(b);
+    b->depth--;
+}
+
+static void ks_extend(ks_builder *b)
+{
+    STACK_OF(X509) *pools[2] = {b->ctx->intermediates, b->in ? b->in->embedded : NULL};
+    if (++b->visits > 16 * b->ctx->limits.max_paths)
+        return;
+    STACK_OF(X509) *seen = sk_X509_new_null();
+    if (seen == NULL)
+        return;
+    /* Anchors first: the shortest path to a trust anchor is tried first. */
+    for (int i = 0; i < sk_X509_num(b->ctx->anchors); i++)
+        ks_consider(b, sk_X509_value(b->ctx->anchors, i), 1, seen);
+    for (int p = 0; p < 2; p++)
+        for (int i = 0; pools[p] != NULL && i < sk_X509_num(pools[p]); i++) {
+            X509 *c = sk_X509_value(pools[p], i);
+            if (!ks_in_stack(b->ctx->anchors, c)) /* a known anchor is only ever an anchor */
+                ks_consider(b, c, 0, seen);
+        }
+    sk_X509_free(seen);
+}
+
+void ks_path_validate(const ks_ctx *ctx, X509 *leaf, const ks_path_input *in, time_t at,
+                      const time_t *claimed, ks_path_result *res)
+{
+    ks_builder b = {.ctx = ctx, .in = in, .at = at, .claimed = claimed, .res = res};
+    memset(res, 0, sizeof *res);
+    b.path[0] = leaf;
+    b.depth = 1;
+    if (ks_in_stack(ctx->anchors, leaf)) {
+        ks_try_path(&b, leaf); /* the anchor itself */
+    } else {
+        ks_extend(&b);
+    }
+    if (!b.have) {
+        res->indication = KS_INDETERMINATE;
+        res->sub = KS_SUB_NO_CERTIFICATE_CHAIN_FOUND;
+        res->x509_error = X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+        snprintf(res->detail, sizeof res->detail, "no path from the certificate to a trust anchor");
+        res->chain = sk_X509_new_null();
+        if (res->chain != NULL && X509_up_ref(leaf) == 1 && !sk_X509_push(res->chain, leaf))
+            X509_free(leaf);
+    }
+}

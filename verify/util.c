@@ -1,0 +1,314 @@
+/*
+ * verify/util.c - the result table, time, the input cursor and logging.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+#include "internal.h"
+
+/* ---------------- results ---------------- */
+
+static const struct {
+    const char *name;
+    ks_class cls;
+    const char *msg;
+} ks_result_table[] = {
+#define KS_X_ROW(n, c, m) {#n, c, m},
+    KS_RESULTS(KS_X_ROW)
+#undef KS_X_ROW
+};
+
+static int ks_result_valid(ks_result r)
+{
+    return (int)r >= 0 && r < KS_RESULT_COUNT;
+}
+
+const char *ks_result_name(ks_result r)
+{
+    return ks_result_valid(r) ? ks_result_table[r].name : "KS_E_INTERNAL";
+}
+
+const char *ks_result_message(ks_result r)
+{
+    return ks_result_valid(r) ? ks_result_table[r].msg : "internal error";
+}
+
+ks_class ks_result_class(ks_result r)
+{
+    return ks_result_valid(r) ? ks_result_table[r].cls : KS_CLASS_INTERNAL;
+}
+
+/* The only place where a class becomes an exit status (sysexits.h values). */
+int ks_result_exit_code(ks_result r)
+{
+    switch (ks_result_class(r)) {
+    case KS_CLASS_OK:
+        return 0;
+    case KS_CLASS_USAGE:
+        return 64; /* EX_USAGE */
+    case KS_CLASS_INPUT:
+    case KS_CLASS_TOO_LARGE:
+    case KS_CLASS_UNSUPPORTED:
+        return 65; /* EX_DATAERR */
+    case KS_CLASS_CONFIG:
+        return 78; /* EX_CONFIG */
+    case KS_CLASS_UNAVAILABLE:
+        return 69; /* EX_UNAVAILABLE */
+    case KS_CLASS_INTERNAL:
+    default:
+        return 70; /* EX_SOFTWARE */
+    }
+}
+
+/* The only place where a class becomes an HTTP status. */
+int ks_result_http_status(ks_result r)
+{
+    switch (ks_result_class(r)) {
+    case KS_CLASS_OK:
+        return 200;
+    case KS_CLASS_USAGE:
+    case KS_CLASS_INPUT:
+        return 400;
+    case KS_CLASS_TOO_LARGE:
+        return 413;
+    case KS_CLASS_UNSUPPORTED:
+        return 415;
+    case KS_CLASS_UNAVAILABLE:
+        return 503;
+    case KS_CLASS_CONFIG:
+    case KS_CLASS_INTERNAL:
+    default:
+        return 500;
+    }
+}
+
+cJSON *ks_error_json(ks_result r, const char *detail)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *err = cJSON_AddObjectToObject(root, "error");
+    if (err == NULL || cJSON_AddStringToObject(err, "code", ks_result_name(r)) == NULL ||
+        cJSON_AddStringToObject(err, "message", ks_result_message(r)) == NULL ||
+        (detail != NULL && cJSON_AddStringToObject(err, "detail", detail) == NULL)) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
+/* ---------------- time ---------------- */
+
+static int ks_digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+/* RFC 3339 section 5.6: date-time = full-date "T" full-time. */
+ks_result ks_time_parse(const char *s, time_t *out)
+{
+    int y, mo, d, h, mi, sec, oh = 0, om = 0;
+    size_t n = s ? strlen(s) : 0;
+    if (n < 20 || !ks_digits(s, 4, &y) || s[4] != '-' || !ks_digits(s + 5, 2, &mo) ||
+        s[7] != '-' || !ks_digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
+        !ks_digits(s + 11, 2, &h) || s[13] != ':' || !ks_digits(s + 14, 2, &mi) ||
+        s[16] != ':' || !ks_digits(s + 17, 2, &sec))
+        return KS_E_BAD_TIME;
+    const char *p = s + 19;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return KS_E_BAD_TIME;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    int sign = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        sign = *p == '+' ? 1 : -1;
+        if (!ks_digits(p + 1, 2, &oh) || p[3] != ':' || !ks_digits(p + 4, 2, &om))
+            return KS_E_BAD_TIME;
+        p += 6;
+    } else {
+        return KS_E_BAD_TIME;
+    }
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (*p != '\0' || y < 1950 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+        h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
+        return KS_E_BAD_TIME;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo == 2 && d == 29 && !leap)
+        return KS_E_BAD_TIME;
+    struct tm tm = {0};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec == 60 ? 59 : sec;
+    time_t t = timegm(&tm);
+    t -= (time_t)sign * (oh * 3600 + om * 60);
+    *out = t;
+    return KS_OK;
+}
+
+void ks_time_format(time_t t, char *buf, size_t len)
+{
+    struct tm tm;
+    if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, len, "invalid");
+}
+
+/* ---------------- cursor ---------------- */
+
+void ks_cur_init(ks_cur *c, const uint8_t *p, size_t len)
+{
+    c->p = p;
+    c->len = p ? len : 0;
+    c->off = 0;
+}
+
+size_t ks_cur_left(const ks_cur *c)
+{
+    return c->len - c->off;
+}
+
+const uint8_t *ks_cur_ptr(const ks_cur *c)
+{
+    return c->p + c->off;
+}
+
+int ks_cur_skip(ks_cur *c, size_t n)
+{
+    if (n > ks_cur_left(c))
+        return 0;
+    c->off += n;
+    return 1;
+}
+
+void ks_cur_skip_space(ks_cur *c)
+{
+    while (c->off < c->len && isspace(c->p[c->off]))
+        c->off++;
+}
+
+int ks_cur_starts_with(const ks_cur *c, const char *lit)
+{
+    size_t n = strlen(lit);
+    return n <= ks_cur_left(c) && memcmp(ks_cur_ptr(c), lit, n) == 0;
+}
+
+int ks_cur_starts_with_ci(const ks_cur *c, const char *lit)
+{
+    size_t n = strlen(lit);
+    if (n > ks_cur_left(c))
+        return 0;
+    const uint8_t *p = ks_cur_ptr(c);
+    for (size_t i = 0; i < n; i++)
+        if (tolower(p[i]) != tolower((unsigned char)lit[i]))
+            return 0;
+    return 1;
+}
+
+long ks_cur_find(const ks_cur *c, const uint8_t *needle, size_t nlen)
+{
+    size_t left = ks_cur_left(c);
+    if (nlen == 0 || nlen > left)
+        return -1;
+    const uint8_t *p = ks_cur_ptr(c);
+    for (size_t i = 0; i + nlen <= left; i++) {
+        const uint8_t *hit = memchr(p + i, needle[0], left - nlen - i + 1);
+        if (hit == NULL)
+            return -1;
+        i = (size_t)(hit - p);
+        if (memcmp(hit, needle, nlen) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+/* ---------------- UTF-8 ---------------- */
+
+/* Strict UTF-8 (RFC 3629): no overlongs, no surrogates, no NUL. */
+int ks_utf8_valid(const uint8_t *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        uint8_t b = s[i];
+        size_t n;
+        uint32_t cp;
+        if (b == 0)
+            return 0;
+        if (b < 0x80) {
+            i++;
+            continue;
+        } else if ((b & 0xE0) == 0xC0) {
+            n = 1;
+            cp = b & 0x1F;
+        } else if ((b & 0xF0) == 0xE0) {
+            n = 2;
+            cp = b & 0x0F;
+        } else if ((b & 0xF8) == 0xF0) {
+            n = 3;
+            cp = b & 0x07;
+        } else {
+            return 0;
+        }
+        if (len - i - 1 < n)
+            return 0;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
+/* ---------------- logging ---------------- */
+
+void ks_log(ks_log_level lvl, const char *fmt, ...)
+{
+    static const char *names[] = {"error", "warn", "info", "debug"};
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    /* One write per line so threads do not interleave; control characters
+     * are replaced so nothing a client sent can forge a log line. */
+    for (char *p = msg; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            *p = ' ';
+    char line[1100];
+    int n = snprintf(line, sizeof line, "kensho: %s: %s\n", names[lvl <= KS_LOG_DEBUG ? lvl : 0], msg);
+    if (n > 0)
+        fwrite(line, 1, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1, stderr);
+}
+
+void ks_log_openssl(const char *where)
+{
+    unsigned long e;
+    const char *file, *func, *data;
+    int line, flags;
+    while ((e = ERR_get_error_all(&file, &line, &func, &data, &flags)) != 0) {
+        char buf[256];
+        ERR_error_string_n(e, buf, sizeof buf);
+        ks_log(KS_LOG_WARN, "%s: openssl: %s%s%s", where, buf, (flags & ERR_TXT_STRING) ? ": " : "",
+               (flags & ERR_TXT_STRING) ? data : "");
+    }
+}

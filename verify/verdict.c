@@ -1,0 +1,200 @@
+/*
+ * verify/verdict.c - the verdict vocabulary (ETSI EN 319 102-1 5.1.3) and
+ * its plain-language explanations in English and Japanese.
+ *
+ * The wording speaks to a resident: what happened and what to do.  A bad
+ * signature value never blames the user (defective cards once produced one
+ * in 256 bad signatures).
+ */
+#include <string.h>
+
+#include "internal.h"
+
+static const struct {
+    const char *name;
+    const char *en;
+    const char *ja;
+} ks_sub_table[] = {
+    [KS_SUB_NONE] = {NULL,
+                     "The signature is valid: the document has not been changed since it was signed, and the "
+                     "signer's certificate is valid and not revoked.",
+                     "署名は有効です。署名後に文書は改変されておらず、署名者の電子証明書は有効で、失効していません。"},
+    [KS_SUB_FORMAT_FAILURE] = {"FORMAT_FAILURE", "The signature is malformed and cannot be checked.",
+                               "署名の形式に誤りがあり、検証できません。"},
+    [KS_SUB_HASH_FAILURE] = {"HASH_FAILURE", "The document was changed after it was signed.",
+                             "署名された後に文書が改変されています。"},
+    [KS_SUB_SIG_CRYPTO_FAILURE] = {"SIG_CRYPTO_FAILURE",
+                                   "The signature value does not match the signer's certificate. The file may have "
+                                   "been damaged; ask the sender to sign it again.",
+                                   "署名値が署名者の電子証明書と一致しません。ファイルが破損している可能性があります。"
+                                   "送信者に再度署名するよう依頼してください。"},
+    [KS_SUB_REVOKED] = {"REVOKED",
+                        "The signer's certificate has been revoked. The signer must have a new certificate issued.",
+                        "署名者の電子証明書は失効しています。署名者は電子証明書の再発行を受ける必要があります。"},
+    [KS_SUB_REVOKED_NO_POE] = {"REVOKED_NO_POE",
+                               "The signer's certificate has been revoked, and there is no proof that the signature "
+                               "was made before the revocation.",
+                               "署名者の電子証明書は失効しており、失効より前に署名されたことを証明できません。"},
+    [KS_SUB_SIG_CONSTRAINTS_FAILURE] = {"SIG_CONSTRAINTS_FAILURE",
+                                        "The signer's certificate may not be used to make signatures.",
+                                        "署名者の証明書は、署名に使用できない種類の証明書です。"},
+    [KS_SUB_CHAIN_CONSTRAINTS_FAILURE] = {"CHAIN_CONSTRAINTS_FAILURE",
+                                          "The chain of certification authorities does not meet its constraints.",
+                                          "認証局の証明書の連鎖が制約を満たしていません。"},
+    [KS_SUB_CRYPTO_CONSTRAINTS_FAILURE] = {"CRYPTO_CONSTRAINTS_FAILURE",
+                                           "The signature or a certificate uses an algorithm or key size that is no "
+                                           "longer accepted (such as SHA-1 or 1024-bit RSA).",
+                                           "署名または証明書に、現在は認められていない暗号方式または鍵長（SHA-1、"
+                                           "1024ビットRSAなど）が使われています。"},
+    [KS_SUB_EXPIRED] = {"EXPIRED",
+                        "The signer's certificate had expired. The holder can renew it at the municipal office.",
+                        "署名者の電子証明書は有効期限が切れています。市区町村の窓口で更新できます。"},
+    [KS_SUB_NOT_YET_VALID] = {"NOT_YET_VALID", "The signer's certificate was not yet valid.",
+                              "署名者の電子証明書はまだ有効期間が始まっていません。"},
+    [KS_SUB_OUT_OF_BOUNDS_NO_POE] = {"OUT_OF_BOUNDS_NO_POE",
+                                     "The signer's certificate has expired, and there is no proof that the signature "
+                                     "was made while it was valid. The holder can renew it at the municipal office "
+                                     "and sign again.",
+                                     "署名者の電子証明書は有効期限が切れており、有効期間内に署名されたことを証明できま"
+                                     "せん。市区町村の窓口で更新し、再度署名してください。"},
+    [KS_SUB_NO_SIGNING_CERTIFICATE_FOUND] = {"NO_SIGNING_CERTIFICATE_FOUND",
+                                             "The signer's certificate is not included in the signature.",
+                                             "署名に署名者の電子証明書が含まれていません。"},
+    [KS_SUB_NO_CERTIFICATE_CHAIN_FOUND] = {"NO_CERTIFICATE_CHAIN_FOUND",
+                                           "The signer's certificate does not lead to a trusted certification "
+                                           "authority.",
+                                           "署名者の電子証明書を、信頼できる認証局までたどることができません。"},
+    [KS_SUB_TRY_LATER] = {"TRY_LATER",
+                          "The revocation status of the certificate could not be obtained. Please try again later.",
+                          "電子証明書の失効状況を確認できませんでした。しばらくしてから再度お試しください。"},
+    [KS_SUB_SIGNED_DATA_NOT_FOUND] = {"SIGNED_DATA_NOT_FOUND",
+                                      "The signed content is missing. For a detached signature, supply the signed "
+                                      "file as well.",
+                                      "署名の対象となるデータがありません。分離署名の場合は、署名されたファイルも指定し"
+                                      "てください。"},
+    [KS_SUB_POLICY_PROCESSING_ERROR] = {"POLICY_PROCESSING_ERROR",
+                                       "The certificate was not issued under an accepted certificate policy.",
+                                       "電子証明書が、受け入れ可能な証明書ポリシーの下で発行されていません。"},
+};
+
+const char *ks_indication_name(ks_indication i)
+{
+    switch (i) {
+    case KS_TOTAL_PASSED:
+        return "TOTAL_PASSED";
+    case KS_INDETERMINATE:
+        return "INDETERMINATE";
+    case KS_TOTAL_FAILED:
+    default:
+        return "TOTAL_FAILED";
+    }
+}
+
+const char *ks_subindication_name(ks_subindication s)
+{
+    return (int)s >= 0 && s < KS_SUB_COUNT ? ks_sub_table[s].name : "FORMAT_FAILURE";
+}
+
+int ks_indication_exit_code(ks_indication i)
+{
+    switch (i) {
+    case KS_TOTAL_PASSED:
+        return 0;
+    case KS_INDETERMINATE:
+        return 2;
+    case KS_TOTAL_FAILED:
+    default:
+        return 1;
+    }
+}
+
+ks_indication ks_verdict_indication(const cJSON *verdict)
+{
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(verdict, "indication"));
+    if (s != NULL && strcmp(s, "TOTAL_PASSED") == 0)
+        return KS_TOTAL_PASSED;
+    if (s != NULL && strcmp(s, "INDETERMINATE") == 0)
+        return KS_INDETERMINATE;
+    return KS_TOTAL_FAILED;
+}
+
+int ks_indication_worse(ks_indication a, ks_indication b)
+{
+    return (int)a > (int)b; /* enum order: PASSED < INDETERMINATE < FAILED */
+}
+
+static int ks_replace(cJSON *obj, const char *key, cJSON *val)
+{
+    if (val == NULL)
+        return 0;
+    if (cJSON_HasObjectItem(obj, key))
+        return cJSON_ReplaceItemInObjectCaseSensitive(obj, key, val);
+    return cJSON_AddItemToObject(obj, key, val);
+}
+
+static cJSON *ks_text(const char *code, const char *en, const char *ja)
+{
+    cJSON *t = cJSON_CreateObject();
+    if (t == NULL || (code && cJSON_AddStringToObject(t, "code", code) == NULL) ||
+        cJSON_AddStringToObject(t, "en", en) == NULL || cJSON_AddStringToObject(t, "ja", ja) == NULL) {
+        cJSON_Delete(t);
+        return NULL;
+    }
+    return t;
+}
+
+int ks_verdict_set_status(cJSON *obj, ks_indication ind, ks_subindication sub, const char *detail_en)
+{
+    if ((int)sub < 0 || sub >= KS_SUB_COUNT)
+        sub = KS_SUB_FORMAT_FAILURE;
+    if (ind == KS_TOTAL_PASSED)
+        sub = KS_SUB_NONE;
+    else if (sub == KS_SUB_NONE) /* a failure always says why */
+        sub = KS_SUB_FORMAT_FAILURE;
+    cJSON *reasons = cJSON_CreateArray();
+    cJSON *main = ks_text(ks_sub_table[sub].name ? ks_sub_table[sub].name : "VALID", ks_sub_table[sub].en,
+                          ks_sub_table[sub].ja);
+    if (reasons == NULL || main == NULL || !cJSON_AddItemToArray(reasons, main)) {
+        cJSON_Delete(main);
+        cJSON_Delete(reasons);
+        return 0;
+    }
+    return ks_replace(obj, "indication", cJSON_CreateString(ks_indication_name(ind))) &&
+           ks_replace(obj, "subindication",
+                      sub == KS_SUB_NONE ? cJSON_CreateNull() : cJSON_CreateString(ks_sub_table[sub].name)) &&
+           ks_replace(obj, "reasons", reasons) &&
+           ks_replace(obj, "detail", detail_en && detail_en[0] ? cJSON_CreateString(detail_en) : cJSON_CreateNull());
+}
+
+int ks_verdict_warn(cJSON *obj, const char *code, const char *en, const char *ja)
+{
+    cJSON *w = cJSON_GetObjectItemCaseSensitive(obj, "warnings");
+    if (w == NULL && (w = cJSON_AddArrayToObject(obj, "warnings")) == NULL)
+        return 0;
+    cJSON *t = ks_text(code, en, ja);
+    return t != NULL && cJSON_AddItemToArray(w, t);
+}
+
+int ks_verdict_common(const ks_ctx *ctx, cJSON *v, const char *format, time_t at)
+{
+    char buf[32];
+    ks_time_format(at, buf, sizeof buf);
+    return cJSON_AddStringToObject(v, "format", format) != NULL &&
+           cJSON_AddStringToObject(v, "validation_time", buf) != NULL &&
+           cJSON_AddItemToObject(v, "policy", cJSON_Duplicate(ctx->policy_json, 1));
+}
+
+cJSON *ks_chain_json(const ks_ctx *ctx, const ks_path_input *in, STACK_OF(X509) *chain)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a != NULL && i < sk_X509_num(chain); i++) {
+        X509 *x = sk_X509_value(chain, i);
+        cJSON *c = ks_cert_json(x, ks_path_source(ctx, in, x));
+        if (c == NULL || !cJSON_AddItemToArray(a, c)) {
+            cJSON_Delete(c);
+            cJSON_Delete(a);
+            return NULL;
+        }
+    }
+    return a;
+}

@@ -1,0 +1,223 @@
+/*
+ * verify/verify.h - the kensho verification library (public interface).
+ *
+ * Everything that answers "is this signature valid?" lives behind this
+ * header: configuration, the process-wide context (trust store, limits,
+ * policy), input decoding, CMS signature checks, path validation, revocation
+ * and the JSON verdict.  bin/kensho and bin/kensho-fcgi are thin adapters
+ * over it and print exactly the JSON it builds.
+ *
+ * Lifetimes
+ *   ks_ctx     process-wide, built once from a configuration file, read-only
+ *              afterwards and shared by all threads.  Reference counted so a
+ *              reload (SIGHUP) can swap it while requests in flight finish on
+ *              the old one.  ks_ctx_unref(NULL) is a no-op.
+ *   cJSON *    verdicts are returned to the caller, who frees them with
+ *              cJSON_Delete().
+ *
+ * Errors
+ *   Every fallible function returns a ks_result from the single table
+ *   KS_RESULTS below.  Each result has a class; the class alone decides the
+ *   CLI exit code and the HTTP status (ks_result_exit_code,
+ *   ks_result_http_status), so the mapping exists in exactly one place.
+ *   A signature that is merely invalid is NOT an error: it is KS_OK with a
+ *   failing verdict.
+ *
+ * Personal data
+ *   Verdicts carry the JPKI basic four items (name, address, date of birth,
+ *   sex) for the caller.  Nothing in this library writes them to a log.
+ */
+#ifndef KENSHO_VERIFY_H
+#define KENSHO_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+/* ------------------------------------------------------------------ */
+/* Results: one table, each entry with a class.                       */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    KS_CLASS_OK = 0,
+    KS_CLASS_USAGE,       /* the caller used the program wrongly      */
+    KS_CLASS_INPUT,       /* bytes that are not a signature/certificate */
+    KS_CLASS_TOO_LARGE,   /* over a configured size or count ceiling  */
+    KS_CLASS_UNSUPPORTED, /* a media type or format we do not handle  */
+    KS_CLASS_CONFIG,      /* configuration or trust store unusable     */
+    KS_CLASS_UNAVAILABLE, /* not ready / dependency missing            */
+    KS_CLASS_INTERNAL     /* our bug or resource exhaustion            */
+} ks_class;
+
+/* X(name, class, message) */
+#define KS_RESULTS(X)                                                               \
+    X(KS_OK, KS_CLASS_OK, "ok")                                                     \
+    X(KS_E_USAGE, KS_CLASS_USAGE, "usage error")                                    \
+    X(KS_E_NOMEM, KS_CLASS_INTERNAL, "out of memory")                               \
+    X(KS_E_INTERNAL, KS_CLASS_INTERNAL, "internal error")                           \
+    X(KS_E_IO, KS_CLASS_INTERNAL, "input/output error")                             \
+    X(KS_E_CONFIG, KS_CLASS_CONFIG, "configuration error")                          \
+    X(KS_E_EMPTY, KS_CLASS_INPUT, "input is empty")                                 \
+    X(KS_E_TOO_LARGE, KS_CLASS_TOO_LARGE, "input exceeds the size limit")           \
+    X(KS_E_LIMIT, KS_CLASS_TOO_LARGE, "input exceeds a structural limit")           \
+    X(KS_E_ENCODING, KS_CLASS_INPUT, "input is not DER, PEM, base64 or S/MIME")     \
+    X(KS_E_NOT_SIGNATURE, KS_CLASS_INPUT, "input is not a CMS signed-data message") \
+    X(KS_E_NO_SIGNERS, KS_CLASS_INPUT,                                              \
+      "CMS signed-data without signers (certificates only) is not a signature")     \
+    X(KS_E_CONTENT_CONFLICT, KS_CLASS_INPUT,                                        \
+      "signature already encapsulates its content; detached content not expected")  \
+    X(KS_E_NOT_CERTIFICATE, KS_CLASS_INPUT, "input is not an X.509 certificate")    \
+    X(KS_E_BAD_TIME, KS_CLASS_USAGE, "time is not RFC 3339")                        \
+    X(KS_E_UNSUPPORTED, KS_CLASS_UNSUPPORTED, "unsupported input type")             \
+    X(KS_E_UNAVAILABLE, KS_CLASS_UNAVAILABLE, "service not ready")
+
+typedef enum {
+#define KS_X_ENUM(name, cls, msg) name,
+    KS_RESULTS(KS_X_ENUM)
+#undef KS_X_ENUM
+        KS_RESULT_COUNT
+} ks_result;
+
+const char *ks_result_name(ks_result r);    /* "KS_E_TOO_LARGE"        */
+const char *ks_result_message(ks_result r); /* human text, English     */
+ks_class ks_result_class(ks_result r);
+int ks_result_exit_code(ks_result r);   /* sysexits: 64, 65, 78, 70 */
+int ks_result_http_status(ks_result r); /* 400, 413, 415, 500, 503  */
+
+/* {"error": {"code": name, "message": ..., "detail": detail}}; NULL on OOM. */
+cJSON *ks_error_json(ks_result r, const char *detail);
+
+/* ------------------------------------------------------------------ */
+/* Verdict vocabulary (ETSI EN 319 102-1).                            */
+/* ------------------------------------------------------------------ */
+
+typedef enum { KS_TOTAL_PASSED = 0, KS_INDETERMINATE, KS_TOTAL_FAILED } ks_indication;
+
+#define KS_SUBINDICATIONS(X)      \
+    X(NONE)                       \
+    X(FORMAT_FAILURE)             \
+    X(HASH_FAILURE)               \
+    X(SIG_CRYPTO_FAILURE)         \
+    X(REVOKED)                    \
+    X(REVOKED_NO_POE)             \
+    X(SIG_CONSTRAINTS_FAILURE)    \
+    X(CHAIN_CONSTRAINTS_FAILURE)  \
+    X(CRYPTO_CONSTRAINTS_FAILURE) \
+    X(EXPIRED)                    \
+    X(NOT_YET_VALID)              \
+    X(OUT_OF_BOUNDS_NO_POE)       \
+    X(NO_SIGNING_CERTIFICATE_FOUND) \
+    X(NO_CERTIFICATE_CHAIN_FOUND) \
+    X(TRY_LATER)                  \
+    X(SIGNED_DATA_NOT_FOUND)      \
+    X(POLICY_PROCESSING_ERROR)
+
+typedef enum {
+#define KS_X_SUB(name) KS_SUB_##name,
+    KS_SUBINDICATIONS(KS_X_SUB)
+#undef KS_X_SUB
+        KS_SUB_COUNT
+} ks_subindication;
+
+const char *ks_indication_name(ks_indication i);        /* "TOTAL_PASSED" */
+const char *ks_subindication_name(ks_subindication s);  /* NULL for NONE  */
+/* Exit status of bin/kensho for a verdict: 0 passed, 1 failed, 2 indeterminate. */
+int ks_indication_exit_code(ks_indication i);
+/* Reads "indication" back from a verdict; KS_TOTAL_FAILED if absent. */
+ks_indication ks_verdict_indication(const cJSON *verdict);
+
+/* ------------------------------------------------------------------ */
+/* Process-wide context.                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct ks_ctx ks_ctx;
+
+/* The clock every time decision reads (path validity, OCSP/CRL freshness,
+ * cache expiry).  Injected so tests never rot. */
+typedef time_t (*ks_clock_fn)(void *arg);
+
+/*
+ * Builds a context from the JSON configuration at `path`.  On failure *errmsg
+ * (malloc'd, caller frees) names the offending key or file.
+ */
+ks_result ks_ctx_load(const char *path, ks_ctx **out, char **errmsg);
+ks_ctx *ks_ctx_ref(ks_ctx *ctx);
+void ks_ctx_unref(ks_ctx *ctx); /* frees on the last reference; NULL ok */
+void ks_ctx_set_clock(ks_ctx *ctx, ks_clock_fn fn, void *arg);
+time_t ks_ctx_now(const ks_ctx *ctx);
+/* Ceiling on a submitted signature or certificate, from "limits". */
+size_t ks_ctx_max_input(const ks_ctx *ctx);
+/* A description of the policy in force, for verdicts and the audit log. */
+const cJSON *ks_ctx_policy(const ks_ctx *ctx);
+/* A configuration section another module owns ("service", "cache", "audit",
+ * "limits"), as written in the file; NULL when absent. */
+const cJSON *ks_ctx_section(const ks_ctx *ctx, const char *name);
+
+/* ------------------------------------------------------------------ */
+/* Verification.                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Bytes someone handed us.  `name` is the file name where one is known. */
+typedef struct {
+    const char *name;
+    const uint8_t *data;
+    size_t len;
+} ks_blob;
+
+typedef struct {
+    ks_blob signature;
+    const ks_blob *contents; /* detached content / attachments */
+    size_t n_contents;
+    time_t at;  /* validation time, used when has_at */
+    int has_at; /* 0: the context clock's now */
+} ks_request;
+
+/*
+ * Verifies a signature.  KS_OK means *verdict holds a verdict (which may say
+ * TOTAL_FAILED or INDETERMINATE); any other result means the input was not a
+ * signature at all or we failed, and *verdict is NULL.
+ */
+ks_result ks_verify_signature(ks_ctx *ctx, const ks_request *req, cJSON **verdict);
+
+/* Validates a certificate (path, policy, revocation) as a signing certificate. */
+ks_result ks_verify_certificate(ks_ctx *ctx, const ks_blob *cert, time_t at, int has_at,
+                                cJSON **verdict);
+
+/* ------------------------------------------------------------------ */
+/* Small helpers shared with the adapters.                            */
+/* ------------------------------------------------------------------ */
+
+/* RFC 3339 ("2026-03-15T09:00:00Z", "...+09:00", fractions ignored). */
+ks_result ks_time_parse(const char *s, time_t *out);
+/* Formats as "YYYY-MM-DDTHH:MM:SSZ" into buf (>= 21 bytes). */
+void ks_time_format(time_t t, char *buf, size_t len);
+
+/*
+ * A bounds-checked cursor over untrusted bytes.  Reads never run past the
+ * end and do not move on short input.
+ */
+typedef struct {
+    const uint8_t *p;
+    size_t len;
+    size_t off;
+} ks_cur;
+
+void ks_cur_init(ks_cur *c, const uint8_t *p, size_t len);
+size_t ks_cur_left(const ks_cur *c);
+const uint8_t *ks_cur_ptr(const ks_cur *c);
+int ks_cur_skip(ks_cur *c, size_t n); /* 1 ok, 0 short (no move) */
+void ks_cur_skip_space(ks_cur *c);
+int ks_cur_starts_with(const ks_cur *c, const char *lit);     /* 1/0, no move */
+int ks_cur_starts_with_ci(const ks_cur *c, const char *lit);  /* ASCII case-insensitive */
+/* Finds `needle` at or after the cursor; offset relative to the cursor, or -1. */
+long ks_cur_find(const ks_cur *c, const uint8_t *needle, size_t nlen);
+
+/* Logging: level prefix + message to stderr.  Never pass personal data. */
+typedef enum { KS_LOG_ERR, KS_LOG_WARN, KS_LOG_INFO, KS_LOG_DEBUG } ks_log_level;
+void ks_log(ks_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Drains OpenSSL's error queue into the log, naming the failed function. */
+void ks_log_openssl(const char *where);
+
+#endif
