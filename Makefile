@@ -13,12 +13,22 @@ OUT     := build/$(FLAVOR)
 BIN     := $(if $(SAN),$(OUT)/bin,bin)
 
 PKGS    := libcjson openssl
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcjson -lssl -lcrypto)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-missing-field-initializers
-CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -g $(WARN) -fPIE -fstack-protector-strong -pthread -Iverify $(PKG_CFLAGS)
+VERIFY_SRC := verify/util.c verify/config.c verify/input.c verify/certinfo.c verify/path.c \
+              verify/verdict.c verify/revoke.c verify/verify.c
+LIB_SRC    := $(VERIFY_SRC)
+HDRS       := verify/verify.h verify/internal.h
+TEST_SRC   := tests/test_unit.c tests/test_verify.c
+BINS       := $(BIN)/kensho
+
+# Each module lists its own sources, packages, binaries and tests here.
+include $(wildcard verify/*.mk cache/*.mk fcgi/*.mk tests/*/*.mk)
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -g $(WARN) -fPIE -fstack-protector-strong -pthread -Iverify -Icache $(PKG_CFLAGS)
 ifeq ($(SAN),1)
 CFLAGS  := $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDFLAGS := -fsanitize=address,undefined -pie -Wl,-z,relro,-z,now -pthread
@@ -27,18 +37,14 @@ CFLAGS  := $(CFLAGS_COMMON) -O2 -D_FORTIFY_SOURCE=2
 LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread
 endif
 
-VERIFY_SRC := verify/util.c verify/config.c verify/input.c verify/certinfo.c verify/path.c \
-              verify/verdict.c verify/revoke.c verify/verify.c
-LIB_OBJ    := $(VERIFY_SRC:%.c=$(OUT)/%.o)
+LIB_OBJ    := $(LIB_SRC:%.c=$(OUT)/%.o)
 LIB        := $(OUT)/libkensho.a
-
-TEST_SRC   := tests/test_unit.c tests/test_verify.c
 TEST_BIN   := $(TEST_SRC:tests/%.c=$(OUT)/tests/%)
 
 .PHONY: all test run clean pki
-all: $(BIN)/kensho
+all: $(BINS)
 
-$(OUT)/%.o: %.c verify/verify.h verify/internal.h
+$(OUT)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -52,7 +58,7 @@ $(BIN)/kensho: $(OUT)/verify/cli.o $(LIB)
 
 $(OUT)/tests/%: tests/%.c tests/testlib.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS)
+	$(CC) $(CFLAGS) -Itests -Icache -Ifcgi -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS)
 
 # The test PKI is generated, never committed: dates are relative to now.
 PKI := build/pki
@@ -61,7 +67,7 @@ $(PKI)/.done: tests/pki/mkpki.sh
 	@touch $@
 pki: $(PKI)/.done
 
-test: $(BIN)/kensho $(TEST_BIN) $(PKI)/.done
+test: $(BINS) $(TEST_BIN) $(PKI)/.done
 	KENSHO=$(abspath $(BIN)/kensho) PKI=$(abspath $(PKI)) OUT=$(OUT) bash tests/run.sh $(TEST_BIN)
 
 run: $(BIN)/kensho $(PKI)/.done
