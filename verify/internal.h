@@ -124,6 +124,17 @@ typedef struct {
 void ks_path_validate(const ks_ctx *ctx, X509 *leaf, const ks_path_input *in, time_t at,
                       const time_t *claimed, ks_path_result *res);
 void ks_path_result_clear(ks_path_result *res);
+/* RFC 5280 6.1.1 (f) as configured: require_explicit_policy, or
+ * accept_policies naming policies without anyPolicy among them. */
+int ks_policy_explicit(const ks_ctx *ctx);
+/* Re-validates a validated `chain` (leaf first, anchor last) with CRL checking
+ * on every certificate (RFC 5280 6.3) against `crls`.  A depth flagged in
+ * `established` may lack a CRL (its status came from OCSP); with
+ * tolerate_missing any depth may, and is flagged in `missing` (n = chain
+ * length).  REVOKED and every other failure always stand. */
+void ks_path_check_crls(const ks_ctx *ctx, STACK_OF(X509) *chain, STACK_OF(X509_CRL) *crls, time_t at,
+                        const time_t *claimed, const unsigned char *established, int tolerate_missing,
+                        unsigned char *missing, ks_path_result *res);
 ks_cert_source ks_path_source(const ks_ctx *ctx, const ks_path_input *in, X509 *x);
 /* Algorithm policy on a key; 1 acceptable. */
 int ks_alg_key_ok(const ks_ctx *ctx, EVP_PKEY *pk, char *why, size_t whylen);
@@ -133,8 +144,17 @@ int ks_alg_digest_ok(const ks_ctx *ctx, int md_nid);
 typedef struct {
     ks_indication indication;
     ks_subindication sub;
+    int rev_reason;   /* RFC 5280 5.3.1 CRLReason when revoked, else -1 */
     char detail[256]; /* English, technical; never personal data */
 } ks_status;
+
+/* Sets all of *st (rev_reason -1). */
+void ks_status_set(ks_status *st, ks_indication ind, ks_subindication sub, const char *detail);
+/* ks_verdict_set_status from a ks_status, plus the revocation reason in
+ * plain words when there is one. */
+int ks_verdict_status(cJSON *obj, const ks_status *st);
+/* RFC 5280 5.3.1 reason name ("affiliationChanged"), NULL when unknown. */
+const char *ks_crl_reason_name(int reason);
 
 /* Adds "indication", "subindication" and "reasons" to obj. */
 int ks_verdict_set_status(cJSON *obj, ks_indication ind, ks_subindication sub, const char *detail_en);

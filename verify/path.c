@@ -215,8 +215,75 @@ static void ks_map_error(int err, X509 *cert, const time_t *claimed, ks_path_res
 
 /* ---------------- validating one candidate path ---------------- */
 
+/*
+ * Whether RFC 5280 6.1.1 (f) initial-explicit-policy is set.  Naming
+ * policies in accept_policies means "only these": a path whose
+ * valid_policy_tree ends empty must then fail, so explicit policy is
+ * implied.  A set containing anyPolicy restricts nothing (6.1.1 (c)), so it
+ * implies nothing either: ["2.5.29.32.0"] means the same as no set at all
+ * (PKITS 4.8.2, 4.8.3, 4.9.1, 4.9.2, 4.9.6 expect such paths to validate).
+ */
+int ks_policy_explicit(const ks_ctx *ctx)
+{
+    int n = sk_ASN1_OBJECT_num(ctx->policies);
+    if (ctx->require_explicit_policy)
+        return 1;
+    for (int i = 0; i < n; i++)
+        if (OBJ_obj2nid(sk_ASN1_OBJECT_value(ctx->policies, i)) == NID_any_policy)
+            return 0;
+    return n > 0;
+}
+
+/* Revocation checking by CRL on the whole path (RFC 5280 6.3), for
+ * ks_path_check_crls; NULL when validating without CRLs. */
+typedef struct {
+    STACK_OF(X509_CRL) *crls;
+    const unsigned char *established; /* per depth: status known otherwise */
+    int tolerate_missing;             /* soft-fail: a missing CRL is noted */
+    unsigned char *missing;           /* out, per depth */
+    int n;
+} ks_crl_opts;
+
+static int ks_crl_unavailable(int err)
+{
+    switch (err) {
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int ks_crl_opts_index = -1;
+static CRYPTO_ONCE ks_crl_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void ks_crl_index_init(void)
+{
+    ks_crl_opts_index = X509_STORE_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* Only "no usable CRL" at a depth whose status another source established
+ * (OCSP), or anywhere under soft-fail, is overlooked; every other error
+ * stands.  A revoked certificate is never overlooked. */
+static int ks_crl_verify_cb(int ok, X509_STORE_CTX *sctx)
+{
+    if (ok == 1)
+        return 1;
+    ks_crl_opts *o = X509_STORE_CTX_get_ex_data(sctx, ks_crl_opts_index);
+    int err = X509_STORE_CTX_get_error(sctx), depth = X509_STORE_CTX_get_error_depth(sctx);
+    if (o == NULL || !ks_crl_unavailable(err) || depth < 0 || depth >= o->n)
+        return 0;
+    if (o->established[depth])
+        return 1;
+    o->missing[depth] = 1;
+    return o->tolerate_missing ? 1 : 0;
+}
+
 static void ks_validate_one(const ks_ctx *ctx, X509 *leaf, STACK_OF(X509) *untrusted, time_t at,
-                            const time_t *claimed, ks_path_result *res)
+                            const time_t *claimed, ks_crl_opts *crl, ks_path_result *res)
 {
     X509_STORE_CTX *sctx = X509_STORE_CTX_new();
     memset(res, 0, sizeof *res);
@@ -232,13 +299,24 @@ static void ks_validate_one(const ks_ctx *ctx, X509 *leaf, STACK_OF(X509) *untru
     X509_VERIFY_PARAM_set_depth(vp, ctx->limits.max_path_length);
     unsigned long flags = X509_V_FLAG_POLICY_CHECK;
     /* RFC 5280 6.1.1: accept_policies is the user-initial-policy-set; when
-     * it is given, an explicit policy is required (c, d, e inputs). */
-    if (ctx->require_explicit_policy || sk_ASN1_OBJECT_num(ctx->policies) > 0)
+     * it names policies, an explicit policy is required (c, d, e inputs). */
+    if (ks_policy_explicit(ctx))
         flags |= X509_V_FLAG_EXPLICIT_POLICY;
     if (ctx->inhibit_policy_mapping)
         flags |= X509_V_FLAG_INHIBIT_MAP;
     if (ctx->inhibit_any_policy)
         flags |= X509_V_FLAG_INHIBIT_ANY;
+    if (crl != NULL) {
+        /* RFC 5280 6.3 on every certificate of the path, with indirect CRLs,
+         * distribution point scopes and delta CRLs (5.2.4) understood. */
+        flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL | X509_V_FLAG_EXTENDED_CRL_SUPPORT |
+                 X509_V_FLAG_USE_DELTAS;
+        X509_STORE_CTX_set0_crls(sctx, crl->crls);
+        if (CRYPTO_THREAD_run_once(&ks_crl_once, ks_crl_index_init) != 1 || ks_crl_opts_index < 0 ||
+            X509_STORE_CTX_set_ex_data(sctx, ks_crl_opts_index, crl) != 1)
+            goto done;
+        X509_STORE_CTX_set_verify_cb(sctx, ks_crl_verify_cb);
+    }
     X509_VERIFY_PARAM_set_flags(vp, flags);
     if (sk_ASN1_OBJECT_num(ctx->policies) > 0 && X509_VERIFY_PARAM_set1_policies(vp, ctx->policies) != 1) {
         ks_log_openssl("X509_VERIFY_PARAM_set1_policies");
@@ -301,7 +379,7 @@ static void ks_try_path(ks_builder *b, X509 *anchor)
     for (int i = 1; i < b->depth; i++)
         sk_X509_push(untrusted, b->path[i]);
     (void)anchor; /* the store holds it; OpenSSL finds it by the same rules */
-    ks_validate_one(b->ctx, b->path[0], untrusted, b->at, b->claimed, &r);
+    ks_validate_one(b->ctx, b->path[0], untrusted, b->at, b->claimed, NULL, &r);
     sk_X509_free(untrusted);
     b->tried++;
     if (r.indication == KS_TOTAL_PASSED) {
@@ -387,4 +465,26 @@ void ks_path_validate(const ks_ctx *ctx, X509 *leaf, const ks_path_input *in, ti
         if (res->chain != NULL && X509_up_ref(leaf) == 1 && !sk_X509_push(res->chain, leaf))
             X509_free(leaf);
     }
+}
+
+void ks_path_check_crls(const ks_ctx *ctx, STACK_OF(X509) *chain, STACK_OF(X509_CRL) *crls, time_t at,
+                        const time_t *claimed, const unsigned char *established, int tolerate_missing,
+                        unsigned char *missing, ks_path_result *res)
+{
+    int n = sk_X509_num(chain);
+    ks_crl_opts o = {.crls = crls, .established = established, .tolerate_missing = tolerate_missing,
+                     .missing = missing, .n = n};
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    memset(res, 0, sizeof *res);
+    if (untrusted == NULL || n < 1) {
+        res->indication = KS_INDETERMINATE;
+        res->sub = KS_SUB_TRY_LATER;
+        sk_X509_free(untrusted);
+        return;
+    }
+    /* The same path again: only its own certificates are offered. */
+    for (int i = 1; i < n - 1; i++)
+        sk_X509_push(untrusted, sk_X509_value(chain, i));
+    ks_validate_one(ctx, sk_X509_value(chain, 0), untrusted, at, claimed, &o, res);
+    sk_X509_free(untrusted);
 }

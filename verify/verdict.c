@@ -6,6 +6,7 @@
  * signature value never blames the user (defective cards once produced one
  * in 256 bad signatures).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -164,6 +165,59 @@ int ks_verdict_set_status(cJSON *obj, ks_indication ind, ks_subindication sub, c
                       sub == KS_SUB_NONE ? cJSON_CreateNull() : cJSON_CreateString(ks_sub_table[sub].name)) &&
            ks_replace(obj, "reasons", reasons) &&
            ks_replace(obj, "detail", detail_en && detail_en[0] ? cJSON_CreateString(detail_en) : cJSON_CreateNull());
+}
+
+void ks_status_set(ks_status *st, ks_indication ind, ks_subindication sub, const char *detail)
+{
+    st->indication = ind;
+    st->sub = sub;
+    st->rev_reason = -1;
+    snprintf(st->detail, sizeof st->detail, "%s", detail ? detail : "");
+}
+
+/* RFC 5280 5.3.1, with what each means for a JPKI holder
+ * (../shared/jpki-profile.md "Revocation reasons as JPKI uses them"). */
+static const struct {
+    const char *name;
+    const char *en;
+    const char *ja;
+} ks_reason_table[] = {
+    [CRL_REASON_UNSPECIFIED] = {"unspecified", "Revoked (no reason given).", "失効（理由の指定なし）"},
+    [CRL_REASON_KEY_COMPROMISE] = {"keyCompromise", "Revoked because the private key was compromised (for example a "
+                                   "lost card).", "秘密鍵の危殆化（カードの紛失など）により失効"},
+    [CRL_REASON_CA_COMPROMISE] = {"cACompromise", "Revoked because the certification authority was compromised.",
+                                  "認証局の危殆化により失効"},
+    [CRL_REASON_AFFILIATION_CHANGED] = {"affiliationChanged",
+                                        "Revoked because the holder's details changed (a move or a change of name).",
+                                        "住所・氏名等の変更により失効"},
+    [CRL_REASON_SUPERSEDED] = {"superseded", "Revoked because a new certificate was issued.",
+                               "電子証明書の更新により失効"},
+    [CRL_REASON_CESSATION_OF_OPERATION] = {"cessationOfOperation", "Revoked because it is no longer needed.",
+                                           "電子証明書が不要となったため失効"},
+    [CRL_REASON_CERTIFICATE_HOLD] = {"certificateHold", "Suspended (on hold).", "一時停止"},
+    [CRL_REASON_REMOVE_FROM_CRL] = {"removeFromCRL", "Removed from the CRL.", "CRLから削除"},
+    [CRL_REASON_PRIVILEGE_WITHDRAWN] = {"privilegeWithdrawn", "Revoked because the privilege was withdrawn.",
+                                        "権限の取消しにより失効"},
+    [CRL_REASON_AA_COMPROMISE] = {"aACompromise", "Revoked because the attribute authority was compromised.",
+                                  "属性認証局の危殆化により失効"},
+};
+
+const char *ks_crl_reason_name(int reason)
+{
+    if (reason < 0 || (size_t)reason >= sizeof ks_reason_table / sizeof ks_reason_table[0])
+        return NULL;
+    return ks_reason_table[reason].name;
+}
+
+int ks_verdict_status(cJSON *obj, const ks_status *st)
+{
+    if (!ks_verdict_set_status(obj, st->indication, st->sub, st->detail))
+        return 0;
+    if (st->indication == KS_TOTAL_PASSED || ks_crl_reason_name(st->rev_reason) == NULL)
+        return 1;
+    cJSON *r = ks_text(ks_reason_table[st->rev_reason].name, ks_reason_table[st->rev_reason].en,
+                       ks_reason_table[st->rev_reason].ja);
+    return r != NULL && cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(obj, "reasons"), r);
 }
 
 int ks_verdict_warn(cJSON *obj, const char *code, const char *en, const char *ja)

@@ -16,13 +16,6 @@
 
 #include "internal.h"
 
-static void ks_status_set(ks_status *st, ks_indication ind, ks_subindication sub, const char *detail)
-{
-    st->indication = ind;
-    st->sub = sub;
-    snprintf(st->detail, sizeof st->detail, "%s", detail ? detail : "");
-}
-
 void ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in, time_t at, const time_t *claimed,
                            cJSON *obj, ks_status *st)
 {
@@ -30,6 +23,8 @@ void ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in, tim
     ks_path_validate(ctx, cert, in, at, claimed, &pr);
     cJSON_AddItemToObject(obj, "chain", ks_chain_json(ctx, in, pr.chain));
     ks_status_set(st, pr.indication, pr.sub, pr.detail);
+    if (pr.x509_error == X509_V_ERR_CERT_REVOKED) /* the revocation module knows the reason */
+        st->rev_reason = CRL_REASON_UNSPECIFIED;
     cJSON *evidence = cJSON_AddArrayToObject(obj, "revocation");
     if (st->indication != KS_TOTAL_PASSED)
         goto done;
@@ -174,7 +169,7 @@ static ks_result ks_summarise(cJSON *v, cJSON *signers, const ks_status *worst)
         if (it != NULL && !cJSON_AddItemToObject(v, *k, cJSON_Duplicate(it, 1)))
             return KS_E_NOMEM;
     }
-    return ks_verdict_set_status(v, worst->indication, worst->sub, worst->detail) ? KS_OK : KS_E_NOMEM;
+    return ks_verdict_status(v, worst) ? KS_OK : KS_E_NOMEM;
 }
 
 ks_result ks_verify_signature(ks_ctx *ctx, const ks_request *req, cJSON **verdict)
@@ -245,7 +240,8 @@ ks_result ks_verify_signature(ks_ctx *ctx, const ks_request *req, cJSON **verdic
     if (signers == NULL)
         goto done;
     ks_path_input pin = {.embedded = certs};
-    ks_status worst = {.indication = KS_TOTAL_PASSED};
+    ks_status worst;
+    ks_status_set(&worst, KS_TOTAL_PASSED, KS_SUB_NONE, NULL);
     for (int i = 0; i < nsigners; i++) {
         ks_status st;
         ks_status_set(&st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE, "not checked"); /* fail closed */
@@ -254,7 +250,7 @@ ks_result ks_verify_signature(ks_ctx *ctx, const ks_request *req, cJSON **verdic
             goto done;
         if ((r = ks_verify_signer(ctx, sk_CMS_SignerInfo_value(sinfos, i), cmsbio, &pin, at, sobj, &st)) != KS_OK)
             goto done;
-        if (!ks_verdict_set_status(sobj, st.indication, st.sub, st.detail)) {
+        if (!ks_verdict_status(sobj, &st)) {
             r = KS_E_NOMEM;
             goto done;
         }
@@ -304,7 +300,7 @@ ks_result ks_verify_certificate(ks_ctx *ctx, const ks_blob *cert, time_t at, int
     ks_status st;
     /* For a certificate the time of interest is the validation time. */
     ks_check_signing_cert(ctx, x, NULL, at, &at, v, &st);
-    if (!ks_verdict_set_status(v, st.indication, st.sub, st.detail))
+    if (!ks_verdict_status(v, &st))
         goto done;
     *verdict = v;
     v = NULL;
