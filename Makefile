@@ -17,7 +17,7 @@ PKGS    := libcjson openssl
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-missing-field-initializers
 VERIFY_SRC := verify/util.c verify/config.c verify/input.c verify/certinfo.c verify/path.c \
-              verify/verdict.c verify/revoke.c verify/verify.c
+              verify/verdict.c verify/revoke.c verify/fetch.c verify/verify.c
 LIB_SRC    := $(VERIFY_SRC)
 HDRS       := verify/verify.h verify/internal.h
 TEST_SRC   := tests/test_unit.c tests/test_verify.c

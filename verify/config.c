@@ -240,10 +240,16 @@ static int ks_cfg_crl_file(ks_cfgerr *e, const char *key, const char *path, void
 {
     ks_ctx *ctx = arg;
     X509_CRL *crl = NULL;
+    int n = sk_X509_CRL_num(ctx->crls);
     ks_result r = ks_load_crl_file(path, ctx->rev.max_response_bytes, &crl);
     if (r != KS_OK)
         return ks_cfg_fail(e, "key \"%s\": %s: %s", key, path, ks_result_message(r));
-    if (!sk_X509_CRL_push(ctx->crls, crl)) {
+    char **o = realloc(ctx->crl_origins, ((size_t)n + 1) * sizeof *o);
+    if (o != NULL)
+        ctx->crl_origins = o;
+    if (o == NULL || (o[n] = strdup(path)) == NULL || !sk_X509_CRL_push(ctx->crls, crl)) {
+        if (o != NULL)
+            free(o[n]);
         X509_CRL_free(crl);
         return ks_cfg_fail(e, "out of memory");
     }
@@ -357,8 +363,10 @@ static int ks_cfg_sources(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
                 return ks_cfg_fail(e, "out of memory");
             free(s->crl[i]);
             s->crl[i] = p;
-            if (access(p, R_OK) != 0)
-                return ks_cfg_fail(e, "key \"%s\": %s: %s", key, p, strerror(errno));
+            /* Local files are loaded once, like "crls"; the check picks
+             * CRLs by issuer name and key, whoever listed them. */
+            if (!ks_cfg_crl_file(e, key, p, ctx))
+                return 0;
         }
         const cJSON *ocsp = cJSON_GetObjectItemCaseSensitive(it, "ocsp");
         if (ocsp != NULL) {
@@ -602,6 +610,9 @@ void ks_ctx_free_contents(ks_ctx *ctx)
     X509_STORE_free(ctx->store);
     sk_X509_pop_free(ctx->anchors, X509_free);
     sk_X509_pop_free(ctx->intermediates, X509_free);
+    for (int i = 0; i < sk_X509_CRL_num(ctx->crls); i++)
+        free(ctx->crl_origins[i]);
+    free(ctx->crl_origins);
     sk_X509_CRL_pop_free(ctx->crls, X509_CRL_free);
     sk_ASN1_OBJECT_pop_free(ctx->policies, ASN1_OBJECT_free);
     ks_strv_free(ctx->rev.allow_urls, ctx->rev.n_allow_urls);

@@ -62,7 +62,8 @@ struct ks_ctx {
     X509_STORE *store;              /* trust anchors only */
     STACK_OF(X509) *anchors;        /* the same anchors, for the path builder */
     STACK_OF(X509) *intermediates;  /* configured CA and cross certificates */
-    STACK_OF(X509_CRL) *crls;       /* local CRL files */
+    STACK_OF(X509_CRL) *crls;       /* local CRL files ("crls", revocation_sources) */
+    char **crl_origins;             /* the file of each, same order */
     ks_revocation_cfg rev;
     ks_rev_source *sources;
     size_t n_sources;
@@ -118,7 +119,8 @@ typedef struct {
 
 /* Sources of certificates for one validation. */
 typedef struct {
-    STACK_OF(X509) *embedded; /* from the signature; may be NULL */
+    STACK_OF(X509) *embedded;  /* from the signature; may be NULL */
+    STACK_OF(X509_CRL) *crls;  /* CRLs the signature carries; may be NULL */
 } ks_path_input;
 
 void ks_path_validate(const ks_ctx *ctx, X509 *leaf, const ks_path_input *in, time_t at,
@@ -178,6 +180,14 @@ void ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, const 
  * keyUsage, revocation.  Fills status and adds chain/revocation to obj. */
 void ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in, time_t at,
                            const time_t *claimed, cJSON *obj, ks_status *st);
+
+/* fetch.c: HTTP for OCSP and CRLs (OpenSSL's OSSL_HTTP client). */
+/* 1 when `url` is plain http under one of revocation.allow_urls. */
+int ks_url_allowed(const ks_ctx *ctx, const char *url);
+/* POST `body` (or GET when NULL); no redirects; capped in size and time. */
+ks_result ks_http_fetch(const ks_ctx *ctx, const char *url, const uint8_t *body, size_t bodylen,
+                        const char *content_type, const char *expected_type, uint8_t **out, size_t *outlen,
+                        char *err, size_t errlen);
 
 /* ASCII/UTF-8 helpers */
 int ks_utf8_valid(const uint8_t *s, size_t len);

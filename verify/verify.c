@@ -239,7 +239,7 @@ ks_result ks_verify_signature(ks_ctx *ctx, const ks_request *req, cJSON **verdic
     cJSON *signers = cJSON_AddArrayToObject(v, "signers");
     if (signers == NULL)
         goto done;
-    ks_path_input pin = {.embedded = certs};
+    ks_path_input pin = {.embedded = certs, .crls = crls};
     ks_status worst;
     ks_status_set(&worst, KS_TOTAL_PASSED, KS_SUB_NONE, NULL);
     for (int i = 0; i < nsigners; i++) {

@@ -1,0 +1,124 @@
+/*
+ * verify/fetch.c - HTTP fetches of OCSP responses and CRLs through OpenSSL's
+ * OSSL_HTTP client (no hand-written HTTP).
+ *
+ * Every fetch is checked against revocation.allow_urls here, at the lowest
+ * level, so no caller can forget it.  Redirects are not followed (a 3xx is a
+ * failure), responses are capped at revocation.max_response_bytes, and the
+ * whole exchange at revocation.timeout_ms (rounded up to whole seconds, the
+ * OSSL_HTTP granularity).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/http.h>
+#include <openssl/httperr.h>
+
+#include "internal.h"
+
+/*
+ * A URL is allowed when it starts with a configured prefix at a boundary:
+ * "http://127.0.0.1:8080" must not admit "http://127.0.0.1:80801/".  Only
+ * plain http, no user info, no white space or control characters.
+ */
+int ks_url_allowed(const ks_ctx *ctx, const char *url)
+{
+    size_t n = strlen(url);
+    if (n == 0 || n > 2048 || strncmp(url, "http://", 7) != 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f || url[i] == '\\')
+            return 0;
+    const char *auth_end = strpbrk(url + 7, "/?#");
+    const char *at = strchr(url + 7, '@');
+    if (at != NULL && (auth_end == NULL || at < auth_end))
+        return 0;
+    for (size_t i = 0; i < ctx->rev.n_allow_urls; i++) {
+        const char *p = ctx->rev.allow_urls[i];
+        size_t pl = strlen(p);
+        if (pl > n || strncmp(url, p, pl) != 0)
+            continue;
+        if (p[pl - 1] == '/' || url[pl] == '\0' || url[pl] == '/' || url[pl] == '?')
+            return 1;
+    }
+    return 0;
+}
+
+ks_result ks_http_fetch(const ks_ctx *ctx, const char *url, const uint8_t *body, size_t bodylen,
+                        const char *content_type, const char *expected_type, uint8_t **out, size_t *outlen,
+                        char *err, size_t errlen)
+{
+    ks_result ret = KS_E_UNAVAILABLE;
+    char *host = NULL, *port = NULL, *path = NULL, *query = NULL, *redirect = NULL;
+    int use_ssl = 0;
+    OSSL_HTTP_REQ_CTX *rctx = NULL;
+    BIO *req = NULL, *resp = NULL;
+    char fullpath[2300];
+
+    *out = NULL;
+    *outlen = 0;
+    if (!ks_url_allowed(ctx, url)) {
+        snprintf(err, errlen, "URL not under revocation.allow_urls");
+        return KS_E_UNAVAILABLE;
+    }
+    if (OSSL_HTTP_parse_url(url, &use_ssl, NULL, &host, &port, NULL, &path, &query, NULL) != 1 || use_ssl) {
+        snprintf(err, errlen, "unusable URL");
+        goto done;
+    }
+    snprintf(fullpath, sizeof fullpath, "%s%s%s", path, query ? "?" : "", query ? query : "");
+    int timeout = (ctx->rev.timeout_ms + 999) / 1000;
+    if (body != NULL && (req = BIO_new_mem_buf(body, (int)bodylen)) == NULL) {
+        ret = KS_E_NOMEM;
+        goto done;
+    }
+    rctx = OSSL_HTTP_open(host, port, NULL, NULL, 0, NULL, NULL, NULL, NULL, 0, timeout);
+    if (rctx == NULL) {
+        snprintf(err, errlen, "cannot connect");
+        goto done;
+    }
+    if (OSSL_HTTP_set1_request(rctx, fullpath, NULL, body ? content_type : NULL, req, expected_type, 1,
+                               ctx->rev.max_response_bytes, timeout, 0) != 1) {
+        snprintf(err, errlen, "cannot send the request");
+        goto done;
+    }
+    resp = OSSL_HTTP_exchange(rctx, &redirect);
+    if (resp == NULL) {
+        unsigned long e = ERR_peek_last_error();
+        if (redirect != NULL)
+            snprintf(err, errlen, "redirect refused");
+        else if (e != 0 && ERR_GET_REASON(e) == HTTP_R_MAX_RESP_LEN_EXCEEDED)
+            snprintf(err, errlen, "response larger than revocation.max_response_bytes");
+        else
+            snprintf(err, errlen, "no valid response (%s)", e ? ERR_reason_error_string(e) : "closed");
+        if (e != 0 && ERR_GET_REASON(e) == HTTP_R_MAX_RESP_LEN_EXCEEDED)
+            ret = KS_E_TOO_LARGE;
+        goto done;
+    }
+    char *data = NULL;
+    long len = BIO_get_mem_data(resp, &data);
+    if (len <= 0 || (size_t)len > ctx->rev.max_response_bytes) {
+        snprintf(err, errlen, len <= 0 ? "empty response" : "response too large");
+        goto done;
+    }
+    if ((*out = malloc((size_t)len)) == NULL) {
+        ret = KS_E_NOMEM;
+        goto done;
+    }
+    memcpy(*out, data, (size_t)len);
+    *outlen = (size_t)len;
+    ret = KS_OK;
+done:
+    ERR_clear_error();
+    OSSL_HTTP_close(rctx, ret == KS_OK);
+    BIO_free(resp);
+    BIO_free(req);
+    OPENSSL_free(host);
+    OPENSSL_free(port);
+    OPENSSL_free(path);
+    OPENSSL_free(query);
+    OPENSSL_free(redirect);
+    return ret;
+}
