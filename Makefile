@@ -23,6 +23,7 @@ HDRS       := verify/verify.h verify/internal.h
 TEST_SRC   := tests/test_unit.c tests/test_verify.c
 BINS       := $(BIN)/kensho
 
+.DEFAULT_GOAL := all
 # Each module lists its own sources, packages, binaries and tests here.
 include $(wildcard verify/*.mk cache/*.mk fcgi/*.mk tests/*/*.mk)
 

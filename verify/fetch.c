@@ -86,15 +86,20 @@ ks_result ks_http_fetch(const ks_ctx *ctx, const char *url, const uint8_t *body,
     }
     resp = OSSL_HTTP_exchange(rctx, &redirect);
     if (resp == NULL) {
-        unsigned long e = ERR_peek_last_error();
+        unsigned long e, first = 0;
+        int too_large = 0;
+        while ((e = ERR_get_error()) != 0) {
+            if (first == 0)
+                first = e;
+            too_large |= ERR_GET_LIB(e) == ERR_LIB_HTTP && ERR_GET_REASON(e) == HTTP_R_MAX_RESP_LEN_EXCEEDED;
+        }
         if (redirect != NULL)
             snprintf(err, errlen, "redirect refused");
-        else if (e != 0 && ERR_GET_REASON(e) == HTTP_R_MAX_RESP_LEN_EXCEEDED)
+        else if (too_large)
             snprintf(err, errlen, "response larger than revocation.max_response_bytes");
         else
-            snprintf(err, errlen, "no valid response (%s)", e ? ERR_reason_error_string(e) : "closed");
-        if (e != 0 && ERR_GET_REASON(e) == HTTP_R_MAX_RESP_LEN_EXCEEDED)
-            ret = KS_E_TOO_LARGE;
+            snprintf(err, errlen, "no valid response (%s)", first ? ERR_reason_error_string(first) : "closed");
+        ret = too_large ? KS_E_TOO_LARGE : KS_E_UNAVAILABLE;
         goto done;
     }
     char *data = NULL;

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""tests/revocation/peer.py - revocation peers for tests, bound to 127.0.0.1.
+
+  peer.py PORTFILE ocsp INDEX CA RSIGNER RKEY [NMIN]   a real `openssl ocsp` responder: each POSTed
+                                                        request is answered by `openssl ocsp -index ... -reqin`
+  peer.py PORTFILE static DIR                           serves files from DIR (CRLs)
+  peer.py PORTFILE canned FILE                          answers every request with FILE's bytes
+  peer.py PORTFILE count                                counts connections (a listener that must see none)
+
+The chosen port is written to PORTFILE (bind to port 0: no races).  Every
+request is counted in PORTFILE.count.  KS_PEER_DELAY_MS delays each answer.
+Stdlib only; stops on SIGTERM.
+"""
+import http.server
+import os
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+portfile, mode, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+delay = int(os.environ.get("KS_PEER_DELAY_MS", "0")) / 1000.0
+lock = threading.Lock()
+count = 0
+
+
+def bump():
+    global count
+    with lock:
+        count += 1
+        with open(portfile + ".count.tmp", "w") as f:
+            f.write(str(count))
+        os.replace(portfile + ".count.tmp", portfile + ".count")
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, *a):
+        pass
+
+    def reply(self, code, body, ctype):
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        bump()
+        n = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(min(n, 1 << 20))
+        if delay:
+            time.sleep(delay)
+        if mode == "ocsp":
+            index, ca, rsigner, rkey = args[:4]
+            nmin = args[4] if len(args) > 4 else "5"
+            with tempfile.TemporaryDirectory() as d:
+                req, resp = os.path.join(d, "req.der"), os.path.join(d, "resp.der")
+                with open(req, "wb") as f:
+                    f.write(body)
+                r = subprocess.run(["openssl", "ocsp", "-index", index, "-CA", ca, "-rsigner", rsigner,
+                                    "-rkey", rkey, "-reqin", req, "-respout", resp, "-nmin", nmin],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
+                if r.returncode != 0 or not os.path.exists(resp):
+                    return self.reply(500, b"responder failed", "text/plain")
+                with open(resp, "rb") as f:
+                    return self.reply(200, f.read(), "application/ocsp-response")
+        return self.do_GET(counted=True)
+
+    def do_GET(self, counted=False):
+        if not counted:
+            bump()
+            if delay:
+                time.sleep(delay)
+        if mode == "canned":
+            with open(args[0], "rb") as f:
+                return self.reply(200, f.read(), "application/ocsp-response")
+        if mode == "static":
+            name = os.path.basename(self.path.split("?")[0])
+            path = os.path.join(args[0], name)
+            if name and os.path.isfile(path):
+                with open(path, "rb") as f:
+                    return self.reply(200, f.read(), "application/pkix-crl")
+        return self.reply(404, b"not found", "text/plain")
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def verify_request(self, request, client_address):
+        if mode == "count":
+            bump()
+        return True
+
+
+srv = Server(("127.0.0.1", int(os.environ.get("KS_PEER_PORT", "0"))), Handler)
+with open(portfile + ".tmp", "w") as f:
+    f.write(str(srv.server_address[1]))
+os.replace(portfile + ".tmp", portfile)
+try:
+    srv.serve_forever()
+except KeyboardInterrupt:
+    pass
