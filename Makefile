@@ -20,7 +20,7 @@ VERIFY_SRC := verify/util.c verify/config.c verify/input.c verify/certinfo.c ver
               verify/verdict.c verify/revoke.c verify/fetch.c verify/verify.c
 LIB_SRC    := $(VERIFY_SRC)
 HDRS       := verify/verify.h verify/internal.h
-TEST_SRC   := tests/test_unit.c tests/test_verify.c
+TEST_SRC   := tests/test_unit.c tests/test_verify.c tests/test_ocsp_vectors.c
 BINS       := $(BIN)/kensho
 
 .DEFAULT_GOAL := all
@@ -69,7 +69,7 @@ $(PKI)/.done: tests/pki/mkpki.sh
 pki: $(PKI)/.done
 
 test: $(BINS) $(TEST_BIN) $(PKI)/.done
-	KENSHO=$(abspath $(BIN)/kensho) PKI=$(abspath $(PKI)) OUT=$(OUT) bash tests/run.sh $(TEST_BIN)
+	KENSHO=$(abspath $(BIN)/kensho) PKI=$(abspath $(PKI)) OUT=$(OUT) SHARED=$(abspath ../shared) bash tests/run.sh $(TEST_BIN)
 
 run: $(BIN)/kensho $(PKI)/.done
 	bash tests/demo.sh $(BIN)/kensho $(PKI)

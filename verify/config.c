@@ -260,7 +260,7 @@ static int ks_cfg_revocation(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
 {
     static const char *const known[] = {"mode",      "allow_urls",         "timeout_ms",
                                         "prefer",    "max_response_bytes", "clock_skew_s",
-                                        "ocsp_nonce", "ocsp_certid_hash",  NULL};
+                                        "ocsp_nonce", "ocsp_certid_hash",  "ocsp_max_age_s", NULL};
     ks_revocation_cfg *rv = &ctx->rev;
     rv->mode = KS_REV_REQUIRE; /* fail closed unless told otherwise */
     rv->timeout_ms = 5000;
@@ -298,11 +298,12 @@ static int ks_cfg_revocation(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
             return ks_cfg_fail(e, "key \"revocation.ocsp_certid_hash\": must be \"sha1\" or \"sha256\"");
         rv->ocsp_certid_sha256 = strcmp(h, "sha256") == 0;
     }
-    long timeout = rv->timeout_ms, maxb = (long)rv->max_response_bytes, skew = rv->clock_skew_s;
+    long timeout = rv->timeout_ms, maxb = (long)rv->max_response_bytes, skew = rv->clock_skew_s, age = 0;
     if (!ks_cfg_strings(e, o, "allow_urls", "revocation.allow_urls", &rv->allow_urls, &rv->n_allow_urls) ||
         !ks_cfg_int(e, o, "timeout_ms", "revocation.timeout_ms", 1, 120000, &timeout) ||
         !ks_cfg_int(e, o, "max_response_bytes", "revocation.max_response_bytes", 1024, 1L << 30, &maxb) ||
         !ks_cfg_int(e, o, "clock_skew_s", "revocation.clock_skew_s", 0, 86400, &skew) ||
+        !ks_cfg_int(e, o, "ocsp_max_age_s", "revocation.ocsp_max_age_s", 0, 365 * 86400L, &age) ||
         !ks_cfg_bool(e, o, "ocsp_nonce", "revocation.ocsp_nonce", &rv->ocsp_nonce))
         return 0;
     for (size_t i = 0; i < rv->n_allow_urls; i++)
@@ -312,6 +313,7 @@ static int ks_cfg_revocation(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
     rv->timeout_ms = (int)timeout;
     rv->max_response_bytes = (size_t)maxb;
     rv->clock_skew_s = (int)skew;
+    rv->ocsp_max_age_s = (int)age;
     return 1;
 }
 

@@ -53,6 +53,7 @@ typedef struct {
     int prefer_crl;           /* 0: OCSP first, CRL as fallback */
     size_t max_response_bytes;
     int clock_skew_s;
+    int ocsp_max_age_s;       /* 0: nextUpdate alone decides */
     int ocsp_nonce;
     int ocsp_certid_sha256;
 } ks_revocation_cfg;
@@ -181,6 +182,11 @@ void ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, const 
 void ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in, time_t at,
                            const time_t *claimed, cJSON *obj, ks_status *st);
 
+/* Checks one OCSP response about `cert` from `issuer`'s side at time `at`
+ * (for the vector tests); *status is V_OCSP_CERTSTATUS_* on KS_OK. */
+ks_result ks_ocsp_verify_response(ks_ctx *ctx, const uint8_t *der, size_t len, X509 *cert, X509 *issuer, time_t at,
+                                  int *status, char *err, size_t errlen);
+
 /* fetch.c: HTTP for OCSP and CRLs (OpenSSL's OSSL_HTTP client). */
 /* 1 when `url` is plain http under one of revocation.allow_urls. */
 int ks_url_allowed(const ks_ctx *ctx, const char *url);
@@ -188,6 +194,19 @@ int ks_url_allowed(const ks_ctx *ctx, const char *url);
 ks_result ks_http_fetch(const ks_ctx *ctx, const char *url, const uint8_t *body, size_t bodylen,
                         const char *content_type, const char *expected_type, uint8_t **out, size_t *outlen,
                         char *err, size_t errlen);
+
+/* verify.c: pieces of a verdict shared by CMS and XML signatures. */
+/* Certificate JSON plus "jpki" when the certificate carries the basic four items. */
+cJSON *ks_signer_json(X509 *x, ks_cert_source src);
+/* Top-level fields mirror the first signer; the indication is the worst. */
+ks_result ks_summarise(cJSON *v, cJSON *signers, const ks_status *worst);
+
+/* xml.c: W3C XML Signature (e-Tax .xtx, e-Gov packages, ZIP or not). */
+typedef enum { KS_XML_NONE, KS_XML_XML, KS_XML_ZIP } ks_xml_kind;
+/* XML (after an optional BOM and white space, '<') or a ZIP local header. */
+ks_xml_kind ks_xml_detect(const ks_blob *in);
+/* req->contents are the detached attachments, matched by .name. */
+ks_result ks_verify_xml(ks_ctx *ctx, const ks_request *req, cJSON **verdict);
 
 /* ASCII/UTF-8 helpers */
 int ks_utf8_valid(const uint8_t *s, size_t len);

@@ -404,6 +404,11 @@ static int ks_crl_says_good(ks_rev *rv, X509 *cert, X509 *issuer)
  */
 static int ks_ocsp_signer_ok(ks_rev *rv, X509 *signer, X509 *issuer, time_t produced, char *err, size_t errlen)
 {
+    if (X509_cmp_time(X509_get0_notBefore(signer), &produced) > 0 ||
+        X509_cmp_time(X509_get0_notAfter(signer), &produced) < 0) {
+        snprintf(err, errlen, "responder certificate not valid at producedAt");
+        return 0;
+    }
     if (ks_same_ca(signer, issuer))
         return 1;
     if (X509_check_issued(issuer, signer) != X509_V_OK || X509_verify(signer, X509_get0_pubkey(issuer)) != 1) {
@@ -413,11 +418,6 @@ static int ks_ocsp_signer_ok(ks_rev *rv, X509 *signer, X509 *issuer, time_t prod
     if ((X509_get_extension_flags(signer) & EXFLAG_XKUSAGE) == 0 ||
         (X509_get_extended_key_usage(signer) & XKU_OCSP_SIGN) == 0) {
         snprintf(err, errlen, "responder not authorised (no id-kp-OCSPSigning)");
-        return 0;
-    }
-    if (X509_cmp_time(X509_get0_notBefore(signer), &produced) > 0 ||
-        X509_cmp_time(X509_get0_notAfter(signer), &produced) < 0) {
-        snprintf(err, errlen, "responder certificate not valid at producedAt");
         return 0;
     }
     char why[128];
@@ -437,8 +437,33 @@ static int ks_gt(const ASN1_GENERALIZEDTIME *t, time_t *out)
     return t != NULL && ks_asn1_time_to_time_t(t, out);
 }
 
-/* Checks an OCSP response for `id` (RFC 6960 3.2) at the validation time. */
-static ks_result ks_ocsp_check(ks_rev *rv, const uint8_t *der, size_t len, OCSP_CERTID *id, X509 *issuer,
+/* The SingleResponses about `cert`, whatever hash the responder used for
+ * its CertID (RFC 6960 4.1.1: name and key hashes of the issuer). */
+static int ks_ocsp_next_match(OCSP_BASICRESP *bs, X509 *cert, X509 *issuer, int after)
+{
+    for (int i = after + 1; i < OCSP_resp_count(bs); i++) {
+        const OCSP_CERTID *cid = OCSP_SINGLERESP_get0_id(OCSP_resp_get0(bs, i));
+        ASN1_OBJECT *md_oid = NULL;
+        if (OCSP_id_get0_info(NULL, &md_oid, NULL, NULL, (OCSP_CERTID *)cid) != 1)
+            continue;
+        const EVP_MD *md = EVP_get_digestbyobj(md_oid);
+        OCSP_CERTID *mine = md ? OCSP_cert_to_id(md, cert, issuer) : NULL;
+        int same = mine != NULL && OCSP_id_cmp(mine, cid) == 0;
+        OCSP_CERTID_free(mine);
+        if (same)
+            return i;
+    }
+    ERR_clear_error();
+    return -1;
+}
+
+static int ks_ocsp_rank(int status)
+{
+    return status == V_OCSP_CERTSTATUS_GOOD ? 0 : status == V_OCSP_CERTSTATUS_REVOKED ? 2 : 1;
+}
+
+/* Checks an OCSP response about `cert` (RFC 6960 3.2) at the validation time. */
+static ks_result ks_ocsp_check(ks_rev *rv, const uint8_t *der, size_t len, X509 *cert, X509 *issuer,
                                OCSP_REQUEST *req, ks_ocsp_answer *a, char *err, size_t errlen)
 {
     static const int known_resp[] = {NID_id_pkix_OCSP_Nonce, NID_undef};
@@ -494,8 +519,9 @@ static ks_result ks_ocsp_check(ks_rev *rv, const uint8_t *der, size_t len, OCSP_
         goto done;
     }
     /* The SingleResponse for the CertID we asked about, not the first one;
-     * two answers for it that disagree are refused. */
-    int idx = OCSP_resp_find(bs, id, -1);
+     * of several answers about it the worst counts (revoked over unknown
+     * over good). */
+    int idx = ks_ocsp_next_match(bs, cert, issuer, -1);
     if (idx < 0) {
         snprintf(err, errlen, "no answer for this certificate (CertID mismatch)");
         goto done;
@@ -504,11 +530,13 @@ static ks_result ks_ocsp_check(ks_rev *rv, const uint8_t *der, size_t len, OCSP_
     ASN1_GENERALIZEDTIME *rev = NULL, *thisu = NULL, *nextu = NULL;
     a->reason = -1;
     a->status = OCSP_single_get0_status(single, &a->reason, &rev, &thisu, &nextu);
-    for (int j = OCSP_resp_find(bs, id, idx); j >= 0; j = OCSP_resp_find(bs, id, j)) {
-        int r2 = -1;
-        if (OCSP_single_get0_status(OCSP_resp_get0(bs, j), &r2, NULL, NULL, NULL) != a->status) {
-            snprintf(err, errlen, "contradictory answers for this certificate");
-            goto done;
+    for (int j = ks_ocsp_next_match(bs, cert, issuer, idx); j >= 0; j = ks_ocsp_next_match(bs, cert, issuer, j)) {
+        int r2 = -1, st2 = OCSP_single_get0_status(OCSP_resp_get0(bs, j), &r2, NULL, NULL, NULL);
+        if (ks_ocsp_rank(st2) > ks_ocsp_rank(a->status)) {
+            idx = j;
+            single = OCSP_resp_get0(bs, idx);
+            a->reason = -1;
+            a->status = OCSP_single_get0_status(single, &a->reason, &rev, &thisu, &nextu);
         }
     }
     if (!ks_exts_ok(OCSP_SINGLERESP_get_ext_count(single), ks_single_ext, single, known_single)) {
@@ -521,11 +549,16 @@ static ks_result ks_ocsp_check(ks_rev *rv, const uint8_t *der, size_t len, OCSP_
         snprintf(err, errlen, "thisUpdate missing or in the future");
         goto done;
     }
+    int max_age = rv->ctx->rev.ocsp_max_age_s;
     a->has_next = ks_gt(nextu, &a->next_update);
     if (!a->has_next)
-        a->next_update = a->this_update + KS_OCSP_NO_NEXT_UPDATE_S;
-    if (a->next_update < rv->at - skew) {
-        snprintf(err, errlen, "stale response: nextUpdate has passed");
+        a->next_update = a->this_update + (max_age > 0 ? max_age : KS_OCSP_NO_NEXT_UPDATE_S);
+    if (a->has_next && a->next_update < a->this_update) {
+        snprintf(err, errlen, "nextUpdate before thisUpdate");
+        goto done;
+    }
+    if (a->next_update < rv->at - skew || (max_age > 0 && rv->at - a->this_update > max_age + skew)) {
+        snprintf(err, errlen, "stale response: nextUpdate or the maximum age has passed");
         goto done;
     }
     if (a->status == V_OCSP_CERTSTATUS_REVOKED && !ks_gt(rev, &a->revocation_time)) {
@@ -594,7 +627,7 @@ static void ks_ocsp_step(ks_rev *rv, int d)
                       &body, &blen, err, sizeof err) != KS_OK)
         goto done;
     ks_ocsp_answer a;
-    if (ks_ocsp_check(rv, body, blen, id, issuer, req, &a, err, sizeof err) != KS_OK)
+    if (ks_ocsp_check(rv, body, blen, cert, issuer, req, &a, err, sizeof err) != KS_OK)
         goto done;
     ks_ev_str(ev, "status", ks_status_word(a.status));
     ks_ev_time(ev, "this_update", a.this_update);
@@ -714,4 +747,14 @@ void ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, const 
     free(rv.crls);
     ks_path_result_clear(&rv.crl_failure);
     ERR_clear_error();
+}
+
+ks_result ks_ocsp_verify_response(ks_ctx *ctx, const uint8_t *der, size_t len, X509 *cert, X509 *issuer, time_t at,
+                                  int *status, char *err, size_t errlen)
+{
+    ks_rev rv = {.ctx = ctx, .at = at, .revoked_depth = -1};
+    ks_ocsp_answer a;
+    ks_result r = ks_ocsp_check(&rv, der, len, cert, issuer, NULL, &a, err, errlen);
+    *status = r == KS_OK ? a.status : -1;
+    return r;
 }
