@@ -25,7 +25,7 @@ BINS       := $(BIN)/kensho
 
 .DEFAULT_GOAL := all
 # Each module lists its own sources, packages, binaries and tests here.
-include $(wildcard verify/*.mk cache/*.mk fcgi/*.mk tests/*/*.mk)
+include $(wildcard verify/*.mk cache/*.mk fcgi/*.mk tests/*/*.mk bench/*.mk)
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
