@@ -17,7 +17,8 @@ PKGS    := libcjson openssl
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-missing-field-initializers
 VERIFY_SRC := verify/util.c verify/config.c verify/input.c verify/certinfo.c verify/path.c \
-              verify/verdict.c verify/revoke.c verify/fetch.c verify/verify.c
+              verify/verdict.c verify/revoke.c verify/ocsp.c verify/registry.c verify/fetch.c \
+              verify/verify.c
 LIB_SRC    := $(VERIFY_SRC)
 HDRS       := verify/verify.h verify/internal.h
 TEST_SRC   := tests/test_unit.c tests/test_verify.c tests/test_ocsp_vectors.c
@@ -71,8 +72,13 @@ pki: $(PKI)/.done
 test: $(BINS) $(TEST_BIN) $(PKI)/.done
 	KENSHO=$(abspath $(BIN)/kensho) PKI=$(abspath $(PKI)) OUT=$(OUT) SHARED=$(abspath ../shared) bash tests/run.sh $(TEST_BIN)
 
-run: $(BIN)/kensho $(PKI)/.done
-	bash tests/demo.sh $(BIN)/kensho $(PKI)
+# The whole stack on 127.0.0.1 in the foreground (tests/run-stack.sh);
+# PORT=n and CONFIG=file override.  Ctrl-C stops it.
+run:
+	@if [ "$$(id -u)" -eq 0 ]; then bash tests/install-deps.sh; fi
+	@$(MAKE) --no-print-directory all pki
+	KENSHO=$(abspath $(BIN)/kensho) PKI=$(abspath $(PKI)) PORT=$(or $(PORT),8080) CONFIG=$(CONFIG) \
+	    bash tests/run-stack.sh
 
 clean:
 	rm -rf build bin

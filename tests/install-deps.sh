@@ -6,8 +6,9 @@ set -euo pipefail
 pkgs=(
     build-essential pkg-config openssl python3
     libssl-dev libcjson-dev libfcgi-dev libmemcached-dev
-    libxml2-dev libxmlsec1-dev xmlsec1
+    libxml2-dev libxmlsec1-dev xmlsec1 libzip-dev
     memcached nginx wrk clang
+    curl jq gettext-base
 )
 missing=()
 for p in "${pkgs[@]}"; do

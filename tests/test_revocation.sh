@@ -45,14 +45,26 @@ start crl static "$T/crls"
 openssl ocsp -issuer "$P/pref-ca-self.pem" -cert "$P/citizen-url.pem" -url "http://127.0.0.1:$ocsp_PORT/" \
     -respout "$T/url.resp" -noverify >/dev/null 2>&1
 start canned canned "$T/url.resp"
-# The rogue certificate's AIA and CDP point at 127.0.0.1:18999 (tests/pki/mkpki.sh).
-KS_PEER_PORT=18999 start rogue count
+# A rogue CA of our own whose certificate's AIA and CDP point at a listener
+# that must see no connection.
+start rogue count
+R="http://127.0.0.1:$rogue_PORT"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/rogue-ca.key" -out "$T/rogue-ca.pem" -days 30 \
+    -subj "/C=JP/O=Synthetic Rogue/CN=Rogue CA (synthetic test)" >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -keyout "$T/rogue.key" -out "$T/rogue.csr" \
+    -subj "/C=JP/L=Nagano-ken/CN=ROGUE0001" >/dev/null 2>&1
+printf 'keyUsage=critical,digitalSignature,nonRepudiation\nauthorityInfoAccess=OCSP;URI:%s/ocsp\ncrlDistributionPoints=URI:%s/rogue.crl\n' \
+    "$R" "$R" >"$T/rogue.ext"
+openssl x509 -req -in "$T/rogue.csr" -CA "$T/rogue-ca.pem" -CAkey "$T/rogue-ca.key" -CAcreateserial -days 30 \
+    -extfile "$T/rogue.ext" -out "$T/rogue.pem" >/dev/null 2>&1
+openssl cms -sign -binary -nodetach -outform DER -signer "$T/rogue.pem" -inkey "$T/rogue.key" \
+    -in "$P/doc.txt" -out "$T/rogue.p7m" >/dev/null 2>&1
 dead_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
 BRIDGE_CRLS="\"$P/ministry-ca.crl\", \"$P/gpki-bca.crl\", \"$P/jpki-bca.crl\""
 ALLOW="\"http://127.0.0.1:$ocsp_PORT/\", \"http://127.0.0.1:$unauth_PORT/\", \"http://127.0.0.1:$unknown_PORT/\",
        \"http://127.0.0.1:$crl_PORT/\", \"http://127.0.0.1:$canned_PORT/\", \"http://127.0.0.1:$dead_port/\",
-       \"http://127.0.0.1:18999/\""
+       \"http://127.0.0.1:$rogue_PORT/\""
 # cfg NAME MODE SOURCES [EXTRA]: a configuration file
 cfg() {
     cat >"$T/$1.json" <<JSON
@@ -91,7 +103,8 @@ row() {
     local c=$1 sig=$2 want_rc=$3 ind=$4 sub=$5 check=$6
     shift 6
     local out rc
-    out=$("$K" verify --config "$T/$c.json" --signature "$P/$sig" "$@" 2>/dev/null)
+    case $sig in /*) ;; *) sig="$P/$sig" ;; esac
+    out=$("$K" verify --config "$T/$c.json" --signature "$sig" "$@" 2>/dev/null)
     rc=$?
     if printf '%s' "$out" | python3 -c '
 import json, sys
@@ -143,12 +156,15 @@ row both-crlfirst sig-attached-moved.p7m 1 TOTAL_FAILED REVOKED 'r0["source"] ==
 # A signature leading nowhere trusted causes no network traffic at all, even
 # with its URLs under allow_urls.
 before=$(requests ocsp)
-row ocsp sig-attached-rogue.p7m 2 INDETERMINATE NO_CERTIFICATE_CHAIN_FOUND 'v.get("revocation") == []'
-if [ "$(requests rogue)" = 0 ] && [ "$(requests ocsp)" = "$before" ]; then
+row ocsp "$T/rogue.p7m" 2 INDETERMINATE NO_CERTIFICATE_CHAIN_FOUND 'v.get("revocation") == []'
+# the listener works: a connection to it is counted
+python3 -c "import socket; socket.create_connection(('127.0.0.1', $rogue_PORT)).close()"
+for _ in $(seq 50); do [ "$(requests rogue)" = 1 ] && break; sleep 0.05; done
+if [ -s "$T/rogue.p7m" ] && [ "$(requests rogue)" = 1 ] && [ "$(requests ocsp)" = "$before" ]; then
     pass=$((pass + 1))
 else
     fail=$((fail + 1))
-    echo "FAIL: the rogue listener saw $(requests rogue) connections" >&2
+    echo "FAIL: the rogue listener saw $(requests rogue) connections (1 expected: the probe)" >&2
 fi
 # Certificate mode uses the same revocation code.
 out=$("$K" cert --config "$T/ocsp.json" --cert "$P/citizen-moved.pem" 2>/dev/null)

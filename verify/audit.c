@@ -274,7 +274,7 @@ static cJSON *ks_audit_revocation(const cJSON *verdict)
     return out;
 }
 
-/* The record without "prev" (added under the lock). */
+/* The record; "prev" is filled in under the lock. */
 static cJSON *ks_audit_record(const ks_audit_event *ev)
 {
     char t[32];

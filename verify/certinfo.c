@@ -40,7 +40,8 @@ char *ks_name_string(const X509_NAME *n)
     if (b != NULL && X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
         long len = BIO_get_mem_data(b, &data);
         if (len >= 0 && (out = malloc((size_t)len + 1)) != NULL) {
-            memcpy(out, data, (size_t)len);
+            if (len > 0) /* an empty name leaves data NULL (PKITS 4.13.14) */
+                memcpy(out, data, (size_t)len);
             out[len] = '\0';
             if (!ks_utf8_valid((const uint8_t *)out, (size_t)len)) {
                 /* Never put invalid UTF-8 into JSON: fall back to escapes. */

@@ -3,6 +3,7 @@
  *
  *   kensho verify --config FILE --signature FILE [--content FILE]... [--at TIME]
  *   kensho cert   --config FILE --cert FILE [--at TIME]
+ *   kensho audit-verify FILE
  *
  * stdout: one JSON verdict (or {"error": ...}), the same JSON the service
  * answers.  Exit: 0 TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE, 64 usage,
@@ -21,6 +22,7 @@ static void ks_usage(void)
 {
     fputs("usage: kensho verify --config FILE --signature FILE [--content FILE]... [--at TIME]\n"
           "       kensho cert   --config FILE --cert FILE [--at TIME]\n"
+          "       kensho audit-verify FILE\n"
           "TIME is RFC 3339, e.g. 2026-03-15T09:00:00+09:00; default now.\n",
           stderr);
 }
@@ -36,6 +38,35 @@ static int ks_fail(ks_result r, const char *detail)
     free(s);
     cJSON_Delete(e);
     return ks_result_exit_code(r);
+}
+
+/* audit-verify: checks the hash chain of an audit log.  stdout: one JSON
+ * report; exit 0 intact, 1 broken (the report names the line), 66 unreadable. */
+static int ks_audit_verify_cmd(int argc, char **argv)
+{
+    if (argc != 3) {
+        ks_usage();
+        return ks_fail(KS_E_USAGE, "audit-verify takes one FILE");
+    }
+    cJSON *rep = NULL;
+    ks_result r = ks_audit_check_file(argv[2], &rep);
+    if (r == KS_E_IO) {
+        char d[512];
+        snprintf(d, sizeof d, "%s: %s", argv[2], strerror(errno));
+        ks_fail(KS_E_IO, d);
+        return 66;
+    }
+    if (r != KS_OK)
+        return ks_fail(r, argv[2]);
+    char *s = cJSON_PrintUnformatted(rep);
+    int rc = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rep, "intact")) ? 0 : 1;
+    if (s == NULL)
+        rc = ks_fail(KS_E_NOMEM, NULL);
+    else
+        printf("%s\n", s);
+    free(s);
+    cJSON_Delete(rep);
+    return rc;
 }
 
 static const char *ks_basename(const char *p)
@@ -63,6 +94,8 @@ int main(int argc, char **argv)
         return ks_fail(KS_E_USAGE, "no command");
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "audit-verify") == 0)
+        return ks_audit_verify_cmd(argc, argv);
     int is_verify = strcmp(cmd, "verify") == 0, is_cert = strcmp(cmd, "cert") == 0;
     if (!is_verify && !is_cert) {
         ks_usage();

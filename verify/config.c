@@ -585,6 +585,17 @@ ks_result ks_ctx_load(const char *path, ks_ctx **out, char **errmsg)
             goto done;
         }
     }
+    if ((ctx->registry = ks_registry_new(ctx->anchors, ctx->intermediates)) == NULL) {
+        ks_cfg_fail(&e, "out of memory");
+        goto done;
+    }
+    char *cerr = NULL;
+    if (ks_cache_new(cJSON_GetObjectItemCaseSensitive(root, "cache"), ctx->memcached, ctx->n_memcached, &ctx->cache,
+                     &cerr) != KS_OK) {
+        ks_cfg_fail(&e, "%s", cerr ? cerr : "cannot set up the cache");
+        free(cerr);
+        goto done;
+    }
     if ((ctx->policy_json = ks_policy_summary(ctx)) == NULL) {
         ks_cfg_fail(&e, "out of memory");
         goto done;
@@ -609,6 +620,8 @@ done:
 
 void ks_ctx_free_contents(ks_ctx *ctx)
 {
+    ks_cache_free(ctx->cache); /* first: its refresh threads use the rest */
+    ks_registry_free(ctx->registry);
     X509_STORE_free(ctx->store);
     sk_X509_pop_free(ctx->anchors, X509_free);
     sk_X509_pop_free(ctx->intermediates, X509_free);

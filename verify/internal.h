@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "cache.h"
 #include "verify.h"
 
 /* Where a certificate of a path came from (reported in "chain"). */
@@ -58,6 +59,8 @@ typedef struct {
     int ocsp_certid_sha256;
 } ks_revocation_cfg;
 
+typedef struct ks_registry ks_registry;
+
 struct ks_ctx {
     atomic_int refs;
     X509_STORE *store;              /* trust anchors only */
@@ -80,6 +83,8 @@ struct ks_ctx {
     cJSON *sections;    /* sections other modules parse: "service", "cache", "audit" */
     ks_clock_fn clock;
     void *clock_arg;
+    ks_registry *registry; /* CA certificates by fingerprint (registry.c) */
+    ks_cache *cache;       /* revocation evidence, two tiers (cache/) */
 };
 
 /* config.c */
@@ -182,6 +187,45 @@ void ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, const 
 void ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in, time_t at,
                            const time_t *claimed, cJSON *obj, ks_status *st);
 
+/* registry.c: CA certificates by the SHA-256 of their DER (hex). */
+int ks_cert_fp(X509 *x, char fp[65]);
+ks_registry *ks_registry_new(STACK_OF(X509) *anchors, STACK_OF(X509) *intermediates);
+void ks_registry_free(ks_registry *r); /* NULL ok */
+int ks_registry_put(ks_registry *r, X509 *ca, char fp[65]);
+X509 *ks_registry_get(ks_registry *r, const char *fp); /* a reference, or NULL */
+/* RFC 5280 5.2.3: 1 unless `number` is below the highest CRL number seen
+ * for `scope` (issuer and URL); records it. */
+int ks_registry_crl_number_ok(ks_registry *r, const char *scope, const ASN1_INTEGER *number);
+/* The same CA: same subject name and same public key. */
+int ks_same_ca(X509 *a, X509 *b);
+
+/* revoke.c: evidence through the cache (or directly for a validation time
+ * that is not now).  fetch/decode report why they failed in a per-thread
+ * buffer. */
+#define KS_REV_ERRLEN 256
+char *ks_rev_errbuf(void);
+typedef struct {
+    ks_cache_entry *entry; /* NULL when loaded directly */
+    void *obj;
+    const char *from; /* "memory", "memcached", "network" */
+} ks_rev_obj;
+ks_result ks_rev_load(ks_ctx *ctx, const char *key, const ks_cache_ops *ops, time_t at, ks_rev_obj *out, char *err,
+                      size_t errlen);
+void ks_rev_release(ks_rev_obj *o, const ks_cache_ops *ops);
+
+/* ocsp.c */
+typedef struct {
+    int status; /* V_OCSP_CERTSTATUS_* */
+    int reason;
+    time_t this_update, next_update, produced_at, revocation_time;
+    int has_next;
+} ks_ocsp_answer;
+/* RFC 6960 3.2 checks of a response about `serial` from `issuer` at `at`. */
+ks_result ks_ocsp_check(const ks_ctx *ctx, time_t at, const uint8_t *der, size_t len, X509 *issuer,
+                        const ASN1_INTEGER *serial, ks_ocsp_answer *a, char *err, size_t errlen);
+/* Status of `cert` from `url`, through the cache. */
+ks_result ks_ocsp_lookup(ks_ctx *ctx, X509 *cert, X509 *issuer, const char *url, time_t at, ks_ocsp_answer *out,
+                         const char **from, char *err, size_t errlen);
 /* Checks one OCSP response about `cert` from `issuer`'s side at time `at`
  * (for the vector tests); *status is V_OCSP_CERTSTATUS_* on KS_OK. */
 ks_result ks_ocsp_verify_response(ks_ctx *ctx, const uint8_t *der, size_t len, X509 *cert, X509 *issuer, time_t at,

@@ -22,6 +22,8 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
 
 #include "internal.h"
 
@@ -282,8 +284,219 @@ static int ks_crl_verify_cb(int ok, X509_STORE_CTX *sctx)
     return o->tolerate_missing ? 1 : 0;
 }
 
-static void ks_validate_one(const ks_ctx *ctx, X509 *leaf, STACK_OF(X509) *untrusted, time_t at,
-                            const time_t *claimed, ks_crl_opts *crl, ks_path_result *res)
+/*
+ * DSA parameter inheritance (RFC 3279 2.3.2, RFC 5280 6.1.4 (f)): a DSA
+ * subjectPublicKeyInfo without domain parameters takes those of the CA that
+ * signed the certificate with DSA.  OpenSSL 3.0 cannot even decode such a
+ * key, so the path is validated with substitutes: copies of the
+ * certificates whose key carries the inherited parameters (same y, same
+ * everything else).  A substitute's own signature no longer matches its
+ * re-encoded TBS, so it is checked here, on the ORIGINAL certificate, with
+ * the issuer's key before the substitute is made; the verify callback then
+ * forgives exactly that signature failure, and only when the issuer OpenSSL
+ * put above it in the path has the key we verified with.  The reported path
+ * holds the originals again.  (PKITS 4.1.5.)
+ */
+typedef struct {
+    int n;
+    X509 *orig[KS_MAX_DEPTH];
+    X509 *subst[KS_MAX_DEPTH];         /* owned */
+    EVP_PKEY *signer_key[KS_MAX_DEPTH]; /* owned reference: verified orig's signature */
+    X509 *leaf;                        /* leaf or its substitute */
+    STACK_OF(X509) *untrusted;         /* owned stack of borrowed certificates */
+    time_t at;                         /* the validation time, for ks_path_verify_cb */
+} ks_inherit;
+
+static int ks_inherit_index = -1;
+static CRYPTO_ONCE ks_inherit_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void ks_inherit_index_init(void)
+{
+    ks_inherit_index = X509_STORE_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* A DSA key whose AlgorithmIdentifier has no (or NULL) parameters. */
+static int ks_dsa_params_absent(X509 *x)
+{
+    ASN1_OBJECT *alg = NULL;
+    X509_ALGOR *a = NULL;
+    const void *pval = NULL;
+    int ptype = V_ASN1_UNDEF;
+    if (X509_PUBKEY_get0_param(&alg, NULL, NULL, &a, X509_get_X509_PUBKEY(x)) != 1 || OBJ_obj2nid(alg) != NID_dsa)
+        return 0;
+    X509_ALGOR_get0(NULL, &ptype, &pval, a);
+    return ptype == V_ASN1_UNDEF || ptype == V_ASN1_NULL;
+}
+
+/* x's public value y with the domain parameters (p, q, g) of `from`. */
+static EVP_PKEY *ks_dsa_inherit_key(X509 *x, EVP_PKEY *from)
+{
+    const unsigned char *pk = NULL, *q;
+    int pklen = 0;
+    ASN1_INTEGER *ai = NULL;
+    BIGNUM *y = NULL, *bp = NULL, *bq = NULL, *bg = NULL;
+    OSSL_PARAM_BLD *bld = NULL;
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *pctx = NULL;
+    EVP_PKEY *out = NULL;
+
+    if (X509_PUBKEY_get0_param(NULL, &pk, &pklen, NULL, X509_get_X509_PUBKEY(x)) != 1 || pk == NULL)
+        goto done;
+    q = pk;
+    if ((ai = d2i_ASN1_INTEGER(NULL, &q, pklen)) == NULL || q != pk + pklen) /* exactly one INTEGER */
+        goto done;
+    if ((y = ASN1_INTEGER_to_BN(ai, NULL)) == NULL || EVP_PKEY_get_bn_param(from, OSSL_PKEY_PARAM_FFC_P, &bp) != 1 ||
+        EVP_PKEY_get_bn_param(from, OSSL_PKEY_PARAM_FFC_Q, &bq) != 1 ||
+        EVP_PKEY_get_bn_param(from, OSSL_PKEY_PARAM_FFC_G, &bg) != 1)
+        goto done;
+    if ((bld = OSSL_PARAM_BLD_new()) == NULL || OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_P, bp) != 1 ||
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_Q, bq) != 1 ||
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_G, bg) != 1 ||
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, y) != 1 || (params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
+        goto done;
+    if ((pctx = EVP_PKEY_CTX_new_from_name(NULL, "DSA", NULL)) == NULL || EVP_PKEY_fromdata_init(pctx) != 1 ||
+        EVP_PKEY_fromdata(pctx, &out, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+        EVP_PKEY_free(out);
+        out = NULL;
+    }
+done:
+    EVP_PKEY_CTX_free(pctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(bg);
+    BN_free(bq);
+    BN_free(bp);
+    BN_free(y);
+    ASN1_INTEGER_free(ai);
+    return out;
+}
+
+/* A substitute for x if `issuer` (already complete) signed it with DSA. */
+static int ks_inherit_one(ks_inherit *inh, X509 *x, X509 *issuer)
+{
+    EVP_PKEY *ik = X509_get0_pubkey(issuer), *key = NULL;
+    int sig_pk = NID_undef;
+    X509 *dup = NULL;
+    if (ik == NULL || EVP_PKEY_get_base_id(ik) != EVP_PKEY_DSA || X509_check_issued(issuer, x) != X509_V_OK ||
+        OBJ_find_sigid_algs(X509_get_signature_nid(x), NULL, &sig_pk) != 1 || sig_pk != NID_dsa ||
+        X509_verify(x, ik) != 1)
+        return 0;
+    if ((key = ks_dsa_inherit_key(x, ik)) == NULL || (dup = X509_dup(x)) == NULL || X509_set_pubkey(dup, key) != 1 ||
+        EVP_PKEY_up_ref(ik) != 1) {
+        X509_free(dup);
+        EVP_PKEY_free(key);
+        return 0;
+    }
+    EVP_PKEY_free(key); /* X509_set_pubkey took its own reference */
+    inh->orig[inh->n] = x;
+    inh->subst[inh->n] = dup;
+    inh->signer_key[inh->n] = ik;
+    inh->n++;
+    return 1;
+}
+
+static X509 *ks_inherit_current(const ks_inherit *inh, X509 *x)
+{
+    for (int i = 0; i < inh->n; i++)
+        if (inh->orig[i] == x)
+            return inh->subst[i];
+    return x;
+}
+
+static void ks_inherit_free(ks_inherit *inh)
+{
+    for (int i = 0; i < inh->n; i++) {
+        X509_free(inh->subst[i]);
+        EVP_PKEY_free(inh->signer_key[i]);
+    }
+    sk_X509_free(inh->untrusted);
+    inh->n = 0;
+    inh->untrusted = NULL;
+}
+
+/* Fills inh with substitutes for every parameterless DSA key among the leaf
+ * and the untrusted certificates whose issuer can be found; issuers come
+ * from the same set (substituted ones included, hence the rounds) and the
+ * anchors.  0 only on allocation failure. */
+static int ks_inherit_prepare(const ks_ctx *ctx, X509 *leaf, STACK_OF(X509) *untrusted, ks_inherit *inh)
+{
+    X509 *all[KS_MAX_DEPTH];
+    int n = 0, need = 0;
+    memset(inh, 0, sizeof *inh);
+    all[n++] = leaf;
+    for (int i = 0; i < sk_X509_num(untrusted) && n < KS_MAX_DEPTH; i++)
+        all[n++] = sk_X509_value(untrusted, i);
+    for (int i = 0; i < n; i++)
+        need += ks_dsa_params_absent(all[i]);
+    for (int round = 0; need > 0 && round < n; round++) {
+        int progress = 0;
+        for (int i = 0; i < n; i++) {
+            if (!ks_dsa_params_absent(all[i]) || ks_inherit_current(inh, all[i]) != all[i])
+                continue;
+            int found = 0;
+            for (int j = 0; !found && j < n; j++)
+                if (j != i && !(ks_dsa_params_absent(all[j]) && ks_inherit_current(inh, all[j]) == all[j]))
+                    found = ks_inherit_one(inh, all[i], ks_inherit_current(inh, all[j]));
+            for (int j = 0; !found && j < sk_X509_num(ctx->anchors); j++)
+                found = ks_inherit_one(inh, all[i], sk_X509_value(ctx->anchors, j));
+            progress |= found;
+        }
+        if (!progress)
+            break;
+    }
+    ERR_clear_error(); /* undecodable keys leave errors behind */
+    inh->leaf = ks_inherit_current(inh, leaf);
+    if ((inh->untrusted = sk_X509_new_null()) == NULL)
+        return 0;
+    for (int i = 0; i < sk_X509_num(untrusted); i++)
+        if (!sk_X509_push(inh->untrusted, ks_inherit_current(inh, sk_X509_value(untrusted, i))))
+            return 0;
+    return 1;
+}
+
+/*
+ * Forgives exactly two things OpenSSL gets wrong for us, then hands over to
+ * the CRL callback (which fails whatever is not its own):
+ *  - the signature failure of a DSA substitute (above);
+ *  - "expired" at the very second of notAfter: RFC 5280 4.1.2.5 makes the
+ *    validity period inclusive ("notBefore through notAfter, inclusive"),
+ *    OpenSSL's X509_cmp_time treats notAfter == now as past.
+ */
+static int ks_path_verify_cb(int ok, X509_STORE_CTX *sctx)
+{
+    if (ok == 1)
+        return 1;
+    const ks_inherit *inh = X509_STORE_CTX_get_ex_data(sctx, ks_inherit_index);
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(sctx);
+    int depth = X509_STORE_CTX_get_error_depth(sctx);
+    X509 *cur = X509_STORE_CTX_get_current_cert(sctx);
+    if (inh != NULL && cur != NULL && X509_STORE_CTX_get_error(sctx) == X509_V_ERR_CERT_HAS_EXPIRED &&
+        ASN1_TIME_cmp_time_t(X509_get0_notAfter(cur), inh->at) == 0) {
+        X509_STORE_CTX_set_error(sctx, X509_V_OK);
+        return 1;
+    }
+    if (inh != NULL && X509_STORE_CTX_get_error(sctx) == X509_V_ERR_CERT_SIGNATURE_FAILURE && depth >= 0 &&
+        depth + 1 < sk_X509_num(chain) && sk_X509_value(chain, depth) == cur) {
+        EVP_PKEY *ik = X509_get0_pubkey(sk_X509_value(chain, depth + 1));
+        for (int i = 0; i < inh->n; i++)
+            if (cur == inh->subst[i] && ik != NULL && EVP_PKEY_eq(ik, inh->signer_key[i]) == 1) {
+                X509_STORE_CTX_set_error(sctx, X509_V_OK);
+                return 1;
+            }
+    }
+    return ks_crl_verify_cb(ok, sctx); /* which fails whatever is not its own */
+}
+
+static int ks_anchor_not_self_signed(const ks_ctx *ctx)
+{
+    for (int i = 0; i < sk_X509_num(ctx->anchors); i++)
+        if (X509_self_signed(sk_X509_value(ctx->anchors, i), 0) != 1)
+            return 1;
+    return 0;
+}
+
+static void ks_validate_path(const ks_ctx *ctx, X509 *leaf, STACK_OF(X509) *untrusted, time_t at,
+                             const time_t *claimed, ks_crl_opts *crl, const ks_inherit *inh, ks_path_result *res)
 {
     X509_STORE_CTX *sctx = X509_STORE_CTX_new();
     memset(res, 0, sizeof *res);
@@ -317,6 +530,20 @@ static void ks_validate_one(const ks_ctx *ctx, X509 *leaf, STACK_OF(X509) *untru
             goto done;
         X509_STORE_CTX_set_verify_cb(sctx, ks_crl_verify_cb);
     }
+    if (inh != NULL) {
+        if (CRYPTO_THREAD_run_once(&ks_inherit_once, ks_inherit_index_init) != 1 || ks_inherit_index < 0 ||
+            X509_STORE_CTX_set_ex_data(sctx, ks_inherit_index, (void *)inh) != 1)
+            goto done;
+        X509_STORE_CTX_set_verify_cb(sctx, ks_path_verify_cb);
+    }
+    /* RFC 5280 6.1.1 (d): a trust anchor is a name and a key, self-signed or
+     * not.  OpenSSL ends a path only at a self-signed certificate unless
+     * PARTIAL_CHAIN is set; that flag is a fail-open trap when the store
+     * holds anything but anchors, and ours holds exactly the configured
+     * anchors (config.c), so it only lets a configured anchor that is not
+     * self-signed end the path it was configured to end. */
+    if (ks_anchor_not_self_signed(ctx))
+        flags |= X509_V_FLAG_PARTIAL_CHAIN;
     X509_VERIFY_PARAM_set_flags(vp, flags);
     if (sk_ASN1_OBJECT_num(ctx->policies) > 0 && X509_VERIFY_PARAM_set1_policies(vp, ctx->policies) != 1) {
         ks_log_openssl("X509_VERIFY_PARAM_set1_policies");
@@ -346,6 +573,41 @@ static void ks_validate_one(const ks_ctx *ctx, X509 *leaf, STACK_OF(X509) *untru
 done:
     ERR_clear_error();
     X509_STORE_CTX_free(sctx);
+}
+
+static void ks_validate_one(const ks_ctx *ctx, X509 *leaf, STACK_OF(X509) *untrusted, time_t at,
+                            const time_t *claimed, ks_crl_opts *crl, ks_path_result *res)
+{
+    ks_inherit inh;
+    int prepared = ks_inherit_prepare(ctx, leaf, untrusted, &inh);
+    inh.at = at;
+    if (!prepared) {
+        ks_inherit_free(&inh);
+        memset(res, 0, sizeof *res);
+        res->indication = KS_INDETERMINATE;
+        res->sub = KS_SUB_NO_CERTIFICATE_CHAIN_FOUND;
+        snprintf(res->detail, sizeof res->detail, "internal error preparing path validation");
+        return;
+    }
+    ks_validate_path(ctx, inh.leaf, inh.untrusted, at, claimed, crl, &inh, res);
+    if (res->indication != KS_TOTAL_PASSED && inh.leaf == leaf && ks_dsa_params_absent(leaf)) {
+        /* OpenSSL stops at the undecodable key with no error code. */
+        res->sub = KS_SUB_NO_CERTIFICATE_CHAIN_FOUND;
+        snprintf(res->detail, sizeof res->detail,
+                 "DSA key without domain parameters, and no issuer's verified DSA signature to inherit them "
+                 "from (RFC 3279 2.3.2)");
+    }
+    /* Report the certificates as they were presented, not the substitutes. */
+    for (int i = 0; res->chain != NULL && i < sk_X509_num(res->chain); i++) {
+        X509 *x = sk_X509_value(res->chain, i);
+        for (int k = 0; k < inh.n; k++)
+            if (x == inh.subst[k] && X509_up_ref(inh.orig[k]) == 1) {
+                sk_X509_set(res->chain, i, inh.orig[k]);
+                X509_free(x);
+                break;
+            }
+    }
+    ks_inherit_free(&inh);
 }
 
 /* ---------------- the depth-first builder ---------------- */
@@ -405,11 +667,20 @@ static int ks_on_path(const ks_builder *b, X509 *x)
 
 static void ks_extend(ks_builder *b);
 
+/* X509_check_issued, except that a CA whose DSA key inherits its parameters
+ * (RFC 3279 2.3.2) cannot be decoded yet: name and key identifier matched,
+ * so the path is worth validating, where the key is completed. */
+static int ks_may_issue(X509 *cand, X509 *subject)
+{
+    int rv = X509_check_issued(cand, subject);
+    return rv == X509_V_OK || (rv == X509_V_ERR_NO_ISSUER_PUBLIC_KEY && ks_dsa_params_absent(cand));
+}
+
 static void ks_consider(ks_builder *b, X509 *cand, int is_anchor, STACK_OF(X509) *seen)
 {
     X509 *top = b->path[b->depth - 1];
     if (b->done || b->tried >= b->ctx->limits.max_paths || ks_in_stack(seen, cand) ||
-        X509_check_issued(cand, top) != X509_V_OK)
+        !ks_may_issue(cand, top))
         return;
     ERR_clear_error();
     sk_X509_push(seen, cand);
@@ -482,9 +753,24 @@ void ks_path_check_crls(const ks_ctx *ctx, STACK_OF(X509) *chain, STACK_OF(X509_
         sk_X509_free(untrusted);
         return;
     }
-    /* The same path again: only its own certificates are offered. */
+    /* The same path again: its own certificates first, so OpenSSL's issuer
+     * search (first time-valid match) rebuilds it; then the configured
+     * certificates, where OpenSSL looks for a CRL issuer that is not on the
+     * path (indirect CRLs, separate CRL signing keys: RFC 5280 5.2.5, 6.3.3
+     * (f); PKITS 4.4.19, 4.5.4, 4.5.6, 4.14.24-33). */
     for (int i = 1; i < n - 1; i++)
         sk_X509_push(untrusted, sk_X509_value(chain, i));
+    for (int i = 0; i < sk_X509_num(ctx->intermediates); i++)
+        sk_X509_push(untrusted, sk_X509_value(ctx->intermediates, i));
     ks_validate_one(ctx, sk_X509_value(chain, 0), untrusted, at, claimed, &o, res);
     sk_X509_free(untrusted);
+    /* A status established for another path says nothing about this one. */
+    int same = res->chain != NULL && sk_X509_num(res->chain) == n;
+    for (int i = 0; same && i < n; i++)
+        same = X509_cmp(sk_X509_value(res->chain, i), sk_X509_value(chain, i)) == 0;
+    if (!same) {
+        res->indication = KS_INDETERMINATE;
+        res->sub = KS_SUB_TRY_LATER;
+        snprintf(res->detail, sizeof res->detail, "the revocation check did not rebuild the validated path");
+    }
 }

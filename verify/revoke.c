@@ -18,27 +18,18 @@
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "internal.h"
 
 #define KS_REV_MAX_DEPTH 64
-/* RFC 6960 4.2.2.1: without nextUpdate, newer information is always
- * available; such an answer counts as fresh for this long. */
-#define KS_OCSP_NO_NEXT_UPDATE_S 300
 #define KS_REV_MAX_CRL_URLS 8
 
 typedef struct {
     X509_CRL *crl;
     char origin[256]; /* file path or URL */
-    const char *from; /* "file", "message", "network" */
+    const char *from; /* "file", "message", "network", "memory", "memcached" */
 } ks_crl_item;
-
-typedef struct {
-    int status; /* V_OCSP_CERTSTATUS_* */
-    int reason;
-    time_t this_update, next_update, produced_at, revocation_time;
-    int has_next;
-} ks_ocsp_answer;
 
 /* One revocation check: the path and what was learnt about each depth. */
 typedef struct {
@@ -145,35 +136,187 @@ static X509_CRL *ks_parse_crl(const uint8_t *p, size_t len)
     return crl;
 }
 
+/* ---------------- loading through the cache ---------------- */
+
+static __thread char ks_rev_err[KS_REV_ERRLEN];
+
+char *ks_rev_errbuf(void)
+{
+    return ks_rev_err;
+}
+
+static const char *ks_tier_name(ks_cache_tier t)
+{
+    switch (t) {
+    case KS_TIER_MEMORY:
+        return "memory";
+    case KS_TIER_MEMCACHED:
+        return "memcached";
+    case KS_TIER_NETWORK:
+    default:
+        return "network";
+    }
+}
+
+/*
+ * The cache speaks of the present: for a validation time within the clock
+ * skew of now it answers; for any other time (an audit replay with --at)
+ * the evidence is fetched and checked directly, so a past validation time
+ * can neither poison nor be served the shared cache.
+ */
+ks_result ks_rev_load(ks_ctx *ctx, const char *key, const ks_cache_ops *ops, time_t at, ks_rev_obj *out, char *err,
+                      size_t errlen)
+{
+    time_t now = ks_ctx_now(ctx), exp;
+    int skew = ctx->rev.clock_skew_s;
+    memset(out, 0, sizeof *out);
+    ks_rev_err[0] = '\0';
+    if (ctx->cache != NULL && at <= now + skew && at >= now - skew) {
+        ks_cache_tier tier = KS_TIER_NETWORK;
+        ks_cache_ops bound = *ops; /* the cache copies it; ctx outlives the cache */
+        bound.arg = ctx;
+        ks_result r = ks_cache_get(ctx->cache, key, &bound, at, &out->entry, &tier);
+        if (r == KS_OK) {
+            out->obj = ks_cache_entry_obj(out->entry);
+            out->from = ks_tier_name(tier);
+        } else {
+            snprintf(err, errlen, "%s", ks_rev_err[0] ? ks_rev_err : "unavailable (failed recently, or still loading)");
+        }
+        return r;
+    }
+    uint8_t *val = NULL;
+    size_t len = 0;
+    if (ops->fetch(ctx, key, &val, &len) != 0) {
+        snprintf(err, errlen, "%s", ks_rev_err[0] ? ks_rev_err : "fetch failed");
+        return KS_E_UNAVAILABLE;
+    }
+    out->obj = ops->decode(ctx, key, val, len, at, &exp);
+    free(val);
+    if (out->obj == NULL) {
+        snprintf(err, errlen, "%s", ks_rev_err[0] ? ks_rev_err : "answer refused");
+        return KS_E_UNAVAILABLE;
+    }
+    out->from = "network";
+    return KS_OK;
+}
+
+void ks_rev_release(ks_rev_obj *o, const ks_cache_ops *ops)
+{
+    if (o->entry != NULL)
+        ks_cache_entry_release(o->entry);
+    else if (o->obj != NULL && ops->free_obj != NULL)
+        ops->free_obj(o->obj);
+    memset(o, 0, sizeof *o);
+}
+
+/* ---------------- CRLs through the cache ---------------- */
+
+/* "crl|<issuer sha256>|<url>" */
+static int ks_crl_key_parse(const char *key, char fp[65], const char **url)
+{
+    if (strncmp(key, "crl|", 4) != 0 || strlen(key) < 4 + 66 || key[4 + 64] != '|')
+        return 0;
+    memcpy(fp, key + 4, 64);
+    fp[64] = '\0';
+    *url = key + 4 + 65;
+    return 1;
+}
+
+static int ks_crl_fetch(void *arg, const char *key, uint8_t **val, size_t *len)
+{
+    char fp[65];
+    const char *url;
+    *val = NULL;
+    if (!ks_crl_key_parse(key, fp, &url))
+        return -1;
+    return ks_http_fetch(arg, url, NULL, 0, NULL, NULL, val, len, ks_rev_err, sizeof ks_rev_err) == KS_OK ? 0 : -1;
+}
+
+/* A CRL from the network or from memcached: issued and signed by the CA
+ * the key names, current at `now`, and not older than one already seen
+ * for the same scope (RFC 5280 5.2.3: an older CRL never replaces a newer). */
+static void *ks_crl_decode(void *arg, const char *key, const uint8_t *val, size_t len, time_t now, time_t *expires)
+{
+    ks_ctx *ctx = arg;
+    char fp[65];
+    const char *url;
+    X509 *issuer = NULL;
+    X509_CRL *crl = NULL;
+    ASN1_INTEGER *num = NULL;
+    time_t last, next;
+    int skew = ctx->rev.clock_skew_s, ok = 0;
+    if (!ks_crl_key_parse(key, fp, &url) || (issuer = ks_registry_get(ctx->registry, fp)) == NULL) {
+        snprintf(ks_rev_err, sizeof ks_rev_err, "issuer not known");
+        goto done;
+    }
+    if ((crl = ks_parse_crl(val, len)) == NULL) {
+        snprintf(ks_rev_err, sizeof ks_rev_err, "not a CRL");
+        goto done;
+    }
+    if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0 ||
+        X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1) {
+        snprintf(ks_rev_err, sizeof ks_rev_err, "CRL not signed by the issuing CA");
+        goto done;
+    }
+    if (!ks_asn1_time_to_time_t(X509_CRL_get0_lastUpdate(crl), &last) || last > now + skew ||
+        !ks_asn1_time_to_time_t(X509_CRL_get0_nextUpdate(crl), &next) || next < now - skew) {
+        snprintf(ks_rev_err, sizeof ks_rev_err, "CRL not current (thisUpdate/nextUpdate)");
+        goto done;
+    }
+    num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+    if (!ks_registry_crl_number_ok(ctx->registry, key, num)) {
+        snprintf(ks_rev_err, sizeof ks_rev_err, "CRL older than one already seen (crlNumber)");
+        goto done;
+    }
+    *expires = next;
+    ok = 1;
+done:
+    ERR_clear_error();
+    ASN1_INTEGER_free(num);
+    X509_free(issuer);
+    if (!ok) {
+        X509_CRL_free(crl);
+        crl = NULL;
+    }
+    return crl;
+}
+
+static void ks_crl_free_obj(void *obj)
+{
+    X509_CRL_free(obj);
+}
+
+static const ks_cache_ops ks_crl_ops = {.fetch = ks_crl_fetch, .decode = ks_crl_decode, .free_obj = ks_crl_free_obj};
+
+static void ks_ev_error(ks_rev *rv, int d, const char *what, const char *url, const char *err)
+{
+    char msg[600];
+    snprintf(msg, sizeof msg, "%s %s: %s", what, url, err);
+    cJSON *e = cJSON_GetObjectItemCaseSensitive(rv->ev[d], "errors");
+    if (e != NULL)
+        cJSON_AddItemToArray(e, cJSON_CreateString(msg));
+}
+
+/* The CRL at `url` for the certificate at depth d, whose issuer is the next
+ * certificate of the path. */
 static void ks_fetch_crl(ks_rev *rv, const char *url, int d)
 {
+    char fp[65], key[2200], err[KS_REV_ERRLEN];
     for (size_t i = 0; i < rv->nfetched; i++)
         if (strcmp(rv->fetched[i], url) == 0)
             return; /* once per check */
     if (rv->nfetched < sizeof rv->fetched / sizeof rv->fetched[0])
         snprintf(rv->fetched[rv->nfetched++], sizeof rv->fetched[0], "%s", url);
-    uint8_t *body = NULL;
-    size_t len = 0;
-    char err[160];
-    ks_result r = ks_http_fetch(rv->ctx, url, NULL, 0, NULL, NULL, &body, &len, err, sizeof err);
-    X509_CRL *crl = r == KS_OK ? ks_parse_crl(body, len) : NULL;
-    if (crl == NULL) {
-        cJSON *e = cJSON_GetObjectItemCaseSensitive(rv->ev[d], "errors");
-        char msg[512];
-        snprintf(msg, sizeof msg, "CRL %s: %s", url, r == KS_OK ? "not a CRL" : err);
-        if (e != NULL)
-            cJSON_AddItemToArray(e, cJSON_CreateString(msg));
-    } else {
-        ks_add_crl(rv, crl, url, "network");
+    if (!ks_registry_put(rv->ctx->registry, sk_X509_value(rv->chain, d + 1), fp) ||
+        (size_t)snprintf(key, sizeof key, "crl|%s|%s", fp, url) >= sizeof key)
+        return;
+    ks_rev_obj o;
+    if (ks_rev_load(rv->ctx, key, &ks_crl_ops, rv->at, &o, err, sizeof err) != KS_OK) {
+        ks_ev_error(rv, d, "CRL", url, err);
+        return;
     }
-    X509_CRL_free(crl);
-    free(body);
-}
-
-static int ks_same_ca(X509 *a, X509 *b)
-{
-    return X509_NAME_cmp(X509_get_subject_name(a), X509_get_subject_name(b)) == 0 &&
-           EVP_PKEY_eq(X509_get0_pubkey(a), X509_get0_pubkey(b)) == 1;
+    ks_add_crl(rv, o.obj, url, o.from);
+    ks_rev_release(&o, &ks_crl_ops);
 }
 
 /* revocation_sources entry for the CA that issued a certificate, by name
@@ -350,232 +493,6 @@ static void ks_crl_step(ks_rev *rv)
 
 /* ---------------- OCSP ---------------- */
 
-/* RFC 6960 4.4: extensions we understand; any other critical one fails. */
-static int ks_exts_ok(int count, X509_EXTENSION *(*get)(void *, int), void *obj, const int *known)
-{
-    for (int i = 0; i < count; i++) {
-        X509_EXTENSION *e = get(obj, i);
-        if (e == NULL || X509_EXTENSION_get_critical(e) <= 0)
-            continue;
-        int nid = OBJ_obj2nid(X509_EXTENSION_get_object(e)), ok = 0;
-        for (const int *k = known; *k != NID_undef; k++)
-            ok |= nid == *k;
-        if (!ok)
-            return 0;
-    }
-    return 1;
-}
-
-static X509_EXTENSION *ks_bs_ext(void *o, int i)
-{
-    return OCSP_BASICRESP_get_ext(o, i);
-}
-
-static X509_EXTENSION *ks_single_ext(void *o, int i)
-{
-    return OCSP_SINGLERESP_get_ext(o, i);
-}
-
-/* A fresh CRL from `issuer` says `cert` is not revoked: 1; revoked or no
- * such CRL: 0. */
-static int ks_crl_says_good(ks_rev *rv, X509 *cert, X509 *issuer)
-{
-    for (int i = 0; i < sk_X509_CRL_num(rv->ctx->crls); i++) {
-        X509_CRL *crl = sk_X509_CRL_value(rv->ctx->crls, i);
-        time_t next;
-        if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0 ||
-            X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1 ||
-            !ks_asn1_time_to_time_t(X509_CRL_get0_nextUpdate(crl), &next) || next < rv->at)
-            continue;
-        X509_REVOKED *r = NULL;
-        ERR_clear_error();
-        return X509_CRL_get0_by_cert(crl, &r, cert) != 1;
-    }
-    ERR_clear_error();
-    return 0;
-}
-
-/*
- * RFC 6960 4.2.2.2: the response is signed by the CA that issued the
- * certificate, or by a responder that CA certified for id-kp-OCSPSigning,
- * valid when the response was produced.  The responder's own status is not
- * checked when it carries id-pkix-ocsp-nocheck (4.2.2.2.1); without it, a
- * fresh CRL of the CA must vouch for it, or the answer is not used.
- */
-static int ks_ocsp_signer_ok(ks_rev *rv, X509 *signer, X509 *issuer, time_t produced, char *err, size_t errlen)
-{
-    if (X509_cmp_time(X509_get0_notBefore(signer), &produced) > 0 ||
-        X509_cmp_time(X509_get0_notAfter(signer), &produced) < 0) {
-        snprintf(err, errlen, "responder certificate not valid at producedAt");
-        return 0;
-    }
-    if (ks_same_ca(signer, issuer))
-        return 1;
-    if (X509_check_issued(issuer, signer) != X509_V_OK || X509_verify(signer, X509_get0_pubkey(issuer)) != 1) {
-        snprintf(err, errlen, "responder certificate not issued by the certificate's CA");
-        return 0;
-    }
-    if ((X509_get_extension_flags(signer) & EXFLAG_XKUSAGE) == 0 ||
-        (X509_get_extended_key_usage(signer) & XKU_OCSP_SIGN) == 0) {
-        snprintf(err, errlen, "responder not authorised (no id-kp-OCSPSigning)");
-        return 0;
-    }
-    char why[128];
-    if (!ks_alg_key_ok(rv->ctx, X509_get0_pubkey(signer), why, sizeof why)) {
-        snprintf(err, errlen, "responder key: %s", why);
-        return 0;
-    }
-    if (X509_get_ext_by_NID(signer, NID_id_pkix_OCSP_noCheck, -1) < 0 && !ks_crl_says_good(rv, signer, issuer)) {
-        snprintf(err, errlen, "responder certificate without id-pkix-ocsp-nocheck and no CRL vouches for it");
-        return 0;
-    }
-    return 1;
-}
-
-static int ks_gt(const ASN1_GENERALIZEDTIME *t, time_t *out)
-{
-    return t != NULL && ks_asn1_time_to_time_t(t, out);
-}
-
-/* The SingleResponses about `cert`, whatever hash the responder used for
- * its CertID (RFC 6960 4.1.1: name and key hashes of the issuer). */
-static int ks_ocsp_next_match(OCSP_BASICRESP *bs, X509 *cert, X509 *issuer, int after)
-{
-    for (int i = after + 1; i < OCSP_resp_count(bs); i++) {
-        const OCSP_CERTID *cid = OCSP_SINGLERESP_get0_id(OCSP_resp_get0(bs, i));
-        ASN1_OBJECT *md_oid = NULL;
-        if (OCSP_id_get0_info(NULL, &md_oid, NULL, NULL, (OCSP_CERTID *)cid) != 1)
-            continue;
-        const EVP_MD *md = EVP_get_digestbyobj(md_oid);
-        OCSP_CERTID *mine = md ? OCSP_cert_to_id(md, cert, issuer) : NULL;
-        int same = mine != NULL && OCSP_id_cmp(mine, cid) == 0;
-        OCSP_CERTID_free(mine);
-        if (same)
-            return i;
-    }
-    ERR_clear_error();
-    return -1;
-}
-
-static int ks_ocsp_rank(int status)
-{
-    return status == V_OCSP_CERTSTATUS_GOOD ? 0 : status == V_OCSP_CERTSTATUS_REVOKED ? 2 : 1;
-}
-
-/* Checks an OCSP response about `cert` (RFC 6960 3.2) at the validation time. */
-static ks_result ks_ocsp_check(ks_rev *rv, const uint8_t *der, size_t len, X509 *cert, X509 *issuer,
-                               OCSP_REQUEST *req, ks_ocsp_answer *a, char *err, size_t errlen)
-{
-    static const int known_resp[] = {NID_id_pkix_OCSP_Nonce, NID_undef};
-    static const int known_single[] = {NID_undef};
-    ks_result ret = KS_E_UNAVAILABLE;
-    OCSP_RESPONSE *resp = NULL;
-    OCSP_BASICRESP *bs = NULL;
-    STACK_OF(X509) *extra = sk_X509_new_null();
-    const unsigned char *p = der;
-    int skew = rv->ctx->rev.clock_skew_s;
-    X509 *signer = NULL;
-
-    if (extra == NULL || !sk_X509_push(extra, issuer))
-        goto done;
-    if (len == 0 || len > LONG_MAX || (resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len)) == NULL || p != der + len) {
-        snprintf(err, errlen, "malformed OCSP response");
-        goto done;
-    }
-    int rs = OCSP_response_status(resp);
-    if (rs != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
-        snprintf(err, errlen, "responder answered %s", OCSP_response_status_str(rs));
-        goto done;
-    }
-    if ((bs = OCSP_response_get1_basic(resp)) == NULL) {
-        snprintf(err, errlen, "not a basic OCSP response");
-        goto done;
-    }
-    if (req != NULL && OCSP_check_nonce(req, bs) == 0) {
-        snprintf(err, errlen, "nonce mismatch");
-        goto done;
-    }
-    if (!ks_exts_ok(OCSP_BASICRESP_get_ext_count(bs), ks_bs_ext, bs, known_resp)) {
-        snprintf(err, errlen, "unknown critical response extension");
-        goto done;
-    }
-    if (!ks_gt(OCSP_resp_get0_produced_at(bs), &a->produced_at) || a->produced_at > rv->at + skew) {
-        snprintf(err, errlen, "producedAt missing or in the future");
-        goto done;
-    }
-    /* The signature alone here (no chain: OCSP_NOVERIFY); who may sign is
-     * decided by ks_ocsp_signer_ok against the already validated issuer. */
-    if (OCSP_basic_verify(bs, extra, NULL, OCSP_NOVERIFY) != 1 || OCSP_resp_get0_signer(bs, &signer, extra) != 1) {
-        snprintf(err, errlen, "response signature does not verify");
-        goto done;
-    }
-    if (!ks_ocsp_signer_ok(rv, signer, issuer, a->produced_at, err, errlen))
-        goto done;
-    int md = NID_undef, pk = NID_undef;
-    const ASN1_OBJECT *alg = NULL;
-    X509_ALGOR_get0(&alg, NULL, NULL, OCSP_resp_get0_tbs_sigalg(bs));
-    if (OBJ_find_sigid_algs(OBJ_obj2nid(alg), &md, &pk) == 1 && !ks_alg_digest_ok(rv->ctx, md)) {
-        snprintf(err, errlen, "response signed with %s", OBJ_nid2sn(md));
-        goto done;
-    }
-    /* The SingleResponse for the CertID we asked about, not the first one;
-     * of several answers about it the worst counts (revoked over unknown
-     * over good). */
-    int idx = ks_ocsp_next_match(bs, cert, issuer, -1);
-    if (idx < 0) {
-        snprintf(err, errlen, "no answer for this certificate (CertID mismatch)");
-        goto done;
-    }
-    OCSP_SINGLERESP *single = OCSP_resp_get0(bs, idx);
-    ASN1_GENERALIZEDTIME *rev = NULL, *thisu = NULL, *nextu = NULL;
-    a->reason = -1;
-    a->status = OCSP_single_get0_status(single, &a->reason, &rev, &thisu, &nextu);
-    for (int j = ks_ocsp_next_match(bs, cert, issuer, idx); j >= 0; j = ks_ocsp_next_match(bs, cert, issuer, j)) {
-        int r2 = -1, st2 = OCSP_single_get0_status(OCSP_resp_get0(bs, j), &r2, NULL, NULL, NULL);
-        if (ks_ocsp_rank(st2) > ks_ocsp_rank(a->status)) {
-            idx = j;
-            single = OCSP_resp_get0(bs, idx);
-            a->reason = -1;
-            a->status = OCSP_single_get0_status(single, &a->reason, &rev, &thisu, &nextu);
-        }
-    }
-    if (!ks_exts_ok(OCSP_SINGLERESP_get_ext_count(single), ks_single_ext, single, known_single)) {
-        snprintf(err, errlen, "unknown critical single-response extension");
-        goto done;
-    }
-    /* RFC 6960 4.2.2.1 / 3.2 (6),(7): against the injected clock, with the
-     * configured skew (OCSP_check_validity would read the wall clock). */
-    if (!ks_gt(thisu, &a->this_update) || a->this_update > rv->at + skew) {
-        snprintf(err, errlen, "thisUpdate missing or in the future");
-        goto done;
-    }
-    int max_age = rv->ctx->rev.ocsp_max_age_s;
-    a->has_next = ks_gt(nextu, &a->next_update);
-    if (!a->has_next)
-        a->next_update = a->this_update + (max_age > 0 ? max_age : KS_OCSP_NO_NEXT_UPDATE_S);
-    if (a->has_next && a->next_update < a->this_update) {
-        snprintf(err, errlen, "nextUpdate before thisUpdate");
-        goto done;
-    }
-    if (a->next_update < rv->at - skew || (max_age > 0 && rv->at - a->this_update > max_age + skew)) {
-        snprintf(err, errlen, "stale response: nextUpdate or the maximum age has passed");
-        goto done;
-    }
-    if (a->status == V_OCSP_CERTSTATUS_REVOKED && !ks_gt(rev, &a->revocation_time)) {
-        snprintf(err, errlen, "revoked without a revocation time");
-        goto done;
-    }
-    if (a->status != V_OCSP_CERTSTATUS_GOOD && a->status != V_OCSP_CERTSTATUS_REVOKED)
-        a->status = V_OCSP_CERTSTATUS_UNKNOWN;
-    ret = KS_OK;
-done:
-    ERR_clear_error();
-    sk_X509_free(extra);
-    OCSP_BASICRESP_free(bs);
-    OCSP_RESPONSE_free(resp);
-    return ret;
-}
-
 /* Responder for a certificate: the relying party's configured arrangement
  * first (JPKI certificates carry no URL), then the certificate's AIA. */
 static char *ks_ocsp_url(const ks_ctx *ctx, X509 *cert, X509 *issuer)
@@ -597,38 +514,20 @@ static void ks_ocsp_step(ks_rev *rv, int d)
 {
     X509 *cert = sk_X509_value(rv->chain, d), *issuer = sk_X509_value(rv->chain, d + 1);
     cJSON *ev = rv->ev[d];
-    OCSP_CERTID *id = NULL;
-    OCSP_REQUEST *req = NULL;
-    unsigned char *der = NULL;
-    uint8_t *body = NULL;
-    size_t blen = 0;
-    char err[256] = "";
+    char err[KS_REV_ERRLEN];
     char *url = ks_ocsp_url(rv->ctx, cert, issuer);
+    ks_ocsp_answer a;
+    const char *from = NULL;
     if (url == NULL)
         return;
     ks_ev_str(ev, "source", "ocsp");
     ks_ev_str(ev, "url", url);
-    ks_ev_str(ev, "from", "network");
-    /* RFC 6960 4.1.1: CertID over the issuer's name and key. */
-    const EVP_MD *md = rv->ctx->rev.ocsp_certid_sha256 ? EVP_sha256() : EVP_sha1();
-    id = OCSP_cert_to_id(md, cert, issuer);
-    req = OCSP_REQUEST_new();
-    if (id == NULL || req == NULL || OCSP_request_add0_id(req, OCSP_CERTID_dup(id)) == NULL ||
-        (rv->ctx->rev.ocsp_nonce && OCSP_request_add1_nonce(req, NULL, -1) != 1)) {
-        snprintf(err, sizeof err, "cannot build the request");
-        goto done;
+    if (ks_ocsp_lookup(rv->ctx, cert, issuer, url, rv->at, &a, &from, err, sizeof err) != KS_OK) {
+        ks_ev_error(rv, d, "OCSP", url, err);
+        free(url);
+        return;
     }
-    int dlen = i2d_OCSP_REQUEST(req, &der);
-    if (dlen <= 0) {
-        snprintf(err, sizeof err, "cannot encode the request");
-        goto done;
-    }
-    if (ks_http_fetch(rv->ctx, url, der, (size_t)dlen, "application/ocsp-request", "application/ocsp-response",
-                      &body, &blen, err, sizeof err) != KS_OK)
-        goto done;
-    ks_ocsp_answer a;
-    if (ks_ocsp_check(rv, body, blen, cert, issuer, req, &a, err, sizeof err) != KS_OK)
-        goto done;
+    ks_ev_str(ev, "from", from);
     ks_ev_str(ev, "status", ks_status_word(a.status));
     ks_ev_time(ev, "this_update", a.this_update);
     ks_ev_time(ev, "next_update", a.next_update);
@@ -637,18 +536,7 @@ static void ks_ocsp_step(ks_rev *rv, int d)
         rv->established[d] = 1;
     else if (a.status == V_OCSP_CERTSTATUS_REVOKED)
         ks_ev_revoked(rv, d, a.revocation_time, a.reason >= 0 ? a.reason : CRL_REASON_UNSPECIFIED);
-done:
-    if (err[0] != '\0') {
-        char msg[512];
-        snprintf(msg, sizeof msg, "OCSP %s: %s", url, err);
-        cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(ev, "errors"), cJSON_CreateString(msg));
-    }
-    ERR_clear_error();
-    OPENSSL_free(der);
-    free(body);
     free(url);
-    OCSP_REQUEST_free(req);
-    OCSP_CERTID_free(id);
 }
 
 /* ---------------- the whole check ---------------- */
@@ -747,14 +635,4 @@ void ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, const 
     free(rv.crls);
     ks_path_result_clear(&rv.crl_failure);
     ERR_clear_error();
-}
-
-ks_result ks_ocsp_verify_response(ks_ctx *ctx, const uint8_t *der, size_t len, X509 *cert, X509 *issuer, time_t at,
-                                  int *status, char *err, size_t errlen)
-{
-    ks_rev rv = {.ctx = ctx, .at = at, .revoked_depth = -1};
-    ks_ocsp_answer a;
-    ks_result r = ks_ocsp_check(&rv, der, len, cert, issuer, NULL, &a, err, errlen);
-    *status = r == KS_OK ? a.status : -1;
-    return r;
 }

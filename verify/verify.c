@@ -40,7 +40,7 @@ done:
     ks_path_result_clear(&pr);
 }
 
-static cJSON *ks_signer_json(X509 *x, ks_cert_source src)
+cJSON *ks_signer_json(X509 *x, ks_cert_source src)
 {
     cJSON *o = ks_cert_json(x, src);
     if (o != NULL) {
@@ -159,10 +159,10 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, BIO *cmsbio, 
 }
 
 /* Top-level fields mirror the first signer; the indication is the worst. */
-static ks_result ks_summarise(cJSON *v, cJSON *signers, const ks_status *worst)
+ks_result ks_summarise(cJSON *v, cJSON *signers, const ks_status *worst)
 {
     static const char *const mirrored[] = {"signer", "chain", "revocation", "signing_time", "digest_algorithm",
-                                           "signature_algorithm", "warnings", NULL};
+                                           "signature_algorithm", "references", "warnings", NULL};
     cJSON *first = cJSON_GetArrayItem(signers, 0);
     for (const char *const *k = mirrored; *k; k++) {
         cJSON *it = cJSON_GetObjectItemCaseSensitive(first, *k);
@@ -184,6 +184,9 @@ ks_result ks_verify_signature(ks_ctx *ctx, const ks_request *req, cJSON **verdic
 
     *verdict = NULL;
     ERR_clear_error();
+    /* XMLDSig (e-Tax, e-Gov) and ZIP packages go to xml.c. */
+    if (ks_xml_detect(&req->signature) != KS_XML_NONE)
+        return ks_verify_xml(ctx, req, verdict);
     if ((r = ks_input_cms(ctx, &req->signature, &cms, &smime_content)) != KS_OK)
         goto done;
     r = KS_E_NOT_SIGNATURE;

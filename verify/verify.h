@@ -71,7 +71,10 @@ typedef enum {
     X(KS_E_NOT_CERTIFICATE, KS_CLASS_INPUT, "input is not an X.509 certificate")    \
     X(KS_E_BAD_TIME, KS_CLASS_USAGE, "time is not RFC 3339")                        \
     X(KS_E_UNSUPPORTED, KS_CLASS_UNSUPPORTED, "unsupported input type")             \
-    X(KS_E_UNAVAILABLE, KS_CLASS_UNAVAILABLE, "service not ready")
+    X(KS_E_UNAVAILABLE, KS_CLASS_UNAVAILABLE, "service not ready")                   \
+    X(KS_E_XML, KS_CLASS_INPUT, "input is not well-formed XML, or declares a DTD")    \
+    X(KS_E_ZIP, KS_CLASS_INPUT, "input is not a usable ZIP package")                  \
+    X(KS_E_BAD_REQUEST, KS_CLASS_USAGE, "malformed request")
 
 typedef enum {
 #define KS_X_ENUM(name, cls, msg) name,
@@ -219,5 +222,48 @@ typedef enum { KS_LOG_ERR, KS_LOG_WARN, KS_LOG_INFO, KS_LOG_DEBUG } ks_log_level
 void ks_log(ks_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Drains OpenSSL's error queue into the log, naming the failed function. */
 void ks_log_openssl(const char *where);
+
+/* ------------------------------------------------------------------ */
+/* Audit log (verify/audit.c; used by kensho-fcgi, checked by         */
+/* `kensho audit-verify`).                                            */
+/* ------------------------------------------------------------------ */
+
+/*
+ * An append-only JSON-lines file, one record per verification, each line
+ * hash-chained to the one before ("prev" = SHA-256 hex of the previous line,
+ * 64 zeros for the first).  Records hold hashes, the signer certificate's
+ * fingerprint, indication, revocation sources with thisUpdate and the
+ * policy; never subject names or JPKI items.  A handle is thread-safe and
+ * several handles/processes may append to one file (flock).
+ */
+typedef struct ks_audit ks_audit;
+typedef enum {
+    KS_AUDIT_FSYNC_ALWAYS = 0, /* fdatasync each record before answering (default) */
+    KS_AUDIT_FSYNC_NEVER       /* page cache only: faster, may lose the last records */
+} ks_audit_fsync;
+
+typedef struct {
+    time_t time;
+    const char *request_id;   /* already sanitised by the caller */
+    const char *kind;         /* "signature" or "certificate" */
+    const ks_blob *input;     /* the signature or certificate submitted */
+    const ks_blob *contents;  /* detached content; may be NULL */
+    size_t n_contents;
+    const cJSON *verdict;     /* read only: signer.sha256, indication, revocation */
+    const cJSON *policy;      /* ks_ctx_policy() */
+} ks_audit_event;
+
+/* Opens (creating, mode 0640) and reads the last line to continue the chain.
+ * On failure *errmsg (malloc'd) says why. */
+ks_result ks_audit_open(const char *path, ks_audit_fsync policy, ks_audit **out, char **errmsg);
+void ks_audit_close(ks_audit *a); /* NULL ok */
+/* Appends one record; KS_OK only once it is written (and synced per policy). */
+ks_result ks_audit_append(ks_audit *a, const ks_audit_event *ev);
+/* The chain head: SHA-256 hex of the last line written or read. */
+void ks_audit_head(ks_audit *a, char out[65]);
+/* Checks a file's chain.  KS_OK with *report = {"intact": true, "lines": N,
+ * "head": hex} or {"intact": false, "line": N, "reason": ...} (N 1-based: the
+ * first line whose link is broken); KS_E_IO when unreadable. */
+ks_result ks_audit_check_file(const char *path, cJSON **report);
 
 #endif

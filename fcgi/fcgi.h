@@ -1,0 +1,206 @@
+/*
+ * fcgi/fcgi.h - kensho-fcgi, the HTTP face of the verification library.
+ *
+ * nginx -> FastCGI (libfcgi, fcgiapp.h only) -> main.c (threads, signals,
+ * reload, body reading) -> ks_fcgi_handle() (routes, input forms, audit,
+ * problem documents) -> verify.h.  Everything below main.c is independent of
+ * libfcgi, so the whole request path can be driven from a unit test.
+ *
+ * Lifetimes
+ *   ks_fcgi_gen     one "generation": a ks_ctx plus the service settings
+ *                   and the audit handle built from the same configuration
+ *                   file.  Reference counted: SIGHUP builds a new one and
+ *                   swaps a pointer; requests in flight keep the old one
+ *                   until they finish.
+ *   ks_fcgi_arena   per worker thread, reset after FCGX_Finish_r: every
+ *                   request-scoped allocation (parameters copied out of
+ *                   libfcgi, the body, decoded parts, the response) lives in
+ *                   it, and cJSON trees are freed by its cleanup handlers.
+ *
+ * Limits (configuration section "limits"): max_body_bytes (default 20 MiB),
+ * max_parts (16), max_json_depth (16), request_timeout_ms (30000).
+ * Service keys (section "service"): threads, socket, listen, socket_mode,
+ * backlog.  Audit keys (section "audit"): path, required (default true),
+ * fsync ("always" default, or "never").
+ */
+#ifndef KENSHO_FCGI_H
+#define KENSHO_FCGI_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "verify.h"
+
+/* ---------------- arena ---------------- */
+
+typedef struct ks_fcgi_arena ks_fcgi_arena;
+
+/* `cap` bounds the bytes one request may hold; 0 = no allocation at all. */
+ks_fcgi_arena *ks_fcgi_arena_new(size_t cap);
+void ks_fcgi_arena_set_cap(ks_fcgi_arena *a, size_t cap);
+/* 16-byte aligned; NULL past the cap or on OOM. */
+void *ks_fcgi_arena_alloc(ks_fcgi_arena *a, size_t n);
+/* Copy of s[0..n) with a NUL; NULL past the cap. */
+char *ks_fcgi_arena_strndup(ks_fcgi_arena *a, const char *s, size_t n);
+/* Runs fn(p) at reset (LIFO); 0 on OOM, in which case fn(p) runs now. */
+int ks_fcgi_arena_cleanup(ks_fcgi_arena *a, void (*fn)(void *), void *p);
+/* Frees everything of the request (keeps one small chunk for the next). */
+void ks_fcgi_arena_reset(ks_fcgi_arena *a);
+void ks_fcgi_arena_free(ks_fcgi_arena *a); /* NULL ok */
+
+/* ---------------- settings and generations ---------------- */
+
+typedef struct {
+    size_t max_body_bytes;
+    int max_parts;
+    int max_json_depth;
+    int request_timeout_ms;
+    int threads;
+    int backlog;
+    unsigned socket_mode;
+    char *socket;     /* unix socket path, or NULL */
+    char *listen;     /* "127.0.0.1:PORT", or NULL */
+    char *audit_path; /* absolute, or NULL when the audit log is off */
+    int audit_required;
+    ks_audit_fsync audit_fsync;
+} ks_fcgi_settings;
+
+/* Reads and validates the "service", "limits" (the service's keys) and
+ * "audit" sections; unknown keys are refused naming the key.  Relative
+ * paths are relative to the directory of `config_path`. */
+ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_fcgi_settings *out,
+                                char **errmsg);
+void ks_fcgi_settings_clear(ks_fcgi_settings *s);
+
+typedef struct {
+    atomic_int refs;
+    ks_ctx *ctx;
+    ks_fcgi_settings set;
+    ks_audit *audit;   /* NULL when off or when it could not be opened */
+    char *audit_error; /* why it could not be opened (for /readyz and logs) */
+} ks_fcgi_gen;
+
+/* Loads the configuration, the settings, and opens the audit log.  A
+ * configuration error fails; an audit log that cannot be opened does not
+ * (the service then answers 503 when audit.required, see /readyz). */
+ks_result ks_fcgi_gen_load(const char *config_path, ks_fcgi_gen **out, char **errmsg);
+ks_fcgi_gen *ks_fcgi_gen_ref(ks_fcgi_gen *g);
+void ks_fcgi_gen_unref(ks_fcgi_gen *g); /* NULL ok */
+
+/* ---------------- readiness ---------------- */
+
+/* One named check per dependency.  Today: trust_store, audit_log.  Later:
+ * memcached, crl_freshness -- add a line in ks_fcgi_readiness_collect(). */
+#define KS_FCGI_MAX_CHECKS 8
+typedef struct {
+    const char *name;
+    int ok;
+    const char *detail; /* static or owned by the generation; never personal data */
+} ks_fcgi_check;
+
+typedef struct {
+    ks_fcgi_check checks[KS_FCGI_MAX_CHECKS];
+    size_t n;
+} ks_fcgi_readiness;
+
+void ks_fcgi_readiness_collect(const ks_fcgi_gen *g, ks_fcgi_readiness *r);
+int ks_fcgi_ready(const ks_fcgi_readiness *r); /* 1 when every check is ok */
+
+/* ---------------- requests ---------------- */
+
+typedef enum {
+    KS_ROUTE_VERIFY = 0,
+    KS_ROUTE_CERTIFICATE,
+    KS_ROUTE_HEALTHZ,
+    KS_ROUTE_READYZ,
+    KS_ROUTE_METRICS,
+    KS_ROUTE_OTHER,
+    KS_ROUTE_COUNT
+} ks_fcgi_route;
+
+typedef enum { KS_BODY_OK = 0, KS_BODY_TOO_LARGE, KS_BODY_BAD_LENGTH } ks_fcgi_body_state;
+
+typedef struct {
+    const char *method;       /* REQUEST_METHOD */
+    const char *path;         /* DOCUMENT_URI: decoded, normalised, no query */
+    const char *query;        /* QUERY_STRING, may be "" */
+    const char *content_type; /* CONTENT_TYPE or NULL */
+    const char *request_id;   /* sanitised, never NULL */
+    const uint8_t *body;
+    size_t body_len;
+    ks_fcgi_body_state body_state;
+} ks_fcgi_req;
+
+typedef struct {
+    int status;
+    const char *content_type;
+    const char *allow; /* Allow header for 405, else NULL */
+    const char *body;  /* arena-owned */
+    size_t body_len;
+    ks_fcgi_route route;
+    const char *indication; /* for metrics and the access log: verdict or NULL */
+    const char *code;       /* problem code or NULL */
+} ks_fcgi_resp;
+
+void ks_fcgi_handle(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp);
+
+/* ---------------- HTTP helpers (http.c) ---------------- */
+
+/* X-Request-Id: keeps [A-Za-z0-9-] of `in`, at most 64; empty or NULL ->
+ * 32 hex characters from RAND_bytes.  out has 65 bytes. */
+void ks_fcgi_request_id(const char *in, char out[65]);
+
+typedef struct {
+    char type[128];     /* "type/subtype", lower case */
+    char boundary[71];  /* RFC 2046 5.1.1: 1..70 characters */
+    int has_boundary;
+} ks_fcgi_media;
+
+/* Content-Type (RFC 9110 8.3.1).  KS_E_BAD_REQUEST on anything ambiguous. */
+ks_result ks_fcgi_media_parse(const char *ct, ks_fcgi_media *out, const char **why);
+
+/* Nesting of arrays/objects in a JSON text, without parsing it: 1 when the
+ * depth stays <= max. */
+int ks_fcgi_json_depth_ok(const uint8_t *p, size_t len, int max);
+
+/* Base64 (RFC 4648 4, line breaks allowed) into an arena buffer. */
+ks_result ks_fcgi_b64_decode(ks_fcgi_arena *a, const char *s, size_t len, uint8_t **out, size_t *outlen);
+
+const char *ks_fcgi_reason(int status); /* "Not Found" */
+
+/* ---------------- multipart/form-data (multipart.c) ---------------- */
+
+typedef struct {
+    const char *name;         /* form field name */
+    const char *filename;     /* basename as sent, or NULL for a plain field */
+    const char *content_type; /* or NULL */
+    const uint8_t *data;      /* points into the body */
+    size_t len;
+} ks_fcgi_part;
+
+/* RFC 7578 over RFC 2046 5.1, strictly: no preamble, CRLF line ends, at most
+ * max_parts parts, bounded headers, one Content-Disposition "form-data"
+ * with a name per part.  Parts point into `body`. */
+ks_result ks_fcgi_multipart_parse(ks_fcgi_arena *a, const char *boundary, const uint8_t *body, size_t len,
+                                  int max_parts, ks_fcgi_part **parts, size_t *nparts, const char **why);
+
+/* ---------------- metrics (metrics.c) ---------------- */
+
+const char *ks_fcgi_route_name(ks_fcgi_route r);
+void ks_fcgi_metrics_request(ks_fcgi_route r, int status, const char *indication, double seconds);
+void ks_fcgi_metrics_inflight(int delta);
+void ks_fcgi_metrics_reload(int ok);
+void ks_fcgi_metrics_audit_failure(void);
+/* Prometheus text format 0.0.4 into an arena buffer. */
+ks_result ks_fcgi_metrics_render(ks_fcgi_arena *a, char **out, size_t *outlen);
+
+/* A growable text buffer with a ceiling (metrics, headers). */
+typedef struct {
+    char *p;
+    size_t len, cap, max;
+    int failed; /* latched: past max or OOM */
+} ks_fcgi_buf;
+void ks_fcgi_buf_printf(ks_fcgi_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

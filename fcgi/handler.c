@@ -1,0 +1,797 @@
+/*
+ * fcgi/handler.c - routes, input forms, the audit record, problem documents.
+ *
+ * API (a contract, see README):
+ *   POST /api/v1/verify       multipart/form-data ("signature" + optional
+ *                             "content"), a raw signature, or JSON
+ *                             {"signature": b64, "content": b64}; ?at=RFC3339
+ *   POST /api/v1/certificate  raw DER/PEM or JSON {"certificate": PEM or b64}
+ *   GET  /healthz /readyz /metrics
+ * 200 carries exactly the verdict bin/kensho prints.  Errors are RFC 9457
+ * application/problem+json; a ks_result becomes a status only through
+ * ks_result_http_status(); 404/405 come from the small table below.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fcgi.h"
+
+/* ---------------- settings ---------------- */
+
+#define KS_DEFAULT_MAX_BODY (20u * 1024 * 1024)
+
+static int ks_set_fail(char **errmsg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int ks_set_fail(char **errmsg, const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    *errmsg = strdup(buf);
+    return 0;
+}
+
+static int ks_known(const cJSON *o, const char *section, const char *const *known, char **errmsg)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, o)
+    {
+        int ok = 0;
+        for (const char *const *k = known; *k; k++)
+            ok |= strcmp(*k, it->string) == 0;
+        if (!ok) {
+            char key[160];
+            snprintf(key, sizeof key, "%s.%.100s", section, it->string);
+            return ks_set_fail(errmsg, "unknown key \"%s\"", key);
+        }
+    }
+    return 1;
+}
+
+static int ks_int_key(const cJSON *o, const char *section, const char *name, long lo, long hi, long *out,
+                      char **errmsg)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (it == NULL)
+        return 1;
+    if (!cJSON_IsNumber(it) || it->valuedouble != (double)(long)it->valuedouble || it->valuedouble < (double)lo ||
+        it->valuedouble > (double)hi) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "key \"%s.%s\": must be an integer from %ld to %ld", section, name, lo, hi);
+        *errmsg = strdup(msg);
+        return 0;
+    }
+    *out = (long)it->valuedouble;
+    return 1;
+}
+
+static int ks_str_key(const cJSON *o, const char *section, const char *name, const char **out, char **errmsg)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (it == NULL)
+        return 1;
+    if (!cJSON_IsString(it) || it->valuestring[0] == '\0') {
+        char key[96];
+        snprintf(key, sizeof key, "%s.%s", section, name);
+        return ks_set_fail(errmsg, "key \"%s\": must be a non-empty string", key);
+    }
+    *out = it->valuestring;
+    return 1;
+}
+
+static char *ks_resolve(const char *config_path, const char *p)
+{
+    if (p[0] == '/')
+        return strdup(p);
+    const char *slash = strrchr(config_path, '/');
+    size_t dlen = slash ? (size_t)(slash - config_path) : 1;
+    const char *dir = slash ? config_path : ".";
+    size_t n = dlen + strlen(p) + 2;
+    char *out = malloc(n);
+    if (out != NULL)
+        snprintf(out, n, "%.*s/%s", (int)dlen, dir, p);
+    return out;
+}
+
+void ks_fcgi_settings_clear(ks_fcgi_settings *s)
+{
+    free(s->socket);
+    free(s->listen);
+    free(s->audit_path);
+    memset(s, 0, sizeof *s);
+}
+
+ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_fcgi_settings *s, char **errmsg)
+{
+    static const char *const service_keys[] = {"threads", "socket", "listen", "socket_mode", "backlog", NULL};
+    static const char *const audit_keys[] = {"path", "required", "fsync", NULL};
+    memset(s, 0, sizeof *s);
+    *errmsg = NULL;
+    long body = KS_DEFAULT_MAX_BODY, parts = 16, depth = 16, timeout = 30000, threads = 4, backlog = 128;
+    const cJSON *lim = ks_ctx_section(ctx, "limits");
+    const cJSON *svc = ks_ctx_section(ctx, "service");
+    const cJSON *aud = ks_ctx_section(ctx, "audit");
+    const char *sock = NULL, *listen = NULL, *mode = NULL, *apath = NULL, *fsync_s = NULL;
+    /* The other "limits" keys belong to the verify module, which checked them. */
+    if (!ks_int_key(lim, "limits", "max_body_bytes", 1024, 1L << 30, &body, errmsg) ||
+        !ks_int_key(lim, "limits", "max_parts", 1, 256, &parts, errmsg) ||
+        !ks_int_key(lim, "limits", "max_json_depth", 1, 128, &depth, errmsg) ||
+        !ks_int_key(lim, "limits", "request_timeout_ms", 100, 600000, &timeout, errmsg))
+        goto fail;
+    if (!ks_known(svc, "service", service_keys, errmsg) ||
+        !ks_int_key(svc, "service", "threads", 1, 256, &threads, errmsg) ||
+        !ks_int_key(svc, "service", "backlog", 1, 65535, &backlog, errmsg) ||
+        !ks_str_key(svc, "service", "socket", &sock, errmsg) || !ks_str_key(svc, "service", "listen", &listen, errmsg) ||
+        !ks_str_key(svc, "service", "socket_mode", &mode, errmsg))
+        goto fail;
+    s->socket_mode = 0660;
+    if (mode != NULL) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long m = strtoul(mode, &end, 8);
+        if (errno != 0 || *end != '\0' || m > 0777) {
+            ks_set_fail(errmsg, "key \"%s\": must be an octal mode such as \"0660\"", "service.socket_mode");
+            goto fail;
+        }
+        s->socket_mode = (unsigned)m;
+    }
+    s->audit_required = 1;
+    if (!ks_known(aud, "audit", audit_keys, errmsg) || !ks_str_key(aud, "audit", "path", &apath, errmsg) ||
+        !ks_str_key(aud, "audit", "fsync", &fsync_s, errmsg))
+        goto fail;
+    const cJSON *req = cJSON_GetObjectItemCaseSensitive(aud, "required");
+    if (req != NULL) {
+        if (!cJSON_IsBool(req)) {
+            ks_set_fail(errmsg, "key \"%s\": must be true or false", "audit.required");
+            goto fail;
+        }
+        s->audit_required = cJSON_IsTrue(req);
+    }
+    s->audit_fsync = KS_AUDIT_FSYNC_ALWAYS;
+    if (fsync_s != NULL) {
+        if (strcmp(fsync_s, "never") == 0)
+            s->audit_fsync = KS_AUDIT_FSYNC_NEVER;
+        else if (strcmp(fsync_s, "always") != 0) {
+            ks_set_fail(errmsg, "key \"%s\": must be \"always\" or \"never\"", "audit.fsync");
+            goto fail;
+        }
+    }
+    if (apath == NULL && s->audit_required) {
+        ks_set_fail(errmsg, "key \"%s\": required unless audit.required is false", "audit.path");
+        goto fail;
+    }
+    if ((sock != NULL && (s->socket = ks_resolve(config_path, sock)) == NULL) ||
+        (listen != NULL && (s->listen = strdup(listen)) == NULL) ||
+        (apath != NULL && (s->audit_path = ks_resolve(config_path, apath)) == NULL)) {
+        *errmsg = strdup("out of memory");
+        goto fail;
+    }
+    s->max_body_bytes = (size_t)body;
+    s->max_parts = (int)parts;
+    s->max_json_depth = (int)depth;
+    s->request_timeout_ms = (int)timeout;
+    s->threads = (int)threads;
+    s->backlog = (int)backlog;
+    return KS_OK;
+fail:
+    ks_fcgi_settings_clear(s);
+    if (*errmsg == NULL)
+        *errmsg = strdup("out of memory");
+    return KS_E_CONFIG;
+}
+
+/* ---------------- generations ---------------- */
+
+ks_result ks_fcgi_gen_load(const char *config_path, ks_fcgi_gen **out, char **errmsg)
+{
+    ks_fcgi_gen *g = calloc(1, sizeof *g);
+    *out = NULL;
+    *errmsg = NULL;
+    if (g == NULL)
+        return KS_E_NOMEM;
+    atomic_init(&g->refs, 1);
+    ks_result r = ks_ctx_load(config_path, &g->ctx, errmsg);
+    if (r == KS_OK)
+        r = ks_fcgi_settings_load(g->ctx, config_path, &g->set, errmsg);
+    if (r != KS_OK) {
+        ks_fcgi_gen_unref(g);
+        return r;
+    }
+    if (g->set.audit_path != NULL) {
+        char *err = NULL;
+        if (ks_audit_open(g->set.audit_path, g->set.audit_fsync, &g->audit, &err) != KS_OK) {
+            ks_log(KS_LOG_ERR, "audit log unavailable: %s", err ? err : "?");
+            g->audit_error = err;
+        } else {
+            free(err);
+        }
+    }
+    *out = g;
+    return KS_OK;
+}
+
+ks_fcgi_gen *ks_fcgi_gen_ref(ks_fcgi_gen *g)
+{
+    if (g != NULL)
+        atomic_fetch_add(&g->refs, 1);
+    return g;
+}
+
+void ks_fcgi_gen_unref(ks_fcgi_gen *g)
+{
+    if (g == NULL || atomic_fetch_sub(&g->refs, 1) != 1)
+        return;
+    ks_audit_close(g->audit);
+    free(g->audit_error);
+    ks_fcgi_settings_clear(&g->set);
+    ks_ctx_unref(g->ctx);
+    free(g);
+}
+
+/* ---------------- readiness ---------------- */
+
+static void ks_check_add(ks_fcgi_readiness *r, const char *name, int ok, const char *detail)
+{
+    if (r->n < KS_FCGI_MAX_CHECKS)
+        r->checks[r->n++] = (ks_fcgi_check){name, ok, detail};
+}
+
+void ks_fcgi_readiness_collect(const ks_fcgi_gen *g, ks_fcgi_readiness *r)
+{
+    r->n = 0;
+    ks_check_add(r, "trust_store", g != NULL && g->ctx != NULL, g && g->ctx ? "loaded" : "not loaded");
+    if (g == NULL)
+        return;
+    if (g->set.audit_path == NULL)
+        ks_check_add(r, "audit_log", 1, "off");
+    else if (g->audit != NULL)
+        ks_check_add(r, "audit_log", 1, "open");
+    else
+        ks_check_add(r, "audit_log", !g->set.audit_required,
+                     g->set.audit_required ? "cannot be written (audit.required)" : "cannot be written");
+    /* memcached and CRL freshness checks go here. */
+}
+
+int ks_fcgi_ready(const ks_fcgi_readiness *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (!r->checks[i].ok)
+            return 0;
+    return r->n > 0;
+}
+
+/* ---------------- responses ---------------- */
+
+static void ks_free_ptr(void *p)
+{
+    free(p);
+}
+
+static void ks_free_json(void *p)
+{
+    cJSON_Delete(p);
+}
+
+/* Takes ownership of `doc`. */
+static void ks_send_json(ks_fcgi_arena *a, ks_fcgi_resp *resp, int status, const char *ctype, cJSON *doc)
+{
+    char *s = doc ? cJSON_PrintUnformatted(doc) : NULL;
+    cJSON_Delete(doc);
+    if (s == NULL || !ks_fcgi_arena_cleanup(a, ks_free_ptr, s)) {
+        static const char oom[] = "{\"type\":\"about:blank\",\"title\":\"out of memory\",\"status\":500}";
+        resp->status = 500;
+        resp->content_type = "application/problem+json";
+        resp->body = oom;
+        resp->body_len = sizeof oom - 1;
+        resp->code = "KS_E_NOMEM";
+        return;
+    }
+    resp->status = status;
+    resp->content_type = ctype;
+    resp->body = s;
+    resp->body_len = strlen(s);
+}
+
+/* RFC 9457 problem details. */
+static void ks_problem_doc(ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp, int status,
+                           const char *type, const char *title, const char *code, const char *detail)
+{
+    cJSON *p = cJSON_CreateObject();
+    if (p != NULL && (cJSON_AddStringToObject(p, "type", type) == NULL ||
+                      cJSON_AddStringToObject(p, "title", title) == NULL ||
+                      cJSON_AddNumberToObject(p, "status", status) == NULL ||
+                      (detail != NULL && cJSON_AddStringToObject(p, "detail", detail) == NULL) ||
+                      cJSON_AddStringToObject(p, "code", code) == NULL ||
+                      cJSON_AddStringToObject(p, "request_id", req->request_id) == NULL)) {
+        cJSON_Delete(p);
+        p = NULL;
+    }
+    resp->code = code;
+    ks_send_json(a, resp, status, "application/problem+json", p);
+}
+
+/* A ks_result as a problem: the status comes from ks_result_http_status(). */
+static void ks_problem(ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp, ks_result r, const char *detail)
+{
+    char type[96];
+    snprintf(type, sizeof type, "urn:kensho:problem:%s", ks_result_name(r));
+    ks_problem_doc(a, req, resp, ks_result_http_status(r), type, ks_result_message(r), ks_result_name(r), detail);
+}
+
+/* HTTP-only conditions, no ks_result behind them. */
+static const struct {
+    int status;
+    const char *code;
+} ks_http_problems[] = {
+    {404, "HTTP_NOT_FOUND"},
+    {405, "HTTP_METHOD_NOT_ALLOWED"},
+};
+
+static void ks_http_problem(ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp, int status,
+                            const char *detail)
+{
+    const char *code = "HTTP_ERROR";
+    for (size_t i = 0; i < sizeof ks_http_problems / sizeof ks_http_problems[0]; i++)
+        if (ks_http_problems[i].status == status)
+            code = ks_http_problems[i].code;
+    /* RFC 9457 4.2.1: with about:blank the title is the status phrase. */
+    ks_problem_doc(a, req, resp, status, "about:blank", ks_fcgi_reason(status), code, detail);
+}
+
+/* ---------------- request parsing ---------------- */
+
+static int ks_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* The query: only "at" (once).  Percent-decoding per RFC 3986 2.1; a '+' is a
+ * plus sign (an RFC 3339 offset), not a space. */
+static ks_result ks_query_at(ks_fcgi_arena *a, const char *q, time_t *at, int *has_at, const char **why)
+{
+    *has_at = 0;
+    if (q == NULL || *q == '\0')
+        return KS_OK;
+    size_t qlen = strlen(q);
+    if (qlen > 1024) {
+        *why = "query string too long";
+        return KS_E_BAD_REQUEST;
+    }
+    char *buf = ks_fcgi_arena_strndup(a, q, qlen);
+    if (buf == NULL)
+        return KS_E_NOMEM;
+    char *save = NULL;
+    for (char *kv = strtok_r(buf, "&", &save); kv != NULL; kv = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(kv, '=');
+        if (eq == NULL || (size_t)(eq - kv) != 2 || strncmp(kv, "at", 2) != 0) {
+            *why = "unknown query parameter (only \"at\" is accepted)";
+            return KS_E_BAD_REQUEST;
+        }
+        if (*has_at) {
+            *why = "\"at\" given twice";
+            return KS_E_BAD_REQUEST;
+        }
+        char *src = eq + 1, *dst = eq + 1;
+        while (*src) {
+            if (*src == '%') {
+                int h = ks_hexval(src[1]), l = h < 0 ? -1 : ks_hexval(src[2]);
+                if (h < 0 || l < 0 || (h == 0 && l == 0)) {
+                    *why = "bad percent-encoding in the query";
+                    return KS_E_BAD_REQUEST;
+                }
+                *dst++ = (char)(h * 16 + l);
+                src += 3;
+            } else {
+                *dst++ = *src++;
+            }
+        }
+        *dst = '\0';
+        if (ks_time_parse(eq + 1, at) != KS_OK) {
+            *why = "\"at\" is not an RFC 3339 date-time";
+            return KS_E_BAD_TIME;
+        }
+        *has_at = 1;
+    }
+    return KS_OK;
+}
+
+static int ks_type_in(const char *type, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(type, *list) == 0)
+            return 1;
+    return 0;
+}
+
+/* Parses a JSON body whose members are all strings, from `keys` only, each at
+ * most once.  vals[i] receives the string for keys[i] or NULL. */
+static ks_result ks_json_strings(ks_fcgi_arena *a, const ks_fcgi_gen *g, const ks_fcgi_req *req,
+                                 const char *const *keys, const char **vals, size_t nkeys, const char **why)
+{
+    const char *end = NULL;
+    if (!ks_fcgi_json_depth_ok(req->body, req->body_len, g->set.max_json_depth)) {
+        *why = "JSON nested deeper than limits.max_json_depth";
+        return KS_E_LIMIT;
+    }
+    cJSON *doc = cJSON_ParseWithLengthOpts((const char *)req->body, req->body_len, &end, 0);
+    if (doc == NULL) {
+        *why = "body is not JSON";
+        return KS_E_BAD_REQUEST;
+    }
+    if (!ks_fcgi_arena_cleanup(a, ks_free_json, doc))
+        return KS_E_NOMEM;
+    for (const char *p = end; p < (const char *)req->body + req->body_len; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+            *why = "data after the JSON document";
+            return KS_E_BAD_REQUEST;
+        }
+    if (!cJSON_IsObject(doc)) {
+        *why = "JSON body must be an object";
+        return KS_E_BAD_REQUEST;
+    }
+    for (size_t i = 0; i < nkeys; i++)
+        vals[i] = NULL;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, doc)
+    {
+        size_t k = nkeys;
+        for (size_t i = 0; i < nkeys; i++)
+            if (strcmp(it->string, keys[i]) == 0)
+                k = i;
+        if (k == nkeys) {
+            *why = "unknown member in the JSON body";
+            return KS_E_BAD_REQUEST;
+        }
+        if (vals[k] != NULL) {
+            *why = "a member appears twice in the JSON body";
+            return KS_E_BAD_REQUEST;
+        }
+        if (!cJSON_IsString(it)) {
+            *why = "JSON members must be strings";
+            return KS_E_BAD_REQUEST;
+        }
+        vals[k] = it->valuestring;
+    }
+    return KS_OK;
+}
+
+/* ---------------- verification routes ---------------- */
+
+/* Writes the audit record; on failure answers 503 when audit.required.
+ * Returns 1 when the verdict may be answered. */
+static int ks_audit_or_refuse(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp,
+                              const char *kind, const ks_blob *input, const ks_blob *contents, size_t ncontents,
+                              const cJSON *verdict)
+{
+    if (g->set.audit_path == NULL)
+        return 1; /* audit off (allowed only with audit.required false) */
+    ks_audit_event ev = {.time = time(NULL),
+                         .request_id = req->request_id,
+                         .kind = kind,
+                         .input = input,
+                         .contents = contents,
+                         .n_contents = ncontents,
+                         .verdict = verdict,
+                         .policy = ks_ctx_policy(g->ctx)};
+    ks_result r = g->audit ? ks_audit_append(g->audit, &ev) : KS_E_UNAVAILABLE;
+    if (r == KS_OK)
+        return 1;
+    ks_fcgi_metrics_audit_failure();
+    ks_log(KS_LOG_ERR, "request_id=%s audit record not written: %s", req->request_id, ks_result_message(r));
+    if (!g->set.audit_required)
+        return 1;
+    ks_problem(a, req, resp, KS_E_UNAVAILABLE, "the audit record could not be written");
+    return 0;
+}
+
+static const char *const ks_sig_raw_types[] = {"application/pkcs7-signature", "application/pkcs7-mime",
+                                               "application/x-pkcs7-signature", "application/x-pkcs7-mime",
+                                               "application/octet-stream", NULL};
+
+static void ks_route_verify(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp)
+{
+    const char *why = NULL;
+    ks_fcgi_media m;
+    ks_request vr = {0};
+    ks_blob *contents = NULL;
+    size_t ncontents = 0;
+    ks_result r = ks_query_at(a, req->query, &vr.at, &vr.has_at, &why);
+    if (r != KS_OK)
+        goto fail;
+    if ((r = ks_fcgi_media_parse(req->content_type, &m, &why)) != KS_OK)
+        goto fail;
+    if (strcmp(m.type, "multipart/form-data") == 0) {
+        ks_fcgi_part *parts = NULL;
+        size_t n = 0, nsig = 0, nattach = 0;
+        if (!m.has_boundary) {
+            r = KS_E_BAD_REQUEST;
+            why = "multipart/form-data without a boundary";
+            goto fail;
+        }
+        r = ks_fcgi_multipart_parse(a, m.boundary, req->body, req->body_len, g->set.max_parts, &parts, &n, &why);
+        if (r != KS_OK)
+            goto fail;
+        if ((contents = ks_fcgi_arena_alloc(a, sizeof *contents * n)) == NULL) {
+            r = KS_E_NOMEM;
+            goto fail;
+        }
+        for (size_t i = 0; i < n; i++) {
+            ks_blob b = {.name = parts[i].filename, .data = parts[i].data, .len = parts[i].len};
+            if (strcmp(parts[i].name, "signature") == 0) {
+                vr.signature = b;
+                nsig++;
+            } else if (strcmp(parts[i].name, "content") == 0) {
+                contents[ncontents++] = b;
+            } else if (parts[i].filename != NULL) {
+                nattach++; /* attachments (XML) are kept for the XML verifier to come */
+            } else {
+                r = KS_E_BAD_REQUEST;
+                why = "unexpected form field (expected \"signature\" and \"content\")";
+                goto fail;
+            }
+        }
+        if (nsig != 1) {
+            r = KS_E_BAD_REQUEST;
+            why = nsig == 0 ? "no \"signature\" part" : "more than one \"signature\" part";
+            goto fail;
+        }
+        (void)nattach;
+    } else if (ks_type_in(m.type, ks_sig_raw_types)) {
+        vr.signature = (ks_blob){.name = NULL, .data = req->body, .len = req->body_len};
+    } else if (strcmp(m.type, "application/json") == 0) {
+        static const char *const keys[] = {"signature", "content"};
+        const char *vals[2];
+        if ((r = ks_json_strings(a, g, req, keys, vals, 2, &why)) != KS_OK)
+            goto fail;
+        if (vals[0] == NULL) {
+            r = KS_E_BAD_REQUEST;
+            why = "no \"signature\" member";
+            goto fail;
+        }
+        uint8_t *p;
+        size_t len;
+        if ((r = ks_fcgi_b64_decode(a, vals[0], strlen(vals[0]), &p, &len)) != KS_OK) {
+            why = "\"signature\" is not base64";
+            goto fail;
+        }
+        vr.signature = (ks_blob){.data = p, .len = len};
+        if (vals[1] != NULL) {
+            if ((contents = ks_fcgi_arena_alloc(a, sizeof *contents)) == NULL) {
+                r = KS_E_NOMEM;
+                goto fail;
+            }
+            if ((r = ks_fcgi_b64_decode(a, vals[1], strlen(vals[1]), &p, &len)) != KS_OK) {
+                why = "\"content\" is not base64";
+                goto fail;
+            }
+            contents[0] = (ks_blob){.data = p, .len = len};
+            ncontents = 1;
+        }
+    } else {
+        r = KS_E_UNSUPPORTED;
+        why = "use multipart/form-data, application/pkcs7-signature, application/pkcs7-mime, "
+              "application/octet-stream or application/json";
+        goto fail;
+    }
+    vr.contents = contents;
+    vr.n_contents = ncontents;
+    cJSON *verdict = NULL;
+    if ((r = ks_verify_signature(g->ctx, &vr, &verdict)) != KS_OK)
+        goto fail;
+    if (!ks_fcgi_arena_cleanup(a, ks_free_json, verdict)) {
+        r = KS_E_NOMEM;
+        goto fail;
+    }
+    if (!ks_audit_or_refuse(g, a, req, resp, "signature", &vr.signature, contents, ncontents, verdict))
+        return;
+    /* the arena cleanup owns the verdict; print a copy-free answer */
+    resp->indication = ks_indication_name(ks_verdict_indication(verdict));
+    char *s = cJSON_PrintUnformatted(verdict);
+    if (s == NULL || !ks_fcgi_arena_cleanup(a, ks_free_ptr, s)) {
+        r = KS_E_NOMEM;
+        goto fail;
+    }
+    resp->status = 200;
+    resp->content_type = "application/json";
+    resp->body = s;
+    resp->body_len = strlen(s);
+    return;
+fail:
+    ks_problem(a, req, resp, r, why);
+}
+
+static const char *const ks_cert_raw_types[] = {"application/pkix-cert",
+                                                "application/x-x509-ca-cert",
+                                                "application/x-x509-user-cert",
+                                                "application/x-pem-file",
+                                                "application/pem-certificate-chain",
+                                                "application/octet-stream",
+                                                NULL};
+
+static void ks_route_certificate(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp)
+{
+    const char *why = NULL;
+    ks_fcgi_media m;
+    time_t at = 0;
+    int has_at = 0;
+    ks_blob cert = {0};
+    ks_result r = ks_query_at(a, req->query, &at, &has_at, &why);
+    if (r != KS_OK)
+        goto fail;
+    if ((r = ks_fcgi_media_parse(req->content_type, &m, &why)) != KS_OK)
+        goto fail;
+    if (ks_type_in(m.type, ks_cert_raw_types)) {
+        cert = (ks_blob){.data = req->body, .len = req->body_len};
+    } else if (strcmp(m.type, "application/json") == 0) {
+        static const char *const keys[] = {"certificate"};
+        const char *val;
+        if ((r = ks_json_strings(a, g, req, keys, &val, 1, &why)) != KS_OK)
+            goto fail;
+        if (val == NULL) {
+            r = KS_E_BAD_REQUEST;
+            why = "no \"certificate\" member";
+            goto fail;
+        }
+        size_t vlen = strlen(val);
+        if (vlen >= 11 && strncmp(val, "-----BEGIN ", 11) == 0) {
+            cert = (ks_blob){.data = (const uint8_t *)val, .len = vlen};
+        } else {
+            uint8_t *p;
+            size_t len;
+            if ((r = ks_fcgi_b64_decode(a, val, vlen, &p, &len)) != KS_OK) {
+                why = "\"certificate\" is neither PEM nor base64";
+                goto fail;
+            }
+            cert = (ks_blob){.data = p, .len = len};
+        }
+    } else {
+        r = KS_E_UNSUPPORTED;
+        why = "use application/pkix-cert, application/x-pem-file, application/octet-stream or application/json";
+        goto fail;
+    }
+    cJSON *verdict = NULL;
+    if ((r = ks_verify_certificate(g->ctx, &cert, at, has_at, &verdict)) != KS_OK)
+        goto fail;
+    if (!ks_fcgi_arena_cleanup(a, ks_free_json, verdict)) {
+        r = KS_E_NOMEM;
+        goto fail;
+    }
+    if (!ks_audit_or_refuse(g, a, req, resp, "certificate", &cert, NULL, 0, verdict))
+        return;
+    resp->indication = ks_indication_name(ks_verdict_indication(verdict));
+    char *s = cJSON_PrintUnformatted(verdict);
+    if (s == NULL || !ks_fcgi_arena_cleanup(a, ks_free_ptr, s)) {
+        r = KS_E_NOMEM;
+        goto fail;
+    }
+    resp->status = 200;
+    resp->content_type = "application/json";
+    resp->body = s;
+    resp->body_len = strlen(s);
+    return;
+fail:
+    ks_problem(a, req, resp, r, why);
+}
+
+/* ---------------- operational routes ---------------- */
+
+static void ks_route_healthz(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp)
+{
+    (void)g;
+    (void)req;
+    cJSON *o = cJSON_CreateObject();
+    if (o != NULL && cJSON_AddStringToObject(o, "status", "ok") == NULL) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    ks_send_json(a, resp, 200, "application/json", o);
+}
+
+static void ks_route_readyz(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp)
+{
+    (void)req;
+    ks_fcgi_readiness rd;
+    ks_fcgi_readiness_collect(g, &rd);
+    int ready = ks_fcgi_ready(&rd);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *checks = o ? cJSON_AddObjectToObject(o, "checks") : NULL;
+    int ok = checks != NULL && cJSON_AddStringToObject(o, "status", ready ? "ready" : "not_ready") != NULL;
+    for (size_t i = 0; ok && i < rd.n; i++) {
+        cJSON *c = cJSON_AddObjectToObject(checks, rd.checks[i].name);
+        ok = c != NULL && cJSON_AddBoolToObject(c, "ok", rd.checks[i].ok) != NULL &&
+             cJSON_AddStringToObject(c, "detail", rd.checks[i].detail) != NULL;
+    }
+    if (!ok) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    ks_send_json(a, resp, ready ? 200 : 503, "application/json", o);
+}
+
+static void ks_route_metrics(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp)
+{
+    (void)g;
+    char *text = NULL;
+    size_t len = 0;
+    ks_result r = ks_fcgi_metrics_render(a, &text, &len);
+    if (r != KS_OK) {
+        ks_problem(a, req, resp, r, "metrics could not be rendered");
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    resp->body = text;
+    resp->body_len = len;
+}
+
+/* ---------------- dispatch ---------------- */
+
+typedef void (*ks_route_fn)(ks_fcgi_gen *, ks_fcgi_arena *, const ks_fcgi_req *, ks_fcgi_resp *);
+
+static const struct {
+    const char *path;
+    const char *method;
+    ks_fcgi_route route;
+    ks_route_fn fn;
+    int has_body;
+} ks_routes[] = {
+    {"/api/v1/verify", "POST", KS_ROUTE_VERIFY, ks_route_verify, 1},
+    {"/api/v1/certificate", "POST", KS_ROUTE_CERTIFICATE, ks_route_certificate, 1},
+    {"/healthz", "GET", KS_ROUTE_HEALTHZ, ks_route_healthz, 0},
+    {"/readyz", "GET", KS_ROUTE_READYZ, ks_route_readyz, 0},
+    {"/metrics", "GET", KS_ROUTE_METRICS, ks_route_metrics, 0},
+};
+
+void ks_fcgi_handle(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    resp->route = KS_ROUTE_OTHER;
+    size_t i, nroutes = sizeof ks_routes / sizeof ks_routes[0];
+    for (i = 0; i < nroutes; i++)
+        if (req->path != NULL && strcmp(req->path, ks_routes[i].path) == 0)
+            break;
+    if (i == nroutes) {
+        ks_http_problem(a, req, resp, 404, "no such resource");
+        return;
+    }
+    resp->route = ks_routes[i].route;
+    if (req->method == NULL || strcmp(req->method, ks_routes[i].method) != 0) {
+        resp->allow = ks_routes[i].method;
+        ks_http_problem(a, req, resp, 405, NULL);
+        return;
+    }
+    if (ks_routes[i].has_body) {
+        if (req->body_state == KS_BODY_TOO_LARGE) {
+            ks_problem(a, req, resp, KS_E_TOO_LARGE, "the body exceeds limits.max_body_bytes");
+            return;
+        }
+        if (req->body_state != KS_BODY_OK) {
+            ks_problem(a, req, resp, KS_E_BAD_REQUEST, "the body does not match CONTENT_LENGTH");
+            return;
+        }
+        if (g == NULL || g->ctx == NULL) {
+            ks_problem(a, req, resp, KS_E_UNAVAILABLE, "no trust store loaded");
+            return;
+        }
+        /* Fail closed before verifying: no record, no verdict. */
+        if (g->set.audit_path != NULL && g->audit == NULL && g->set.audit_required) {
+            ks_problem(a, req, resp, KS_E_UNAVAILABLE, "the audit log cannot be written");
+            return;
+        }
+        if (req->body_len == 0) {
+            ks_problem(a, req, resp, KS_E_EMPTY, "empty body");
+            return;
+        }
+    }
+    ks_routes[i].fn(g, a, req, resp);
+}

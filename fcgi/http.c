@@ -1,0 +1,288 @@
+/*
+ * fcgi/http.c - small HTTP pieces: request ids, media types, base64, JSON
+ * depth, reason phrases, a bounded text buffer.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "fcgi.h"
+
+void ks_fcgi_request_id(const char *in, char out[65])
+{
+    size_t n = 0;
+    for (const char *p = in; p != NULL && *p != '\0' && n < 64; p++) {
+        char c = *p;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')
+            out[n++] = c;
+    }
+    out[n] = '\0';
+    if (n > 0)
+        return;
+    uint8_t r[16];
+    if (RAND_bytes(r, sizeof r) != 1) {
+        ks_log_openssl("RAND_bytes");
+        /* still unique enough to correlate lines; not a secret */
+        snprintf(out, 65, "%016llx%016llx", (unsigned long long)time(NULL), (unsigned long long)(uintptr_t)out);
+        return;
+    }
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < sizeof r; i++) {
+        out[2 * i] = hex[r[i] >> 4];
+        out[2 * i + 1] = hex[r[i] & 15];
+    }
+    out[32] = '\0';
+}
+
+/* RFC 9110 5.6.2 tchar */
+static int ks_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* RFC 2046 5.1.1 bchars (space allowed, but not last) */
+static int ks_bchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("'()+_,-./:=? ", c) != NULL);
+}
+
+static void ks_skip_ows(const char **p)
+{
+    while (**p == ' ' || **p == '\t')
+        (*p)++;
+}
+
+ks_result ks_fcgi_media_parse(const char *ct, ks_fcgi_media *out, const char **why)
+{
+    memset(out, 0, sizeof *out);
+    *why = NULL;
+    if (ct == NULL || *ct == '\0') {
+        *why = "no Content-Type";
+        return KS_E_UNSUPPORTED;
+    }
+    const char *p = ct;
+    size_t n = 0;
+    int slash = 0;
+    ks_skip_ows(&p);
+    while (ks_tchar((unsigned char)*p) || (*p == '/' && !slash)) {
+        if (*p == '/')
+            slash = 1;
+        if (n + 1 >= sizeof out->type) {
+            *why = "media type too long";
+            return KS_E_BAD_REQUEST;
+        }
+        char c = *p++;
+        out->type[n++] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+    }
+    out->type[n] = '\0';
+    if (!slash || out->type[0] == '/' || out->type[n - 1] == '/') {
+        *why = "malformed Content-Type";
+        return KS_E_BAD_REQUEST;
+    }
+    for (;;) {
+        ks_skip_ows(&p);
+        if (*p == '\0')
+            return KS_OK;
+        if (*p++ != ';') {
+            *why = "malformed Content-Type parameters";
+            return KS_E_BAD_REQUEST;
+        }
+        ks_skip_ows(&p);
+        if (*p == '\0')
+            return KS_OK;
+        char name[32];
+        size_t nn = 0;
+        while (ks_tchar((unsigned char)*p)) {
+            if (nn + 1 >= sizeof name) {
+                *why = "Content-Type parameter name too long";
+                return KS_E_BAD_REQUEST;
+            }
+            char c = *p++;
+            name[nn++] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+        }
+        name[nn] = '\0';
+        if (nn == 0 || *p++ != '=') {
+            *why = "malformed Content-Type parameter";
+            return KS_E_BAD_REQUEST;
+        }
+        char val[128];
+        size_t vn = 0;
+        if (*p == '"') { /* quoted-string, RFC 9110 5.6.4 */
+            p++;
+            for (;;) {
+                if (*p == '\0') {
+                    *why = "unterminated quoted string in Content-Type";
+                    return KS_E_BAD_REQUEST;
+                }
+                if (*p == '"') {
+                    p++;
+                    break;
+                }
+                if (*p == '\\' && p[1] != '\0')
+                    p++;
+                if ((unsigned char)*p < 0x20 || vn + 1 >= sizeof val) {
+                    *why = "bad Content-Type parameter value";
+                    return KS_E_BAD_REQUEST;
+                }
+                val[vn++] = *p++;
+            }
+        } else {
+            while (ks_tchar((unsigned char)*p)) {
+                if (vn + 1 >= sizeof val) {
+                    *why = "Content-Type parameter value too long";
+                    return KS_E_BAD_REQUEST;
+                }
+                val[vn++] = *p++;
+            }
+        }
+        val[vn] = '\0';
+        if (strcmp(name, "boundary") == 0) {
+            if (out->has_boundary) {
+                *why = "two boundary parameters";
+                return KS_E_BAD_REQUEST;
+            }
+            int ok = vn >= 1 && vn <= 70 && val[vn - 1] != ' ';
+            for (size_t i = 0; ok && i < vn; i++)
+                ok = ks_bchar((unsigned char)val[i]);
+            if (!ok) {
+                *why = "boundary must be 1-70 characters of RFC 2046 bchars";
+                return KS_E_BAD_REQUEST;
+            }
+            memcpy(out->boundary, val, vn + 1);
+            out->has_boundary = 1;
+        }
+        /* other parameters (charset) carry nothing we use */
+    }
+}
+
+int ks_fcgi_json_depth_ok(const uint8_t *p, size_t len, int max)
+{
+    int depth = 0, in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = p[i];
+        if (in_str) {
+            if (c == '\\')
+                i++; /* skip the escaped character */
+            else if (c == '"')
+                in_str = 0;
+            continue;
+        }
+        if (c == '"') {
+            in_str = 1;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max)
+                return 0;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return 1;
+}
+
+ks_result ks_fcgi_b64_decode(ks_fcgi_arena *a, const char *s, size_t len, uint8_t **out, size_t *outlen)
+{
+    ks_result ret = KS_E_ENCODING;
+    EVP_ENCODE_CTX *ctx = NULL;
+    uint8_t *buf = NULL;
+    int n = 0, fin = 0;
+    *out = NULL;
+    *outlen = 0;
+    if (len == 0)
+        return KS_E_EMPTY;
+    if (len > (size_t)INT32_MAX)
+        return KS_E_TOO_LARGE;
+    /* EVP_DecodeUpdate stops quietly at '-' (its PEM end marker) and would
+     * ignore what follows: accept only the alphabet, padding and spaces. */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+              c == '/' || c == '=' || c == ' ' || c == '\t' || c == '\r' || c == '\n'))
+            return KS_E_ENCODING;
+    }
+    /* decoded bytes never exceed the input length */
+    if ((buf = ks_fcgi_arena_alloc(a, len)) == NULL)
+        return KS_E_TOO_LARGE;
+    if ((ctx = EVP_ENCODE_CTX_new()) == NULL)
+        return KS_E_NOMEM;
+    EVP_DecodeInit(ctx);
+    if (EVP_DecodeUpdate(ctx, buf, &n, (const unsigned char *)s, (int)len) < 0 ||
+        EVP_DecodeFinal(ctx, buf + n, &fin) != 1) {
+        ks_log_openssl("EVP_DecodeUpdate");
+        goto done;
+    }
+    if (n + fin <= 0) {
+        ret = KS_E_EMPTY;
+        goto done;
+    }
+    *out = buf;
+    *outlen = (size_t)n + (size_t)fin;
+    ret = KS_OK;
+done:
+    EVP_ENCODE_CTX_free(ctx);
+    return ret;
+}
+
+const char *ks_fcgi_reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Unknown";
+    }
+}
+
+void ks_fcgi_buf_printf(ks_fcgi_buf *b, const char *fmt, ...)
+{
+    if (b->failed)
+        return;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        va_list ap;
+        va_start(ap, fmt);
+        size_t room = b->cap - b->len;
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->failed = 1;
+            return;
+        }
+        if ((size_t)n < room) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t want = b->len + (size_t)n + 1;
+        size_t ncap = b->cap ? b->cap : 4096;
+        while (ncap < want)
+            ncap *= 2;
+        if (want > b->max || ncap > b->max)
+            ncap = want;
+        char *np = want <= b->max ? realloc(b->p, ncap) : NULL;
+        if (np == NULL) {
+            b->failed = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = ncap;
+    }
+    b->failed = 1;
+}

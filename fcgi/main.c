@@ -1,0 +1,407 @@
+/*
+ * fcgi/main.c - bin/kensho-fcgi: a multi-threaded FastCGI server.
+ *
+ *   kensho-fcgi --config FILE [--socket PATH | --listen 127.0.0.1:PORT] [--threads N]
+ *
+ * N workers each loop FCGX_Accept_r -> read parameters and body -> handle ->
+ * FCGX_Finish_r -> reset the arena.  The main thread owns the signals (all
+ * are blocked in the workers and taken with sigwait):
+ *   SIGHUP   builds a new generation (configuration, trust store, audit
+ *            handle); on failure logs and keeps the old one, else swaps
+ *            the pointer under a mutex.  Requests in flight hold a reference
+ *            to the generation they started with.
+ *   SIGTERM, SIGINT
+ *            stop accepting: a flag, then shutdown() of the listening socket,
+ *            which wakes the workers blocked in accept() (libfcgi's own
+ *            handling does not); requests in flight finish; exit 0.
+ *
+ * Logs (stderr): one line per request with the request id, route, status,
+ * indication and time; never a subject, a JPKI item or a client address.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "fcgi.h"
+
+#define KS_MAX_THREADS 256
+#define KS_MAX_PARAM 8192
+
+static const char *ks_config_path;
+static pthread_mutex_t ks_gen_mu = PTHREAD_MUTEX_INITIALIZER;
+static ks_fcgi_gen *ks_gen_current;
+static atomic_int ks_stopping;
+static int ks_listen_fd = -1;
+
+static ks_fcgi_gen *ks_gen_get(void)
+{
+    pthread_mutex_lock(&ks_gen_mu);
+    ks_fcgi_gen *g = ks_fcgi_gen_ref(ks_gen_current);
+    pthread_mutex_unlock(&ks_gen_mu);
+    return g;
+}
+
+static double ks_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A parameter copied into the arena: libfcgi's pointers die at Finish. */
+static const char *ks_param(FCGX_Request *rq, ks_fcgi_arena *a, const char *name)
+{
+    const char *v = FCGX_GetParam(name, rq->envp);
+    if (v == NULL)
+        return NULL;
+    return ks_fcgi_arena_strndup(a, v, strnlen(v, KS_MAX_PARAM));
+}
+
+/* Reads exactly CONTENT_LENGTH bytes, never more than max. */
+static ks_fcgi_body_state ks_read_body(FCGX_Request *rq, ks_fcgi_arena *a, const char *clen, size_t max,
+                                       uint8_t **body, size_t *len)
+{
+    *body = NULL;
+    *len = 0;
+    size_t n = 0;
+    if (clen != NULL && *clen != '\0') {
+        if (strlen(clen) > 19)
+            return KS_BODY_TOO_LARGE;
+        for (const char *p = clen; *p; p++) {
+            if (*p < '0' || *p > '9')
+                return KS_BODY_BAD_LENGTH;
+            n = n * 10 + (size_t)(*p - '0');
+        }
+    }
+    if (n > max)
+        return KS_BODY_TOO_LARGE;
+    uint8_t *buf = ks_fcgi_arena_alloc(a, n + 1);
+    if (buf == NULL)
+        return KS_BODY_TOO_LARGE;
+    size_t got = 0;
+    while (got < n) {
+        size_t want = n - got > (1u << 20) ? (1u << 20) : n - got;
+        int r = FCGX_GetStr((char *)buf + got, (int)want, rq->in);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    if (got != n)
+        return KS_BODY_BAD_LENGTH;
+    char extra;
+    if (FCGX_GetStr(&extra, 1, rq->in) > 0)
+        return KS_BODY_BAD_LENGTH;
+    buf[n] = '\0';
+    *body = buf;
+    *len = n;
+    return KS_BODY_OK;
+}
+
+static void ks_put(FCGX_Request *rq, const char *p, size_t n)
+{
+    while (n > 0) {
+        int chunk = n > (1u << 20) ? (1 << 20) : (int)n;
+        if (FCGX_PutStr(p, chunk, rq->out) != chunk)
+            return;
+        p += chunk;
+        n -= (size_t)chunk;
+    }
+}
+
+static void ks_set_timeouts(int fd, int ms)
+{
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+static void ks_serve_one(FCGX_Request *rq, ks_fcgi_gen *g, ks_fcgi_arena *a, double t0)
+{
+    ks_fcgi_req req = {0};
+    ks_fcgi_resp resp;
+    char rid[65];
+    uint8_t *body = NULL;
+
+    ks_fcgi_arena_set_cap(a, g->set.max_body_bytes * 2 + (4u << 20));
+    ks_set_timeouts(rq->ipcFd, g->set.request_timeout_ms);
+    ks_fcgi_request_id(FCGX_GetParam("REQUEST_ID", rq->envp), rid);
+    req.request_id = rid;
+    req.method = ks_param(rq, a, "REQUEST_METHOD");
+    req.path = ks_param(rq, a, "DOCUMENT_URI");
+    if (req.path == NULL)
+        req.path = ks_param(rq, a, "SCRIPT_NAME");
+    req.query = ks_param(rq, a, "QUERY_STRING");
+    req.content_type = ks_param(rq, a, "CONTENT_TYPE");
+    const char *clen = ks_param(rq, a, "CONTENT_LENGTH");
+    int wants_body = req.method != NULL && strcmp(req.method, "POST") == 0;
+    if (wants_body)
+        req.body_state = ks_read_body(rq, a, clen, g->set.max_body_bytes, &body, &req.body_len);
+    req.body = body;
+
+    ks_fcgi_handle(g, a, &req, &resp);
+
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nX-Request-Id: %s\r\n"
+                     "Cache-Control: no-store\r\n%s%s%s\r\n",
+                     resp.status, ks_fcgi_reason(resp.status), resp.content_type, resp.body_len, rid,
+                     resp.allow ? "Allow: " : "", resp.allow ? resp.allow : "", resp.allow ? "\r\n" : "");
+    if (n > 0 && (size_t)n < sizeof head) {
+        ks_put(rq, head, (size_t)n);
+        ks_put(rq, resp.body, resp.body_len);
+    }
+    FCGX_Finish_r(rq);
+    double dt = ks_now_s() - t0;
+    ks_fcgi_metrics_request(resp.route, resp.status, resp.indication, dt);
+    ks_log(KS_LOG_INFO, "request_id=%s method=%.10s route=%s status=%d indication=%s code=%s ms=%.1f", rid,
+           req.method ? req.method : "-", ks_fcgi_route_name(resp.route), resp.status,
+           resp.indication ? resp.indication : "-", resp.code ? resp.code : "-", dt * 1000);
+}
+
+static void *ks_worker(void *arg)
+{
+    (void)arg;
+    FCGX_Request rq;
+    ks_fcgi_arena *a = ks_fcgi_arena_new(KS_MAX_PARAM * 16);
+    if (a == NULL || FCGX_InitRequest(&rq, ks_listen_fd, 0) != 0) {
+        ks_log(KS_LOG_ERR, "worker: out of memory");
+        ks_fcgi_arena_free(a);
+        return NULL;
+    }
+    while (!atomic_load(&ks_stopping)) {
+        if (FCGX_Accept_r(&rq) < 0) {
+            if (atomic_load(&ks_stopping))
+                break;
+            ks_log(KS_LOG_WARN, "FCGX_Accept_r failed: %s", strerror(errno));
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL); /* do not spin on a persistent error */
+            continue;
+        }
+        double t0 = ks_now_s();
+        ks_fcgi_metrics_inflight(1);
+        ks_fcgi_gen *g = ks_gen_get();
+        ks_serve_one(&rq, g, a, t0);
+        ks_fcgi_arena_reset(a);
+        ks_fcgi_gen_unref(g);
+        ks_fcgi_metrics_inflight(-1);
+    }
+    FCGX_Free(&rq, 1);
+    ks_fcgi_arena_free(a);
+    return NULL;
+}
+
+static int ks_open_unix(const char *path, unsigned mode, int backlog)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct stat st;
+    if (strlen(path) >= sizeof sa.sun_path) {
+        ks_log(KS_LOG_ERR, "socket path too long: %s", path);
+        return -1;
+    }
+    strcpy(sa.sun_path, path);
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            ks_log(KS_LOG_ERR, "%s exists and is not a socket", path);
+            return -1;
+        }
+        unlink(path); /* a stale socket from a previous run */
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    mode_t old = umask(0777 & ~mode);
+    int ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    umask(old);
+    if (!ok || chmod(path, mode) != 0 || listen(fd, backlog) != 0) {
+        ks_log(KS_LOG_ERR, "%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int ks_open_tcp(const char *hostport, int backlog)
+{
+    char host[64];
+    const char *colon = strrchr(hostport, ':');
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    if (colon == NULL || (size_t)(colon - hostport) >= sizeof host) {
+        ks_log(KS_LOG_ERR, "--listen wants 127.0.0.1:PORT, not %s", hostport);
+        return -1;
+    }
+    memcpy(host, hostport, (size_t)(colon - hostport));
+    host[colon - hostport] = '\0';
+    char *end = NULL;
+    long port = strtol(colon + 1, &end, 10);
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 || *end != '\0' || port < 1 || port > 65535) {
+        ks_log(KS_LOG_ERR, "--listen wants an IPv4 address and a port, not %s", hostport);
+        return -1;
+    }
+    sa.sin_port = htons((uint16_t)port);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, backlog) != 0) {
+        ks_log(KS_LOG_ERR, "%s: %s", hostport, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void ks_log_head(const char *when, ks_fcgi_gen *g)
+{
+    if (g != NULL && g->audit != NULL) {
+        char head[65];
+        ks_audit_head(g->audit, head);
+        ks_log(KS_LOG_INFO, "%s: audit chain head %s", when, head);
+    }
+}
+
+static void ks_reload(void)
+{
+    ks_fcgi_gen *ng = NULL;
+    char *err = NULL;
+    if (ks_fcgi_gen_load(ks_config_path, &ng, &err) != KS_OK) {
+        ks_log(KS_LOG_ERR, "reload refused, keeping the running configuration: %s", err ? err : "?");
+        free(err);
+        ks_fcgi_metrics_reload(0);
+        return;
+    }
+    pthread_mutex_lock(&ks_gen_mu);
+    ks_fcgi_gen *old = ks_gen_current;
+    ks_gen_current = ng;
+    pthread_mutex_unlock(&ks_gen_mu);
+    if (old->set.threads != ng->set.threads || (old->set.socket == NULL) != (ng->set.socket == NULL) ||
+        (old->set.socket && ng->set.socket && strcmp(old->set.socket, ng->set.socket) != 0))
+        ks_log(KS_LOG_WARN, "reload: service.threads and service.socket take effect at the next start");
+    ks_log_head("reload (previous handle)", old);
+    ks_fcgi_gen_unref(old);
+    ks_fcgi_metrics_reload(1);
+    ks_log(KS_LOG_INFO, "configuration reloaded from %s", ks_config_path);
+}
+
+static void ks_usage(void)
+{
+    fputs("usage: kensho-fcgi --config FILE [--socket PATH | --listen 127.0.0.1:PORT] [--threads N]\n", stderr);
+}
+
+int main(int argc, char **argv)
+{
+    const char *sock = NULL, *listen_at = NULL;
+    long threads = 0;
+    char *err = NULL;
+    pthread_t tids[KS_MAX_THREADS];
+    int nt = 0, rc = 1;
+
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (v == NULL) {
+            ks_usage();
+            return 64;
+        }
+        if (strcmp(o, "--config") == 0)
+            ks_config_path = v;
+        else if (strcmp(o, "--socket") == 0)
+            sock = v;
+        else if (strcmp(o, "--listen") == 0)
+            listen_at = v;
+        else if (strcmp(o, "--threads") == 0) {
+            char *end = NULL;
+            threads = strtol(v, &end, 10);
+            if (*end != '\0' || threads < 1 || threads > KS_MAX_THREADS) {
+                ks_usage();
+                return 64;
+            }
+        } else {
+            ks_usage();
+            return 64;
+        }
+        i++;
+    }
+    if (ks_config_path == NULL || (sock != NULL && listen_at != NULL)) {
+        ks_usage();
+        return 64;
+    }
+    if (ks_fcgi_gen_load(ks_config_path, &ks_gen_current, &err) != KS_OK) {
+        ks_log(KS_LOG_ERR, "%s", err ? err : "cannot load the configuration");
+        free(err);
+        return 78;
+    }
+    ks_fcgi_settings *set = &ks_gen_current->set;
+    /* Copies: the generation (and its strings) is replaced at reload. */
+    static char sock_buf[256], listen_buf[64];
+    if (sock == NULL && listen_at == NULL && set->socket != NULL) {
+        snprintf(sock_buf, sizeof sock_buf, "%s", set->socket);
+        sock = sock_buf;
+    } else if (sock == NULL && listen_at == NULL && set->listen != NULL) {
+        snprintf(listen_buf, sizeof listen_buf, "%s", set->listen);
+        listen_at = listen_buf;
+    }
+    if (threads == 0)
+        threads = set->threads;
+    if (sock == NULL && listen_at == NULL) {
+        ks_log(KS_LOG_ERR, "no socket: give --socket, --listen or service.socket");
+        goto done;
+    }
+    /* Signals: blocked everywhere, taken by the main thread with sigwait. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (FCGX_Init() != 0) {
+        ks_log(KS_LOG_ERR, "FCGX_Init failed");
+        goto done;
+    }
+    ks_listen_fd = sock ? ks_open_unix(sock, set->socket_mode, set->backlog) : ks_open_tcp(listen_at, set->backlog);
+    if (ks_listen_fd < 0)
+        goto done;
+    for (nt = 0; nt < threads; nt++)
+        if (pthread_create(&tids[nt], NULL, ks_worker, NULL) != 0) {
+            ks_log(KS_LOG_ERR, "pthread_create failed");
+            atomic_store(&ks_stopping, 1);
+            shutdown(ks_listen_fd, SHUT_RDWR);
+            break;
+        }
+    if (nt == threads) {
+        ks_log(KS_LOG_INFO, "kensho-fcgi ready on %s with %ld threads", sock ? sock : listen_at, threads);
+        ks_log_head("start", ks_gen_current);
+    }
+    while (!atomic_load(&ks_stopping)) {
+        int sig = 0;
+        if (sigwait(&sigs, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            ks_reload();
+        } else {
+            ks_log(KS_LOG_INFO, "signal %d: draining", sig);
+            atomic_store(&ks_stopping, 1);
+            shutdown(ks_listen_fd, SHUT_RDWR); /* wakes workers blocked in accept() */
+        }
+    }
+    for (int i = 0; i < nt; i++)
+        pthread_join(tids[i], NULL);
+    ks_log_head("stop", ks_gen_current);
+    rc = 0;
+done:
+    if (ks_listen_fd >= 0)
+        close(ks_listen_fd);
+    if (sock != NULL && ks_listen_fd >= 0)
+        unlink(sock);
+    ks_fcgi_gen_unref(ks_gen_current);
+    return rc;
+}

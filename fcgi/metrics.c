@@ -1,0 +1,145 @@
+/*
+ * fcgi/metrics.c - counters for /metrics (Prometheus text format 0.0.4).
+ *
+ * Process-wide atomics over fixed label sets: routes, a short list of
+ * statuses and the three indications, so a client cannot grow the label
+ * space (every label value comes from our tables, never from a request).
+ * More families (cache, fetch) are appended in ks_fcgi_metrics_more().
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fcgi.h"
+
+static const int ks_statuses[] = {200, 400, 404, 405, 413, 415, 500, 503, 0 /* other */};
+#define KS_NSTATUS (sizeof ks_statuses / sizeof ks_statuses[0])
+static const char *const ks_indications[] = {"TOTAL_PASSED", "TOTAL_FAILED", "INDETERMINATE", "none"};
+#define KS_NIND 4
+static const double ks_buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+#define KS_NBUCKETS (sizeof ks_buckets / sizeof ks_buckets[0])
+
+static atomic_ullong ks_requests[KS_ROUTE_COUNT][KS_NSTATUS][KS_NIND];
+static atomic_ullong ks_hist[KS_ROUTE_COUNT][KS_NBUCKETS + 1]; /* non-cumulative; last = +Inf */
+static atomic_ullong ks_hist_sum_us[KS_ROUTE_COUNT];
+static atomic_llong ks_inflight;
+static atomic_ullong ks_reloads[2]; /* failed, ok */
+static atomic_ullong ks_audit_failures;
+
+const char *ks_fcgi_route_name(ks_fcgi_route r)
+{
+    static const char *const names[] = {"verify", "certificate", "healthz", "readyz", "metrics", "other"};
+    return (int)r >= 0 && r < KS_ROUTE_COUNT ? names[r] : "other";
+}
+
+void ks_fcgi_metrics_request(ks_fcgi_route r, int status, const char *indication, double seconds)
+{
+    if ((int)r < 0 || r >= KS_ROUTE_COUNT)
+        r = KS_ROUTE_OTHER;
+    size_t s = KS_NSTATUS - 1;
+    for (size_t i = 0; i + 1 < KS_NSTATUS; i++)
+        if (ks_statuses[i] == status)
+            s = i;
+    size_t ind = KS_NIND - 1;
+    for (size_t i = 0; indication != NULL && i + 1 < KS_NIND; i++)
+        if (strcmp(indication, ks_indications[i]) == 0)
+            ind = i;
+    atomic_fetch_add(&ks_requests[r][s][ind], 1);
+    size_t b = KS_NBUCKETS;
+    for (size_t i = 0; i < KS_NBUCKETS; i++)
+        if (seconds <= ks_buckets[i]) {
+            b = i;
+            break;
+        }
+    atomic_fetch_add(&ks_hist[r][b], 1);
+    if (seconds < 0)
+        seconds = 0;
+    atomic_fetch_add(&ks_hist_sum_us[r], (unsigned long long)(seconds * 1e6));
+}
+
+void ks_fcgi_metrics_inflight(int delta)
+{
+    atomic_fetch_add(&ks_inflight, delta);
+}
+
+void ks_fcgi_metrics_reload(int ok)
+{
+    atomic_fetch_add(&ks_reloads[ok ? 1 : 0], 1);
+}
+
+void ks_fcgi_metrics_audit_failure(void)
+{
+    atomic_fetch_add(&ks_audit_failures, 1);
+}
+
+/* The place where other modules' metric families are appended (cache hit
+ * and miss counters, OCSP/CRL fetch counts and latencies).  Each writes
+ * complete families (# HELP, # TYPE, samples) with ks_fcgi_buf_printf. */
+static void ks_fcgi_metrics_more(ks_fcgi_buf *b)
+{
+    (void)b;
+}
+
+static void ks_free_ptr(void *p)
+{
+    free(p);
+}
+
+ks_result ks_fcgi_metrics_render(ks_fcgi_arena *a, char **out, size_t *outlen)
+{
+    ks_fcgi_buf b = {.max = 4 * 1024 * 1024};
+    ks_fcgi_buf_printf(&b, "# HELP kensho_http_requests_total Requests answered, by route, status and verdict "
+                           "indication.\n# TYPE kensho_http_requests_total counter\n");
+    for (int r = 0; r < KS_ROUTE_COUNT; r++)
+        for (size_t s = 0; s < KS_NSTATUS; s++)
+            for (size_t i = 0; i < KS_NIND; i++) {
+                unsigned long long v = atomic_load(&ks_requests[r][s][i]);
+                if (v == 0)
+                    continue;
+                char st[8];
+                if (ks_statuses[s] != 0)
+                    snprintf(st, sizeof st, "%d", ks_statuses[s]);
+                else
+                    snprintf(st, sizeof st, "other");
+                ks_fcgi_buf_printf(&b, "kensho_http_requests_total{route=\"%s\",status=\"%s\",indication=\"%s\"} %llu\n",
+                                   ks_fcgi_route_name((ks_fcgi_route)r), st, ks_indications[i], v);
+            }
+    ks_fcgi_buf_printf(&b, "# HELP kensho_http_request_duration_seconds Time from the request's parameters to "
+                           "the end of the response.\n# TYPE kensho_http_request_duration_seconds histogram\n");
+    for (int r = 0; r < KS_ROUTE_COUNT; r++) {
+        unsigned long long cum = 0;
+        const char *rn = ks_fcgi_route_name((ks_fcgi_route)r);
+        for (size_t i = 0; i < KS_NBUCKETS; i++) {
+            cum += atomic_load(&ks_hist[r][i]);
+            ks_fcgi_buf_printf(&b, "kensho_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n", rn,
+                               ks_buckets[i], cum);
+        }
+        cum += atomic_load(&ks_hist[r][KS_NBUCKETS]);
+        ks_fcgi_buf_printf(&b, "kensho_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n", rn, cum);
+        ks_fcgi_buf_printf(&b, "kensho_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", rn,
+                           (double)atomic_load(&ks_hist_sum_us[r]) / 1e6);
+        ks_fcgi_buf_printf(&b, "kensho_http_request_duration_seconds_count{route=\"%s\"} %llu\n", rn, cum);
+    }
+    ks_fcgi_buf_printf(&b, "# HELP kensho_http_requests_in_flight Requests being processed.\n"
+                           "# TYPE kensho_http_requests_in_flight gauge\nkensho_http_requests_in_flight %lld\n",
+                       (long long)atomic_load(&ks_inflight));
+    ks_fcgi_buf_printf(&b, "# HELP kensho_config_reloads_total Configuration reloads (SIGHUP), by result.\n"
+                           "# TYPE kensho_config_reloads_total counter\n"
+                           "kensho_config_reloads_total{result=\"ok\"} %llu\n"
+                           "kensho_config_reloads_total{result=\"failed\"} %llu\n",
+                       atomic_load(&ks_reloads[1]), atomic_load(&ks_reloads[0]));
+    ks_fcgi_buf_printf(&b, "# HELP kensho_audit_write_failures_total Audit records that could not be written.\n"
+                           "# TYPE kensho_audit_write_failures_total counter\nkensho_audit_write_failures_total %llu\n",
+                       atomic_load(&ks_audit_failures));
+    ks_fcgi_metrics_more(&b);
+    if (b.failed || b.p == NULL) {
+        free(b.p);
+        return KS_E_NOMEM;
+    }
+    if (!ks_fcgi_arena_cleanup(a, ks_free_ptr, b.p))
+        return KS_E_NOMEM;
+    *out = b.p;
+    *outlen = b.len;
+    return KS_OK;
+}

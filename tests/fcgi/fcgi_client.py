@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""tests/fcgi/fcgi_client.py - a minimal FastCGI client (FastCGI 1.0 spec,
+RESPONDER role) for tests that must hold a request open inside kensho-fcgi:
+
+    fcgi_client.py SOCKET METHOD PATH CONTENT_TYPE BODY_FILE READY_FILE PAUSE_S
+
+Sends the parameters and the first half of the body, creates READY_FILE,
+sleeps PAUSE_S, sends the rest, and prints the response (headers and body,
+as the application wrote them) on stdout.  Exit 0 when a complete response
+(END_REQUEST) arrived, 1 otherwise.  Every socket operation has a timeout.
+"""
+import socket
+import struct
+import sys
+import time
+
+BEGIN, END, PARAMS, STDIN, STDOUT, STDERR = 1, 3, 4, 5, 6, 7
+
+
+def record(rtype, content, rid=1):
+    out = b""
+    # records carry at most 65535 bytes
+    for i in range(0, max(len(content), 1), 65535):
+        chunk = content[i:i + 65535]
+        pad = (8 - len(chunk) % 8) % 8
+        out += struct.pack(">BBHHBB", 1, rtype, rid, len(chunk), pad, 0) + chunk + b"\0" * pad
+        if not content:
+            break
+    return out
+
+
+def nv(name, value):
+    def ln(n):
+        return bytes([n]) if n < 128 else struct.pack(">I", n | 0x80000000)
+    return ln(len(name)) + ln(len(value)) + name + value
+
+
+def main():
+    sock_path, method, path, ctype, body_file, ready, pause = sys.argv[1:8]
+    body = open(body_file, "rb").read()
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(20)
+    s.connect(sock_path)
+    params = b"".join(nv(k.encode(), v.encode()) for k, v in [
+        ("REQUEST_METHOD", method), ("DOCUMENT_URI", path), ("QUERY_STRING", ""),
+        ("CONTENT_TYPE", ctype), ("CONTENT_LENGTH", str(len(body))), ("REQUEST_ID", "drain-test-1")])
+    s.sendall(record(BEGIN, struct.pack(">HB5x", 1, 0)) + record(PARAMS, params) + record(PARAMS, b""))
+    half = len(body) // 2
+    s.sendall(record(STDIN, body[:half]))
+    open(ready, "w").close()
+    time.sleep(float(pause))
+    s.sendall(record(STDIN, body[half:]) + record(STDIN, b""))
+    buf, out, done = b"", b"", False
+    while not done:
+        data = s.recv(65536)
+        if not data:
+            break
+        buf += data
+        while len(buf) >= 8:
+            _, rtype, _, clen, pad, _ = struct.unpack(">BBHHBB", buf[:8])
+            if len(buf) < 8 + clen + pad:
+                break
+            content, buf = buf[8:8 + clen], buf[8 + clen + pad:]
+            if rtype == STDOUT:
+                out += content
+            elif rtype == END:
+                done = True
+    sys.stdout.buffer.write(out)
+    return 0 if done else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

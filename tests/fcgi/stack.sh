@@ -1,0 +1,92 @@
+# tests/fcgi/stack.sh - sourced by tests/test_fcgi.sh and tests/run-stack.sh:
+# start and stop kensho-fcgi and nginx on 127.0.0.1 in a run directory.
+#
+# Everything listens on 127.0.0.1 only, on free ports.  When run as root,
+# the services run as nobody (setpriv), so nginx's master is not root either
+# and needs no "user" directive; the run directory is handed to nobody.
+# Every wait is bounded.
+
+# Prints a free TCP port on 127.0.0.1 (the kernel picks it).
+ks_free_port() {
+    "$(command -v /usr/bin/python3 || command -v python3)" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Replaces the (background) subshell with CMD run as the service user
+# (nobody when we are root), so $! is the service's own pid.
+ks_exec_service() {
+    if [ "$(id -u)" -eq 0 ]; then
+        exec setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"
+    else
+        exec "$@"
+    fi
+}
+
+# ks_rundir DIR: makes DIR usable by the service user.
+ks_rundir() {
+    mkdir -p "$1/tmp"
+    if [ "$(id -u)" -eq 0 ]; then
+        chown -R nobody:nogroup "$1"
+        chmod 0750 "$1"
+    fi
+}
+
+# ks_wait_for TIMEOUT_S CMD...: retries CMD every 0.1 s until it succeeds.
+ks_wait_for() {
+    local deadline=$(($(date +%s) + $1))
+    shift
+    until "$@" 2>/dev/null; do
+        [ "$(date +%s)" -ge "$deadline" ] && return 1
+        sleep 0.1
+    done
+}
+
+# ks_start_fcgi BIN CONFIG SOCKET LOG [THREADS]: sets FCGI_PID.
+ks_start_fcgi() {
+    local bin=$1 cfg=$2 sock=$3 log=$4 threads=${5:-4}
+    ks_exec_service "$bin" --config "$cfg" --socket "$sock" --threads "$threads" 2>>"$log" &
+    FCGI_PID=$!
+    if ! ks_wait_for 20 test -S "$sock"; then
+        echo "kensho-fcgi did not create $sock; log:" >&2
+        tail -n 20 "$log" >&2
+        return 1
+    fi
+}
+
+# ks_start_nginx RUN_DIR PORT WWW_DIR SOCKET MAX_BODY API_RATE API_BURST: sets NGINX_PID.
+ks_start_nginx() {
+    local dir=$1 root
+    root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+    mkdir -p "$dir"
+    RUN_DIR=$1 PORT=$2 WWW_DIR=$3 FCGI_SOCKET=$4 MAX_BODY=$5 API_RATE=$6 API_BURST=$7 \
+        envsubst '${RUN_DIR} ${PORT} ${WWW_DIR} ${FCGI_SOCKET} ${MAX_BODY} ${API_RATE} ${API_BURST}' \
+        <"$root/nginx/kensho.conf.template" >"$dir/nginx.conf"
+    cp "$root/nginx/fastcgi.params" "$dir/fastcgi.params"
+    ks_rundir "$dir"
+    ks_exec_service nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
+    NGINX_PID=$!
+    if ! ks_wait_for 20 curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$2/"; then
+        echo "nginx did not answer on 127.0.0.1:$2; error.log:" >&2
+        tail -n 20 "$dir/error.log" >&2
+        return 1
+    fi
+}
+
+# ks_running PID: 1 while PID exists and is not a zombie.
+ks_running() {
+    [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+
+# ks_stop PID [TIMEOUT_S]: SIGTERM, wait (SIGKILL after the timeout).
+# Sets KS_STOP_RC to the exit status.  PID must be a child of this shell,
+# so do not call it inside $(...).
+ks_stop() {
+    local pid=$1 t=${2:-10}
+    KS_STOP_RC=0
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    if ! ks_wait_for "$t" eval "! ks_running $pid"; then
+        kill -KILL "$pid" 2>/dev/null
+    fi
+    wait "$pid" 2>/dev/null
+    KS_STOP_RC=$?
+}

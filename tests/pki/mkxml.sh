@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# mkxml.sh PKIDIR -- XML Signature fixtures (e-Tax filings, e-Gov application
+# packages) signed with the xmlsec1 command line from the test PKI that
+# mkpki.sh built in PKIDIR.  Writes PKIDIR/xml/ (wiped and rebuilt each run).
+# Needs bash, xmlsec1 (OpenSSL) and python3 (ZIP packages, text surgery).
+#
+# Everything here is SYNTHETIC TEST DATA: no real filing, person or office.
+#
+#   etax-*.xtx       e-Tax-like filings, enveloped signature over <DATA id="DATA">
+#   egov/            an e-Gov-like package: kousei.xml (構成情報 + detached
+#                    References to form1.xml and form2.pdf) and its files
+#   egov-altered/    form1.xml changed after signing
+#   egov-*.zip       the package as a ZIP, intact and broken in various ways
+#   egov-wrap-*.xml  signature wrapping attempts
+#   xxe-*.xml, bomb-*.xml   DTD attacks (the verifier must refuse them unread)
+# See tests/test_xml.c for what each one is expected to give.
+set -euo pipefail
+
+prog=${0##*/}
+die() { echo "$prog: $*" >&2; exit 1; }
+[[ $# -eq 1 && -d $1 ]] || die "usage: $prog PKIDIR (made by mkpki.sh)"
+command -v xmlsec1 >/dev/null || die "xmlsec1 not found (apt-get install xmlsec1)"
+command -v python3 >/dev/null || die "python3 not found"
+P=$(cd -- "$1" && pwd -P)
+[[ -f $P/.mkpki-outdir && -f $P/citizen-rsa.pem ]] || die "$P is not a PKI made by mkpki.sh"
+X=$P/xml
+rm -rf -- "$X"
+mkdir -p "$X/work" "$X/egov" "$X/egov-altered"
+cd -- "$X"
+LOG=$X/work/last-command.log
+run() {
+    if ! "$@" >"$LOG" 2>&1; then
+        echo "$prog: command failed: $*" >&2
+        cat "$LOG" >&2
+        exit 1
+    fi
+}
+
+ETAX_NS=http://xml.e-tax.nta.go.jp/XSD/shotoku
+C14N=http://www.w3.org/TR/2001/REC-xml-c14n-20010315
+C14N_C=http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments
+EXC=http://www.w3.org/2001/10/xml-exc-c14n#
+ENV=http://www.w3.org/2000/09/xmldsig#enveloped-signature
+RSA256=http://www.w3.org/2001/04/xmldsig-more#rsa-sha256
+RSA1=http://www.w3.org/2000/09/xmldsig#rsa-sha1
+ECDSA256=http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256
+SHA1=http://www.w3.org/2000/09/xmldsig#sha1
+SHA256=http://www.w3.org/2001/04/xmlenc#sha256
+SHA384=http://www.w3.org/2001/04/xmldsig-more#sha384
+SHA512=http://www.w3.org/2001/04/xmlenc#sha512
+XADES=http://uri.etsi.org/01903/v1.3.2#
+
+# ------------------------------------------------------------------ e-Tax ---
+# etax_tmpl C14N SIGALG URI DIGEST KEYINFO [OBJECT]: an unsigned filing.
+etax_tmpl() {
+    local xref='' xobj=''
+    if [[ -n ${6:-} ]]; then
+        xref="
+      <Reference URI=\"#SP\" Type=\"http://uri.etsi.org/01903#SignedProperties\">
+        <Transforms><Transform Algorithm=\"$C14N\"/></Transforms>
+        <DigestMethod Algorithm=\"$SHA256\"/>
+        <DigestValue/>
+      </Reference>"
+        xobj="
+    <Object>$6</Object>"
+    fi
+    cat <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<DATA xmlns="$ETAX_NS" id="DATA">
+  <!-- SYNTHETIC TEST FILING: not a real tax return -->
+  <SHINKOKU VR="1.0" id="SHINKOKU">
+    <NOZEISHA_NM>合成　太郎</NOZEISHA_NM>
+    <NENDO>令和7年分</NENDO>
+    <SHOTOKU_KINGAKU>1234567</SHOTOKU_KINGAKU>
+    <NOTE>synthetic &amp; fictitious</NOTE>
+  </SHINKOKU>
+  <Signature xmlns="http://www.w3.org/2000/09/xmldsig#" Id="ETAX-SIG">
+    <SignedInfo>
+      <CanonicalizationMethod Algorithm="$1"/>
+      <SignatureMethod Algorithm="$2"/>
+      <Reference URI="$3">
+        <Transforms><Transform Algorithm="$ENV"/><Transform Algorithm="$1"/></Transforms>
+        <DigestMethod Algorithm="$4"/>
+        <DigestValue/>
+      </Reference>$xref
+    </SignedInfo>
+    <SignatureValue/>
+    <KeyInfo>$5</KeyInfo>$xobj
+  </Signature>
+</DATA>
+EOF
+}
+
+# sign OUT TEMPLATE KEYSPEC [ID-ATTR-ARGS...]
+sign() {
+    local out=$1 tmpl=$2 keys=$3
+    shift 3
+    run xmlsec1 --sign --privkey-pem "$keys" "$@" --output "$out" "$tmpl"
+}
+
+CERT_ONLY='<X509Data><X509Certificate/></X509Data>'
+ALL_CERTS='<X509Data/>'
+ETAX_ID=(--id-attr:id "$ETAX_NS:DATA")
+
+etax() { # etax NAME CITIZEN C14N SIGALG URI DIGEST [KEYINFO]
+    local name=$1 who=$2
+    etax_tmpl "$3" "$4" "$5" "$6" "${7:-$CERT_ONLY}" >work/$name.tmpl
+    sign "$name" work/$name.tmpl "$P/$who.key,$P/$who.pem" "${ETAX_ID[@]}"
+}
+
+etax etax-rsa.xtx citizen-rsa "$C14N" "$RSA256" "" "$SHA256"
+etax etax-id.xtx citizen-rsa "$EXC" "$RSA256" "#DATA" "$SHA512"
+etax etax-ec.xtx citizen-ec "$C14N_C" "$ECDSA256" "" "$SHA384"
+etax etax-revoked.xtx citizen-revoked "$C14N" "$RSA256" "" "$SHA256"
+etax etax-expired.xtx citizen-expired "$C14N" "$RSA256" "" "$SHA256"
+etax etax-rogue.xtx rogue-citizen "$C14N" "$RSA256" "" "$SHA256"
+etax etax-sha1.xtx citizen-rsa "$C14N" "$RSA1" "" "$SHA1"
+etax etax-badku.xtx citizen-badku "$C14N" "$RSA256" "" "$SHA256"
+etax etax-keyvalue.xtx citizen-rsa "$C14N" "$RSA256" "" "$SHA256" '<KeyValue/>'
+# The signer plus the three cross certificates of its path, in KeyInfo.
+etax_tmpl "$C14N" "$RSA256" "" "$SHA256" "$ALL_CERTS" >work/etax-chain.tmpl
+sign etax-chain.xtx work/etax-chain.tmpl "$P/citizen-rsa.key,$P/citizen-rsa.pem,$P/cross-ministry-to-gpki.pem,$P/cross-gpki-to-jpki.pem,$P/cross-jpki-to-pref.pem" "${ETAX_ID[@]}"
+
+# XAdES SigningTime inside a signed SignedProperties.
+xades_obj() {
+    printf '<xades:QualifyingProperties xmlns:xades="%s" Target="#ETAX-SIG"><xades:SignedProperties Id="SP"><xades:SignedSignatureProperties><xades:SigningTime>%s</xades:SigningTime></xades:SignedSignatureProperties></xades:SignedProperties></xades:QualifyingProperties>' "$XADES" "$1"
+}
+NOW_T=$(date -u '+%Y-%m-%dT%H:%M:%SZ')
+XADES_ID=(--id-attr:id "$ETAX_NS:DATA" --id-attr:Id "$XADES:SignedProperties")
+etax_tmpl "$C14N" "$RSA256" "" "$SHA256" "$CERT_ONLY" "$(xades_obj "$NOW_T")" >work/etax-xades.tmpl
+sign etax-xades.xtx work/etax-xades.tmpl "$P/citizen-rsa.key,$P/citizen-rsa.pem" "${XADES_ID[@]}"
+# An expired signer that claims to have signed now, after its notAfter.
+etax_tmpl "$C14N" "$RSA256" "" "$SHA256" "$CERT_ONLY" "$(xades_obj "$NOW_T")" >work/etax-xades-expired.tmpl
+sign etax-xades-expired.xtx work/etax-xades-expired.tmpl "$P/citizen-expired.key,$P/citizen-expired.pem" "${XADES_ID[@]}"
+
+# ---------------------------------------------------------------- e-Gov ---
+printf '<?xml version="1.0" encoding="UTF-8"?>\n<!-- SYNTHETIC TEST FORM -->\n<申請書 様式="form1"><申請者>合成　花子</申請者><住所>架空県架空市１－２－３</住所><申請内容>synthetic</申請内容></申請書>\n' >egov/form1.xml
+{ printf '%%PDF-1.4\n%% SYNTHETIC TEST ATTACHMENT, not a real document\n'; head -c 4096 /dev/zero | tr '\0' 'x'; printf '\n%%%%EOF\n'; } >egov/form2.pdf
+sed 's/synthetic/SYNTHETIC-CHANGED/' egov/form1.xml >egov-altered/form1.xml
+cp egov/form2.pdf egov-altered/form2.pdf
+
+cat >work/kousei.tmpl <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<構成>
+  <!-- SYNTHETIC TEST PACKAGE: not a real application -->
+  <構成情報 ID="構成情報">
+    <手続ID>900A000000000001</手続ID>
+    <申請書属性情報><申請書様式ID>form1</申請書様式ID><申請書ファイル名>form1.xml</申請書ファイル名></申請書属性情報>
+    <添付書類属性情報><添付書類名称>添付資料</添付書類名称><添付書類ファイル名>form2.pdf</添付書類ファイル名></添付書類属性情報>
+  </構成情報>
+  <署名情報>
+    <Signature xmlns="http://www.w3.org/2000/09/xmldsig#">
+      <SignedInfo>
+        <CanonicalizationMethod Algorithm="$C14N"/>
+        <SignatureMethod Algorithm="$RSA256"/>
+        <Reference URI="#構成情報">
+          <Transforms><Transform Algorithm="$C14N"/></Transforms>
+          <DigestMethod Algorithm="$SHA256"/>
+          <DigestValue/>
+        </Reference>
+        <Reference URI="form1.xml"><DigestMethod Algorithm="$SHA256"/><DigestValue/></Reference>
+        <Reference URI="form%32.pdf"><DigestMethod Algorithm="$SHA256"/><DigestValue/></Reference>
+      </SignedInfo>
+      <SignatureValue/>
+      <KeyInfo>$CERT_ONLY</KeyInfo>
+    </Signature>
+  </署名情報>
+</構成>
+EOF
+# xmlsec1 resolves the detached References relative to its working directory.
+(cd egov && run xmlsec1 --sign --privkey-pem "$P/citizen-rsa.key,$P/citizen-rsa.pem" \
+    --id-attr:ID 構成情報 --output kousei.xml ../work/kousei.tmpl)
+
+# Text surgery on signed files (python3: byte-exact, UTF-8).
+python3 - "$X" <<'PYEOF'
+import os, re, sys, zipfile
+X = sys.argv[1]
+os.chdir(X)
+def rd(p): return open(p, encoding="utf-8").read()
+def wr(p, s): open(p, "w", encoding="utf-8").write(s)
+def once(s, old, new):
+    assert s.count(old) == 1, (old, s.count(old))
+    return s.replace(old, new)
+
+k = rd("egov/kousei.xml")
+kousei_el = re.search(r"  <構成情報 ID=\"構成情報\">.*?</構成情報>\n", k, re.S).group(0)
+fake = kousei_el.replace("900A000000000001", "900A999999999999").replace(' ID="構成情報"', "")
+
+# 構成情報 changed after signing.
+wr("egov/kousei-altered.xml", once(k, "<手続ID>900A000000000001", "<手続ID>900A000000000002"))
+# Wrapping 1: the signed 構成情報 moved under 署名情報, an unsigned one in its place.
+w = once(k, kousei_el, fake)
+w = once(w, "  <署名情報>\n", "  <署名情報>\n  " + kousei_el.strip() + "\n")
+wr("egov-wrap-moved.xml", w)
+# Wrapping 2: a second element carrying the same ID, before the signed one.
+wr("egov-wrap-dup.xml", once(k, kousei_el, fake.replace("<構成情報>", '<構成情報 ID="構成情報">') + kousei_el))
+# Wrapping 3: an unsigned twin (no ID) next to the signed one.
+wr("egov-wrap-twin.xml", once(k, kousei_el, kousei_el + fake))
+# Detached References that are not plain file names (signature broken on
+# purpose: they must be refused before any cryptography).
+for name, uri in [("egov-ref-dotdot.xml", "../form1.xml"), ("egov-ref-abs.xml", "/etc/passwd"),
+                  ("egov-ref-file.xml", "file:///etc/passwd"), ("egov-ref-subdir.xml", "sub/form1.xml"),
+                  ("egov-ref-xpointer.xml", "#xpointer(id('構成情報'))")]:
+    wr(name, once(k, 'URI="form1.xml"', 'URI="%s"' % uri.replace("'", "&apos;")))
+
+# e-Tax wrapping: the signed DATA (Reference "#DATA") wrapped in a new DATA root.
+e = rd("etax-id.xtx")
+body = e.split("?>", 1)[1].strip()
+wr("etax-wrap.xtx", '<?xml version="1.0" encoding="UTF-8"?>\n<DATA xmlns="http://xml.e-tax.nta.go.jp/XSD/shotoku">'
+   '<SHINKOKU VR="1.0"><SHOTOKU_KINGAKU>1</SHOTOKU_KINGAKU></SHINKOKU>' + body + "</DATA>\n")
+# e-Tax changed after signing; signature value damaged.
+wr("etax-tampered.xtx", once(rd("etax-rsa.xtx"), "<SHOTOKU_KINGAKU>1234567<", "<SHOTOKU_KINGAKU>9234567<"))
+s = rd("etax-rsa.xtx")
+m = re.search(r"<SignatureValue>(.)", s)
+c = m.group(1)
+wr("etax-badsig.xtx", s[:m.start(1)] + ("B" if c != "B" else "C") + s[m.end(1):])
+
+# DTD attacks: each would read /etc/passwd or blow up if the parser let it.
+sig = "<Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\"/>"
+wr("xxe-file.xml", '<?xml version="1.0"?>\n<!DOCTYPE DATA [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
+   "<DATA>&x;" + sig + "</DATA>\n")
+wr("xxe-param.xml", '<?xml version="1.0"?>\n<!DOCTYPE DATA [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]>\n'
+   "<DATA>" + sig + "</DATA>\n")
+lol = ['<!ENTITY lol0 "lollollollollollollollollollol">']
+for i in range(1, 10):
+    lol.append('<!ENTITY lol%d "%s">' % (i, ("&lol%d;" % (i - 1)) * 10))
+wr("bomb-laughs.xml", '<?xml version="1.0"?>\n<!DOCTYPE DATA [' + "".join(lol) + "]>\n<DATA>&lol9;" + sig + "</DATA>\n")
+
+# ZIP packages.
+def mkzip(name, files, compress=zipfile.ZIP_DEFLATED):
+    with zipfile.ZipFile(name, "w", compress) as z:
+        for arc, data in files:
+            z.writestr(zipfile.ZipInfo(arc, (2025, 1, 1, 0, 0, 0)), data, compress_type=compress)
+def b(p): return open(p, "rb").read()
+D = "900A000000000001/"
+good = [(D + "kousei.xml", b("egov/kousei.xml")), (D + "form1.xml", b("egov/form1.xml")),
+        (D + "form2.pdf", b("egov/form2.pdf"))]
+mkzip("egov.zip", good)
+mkzip("egov-flat.zip", [(a[len(D):], d) for a, d in good], zipfile.ZIP_STORED)
+mkzip("egov-altered.zip", [good[0], (D + "form1.xml", b("egov-altered/form1.xml")), good[2]])
+mkzip("egov-missing.zip", good[:2])
+mkzip("egov-extra.zip", good + [(D + "note.txt", b"SYNTHETIC unsigned note\n")])
+mkzip("egov-traversal.zip", good + [("../evil.txt", b"x")])
+mkzip("egov-twosigned.zip", good + [(D + "copy.xml", b("egov/kousei.xml"))])
+mkzip("egov-bomb.zip", good + [(D + "bomb.bin", bytes(32 * 1024 * 1024))])
+mkzip("egov-unsigned.zip", good[1:])
+PYEOF
+
+# Self-check: what must verify with xmlsec1 itself does (trust aside).
+for f in etax-rsa.xtx etax-id.xtx etax-ec.xtx etax-sha1.xtx etax-chain.xtx; do
+    run xmlsec1 --verify --insecure "${ETAX_ID[@]}" "$f"
+done
+run xmlsec1 --verify --insecure "${XADES_ID[@]}" etax-xades.xtx
+(cd egov && run xmlsec1 --verify --insecure --id-attr:ID 構成情報 kousei.xml)
+if (cd egov-altered && cp ../egov/kousei.xml . && xmlsec1 --verify --insecure --id-attr:ID 構成情報 kousei.xml) >"$LOG" 2>&1; then
+    die "egov-altered/form1.xml still verifies"
+fi
+rm -f egov-altered/kousei.xml
+if xmlsec1 --verify --insecure "${ETAX_ID[@]}" etax-tampered.xtx >"$LOG" 2>&1; then
+    die "etax-tampered.xtx still verifies"
+fi
+rm -f "$LOG"
+echo "$prog: $(ls "$X" | wc -l) entries in $X"

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# tests/run-stack.sh - what `make run` starts, in the foreground, on 127.0.0.1:
+#   memcached (free port), a demo OCSP responder for the prefecture CA (free
+#   port), a CRL server (python3 -m http.server, free port), kensho-fcgi and
+#   nginx on PORT (default 8080).  Ctrl-C stops everything it started.
+#
+# Environment: KENSHO (bin/kensho; kensho-fcgi sits next to it), PKI (the
+# demo PKI, tests/pki/mkpki.sh), PORT (default 8080), CONFIG (a configuration
+# file to use instead of the generated demo one).  The run directory is
+# build/run: logs, the audit log, sockets, nginx's prefix.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+K=${KENSHO:-$ROOT/bin/kensho}
+FCGI=$(dirname "$K")/kensho-fcgi
+P=$(cd "${PKI:-$ROOT/build/pki}" && pwd)
+PORT=${PORT:-8080}
+CONFIG=${CONFIG:-}
+RUN=$ROOT/build/run
+# shellcheck source=tests/fcgi/stack.sh
+. "$HERE/fcgi/stack.sh"
+# The services run as nobody when we are root: a python3 under /root (pyenv
+# shims) is out of their reach, so prefer the system one.
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+
+for tool in nginx memcached openssl python3 curl envsubst; do
+    command -v "$tool" >/dev/null || { echo "run-stack: $tool missing: run tests/install-deps.sh as root" >&2; exit 1; }
+done
+[ -x "$FCGI" ] || { echo "run-stack: no $FCGI (make)" >&2; exit 1; }
+if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/"; then
+    echo "run-stack: something already answers on 127.0.0.1:$PORT; try PORT=8081 make run" >&2
+    exit 1
+fi
+
+PIDS=()
+NAMES=()
+stop_all() {
+    trap - INT TERM EXIT
+    local i
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        ks_stop "${PIDS[$i]}" 10
+        echo "run-stack: stopped ${NAMES[$i]} (exit $KS_STOP_RC)" >&2
+    done
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+started() { # started NAME PID
+    NAMES+=("$1")
+    PIDS+=("$2")
+}
+
+rm -rf "$RUN"
+mkdir -p "$RUN/crl" "$RUN/ocsp"
+cp "$P"/*.crl "$P"/*.crl.der "$RUN/crl/"
+# The responder's key is readable by root only in the PKI: give the service
+# user its own copy inside the run directory.
+cp "$P/pref-ca-db/index.txt" "$P/pref-ca-self.pem" "$P/ocsp-responder.pem" "$P/ocsp-responder.key" "$RUN/ocsp/"
+[ -f "$P/pref-ca-db/index.txt.attr" ] && cp "$P/pref-ca-db/index.txt.attr" "$RUN/ocsp/"
+ks_rundir "$RUN"
+chmod 0755 "$RUN" "$RUN/crl" # the CRL server and nginx read below it
+
+MC_PORT=$(ks_free_port)
+ks_exec_service memcached -l 127.0.0.1 -p "$MC_PORT" -U 0 -m 64 -c 256 2>>"$RUN/memcached.log" &
+started memcached $!
+OCSP_PORT=$(ks_free_port)
+ks_exec_service "$PY" "$HERE/fcgi/ocsp_http.py" "$OCSP_PORT" "$RUN/ocsp/index.txt" "$RUN/ocsp/pref-ca-self.pem" \
+    "$RUN/ocsp/ocsp-responder.pem" "$RUN/ocsp/ocsp-responder.key" 2>>"$RUN/ocsp.log" &
+started ocsp $!
+CRL_PORT=$(ks_free_port)
+ks_exec_service "$PY" -m http.server --bind 127.0.0.1 --directory "$RUN/crl" "$CRL_PORT" >>"$RUN/crl.log" 2>&1 &
+started crl $!
+
+if [ -z "$CONFIG" ]; then
+    CONFIG=$RUN/demo.json
+    cat >"$CONFIG" <<JSON
+{
+  "trust_anchors": ["$P/anchors"],
+  "intermediates": ["$P/intermediates"],
+  "crls": ["$P/pref-ca.crl", "$P/pref-ca2.crl", "$P/jpki-bca.crl", "$P/gpki-bca.crl", "$P/ministry-ca.crl"],
+  "revocation": {"mode": "require", "timeout_ms": 3000,
+                 "allow_urls": ["http://127.0.0.1:$OCSP_PORT/", "http://127.0.0.1:$CRL_PORT/"]},
+  "revocation_sources": [{"issuer": "$P/pref-ca-self.pem",
+                          "ocsp": "http://127.0.0.1:$OCSP_PORT/",
+                          "crl": ["http://127.0.0.1:$CRL_PORT/pref-ca.crl"]}],
+  "accept_policies": ["1.2.392.200149.8.5.1.1.20"],
+  "memcached": ["127.0.0.1:$MC_PORT"],
+  "limits": {"max_body_bytes": 20971520},
+  "service": {"threads": 4},
+  "audit": {"path": "$RUN/audit.log", "required": true, "fsync": "always"}
+}
+JSON
+    ks_rundir "$RUN"
+fi
+CONFIG=$(cd "$(dirname "$CONFIG")" && pwd)/$(basename "$CONFIG")
+
+SOCK=$RUN/kensho-fcgi.sock
+ks_exec_service "$FCGI" --config "$CONFIG" --socket "$SOCK" 2>>"$RUN/kensho-fcgi.log" &
+FCGI_PID=$!
+started kensho-fcgi "$FCGI_PID"
+ks_wait_for 20 test -S "$SOCK" || { echo "run-stack: kensho-fcgi did not start:" >&2; tail -n 20 "$RUN/kensho-fcgi.log" >&2; exit 1; }
+ks_start_nginx "$RUN/nginx" "$PORT" "$ROOT/www" "$SOCK" 21m 20 40 || exit 1
+started nginx "$NGINX_PID"
+ks_wait_for 10 curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$OCSP_PORT/" || true
+
+cat <<EOF
+
+  kensho is running on http://127.0.0.1:$PORT   (Ctrl-C stops everything)
+
+    curl -s -F signature=@$P/sig-attached-rsa.p7m http://127.0.0.1:$PORT/api/v1/verify
+    curl -s -F signature=@$P/sig-detached-rsa.p7s -F content=@$P/doc.txt http://127.0.0.1:$PORT/api/v1/verify
+    curl -s --data-binary @$P/citizen-rsa.pem -H 'Content-Type: application/x-pem-file' http://127.0.0.1:$PORT/api/v1/certificate
+    curl -s http://127.0.0.1:$PORT/readyz ; curl -s http://127.0.0.1:$PORT/metrics
+    kill -HUP $FCGI_PID   # kensho-fcgi reloads the configuration and trust anchors
+    $K audit-verify $RUN/audit.log
+
+  configuration $CONFIG
+  memcached 127.0.0.1:$MC_PORT  OCSP http://127.0.0.1:$OCSP_PORT/  CRLs http://127.0.0.1:$CRL_PORT/
+  logs in $RUN (kensho-fcgi.log, nginx/access.log, nginx/error.log, audit.log)
+
+EOF
+# Foreground until Ctrl-C or until one of the services dies.
+wait -n "${PIDS[@]}" || true
+echo "run-stack: a service exited; stopping the rest" >&2
+exit 1

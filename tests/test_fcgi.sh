@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# tests/test_fcgi.sh - kensho-fcgi black-box, through the real nginx on
+# 127.0.0.1 (free ports), both started and stopped here:
+#   every route; multipart, raw and JSON give the verdict bin/kensho gives;
+#   every error status; X-Request-Id end to end; SIGHUP reloads under load
+#   without a failed request, a bad configuration refused; SIGTERM drains a
+#   request in flight; the audit chain intact, and broken when a line is
+#   altered; no personal data in any log.
+# Bounded: every curl has --max-time, load runs 3 s, waits are capped.
+set -u
+K=${KENSHO:?}
+P=${PKI:?}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+FCGI=$(dirname "$K")/kensho-fcgi
+# shellcheck source=tests/fcgi/stack.sh
+. "$HERE/fcgi/stack.sh"
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() {
+    fail=$((fail + 1))
+    echo "FAIL: $*" >&2
+}
+check() { # check DESCRIPTION CMD...
+    local what=$1
+    shift
+    if "$@"; then ok; else bad "$what"; fi
+}
+
+for tool in curl nginx python3 envsubst jq; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "test_fcgi: $tool missing (tests/install-deps.sh)" >&2
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+done
+[ -x "$FCGI" ] || { echo "test_fcgi: no $FCGI" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+T=$(mktemp -d /tmp/kensho-fcgi-test.XXXXXX)
+FCGI_PID=
+NGINX_PID=
+cleanup() {
+    [ -n "$NGINX_PID" ] && ks_stop "$NGINX_PID" 5
+    [ -n "$FCGI_PID" ] && ks_stop "$FCGI_PID" 5
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+write_config() { # write_config FILE AUDIT_PATH REQUIRED [EXTRA_TOP_LEVEL_JSON]
+    cat >"$1" <<JSON
+{"trust_anchors": ["$P/anchors"], "intermediates": ["$P/intermediates"],
+ "revocation": {"mode": "off"}, "accept_policies": ["1.2.392.200149.8.5.1.1.20"],
+ "limits": {"max_body_bytes": 262144, "max_parts": 8, "max_json_depth": 8, "request_timeout_ms": 10000},
+ "service": {"threads": 4},
+ "audit": {"path": "$2", "required": $3, "fsync": "always"}${4:-}}
+JSON
+}
+CFG=$T/kensho.json
+write_config "$T/good.json" "$T/audit.log" true
+cp "$T/good.json" "$CFG"
+SOCK=$T/fcgi.sock
+LOG=$T/fcgi.log
+PORT=$(ks_free_port)
+B=http://127.0.0.1:$PORT
+ks_rundir "$T"
+if ! ks_start_fcgi "$FCGI" "$CFG" "$SOCK" "$LOG" 4 ||
+    ! ks_start_nginx "$T/nginx" "$PORT" "$ROOT/www" "$SOCK" 2m 100000 100000; then
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+# req NAME CURL_ARGS...: response body in $T/NAME.body, headers in $T/NAME.hdr,
+# status in $T/NAME.code.
+req() {
+    local name=$1
+    shift
+    curl -s --max-time 20 -o "$T/$name.body" -D "$T/$name.hdr" -w '%{http_code}' "$@" >"$T/$name.code"
+}
+status_is() { [ "$(cat "$T/$1.code")" = "$2" ]; }
+header() { grep -i "^$2:" "$T/$1.hdr" | head -n 1 | sed -E 's/^[^:]+:[ ]*//; s/\r$//'; }
+jget() { # jget FILE KEY.PATH: the value as jq -r prints it
+    jq -r ".$2" "$1" 2>/dev/null || echo NOT-JSON
+}
+problem_is() { # problem_is NAME STATUS CODE: status, media type, code, request_id = X-Request-Id
+    status_is "$1" "$2" &&
+        header "$1" Content-Type | grep -q '^application/problem+json' &&
+        [ "$(jget "$T/$1.body" code)" = "$3" ] &&
+        [ "$(jget "$T/$1.body" status)" = "$2" ] &&
+        [ "$(jget "$T/$1.body" request_id)" = "$(header "$1" X-Request-Id)" ]
+}
+same_json() { # same_json A B: equal as JSON values
+    [ "$(jq -n --slurpfile a "$1" --slurpfile b "$2" '$a == $b' 2>/dev/null)" = true ]
+}
+
+# ---- routes ----
+req healthz "$B/healthz"
+check "healthz 200" status_is healthz 200
+check "healthz body" [ "$(jget "$T/healthz.body" status)" = ok ]
+req readyz "$B/readyz"
+check "readyz 200" status_is readyz 200
+check "readyz trust store" [ "$(jget "$T/readyz.body" checks.trust_store.ok)" = true ]
+req index "$B/"
+check "static page 200" status_is index 200
+check "CSP header" [ "$(header index Content-Security-Policy)" = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'" ]
+check "nosniff" [ "$(header index X-Content-Type-Options)" = nosniff ]
+check "no referrer" [ "$(header index Referrer-Policy)" = no-referrer ]
+req notfound "$B/api/v1/nothing"
+check "404 problem" problem_is notfound 404 HTTP_NOT_FOUND
+req wrongmethod "$B/api/v1/verify"
+check "405 problem" problem_is wrongmethod 405 HTTP_METHOD_NOT_ALLOWED
+check "405 Allow: POST" [ "$(header wrongmethod Allow)" = POST ]
+req wrongmethod2 -X POST --data x "$B/healthz"
+check "405 on healthz" problem_is wrongmethod2 405 HTTP_METHOD_NOT_ALLOWED
+
+# ---- the same verdict as bin/kensho, for every input form ----
+cli() { "$K" "$@" --config "$CFG" --at "$AT" >"$T/cli.json" 2>/dev/null; }
+same_as_cli() { # same_as_cli NAME: the HTTP verdict equals $T/cli.json
+    status_is "$1" 200 && header "$1" Content-Type | grep -q '^application/json' && same_json "$T/$1.body" "$T/cli.json"
+}
+for s in rsa expired tampered-sig rogue; do
+    cli verify --signature "$P/sig-attached-$s.p7m"
+    req "raw-$s" -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-$s.p7m" "$B/api/v1/verify?at=$AT"
+    check "raw sig-attached-$s = cli" same_as_cli "raw-$s"
+done
+check "raw rsa passes" [ "$(jget "$T/raw-rsa.body" indication)" = TOTAL_PASSED ]
+cli verify --signature "$P/sig-attached-rsa.pem"
+req raw-pem -H 'Content-Type: application/octet-stream' --data-binary "@$P/sig-attached-rsa.pem" "$B/api/v1/verify?at=$AT"
+check "raw PEM = cli" same_as_cli raw-pem
+for d in doc doc-tampered; do
+    cli verify --signature "$P/sig-detached-rsa.p7s" --content "$P/$d.txt"
+    req "mp-$d" -F "signature=@$P/sig-detached-rsa.p7s" -F "content=@$P/$d.txt" "$B/api/v1/verify?at=$AT"
+    check "multipart detached + $d = cli" same_as_cli "mp-$d"
+    # the content with line breaks (base64 -w 76 as MIME writes it), escaped by jq
+    jq -n --arg s "$(base64 -w 0 "$P/sig-detached-rsa.p7s")" --arg c "$(base64 -w 76 "$P/$d.txt")" \
+        '{signature: $s, content: $c}' >"$T/req.json"
+    req "json-$d" -H 'Content-Type: application/json' --data-binary "@$T/req.json" "$B/api/v1/verify?at=$AT"
+    check "JSON detached + $d = cli" same_as_cli "json-$d"
+done
+check "multipart passes" [ "$(jget "$T/mp-doc.body" indication)" = TOTAL_PASSED ]
+check "tampered content fails" [ "$(jget "$T/mp-doc-tampered.body" subindication)" = HASH_FAILURE ]
+cli verify --signature "$P/sig-detached-rsa.p7s"
+req mp-nocontent -F "signature=@$P/sig-detached-rsa.p7s" -F "extra=@$P/doc.txt;filename=attachment.xml" "$B/api/v1/verify?at=$AT"
+check "multipart with an attachment part = cli" same_as_cli mp-nocontent
+cli cert --cert "$P/citizen-rsa.pem"
+req cert-raw -H 'Content-Type: application/x-pem-file' --data-binary "@$P/citizen-rsa.pem" "$B/api/v1/certificate?at=$AT"
+check "certificate raw PEM = cli" same_as_cli cert-raw
+jq -Rs '{certificate: .}' "$P/citizen-rsa.pem" >"$T/cert.json"
+req cert-json -H 'Content-Type: application/json' --data-binary "@$T/cert.json" "$B/api/v1/certificate?at=$AT"
+check "certificate JSON = cli" same_as_cli cert-json
+openssl x509 -in "$P/citizen-expired.pem" -outform DER -out "$T/expired.der"
+cli cert --cert "$T/expired.der"
+req cert-der -H 'Content-Type: application/pkix-cert' --data-binary "@$T/expired.der" "$B/api/v1/certificate?at=$AT"
+check "certificate DER = cli" same_as_cli cert-der
+req at-old -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify?at=2001-01-01T09:00:00%2B09:00"
+check "?at= reaches the verifier" [ "$(jget "$T/at-old.body" validation_time)" = 2001-01-01T00:00:00Z ]
+
+# ---- error statuses ----
+req e400 -H 'Content-Type: application/octet-stream' --data-binary 'hello, not a signature' "$B/api/v1/verify"
+check "400 not a signature" problem_is e400 400 KS_E_ENCODING
+req e400b -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/certs-only.p7b" "$B/api/v1/verify"
+check "400 certificates only" problem_is e400b 400 KS_E_NO_SIGNERS
+printf -- '--XX\r\nContent-Disposition: form-data; name="signature"\r\n\r\nabc' >"$T/mp-bad"
+req e400c -H 'Content-Type: multipart/form-data; boundary=XX' --data-binary "@$T/mp-bad" "$B/api/v1/verify"
+check "400 unterminated multipart" problem_is e400c 400 KS_E_BAD_REQUEST
+req e400d -F "content=@$P/doc.txt" "$B/api/v1/verify"
+check "400 multipart without signature" problem_is e400d 400 KS_E_BAD_REQUEST
+req e400e -H 'Content-Type: application/json' --data-binary '{"signature": "AAAA", "colour": "red"}' "$B/api/v1/verify"
+check "400 unknown JSON member" problem_is e400e 400 KS_E_BAD_REQUEST
+req e400f -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify?at=yesterday"
+check "400 bad at" problem_is e400f 400 KS_E_BAD_TIME
+printf '[%.0s' $(seq 50) >"$T/deep.json"
+printf ']%.0s' $(seq 50) >>"$T/deep.json"
+req e413j -H 'Content-Type: application/json' --data-binary "@$T/deep.json" "$B/api/v1/verify"
+check "413 JSON too deep" problem_is e413j 413 KS_E_LIMIT
+head -c 300000 /dev/zero >"$T/big.bin"
+req e413 -H 'Content-Type: application/octet-stream' --data-binary "@$T/big.bin" "$B/api/v1/verify"
+check "413 over max_body_bytes" problem_is e413 413 KS_E_TOO_LARGE
+req e415 -H 'Content-Type: text/plain' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify"
+check "415 text/plain" problem_is e415 415 KS_E_UNSUPPORTED
+req e415b --data-binary "@$P/citizen-rsa.pem" -H 'Content-Type: image/png' "$B/api/v1/certificate"
+check "415 certificate as image/png" problem_is e415b 415 KS_E_UNSUPPORTED
+
+# ---- X-Request-Id end to end ----
+rid=$(header raw-rsa X-Request-Id)
+rid_sane() { [[ "$1" =~ ^[A-Za-z0-9-]{1,64}$ ]]; }
+check "request id is sane" rid_sane "$rid"
+check "request id in the access log" grep -q "$rid" "$T/nginx/access.log"
+check "request id in the service log" grep -q "request_id=$rid " "$LOG"
+check "request id in the audit record" grep -q "\"request_id\":\"$rid\"" "$T/audit.log"
+check "request ids differ" [ "$rid" != "$(header raw-expired X-Request-Id)" ]
+
+# ---- metrics ----
+req metrics "$B/metrics"
+check "metrics 200" status_is metrics 200
+check "metrics text format" grep -q '^# TYPE kensho_http_requests_total counter' "$T/metrics.body"
+check "metrics by indication" grep -q 'kensho_http_requests_total{route="verify",status="200",indication="TOTAL_PASSED"}' "$T/metrics.body"
+check "metrics histogram" grep -q 'kensho_http_request_duration_seconds_bucket{route="verify",le="+Inf"}' "$T/metrics.body"
+check "metrics in flight" grep -q '^kensho_http_requests_in_flight 1$' "$T/metrics.body"
+
+# ---- SIGHUP under load: no failed request ----
+metric() { curl -s --max-time 10 "$B/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+reloads_before=$(metric 'kensho_config_reloads_total{result="ok"}')
+cat >"$T/load.lua" <<LUA
+local f = io.open("$P/sig-attached-rsa.p7m", "rb")
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "application/pkcs7-mime"
+LUA
+if command -v wrk >/dev/null; then
+    timeout 20 wrk -t 2 -c 4 -d 3s -s "$T/load.lua" "$B/api/v1/verify" >"$T/wrk.out" 2>&1 &
+    loadpid=$!
+else # bounded curl loops
+    (for _ in $(seq 150); do curl -s --max-time 10 -o /dev/null -w '%{http_code}\n' \
+        -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify"; done) >"$T/curl.codes" &
+    loadpid=$!
+fi
+for _ in 1 2 3 4 5; do
+    sleep 0.4
+    kill -HUP "$FCGI_PID"
+done
+wait "$loadpid"
+if [ -f "$T/wrk.out" ]; then
+    requests=$(awk '/requests in/ {print $1}' "$T/wrk.out")
+    check "load ran ($requests requests)" [ "${requests:-0}" -gt 20 ]
+    check "no non-2xx under reload" bash -c "! grep -q 'Non-2xx' '$T/wrk.out'"
+    check "no socket errors under reload" bash -c "! grep -q 'Socket errors' '$T/wrk.out'"
+    echo "  load: $(grep -E 'Requests/sec|Latency' "$T/wrk.out" | tr -s ' ' | tr '\n' ';')" >&2
+else
+    check "no failed request under reload" bash -c "[ \$(grep -vc '^200$' '$T/curl.codes') -eq 0 ]"
+fi
+ks_wait_for 5 bash -c "[ \"\$(curl -s --max-time 5 $B/metrics | awk '\$1 == \"kensho_config_reloads_total{result=\\\"ok\\\"}\" {print \$2}')\" = $((reloads_before + 5)) ]"
+check "5 reloads counted" [ "$(metric 'kensho_config_reloads_total{result="ok"}')" = $((reloads_before + 5)) ]
+
+# ---- a bad configuration on reload is refused, the old one kept ----
+write_config "$CFG" "$T/audit.log" true ', "service": {"colour": 1}'
+sed -i 's/"service": {"threads": 4},//' "$CFG"
+kill -HUP "$FCGI_PID"
+ks_wait_for 5 grep -q 'reload refused' "$LOG"
+check "bad config refused, naming the key" grep -q 'reload refused.*service.colour' "$LOG"
+check "failed reload counted" [ "$(metric 'kensho_config_reloads_total{result="failed"}')" = 1 ]
+req after-bad -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify"
+check "old config still serves" [ "$(jget "$T/after-bad.body" indication)" = TOTAL_PASSED ]
+
+# ---- 503 when the audit record cannot be written ----
+write_config "$CFG" /nonexistent-dir/audit.log true
+kill -HUP "$FCGI_PID"
+ks_wait_for 5 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 $B/readyz)\" = 503 ]"
+req e503 -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify"
+check "503 without an audit log" problem_is e503 503 KS_E_UNAVAILABLE
+req ready503 "$B/readyz"
+check "readyz 503" status_is ready503 503
+check "readyz names the audit log" [ "$(jget "$T/ready503.body" checks.audit_log.ok)" = false ]
+fails_before=$(metric kensho_audit_write_failures_total)
+write_config "$CFG" /nonexistent-dir/audit.log false
+kill -HUP "$FCGI_PID"
+ks_wait_for 5 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 $B/readyz)\" = 200 ]"
+req noaudit -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify"
+check "audit.required false: verified anyway" [ "$(jget "$T/noaudit.body" indication)" = TOTAL_PASSED ]
+check "audit failure counted" [ "$(metric kensho_audit_write_failures_total)" -gt "${fails_before:-0}" ]
+cp "$T/good.json" "$CFG"
+kill -HUP "$FCGI_PID"
+ks_wait_for 5 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 $B/readyz)\" = 200 ]"
+req back -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify"
+check "audit back after reload" status_is back 200
+
+# ---- SIGTERM drains a request in flight ----
+rm -f "$T/ready"
+timeout 30 "$(command -v /usr/bin/python3 || command -v python3)" "$HERE/fcgi/fcgi_client.py" "$SOCK" POST /api/v1/verify application/pkcs7-mime \
+    "$P/sig-attached-rsa.p7m" "$T/ready" 1.5 >"$T/drain.out" 2>"$T/drain.err" &
+clientpid=$!
+ks_wait_for 10 test -f "$T/ready"
+sleep 0.2
+ks_stop "$FCGI_PID" 20
+rc=$KS_STOP_RC
+FCGI_PID=
+wait "$clientpid"
+check "in-flight request completed" [ $? -eq 0 ]
+check "in-flight request answered 200" grep -q '^Status: 200' "$T/drain.out"
+check "in-flight verdict complete" grep -q '"indication":"TOTAL_PASSED"' "$T/drain.out"
+check "SIGTERM exit 0 (got $rc)" [ "$rc" = 0 ]
+check "socket removed at exit" [ ! -e "$SOCK" ]
+check "no sanitizer report" bash -c "! grep -qE 'Sanitizer|runtime error' '$LOG'"
+ks_stop "$NGINX_PID" 10
+NGINX_PID=
+
+# ---- the audit chain ----
+lines=$(wc -l <"$T/audit.log")
+check "audit records written ($lines)" [ "$lines" -gt 20 ]
+"$K" audit-verify "$T/audit.log" >"$T/av.json"
+check "audit chain intact (exit 0)" [ $? -eq 0 ]
+check "audit-verify reports intact" [ "$(jget "$T/av.json" intact)" = true ]
+check "audit-verify counts lines" [ "$(jget "$T/av.json" lines)" = "$lines" ]
+check "records carry the signer fingerprint" grep -q '"signer_sha256":"[0-9a-f]\{64\}"' "$T/audit.log"
+check "records carry the policy" grep -q '"policy":{' "$T/audit.log"
+# line 3: a verdict rewritten (and its time, so the line surely changes)
+sed '3s/"time":"2/"time":"1/; 3s/TOTAL_FAILED/TOTAL_PASSED/; 3s/INDETERMINATE/TOTAL_PASSED/' "$T/audit.log" >"$T/audit-altered.log"
+"$K" audit-verify "$T/audit-altered.log" >"$T/av2.json"
+check "altered audit log: exit 1" [ $? -eq 1 ]
+check "altered audit log: names line 4" [ "$(jget "$T/av2.json" line)" = 4 ]
+head -c -10 "$T/audit.log" >"$T/audit-torn.log"
+"$K" audit-verify "$T/audit-torn.log" >"$T/av3.json"
+check "torn audit log: exit 1" [ $? -eq 1 ]
+
+# ---- no personal data in any log or in the audit file ----
+check "the verdict does carry the JPKI name (so the grep means something)" grep -q '検証' "$T/raw-rsa.body"
+for f in "$LOG" "$T/nginx/access.log" "$T/nginx/error.log" "$T/audit.log"; do
+    check "no name/address/subject in $(basename "$f")" bash -c "! grep -qE '検証|長野県松本市|SYNTH[0-9]' '$f'"
+done
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

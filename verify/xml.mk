@@ -1,0 +1,12 @@
+# verify/xml.mk - XML Signature (e-Tax, e-Gov) for the verify library:
+# libxmlsec1 (OpenSSL backend) over libxml2, libzip for e-Gov ZIP packages.
+LIB_SRC  += verify/xml.c
+PKGS     += xmlsec1-openssl libxml-2.0 libzip
+TEST_SRC += tests/test_xml.c
+
+# XML fixtures are signed with the xmlsec1 CLI from the test PKI, after it.
+XML_PKI := build/pki
+$(XML_PKI)/xml/.done: $(XML_PKI)/.done tests/pki/mkxml.sh
+	bash tests/pki/mkxml.sh $(XML_PKI)
+	@touch $@
+test: $(XML_PKI)/xml/.done
