@@ -486,8 +486,7 @@ static cJSON *ks_policy_summary(const ks_ctx *ctx)
         OBJ_obj2txt(oid, sizeof oid, sk_ASN1_OBJECT_value(ctx->policies, i), 1);
         cJSON_AddItemToArray(pol, cJSON_CreateString(oid));
     }
-    cJSON_AddBoolToObject(p, "require_explicit_policy",
-                          ctx->require_explicit_policy || sk_ASN1_OBJECT_num(ctx->policies) > 0);
+    cJSON_AddBoolToObject(p, "require_explicit_policy", ks_policy_explicit(ctx));
     cJSON_AddBoolToObject(p, "inhibit_policy_mapping", ctx->inhibit_policy_mapping);
     cJSON_AddBoolToObject(p, "inhibit_any_policy", ctx->inhibit_any_policy);
     cJSON_AddStringToObject(p, "revocation", modes[ctx->rev.mode]);

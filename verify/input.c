@@ -215,12 +215,35 @@ static ks_result ks_to_der(const ks_ctx *ctx, const ks_blob *in, const char *con
     return KS_E_ENCODING;
 }
 
+/* An RFC 5322 header block (printable lines up to an empty line) with a
+ * Content-Type of S/MIME (RFC 8551 3.5, 3.2): multipart/signed or
+ * application/(x-)pkcs7-mime.  Mail headers such as To: may come first. */
 static int ks_looks_smime(const ks_blob *in)
 {
     ks_cur c;
     ks_cur_init(&c, in->data, in->len);
     ks_cur_skip_space(&c);
-    return ks_cur_starts_with_ci(&c, "MIME-Version:") || ks_cur_starts_with_ci(&c, "Content-Type:");
+    for (int lines = 0; lines < 64 && ks_cur_left(&c) > 0; lines++) {
+        const uint8_t *line = ks_cur_ptr(&c);
+        long eol = ks_cur_find(&c, (const uint8_t *)"\n", 1);
+        size_t n = eol < 0 ? ks_cur_left(&c) : (size_t)eol;
+        if (n == 0 || (n == 1 && line[0] == '\r'))
+            return 0; /* end of the headers, no S/MIME type seen */
+        for (size_t i = 0; i < n; i++)
+            if ((line[i] < 0x20 && line[i] != '\t' && line[i] != '\r') || line[i] >= 0x7f)
+                return 0; /* not a header line */
+        if (ks_cur_starts_with_ci(&c, "Content-Type:")) {
+            for (size_t i = 0; i < n; i++) {
+                ks_cur h;
+                ks_cur_init(&h, line + i, n - i);
+                if (ks_cur_starts_with_ci(&h, "multipart/signed") || ks_cur_starts_with_ci(&h, "pkcs7-mime"))
+                    return 1;
+            }
+        }
+        if (!ks_cur_skip(&c, eol < 0 ? n : n + 1))
+            return 0;
+    }
+    return 0;
 }
 
 ks_result ks_input_cms(const ks_ctx *ctx, const ks_blob *in, CMS_ContentInfo **out, BIO **smime_content)

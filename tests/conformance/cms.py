@@ -41,9 +41,6 @@ AT = {"chain": "2003-06-01T00:00:00Z", "pkits": "2011-04-15T00:00:00Z", "sigonly
 EXPLAINED = {
     "rfc4134-4.6": "the second signer's DSA key inherits its parameters (RFC 3279 2.3.2); OpenSSL cannot "
                    "decode it, and verify.c does not yet use path.c's parameter completion for the signature",
-    "pkits-smime-4.1.1": "input.c recognises S/MIME only when MIME-Version:/Content-Type: is the first header; "
-                         "this message starts with To:/From:/Subject:",
-    "pkits-smime-4.4.3": "as pkits-smime-4.1.1",
     "bc-rawsha256-nonull": "deliberately strict: a PKCS#1 v1.5 DigestInfo without NULL parameters is not the "
                            "RFC 8017 9.2 encoding; OpenSSL rejects it and so do we",
     "bc-pkcs7-signed-content": "PKCS#7 v1.5 content that is not an OCTET STRING (RFC 5652 5.2.1 compatibility "
