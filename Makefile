@@ -21,7 +21,7 @@ VERIFY_SRC := verify/util.c verify/config.c verify/input.c verify/certinfo.c ver
               verify/verify.c
 LIB_SRC    := $(VERIFY_SRC)
 HDRS       := verify/verify.h verify/internal.h
-TEST_SRC   := tests/test_unit.c tests/test_verify.c tests/test_ocsp_vectors.c
+TEST_SRC   := tests/test_unit.c tests/test_verify.c tests/test_ocsp_vectors.c tests/test_revcache.c
 BINS       := $(BIN)/kensho
 
 .DEFAULT_GOAL := all
@@ -58,7 +58,7 @@ $(BIN)/kensho: $(OUT)/verify/cli.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(OUT)/tests/%: tests/%.c tests/testlib.h $(LIB)
+$(OUT)/tests/%: tests/%.c tests/testlib.h tests/testnet.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -Icache -Ifcgi -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS)
 
