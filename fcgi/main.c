@@ -85,8 +85,21 @@ static ks_fcgi_body_state ks_read_body(FCGX_Request *rq, ks_fcgi_arena *a, const
             n = n * 10 + (size_t)(*p - '0');
         }
     }
-    if (n > max)
+    if (n > max) {
+        /* Read and drop what nginx already sent (bounded: nginx's own
+         * client_max_body_size is the real ceiling), so closing the
+         * connection with unread bytes cannot reset it before the 413 is
+         * read. */
+        char sink[16384];
+        size_t left = n < (256u << 20) ? n : (256u << 20);
+        while (left > 0) {
+            int r = FCGX_GetStr(sink, (int)(left < sizeof sink ? left : sizeof sink), rq->in);
+            if (r <= 0)
+                break;
+            left -= (size_t)r;
+        }
         return KS_BODY_TOO_LARGE;
+    }
     uint8_t *buf = ks_fcgi_arena_alloc(a, n + 1);
     if (buf == NULL)
         return KS_BODY_TOO_LARGE;

@@ -174,7 +174,7 @@ printf '[%.0s' $(seq 50) >"$T/deep.json"
 printf ']%.0s' $(seq 50) >>"$T/deep.json"
 req e413j -H 'Content-Type: application/json' --data-binary "@$T/deep.json" "$B/api/v1/verify"
 check "413 JSON too deep" problem_is e413j 413 KS_E_LIMIT
-head -c 300000 /dev/zero >"$T/big.bin"
+head -c 1900000 /dev/zero >"$T/big.bin" # under nginx's 2m, over kensho's 256 KiB
 req e413 -H 'Content-Type: application/octet-stream' --data-binary "@$T/big.bin" "$B/api/v1/verify"
 check "413 over max_body_bytes" problem_is e413 413 KS_E_TOO_LARGE
 req e415 -H 'Content-Type: text/plain' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify"
