@@ -18,7 +18,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissi
            -Wno-missing-field-initializers
 VERIFY_SRC := verify/util.c verify/config.c verify/input.c verify/certinfo.c verify/path.c \
               verify/verdict.c verify/revoke.c verify/ocsp.c verify/registry.c verify/fetch.c \
-              verify/verify.c
+              verify/status.c verify/verify.c
 LIB_SRC    := $(VERIFY_SRC)
 HDRS       := verify/verify.h verify/internal.h
 TEST_SRC   := tests/test_unit.c tests/test_verify.c tests/test_ocsp_vectors.c tests/test_revcache.c
@@ -26,7 +26,7 @@ BINS       := $(BIN)/kensho
 
 .DEFAULT_GOAL := all
 # Each module lists its own sources, packages, binaries and tests here.
-include $(wildcard verify/*.mk cache/*.mk fcgi/*.mk tests/*/*.mk bench/*.mk)
+include $(wildcard verify/*.mk cache/*.mk fcgi/*.mk tests/*/*.mk bench/*.mk fuzz/*.mk)
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))

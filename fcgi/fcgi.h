@@ -90,8 +90,8 @@ void ks_fcgi_gen_unref(ks_fcgi_gen *g); /* NULL ok */
 
 /* ---------------- readiness ---------------- */
 
-/* One named check per dependency.  Today: trust_store, audit_log.  Later:
- * memcached, crl_freshness -- add a line in ks_fcgi_readiness_collect(). */
+/* One named check per dependency: trust_store, audit_log, memcached (ok
+ * when down: degraded, verdicts continue), crls (each configured CRL fresh). */
 #define KS_FCGI_MAX_CHECKS 8
 typedef struct {
     const char *name;
@@ -193,7 +193,7 @@ void ks_fcgi_metrics_inflight(int delta);
 void ks_fcgi_metrics_reload(int ok);
 void ks_fcgi_metrics_audit_failure(void);
 /* Prometheus text format 0.0.4 into an arena buffer. */
-ks_result ks_fcgi_metrics_render(ks_fcgi_arena *a, char **out, size_t *outlen);
+ks_result ks_fcgi_metrics_render(ks_ctx *ctx, ks_fcgi_arena *a, char **out, size_t *outlen);
 
 /* A growable text buffer with a ceiling (metrics, headers). */
 typedef struct {

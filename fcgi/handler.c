@@ -253,7 +253,24 @@ void ks_fcgi_readiness_collect(const ks_fcgi_gen *g, ks_fcgi_readiness *r)
     else
         ks_check_add(r, "audit_log", !g->set.audit_required,
                      g->set.audit_required ? "cannot be written (audit.required)" : "cannot be written");
-    /* memcached and CRL freshness checks go here. */
+    cJSON *st = g->ctx ? ks_ctx_status(g->ctx, ks_ctx_now(g->ctx)) : NULL;
+    const cJSON *mc = cJSON_GetObjectItemCaseSensitive(st, "memcached"), *crl;
+    if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(mc, "servers")) == 0)
+        ks_check_add(r, "memcached", 1, "not configured (in-process cache only)");
+    else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(mc, "up")))
+        ks_check_add(r, "memcached", 1, "up");
+    else
+        ks_check_add(r, "memcached", 1, "degraded: unreachable; verdicts continue from memory and the network");
+    int ncrl = 0, stale = 0;
+    cJSON_ArrayForEach(crl, cJSON_GetObjectItemCaseSensitive(st, "crls"))
+    {
+        ncrl++;
+        stale += !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(crl, "fresh"));
+    }
+    ks_check_add(r, "crls", stale == 0,
+                 ncrl == 0 ? "none configured" : stale == 0 ? "every configured CRL is fresh"
+                                                            : "a configured CRL is past nextUpdate (see /metrics)");
+    cJSON_Delete(st);
 }
 
 int ks_fcgi_ready(const ks_fcgi_readiness *r)
@@ -494,9 +511,12 @@ static int ks_audit_or_refuse(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_re
     return 0;
 }
 
+/* CMS (RFC 8551 3.2), XML Signature filings (e-Tax .xtx, e-Gov) and e-Gov
+ * ZIP packages. */
 static const char *const ks_sig_raw_types[] = {"application/pkcs7-signature", "application/pkcs7-mime",
                                                "application/x-pkcs7-signature", "application/x-pkcs7-mime",
-                                               "application/octet-stream", NULL};
+                                               "application/octet-stream", "application/xml", "text/xml",
+                                               "application/zip", NULL};
 
 static void ks_route_verify(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp)
 {
@@ -512,7 +532,7 @@ static void ks_route_verify(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req 
         goto fail;
     if (strcmp(m.type, "multipart/form-data") == 0) {
         ks_fcgi_part *parts = NULL;
-        size_t n = 0, nsig = 0, nattach = 0;
+        size_t n = 0, nsig = 0;
         if (!m.has_boundary) {
             r = KS_E_BAD_REQUEST;
             why = "multipart/form-data without a boundary";
@@ -530,10 +550,10 @@ static void ks_route_verify(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req 
             if (strcmp(parts[i].name, "signature") == 0) {
                 vr.signature = b;
                 nsig++;
-            } else if (strcmp(parts[i].name, "content") == 0) {
+            } else if (strcmp(parts[i].name, "content") == 0 || parts[i].filename != NULL) {
+                /* detached content, or an attachment named by its file name
+                 * (e-Gov forms referenced by an XML signature) */
                 contents[ncontents++] = b;
-            } else if (parts[i].filename != NULL) {
-                nattach++; /* attachments (XML) are kept for the XML verifier to come */
             } else {
                 r = KS_E_BAD_REQUEST;
                 why = "unexpected form field (expected \"signature\" and \"content\")";
@@ -545,7 +565,6 @@ static void ks_route_verify(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req 
             why = nsig == 0 ? "no \"signature\" part" : "more than one \"signature\" part";
             goto fail;
         }
-        (void)nattach;
     } else if (ks_type_in(m.type, ks_sig_raw_types)) {
         vr.signature = (ks_blob){.name = NULL, .data = req->body, .len = req->body_len};
     } else if (strcmp(m.type, "application/json") == 0) {
@@ -723,7 +742,7 @@ static void ks_route_metrics(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req
     (void)g;
     char *text = NULL;
     size_t len = 0;
-    ks_result r = ks_fcgi_metrics_render(a, &text, &len);
+    ks_result r = ks_fcgi_metrics_render(g ? g->ctx : NULL, a, &text, &len);
     if (r != KS_OK) {
         ks_problem(a, req, resp, r, "metrics could not be rendered");
         return;

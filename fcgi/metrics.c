@@ -73,12 +73,86 @@ void ks_fcgi_metrics_audit_failure(void)
     atomic_fetch_add(&ks_audit_failures, 1);
 }
 
-/* The place where other modules' metric families are appended (cache hit
- * and miss counters, OCSP/CRL fetch counts and latencies).  Each writes
- * complete families (# HELP, # TYPE, samples) with ks_fcgi_buf_printf. */
-static void ks_fcgi_metrics_more(ks_fcgi_buf *b)
+/* A Prometheus label value (text format 0.0.4): backslash, quote and line
+ * feed escaped. */
+static void ks_label(ks_fcgi_buf *b, const char *v)
 {
-    (void)b;
+    char out[512];
+    size_t n = 0;
+    for (const char *p = v; *p && n + 2 < sizeof out; p++) {
+        if (*p == '\\' || *p == '"' || *p == '\n')
+            out[n++] = '\\';
+        out[n++] = *p == '\n' ? 'n' : *p;
+    }
+    out[n] = '\0';
+    ks_fcgi_buf_printf(b, "%s", out);
+}
+
+static double ks_num(const cJSON *o, const char *key)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(it) ? it->valuedouble : 0;
+}
+
+/* Families from the library's operational state (ks_ctx_status): the cache
+ * per tier, memcached, fetches per responder, CRL age per issuer. */
+static void ks_fcgi_metrics_more(ks_fcgi_buf *b, const cJSON *st)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(st, "cache");
+    ks_fcgi_buf_printf(b, "# HELP kensho_cache_lookups_total Revocation evidence lookups, by tier that answered "
+                          "(memory, memcached) or missed both (miss: fetched).\n"
+                          "# TYPE kensho_cache_lookups_total counter\n"
+                          "kensho_cache_lookups_total{tier=\"memory\",result=\"hit\"} %.0f\n"
+                          "kensho_cache_lookups_total{tier=\"memory\",result=\"miss\"} %.0f\n"
+                          "kensho_cache_lookups_total{tier=\"memcached\",result=\"hit\"} %.0f\n",
+                       ks_num(c, "hits_memory"), ks_num(c, "misses"), ks_num(c, "hits_memcached"));
+    static const char *const counters[][2] = {
+        {"fetches", "Authoritative fetches made by the cache (OCSP, CRL)."},
+        {"fetch_errors", "Fetches that failed."},
+        {"collapsed", "Requests that waited for another request's fetch of the same key."},
+        {"rejected", "Entries refused when read back (frame, MAC or re-verification failed)."},
+        {"negative_hits", "Lookups answered by a remembered recent failure."},
+        {"refreshes", "Entries refreshed ahead of expiry."},
+        {"memcached_errors", "Failed memcached operations."},
+        {"evictions", "In-process entries evicted (LRU)."}};
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
+        ks_fcgi_buf_printf(b, "# HELP kensho_cache_%s_total %s\n# TYPE kensho_cache_%s_total counter\nkensho_cache_%s_total %.0f\n",
+                           counters[i][0], counters[i][1], counters[i][0], counters[i][0], ks_num(c, counters[i][0]));
+    ks_fcgi_buf_printf(b, "# HELP kensho_cache_entries In-process cache entries.\n# TYPE kensho_cache_entries gauge\n"
+                          "kensho_cache_entries %.0f\n# HELP kensho_cache_bytes In-process cache bytes.\n"
+                          "# TYPE kensho_cache_bytes gauge\nkensho_cache_bytes %.0f\n",
+                       ks_num(c, "entries"), ks_num(c, "bytes"));
+    const cJSON *mc = cJSON_GetObjectItemCaseSensitive(st, "memcached");
+    ks_fcgi_buf_printf(b, "# HELP kensho_memcached_up 1 when every configured memcached server answered its last "
+                          "operation.\n# TYPE kensho_memcached_up gauge\nkensho_memcached_up %d\n",
+                       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(mc, "up")));
+    const cJSON *it;
+    ks_fcgi_buf_printf(b, "# HELP kensho_fetch_requests_total OCSP and CRL fetches per responder.\n"
+                          "# TYPE kensho_fetch_requests_total counter\n");
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st, "fetch"))
+    {
+        const char *auth = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "authority"));
+        ks_fcgi_buf_printf(b, "kensho_fetch_requests_total{responder=\"");
+        ks_label(b, auth ? auth : "");
+        ks_fcgi_buf_printf(b, "\"} %.0f\nkensho_fetch_errors_total{responder=\"", ks_num(it, "requests"));
+        ks_label(b, auth ? auth : "");
+        ks_fcgi_buf_printf(b, "\"} %.0f\nkensho_fetch_seconds_total{responder=\"", ks_num(it, "errors"));
+        ks_label(b, auth ? auth : "");
+        ks_fcgi_buf_printf(b, "\"} %.6f\n", ks_num(it, "seconds"));
+    }
+    ks_fcgi_buf_printf(b, "# HELP kensho_crl_age_seconds Age of each configured CRL (now - thisUpdate).\n"
+                          "# TYPE kensho_crl_age_seconds gauge\n");
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st, "crls"))
+    {
+        const char *issuer = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "issuer"));
+        const char *file = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "file"));
+        ks_fcgi_buf_printf(b, "kensho_crl_age_seconds{issuer=\"");
+        ks_label(b, issuer ? issuer : "");
+        ks_fcgi_buf_printf(b, "\",file=\"");
+        ks_label(b, file ? file : "");
+        ks_fcgi_buf_printf(b, "\",fresh=\"%s\"} %.0f\n", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "fresh")) ? "true" : "false",
+                           ks_num(it, "age_s"));
+    }
 }
 
 static void ks_free_ptr(void *p)
@@ -86,7 +160,7 @@ static void ks_free_ptr(void *p)
     free(p);
 }
 
-ks_result ks_fcgi_metrics_render(ks_fcgi_arena *a, char **out, size_t *outlen)
+ks_result ks_fcgi_metrics_render(ks_ctx *ctx, ks_fcgi_arena *a, char **out, size_t *outlen)
 {
     ks_fcgi_buf b = {.max = 4 * 1024 * 1024};
     ks_fcgi_buf_printf(&b, "# HELP kensho_http_requests_total Requests answered, by route, status and verdict "
@@ -132,7 +206,10 @@ ks_result ks_fcgi_metrics_render(ks_fcgi_arena *a, char **out, size_t *outlen)
     ks_fcgi_buf_printf(&b, "# HELP kensho_audit_write_failures_total Audit records that could not be written.\n"
                            "# TYPE kensho_audit_write_failures_total counter\nkensho_audit_write_failures_total %llu\n",
                        atomic_load(&ks_audit_failures));
-    ks_fcgi_metrics_more(&b);
+    cJSON *st = ctx ? ks_ctx_status(ctx, ks_ctx_now(ctx)) : NULL;
+    if (st != NULL)
+        ks_fcgi_metrics_more(&b, st);
+    cJSON_Delete(st);
     if (b.failed || b.p == NULL) {
         free(b.p);
         return KS_E_NOMEM;

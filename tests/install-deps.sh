@@ -9,6 +9,7 @@ pkgs=(
     libxml2-dev libxmlsec1-dev xmlsec1 libzip-dev
     memcached nginx wrk clang
     curl jq gettext-base
+    chromium fonts-ipafont-gothic  # tests/test_www.sh: the browser, a Japanese font for screenshots
 )
 missing=()
 for p in "${pkgs[@]}"; do

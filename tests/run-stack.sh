@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/run-stack.sh - what `make run` starts, in the foreground, on 127.0.0.1:
-#   memcached (free port), a demo OCSP responder for the prefecture CA (free
-#   port), a CRL server (python3 -m http.server, free port), kensho-fcgi and
-#   nginx on PORT (default 8080).  Ctrl-C stops everything it started.
+#   memcached (free port), a demo OCSP responder for the prefecture CA and a
+#   CRL server (tests/revocation/peer.py, free ports), kensho-fcgi and nginx
+#   on PORT (default 8080).  Ctrl-C stops everything it started.
 #
 # Environment: KENSHO (bin/kensho; kensho-fcgi sits next to it), PKI (the
 # demo PKI, tests/pki/mkpki.sh), PORT (default 8080), CONFIG (a configuration
@@ -63,12 +63,15 @@ chmod 0755 "$RUN" "$RUN/crl" # the CRL server and nginx read below it
 MC_PORT=$(ks_free_port)
 ks_exec_service memcached -l 127.0.0.1 -p "$MC_PORT" -U 0 -m 64 -c 256 2>>"$RUN/memcached.log" &
 started memcached $!
+# The demo OCSP responder and CRL server: tests/revocation/peer.py on 127.0.0.1
+# (`openssl ocsp -port` would bind every interface).
 OCSP_PORT=$(ks_free_port)
-ks_exec_service "$PY" "$HERE/fcgi/ocsp_http.py" "$OCSP_PORT" "$RUN/ocsp/index.txt" "$RUN/ocsp/pref-ca-self.pem" \
-    "$RUN/ocsp/ocsp-responder.pem" "$RUN/ocsp/ocsp-responder.key" 2>>"$RUN/ocsp.log" &
+KS_PEER_PORT=$OCSP_PORT ks_exec_service "$PY" "$HERE/revocation/peer.py" "$RUN/ocsp.port" ocsp "$RUN/ocsp/index.txt" \
+    "$RUN/ocsp/pref-ca-self.pem" "$RUN/ocsp/ocsp-responder.pem" "$RUN/ocsp/ocsp-responder.key" 2>>"$RUN/ocsp.log" &
 started ocsp $!
 CRL_PORT=$(ks_free_port)
-ks_exec_service "$PY" -m http.server --bind 127.0.0.1 --directory "$RUN/crl" "$CRL_PORT" >>"$RUN/crl.log" 2>&1 &
+KS_PEER_PORT=$CRL_PORT ks_exec_service "$PY" "$HERE/revocation/peer.py" "$RUN/crl.port" static "$RUN/crl" \
+    >>"$RUN/crl.log" 2>&1 &
 started crl $!
 
 if [ -z "$CONFIG" ]; then
@@ -101,7 +104,7 @@ started kensho-fcgi "$FCGI_PID"
 ks_wait_for 20 test -S "$SOCK" || { echo "run-stack: kensho-fcgi did not start:" >&2; tail -n 20 "$RUN/kensho-fcgi.log" >&2; exit 1; }
 ks_start_nginx "$RUN/nginx" "$PORT" "$ROOT/www" "$SOCK" 21m 20 40 || exit 1
 started nginx "$NGINX_PID"
-ks_wait_for 10 curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$OCSP_PORT/" || true
+ks_wait_for 10 test -s "$RUN/ocsp.port" || true
 
 cat <<EOF
 

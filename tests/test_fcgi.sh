@@ -52,6 +52,7 @@ write_config() { # write_config FILE AUDIT_PATH REQUIRED [EXTRA_TOP_LEVEL_JSON]
     cat >"$1" <<JSON
 {"trust_anchors": ["$P/anchors"], "intermediates": ["$P/intermediates"],
  "revocation": {"mode": "off"}, "accept_policies": ["1.2.392.200149.8.5.1.1.20"],
+ "crls": ["${CRL_FILE:-$P/pref-ca.crl}"],
  "limits": {"max_body_bytes": 262144, "max_parts": 8, "max_json_depth": 8, "request_timeout_ms": 10000},
  "service": {"threads": 4},
  "audit": {"path": "$2", "required": $3, "fsync": "always"}${4:-}}
@@ -101,6 +102,8 @@ check "healthz body" [ "$(jget "$T/healthz.body" status)" = ok ]
 req readyz "$B/readyz"
 check "readyz 200" status_is readyz 200
 check "readyz trust store" [ "$(jget "$T/readyz.body" checks.trust_store.ok)" = true ]
+check "readyz memcached" [ "$(jget "$T/readyz.body" checks.memcached.ok)" = true ]
+check "readyz crls" [ "$(jget "$T/readyz.body" checks.crls.ok)" = true ]
 req index "$B/"
 check "static page 200" status_is index 200
 check "CSP header" [ "$(header index Content-Security-Policy)" = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'" ]
@@ -140,9 +143,27 @@ for d in doc doc-tampered; do
 done
 check "multipart passes" [ "$(jget "$T/mp-doc.body" indication)" = TOTAL_PASSED ]
 check "tampered content fails" [ "$(jget "$T/mp-doc-tampered.body" subindication)" = HASH_FAILURE ]
-cli verify --signature "$P/sig-detached-rsa.p7s"
-req mp-nocontent -F "signature=@$P/sig-detached-rsa.p7s" -F "extra=@$P/doc.txt;filename=attachment.xml" "$B/api/v1/verify?at=$AT"
-check "multipart with an attachment part = cli" same_as_cli mp-nocontent
+# XML Signature filings: an e-Tax .xtx as application/xml, an e-Gov package
+# as application/zip, and the e-Gov signature with its forms as multipart.
+X=$P/xml
+cli verify --signature "$X/etax-rsa.xtx"
+req xml-etax -H 'Content-Type: application/xml' --data-binary "@$X/etax-rsa.xtx" "$B/api/v1/verify?at=$AT"
+check "application/xml e-Tax = cli" same_as_cli xml-etax
+cli verify --signature "$X/egov.zip"
+req xml-zip -H 'Content-Type: application/zip' --data-binary "@$X/egov.zip" "$B/api/v1/verify?at=$AT"
+check "application/zip e-Gov = cli" same_as_cli xml-zip
+check "e-Gov package verifies" [ "$(jget "$T/xml-zip.body" format)" = xmldsig ]
+cli verify --signature "$X/egov/kousei.xml" --content "$X/egov/form1.xml" --content "$X/egov/form2.pdf"
+req xml-mp -F "signature=@$X/egov/kousei.xml" -F "attachment=@$X/egov/form1.xml" -F "attachment=@$X/egov/form2.pdf" \
+    "$B/api/v1/verify?at=$AT"
+check "multipart e-Gov with its forms = cli" same_as_cli xml-mp
+check "multipart e-Gov passes" [ "$(jget "$T/xml-mp.body" indication)" = TOTAL_PASSED ]
+
+# Every file part besides "signature" is content or an attachment (XML
+# signatures name theirs by file name), as --content is on the command line.
+cli verify --signature "$P/sig-detached-rsa.p7s" --content "$P/doc.txt"
+req mp-attachment -F "signature=@$P/sig-detached-rsa.p7s" -F "extra=@$P/doc.txt;filename=attachment.xml" "$B/api/v1/verify?at=$AT"
+check "multipart with an attachment part = cli" same_as_cli mp-attachment
 cli cert --cert "$P/citizen-rsa.pem"
 req cert-raw -H 'Content-Type: application/x-pem-file' --data-binary "@$P/citizen-rsa.pem" "$B/api/v1/certificate?at=$AT"
 check "certificate raw PEM = cli" same_as_cli cert-raw
@@ -198,6 +219,9 @@ check "metrics text format" grep -q '^# TYPE kensho_http_requests_total counter'
 check "metrics by indication" grep -q 'kensho_http_requests_total{route="verify",status="200",indication="TOTAL_PASSED"}' "$T/metrics.body"
 check "metrics histogram" grep -q 'kensho_http_request_duration_seconds_bucket{route="verify",le="+Inf"}' "$T/metrics.body"
 check "metrics in flight" grep -q '^kensho_http_requests_in_flight 1$' "$T/metrics.body"
+check "metrics cache per tier" grep -q '^kensho_cache_lookups_total{tier="memory",result="hit"} ' "$T/metrics.body"
+check "metrics memcached" grep -q '^kensho_memcached_up [01]$' "$T/metrics.body"
+check "metrics CRL age" grep -q '^kensho_crl_age_seconds{issuer=".*",file=".*",fresh="true"} [0-9]' "$T/metrics.body"
 
 # ---- SIGHUP under load: no failed request ----
 metric() { curl -s --max-time 10 "$B/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
@@ -265,6 +289,18 @@ kill -HUP "$FCGI_PID"
 ks_wait_for 5 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 $B/readyz)\" = 200 ]"
 req back -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify"
 check "audit back after reload" status_is back 200
+
+# ---- a configured CRL past its nextUpdate: not ready ----
+CRL_FILE=$P/pref-ca-stale.crl write_config "$CFG" "$T/audit.log" true
+kill -HUP "$FCGI_PID"
+ks_wait_for 5 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 $B/readyz)\" = 503 ]"
+req stale "$B/readyz"
+check "readyz 503 for a stale CRL" status_is stale 503
+check "readyz names the CRLs" [ "$(jget "$T/stale.body" checks.crls.ok)" = false ]
+check "metrics show the stale CRL" grep -q 'fresh="false"' <(curl -s --max-time 5 "$B/metrics")
+cp "$T/good.json" "$CFG"
+kill -HUP "$FCGI_PID"
+ks_wait_for 5 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 $B/readyz)\" = 200 ]"
 
 # ---- SIGTERM drains a request in flight ----
 rm -f "$T/ready"

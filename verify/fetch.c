@@ -9,6 +9,7 @@
  * OSSL_HTTP granularity).
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,62 @@
 #include <openssl/httperr.h>
 
 #include "internal.h"
+
+/* Per responder (scheme://host:port) counters for /metrics: process-wide,
+ * bounded; responders beyond the table share the "other" row. */
+#define KS_FETCH_ROWS 64
+static struct {
+    char authority[128];
+    unsigned long long requests, errors;
+    double seconds;
+} ks_fetch_rows[KS_FETCH_ROWS + 1];
+static size_t ks_fetch_nrows;
+static pthread_mutex_t ks_fetch_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void ks_fetch_count(const char *host, const char *port, int ok, double seconds)
+{
+    char auth[128];
+    snprintf(auth, sizeof auth, "http://%s:%s", host ? host : "?", port ? port : "80");
+    pthread_mutex_lock(&ks_fetch_lock);
+    size_t i;
+    for (i = 0; i < ks_fetch_nrows && strcmp(ks_fetch_rows[i].authority, auth) != 0; i++)
+        ;
+    if (i == ks_fetch_nrows) {
+        if (ks_fetch_nrows < KS_FETCH_ROWS)
+            snprintf(ks_fetch_rows[ks_fetch_nrows++].authority, sizeof auth, "%s", auth);
+        else
+            snprintf(ks_fetch_rows[i = KS_FETCH_ROWS].authority, sizeof auth, "other");
+    }
+    ks_fetch_rows[i].requests++;
+    ks_fetch_rows[i].errors += !ok;
+    ks_fetch_rows[i].seconds += seconds;
+    pthread_mutex_unlock(&ks_fetch_lock);
+}
+
+cJSON *ks_fetch_stats_json(void)
+{
+    cJSON *a = cJSON_CreateArray();
+    pthread_mutex_lock(&ks_fetch_lock);
+    for (size_t i = 0; a != NULL && i <= KS_FETCH_ROWS; i++) {
+        if (ks_fetch_rows[i].requests == 0)
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "authority", ks_fetch_rows[i].authority);
+        cJSON_AddNumberToObject(o, "requests", (double)ks_fetch_rows[i].requests);
+        cJSON_AddNumberToObject(o, "errors", (double)ks_fetch_rows[i].errors);
+        cJSON_AddNumberToObject(o, "seconds", ks_fetch_rows[i].seconds);
+        cJSON_AddItemToArray(a, o);
+    }
+    pthread_mutex_unlock(&ks_fetch_lock);
+    return a;
+}
+
+static double ks_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /*
  * A URL is allowed when it starts with a configured prefix at a boundary:
@@ -57,6 +114,8 @@ ks_result ks_http_fetch(const ks_ctx *ctx, const char *url, const uint8_t *body,
     OSSL_HTTP_REQ_CTX *rctx = NULL;
     BIO *req = NULL, *resp = NULL;
     char fullpath[2300];
+    int counted = 0;
+    double started = ks_mono();
 
     *out = NULL;
     *outlen = 0;
@@ -69,6 +128,7 @@ ks_result ks_http_fetch(const ks_ctx *ctx, const char *url, const uint8_t *body,
         goto done;
     }
     snprintf(fullpath, sizeof fullpath, "%s%s%s", path, query ? "?" : "", query ? query : "");
+    counted = 1;
     int timeout = (ctx->rev.timeout_ms + 999) / 1000;
     if (body != NULL && (req = BIO_new_mem_buf(body, (int)bodylen)) == NULL) {
         ret = KS_E_NOMEM;
@@ -116,6 +176,8 @@ ks_result ks_http_fetch(const ks_ctx *ctx, const char *url, const uint8_t *body,
     *outlen = (size_t)len;
     ret = KS_OK;
 done:
+    if (counted)
+        ks_fetch_count(host, port, ret == KS_OK, ks_mono() - started);
     ERR_clear_error();
     OSSL_HTTP_close(rctx, ret == KS_OK);
     BIO_free(resp);

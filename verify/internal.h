@@ -252,6 +252,9 @@ ks_xml_kind ks_xml_detect(const ks_blob *in);
 /* req->contents are the detached attachments, matched by .name. */
 ks_result ks_verify_xml(ks_ctx *ctx, const ks_request *req, cJSON **verdict);
 
+/* Per-responder fetch counters (process-wide) as a JSON array. */
+cJSON *ks_fetch_stats_json(void);
+
 /* ASCII/UTF-8 helpers */
 int ks_utf8_valid(const uint8_t *s, size_t len);
 

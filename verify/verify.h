@@ -154,6 +154,15 @@ time_t ks_ctx_now(const ks_ctx *ctx);
 size_t ks_ctx_max_input(const ks_ctx *ctx);
 /* A description of the policy in force, for verdicts and the audit log. */
 const cJSON *ks_ctx_policy(const ks_ctx *ctx);
+/*
+ * Operational state at `now` for readiness and metrics (caller frees):
+ *   {"memcached": {"servers": N, "up": bool},
+ *    "cache": {"hits_memory", "hits_memcached", "misses", "fetches", ...},
+ *    "crls": [{"issuer", "file", "this_update", "next_update", "age_s", "fresh"}],
+ *    "fetch": [{"authority", "requests", "errors", "seconds"}]}
+ * CA names only: nothing personal.
+ */
+cJSON *ks_ctx_status(const ks_ctx *ctx, time_t now);
 /* A configuration section another module owns ("service", "cache", "audit",
  * "limits"), as written in the file; NULL when absent. */
 const cJSON *ks_ctx_section(const ks_ctx *ctx, const char *name);

@@ -1350,7 +1350,8 @@ report:
     r = KS_OK;
 done:
     ks_xml_io_current = NULL;
-    xmlSecDSigCtxDestroy(dsig);
+    if (dsig != NULL)
+        xmlSecDSigCtxDestroy(dsig);
     X509_free(signer);
     sk_X509_pop_free(embedded, X509_free);
     sk_X509_CRL_pop_free(crls, X509_CRL_free);
