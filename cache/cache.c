@@ -270,16 +270,6 @@ static int ks_cache_cur_u64(ks_cur *cur, uint64_t *v)
     return 1;
 }
 
-static void ks_cache_hex(const uint8_t *p, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* Seeded FNV-1a with a final mix: the in-process table's bucket hash.  The
  * seed is random per process so chains cannot be predicted from outside. */
 static uint64_t ks_cache_hash(const ks_cache *c, const char *key)
@@ -328,7 +318,7 @@ static int ks_cache_keyinfo_init(const ks_cache *c, const char *key, ks_cache_ke
 {
     if (!ks_cache_sha256(c, (const uint8_t *)key, strlen(key), ki->kh))
         return 0;
-    ks_cache_hex(ki->kh, sizeof ki->kh, ki->hex);
+    ks_hex_encode(ki->kh, sizeof ki->kh, ki->hex);
     snprintf(ki->mckey, sizeof ki->mckey, "ks1:%s", ki->hex);
     snprintf(ki->lockkey, sizeof ki->lockkey, "ks1:lock:%s", ki->hex);
     return 1;
@@ -755,7 +745,7 @@ static void ks_cache_mc_store(ks_cache *c, const ks_cache_keyinfo *ki, const uin
     char genhex[33];
     if (n > KS_CACHE_MAX_CHUNKS || RAND_bytes(gen, sizeof gen) != 1)
         goto done;
-    ks_cache_hex(gen, sizeof gen, genhex);
+    ks_hex_encode(gen, sizeof gen, genhex);
     for (size_t i = 0; i < n; i++) {
         char ck[128];
         size_t off = i * cb, clen = len - off < cb ? len - off : cb;
@@ -798,7 +788,7 @@ static int ks_cache_mc_read_chunks(ks_cache *c, memcached_st *m, const ks_cache_
         n > KS_CACHE_MAX_CHUNKS || (uint64_t)n != (total + cb - 1) / cb)
         return -1;
     char genhex[33];
-    ks_cache_hex(gen, 16, genhex);
+    ks_hex_encode(gen, 16, genhex);
     uint8_t *buf = malloc((size_t)total);
     if (buf == NULL)
         return 0;
@@ -1296,8 +1286,9 @@ static int ks_cache_parse_config(const cJSON *section, ks_cache_cfg *cfg, uint8_
                 break;
         if (i < sizeof ks_cache_cfg_ints / sizeof ks_cache_cfg_ints[0]) {
             long long lo = ks_cache_cfg_ints[i].lo, hi = ks_cache_cfg_ints[i].hi;
-            if (!cJSON_IsNumber(it) || it->valuedouble != (double)(long long)it->valuedouble ||
-                it->valuedouble < (double)lo || it->valuedouble > (double)hi) {
+            /* Range first: converting a double outside the range is undefined. */
+            if (!cJSON_IsNumber(it) || !(it->valuedouble >= (double)lo && it->valuedouble <= (double)hi) ||
+                it->valuedouble != (double)(long long)it->valuedouble) {
                 ks_cache_errf(errmsg, "key \"cache.%s\": must be an integer from %lld to %lld", name, lo, hi);
                 return 0;
             }

@@ -58,8 +58,9 @@ static int ks_int_key(const cJSON *o, const char *section, const char *name, lon
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
     if (it == NULL)
         return 1;
-    if (!cJSON_IsNumber(it) || it->valuedouble != (double)(long)it->valuedouble || it->valuedouble < (double)lo ||
-        it->valuedouble > (double)hi) {
+    /* Range first: converting a double outside long's range is undefined. */
+    if (!cJSON_IsNumber(it) || !(it->valuedouble >= (double)lo && it->valuedouble <= (double)hi) ||
+        it->valuedouble != (double)(long)it->valuedouble) {
         char msg[256];
         snprintf(msg, sizeof msg, "key \"%s.%s\": must be an integer from %ld to %ld", section, name, lo, hi);
         *errmsg = strdup(msg);
@@ -361,17 +362,6 @@ static void ks_http_problem(ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_re
 
 /* ---------------- request parsing ---------------- */
 
-static int ks_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The query: only "at" (once).  Percent-decoding per RFC 3986 2.1; a '+' is a
  * plus sign (an RFC 3339 offset), not a space. */
 static ks_result ks_query_at(ks_fcgi_arena *a, const char *q, time_t *at, int *has_at, const char **why)
@@ -398,21 +388,10 @@ static ks_result ks_query_at(ks_fcgi_arena *a, const char *q, time_t *at, int *h
             *why = "\"at\" given twice";
             return KS_E_BAD_REQUEST;
         }
-        char *src = eq + 1, *dst = eq + 1;
-        while (*src) {
-            if (*src == '%') {
-                int h = ks_hexval(src[1]), l = h < 0 ? -1 : ks_hexval(src[2]);
-                if (h < 0 || l < 0 || (h == 0 && l == 0)) {
-                    *why = "bad percent-encoding in the query";
-                    return KS_E_BAD_REQUEST;
-                }
-                *dst++ = (char)(h * 16 + l);
-                src += 3;
-            } else {
-                *dst++ = *src++;
-            }
+        if (!ks_pct_decode_inplace(eq + 1)) {
+            *why = "bad percent-encoding in the query";
+            return KS_E_BAD_REQUEST;
         }
-        *dst = '\0';
         if (ks_time_parse(eq + 1, at) != KS_OK) {
             *why = "\"at\" is not an RFC 3339 date-time";
             return KS_E_BAD_TIME;
@@ -511,6 +490,37 @@ static int ks_audit_or_refuse(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_re
     return 0;
 }
 
+/*
+ * The end of both verification routes: the verdict (owned by the arena from
+ * here on) is audited, then answered as the same JSON bin/kensho prints.
+ * Returns 1 when resp is complete (the verdict, a problem for a failed
+ * verification, or the audit's 503); 0 when out of memory.
+ */
+static int ks_answer_verdict(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp,
+                             ks_result r, const char *kind, const ks_blob *input, const ks_blob *contents,
+                             size_t ncontents, cJSON *verdict)
+{
+    if (r != KS_OK) {
+        ks_problem(a, req, resp, r, NULL);
+        return 1;
+    }
+    if (!ks_fcgi_arena_cleanup(a, ks_free_json, verdict)) {
+        cJSON_Delete(verdict);
+        return 0;
+    }
+    if (!ks_audit_or_refuse(g, a, req, resp, kind, input, contents, ncontents, verdict))
+        return 1;
+    resp->indication = ks_indication_name(ks_verdict_indication(verdict));
+    char *s = cJSON_PrintUnformatted(verdict);
+    if (s == NULL || !ks_fcgi_arena_cleanup(a, ks_free_ptr, s))
+        return 0;
+    resp->status = 200;
+    resp->content_type = "application/json";
+    resp->body = s;
+    resp->body_len = strlen(s);
+    return 1;
+}
+
 /* CMS (RFC 8551 3.2), XML Signature filings (e-Tax .xtx, e-Gov) and e-Gov
  * ZIP packages. */
 static const char *const ks_sig_raw_types[] = {"application/pkcs7-signature", "application/pkcs7-mime",
@@ -605,26 +615,10 @@ static void ks_route_verify(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req 
     vr.contents = contents;
     vr.n_contents = ncontents;
     cJSON *verdict = NULL;
-    if ((r = ks_verify_signature(g->ctx, &vr, &verdict)) != KS_OK)
-        goto fail;
-    if (!ks_fcgi_arena_cleanup(a, ks_free_json, verdict)) {
-        r = KS_E_NOMEM;
-        goto fail;
-    }
-    if (!ks_audit_or_refuse(g, a, req, resp, "signature", &vr.signature, contents, ncontents, verdict))
+    r = ks_verify_signature(g->ctx, &vr, &verdict);
+    if (ks_answer_verdict(g, a, req, resp, r, "signature", &vr.signature, contents, ncontents, verdict))
         return;
-    /* the arena cleanup owns the verdict; print a copy-free answer */
-    resp->indication = ks_indication_name(ks_verdict_indication(verdict));
-    char *s = cJSON_PrintUnformatted(verdict);
-    if (s == NULL || !ks_fcgi_arena_cleanup(a, ks_free_ptr, s)) {
-        r = KS_E_NOMEM;
-        goto fail;
-    }
-    resp->status = 200;
-    resp->content_type = "application/json";
-    resp->body = s;
-    resp->body_len = strlen(s);
-    return;
+    r = KS_E_NOMEM;
 fail:
     ks_problem(a, req, resp, r, why);
 }
@@ -679,25 +673,10 @@ static void ks_route_certificate(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi
         goto fail;
     }
     cJSON *verdict = NULL;
-    if ((r = ks_verify_certificate(g->ctx, &cert, at, has_at, &verdict)) != KS_OK)
-        goto fail;
-    if (!ks_fcgi_arena_cleanup(a, ks_free_json, verdict)) {
-        r = KS_E_NOMEM;
-        goto fail;
-    }
-    if (!ks_audit_or_refuse(g, a, req, resp, "certificate", &cert, NULL, 0, verdict))
+    r = ks_verify_certificate(g->ctx, &cert, at, has_at, &verdict);
+    if (ks_answer_verdict(g, a, req, resp, r, "certificate", &cert, NULL, 0, verdict))
         return;
-    resp->indication = ks_indication_name(ks_verdict_indication(verdict));
-    char *s = cJSON_PrintUnformatted(verdict);
-    if (s == NULL || !ks_fcgi_arena_cleanup(a, ks_free_ptr, s)) {
-        r = KS_E_NOMEM;
-        goto fail;
-    }
-    resp->status = 200;
-    resp->content_type = "application/json";
-    resp->body = s;
-    resp->body_len = strlen(s);
-    return;
+    r = KS_E_NOMEM;
 fail:
     ks_problem(a, req, resp, r, why);
 }

@@ -53,16 +53,6 @@ struct ks_audit {
     char *path;
 };
 
-static void ks_hex(const uint8_t *p, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 static int ks_sha256_hex(const void *p, size_t n, char out[65])
 {
     uint8_t md[32];
@@ -71,7 +61,7 @@ static int ks_sha256_hex(const void *p, size_t n, char out[65])
         ks_log_openssl("EVP_Digest");
         return 0;
     }
-    ks_hex(md, 32, out);
+    ks_hex_encode(md, 32, out);
     return 1;
 }
 

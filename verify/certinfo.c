@@ -78,16 +78,6 @@ void ks_asn1_time_format(const ASN1_TIME *t, char *buf, size_t len)
         snprintf(buf, len, "invalid");
 }
 
-static void ks_hex(const uint8_t *p, size_t n, char *out)
-{
-    static const char h[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = h[p[i] >> 4];
-        out[2 * i + 1] = h[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 static int ks_add_time(cJSON *o, const char *key, const ASN1_TIME *t)
 {
     char buf[32];
@@ -123,7 +113,7 @@ cJSON *ks_cert_json(X509 *x, ks_cert_source src)
     char hex[2 * EVP_MAX_MD_SIZE + 1];
     if (X509_digest(x, EVP_sha256(), md, &mdlen) != 1)
         goto done;
-    ks_hex(md, mdlen, hex);
+    ks_hex_encode(md, mdlen, hex);
     if (cJSON_AddStringToObject(o, "sha256", hex) == NULL)
         goto done;
     EVP_PKEY *pk = X509_get0_pubkey(x);

@@ -50,14 +50,9 @@ int ks_cert_fp(X509 *x, char fp[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    static const char hex[] = "0123456789abcdef";
     if (X509_digest(x, EVP_sha256(), md, &len) != 1 || len != 32)
         return 0;
-    for (unsigned i = 0; i < len; i++) {
-        fp[2 * i] = hex[md[i] >> 4];
-        fp[2 * i + 1] = hex[md[i] & 15];
-    }
-    fp[64] = '\0';
+    ks_hex_encode(md, len, fp);
     return 1;
 }
 

@@ -237,6 +237,50 @@ long ks_cur_find(const ks_cur *c, const uint8_t *needle, size_t nlen)
     return -1;
 }
 
+/* ---------------- hex and percent-encoding ---------------- */
+
+void ks_hex_encode(const uint8_t *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+int ks_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* RFC 3986 2.1; the decoded string is never longer than the encoded one. */
+int ks_pct_decode_inplace(char *s)
+{
+    char *src = s, *dst = s;
+    while (*src) {
+        if (*src != '%') {
+            *dst++ = *src++;
+            continue;
+        }
+        /* s is NUL-terminated: src[2] is read only when src[1] was a digit */
+        int hi = ks_hex_digit((unsigned char)src[1]);
+        int lo = hi >= 0 ? ks_hex_digit((unsigned char)src[2]) : -1;
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+            return 0;
+        *dst++ = (char)(hi << 4 | lo);
+        src += 3;
+    }
+    *dst = '\0';
+    return 1;
+}
+
 /* ---------------- UTF-8 ---------------- */
 
 /* Strict UTF-8 (RFC 3629): no overlongs, no surrogates, no NUL. */

@@ -226,6 +226,13 @@ int ks_cur_starts_with_ci(const ks_cur *c, const char *lit);  /* ASCII case-inse
 /* Finds `needle` at or after the cursor; offset relative to the cursor, or -1. */
 long ks_cur_find(const ks_cur *c, const uint8_t *needle, size_t nlen);
 
+/* Lower-case hex of n bytes into out (2n + 1 bytes). */
+void ks_hex_encode(const uint8_t *p, size_t n, char *out);
+/* The value of one hex digit, or -1. */
+int ks_hex_digit(int c);
+/* RFC 3986 2.1 percent-decoding in place; 0 on a malformed escape or %00. */
+int ks_pct_decode_inplace(char *s);
+
 /* Logging: level prefix + message to stderr.  Never pass personal data. */
 typedef enum { KS_LOG_ERR, KS_LOG_WARN, KS_LOG_INFO, KS_LOG_DEBUG } ks_log_level;
 void ks_log(ks_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -379,43 +379,19 @@ ks_xml_kind ks_xml_detect(const ks_blob *in)
     return ks_cur_starts_with(&c, "<") ? KS_XML_XML : KS_XML_NONE;
 }
 
-static int ks_hex(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* RFC 3986 2.1 percent-decoding.  NULL on a malformed escape or %00; sets
  * *oom on allocation failure. */
 static char *ks_pct_decode(const char *s, int *oom)
 {
-    size_t n = strlen(s);
-    char *out = malloc(n + 1), *o = out;
+    char *out = strdup(s);
     if (out == NULL) {
         *oom = 1;
         return NULL;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '%') {
-            *o++ = s[i];
-            continue;
-        }
-        /* s is NUL-terminated: s[i + 2] is read only when s[i + 1] was a digit */
-        int hi = ks_hex((unsigned char)s[i + 1]);
-        int lo = hi >= 0 ? ks_hex((unsigned char)s[i + 2]) : -1;
-        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-            free(out);
-            return NULL;
-        }
-        *o++ = (char)(hi << 4 | lo);
-        i += 2;
+    if (!ks_pct_decode_inplace(out)) {
+        free(out);
+        return NULL;
     }
-    *o = '\0';
     return out;
 }
 
