@@ -50,17 +50,7 @@ static ks_ctx *make_ctx(long max_age)
              "{\"trust_anchors\": [\"%s/anchors\"], \"revocation\": {\"clock_skew_s\": 0, \"ocsp_max_age_s\": %ld},"
              " \"algorithms\": {\"min_rsa_bits\": 1024, \"allow_sha1\": true}}",
              t_env("PKI", "build/pki"), max_age);
-    FILE *f = fopen(cfgpath, "w");
-    if (f == NULL)
-        return NULL;
-    fputs(text, f);
-    fclose(f);
-    ks_ctx *ctx = NULL;
-    char *err = NULL;
-    if (ks_ctx_load(cfgpath, &ctx, &err) != KS_OK)
-        fprintf(stderr, "config: %s\n", err);
-    free(err);
-    return ctx;
+    return t_ctx_from_text(cfgpath, text);
 }
 
 static void record(const char *suite, const char *id, int agree, int *ok, int *bad, const char *detail)

@@ -38,18 +38,8 @@ static ks_ctx *node(int ocsp_port, const char *mc, const char *cache_extra)
              " \"revocation_sources\": [{\"issuer\": \"%1$s/pref-ca-self.pem\", \"ocsp\": \"http://127.0.0.1:%2$d/ocsp\"}],"
              " \"memcached\": [%3$s], \"cache\": {\"memcached_timeout_ms\": 100 %4$s}}",
              pki, ocsp_port, mc, cache_extra);
-    FILE *f = fopen(path, "w");
-    if (f == NULL)
-        return NULL;
-    fputs(text, f);
-    fclose(f);
-    ks_ctx *ctx = NULL;
-    char *err = NULL;
-    if (ks_ctx_load(path, &ctx, &err) != KS_OK)
-        fprintf(stderr, "config: %s\n", err);
-    free(err);
-    if (ctx != NULL)
-        ks_ctx_set_clock(ctx, fake_clock, NULL);
+    ks_ctx *ctx = t_ctx_from_text(path, text);
+    ks_ctx_set_clock(ctx, fake_clock, NULL);
     return ctx;
 }
 
@@ -57,14 +47,12 @@ static ks_ctx *node(int ocsp_port, const char *mc, const char *cache_extra)
  * tier the leaf's evidence came from. */
 static void check(ks_ctx *ctx, const char *certfile, char *sub, size_t sublen, char *from, size_t fromlen)
 {
-    char path[512];
     uint8_t *buf = NULL;
     size_t len = 0;
     cJSON *v = NULL;
-    snprintf(path, sizeof path, "%s/%s", pki, certfile);
     snprintf(sub, sublen, "ERROR");
     snprintf(from, fromlen, "-");
-    if (ks_read_file(path, 1 << 20, &buf, &len) != KS_OK)
+    if (!t_read(pki, certfile, &buf, &len))
         return;
     ks_blob b = {.data = buf, .len = len};
     if (ks_verify_certificate(ctx, &b, 0, 0, &v) == KS_OK) {

@@ -58,22 +58,12 @@ static void write_configs(void)
 static ks_ctx *load(const char *name)
 {
     char path[600];
-    char *err = NULL;
-    ks_ctx *ctx = NULL;
-    ks_result r = ks_ctx_load(cfg_path(name, path, sizeof path), &ctx, &err);
-    if (r != KS_OK) {
-        fprintf(stderr, "config %s: %s\n", name, err);
-        exit(2);
-    }
-    free(err);
-    return ctx;
+    return t_load_ctx(cfg_path(name, path, sizeof path));
 }
 
 static int read_fixture(const char *file, uint8_t **buf, size_t *len)
 {
-    char path[600];
-    snprintf(path, sizeof path, "%s/%s", pki, file);
-    return ks_read_file(path, 64 * 1024 * 1024, buf, len) == KS_OK;
+    return t_read(pki, file, buf, len);
 }
 
 #define DAY (24 * 3600L)

@@ -64,14 +64,7 @@ static void write_configs(void)
 static ks_ctx *load(const char *name)
 {
     char path[PATH_MAX + 64];
-    char *err = NULL;
-    ks_ctx *ctx = NULL;
-    if (ks_ctx_load(cfg_path(name, path, sizeof path), &ctx, &err) != KS_OK) {
-        fprintf(stderr, "config %s: %s\n", name, err);
-        exit(2);
-    }
-    free(err);
-    return ctx;
+    return t_load_ctx(cfg_path(name, path, sizeof path));
 }
 
 /* $PKI/xml/<rel>, or $PKI/<rel> when rel starts with "../". */

@@ -72,4 +72,39 @@ static inline const char *t_env(const char *name, const char *dflt)
     return v && *v ? v : dflt;
 }
 
+#ifdef KENSHO_VERIFY_H
+/* Loads a configuration; a broken fixture ends the program (exit 2), it is
+ * not a test result. */
+static inline ks_ctx *t_load_ctx(const char *path)
+{
+    char *err = NULL;
+    ks_ctx *ctx = NULL;
+    if (ks_ctx_load(path, &ctx, &err) != KS_OK) {
+        fprintf(stderr, "config %s: %s\n", path, err ? err : "?");
+        exit(2);
+    }
+    free(err);
+    return ctx;
+}
+
+/* Writes `text` to `path` and loads it. */
+static inline ks_ctx *t_ctx_from_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(2);
+    }
+    return t_load_ctx(path);
+}
+
+/* Reads dir/file (at most 64 MiB); 1 on success. */
+static inline int t_read(const char *dir, const char *file, uint8_t **buf, size_t *len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    return ks_read_file(path, 64 * 1024 * 1024, buf, len) == KS_OK;
+}
+#endif
+
 #endif
