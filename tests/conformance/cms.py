@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """tests/conformance/cms.py - the shared CMS vectors through `bin/kensho verify`.
 
-Rows of /work/shared/cms/tests.tsv (RFC 4134 examples, two PKITS S/MIME
+Rows of ../shared/cms/tests.tsv (RFC 4134 examples, two PKITS S/MIME
 messages, Bouncy Castle signatures).  The configuration per mode:
 
   chain    the row's trust anchors, revocation off, the old algorithms
@@ -27,9 +27,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import OLD_ALGORITHMS, one_line, parallel, run_kensho, write_config  # noqa: E402
+from common import OLD_ALGORITHMS, SHARED, one_line, parallel, run_kensho, write_config  # noqa: E402
 
-CMS = os.environ.get("CMS_DIR", "/work/shared/cms")
+CMS = os.environ.get("CMS_DIR", os.path.join(SHARED, "cms"))
 PKITS = os.environ.get("PKITS_DIR", os.path.join(os.path.dirname(CMS), "pkits"))
 SIGONLY_ANCHOR = os.path.join(PKITS, "certs", "TrustAnchorRootCertificate.crt")
 # The vectors' signing times: RFC 4134 (1999-2004 certificates) and the

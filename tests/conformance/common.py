@@ -9,6 +9,10 @@ import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
+# The shared test suites sit beside the repository (../shared), as in CI.
+SHARED = os.environ.get("SHARED") or os.path.normpath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared"))
+
 KENSHO = os.environ.get("KENSHO", os.path.join(os.path.dirname(__file__), "..", "..", "bin", "kensho"))
 JOBS = int(os.environ.get("KS_JOBS", "2"))
 TIMEOUT_S = 30

@@ -23,9 +23,9 @@ import tempfile
 from collections import Counter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import one_line, parallel, run_kensho, write_config  # noqa: E402
+from common import SHARED, one_line, parallel, run_kensho, write_config  # noqa: E402
 
-LIMBO = os.environ.get("LIMBO_JSON", "/work/shared/x509-limbo/limbo-local.json")
+LIMBO = os.environ.get("LIMBO_JSON", os.path.join(SHARED, "x509-limbo", "limbo-local.json"))
 EXPLAINED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "limbo-disagreements.txt")
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """tests/conformance/pkits.py - NIST PKITS (2011 edition) through bin/kensho.
 
-Each row of /work/shared/pkits/tests.tsv becomes one kensho configuration
+Each row of ../shared/pkits/tests.tsv becomes one kensho configuration
 (trust anchor, the row's intermediates and CRLs, the RFC 5280 6.1.1 inputs)
 and one `kensho cert --at 2011-04-15T00:00:00Z` of the end-entity
 certificate.  Exit 0 counts as "valid", exit 1 or 2 as "invalid"; anything
@@ -23,9 +23,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import OLD_ALGORITHMS, one_line, parallel, run_kensho, write_config  # noqa: E402
+from common import OLD_ALGORITHMS, SHARED, one_line, parallel, run_kensho, write_config  # noqa: E402
 
-PKITS = os.environ.get("PKITS_DIR", "/work/shared/pkits")
+PKITS = os.environ.get("PKITS_DIR", os.path.join(SHARED, "pkits"))
 AT = "2011-04-15T00:00:00Z"
 ANY_POLICY = "2.5.29.32.0"
 
