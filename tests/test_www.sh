@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# tests/test_www.sh - the citizens' page (www/) end to end in real headless
+# Chromium: kensho-fcgi and nginx on 127.0.0.1 (free ports, started and
+# stopped here with tests/fcgi/stack.sh, as `make run` does) with the demo
+# PKI and offline revocation (local CRLs), then tests/www/e2e.mjs drives
+# Debian's chromium through playwright-core.  Screenshots (and a printed
+# PDF) go to build/www-artifacts/.
+#
+# Chromium, node or npm missing: the test FAILS, loudly (CI installs them
+# with tests/install-deps.sh).  KS_SKIP_BROWSER=1 skips it on a developer
+# machine, saying so (not in CI: CI=true ignores it).  playwright-core comes from tests/www/package-lock.json
+# (npm ci, never a browser download).  Bounded: npm ci 300 s, the browser
+# run 300 s, every wait in stack.sh is capped.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+K=${KENSHO:-$ROOT/bin/kensho}
+P=${PKI:-$ROOT/build/pki}
+FCGI=$(dirname "$K")/kensho-fcgi
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+ART=${KS_WWW_ARTIFACTS:-$ROOT/build/www-artifacts}
+# shellcheck source=tests/fcgi/stack.sh
+. "$HERE/fcgi/stack.sh"
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() {
+    fail=$((fail + 1))
+    echo "FAIL: $*" >&2
+}
+check() { # check DESCRIPTION CMD...
+    local what=$1
+    shift
+    if "$@"; then ok; else bad "$what"; fi
+}
+
+if [ "${KS_SKIP_BROWSER:-}" = 1 ] && [ "${CI:-}" = true ]; then
+    echo "test_www: KS_SKIP_BROWSER=1 is ignored in CI (CI=true)" >&2
+elif [ "${KS_SKIP_BROWSER:-}" = 1 ]; then
+    echo "test_www: SKIPPED: KS_SKIP_BROWSER=1 - the page was NOT tested in a browser" >&2
+    echo "0 passed, 0 failed"
+    exit 0
+fi
+missing=()
+for tool in node npm nginx curl python3 envsubst; do
+    command -v "$tool" >/dev/null || missing+=("$tool")
+done
+[ -x "$CHROMIUM" ] || missing+=("chromium ($CHROMIUM)")
+if [ ${#missing[@]} -gt 0 ]; then
+    {
+        echo "test_www: ******************************************************************"
+        echo "test_www: ***  MISSING: ${missing[*]}"
+        echo "test_www: ***  the citizens' page cannot be tested in a browser: FAILED."
+        echo "test_www: ***  Install with tests/install-deps.sh (as root), or skip on a"
+        echo "test_www: ***  developer machine with KS_SKIP_BROWSER=1."
+        echo "test_www: ******************************************************************"
+    } >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+[ -x "$FCGI" ] || { echo "test_www: no $FCGI (make)" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+# ---- playwright-core, exactly as locked; never a browser download ----
+W=$HERE/www
+if [ ! -f "$W/node_modules/playwright-core/package.json" ] ||
+    [ "$W/package-lock.json" -nt "$W/node_modules/.package-lock.json" ]; then
+    echo "test_www: npm ci in tests/www (playwright-core)" >&2
+    if ! (cd "$W" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 300 npm ci --no-audit --no-fund --ignore-scripts >&2); then
+        echo "test_www: npm ci failed: playwright-core is not installed" >&2
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+fi
+
+# ---- the page's source keeps the CSP rules (the browser checks them too) ----
+no_match() { # no_match REGEX FILE...: nothing matches
+    ! grep -nE "$@" >&2
+}
+check "no innerHTML/outerHTML/insertAdjacentHTML/document.write/eval/Function in www/*.js" \
+    no_match 'innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|setTimeout\(["'\'']' "$ROOT"/www/*.js
+check "no inline style or script in www/*.html" \
+    no_match '<style|\sstyle=|<script>|<script [^>]*>[^<]|\son[a-z]+=' "$ROOT"/www/*.html
+no_external() { # nothing but the SVG namespace looks like a URL
+    ! grep -rnoE 'https?://[^"'\'' )>]+' "$ROOT/www" | grep -v 'http://www\.w3\.org/2000/svg$' >&2
+}
+check "no external resource in www/" no_external
+
+# ---- the stack: kensho-fcgi + nginx, as `make run` starts them ----
+T=$(mktemp -d /tmp/kensho-www-test.XXXXXX)
+FCGI_PID=
+NGINX_PID=
+cleanup() {
+    [ -n "$NGINX_PID" ] && ks_stop "$NGINX_PID" 5
+    [ -n "$FCGI_PID" ] && ks_stop "$FCGI_PID" 5
+    rm -rf "$T"
+}
+trap cleanup EXIT
+# The service accepts 1 MiB (so a 1.5 MiB upload meets its 413), the page
+# checks 20 MiB itself (www/index.html), nginx lets 21 MiB through.
+SERVER_MAX=1048576
+cat >"$T/kensho.json" <<JSON
+{"trust_anchors": ["$P/anchors"], "intermediates": ["$P/intermediates"],
+ "crls": ["$P/pref-ca.crl", "$P/pref-ca2.crl", "$P/ministry-ca.crl", "$P/gpki-bca.crl", "$P/jpki-bca.crl"],
+ "revocation": {"mode": "require", "timeout_ms": 3000},
+ "accept_policies": ["1.2.392.200149.8.5.1.1.20"],
+ "limits": {"max_body_bytes": $SERVER_MAX, "request_timeout_ms": 20000},
+ "service": {"threads": 2},
+ "audit": {"path": "$T/audit.log", "required": true, "fsync": "never"}}
+JSON
+ks_rundir "$T"
+PORT=$(ks_free_port)
+if ! ks_start_fcgi "$FCGI" "$T/kensho.json" "$T/fcgi.sock" "$T/fcgi.log" 2 ||
+    ! ks_start_nginx "$T/nginx" "$PORT" "$ROOT/www" "$T/fcgi.sock" 21m 1000 1000; then
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+# ---- the browser ----
+rm -rf "$ART"
+mkdir -p "$ART"
+BASE=http://127.0.0.1:$PORT PKI=$P ART=$ART CHROMIUM=$CHROMIUM SERVER_MAX=$SERVER_MAX \
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PLAYWRIGHT_BROWSERS_PATH=0 \
+    timeout 300 node "$W/e2e.mjs" >"$T/e2e.out"
+rc=$?
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$T/e2e.out" | tail -n 1)
+if [ -z "$line" ]; then
+    bad "e2e.mjs gave no result line (exit $rc)"
+else
+    pass=$((pass + $(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')))
+    f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+    fail=$((fail + f))
+    [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && bad "e2e.mjs exit $rc with no failed check"
+fi
+echo "  screenshots: $(find "$ART" -name '*.png' | wc -l) in $ART" >&2
+
+# ---- what the page sent left no personal data in any log ----
+ks_stop "$NGINX_PID" 10
+NGINX_PID=
+ks_stop "$FCGI_PID" 10
+FCGI_PID=
+for f in "$T/fcgi.log" "$T/nginx/access.log" "$T/nginx/error.log" "$T/audit.log"; do
+    check "no name/address in $(basename "$f")" bash -c "! grep -qE '検証|長野県松本市|丸の内' '$f'"
+done
+check "verifications were audited" [ "$(grep -c '' "$T/audit.log" 2>/dev/null || echo 0)" -gt 5 ]
+check "no sanitizer report" bash -c "! grep -qE 'Sanitizer|runtime error' '$T/fcgi.log'"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,463 @@
+// tests/www/e2e.mjs - the citizens' page in real headless Chromium (Debian's
+// /usr/bin/chromium, driven by playwright-core; no browser download).
+// Run by tests/test_www.sh against nginx + kensho-fcgi on 127.0.0.1:
+//   BASE     http://127.0.0.1:PORT
+//   PKI      the demo PKI (tests/pki/mkpki.sh)
+//   ART      where screenshots and the printed PDF go (build/www-artifacts)
+//   CHROMIUM the browser (default /usr/bin/chromium)
+//   SERVER_MAX  the service's limits.max_body_bytes (smaller than the page's)
+// Uploads through the page a valid, an expired, a revoked (after a move) and
+// a tampered signature, a detached one with and without its document, an
+// XML (e-Gov zip) filing, a file that is not a signature, one over the
+// service's limit and one over the page's; asserts the state, reason and
+// advice shown in Japanese and English; the request id; the print summary;
+// keyboard use, visible focus, contrast, phone width; no CSP violation, no
+// page error, no request outside BASE.  Prints "N passed, M failed".
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const BASE = process.env.BASE;
+const PKI = process.env.PKI;
+const ART = process.env.ART;
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SERVER_MAX = Number(process.env.SERVER_MAX || 1048576);
+if (!BASE || !PKI || !ART) {
+  console.error('e2e: BASE, PKI and ART are required');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+let pass = 0;
+let fail = 0;
+function check(what, cond, got) {
+  if (cond) {
+    pass++;
+  } else {
+    fail++;
+    console.error(`FAIL: ${what}${got !== undefined ? ` (got: ${JSON.stringify(got)})` : ''}`);
+  }
+}
+const pki = (f) => path.join(PKI, f);
+const shots = [];
+async function shot(page, name, opts = {}) {
+  const file = path.join(ART, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true, ...opts });
+  shots.push(file);
+}
+
+// Every page: CSP violations, script errors and any request leaving BASE.
+const problems = { csp: [], errors: [], external: [] };
+function watch(page) {
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content.Security.Policy|Refused to/i.test(m.text())) {
+      problems.csp.push(m.text());
+    } else if (m.type() === 'error' && !/status of (400|413|415|429|503)/.test(m.text())) {
+      problems.errors.push(m.text());
+    }
+  });
+  page.on('pageerror', (e) => problems.errors.push(String(e)));
+  page.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith(BASE + '/') && !u.startsWith('data:')) {
+      problems.external.push(u);
+    }
+  });
+}
+
+const WORD = {
+  ja: { valid: '有効', invalid: '無効', indeterminate: '判定できません' },
+  en: { valid: 'Valid', invalid: 'Not valid', indeterminate: 'Cannot be determined' },
+};
+
+// What the page shows after a check.
+async function readResult(page) {
+  await page.waitForSelector('#result:not([hidden]) #result-title', { timeout: 30000 });
+  return page.evaluate(() => {
+    const q = (s) => document.querySelector(s);
+    const txt = (s) => (q(s) ? q(s).textContent.trim() : null);
+    return {
+      state: q('#result').getAttribute('data-state'),
+      word: txt('#result-title'),
+      lede: txt('.banner-lede'),
+      reason: txt('#reason-main'),
+      more: Array.from(document.querySelectorAll('.reason-more li')).map((e) => e.textContent.trim()),
+      advice: txt('#advice'),
+      requestId: txt('#request-id'),
+      problem: txt('#problem-text'),
+      chainRoles: Array.from(document.querySelectorAll('#chain .node-role')).map((e) => e.textContent.trim()),
+      chainNames: Array.from(document.querySelectorAll('#chain .node-name')).map((e) => e.textContent.trim()),
+      revBadges: Array.from(document.querySelectorAll('#revocation .rev-head .badge')).map((e) => e.textContent.trim()),
+      revText: txt('#revocation'),
+      signer: txt('.block-signer'),
+      privacy: txt('#privacy-note'),
+      unproven: !!q('#signer-unproven'),
+      refs: Array.from(document.querySelectorAll('.refs .ref-covers')).map((e) => e.textContent.trim()),
+      focused: document.activeElement ? document.activeElement.id : null,
+      lang: document.documentElement.lang,
+    };
+  });
+}
+
+// Chooses the files through the real <input type=file>, clicks the button,
+// waits for the answer; returns the shown result and the HTTP response.
+let step = 'start';
+async function verify(page, sig, contents = []) {
+  step = `verify ${typeof sig === 'string' ? path.basename(sig) : sig.name}`;
+  await page.setInputFiles('#sig-input', sig);
+  if (contents.length) {
+    await page.setInputFiles('#content-input', contents);
+  }
+  const [resp] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/v1/verify'), { timeout: 30000 }),
+    page.click('#check'),
+  ]);
+  const r = await readResult(page);
+  r.status = resp.status();
+  r.header = (await resp.allHeaders())['x-request-id'];
+  return r;
+}
+
+async function setLang(page, lang) {
+  await page.click(`.lang-btn[data-lang="${lang}"]`);
+  await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+}
+
+async function again(page) {
+  await page.click('#again');
+  await page.waitForSelector('#result', { state: 'hidden' });
+}
+
+// WCAG contrast ratio of an element's text against the nearest opaque
+// background, computed in the page.
+async function contrast(page, selector) {
+  return page.evaluate((sel) => {
+    const e = document.querySelector(sel);
+    if (!e) return 0;
+    const rgb = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (c) => {
+        c /= 255;
+        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+      };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const fg = rgb(getComputedStyle(e).color);
+    let n = e;
+    let bg = [255, 255, 255];
+    while (n && n.nodeType === 1) {
+      const c = rgb(getComputedStyle(n).backgroundColor);
+      if (c.length >= 3 && (c.length < 4 || c[3] > 0.99)) {
+        bg = c;
+        break;
+      }
+      n = n.parentElement;
+    }
+    const a = lum(fg);
+    const b = lum(bg);
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  }, selector);
+}
+
+// The four cases of the brief, with what must be shown in each language.
+const CASES = [
+  {
+    name: 'valid', file: 'sig-attached-rsa.p7m', state: 'valid',
+    ja: { reason: '署名は有効です。', advice: '信頼して使えます' },
+    en: { reason: 'The signature is valid', advice: 'You can rely on this file' },
+  },
+  {
+    name: 'expired', file: 'sig-attached-expired.p7m', state: 'invalid',
+    ja: { reason: '署名者の電子証明書は有効期限が切れています。', advice: '市区町村の窓口で電子証明書を更新' },
+    en: { reason: "The signer's certificate had expired.", advice: 'renew the certificate at the municipal office' },
+  },
+  {
+    name: 'revoked-moved', file: 'sig-attached-moved.p7m', state: 'invalid',
+    ja: { reason: '署名者の電子証明書は失効しています。', more: '住所・氏名等の変更により失効', advice: '引っ越しや氏名の変更' },
+    en: { reason: "The signer's certificate has been revoked.", more: "holder's details changed", advice: 'moves or changes name' },
+  },
+  {
+    name: 'tampered', file: 'sig-attached-tampered-content.p7m', state: 'invalid',
+    ja: { reason: '署名された後に文書が改変されています。', advice: '署名した後に文書が書き換えられています' },
+    en: { reason: 'The document was changed after it was signed.', advice: 'The document was changed after it was signed' },
+  },
+];
+
+function checkShown(c, lang, r) {
+  const want = c[lang];
+  check(`${c.name} ${lang}: state ${c.state}`, r.state === c.state, r.state);
+  check(`${c.name} ${lang}: word ${WORD[lang][c.state]}`, r.word === WORD[lang][c.state], r.word);
+  check(`${c.name} ${lang}: reason`, (r.reason || '').includes(want.reason), r.reason);
+  check(`${c.name} ${lang}: what to do`, (r.advice || '').includes(want.advice), r.advice);
+  if (want.more) {
+    check(`${c.name} ${lang}: second reason`, r.more.some((m) => m.includes(want.more)), r.more);
+  }
+  check(`${c.name} ${lang}: html lang`, r.lang === lang, r.lang);
+}
+
+const ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+// launch() gives the browser a new, empty --user-data-dir of its own and
+// deletes it on close.
+const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 60000 });
+try {
+  // ---------------- desktop, Japanese browser ----------------
+  const ctx = await browser.newContext({
+    locale: 'ja-JP', timezoneId: 'Asia/Tokyo', viewport: { width: 1024, height: 900 }, acceptDownloads: false,
+  });
+  ctx.setDefaultTimeout(30000);
+  const page = await ctx.newPage();
+  watch(page);
+  const home = await page.goto(BASE + '/', { waitUntil: 'load' });
+  const csp = (await home.allHeaders())['content-security-policy'] || '';
+  check("CSP: script-src 'self'", csp.includes("script-src 'self'"), csp);
+  check("CSP: style-src 'self'", csp.includes("style-src 'self'"), csp);
+  check('Japanese by default (html lang)', (await page.getAttribute('html', 'lang')) === 'ja');
+  check('Japanese title', (await page.textContent('h1')).trim() === '電子署名の確認');
+  check('日本語 pressed', (await page.getAttribute('.lang-btn[data-lang="ja"]', 'aria-pressed')) === 'true');
+  await shot(page, 'start-ja');
+
+  // labelled controls
+  const unlabelled = await page.evaluate(() =>
+    Array.from(document.querySelectorAll('input, button')).filter((e) => {
+      if (e.tagName === 'INPUT') return !(e.labels && e.labels.length) && !e.getAttribute('aria-label');
+      return !(e.textContent.trim() || e.getAttribute('aria-label'));
+    }).map((e) => e.id || e.outerHTML.slice(0, 60)));
+  check('every control has a label', unlabelled.length === 0, unlabelled);
+
+  // keyboard: Tab reaches the file input and the focus is visible
+  let reached = false;
+  for (let i = 0; i < 8 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => document.activeElement && document.activeElement.id === 'sig-input');
+  }
+  check('Tab reaches the signature file input', reached);
+  const ring = await page.evaluate(() => {
+    const s = getComputedStyle(document.querySelector('#sig-drop .drop-label'));
+    return { style: s.outlineStyle, width: parseFloat(s.outlineWidth), shadow: s.boxShadow };
+  });
+  check('focus visible on the file chooser', ring.style === 'solid' && ring.width >= 2, ring);
+  await shot(page, 'focus-ja', { fullPage: false });
+
+  // nothing chosen
+  await page.click('#check');
+  check('no file: asks for one', ((await page.textContent('#form-error')) || '').includes('署名付きファイルを選んでください'));
+
+  // the four cases, each in Japanese then English
+  const seen = {};
+  for (const c of CASES) {
+    const r = await verify(page, pki(c.file));
+    seen[c.name] = r;
+    check(`${c.name}: HTTP 200`, r.status === 200, r.status);
+    check(`${c.name}: request id shown = X-Request-Id`, !!r.header && r.requestId === r.header, [r.requestId, r.header]);
+    check(`${c.name}: focus moved to the result`, r.focused === 'result-title', r.focused);
+    checkShown(c, 'ja', r);
+    await shot(page, `${c.name}-ja`);
+    await setLang(page, 'en');
+    checkShown(c, 'en', await readResult(page));
+    await shot(page, `${c.name}-en`);
+    await setLang(page, 'ja');
+    if (c.name === 'valid') {
+      // print summary: the form gone, the verdict and the request id kept
+      await page.emulateMedia({ media: 'print' });
+      check('print: form hidden', !(await page.isVisible('#form')));
+      check('print: request id visible', await page.isVisible('#request-id'));
+      check('print: summary title visible', await page.isVisible('.print-title'));
+      check('print: state visible', await page.isVisible('#result-title'));
+      check('print: no name, address or birth date', !(await page.isVisible('.facts-personal')) &&
+        !(await page.locator('text=長野県松本市丸の内').first().isVisible()));
+      await shot(page, 'valid-print-ja');
+      await page.pdf({ path: path.join(ART, 'valid-print-ja.pdf'), format: 'A4', printBackground: true });
+      await page.emulateMedia({ media: 'screen' });
+      check('contrast of the state word >= 4.5', (await contrast(page, '#result-title')) >= 4.5);
+      check('contrast of the advice >= 4.5', (await contrast(page, '#advice')) >= 4.5);
+      check('contrast of a hint >= 4.5', (await contrast(page, '#sig-hint')) >= 4.5);
+    }
+    if (c.name === 'invalid' || c.name === 'expired') {
+      check('contrast of the "invalid" word >= 4.5', (await contrast(page, '#result-title')) >= 4.5);
+    }
+    await again(page);
+  }
+  const v = seen.valid;
+  check('valid: JPKI name shown', (v.signer || '').includes('検証　花子'), v.signer);
+  check('valid: address shown', (v.signer || '').includes('長野県松本市丸の内３番７号'));
+  check('valid: date of birth in the era', (v.signer || '').includes('昭和45年1月2日'), v.signer);
+  check('valid: note that personal data is not stored', (v.privacy || '').includes('保存されません'), v.privacy);
+  check('valid: chain of 5 drawn', v.chainNames.length === 5, v.chainNames);
+  check('valid: chain starts at the signer', v.chainRoles[0] === '署名者の電子証明書', v.chainRoles);
+  check('valid: chain passes a prefecture CA', v.chainRoles.includes('都道府県の認証局'), v.chainRoles);
+  check('valid: chain passes two bridge CAs', v.chainRoles.filter((x) => x === 'ブリッジ認証局').length === 2, v.chainRoles);
+  check('valid: chain ends at the anchor', v.chainRoles[4] === '信頼の起点（トラストアンカー）', v.chainRoles);
+  check('valid: 4 revocation answers, all good', v.revBadges.length === 4 && v.revBadges.every((b) => b === '失効していません'), v.revBadges);
+  check('valid: revocation times shown', (v.revText || '').includes('次回の更新予定') && (v.revText || '').includes('日本時間'));
+  check('valid: the signer is not marked unproven', v.unproven === false);
+  check('tampered: the named person is marked unproven', seen.tampered.unproven === true);
+  check('expired: the named person is marked unproven', seen.expired.unproven === true);
+  const m = seen['revoked-moved'];
+  check('revoked: evidence says revoked', m.revBadges[0] === '失効しています', m.revBadges);
+  check('revoked: CAs after the revoked signer are "not checked"', m.revBadges.slice(1).every((b) => b === '確認していません'), m.revBadges);
+  check('revoked: revocation time shown', (m.revText || '').includes('失効した日時'));
+  check('revoked: revocation reason in words', (m.revText || '').includes('住所・氏名等の変更により失効'));
+  check('request ids differ', new Set(Object.values(seen).map((x) => x.requestId)).size === CASES.length);
+
+  // detached signature: without and with its document
+  let r = await verify(page, pki('sig-detached-rsa.p7s'));
+  check('detached without content: cannot be determined', r.state === 'indeterminate' && r.word === '判定できません', [r.state, r.word]);
+  check('detached without content: says to add the document', (r.advice || '').includes('元の文書も選んで'), r.advice);
+  await shot(page, 'detached-missing-ja');
+  await again(page);
+  r = await verify(page, pki('sig-detached-rsa.p7s'), [pki('doc.txt')]);
+  check('detached with its document: valid', r.state === 'valid', r.state);
+  await again(page);
+
+  // XML (e-Gov zip): what exactly was signed
+  r = await verify(page, pki('xml/egov.zip'));
+  check('e-Gov zip: valid', r.state === 'valid', [r.state, r.reason]);
+  check('e-Gov zip: references listed', r.refs.includes('form1.xml') && r.refs.includes('form2.pdf'), r.refs);
+  await shot(page, 'xml-egov-ja');
+  await again(page);
+
+  // progress while it runs (the answer held back for a moment)
+  step = 'progress';
+  await page.route('**/api/v1/verify', async (route) => {
+    await new Promise((res) => setTimeout(res, 1500));
+    await route.continue();
+  });
+  await page.setInputFiles('#sig-input', pki('sig-attached-rsa.p7m'));
+  await page.click('#check');
+  await page.waitForSelector('#progress:not([hidden])', { timeout: 5000 });
+  check('progress: shown, the button disabled', (await page.isDisabled('#check')) &&
+    /送信しています|確認しています/.test((await page.textContent('#progress-text')) || ''), await page.textContent('#progress-text'));
+  await shot(page, 'progress-ja', { fullPage: false });
+  r = await readResult(page);
+  check('progress: then the result', r.state === 'valid' && !(await page.isVisible('#progress')));
+  await page.unroute('**/api/v1/verify');
+  await again(page);
+
+  // two signers: each one's result listed
+  r = await verify(page, pki('sig-two-signers.p7m'));
+  const signers = await page.$$eval('.signers .signer-label', (l) => l.map((e) => e.textContent.trim()));
+  check('two signers: valid, both listed', r.state === 'valid' && signers.length === 2 &&
+    signers.every((x) => x.endsWith('有効')), [r.state, signers]);
+  await again(page);
+
+  // a file name is text, never markup
+  let dialogs = 0;
+  page.on('dialog', (d) => {
+    dialogs++;
+    d.dismiss().catch(() => {});
+  });
+  const evil = '<img src=x onerror=alert(1)>.p7m';
+  r = await verify(page, { name: evil, mimeType: 'application/pkcs7-mime', buffer: fs.readFileSync(pki('sig-attached-rsa.p7m')) });
+  check('markup in a file name: shown as text', (await page.textContent('.print-head')).includes(evil) &&
+    (await page.$$('#result img, #sig-chosen img')).length === 0 && dialogs === 0);
+  await again(page);
+
+  // not a signature: 400 problem
+  r = await verify(page, pki('doc.txt'));
+  check('not a signature: 400', r.status === 400, r.status);
+  check('not a signature: said so', (r.problem || '').includes('電子署名として読み取れませんでした'), r.problem);
+  check('not a signature: request id from the problem', !!r.requestId && r.requestId === r.header, [r.requestId, r.header]);
+  await shot(page, 'not-a-signature-ja');
+  await setLang(page, 'en');
+  r = await readResult(page);
+  check('not a signature: said so in English', (r.problem || '').includes('could not be read as an electronic signature'), r.problem);
+  await setLang(page, 'ja');
+  await again(page);
+
+  // over the service's limit: 413 from kensho-fcgi
+  const big = Buffer.alloc(SERVER_MAX + 512 * 1024, 0x41);
+  r = await verify(page, { name: 'big.p7m', mimeType: 'application/octet-stream', buffer: big });
+  check('over the service limit: 413', r.status === 413, r.status);
+  check('over the service limit: too large', (r.problem || '').includes('ファイルが大きすぎます'), r.problem);
+  await shot(page, 'too-large-server-ja');
+  await again(page);
+
+  // over the page's own limit: refused before sending
+  let posted = 0;
+  const count = (q) => {
+    if (q.url().endsWith('/api/v1/verify')) posted++;
+  };
+  page.on('request', count);
+  // made in the page (21 MiB over the DevTools protocol is slow): the same
+  // change event a chosen file gives
+  step = 'page limit';
+  await page.evaluate(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(21 * 1024 * 1024)], 'huge.p7m', { type: 'application/octet-stream' }));
+    const input = document.querySelector('#sig-input');
+    input.files = dt.files;
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+  });
+  await page.click('#check');
+  const err = (await page.textContent('#form-error')) || '';
+  check('over the page limit: refused on the page', err.includes('ファイルが大きすぎます') && err.includes('20.0 MB'), err);
+  check('over the page limit: nothing sent', posted === 0, posted);
+  page.off('request', count);
+  await shot(page, 'too-large-page-ja', { fullPage: false });
+  await page.click('#reset');
+
+  // a file dropped on the zone
+  step = 'drop';
+  const bytes = Array.from(fs.readFileSync(pki('sig-attached-rsa.p7m')));
+  await page.evaluate((b) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(b)], 'dropped.p7m', { type: 'application/pkcs7-mime' }));
+    document.querySelector('#sig-drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, bytes);
+  check('drop: the file is chosen', ((await page.textContent('#sig-chosen')) || '').includes('dropped.p7m'));
+  // and checked with the keyboard alone
+  await page.focus('#check');
+  await page.keyboard.press('Enter');
+  r = await readResult(page);
+  check('keyboard: Enter on the button checks the dropped file', r.state === 'valid', r.state);
+  await ctx.close();
+
+  // ---------------- English browser ----------------
+  step = 'English browser';
+  const ectx = await browser.newContext({ locale: 'en-US', timezoneId: 'Europe/London', viewport: { width: 1024, height: 900 } });
+  const ep = await ectx.newPage();
+  watch(ep);
+  await ep.goto(BASE + '/', { waitUntil: 'load' });
+  check('English browser: English page', (await ep.getAttribute('html', 'lang')) === 'en' &&
+    (await ep.textContent('h1')).trim() === 'Check an electronic signature');
+  r = await verify(ep, pki('sig-attached-moved.p7m'));
+  checkShown(CASES[2], 'en', r);
+  check('English: times in Japan time', (await ep.textContent('.block-times')).includes('(Japan time)'));
+  await shot(ep, 'revoked-moved-en-browser');
+  await ectx.close();
+
+  // ---------------- phone ----------------
+  step = 'phone';
+  const pctx = await browser.newContext({
+    locale: 'ja-JP', timezoneId: 'Asia/Tokyo', viewport: { width: 375, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
+  });
+  const pp = await pctx.newPage();
+  watch(pp);
+  await pp.goto(BASE + '/', { waitUntil: 'load' });
+  await shot(pp, 'phone-start-ja');
+  for (const c of [CASES[0], CASES[2]]) {
+    r = await verify(pp, pki(c.file));
+    checkShown(c, 'ja', r);
+    const overflow = await pp.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(`phone ${c.name}: no sideways scrolling`, overflow <= 0, overflow);
+    await shot(pp, `phone-${c.name}-ja`);
+    await again(pp);
+  }
+  await pctx.close();
+} catch (e) {
+  check(`browser run, at ${step}: ${e && e.message ? e.message.split('\n')[0] : e}`, false);
+  console.error(String(e && e.stack || e));
+} finally {
+  await browser.close();
+}
+
+check('no Content-Security-Policy violation', problems.csp.length === 0, problems.csp);
+check('no script error', problems.errors.length === 0, problems.errors);
+check('no request outside the service', problems.external.length === 0, problems.external);
+console.error(`  e2e: ${shots.length} screenshots in ${ART}`);
+console.log(`${pass} passed, ${fail} failed`);
+process.exit(fail === 0 ? 0 : 1);
