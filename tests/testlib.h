@@ -98,6 +98,7 @@ static inline ks_ctx *t_ctx_from_text(const char *path, const char *text)
     return t_load_ctx(path);
 }
 
+#ifdef KENSHO_VERIFY_INTERNAL_H /* ks_read_file is in verify/internal.h */
 /* Reads dir/file (at most 64 MiB); 1 on success. */
 static inline int t_read(const char *dir, const char *file, uint8_t **buf, size_t *len)
 {
@@ -105,6 +106,7 @@ static inline int t_read(const char *dir, const char *file, uint8_t **buf, size_
     snprintf(path, sizeof path, "%s/%s", dir, file);
     return ks_read_file(path, 64 * 1024 * 1024, buf, len) == KS_OK;
 }
+#endif
 #endif
 
 #endif
