@@ -20,7 +20,8 @@
  * Limits (configuration section "limits"): max_body_bytes (default 20 MiB),
  * max_parts (16), max_json_depth (16), request_timeout_ms (30000).
  * Service keys (section "service"): threads, socket, listen, socket_mode,
- * backlog.  Audit keys (section "audit"): path, required (default true),
+ * backlog, user (the account to run as when started as root; default
+ * "nobody"; never root: see main.c).  Audit keys (section "audit"): path, required (default true),
  * fsync ("always" default, or "never").
  */
 #ifndef KENSHO_FCGI_H
@@ -61,9 +62,11 @@ typedef struct {
     unsigned socket_mode;
     char *socket;     /* unix socket path, or NULL */
     char *listen;     /* "127.0.0.1:PORT", or NULL */
+    char *user;       /* service.user, or NULL (main.c: "nobody" when root) */
     char *audit_path; /* absolute, or NULL when the audit log is off */
     int audit_required;
     ks_audit_fsync audit_fsync;
+    int bench_routes; /* service.bench_routes: POST /api/v1/echo-bench (make bench) */
 } ks_fcgi_settings;
 
 /* Reads and validates the "service", "limits" (the service's keys) and

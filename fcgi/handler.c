@@ -102,13 +102,15 @@ void ks_fcgi_settings_clear(ks_fcgi_settings *s)
 {
     free(s->socket);
     free(s->listen);
+    free(s->user);
     free(s->audit_path);
     memset(s, 0, sizeof *s);
 }
 
 ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_fcgi_settings *s, char **errmsg)
 {
-    static const char *const service_keys[] = {"threads", "socket", "listen", "socket_mode", "backlog", NULL};
+    static const char *const service_keys[] = {"threads", "socket", "listen", "socket_mode", "backlog", "user",
+                                                 "bench_routes", NULL};
     static const char *const audit_keys[] = {"path", "required", "fsync", NULL};
     memset(s, 0, sizeof *s);
     *errmsg = NULL;
@@ -116,7 +118,7 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
     const cJSON *lim = ks_ctx_section(ctx, "limits");
     const cJSON *svc = ks_ctx_section(ctx, "service");
     const cJSON *aud = ks_ctx_section(ctx, "audit");
-    const char *sock = NULL, *listen = NULL, *mode = NULL, *apath = NULL, *fsync_s = NULL;
+    const char *sock = NULL, *listen = NULL, *mode = NULL, *apath = NULL, *fsync_s = NULL, *user = NULL;
     /* The other "limits" keys belong to the verify module, which checked them. */
     if (!ks_int_key(lim, "limits", "max_body_bytes", 1024, 1L << 30, &body, errmsg) ||
         !ks_int_key(lim, "limits", "max_parts", 1, 256, &parts, errmsg) ||
@@ -127,7 +129,7 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
         !ks_int_key(svc, "service", "threads", 1, 256, &threads, errmsg) ||
         !ks_int_key(svc, "service", "backlog", 1, 65535, &backlog, errmsg) ||
         !ks_str_key(svc, "service", "socket", &sock, errmsg) || !ks_str_key(svc, "service", "listen", &listen, errmsg) ||
-        !ks_str_key(svc, "service", "socket_mode", &mode, errmsg))
+        !ks_str_key(svc, "service", "socket_mode", &mode, errmsg) || !ks_str_key(svc, "service", "user", &user, errmsg))
         goto fail;
     s->socket_mode = 0660;
     if (mode != NULL) {
@@ -140,6 +142,12 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
         }
         s->socket_mode = (unsigned)m;
     }
+    const cJSON *bench = cJSON_GetObjectItemCaseSensitive(svc, "bench_routes");
+    if (bench != NULL && !cJSON_IsBool(bench)) {
+        ks_set_fail(errmsg, "key \"%s\": must be true or false", "service.bench_routes");
+        goto fail;
+    }
+    s->bench_routes = cJSON_IsTrue(bench);
     s->audit_required = 1;
     if (!ks_known(aud, "audit", audit_keys, errmsg) || !ks_str_key(aud, "audit", "path", &apath, errmsg) ||
         !ks_str_key(aud, "audit", "fsync", &fsync_s, errmsg))
@@ -166,7 +174,7 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
         goto fail;
     }
     if ((sock != NULL && (s->socket = ks_resolve(config_path, sock)) == NULL) ||
-        (listen != NULL && (s->listen = strdup(listen)) == NULL) ||
+        (listen != NULL && (s->listen = strdup(listen)) == NULL) || (user != NULL && (s->user = strdup(user)) == NULL) ||
         (apath != NULL && (s->audit_path = ks_resolve(config_path, apath)) == NULL)) {
         *errmsg = strdup("out of memory");
         goto fail;
@@ -732,6 +740,23 @@ static void ks_route_metrics(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req
     resp->body_len = len;
 }
 
+/* The floor of `make bench`: the same body read through nginx and libfcgi,
+ * no verification, a fixed answer.  Exists only with service.bench_routes. */
+static void ks_route_echo_bench(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp)
+{
+    (void)g;
+    char *s = ks_fcgi_arena_alloc(a, 64);
+    if (s == NULL) {
+        ks_problem(a, req, resp, KS_E_NOMEM, NULL);
+        return;
+    }
+    int n = snprintf(s, 64, "{\"status\":\"ok\",\"bytes\":%zu}", req->body_len);
+    resp->status = 200;
+    resp->content_type = "application/json";
+    resp->body = s;
+    resp->body_len = n > 0 && n < 64 ? (size_t)n : 0;
+}
+
 /* ---------------- dispatch ---------------- */
 
 typedef void (*ks_route_fn)(ks_fcgi_gen *, ks_fcgi_arena *, const ks_fcgi_req *, ks_fcgi_resp *);
@@ -742,12 +767,14 @@ static const struct {
     ks_fcgi_route route;
     ks_route_fn fn;
     int has_body;
+    int bench_only; /* 404 unless service.bench_routes */
 } ks_routes[] = {
     {"/api/v1/verify", "POST", KS_ROUTE_VERIFY, ks_route_verify, 1},
     {"/api/v1/certificate", "POST", KS_ROUTE_CERTIFICATE, ks_route_certificate, 1},
     {"/healthz", "GET", KS_ROUTE_HEALTHZ, ks_route_healthz, 0},
     {"/readyz", "GET", KS_ROUTE_READYZ, ks_route_readyz, 0},
     {"/metrics", "GET", KS_ROUTE_METRICS, ks_route_metrics, 0},
+    {"/api/v1/echo-bench", "POST", KS_ROUTE_OTHER, ks_route_echo_bench, 1, 1},
 };
 
 void ks_fcgi_handle(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp)
@@ -756,7 +783,8 @@ void ks_fcgi_handle(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks
     resp->route = KS_ROUTE_OTHER;
     size_t i, nroutes = sizeof ks_routes / sizeof ks_routes[0];
     for (i = 0; i < nroutes; i++)
-        if (req->path != NULL && strcmp(req->path, ks_routes[i].path) == 0)
+        if (req->path != NULL && strcmp(req->path, ks_routes[i].path) == 0 &&
+            (!ks_routes[i].bench_only || (g != NULL && g->set.bench_routes)))
             break;
     if (i == nroutes) {
         ks_http_problem(a, req, resp, 404, "no such resource");

@@ -15,13 +15,21 @@
  *            which wakes the workers blocked in accept() (libfcgi's own
  *            handling does not); requests in flight finish; exit 0.
  *
+ * Privileges: started as root, it reads the settings, binds the socket,
+ * hands a unix socket to service.user (default "nobody"; root is refused)
+ * and drops to that user for good before it loads the trust store and opens
+ * the audit log, so it starts with exactly the access every SIGHUP reload
+ * will have.  Started as anyone else, it keeps its identity.
+ *
  * Logs (stderr): one line per request with the request id, route, status,
  * indication and time; never a subject, a JPKI item or a client address.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -305,6 +313,48 @@ static void ks_reload(void)
     ks_log(KS_LOG_INFO, "configuration reloaded from %s", ks_config_path);
 }
 
+/* The settings alone (no audit log opened): what binding needs. */
+static ks_result ks_boot_settings(const char *path, ks_fcgi_settings *set, char **err)
+{
+    ks_ctx *ctx = NULL;
+    ks_result r = ks_ctx_load(path, &ctx, err);
+    if (r == KS_OK)
+        r = ks_fcgi_settings_load(ctx, path, set, err);
+    ks_ctx_unref(ctx);
+    return r;
+}
+
+/* Root -> `user` for good: the unix socket is handed over first, then the
+ * supplementary groups, the group and the user are dropped in that order,
+ * and regaining root must fail. */
+static int ks_drop_privileges(const char *user, const char *sock)
+{
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+    if (getpwnam_r(user, &pw, buf, sizeof buf, &res) != 0 || res == NULL) {
+        ks_log(KS_LOG_ERR, "service.user \"%.64s\": no such user", user);
+        return -1;
+    }
+    if (pw.pw_uid == 0 || pw.pw_gid == 0) {
+        ks_log(KS_LOG_ERR, "service.user \"%.64s\": refusing to run as root", user);
+        return -1;
+    }
+    if (sock != NULL && chown(sock, pw.pw_uid, pw.pw_gid) != 0) {
+        ks_log(KS_LOG_ERR, "chown %s: %s", sock, strerror(errno));
+        return -1;
+    }
+    if (setgroups(0, NULL) != 0 || setgid(pw.pw_gid) != 0 || setuid(pw.pw_uid) != 0) {
+        ks_log(KS_LOG_ERR, "cannot drop privileges to %.64s: %s", user, strerror(errno));
+        return -1;
+    }
+    if (setuid(0) == 0 || geteuid() == 0 || getegid() == 0) {
+        ks_log(KS_LOG_ERR, "root could be regained after dropping to %.64s", user);
+        return -1;
+    }
+    ks_log(KS_LOG_INFO, "running as %.64s (uid %u, gid %u)", user, (unsigned)pw.pw_uid, (unsigned)pw.pw_gid);
+    return 0;
+}
+
 static void ks_usage(void)
 {
     fputs("usage: kensho-fcgi --config FILE [--socket PATH | --listen 127.0.0.1:PORT] [--threads N]\n", stderr);
@@ -347,12 +397,13 @@ int main(int argc, char **argv)
         ks_usage();
         return 64;
     }
-    if (ks_fcgi_gen_load(ks_config_path, &ks_gen_current, &err) != KS_OK) {
+    ks_fcgi_settings boot;
+    if (ks_boot_settings(ks_config_path, &boot, &err) != KS_OK) {
         ks_log(KS_LOG_ERR, "%s", err ? err : "cannot load the configuration");
         free(err);
         return 78;
     }
-    ks_fcgi_settings *set = &ks_gen_current->set;
+    ks_fcgi_settings *set = &boot;
     /* Copies: the generation (and its strings) is replaced at reload. */
     static char sock_buf[256], listen_buf[64];
     if (sock == NULL && listen_at == NULL && set->socket != NULL) {
@@ -383,6 +434,14 @@ int main(int argc, char **argv)
     ks_listen_fd = sock ? ks_open_unix(sock, set->socket_mode, set->backlog) : ks_open_tcp(listen_at, set->backlog);
     if (ks_listen_fd < 0)
         goto done;
+    if (geteuid() == 0 && ks_drop_privileges(set->user ? set->user : "nobody", sock) != 0)
+        goto done;
+    if (ks_fcgi_gen_load(ks_config_path, &ks_gen_current, &err) != KS_OK) {
+        ks_log(KS_LOG_ERR, "%s", err ? err : "cannot load the configuration");
+        free(err);
+        rc = 78;
+        goto done;
+    }
     for (nt = 0; nt < threads; nt++)
         if (pthread_create(&tids[nt], NULL, ks_worker, NULL) != 0) {
             ks_log(KS_LOG_ERR, "pthread_create failed");
@@ -411,6 +470,7 @@ int main(int argc, char **argv)
     ks_log_head("stop", ks_gen_current);
     rc = 0;
 done:
+    ks_fcgi_settings_clear(&boot);
     if (ks_listen_fd >= 0)
         close(ks_listen_fd);
     if (sock != NULL && ks_listen_fd >= 0)

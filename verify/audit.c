@@ -21,9 +21,16 @@
  * the end of our last write; when someone else wrote in between, the last
  * line is read again so the chain continues from the true tail.
  *
- * fsync policy: KS_AUDIT_FSYNC_ALWAYS (the default) calls fdatasync after
- * every record, before the verdict is answered: a verdict the caller saw has
- * a record on disk.  KS_AUDIT_FSYNC_NEVER leaves it to the page cache (a
+ * fsync policy: KS_AUDIT_FSYNC_ALWAYS (the default) has every record on
+ * disk before the verdict is answered: a verdict the caller saw has a
+ * record on disk.  The sync is a group commit: a record is written under
+ * the locks, then its thread waits for an fdatasync that started after the
+ * write; one fdatasync covers every record written before it began, so
+ * threads that queue behind a sync in flight share the next one instead of
+ * taking one each (an fdatasync costs milliseconds here, the write
+ * microseconds).  When an fdatasync fails, every record not yet covered is
+ * answered KS_E_IO and, when nobody else appended after them, taken back out
+ * of the file; the chain continues from the true tail.  KS_AUDIT_FSYNC_NEVER leaves it to the page cache (a
  * power loss may lose the last records, never break the chain in the middle:
  * a torn last line is terminated and reported by audit-verify).
  */
@@ -51,6 +58,13 @@ struct ks_audit {
     off_t end;        /* file size after our last write or tail read */
     char head[65];    /* SHA-256 hex of the last line */
     char *path;
+    /* group commit (KS_AUDIT_FSYNC_ALWAYS); the counters under mu */
+    pthread_mutex_t sync_mu;           /* one fdatasync at a time */
+    unsigned long long written;        /* records written by this handle */
+    unsigned long long synced;         /* records covered by a sync, or failed */
+    unsigned long long failed;         /* records up to this one failed to sync */
+    off_t unsynced_from;               /* offset of the first record not yet synced */
+    int foreign;                       /* someone else appended after it */
 };
 
 static int ks_sha256_hex(const void *p, size_t n, char out[65])
@@ -165,7 +179,7 @@ ks_result ks_audit_open(const char *path, ks_audit_fsync policy, ks_audit **out,
     }
     a->fd = -1;
     a->fsync_policy = policy;
-    if (pthread_mutex_init(&a->mu, NULL) != 0) {
+    if (pthread_mutex_init(&a->mu, NULL) != 0 || pthread_mutex_init(&a->sync_mu, NULL) != 0) {
         free(a->path);
         free(a);
         a = NULL;
@@ -210,8 +224,53 @@ void ks_audit_close(ks_audit *a)
     if (a->fd >= 0)
         close(a->fd);
     pthread_mutex_destroy(&a->mu);
+    pthread_mutex_destroy(&a->sync_mu);
     free(a->path);
     free(a);
+}
+
+/* Waits until record `seq` is on disk: KS_OK, or KS_E_IO when the fdatasync
+ * that should have covered it failed. */
+static ks_result ks_audit_sync(ks_audit *a, unsigned long long seq)
+{
+    ks_result ret = KS_OK;
+    pthread_mutex_lock(&a->sync_mu);
+    pthread_mutex_lock(&a->mu);
+    unsigned long long target = a->written, synced = a->synced, failed = a->failed;
+    off_t end_at_target = a->end;
+    pthread_mutex_unlock(&a->mu);
+    if (seq <= failed) {
+        ret = KS_E_IO;
+    } else if (seq <= synced) {
+        ret = KS_OK; /* a sync that began after our write covered it */
+    } else if (fdatasync(a->fd) == 0) {
+        pthread_mutex_lock(&a->mu);
+        if (target > a->synced)
+            a->synced = target;
+        if (a->written > target) { /* records written meanwhile wait for the next one */
+            a->unsynced_from = end_at_target;
+            a->foreign = 1; /* not known to be ours alone from there: never truncated */
+        }
+        pthread_mutex_unlock(&a->mu);
+    } else {
+        ks_log(KS_LOG_ERR, "audit: fdatasync %s: %s", a->path, strerror(errno));
+        ret = KS_E_IO;
+        /* A record we answer 503 for must not stay: take back every record
+         * not yet synced when they are all ours and at the end. */
+        pthread_mutex_lock(&a->mu);
+        struct stat st;
+        if (flock(a->fd, LOCK_EX) == 0) {
+            if (!a->foreign && a->end >= 0 && fstat(a->fd, &st) == 0 && st.st_size == a->end &&
+                ftruncate(a->fd, a->unsynced_from) != 0)
+                ks_log(KS_LOG_ERR, "audit: truncate %s: %s", a->path, strerror(errno));
+            flock(a->fd, LOCK_UN);
+        }
+        a->end = -1; /* re-read the tail next time */
+        a->failed = a->synced = a->written;
+        pthread_mutex_unlock(&a->mu);
+    }
+    pthread_mutex_unlock(&a->sync_mu);
+    return ret;
 }
 
 void ks_audit_head(ks_audit *a, char out[65])
@@ -313,6 +372,7 @@ ks_result ks_audit_append(ks_audit *a, const ks_audit_event *ev)
     char *line = NULL;
     size_t len = 0;
     int locked = 0;
+    unsigned long long seq = 0;
     cJSON *rec = ks_audit_record(ev);
     cJSON *prev = NULL;
     struct stat st;
@@ -331,6 +391,7 @@ ks_result ks_audit_append(ks_audit *a, const ks_audit_event *ev)
         goto unlock;
     }
     locked = 1;
+    int moved = st.st_size != a->end;
     if (st.st_size != a->end) { /* someone else appended, or a write of ours was torn */
         char *err = NULL;
         ret = ks_audit_read_tail(a, st.st_size, &err);
@@ -356,19 +417,29 @@ ks_result ks_audit_append(ks_audit *a, const ks_audit_event *ev)
     }
     line[len] = '\n'; /* replaces the NUL: one write() carries the line and its end */
     ret = ks_write_all(a->fd, line, len + 1);
-    if (ret == KS_OK && a->fsync_policy == KS_AUDIT_FSYNC_ALWAYS && fdatasync(a->fd) != 0)
-        ret = KS_E_IO;
     if (ret != KS_OK) {
         ks_log(KS_LOG_ERR, "audit: write %s: %s", a->path, strerror(errno));
-        a->end = -1; /* re-read the tail next time: the write may be torn */
+        /* Take back what reached the file (a disk full tears the line): a
+         * record we answer 503 for must not stay, least of all half of it. */
+        if (ftruncate(a->fd, a->end) != 0)
+            a->end = -1; /* re-read the tail next time: the write may be torn */
         goto unlock;
     }
     memcpy(a->head, head, 65);
+    if (a->written == a->synced) { /* the first record the next sync must cover */
+        a->unsynced_from = st.st_size;
+        a->foreign = 0;
+    } else if (moved) {
+        a->foreign = 1; /* another writer's records sit among ours */
+    }
     a->end = st.st_size + (off_t)len + 1;
+    seq = ++a->written;
 unlock:
     if (locked)
         flock(a->fd, LOCK_UN);
     pthread_mutex_unlock(&a->mu);
+    if (ret == KS_OK && a->fsync_policy == KS_AUDIT_FSYNC_ALWAYS)
+        ret = ks_audit_sync(a, seq);
 done:
     free(line);
     cJSON_Delete(rec);

@@ -114,8 +114,9 @@ static int ks_cfg_int(ks_cfgerr *e, const cJSON *obj, const char *key, const cha
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (it == NULL)
         return 1;
-    if (!cJSON_IsNumber(it) || it->valuedouble != (double)(long)it->valuedouble ||
-        it->valuedouble < (double)lo || it->valuedouble > (double)hi)
+    /* Range first: converting a double outside long's range is undefined. */
+    if (!cJSON_IsNumber(it) || !(it->valuedouble >= (double)lo && it->valuedouble <= (double)hi) ||
+        it->valuedouble != (double)(long)it->valuedouble)
         return ks_cfg_fail(e, "key \"%s\": must be an integer from %ld to %ld", path, lo, hi);
     *out = (long)it->valuedouble;
     return 1;
@@ -584,10 +585,13 @@ ks_result ks_ctx_load(const char *path, ks_ctx **out, char **errmsg)
             goto done;
         }
     }
-    if ((ctx->registry = ks_registry_new(ctx->anchors, ctx->intermediates)) == NULL) {
+    if ((ctx->registry = ks_registry_new(ctx->anchors, ctx->intermediates)) == NULL ||
+        (ctx->vcache = ks_vcache_new()) == NULL) {
         ks_cfg_fail(&e, "out of memory");
         goto done;
     }
+    ks_vcache_note_certs(ctx->vcache, ctx->anchors);
+    ks_vcache_note_certs(ctx->vcache, ctx->intermediates);
     char *cerr = NULL;
     if (ks_cache_new(cJSON_GetObjectItemCaseSensitive(root, "cache"), ctx->memcached, ctx->n_memcached, &ctx->cache,
                      &cerr) != KS_OK) {
@@ -621,6 +625,7 @@ void ks_ctx_free_contents(ks_ctx *ctx)
 {
     ks_cache_free(ctx->cache); /* first: its refresh threads use the rest */
     ks_registry_free(ctx->registry);
+    ks_vcache_free(ctx->vcache);
     X509_STORE_free(ctx->store);
     sk_X509_pop_free(ctx->anchors, X509_free);
     sk_X509_pop_free(ctx->intermediates, X509_free);

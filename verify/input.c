@@ -106,6 +106,148 @@ X509 *ks_der_to_x509(const uint8_t *p, size_t len)
     return x;
 }
 
+/* ---------------- CMS with certificates decoded once ----------------
+ *
+ * OpenSSL 3.0 decodes every embedded certificate's public key through its
+ * provider decoders on every d2i (hundreds of microseconds), although
+ * signers send the same certificates again and again.  So: walk the DER of
+ * the SignedData (RFC 5652 5.1) with the cursor, take the certificate set
+ * out, decode the rest, and put back certificates decoded once and kept by
+ * the SHA-256 of their DER (verify/vcache.c).  Anything unexpected (BER,
+ * other certificate choices, duplicates, trailing bytes) returns NULL and
+ * the caller decodes the original bytes as before, so the outcome for any
+ * input is the one the plain decoder gives. */
+
+typedef struct {
+    uint8_t tag;
+    size_t hlen, len; /* header and content lengths */
+    const uint8_t *p; /* start of the TLV */
+} ks_tlv;
+
+/* One DER TLV at the cursor: low tag number, definite minimal length. */
+static int ks_tlv_read(ks_cur *c, ks_tlv *t)
+{
+    const uint8_t *p = ks_cur_ptr(c);
+    size_t left = ks_cur_left(c), len = 0, h = 2;
+    if (left < 2 || (p[0] & 0x1f) == 0x1f)
+        return 0;
+    if (p[1] < 0x80) {
+        len = p[1];
+    } else {
+        size_t nb = p[1] & 0x7f;
+        if (nb == 0 || nb > 4 || left < 2 + nb || p[2] == 0)
+            return 0; /* indefinite, too long or not minimal */
+        for (size_t i = 0; i < nb; i++)
+            len = len << 8 | p[2 + i];
+        if (len < 0x80)
+            return 0;
+        h += nb;
+    }
+    if (len > left - h)
+        return 0;
+    t->tag = p[0];
+    t->hlen = h;
+    t->len = len;
+    t->p = p;
+    return ks_cur_skip(c, h + len);
+}
+
+static size_t ks_der_header(uint8_t *out, uint8_t tag, size_t len)
+{
+    size_t n = 0;
+    out[n++] = tag;
+    if (len < 0x80) {
+        out[n++] = (uint8_t)len;
+        return n;
+    }
+    size_t nb = len > 0xffffff ? 4 : len > 0xffff ? 3 : len > 0xff ? 2 : 1;
+    out[n++] = (uint8_t)(0x80 | nb);
+    for (size_t i = nb; i > 0; i--)
+        out[n++] = (uint8_t)(len >> (8 * (i - 1)));
+    return n;
+}
+
+CMS_ContentInfo *ks_der_to_cms_cached(const ks_ctx *ctx, const uint8_t *p, size_t len)
+{
+    static const uint8_t signed_data_oid[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02};
+    ks_cur c, ci, ex, sd;
+    ks_tlv outer, oid, explicit0, sdseq, v, dig, encap, certs;
+    CMS_ContentInfo *cms = NULL;
+    uint8_t *buf = NULL;
+    int ok = 0;
+    if (ctx->vcache == NULL)
+        return NULL;
+    ks_cur_init(&c, p, len);
+    if (!ks_tlv_read(&c, &outer) || outer.tag != 0x30 || ks_cur_left(&c) != 0)
+        return NULL;
+    ks_cur_init(&ci, outer.p + outer.hlen, outer.len);
+    if (!ks_tlv_read(&ci, &oid) || oid.hlen + oid.len != sizeof signed_data_oid ||
+        memcmp(oid.p, signed_data_oid, sizeof signed_data_oid) != 0 || !ks_tlv_read(&ci, &explicit0) ||
+        explicit0.tag != 0xa0 || ks_cur_left(&ci) != 0)
+        return NULL;
+    ks_cur_init(&ex, explicit0.p + explicit0.hlen, explicit0.len);
+    if (!ks_tlv_read(&ex, &sdseq) || sdseq.tag != 0x30 || ks_cur_left(&ex) != 0)
+        return NULL;
+    ks_cur_init(&sd, sdseq.p + sdseq.hlen, sdseq.len);
+    if (!ks_tlv_read(&sd, &v) || v.tag != 0x02 || !ks_tlv_read(&sd, &dig) || dig.tag != 0x31 ||
+        !ks_tlv_read(&sd, &encap) || encap.tag != 0x30)
+        return NULL;
+    const uint8_t *after_encap = ks_cur_ptr(&sd);
+    if (!ks_tlv_read(&sd, &certs) || certs.tag != 0xa0)
+        return NULL; /* no certificate set: nothing to save */
+    const uint8_t *rest = ks_cur_ptr(&sd);
+    size_t nrest = ks_cur_left(&sd);
+    /* Every element a Certificate (SEQUENCE), within the ceiling. */
+    ks_cur cs;
+    ks_tlv cert;
+    int ncerts = 0;
+    ks_cur_init(&cs, certs.p + certs.hlen, certs.len);
+    while (ks_cur_left(&cs) > 0) {
+        if (!ks_tlv_read(&cs, &cert) || cert.tag != 0x30 || ++ncerts > ctx->limits.max_certs)
+            return NULL;
+    }
+    /* The same message without the certificate set. */
+    size_t sd_len = (size_t)(after_encap - (sdseq.p + sdseq.hlen)) + nrest;
+    uint8_t h_sd[8], h_ex[8], h_outer[8];
+    size_t n_sd = ks_der_header(h_sd, 0x30, sd_len);
+    size_t n_ex = ks_der_header(h_ex, 0xa0, n_sd + sd_len);
+    size_t ci_len = sizeof signed_data_oid + n_ex + n_sd + sd_len;
+    size_t n_outer = ks_der_header(h_outer, 0x30, ci_len);
+    size_t total = n_outer + ci_len;
+    if ((buf = malloc(total)) == NULL)
+        return NULL;
+    uint8_t *w = buf;
+    memcpy(w, h_outer, n_outer), w += n_outer;
+    memcpy(w, signed_data_oid, sizeof signed_data_oid), w += sizeof signed_data_oid;
+    memcpy(w, h_ex, n_ex), w += n_ex;
+    memcpy(w, h_sd, n_sd), w += n_sd;
+    memcpy(w, sdseq.p + sdseq.hlen, (size_t)(after_encap - (sdseq.p + sdseq.hlen))), w += after_encap - (sdseq.p + sdseq.hlen);
+    memcpy(w, rest, nrest);
+    if ((cms = ks_der_to_cms(buf, total)) == NULL)
+        goto done;
+    ks_cur_init(&cs, certs.p + certs.hlen, certs.len);
+    while (ks_cur_left(&cs) > 0) {
+        if (!ks_tlv_read(&cs, &cert))
+            goto done;
+        X509 *x = ks_vcache_x509(ctx->vcache, cert.p, cert.hlen + cert.len);
+        if (x == NULL)
+            goto done;
+        if (CMS_add0_cert(cms, x) != 1) { /* refuses duplicates, which the plain decoder keeps */
+            X509_free(x);
+            goto done;
+        }
+    }
+    ok = 1;
+done:
+    ERR_clear_error();
+    free(buf);
+    if (!ok) {
+        CMS_ContentInfo_free(cms);
+        cms = NULL;
+    }
+    return cms;
+}
+
 static int ks_is_b64_char(uint8_t c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
@@ -270,7 +412,9 @@ ks_result ks_input_cms(const ks_ctx *ctx, const ks_blob *in, CMS_ContentInfo **o
     }
     ks_result r = ks_to_der(ctx, in, labels, &der, &derlen, &owned);
     if (r == KS_OK) {
-        *out = ks_der_to_cms(der, derlen);
+        *out = ks_der_to_cms_cached(ctx, der, derlen);
+        if (*out == NULL)
+            *out = ks_der_to_cms(der, derlen);
         if (*out == NULL) {
             ERR_clear_error();
             r = KS_E_NOT_SIGNATURE;

@@ -60,6 +60,7 @@ typedef struct {
 } ks_revocation_cfg;
 
 typedef struct ks_registry ks_registry;
+typedef struct ks_vcache ks_vcache;
 
 struct ks_ctx {
     atomic_int refs;
@@ -85,6 +86,7 @@ struct ks_ctx {
     void *clock_arg;
     ks_registry *registry; /* CA certificates by fingerprint (registry.c) */
     ks_cache *cache;       /* revocation evidence, two tiers (cache/) */
+    ks_vcache *vcache;     /* decoded certificates and validation results (vcache.c); NULL = none */
 };
 
 /* config.c */
@@ -99,6 +101,10 @@ ks_result ks_input_cms(const ks_ctx *ctx, const ks_blob *in, CMS_ContentInfo **o
 ks_result ks_input_cert(const ks_ctx *ctx, const ks_blob *in, X509 **out);
 /* Exact-length DER decode: trailing bytes are rejected. */
 CMS_ContentInfo *ks_der_to_cms(const uint8_t *p, size_t len);
+/* The same, with the embedded certificates taken from (and added to) the
+ * context's certificate cache; NULL whenever the input is not plain DER
+ * SignedData with certificates (then use ks_der_to_cms). */
+CMS_ContentInfo *ks_der_to_cms_cached(const ks_ctx *ctx, const uint8_t *p, size_t len);
 X509 *ks_der_to_x509(const uint8_t *p, size_t len);
 /* Reads a whole file with a ceiling; KS_E_TOO_LARGE past it. */
 ks_result ks_read_file(const char *path, size_t max, uint8_t **out, size_t *outlen);
@@ -254,6 +260,44 @@ ks_result ks_verify_xml(ks_ctx *ctx, const ks_request *req, cJSON **verdict);
 
 /* Per-responder fetch counters (process-wide) as a JSON array. */
 cJSON *ks_fetch_stats_json(void);
+
+/* vcache.c: what repeats between requests (certificates, validated paths,
+ * CRL re-checks, CRL signatures), per context, bounded, successes only,
+ * time-dependent results within a window where no validity boundary falls.
+ * Every function works (without caching) when the cache is NULL. */
+#define KS_VC_MAX_DEPTH 64
+ks_vcache *ks_vcache_new(void);
+void ks_vcache_free(ks_vcache *c); /* NULL ok */
+void ks_vcache_stats(const ks_vcache *c, unsigned long long *hits, unsigned long long *misses);
+/* A decoded certificate for exactly these DER bytes (a new reference), from
+ * the cache or ks_der_to_x509; NULL when they are not one certificate. */
+X509 *ks_vcache_x509(ks_vcache *c, const uint8_t *der, size_t len);
+/* Remembers the DER hash of long-lived certificates (call before sharing them). */
+void ks_vcache_note_certs(ks_vcache *c, STACK_OF(X509) *sk);
+/* ks_cert_json, remembered per certificate DER and source. */
+cJSON *ks_vcache_cert_json(const ks_ctx *ctx, X509 *x, ks_cert_source src);
+/* X509_CRL_verify(crl, issuer's key) == 1, remembered. */
+int ks_vcache_crl_verify(const ks_ctx *ctx, X509_CRL *crl, X509 *issuer);
+typedef struct {
+    time_t at, lo, hi;
+    int ok;
+} ks_vc_window;
+void ks_vc_window_init(ks_vc_window *w, time_t at);
+void ks_vc_window_cert(ks_vc_window *w, X509 *x);
+void ks_vc_window_certs(ks_vc_window *w, STACK_OF(X509) *sk);
+void ks_vc_window_crl(ks_vc_window *w, X509_CRL *crl);
+void ks_vc_window_ctx(ks_vc_window *w, const ks_ctx *ctx);
+/* Keys: SHA-256 over a label and the inputs. */
+int ks_vc_hash_init(ks_vcache *c, EVP_MD_CTX **h, const char *label);
+int ks_vc_hash_final(EVP_MD_CTX *h, unsigned char key[32]); /* frees h */
+int ks_vc_hash_bytes(ks_vcache *c, const void *p, size_t n, unsigned char out[32]);
+int ks_vc_cert_hash(ks_vcache *c, X509 *x, unsigned char out[32]);
+int ks_vc_hash_crl(EVP_MD_CTX *h, X509_CRL *crl);
+/* A PASSED path result (and per-depth `missing` flags) for `key` at `at`. */
+int ks_vcache_get_result(ks_vcache *c, const unsigned char key[32], time_t at, ks_path_result *res,
+                         unsigned char *missing, int n);
+void ks_vcache_put_result(ks_vcache *c, const unsigned char key[32], const ks_vc_window *w,
+                          const ks_path_result *res, const unsigned char *missing, int n);
 
 /* ASCII/UTF-8 helpers */
 int ks_utf8_valid(const uint8_t *s, size_t len);

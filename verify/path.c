@@ -715,8 +715,8 @@ static void ks_extend(ks_builder *b)
     sk_X509_free(seen);
 }
 
-void ks_path_validate(const ks_ctx *ctx, X509 *leaf, const ks_path_input *in, time_t at,
-                      const time_t *claimed, ks_path_result *res)
+static void ks_path_validate_uncached(const ks_ctx *ctx, X509 *leaf, const ks_path_input *in, time_t at,
+                                      const time_t *claimed, ks_path_result *res)
 {
     ks_builder b = {.ctx = ctx, .in = in, .at = at, .claimed = claimed, .res = res};
     memset(res, 0, sizeof *res);
@@ -738,9 +738,9 @@ void ks_path_validate(const ks_ctx *ctx, X509 *leaf, const ks_path_input *in, ti
     }
 }
 
-void ks_path_check_crls(const ks_ctx *ctx, STACK_OF(X509) *chain, STACK_OF(X509_CRL) *crls, time_t at,
-                        const time_t *claimed, const unsigned char *established, int tolerate_missing,
-                        unsigned char *missing, ks_path_result *res)
+static void ks_path_check_crls_uncached(const ks_ctx *ctx, STACK_OF(X509) *chain, STACK_OF(X509_CRL) *crls,
+                                        time_t at, const time_t *claimed, const unsigned char *established,
+                                        int tolerate_missing, unsigned char *missing, ks_path_result *res)
 {
     int n = sk_X509_num(chain);
     ks_crl_opts o = {.crls = crls, .established = established, .tolerate_missing = tolerate_missing,
@@ -772,5 +772,104 @@ void ks_path_check_crls(const ks_ctx *ctx, STACK_OF(X509) *chain, STACK_OF(X509_
         res->indication = KS_INDETERMINATE;
         res->sub = KS_SUB_TRY_LATER;
         snprintf(res->detail, sizeof res->detail, "the revocation check did not rebuild the validated path");
+    }
+}
+
+/* ---------------- reuse (verify/vcache.c) ---------------- */
+
+static int ks_hash_cert(ks_vcache *c, EVP_MD_CTX *h, X509 *x)
+{
+    unsigned char d[32];
+    return ks_vc_cert_hash(c, x, d) && EVP_DigestUpdate(h, d, sizeof d) == 1;
+}
+
+static int ks_hash_certs(ks_vcache *c, EVP_MD_CTX *h, STACK_OF(X509) *sk)
+{
+    int n = sk_X509_num(sk); /* -1 for NULL: told apart from empty */
+    if (EVP_DigestUpdate(h, &n, sizeof n) != 1)
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (!ks_hash_cert(c, h, sk_X509_value(sk, i)))
+            return 0;
+    return 1;
+}
+
+/*
+ * Path building and validation is a function of the context (anchors,
+ * intermediates, policy: one cache per context), the leaf, the embedded
+ * certificates in their order, and the validation time only through the
+ * validity periods of those certificates.  A PASSED result is therefore
+ * reused for the same DER inputs while the time stays inside a window no
+ * notBefore/notAfter of any of them crosses.  `claimed` only shapes
+ * failures, which are never reused.
+ */
+void ks_path_validate(const ks_ctx *ctx, X509 *leaf, const ks_path_input *in, time_t at,
+                      const time_t *claimed, ks_path_result *res)
+{
+    ks_vcache *c = ctx->vcache;
+    STACK_OF(X509) *emb = in != NULL ? in->embedded : NULL;
+    unsigned char key[32];
+    EVP_MD_CTX *h = NULL;
+    int keyed = ks_vc_hash_init(c, &h, "path-v1");
+    if (keyed)
+        keyed = ks_hash_cert(c, h, leaf) && ks_hash_certs(c, h, emb);
+    if (h != NULL)
+        keyed = ks_vc_hash_final(h, key) && keyed;
+    ERR_clear_error();
+    if (keyed && ks_vcache_get_result(c, key, at, res, NULL, 0))
+        return;
+    ks_path_validate_uncached(ctx, leaf, in, at, claimed, res);
+    if (keyed && res->indication == KS_TOTAL_PASSED) {
+        ks_vc_window w;
+        ks_vc_window_init(&w, at);
+        ks_vc_window_cert(&w, leaf);
+        ks_vc_window_certs(&w, emb);
+        ks_vc_window_ctx(&w, ctx);
+        ks_vcache_put_result(c, key, &w, res, NULL, 0);
+    }
+}
+
+/*
+ * The CRL re-check is a function of the path, the CRLs (by identity, in
+ * their order), which depths are already established, tolerate_missing
+ * and the time: through the certificates' validity (the path, the
+ * configured certificates, the anchors) and the CRLs' thisUpdate and
+ * nextUpdate.  A PASSED result (with its `missing` flags) is reused inside
+ * the window none of those boundaries crosses; a revocation or any failure
+ * is recomputed every time.  A CRL that changes (a refresh, a newer one
+ * from the network) is another key.
+ */
+void ks_path_check_crls(const ks_ctx *ctx, STACK_OF(X509) *chain, STACK_OF(X509_CRL) *crls, time_t at,
+                        const time_t *claimed, const unsigned char *established, int tolerate_missing,
+                        unsigned char *missing, ks_path_result *res)
+{
+    ks_vcache *c = ctx->vcache;
+    int n = sk_X509_num(chain), ncrl = sk_X509_CRL_num(crls);
+    unsigned char key[32];
+    EVP_MD_CTX *h = NULL;
+    int keyed = n >= 1 && n <= KS_VC_MAX_DEPTH && ks_vc_hash_init(c, &h, "crl-recheck-v1");
+    if (keyed) {
+        unsigned char flags[2] = {(unsigned char)(tolerate_missing != 0), (unsigned char)(claimed != NULL)};
+        keyed = ks_hash_certs(c, h, chain) && EVP_DigestUpdate(h, established, (size_t)n) == 1 &&
+                EVP_DigestUpdate(h, flags, sizeof flags) == 1 &&
+                (claimed == NULL || EVP_DigestUpdate(h, claimed, sizeof *claimed) == 1) &&
+                EVP_DigestUpdate(h, &ncrl, sizeof ncrl) == 1;
+        for (int i = 0; keyed && i < ncrl; i++)
+            keyed = ks_vc_hash_crl(h, sk_X509_CRL_value(crls, i));
+    }
+    if (h != NULL)
+        keyed = ks_vc_hash_final(h, key) && keyed;
+    ERR_clear_error();
+    if (keyed && ks_vcache_get_result(c, key, at, res, missing, n))
+        return;
+    ks_path_check_crls_uncached(ctx, chain, crls, at, claimed, established, tolerate_missing, missing, res);
+    if (keyed && res->indication == KS_TOTAL_PASSED) {
+        ks_vc_window w;
+        ks_vc_window_init(&w, at);
+        ks_vc_window_certs(&w, chain);
+        ks_vc_window_ctx(&w, ctx);
+        for (int i = 0; i < ncrl; i++)
+            ks_vc_window_crl(&w, sk_X509_CRL_value(crls, i));
+        ks_vcache_put_result(c, key, &w, res, missing, n);
     }
 }

@@ -50,7 +50,9 @@ int ks_cert_fp(X509 *x, char fp[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (X509_digest(x, EVP_sha256(), md, &len) != 1 || len != 32)
+    if (ks_vc_cert_hash(NULL, x, md) == 1) /* the hash noted on a long-lived certificate */
+        len = 32;
+    else if (X509_digest(x, EVP_sha256(), md, &len) != 1 || len != 32)
         return 0;
     ks_hex_encode(md, len, fp);
     return 1;

@@ -254,7 +254,7 @@ static void *ks_crl_decode(void *arg, const char *key, const uint8_t *val, size_
         goto done;
     }
     if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0 ||
-        X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1) {
+        ks_vcache_crl_verify(ctx, crl, issuer) != 1) {
         snprintf(ks_rev_err, sizeof ks_rev_err, "CRL not signed by the issuing CA");
         goto done;
     }
@@ -394,7 +394,7 @@ static const ks_crl_item *ks_crl_for(const ks_rev *rv, int d)
         X509_CRL *crl = rv->crls[i].crl;
         if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(cert)) != 0 ||
             X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0 ||
-            X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1)
+            ks_vcache_crl_verify(rv->ctx, crl, issuer) != 1)
             continue;
         if (best == NULL ||
             ASN1_TIME_compare(X509_CRL_get0_lastUpdate(crl), X509_CRL_get0_lastUpdate(best->crl)) > 0)

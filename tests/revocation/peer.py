@@ -6,9 +6,18 @@
   peer.py PORTFILE static DIR                           serves files from DIR (CRLs)
   peer.py PORTFILE canned FILE                          answers every request with FILE's bytes
   peer.py PORTFILE count                                counts connections (a listener that must see none)
+  peer.py PORTFILE fault KIND [FILE]                    misbehaves (tests/test_faults.sh), KIND one of:
+      garbage     200 with 4 KiB of random bytes
+      500         500 Internal Server Error
+      truncated   FILE's Content-Length, half its bytes, then close
+      huge        200 declaring 100 MB and streaming zeros until the client hangs up
+      huge-nolen  the same without Content-Length (ends when the connection closes)
+      drip        FILE's headers, then its body one byte per KS_PEER_DRIP_MS (default 200)
+    Bytes of body actually sent are added up in PORTFILE.sent.
 
 The chosen port is written to PORTFILE (bind to port 0: no races).  Every
-request is counted in PORTFILE.count.  KS_PEER_DELAY_MS delays each answer.
+request is counted in PORTFILE.count.  KS_PEER_DELAY_MS delays each answer
+(after the first KS_PEER_SLOW_AFTER requests, default 0).
 Stdlib only; stops on SIGTERM.
 """
 import http.server
@@ -21,18 +30,32 @@ import threading
 import time
 
 portfile, mode, args = sys.argv[1], sys.argv[2], sys.argv[3:]
-delay = int(os.environ.get("KS_PEER_DELAY_MS", "0")) / 1000.0
+delay_ms = int(os.environ.get("KS_PEER_DELAY_MS", "0")) / 1000.0
+slow_after = int(os.environ.get("KS_PEER_SLOW_AFTER", "0"))
+drip = int(os.environ.get("KS_PEER_DRIP_MS", "200")) / 1000.0
 lock = threading.Lock()
 count = 0
+sent = 0
+
+
+def add_sent(n):
+    global sent
+    with lock:
+        sent += n
+        with open(portfile + ".sent.tmp", "w") as f:
+            f.write(str(sent))
+        os.replace(portfile + ".sent.tmp", portfile + ".sent")
 
 
 def bump():
+    """Counts a request; returns the delay to apply to it."""
     global count
     with lock:
         count += 1
         with open(portfile + ".count.tmp", "w") as f:
             f.write(str(count))
         os.replace(portfile + ".count.tmp", portfile + ".count")
+        return delay_ms if count > slow_after else 0
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -49,7 +72,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_POST(self):
-        bump()
+        delay = bump()
         n = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(min(n, 1 << 20))
         if delay:
@@ -70,11 +93,52 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return self.reply(200, f.read(), "application/ocsp-response")
         return self.do_GET(counted=True)
 
+    def fault(self):
+        kind = args[0]
+        body = b""
+        if len(args) > 1:
+            with open(args[1], "rb") as f:
+                body = f.read()
+        try:
+            if kind == "garbage":
+                return self.reply(200, os.urandom(4096), "application/ocsp-response")
+            if kind == "500":
+                return self.reply(500, b"internal error", "text/plain")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/ocsp-response")
+            if kind == "truncated":
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2])
+                add_sent(len(body) // 2)
+            elif kind in ("huge", "huge-nolen"):
+                if kind == "huge":
+                    self.send_header("Content-Length", str(100 * 1000 * 1000))
+                self.end_headers()
+                chunk = b"\0" * 65536
+                for _ in range(100 * 1000 * 1000 // len(chunk)):
+                    self.wfile.write(chunk)
+                    add_sent(len(chunk))
+            elif kind == "drip":
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                for i in range(len(body)):
+                    self.wfile.write(body[i:i + 1])
+                    self.wfile.flush()
+                    add_sent(1)
+                    time.sleep(drip)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = True
+
     def do_GET(self, counted=False):
         if not counted:
-            bump()
+            delay = bump()
             if delay:
                 time.sleep(delay)
+        if mode == "fault":
+            return self.fault()
         if mode == "canned":
             with open(args[0], "rb") as f:
                 return self.reply(200, f.read(), "application/ocsp-response")

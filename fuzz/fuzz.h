@@ -1,0 +1,117 @@
+/*
+ * fuzz/fuzz.h - shared by the libFuzzer harnesses of fuzz/ (one per parser of
+ * untrusted bytes).  Header-only: each harness is one translation unit.
+ *
+ * The harnesses run from the repository root (make fuzz, tests/test_fuzz.sh)
+ * against the generated test PKI: KS_FUZZ_PKI names it (default build/pki).
+ * Contexts are built once per process (LLVMFuzzerInitialize) with revocation
+ * off unless a harness needs otherwise, so no input can reach the network.
+ * Temporary files live in /dev/shm (tmpfs), named after the pid, and are
+ * removed after each use.
+ */
+#ifndef KENSHO_FUZZ_H
+#define KENSHO_FUZZ_H
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "verify.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static char fz_pki[PATH_MAX];
+static time_t fz_now;
+
+__attribute__((unused)) static void fz_die(const char *what, const char *detail)
+{
+    fprintf(stderr, "fuzz: %s: %s\n", what, detail ? detail : "?");
+    abort();
+}
+
+/* A fixed clock for the whole process: a crash replays the same way within a
+ * PKI generation (the PKI's dates are relative to when it was made). */
+__attribute__((unused)) static time_t fz_clock(void *arg)
+{
+    (void)arg;
+    return fz_now;
+}
+
+__attribute__((unused)) static const char *fz_pki_dir(void)
+{
+    if (fz_pki[0] == '\0') {
+        const char *p = getenv("KS_FUZZ_PKI");
+        if (realpath(p && *p ? p : "build/pki", fz_pki) == NULL)
+            fz_die("no test PKI (set KS_FUZZ_PKI or run from the repository root after make pki)", p);
+        fz_now = time(NULL);
+    }
+    return fz_pki;
+}
+
+/* Writes `len` bytes to a fresh tmpfs file; the path goes in buf. */
+__attribute__((unused)) static int fz_write_tmp(const char *tag, const uint8_t *data, size_t len, char *buf, size_t buflen)
+{
+    snprintf(buf, buflen, "/dev/shm/ks-fuzz-%ld-%s", (long)getpid(), tag);
+    int fd = open(buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return 0;
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n <= 0) {
+            close(fd);
+            unlink(buf);
+            return 0;
+        }
+        off += (size_t)n;
+    }
+    close(fd);
+    return 1;
+}
+
+/* A context over the test PKI; `extra` is appended inside the top-level
+ * object (", \"key\": ..." or ""). */
+__attribute__((unused)) static ks_ctx *fz_ctx_load(const char *revocation, const char *extra)
+{
+    const char *p = fz_pki_dir();
+    char json[8192], path[256], *err = NULL;
+    ks_ctx *ctx = NULL;
+    int n = snprintf(json, sizeof json,
+                     "{\"trust_anchors\": [\"%s/anchors\"], \"intermediates\": [\"%s/intermediates\"],"
+                     " \"accept_policies\": [\"1.2.392.200149.8.5.1.1.20\"],"
+                     " \"revocation\": %s%s}",
+                     p, p, revocation, extra);
+    if (n < 0 || (size_t)n >= sizeof json || !fz_write_tmp("config.json", (const uint8_t *)json, (size_t)n, path,
+                                                           sizeof path))
+        fz_die("config", "cannot write");
+    if (ks_ctx_load(path, &ctx, &err) != KS_OK)
+        fz_die("ks_ctx_load", err);
+    unlink(path);
+    ks_ctx_set_clock(ctx, fz_clock, NULL);
+    return ctx;
+}
+
+/* Splits data at the first "\n--KSFUZZ--\n": the signature before it, one
+ * detached content after it (len 0 and NULL when there is no marker). */
+__attribute__((unused)) static size_t fz_split(const uint8_t *data, size_t size, const uint8_t **rest, size_t *restlen)
+{
+    static const char mark[] = "\n--KSFUZZ--\n";
+    const size_t ml = sizeof mark - 1;
+    *rest = NULL;
+    *restlen = 0;
+    for (size_t i = 0; size >= ml && i <= size - ml; i++)
+        if (data[i] == '\n' && memcmp(data + i, mark, ml) == 0) {
+            *rest = data + i + ml;
+            *restlen = size - i - ml;
+            return i;
+        }
+    return size;
+}
+
+#endif

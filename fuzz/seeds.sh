@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# fuzz/seeds.sh OUT PKI [SHARED] - seed corpora for the harnesses of fuzz/,
+# one directory per harness under OUT, from the generated test PKI
+# (tests/pki/mkpki.sh, mkxml.sh) and the shared vectors (../shared: cms/,
+# ocsp/, pkits/).  Regenerated whenever the PKI is: seeds follow its keys
+# and dates, so none are committed.  Needs bash, coreutils, openssl, python3.
+set -euo pipefail
+OUT=$1
+P=$2
+S=${3:-}
+[ -d "$P" ] || { echo "seeds: no PKI at $P" >&2; exit 1; }
+rm -rf "$OUT"
+for h in signature certificate xml multipart json config ocsp crl cache; do mkdir -p "$OUT/$h"; done
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+MARK=$'\n--KSFUZZ--\n'
+small() { [ -f "$1" ] && [ "$(stat -c %s "$1")" -le 131072 ]; } # seeds stay small
+
+# ---- signature: CMS in every encoding, detached with its content, S/MIME ----
+for f in "$P"/*.p7m "$P"/*.p7s "$P"/*.p7b "$P"/sig-attached-rsa.pem "$P"/sig-attached-rsa.b64; do
+    cp "$f" "$OUT/signature/"
+done
+{ cat "$P/sig-detached-rsa.p7s"; printf '%s' "$MARK"; cat "$P/doc.txt"; } >"$OUT/signature/detached-with-content"
+{ cat "$P/sig-detached-rsa.p7s"; printf '%s' "$MARK"; cat "$P/doc-tampered.txt"; } >"$OUT/signature/detached-tampered"
+openssl cms -sign -in "$P/doc.txt" -signer "$P/citizen-rsa.pem" -inkey "$P/citizen-rsa.key" \
+    -out "$OUT/signature/smime-detached.eml" 2>/dev/null || true
+openssl cms -sign -nodetach -in "$P/doc.txt" -signer "$P/citizen-ec.pem" -inkey "$P/citizen-ec.key" \
+    -certfile "$P/chain-gen1.pem" -out "$OUT/signature/smime-attached-chain.eml" 2>/dev/null || true
+openssl cms -sign -binary -nodetach -outform DER -in "$P/doc.txt" -signer "$P/citizen-rsa.pem" \
+    -inkey "$P/citizen-rsa.key" -keyopt rsa_padding_mode:pss -out "$OUT/signature/pss.p7m" 2>/dev/null || true
+if [ -n "$S" ] && [ -d "$S/cms" ]; then
+    find "$S/cms" -type f \( -name '*.p7m' -o -name '*.p7b' -o -name '*.sig' -o -name '*.bin' -o -name '*.eml' \) |
+        while read -r f; do small "$f" && cp "$f" "$OUT/signature/shared-$(basename "$(dirname "$f")")-$(basename "$f")"; done
+fi
+
+# ---- certificate: every certificate of the PKI as PEM, DER and bare base64 ----
+for f in "$P"/*.pem "$P"/intermediates/*.pem; do
+    grep -q 'BEGIN CERTIFICATE' "$f" || continue
+    b=$(basename "$f" .pem)
+    cp "$f" "$OUT/certificate/$b.pem"
+    openssl x509 -in "$f" -outform DER -out "$OUT/certificate/$b.der" 2>/dev/null || true
+done
+openssl x509 -in "$P/citizen-rsa.pem" -outform DER | base64 -w 0 >"$OUT/certificate/citizen-rsa.b64"
+if [ -n "$S" ] && [ -d "$S/pkits/certs" ]; then
+    ls "$S/pkits/certs" | sort | awk 'NR % 4 == 1' | head -n 100 | while read -r f; do
+        cp "$S/pkits/certs/$f" "$OUT/certificate/pkits-$f"
+    done
+fi
+
+# ---- xml: e-Tax and e-Gov documents, ZIP packages, e-Gov with attachments ----
+if [ -d "$P/xml" ]; then
+    for f in "$P"/xml/*.xtx "$P"/xml/*.xml "$P"/xml/*.zip; do small "$f" && cp "$f" "$OUT/xml/"; done
+    for k in kousei kousei-altered; do
+        [ -f "$P/xml/egov/$k.xml" ] || continue
+        { cat "$P/xml/egov/$k.xml"
+          for a in form1.xml form2.pdf; do printf '%s%s\n' "$MARK" "$a"; cat "$P/xml/egov/$a"; done
+        } >"$OUT/xml/egov-$k-with-forms"
+    done
+fi
+
+# ---- multipart: Content-Type line, then the body (as curl -F writes it) ----
+mp() { # mp NAME BOUNDARY: body from stdin
+    { printf 'multipart/form-data; boundary=%s\n' "$2"; cat; } >"$OUT/multipart/$1"
+}
+part() { # part BOUNDARY NAME [FILENAME [TYPE]]: a part header
+    printf -- '--%s\r\nContent-Disposition: form-data; name="%s"' "$1" "$2"
+    [ -n "${3:-}" ] && printf '; filename="%s"' "$3"
+    printf '\r\n'
+    [ -n "${4:-}" ] && printf 'Content-Type: %s\r\n' "$4"
+    printf '\r\n'
+}
+B=------------------------d74496d66958873e
+{ part $B signature sig.p7s application/octet-stream; cat "$P/sig-detached-rsa.p7s"; printf '\r\n'
+  part $B content doc.txt text/plain; cat "$P/doc.txt"; printf '\r\n--%s--\r\n' $B; } | mp detached $B
+{ part $B signature; printf 'abc\r\n--%s--\r\n' $B; } | mp field $B
+{ part XX signature; printf 'abc'; } | mp unterminated XX
+{ part '"quoted"' a; printf 'x\r\n--"quoted"--'; } | mp odd-boundary '"quoted"'
+{ for i in $(seq 20); do part q "f$i"; printf '%s\r\n' "$i"; done; printf -- '--q--\r\n'; } | mp many q
+{ part b signature 'x.p7m'; printf '\r\n--b--\r\n'; } | mp empty-part b
+printf 'multipart/form-data; boundary="a b"; charset=utf-8\n--a b\r\nContent-Disposition: form-data; name=x\r\n\r\n1\r\n--a b--\r\n' \
+    >"$OUT/multipart/quoted-param"
+printf 'application/json\n{}' >"$OUT/multipart/not-multipart"
+
+# ---- json: selector byte (bit 0: certificate route), then the body ----
+b64() { base64 -w 0 "$1"; }
+printf '\x00{"signature": "%s"}' "$(b64 "$P/sig-attached-rsa.p7m")" >"$OUT/json/attached"
+printf '\x00{"signature": "%s", "content": "%s"}' "$(b64 "$P/sig-detached-rsa.p7s")" "$(base64 -w 76 "$P/doc.txt" | sed 's/$/\\n/' | tr -d '\n')" \
+    >"$OUT/json/detached"
+printf '\x01{"certificate": "%s"}' "$(b64 "$P/citizen-rsa.pem")" >"$OUT/json/cert-b64"
+python3 -c 'import json,sys; sys.stdout.write("\x01" + json.dumps({"certificate": open(sys.argv[1]).read()}))' \
+    "$P/citizen-rsa.pem" >"$OUT/json/cert-pem"
+printf '\x00{"signature": "AAAA", "colour": "red"}' >"$OUT/json/unknown-member"
+printf '\x00[[[[[[[[[[]]]]]]]]]]' >"$OUT/json/deep"
+printf '\x00{"signature": "\\u0041\\u0041AA"}' >"$OUT/json/escapes"
+
+# ---- config: what the tests write, with every section ----
+A="\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"]"
+cat >"$OUT/config/minimal.json" <<JSON
+{$A, "revocation": {"mode": "off"}}
+JSON
+cat >"$OUT/config/service.json" <<JSON
+{$A, "revocation": {"mode": "off"}, "accept_policies": ["1.2.392.200149.8.5.1.1.20"],
+ "limits": {"max_body_bytes": 262144, "max_parts": 8, "max_json_depth": 8, "request_timeout_ms": 10000,
+            "max_input_bytes": 1048576, "max_certs": 8, "max_crls": 2, "max_signers": 2, "max_path_length": 6,
+            "max_paths": 4},
+ "service": {"threads": 4, "socket": "k.sock", "socket_mode": "0660", "backlog": 16},
+ "audit": {"path": "audit.log", "required": true, "fsync": "never"}}
+JSON
+cat >"$OUT/config/revocation.json" <<JSON
+{$A, "crls": ["@PKI@/ministry-ca.crl", "@PKI@/gpki-bca.crl.der"],
+ "revocation": {"mode": "require", "allow_urls": ["http://127.0.0.1:9/"], "timeout_ms": 100, "prefer": "crl",
+                "max_response_bytes": 65536, "clock_skew_s": 60, "ocsp_max_age_s": 3600, "ocsp_nonce": true,
+                "ocsp_certid_hash": "sha256"},
+ "revocation_sources": [{"issuer": "@PKI@/pref-ca-self.pem", "ocsp": "http://127.0.0.1:9/ocsp",
+                         "crl": ["http://127.0.0.1:9/pref-ca.crl", "@PKI@/pref-ca.crl"]}],
+ "require_explicit_policy": true, "inhibit_policy_mapping": true, "inhibit_any_policy": false,
+ "algorithms": {"min_rsa_bits": 2048, "allow_sha1": false},
+ "cache": {"max_entries": 16, "max_bytes": 65536, "refresh_ahead_s": 0, "negative_ttl_s": 5,
+           "hmac_key": "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"},
+ "memcached": ["127.0.0.1:9", "[::1]:9"]}
+JSON
+printf '{"trust_anchors": "x", "colour": 1}' >"$OUT/config/bad-types.json"
+printf '{"trust_anchors": ["@PKI@/ministry-ca.pem"], "limits": {"max_certs": 1e308}}' >"$OUT/config/big-number.json"
+
+# ---- ocsp: responses from the PKI's own responder, and the shared vectors ----
+ocsp_resp() { # ocsp_resp NAME CERT SIGNER KEY [EXTRA...]
+    local name=$1 cert=$2 signer=$3 key=$4
+    shift 4
+    openssl ocsp -issuer "$P/pref-ca-self.pem" -cert "$P/$cert.pem" "$@" -reqout "$W/$name.req" -no_nonce \
+        >/dev/null 2>&1 || return 0
+    openssl ocsp -index "$P/pref-ca-db/index.txt" -CA "$P/pref-ca-self.pem" -rsigner "$P/$signer.pem" \
+        -rkey "$P/$key.key" -reqin "$W/$name.req" -respout "$OUT/ocsp/$name.der" -ndays 3650 >/dev/null 2>&1 || true
+}
+ocsp_resp good citizen-rsa ocsp-responder ocsp-responder
+ocsp_resp good-sha256 citizen-rsa ocsp-responder ocsp-responder -sha256
+ocsp_resp revoked citizen-revoked ocsp-responder ocsp-responder
+ocsp_resp moved citizen-moved ocsp-responder ocsp-responder
+ocsp_resp unauthorised citizen-rsa ocsp-unauthorised ocsp-unauthorised
+ocsp_resp by-ca citizen-rsa pref-ca-self pref-ca
+if [ -n "$S" ] && [ -d "$S/ocsp" ]; then
+    for f in "$S"/ocsp/openssl-ocsp-tests/*.ors; do
+        base64 -d "$f" >"$OUT/ocsp/openssl-$(basename "$f" .ors).der" 2>/dev/null || true
+    done
+    for f in "$S"/ocsp/chromium-ocsp-unittest/*.pem; do
+        sed -n '/-----BEGIN OCSP RESPONSE-----/,/-----END OCSP RESPONSE-----/p' "$f" | grep -v -- '-----' |
+            base64 -d >"$OUT/ocsp/chromium-$(basename "$f" .pem).der" 2>/dev/null || true
+    done
+fi
+find "$OUT/ocsp" -type f -empty -delete
+
+# ---- crl: the PKI's CRLs (PEM and DER) and PKITS' ----
+cp "$P"/*.crl "$P"/*.crl.der "$OUT/crl/"
+if [ -n "$S" ] && [ -d "$S/pkits/crls" ]; then
+    ls "$S/pkits/crls" | sort | awk 'NR % 3 == 1' | while read -r f; do cp "$S/pkits/crls/$f" "$OUT/crl/pkits-$f"; done
+fi
+
+# ---- cache: frames as cache/cache.c writes them for the harness's key ----
+python3 - "$OUT/cache" <<'PY'
+import hashlib, hmac, struct, sys
+out = sys.argv[1]
+key = b"ocsp|fuzz|entry"
+kh = hashlib.sha256(key).digest()
+mckey = b"ks1:" + kh.hex().encode()
+hkey = bytes(range(32))
+MARK = b"\n--KSFUZZ--\n"
+def frame(kind, payload, mac=False, mk=mckey, exp=4102444800):
+    f = b"KSC1" + bytes([kind, 1 if mac else 0]) + b"\0\0" + struct.pack(">q", exp) + kh + struct.pack(">I", len(payload)) + payload
+    if mac:
+        f += hmac.new(hkey, struct.pack(">H", len(mk)) + mk + f, hashlib.sha256).digest()
+    return f
+def w(name, flags, pieces):
+    with open(f"{out}/{name}", "wb") as fh:
+        fh.write(bytes([flags]) + MARK.join(pieces))
+value = b"V" + b"x" * 200
+w("value", 0, [frame(1, value)])
+w("value-mac", 1, [frame(1, value, True)])
+w("value-fix", 2, [frame(1, value)])
+w("stale", 0, [frame(1, value, exp=1)])
+big = b"V" + bytes(range(256)) * 10  # 2561 bytes: 3 chunks of 1024
+gen = bytes(range(16))
+def chunked(mac):
+    n = (len(big) + 1023) // 1024
+    man = struct.pack(">QII", len(big), n, 1024) + gen + hashlib.sha256(big).digest()
+    chunks = []
+    for i in range(n):
+        ck = mckey + b":" + gen.hex().encode() + b":" + str(i).encode()
+        chunks.append(frame(3, big[i * 1024:(i + 1) * 1024], mac, ck))
+    return [frame(2, man, mac)] + chunks
+w("chunked", 0, chunked(False))
+w("chunked-mac", 1, chunked(True))
+w("chunked-fix", 3, chunked(True))
+PY
+n=$(find "$OUT" -type f | wc -l)
+echo "seeds: $n files in $OUT" >&2
