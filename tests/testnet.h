@@ -13,6 +13,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -76,10 +77,19 @@ static inline int t_mc_start(t_mc *m)
     char port[16];
     snprintf(port, sizeof port, "%d", m->port);
     char *argv[] = {"memcached", "-l", "127.0.0.1", "-p", port, "-U", "0", "-m", "64", "-t", "2", "-c", "256",
-                    geteuid() == 0 ? "-u" : NULL, "nobody", NULL};
-    if (posix_spawnp(&m->pid, "memcached", NULL, NULL, argv, environ) != 0) {
+                    geteuid() == 0 ? "-u" : NULL, "root", NULL};
+    /* fork + exec rather than posix_spawn: the server must die with us even
+     * if we are killed (alarm, timeout), so nothing outlives the test.  As
+     * root, memcached insists on -u; "-u root" changes no credentials, so
+     * the parent-death signal survives (a real change of user clears it). */
+    if ((m->pid = fork()) < 0) {
         m->pid = 0;
         return 0;
+    }
+    if (m->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execvp("memcached", argv);
+        _exit(127);
     }
     for (int i = 0; i < 250; i++) {
         if (t_connectable(m->port))
