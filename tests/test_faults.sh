@@ -24,18 +24,8 @@ FCGI=${KS_FAULTS_FCGI:-$(dirname "$K")/kensho-fcgi}
 . "$HERE/fcgi/stack.sh"
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL: $*" >&2
-}
-check() { # check DESCRIPTION CMD...
-    local what=$1
-    shift
-    if "$@"; then ok; else bad "$what"; fi
-}
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 for tool in curl nginx memcached envsubst jq; do
     command -v "$tool" >/dev/null || { echo "test_faults: $tool missing (tests/install-deps.sh)" >&2; echo "0 passed, 1 failed"; exit 1; }
 done

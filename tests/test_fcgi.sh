@@ -15,18 +15,8 @@ ROOT=$(cd "$HERE/.." && pwd)
 FCGI=$(dirname "$K")/kensho-fcgi
 # shellcheck source=tests/fcgi/stack.sh
 . "$HERE/fcgi/stack.sh"
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL: $*" >&2
-}
-check() { # check DESCRIPTION CMD...
-    local what=$1
-    shift
-    if "$@"; then ok; else bad "$what"; fi
-}
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 for tool in curl nginx python3 envsubst jq; do
     if ! command -v "$tool" >/dev/null; then

@@ -19,16 +19,8 @@ FCGI=$(dirname "$K")/kensho-fcgi
 . "$HERE/fcgi/stack.sh"
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-pass=0
-fail=0
-check() { # check DESCRIPTION CMD...
-    local what=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else
-        fail=$((fail + 1))
-        echo "FAIL: $what" >&2
-    fi
-}
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 command -v readelf >/dev/null || { echo "test_hardening: readelf missing (binutils)" >&2; echo "0 passed, 1 failed"; exit 1; }
 
 # ---- 1. the binaries ----

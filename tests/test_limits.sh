@@ -19,16 +19,8 @@ FCGI=$(dirname "$K")/kensho-fcgi
 . "$HERE/fcgi/stack.sh"
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-pass=0
-fail=0
-check() { # check DESCRIPTION CMD...
-    local what=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else
-        fail=$((fail + 1))
-        echo "FAIL: $what" >&2
-    fi
-}
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 T=$(mktemp -d /tmp/kensho-limits.XXXXXX)
 PID=
 cleanup() {

@@ -21,18 +21,8 @@ CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 ART=${KS_WWW_ARTIFACTS:-$ROOT/build/www-artifacts}
 # shellcheck source=tests/fcgi/stack.sh
 . "$HERE/fcgi/stack.sh"
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL: $*" >&2
-}
-check() { # check DESCRIPTION CMD...
-    local what=$1
-    shift
-    if "$@"; then ok; else bad "$what"; fi
-}
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 if [ "${KS_SKIP_BROWSER:-}" = 1 ] && [ "${CI:-}" = true ]; then
     echo "test_www: KS_SKIP_BROWSER=1 is ignored in CI (CI=true)" >&2

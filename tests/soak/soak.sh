@@ -36,16 +36,8 @@ SLACK_MB=${SOAK_RSS_SLACK_MB:-8}
 . "$ROOT/tests/fcgi/stack.sh"
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-pass=0
-fail=0
-check() { # check DESCRIPTION CMD...
-    local what=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else
-        fail=$((fail + 1))
-        echo "FAIL: $what" >&2
-    fi
-}
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 for tool in wrk nginx memcached curl envsubst; do
     command -v "$tool" >/dev/null || { echo "soak: $tool missing (tests/install-deps.sh)" >&2; echo "0 passed, 1 failed"; exit 1; }
 done
