@@ -63,21 +63,33 @@ static void record(const char *suite, const char *id, int agree, int *ok, int *b
     CHECK(agree != k, "%s %s: %s%s", suite, id, agree ? "known disagreement now agrees" : "disagrees: ", detail);
 }
 
+/* Opens <shared>/ocsp/<suite>/tests.tsv past its header line; dir gets the
+ * suite's directory.  NULL (a failed check) when it is missing. */
+static FILE *open_suite(const char *suite, char *dir, size_t dirlen)
+{
+    char path[1024], line[1024];
+    snprintf(dir, dirlen, "%s/ocsp/%s", shared, suite);
+    snprintf(path, sizeof path, "%s/tests.tsv", dir);
+    FILE *tsv = fopen(path, "r");
+    CHECK(tsv != NULL, "%s", path);
+    if (tsv != NULL && fgets(line, sizeof line, tsv) == NULL) {
+        CHECK(0, "%s: no header", path);
+        fclose(tsv);
+        tsv = NULL;
+    }
+    return tsv;
+}
+
 /* Chromium: one PEM file per row with the response, the issuer ("CA
  * CERTIFICATE") and the certificate in question. */
 static void chromium(void)
 {
-    char dir[512], path[1024];
-    snprintf(dir, sizeof dir, "%s/ocsp/chromium-ocsp-unittest", shared);
-    snprintf(path, sizeof path, "%s/tests.tsv", dir);
-    FILE *tsv = fopen(path, "r");
-    CHECK(tsv != NULL, "%s", path);
+    char dir[512], path[1024], line[1024];
+    FILE *tsv = open_suite("chromium-ocsp-unittest", dir, sizeof dir);
     if (tsv == NULL)
         return;
-    char line[1024];
     int agree = 0, disagree = 0;
     ks_ctx *ctx = make_ctx(604800);
-    CHECK(fgets(line, sizeof line, tsv) != NULL, "header");
     while (ctx != NULL && fgets(line, sizeof line, tsv) != NULL) {
         char file[256], want[32], resp_status[64];
         long long when = 0;
@@ -137,17 +149,12 @@ static void chromium(void)
  * that issuer about the serial it names. */
 static void openssl_vectors(void)
 {
-    char dir[512], path[1024];
-    snprintf(dir, sizeof dir, "%s/ocsp/openssl-ocsp-tests", shared);
-    snprintf(path, sizeof path, "%s/tests.tsv", dir);
-    FILE *tsv = fopen(path, "r");
-    CHECK(tsv != NULL, "%s", path);
+    char dir[512], path[1024], line[1024];
+    FILE *tsv = open_suite("openssl-ocsp-tests", dir, sizeof dir);
     if (tsv == NULL)
         return;
-    char line[1024];
     int agree = 0, disagree = 0;
     ks_ctx *ctx = make_ctx(0);
-    CHECK(fgets(line, sizeof line, tsv) != NULL, "header");
     while (ctx != NULL && fgets(line, sizeof line, tsv) != NULL) {
         char id[64], respfile[128], issuerfile[128], want[16];
         long long when = 0;

@@ -23,8 +23,6 @@ void ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in, tim
     ks_path_validate(ctx, cert, in, at, claimed, &pr);
     cJSON_AddItemToObject(obj, "chain", ks_chain_json(ctx, in, pr.chain));
     ks_status_set(st, pr.indication, pr.sub, pr.detail);
-    if (pr.x509_error == X509_V_ERR_CERT_REVOKED) /* the revocation module knows the reason */
-        st->rev_reason = CRL_REASON_UNSPECIFIED;
     cJSON *evidence = cJSON_AddArrayToObject(obj, "revocation");
     if (st->indication != KS_TOTAL_PASSED)
         goto done;
