@@ -196,7 +196,7 @@ void ks_fcgi_metrics_inflight(int delta);
 void ks_fcgi_metrics_reload(int ok);
 void ks_fcgi_metrics_audit_failure(void);
 /* Prometheus text format 0.0.4 into an arena buffer. */
-ks_result ks_fcgi_metrics_render(ks_ctx *ctx, ks_fcgi_arena *a, char **out, size_t *outlen);
+ks_result ks_fcgi_metrics_render(ks_ctx *ctx, ks_audit *audit, ks_fcgi_arena *a, char **out, size_t *outlen);
 
 /* A growable text buffer with a ceiling (metrics, headers). */
 typedef struct {

@@ -731,7 +731,7 @@ static void ks_route_metrics(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req
     (void)g;
     char *text = NULL;
     size_t len = 0;
-    ks_result r = ks_fcgi_metrics_render(g ? g->ctx : NULL, a, &text, &len);
+    ks_result r = ks_fcgi_metrics_render(g ? g->ctx : NULL, g ? g->audit : NULL, a, &text, &len);
     if (r != KS_OK) {
         ks_problem(a, req, resp, r, "metrics could not be rendered");
         return;

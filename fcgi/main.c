@@ -183,6 +183,11 @@ static void ks_serve_one(FCGX_Request *rq, ks_fcgi_gen *g, ks_fcgi_arena *a, dou
         ks_put(rq, head, (size_t)n);
         ks_put(rq, resp.body, resp.body_len);
     }
+    /* The request was read to its end (FCGI_STDIN closed): nothing unread is
+     * left for close() to answer with a reset, so skip libfcgi's shutdown
+     * and drain, which holds this thread until nginx closes its end. */
+    if (FCGX_HasSeenEOF(rq->in))
+        FCGX_Detach(rq);
     FCGX_Finish_r(rq);
     double dt = ks_now_s() - t0;
     ks_fcgi_metrics_request(resp.route, resp.status, resp.indication, dt);

@@ -160,7 +160,7 @@ static void ks_free_ptr(void *p)
     free(p);
 }
 
-ks_result ks_fcgi_metrics_render(ks_ctx *ctx, ks_fcgi_arena *a, char **out, size_t *outlen)
+ks_result ks_fcgi_metrics_render(ks_ctx *ctx, ks_audit *audit, ks_fcgi_arena *a, char **out, size_t *outlen)
 {
     ks_fcgi_buf b = {.max = 4 * 1024 * 1024};
     ks_fcgi_buf_printf(&b, "# HELP kensho_http_requests_total Requests answered, by route, status and verdict "
@@ -206,6 +206,15 @@ ks_result ks_fcgi_metrics_render(ks_ctx *ctx, ks_fcgi_arena *a, char **out, size
     ks_fcgi_buf_printf(&b, "# HELP kensho_audit_write_failures_total Audit records that could not be written.\n"
                            "# TYPE kensho_audit_write_failures_total counter\nkensho_audit_write_failures_total %llu\n",
                        atomic_load(&ks_audit_failures));
+    if (audit != NULL) { /* since the last (re)load: the handle is new after SIGHUP */
+        unsigned long long records, syncs;
+        ks_audit_stats(audit, &records, &syncs);
+        ks_fcgi_buf_printf(&b, "# HELP kensho_audit_records_total Audit records written.\n"
+                               "# TYPE kensho_audit_records_total counter\nkensho_audit_records_total %llu\n"
+                               "# HELP kensho_audit_syncs_total Audit fdatasyncs (group commit: records/syncs "
+                               "per batch).\n# TYPE kensho_audit_syncs_total counter\nkensho_audit_syncs_total %llu\n",
+                           records, syncs);
+    }
     cJSON *st = ctx ? ks_ctx_status(ctx, ks_ctx_now(ctx)) : NULL;
     if (st != NULL)
         ks_fcgi_metrics_more(&b, st);

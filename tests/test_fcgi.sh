@@ -210,6 +210,11 @@ check "metrics by indication" grep -q 'kensho_http_requests_total{route="verify"
 check "metrics histogram" grep -q 'kensho_http_request_duration_seconds_bucket{route="verify",le="+Inf"}' "$T/metrics.body"
 check "metrics in flight" grep -q '^kensho_http_requests_in_flight 1$' "$T/metrics.body"
 check "metrics cache per tier" grep -q '^kensho_cache_lookups_total{tier="memory",result="hit"} ' "$T/metrics.body"
+check "metrics audit records" grep -Eq '^kensho_audit_records_total [1-9][0-9]*$' "$T/metrics.body"
+audit_records=$(awk '/^kensho_audit_records_total /{print $2}' "$T/metrics.body")
+audit_syncs=$(awk '/^kensho_audit_syncs_total /{print $2}' "$T/metrics.body")
+check "metrics audit syncs: between 1 and one per record ($audit_syncs for $audit_records)" \
+    [ "${audit_syncs:-0}" -ge 1 -a "${audit_syncs:-0}" -le "${audit_records:-0}" ]
 check "metrics memcached" grep -q '^kensho_memcached_up [01]$' "$T/metrics.body"
 check "metrics CRL age" grep -q '^kensho_crl_age_seconds{issuer=".*",file=".*",fresh="true"} [0-9]' "$T/metrics.body"
 

@@ -58,8 +58,10 @@ struct ks_audit {
     off_t end;        /* file size after our last write or tail read */
     char head[65];    /* SHA-256 hex of the last line */
     char *path;
-    /* group commit (KS_AUDIT_FSYNC_ALWAYS); the counters under mu */
-    pthread_mutex_t sync_mu;           /* one fdatasync at a time */
+    /* group commit (KS_AUDIT_FSYNC_ALWAYS); all under mu */
+    pthread_cond_t synced_cv;          /* broadcast when a sync ends */
+    int syncing;                       /* a thread is in fdatasync */
+    unsigned long long syncs;          /* fdatasyncs done (ks_audit_stats) */
     unsigned long long written;        /* records written by this handle */
     unsigned long long synced;         /* records covered by a sync, or failed */
     unsigned long long failed;         /* records up to this one failed to sync */
@@ -179,7 +181,7 @@ ks_result ks_audit_open(const char *path, ks_audit_fsync policy, ks_audit **out,
     }
     a->fd = -1;
     a->fsync_policy = policy;
-    if (pthread_mutex_init(&a->mu, NULL) != 0 || pthread_mutex_init(&a->sync_mu, NULL) != 0) {
+    if (pthread_mutex_init(&a->mu, NULL) != 0 || pthread_cond_init(&a->synced_cv, NULL) != 0) {
         free(a->path);
         free(a);
         a = NULL;
@@ -224,52 +226,56 @@ void ks_audit_close(ks_audit *a)
     if (a->fd >= 0)
         close(a->fd);
     pthread_mutex_destroy(&a->mu);
-    pthread_mutex_destroy(&a->sync_mu);
+    pthread_cond_destroy(&a->synced_cv);
     free(a->path);
     free(a);
 }
 
 /* Waits until record `seq` is on disk: KS_OK, or KS_E_IO when the fdatasync
- * that should have covered it failed. */
+ * that should have covered it failed.  The first thread to find no sync in
+ * flight leads one for every record written so far; the others sleep on
+ * a->synced_cv and are woken together when it ends (a mutex queue would
+ * hand them through one at a time, a context switch each). */
 static ks_result ks_audit_sync(ks_audit *a, unsigned long long seq)
 {
-    ks_result ret = KS_OK;
-    pthread_mutex_lock(&a->sync_mu);
     pthread_mutex_lock(&a->mu);
-    unsigned long long target = a->written, synced = a->synced, failed = a->failed;
-    off_t end_at_target = a->end;
-    pthread_mutex_unlock(&a->mu);
-    if (seq <= failed) {
-        ret = KS_E_IO;
-    } else if (seq <= synced) {
-        ret = KS_OK; /* a sync that began after our write covered it */
-    } else if (fdatasync(a->fd) == 0) {
+    while (seq > a->synced && a->syncing)
+        pthread_cond_wait(&a->synced_cv, &a->mu);
+    if (seq > a->synced) {
+        unsigned long long target = a->written;
+        off_t end_at_target = a->end;
+        a->syncing = 1;
+        pthread_mutex_unlock(&a->mu);
+        int rc = fdatasync(a->fd), err = errno;
         pthread_mutex_lock(&a->mu);
-        if (target > a->synced)
+        a->syncing = 0;
+        a->syncs++;
+        if (rc == 0) {
             a->synced = target;
-        if (a->written > target) { /* records written meanwhile wait for the next one */
-            a->unsynced_from = end_at_target;
-            a->foreign = 1; /* not known to be ours alone from there: never truncated */
+            if (a->written > target) { /* records written meanwhile wait for the next one */
+                a->unsynced_from = end_at_target;
+                a->foreign = 1; /* not known to be ours alone from there: never truncated */
+            }
+        } else {
+            ks_log(KS_LOG_ERR, "audit: fdatasync %s: %s", a->path, strerror(err));
+            /* A record we answer 503 for must not stay: take back every record
+             * not yet synced when they are all ours and at the end. */
+            struct stat st;
+            if (flock(a->fd, LOCK_EX) == 0) {
+                if (!a->foreign && a->end >= 0 && fstat(a->fd, &st) == 0 && st.st_size == a->end &&
+                    ftruncate(a->fd, a->unsynced_from) != 0)
+                    ks_log(KS_LOG_ERR, "audit: truncate %s: %s", a->path, strerror(errno));
+                flock(a->fd, LOCK_UN);
+            }
+            a->end = -1; /* re-read the tail next time */
+            a->failed = a->synced = a->written;
         }
-        pthread_mutex_unlock(&a->mu);
-    } else {
-        ks_log(KS_LOG_ERR, "audit: fdatasync %s: %s", a->path, strerror(errno));
-        ret = KS_E_IO;
-        /* A record we answer 503 for must not stay: take back every record
-         * not yet synced when they are all ours and at the end. */
-        pthread_mutex_lock(&a->mu);
-        struct stat st;
-        if (flock(a->fd, LOCK_EX) == 0) {
-            if (!a->foreign && a->end >= 0 && fstat(a->fd, &st) == 0 && st.st_size == a->end &&
-                ftruncate(a->fd, a->unsynced_from) != 0)
-                ks_log(KS_LOG_ERR, "audit: truncate %s: %s", a->path, strerror(errno));
-            flock(a->fd, LOCK_UN);
-        }
-        a->end = -1; /* re-read the tail next time */
-        a->failed = a->synced = a->written;
-        pthread_mutex_unlock(&a->mu);
+        pthread_cond_broadcast(&a->synced_cv);
     }
-    pthread_mutex_unlock(&a->sync_mu);
+    /* Conservative: a record synced before a later failure is reported
+     * failed too (a 503 for a record on disk, never the other way round). */
+    ks_result ret = seq <= a->failed ? KS_E_IO : KS_OK;
+    pthread_mutex_unlock(&a->mu);
     return ret;
 }
 
@@ -277,6 +283,14 @@ void ks_audit_head(ks_audit *a, char out[65])
 {
     pthread_mutex_lock(&a->mu);
     memcpy(out, a->head, 65);
+    pthread_mutex_unlock(&a->mu);
+}
+
+void ks_audit_stats(ks_audit *a, unsigned long long *records, unsigned long long *syncs)
+{
+    pthread_mutex_lock(&a->mu);
+    *records = a->written;
+    *syncs = a->syncs;
     pthread_mutex_unlock(&a->mu);
 }
 

@@ -277,6 +277,9 @@ void ks_audit_close(ks_audit *a); /* NULL ok */
 ks_result ks_audit_append(ks_audit *a, const ks_audit_event *ev);
 /* The chain head: SHA-256 hex of the last line written or read. */
 void ks_audit_head(ks_audit *a, char out[65]);
+/* Records appended and fdatasyncs done through this handle (records/syncs
+ * is the group commit's batch size, for /metrics). */
+void ks_audit_stats(ks_audit *a, unsigned long long *records, unsigned long long *syncs);
 /* Checks a file's chain.  KS_OK with *report = {"intact": true, "lines": N,
  * "head": hex} or {"intact": false, "line": N, "reason": ...} (N 1-based: the
  * first line whose link is broken); KS_E_IO when unreadable. */
