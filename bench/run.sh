@@ -310,12 +310,20 @@ cpu_ticks() { # total utime+stime of the given pids
 }
 rss_kb() { local t=0 p; for p in "$@"; do t=$((t + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done; echo "$t"; }
 
+# "RECORDS SYNCS" from kensho-fcgi's /metrics (0 0 when unavailable).
+audit_counts() {
+    curl -s --max-time 5 "$URL/metrics" 2>/dev/null |
+        awk '/^kensho_audit_records_total /{r=$2} /^kensho_audit_syncs_total /{s=$2} END{print r+0, s+0}'
+}
+
 # run_wrk NAME PACK SECONDS [KS_PATH] [KS_MODE] [KS_EXPECT] [CONNS]
 run_wrk() {
     local name=$1 pack=$2 secs=$3 path=${4:-} mode=${5:-spread} expect=${6:-'"indication":"TOTAL_PASSED"'} conns=${7:-$CONNS}
     local out=$RUN/res/$name.wrk.json rssf=$RUN/res/$name.rss
     local c0 c1 t0 t1
     : >"$rssf"
+    local m0 m1
+    m0=$(audit_counts)
     c0=$(cpu_ticks "${FCGI_PIDS[@]}")
     t0=$(date +%s.%N)
     ( while :; do rss_kb "${FCGI_PIDS[@]}" >>"$rssf"; sleep 1; done ) &
@@ -325,10 +333,11 @@ run_wrk() {
     t1=$(date +%s.%N)
     kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
     c1=$(cpu_ticks "${FCGI_PIDS[@]}")
+    m1=$(audit_counts)
     [ -s "$out" ] || { say "$name: wrk wrote nothing:"; tail -n 5 "$RUN/res/$name.wrk.txt" >&2; echo '{}' >"$out"; }
-    "$PY" - "$out" "$rssf" "$c0" "$c1" "$CLK" "$t0" "$t1" "$conns" "${#FCGI_PIDS[@]}" <<'EOF' >"$RUN/res/$name.json"
+    "$PY" - "$out" "$rssf" "$c0" "$c1" "$CLK" "$t0" "$t1" "$conns" "${#FCGI_PIDS[@]}" "$m0" "$m1" <<'EOF' >"$RUN/res/$name.json"
 import json, sys
-out, rssf, c0, c1, clk, t0, t1, conns, nproc = sys.argv[1:]
+out, rssf, c0, c1, clk, t0, t1, conns, nproc, m0, m1 = sys.argv[1:]
 r = json.load(open(out))
 rss = [int(x) for x in open(rssf).read().split() if x.strip()]
 secs = float(t1) - float(t0)
@@ -342,6 +351,12 @@ r["kensho_fcgi"] = {
     "rss_kb_last": rss[-1] if rss else None,
     "rss_kb_peak": max(rss) if rss else None,
 }
+# Audit group commit: records written per fdatasync (one process's
+# /metrics; absent with several processes or when a reload reset them).
+(r0, s0), (r1, s1) = [[int(x) for x in m.split()] for m in (m0, m1)]
+if r1 > r0 and s1 >= s0:
+    r["audit"] = {"records": r1 - r0, "fdatasyncs": s1 - s0,
+                  "records_per_fdatasync": round((r1 - r0) / (s1 - s0), 2) if s1 > s0 else None}
 print(json.dumps(r))
 EOF
     say "$name: $(cat "$RUN/res/$name.json")"

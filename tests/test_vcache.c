@@ -147,6 +147,24 @@ int main(void)
         all &= strcmp(verify_ind(ctx, der, len, NULL, 0), "TOTAL_PASSED") == 0;
     CHECK(all, "50 repetitions all pass");
 
+    /* The signer's JSON comes from the cache now: it still carries the JPKI
+     * items, and the chain's copy of the same certificate still does not
+     * (two entries, one per shape). */
+    {
+        ks_request rq = {.signature = {.data = der, .len = len}};
+        cJSON *v = NULL;
+        CHECK(ks_verify_signature(ctx, &rq, &v) == KS_OK, "verdict from the cache");
+        const cJSON *signer = cJSON_GetObjectItemCaseSensitive(v, "signer");
+        const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(v, "chain"), 0);
+        CHECK(cJSON_GetObjectItemCaseSensitive(signer, "jpki") != NULL, "cached signer JSON has the JPKI items");
+        CHECK(first != NULL && cJSON_GetObjectItemCaseSensitive(first, "jpki") == NULL,
+              "cached chain JSON has no JPKI items");
+        CHECK_STR(t_str(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "sha256"))),
+                  t_str(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(signer, "sha256"))),
+                  "chain[0] is the signer");
+        cJSON_Delete(v);
+    }
+
     /* A tampered copy of a cached filing still fails (only signers and CAs
      * are reused, never a document). */
     snprintf(path, sizeof path, "%s/sig-attached-tampered-sig.p7m", pki);

@@ -372,7 +372,7 @@ static cJSON *ks_audit_record(const ks_audit_event *ev)
         cJSON_AddStringToObject(o, "indication", ind ? ind : "TOTAL_FAILED") == NULL ||
         (sub ? cJSON_AddStringToObject(o, "subindication", sub) : cJSON_AddNullToObject(o, "subindication")) == NULL ||
         !cJSON_AddItemToObject(o, "revocation", ks_audit_revocation(v)) ||
-        !cJSON_AddItemToObject(o, "policy", ev->policy ? cJSON_Duplicate(ev->policy, 1) : cJSON_CreateNull()))
+        (ev->policy ? cJSON_AddRawToObject(o, "policy", ev->policy) : cJSON_AddNullToObject(o, "policy")) == NULL)
         goto fail;
     return o;
 fail:

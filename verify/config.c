@@ -599,7 +599,10 @@ ks_result ks_ctx_load(const char *path, ks_ctx **out, char **errmsg)
         free(cerr);
         goto done;
     }
-    if ((ctx->policy_json = ks_policy_summary(ctx)) == NULL) {
+    cJSON *policy = ks_policy_summary(ctx);
+    ctx->policy_json = policy ? cJSON_PrintUnformatted(policy) : NULL;
+    cJSON_Delete(policy);
+    if (ctx->policy_json == NULL) {
         ks_cfg_fail(&e, "out of memory");
         goto done;
     }
@@ -642,7 +645,7 @@ void ks_ctx_free_contents(ks_ctx *ctx)
     }
     free(ctx->sources);
     ks_strv_free(ctx->memcached, ctx->n_memcached);
-    cJSON_Delete(ctx->policy_json);
+    free(ctx->policy_json);
     cJSON_Delete(ctx->sections);
 }
 
@@ -677,7 +680,7 @@ size_t ks_ctx_max_input(const ks_ctx *ctx)
     return ctx->limits.max_input_bytes;
 }
 
-const cJSON *ks_ctx_policy(const ks_ctx *ctx)
+const char *ks_ctx_policy(const ks_ctx *ctx)
 {
     return ctx->policy_json;
 }

@@ -80,7 +80,7 @@ struct ks_ctx {
     size_t n_memcached;
     ks_limits limits;
     ks_algpolicy alg;
-    cJSON *policy_json; /* summary of the policy in force */
+    char *policy_json; /* summary of the policy in force, printed once (every verdict carries it) */
     cJSON *sections;    /* sections other modules parse: "service", "cache", "audit" */
     ks_clock_fn clock;
     void *clock_arg;
@@ -246,8 +246,6 @@ ks_result ks_http_fetch(const ks_ctx *ctx, const char *url, const uint8_t *body,
                         char *err, size_t errlen);
 
 /* verify.c: pieces of a verdict shared by CMS and XML signatures. */
-/* Certificate JSON plus "jpki" when the certificate carries the basic four items. */
-cJSON *ks_signer_json(X509 *x, ks_cert_source src);
 /* Top-level fields mirror the first signer; the indication is the worst. */
 ks_result ks_summarise(cJSON *v, cJSON *signers, const ks_status *worst);
 
@@ -274,8 +272,10 @@ void ks_vcache_stats(const ks_vcache *c, unsigned long long *hits, unsigned long
 X509 *ks_vcache_x509(ks_vcache *c, const uint8_t *der, size_t len);
 /* Remembers the DER hash of long-lived certificates (call before sharing them). */
 void ks_vcache_note_certs(ks_vcache *c, STACK_OF(X509) *sk);
-/* ks_cert_json, remembered per certificate DER and source. */
-cJSON *ks_vcache_cert_json(const ks_ctx *ctx, X509 *x, ks_cert_source src);
+/* ks_cert_json, plus "jpki" (ks_jpki_json) when with_jpki and the
+ * certificate carries the basic four items (a signer's), remembered per
+ * certificate DER and source.  A new object the caller owns. */
+cJSON *ks_vcache_cert_json(const ks_ctx *ctx, X509 *x, ks_cert_source src, int with_jpki);
 /* X509_CRL_verify(crl, issuer's key) == 1, remembered. */
 int ks_vcache_crl_verify(const ks_ctx *ctx, X509_CRL *crl, X509 *issuer);
 typedef struct {

@@ -506,15 +506,17 @@ static int ks_vc_copy_json(const void *val, void *out)
     return r->json != NULL && (*(cJSON **)out = cJSON_Duplicate(r->json, 1)) != NULL;
 }
 
-/* ks_cert_json is a function of the DER and the source alone. */
-cJSON *ks_vcache_cert_json(const ks_ctx *ctx, X509 *x, ks_cert_source src)
+/* ks_cert_json and ks_jpki_json are functions of the DER and the source
+ * alone.  The JPKI items stay in this process's memory, as the decoded
+ * certificate that holds them does: never in memcached, logs or metrics. */
+cJSON *ks_vcache_cert_json(const ks_ctx *ctx, X509 *x, ks_cert_source src, int with_jpki)
 {
     ks_vcache *c = ctx->vcache;
     unsigned char key[32], h[32];
     EVP_MD_CTX *md = NULL;
     cJSON *o = NULL;
     int s = (int)src;
-    int keyed = ks_vc_cert_hash(c, x, h) && ks_vc_hash_init(c, &md, "cert-json-v1");
+    int keyed = ks_vc_cert_hash(c, x, h) && ks_vc_hash_init(c, &md, with_jpki ? "signer-json-v1" : "cert-json-v1");
     if (keyed)
         keyed = EVP_DigestUpdate(md, h, sizeof h) == 1 && EVP_DigestUpdate(md, &s, sizeof s) == 1;
     if (md != NULL)
@@ -522,7 +524,15 @@ cJSON *ks_vcache_cert_json(const ks_ctx *ctx, X509 *x, ks_cert_source src)
     ERR_clear_error();
     if (keyed && ks_vc_get(c, &c->results, key, 0, ks_vc_copy_json, &o))
         return o;
-    if ((o = ks_cert_json(x, src)) == NULL || !keyed)
+    if ((o = ks_cert_json(x, src)) == NULL)
+        return NULL;
+    cJSON *jpki = with_jpki ? ks_jpki_json(x) : NULL;
+    if (jpki != NULL && !cJSON_AddItemToObject(o, "jpki", jpki)) {
+        cJSON_Delete(jpki);
+        cJSON_Delete(o);
+        return NULL;
+    }
+    if (!keyed)
         return o;
     ks_vc_result *r = calloc(1, sizeof *r);
     if (r != NULL && (r->json = cJSON_Duplicate(o, 1)) != NULL)

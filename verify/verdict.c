@@ -235,7 +235,7 @@ int ks_verdict_common(const ks_ctx *ctx, cJSON *v, const char *format, time_t at
     ks_time_format(at, buf, sizeof buf);
     return cJSON_AddStringToObject(v, "format", format) != NULL &&
            cJSON_AddStringToObject(v, "validation_time", buf) != NULL &&
-           cJSON_AddItemToObject(v, "policy", cJSON_Duplicate(ctx->policy_json, 1));
+           cJSON_AddRawToObject(v, "policy", ctx->policy_json) != NULL; /* printed as is */
 }
 
 cJSON *ks_chain_json(const ks_ctx *ctx, const ks_path_input *in, STACK_OF(X509) *chain)
@@ -243,7 +243,7 @@ cJSON *ks_chain_json(const ks_ctx *ctx, const ks_path_input *in, STACK_OF(X509) 
     cJSON *a = cJSON_CreateArray();
     for (int i = 0; a != NULL && i < sk_X509_num(chain); i++) {
         X509 *x = sk_X509_value(chain, i);
-        cJSON *c = ks_vcache_cert_json(ctx, x, ks_path_source(ctx, in, x));
+        cJSON *c = ks_vcache_cert_json(ctx, x, ks_path_source(ctx, in, x), 0);
         if (c == NULL || !cJSON_AddItemToArray(a, c)) {
             cJSON_Delete(c);
             cJSON_Delete(a);

@@ -38,17 +38,6 @@ done:
     ks_path_result_clear(&pr);
 }
 
-cJSON *ks_signer_json(X509 *x, ks_cert_source src)
-{
-    cJSON *o = ks_cert_json(x, src);
-    if (o != NULL) {
-        cJSON *jpki = ks_jpki_json(x);
-        if (jpki != NULL)
-            cJSON_AddItemToObject(o, "jpki", jpki);
-    }
-    return o;
-}
-
 /* The signingTime signed attribute (RFC 5652 11.3): a claim, not a proof. */
 static int ks_signing_time(CMS_SignerInfo *si, time_t *out)
 {
@@ -142,7 +131,7 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, BIO *cmsbio, 
                       "the signer's certificate is neither in the message nor configured");
         return KS_OK;
     }
-    cJSON *so = ks_signer_json(signer, ks_path_source(ctx, pin, signer));
+    cJSON *so = ks_vcache_cert_json(ctx, signer, ks_path_source(ctx, pin, signer), 1);
     if (so == NULL || !cJSON_AddItemToObject(sobj, "signer", so))
         return KS_E_NOMEM;
     if (cmsbio == NULL) {
@@ -295,7 +284,7 @@ ks_result ks_verify_certificate(ks_ctx *ctx, const ks_blob *cert, time_t at, int
     v = cJSON_CreateObject();
     if (v == NULL || !ks_verdict_common(ctx, v, "certificate", at))
         goto done;
-    cJSON *so = ks_signer_json(x, ks_path_source(ctx, NULL, x));
+    cJSON *so = ks_vcache_cert_json(ctx, x, ks_path_source(ctx, NULL, x), 1);
     if (so == NULL || !cJSON_AddItemToObject(v, "signer", so))
         goto done;
     ks_status st;

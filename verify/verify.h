@@ -153,7 +153,7 @@ time_t ks_ctx_now(const ks_ctx *ctx);
 /* Ceiling on a submitted signature or certificate, from "limits". */
 size_t ks_ctx_max_input(const ks_ctx *ctx);
 /* A description of the policy in force, for verdicts and the audit log. */
-const cJSON *ks_ctx_policy(const ks_ctx *ctx);
+const char *ks_ctx_policy(const ks_ctx *ctx); /* as JSON text, printed once */
 /*
  * Operational state at `now` for readiness and metrics (caller frees):
  *   {"memcached": {"servers": N, "up": bool},
@@ -266,7 +266,7 @@ typedef struct {
     const ks_blob *contents;  /* detached content; may be NULL */
     size_t n_contents;
     const cJSON *verdict;     /* read only: signer.sha256, indication, revocation */
-    const cJSON *policy;      /* ks_ctx_policy() */
+    const char *policy;       /* ks_ctx_policy(): JSON text */
 } ks_audit_event;
 
 /* Opens (creating, mode 0640) and reads the last line to continue the chain.
