@@ -4,7 +4,10 @@
  * SECONDS, and print one JSON object.  This is what the profile in README
  * "Throughput" was taken on (perf record -g / valgrind --tool=callgrind).
  *
- *   loop CONFIG PACK SECONDS THREADS [MAXRECORDS]
+ *   loop CONFIG PACK SECONDS THREADS [MAXRECORDS [COUNT]]
+ *
+ * COUNT stops each thread after that many verifications (under callgrind,
+ * where time means nothing: instructions per verification = total / COUNT).
  *
  * Counts verdicts by indication: anything but TOTAL_PASSED is an error for
  * the bench (the packs hold only good filings).
@@ -27,6 +30,7 @@ static rec *recs;
 static size_t nrecs;
 static ks_ctx *ctx;
 static double deadline;
+static unsigned long count_per_thread;
 static atomic_ulong done_ok, done_bad;
 static int nthreads;
 
@@ -65,7 +69,7 @@ static void load_pack(const char *path, size_t max)
 static void *worker(void *arg)
 {
     size_t i = (size_t)(uintptr_t)arg;
-    while (now_s() < deadline) {
+    for (unsigned long n = 0; now_s() < deadline && (count_per_thread == 0 || n < count_per_thread); n++) {
         ks_request req = {.signature = {.data = recs[i % nrecs].data, .len = recs[i % nrecs].len}};
         cJSON *v = NULL;
         if (ks_verify_signature(ctx, &req, &v) == KS_OK && ks_verdict_indication(v) == KS_TOTAL_PASSED)
@@ -81,7 +85,7 @@ static void *worker(void *arg)
 int main(int argc, char **argv)
 {
     if (argc < 5) {
-        fprintf(stderr, "usage: loop CONFIG PACK SECONDS THREADS [MAXRECORDS]\n");
+        fprintf(stderr, "usage: loop CONFIG PACK SECONDS THREADS [MAXRECORDS [COUNT]]\n");
         return 64;
     }
     char *err = NULL;
@@ -92,6 +96,7 @@ int main(int argc, char **argv)
     double secs = atof(argv[3]);
     nthreads = atoi(argv[4]);
     load_pack(argv[2], argc > 5 ? strtoul(argv[5], NULL, 10) : (size_t)-1);
+    count_per_thread = argc > 6 ? strtoul(argv[6], NULL, 10) : 0;
     if (nrecs == 0 || nthreads < 1 || nthreads > 64)
         return 64;
     pthread_t t[64];

@@ -27,6 +27,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -372,6 +373,10 @@ int main(int argc, char **argv)
     char *err = NULL;
     pthread_t tids[KS_MAX_THREADS];
     int nt = 0, rc = 1;
+    /* No fastbins: each FCGX_Accept_r allocates its stream buffers, and a
+     * large request while fastbin chunks exist made glibc consolidate all
+     * of them, every request (5% of the CPU under load; make bench). */
+    mallopt(M_MXFAST, 0);
 
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;

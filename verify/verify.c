@@ -145,7 +145,10 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, BIO *cmsbio, 
     return KS_OK;
 }
 
-/* Top-level fields mirror the first signer; the indication is the worst. */
+/* Top-level fields mirror the first signer; the indication is the worst.
+ * The mirrors are cJSON references, not copies: they print the same, the
+ * first signer's items stay owned by "signers" inside the same verdict, and
+ * nothing changes either after this point. */
 ks_result ks_summarise(cJSON *v, cJSON *signers, const ks_status *worst)
 {
     static const char *const mirrored[] = {"signer", "chain", "revocation", "signing_time", "digest_algorithm",
@@ -153,7 +156,7 @@ ks_result ks_summarise(cJSON *v, cJSON *signers, const ks_status *worst)
     cJSON *first = cJSON_GetArrayItem(signers, 0);
     for (const char *const *k = mirrored; *k; k++) {
         cJSON *it = cJSON_GetObjectItemCaseSensitive(first, *k);
-        if (it != NULL && !cJSON_AddItemToObject(v, *k, cJSON_Duplicate(it, 1)))
+        if (it != NULL && !cJSON_AddItemReferenceToObject(v, *k, it))
             return KS_E_NOMEM;
     }
     return ks_verdict_status(v, worst) ? KS_OK : KS_E_NOMEM;
