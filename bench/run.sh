@@ -10,6 +10,9 @@
 #           (audit fsync "always", the default, and "never")
 #   threads the hot load against other thread counts and two processes
 #   naive   the same filings through plain CMS_verify, one process per core
+#   library the same filings through ks_verify_signature in one process
+#           (bench/loop, one thread per core, the stack's memcached and
+#           responder, no HTTP, no audit): the like-for-like with naive
 #   mixed   1 MiB detached CMS + XML Signature filings + certificate checks
 #   cold    BENCH_COLD distinct signers, empty caches, responder +50 ms
 #   crl     a 1,000,000-entry CRL (bench/crl_bench.c)
@@ -34,7 +37,7 @@ DOCS=${BENCH_DOCS:-10000}
 NSIGNERS=${BENCH_SIGNERS:-200}
 NCOLD=${BENCH_COLD:-2000}
 FT=${BENCH_FCGI_THREADS:-16}
-ONLY=${BENCH_ONLY:-floor hot fsync threads naive mixed cold crl}
+ONLY=${BENCH_ONLY:-floor hot fsync threads naive library mixed cold crl}
 OUTJSON=${BENCH_OUT:-$HERE/results.json}
 RUN=$ROOT/build/bench/run
 FX=$ROOT/build/bench/fx
@@ -60,7 +63,7 @@ def load(n):
     except Exception:
         return None
 names = ["floor", "hot", "hot_fsync_never", "hot_threads_1", "hot_threads_4", "hot_threads_8", "hot_2procs",
-         "naive", "mixed", "cold", "crl"]
+         "naive", "library", "mixed", "cold", "crl"]
 sc = {n: load(n) for n in names if load(n) is not None}
 def rps(n):
     s = sc.get(n) or {}
@@ -70,6 +73,8 @@ if rps("hot") and rps("floor"):
     summary["hot_over_floor"] = round(rps("hot") / rps("floor"), 3)
 if rps("hot") and rps("naive"):
     summary["hot_over_naive"] = round(rps("hot") / rps("naive"), 2)
+if rps("library") and rps("naive"):
+    summary["library_over_naive"] = round(rps("library") / rps("naive"), 2)
 for n in ("hot", "hot_fsync_never", "hot_threads_1", "hot_threads_4", "hot_threads_8", "hot_2procs"):
     if rps(n):
         summary.setdefault("variants", {})[n] = {
@@ -414,6 +419,12 @@ fi
 if want naive; then
     "$BB/naive" "$P" "$FX/hot.pack" "$SECS" "$(nproc)" >"$RUN/res/naive.json"
     say "naive: $(cat "$RUN/res/naive.json")"
+fi
+
+if want library; then
+    "$BB/loop" "$CONF" "$FX/hot.pack" "$SECS" "$(nproc)" >"$RUN/res/library.json" 2>>"$RUN/loop.log" ||
+        say "library: bench/loop failed (see $RUN/loop.log)"
+    say "library: $(cat "$RUN/res/library.json")"
 fi
 
 want mixed && run_wrk mixed "$FX/mixed.pack" "$SECS" "" spread '"indication":"TOTAL_PASSED"' 16

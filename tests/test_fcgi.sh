@@ -197,7 +197,7 @@ check "415 certificate as image/png" problem_is e415b 415 KS_E_UNSUPPORTED
 rid=$(header raw-rsa X-Request-Id)
 rid_sane() { [[ "$1" =~ ^[A-Za-z0-9-]{1,64}$ ]]; }
 check "request id is sane" rid_sane "$rid"
-check "request id in the access log" grep -q "$rid" "$T/nginx/access.log"
+check "request id in the access log (buffered: flushed within 1 s)" ks_wait_for 5 grep -q "$rid" "$T/nginx/access.log"
 check "request id in the service log" grep -q "request_id=$rid " "$LOG"
 check "request id in the audit record" grep -q "\"request_id\":\"$rid\"" "$T/audit.log"
 check "request ids differ" [ "$rid" != "$(header raw-expired X-Request-Id)" ]
@@ -337,6 +337,7 @@ check "torn audit log: exit 1" [ $? -eq 1 ]
 
 # ---- no personal data in any log or in the audit file ----
 check "the verdict does carry the JPKI name (so the grep means something)" grep -q '検証' "$T/raw-rsa.body"
+sleep 1.5 # nginx flushes its buffered access log every second
 for f in "$LOG" "$T/nginx/access.log" "$T/nginx/error.log" "$T/audit.log"; do
     check "no name/address/subject in $(basename "$f")" bash -c "! grep -qE '検証|長野県松本市|SYNTH[0-9]' '$f'"
 done
