@@ -9,6 +9,7 @@ pkgs=(
     libxml2-dev libxmlsec1-dev xmlsec1 libzip-dev
     memcached nginx wrk clang
     curl jq gettext-base
+    python3-cryptography  # make bench: the OCSP responder signs in process (tests/revocation/peer.py ocsp-fast)
     chromium fonts-ipafont-gothic  # tests/test_www.sh: the browser, a Japanese font for screenshots
 )
 missing=()

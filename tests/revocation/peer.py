@@ -3,6 +3,11 @@
 
   peer.py PORTFILE ocsp INDEX CA RSIGNER RKEY [NMIN]   a real `openssl ocsp` responder: each POSTed
                                                         request is answered by `openssl ocsp -index ... -reqin`
+  peer.py PORTFILE ocsp-fast INDEX CA RSIGNER RKEY [NMIN]
+                                                        the same answers signed in this process
+                                                        (python3-cryptography; make bench's cold
+                                                        scenario: no process per request, so the
+                                                        responder's CPU does not starve kensho)
   peer.py PORTFILE static DIR                           serves files from DIR (CRLs)
   peer.py PORTFILE canned FILE                          answers every request with FILE's bytes
   peer.py PORTFILE count                                counts connections (a listener that must see none)
@@ -18,7 +23,7 @@
 The chosen port is written to PORTFILE (bind to port 0: no races).  Every
 request is counted in PORTFILE.count.  KS_PEER_DELAY_MS delays each answer
 (after the first KS_PEER_SLOW_AFTER requests, default 0).
-Stdlib only; stops on SIGTERM.
+Stdlib only (ocsp-fast: python3-cryptography); stops on SIGTERM.
 """
 import http.server
 import os
@@ -58,6 +63,81 @@ def bump():
         return delay_ms if count > slow_after else 0
 
 
+class FastResponder:
+    """RFC 6960 answers from an `openssl ca` index, signed in process.  The
+    index is read once: the bench's index does not change while it runs."""
+
+    def __init__(self, index, ca, rsigner, rkey, nmin):
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+        self.x509 = x509
+        with open(ca, "rb") as f:
+            self.ca = x509.load_pem_x509_certificate(f.read())
+        with open(rsigner, "rb") as f:
+            self.rsigner = x509.load_pem_x509_certificate(f.read())
+        with open(rkey, "rb") as f:
+            self.rkey = serialization.load_pem_private_key(f.read(), None)
+        self.nmin = int(nmin)
+        self.entries = {}  # serial -> (status letter, revocation field)
+        with open(index) as f:
+            for line in f:
+                cols = line.rstrip("\n").split("\t")
+                if len(cols) >= 4:
+                    self.entries[int(cols[3], 16)] = (cols[0], cols[2])
+        # A stand-in certificate per request: cryptography 38 builds the
+        # CertID from a certificate, and only its serial number is used.
+        self.dummy_key = ed25519.Ed25519PrivateKey.generate()
+
+    def answer(self, body):
+        import datetime
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.x509 import ocsp
+        x509 = self.x509
+        try:
+            req = ocsp.load_der_ocsp_request(body)
+        except ValueError:
+            return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
+        now = datetime.datetime.utcnow().replace(microsecond=0)
+        stand_in = (x509.CertificateBuilder().subject_name(self.ca.subject).issuer_name(self.ca.subject)
+                    .public_key(self.dummy_key.public_key()).serial_number(req.serial_number)
+                    .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+                    .sign(self.dummy_key, None))
+        # Our CA's issuerKeyHash in the request's algorithm, computed by the
+        # library (a request built for the stand-in).
+        mine = ocsp.OCSPRequestBuilder().add_certificate(stand_in, self.ca, req.hash_algorithm).build()
+        if mine.issuer_key_hash != req.issuer_key_hash or mine.issuer_name_hash != req.issuer_name_hash:
+            return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED)
+        status, rev = self.entries.get(req.serial_number, ("?", ""))
+        kw = {"revocation_time": None, "revocation_reason": None}
+        if status == "V":
+            cs = ocsp.OCSPCertStatus.GOOD
+        elif status == "R":
+            cs = ocsp.OCSPCertStatus.REVOKED
+            when, _, reason = rev.partition(",")
+            kw["revocation_time"] = datetime.datetime.strptime(when, "%y%m%d%H%M%SZ")
+            if reason:
+                # openssl ca spells two reasons differently (RFC 5280 5.3.1)
+                reason = {"CACompromise": "cACompromise", "AACompromise": "aACompromise"}.get(reason, reason)
+                kw["revocation_reason"] = x509.ReasonFlags(reason)
+        else:
+            cs = ocsp.OCSPCertStatus.UNKNOWN
+        b = (ocsp.OCSPResponseBuilder()
+             .add_response(cert=stand_in, issuer=self.ca, algorithm=req.hash_algorithm, cert_status=cs,
+                           this_update=now, next_update=now + datetime.timedelta(minutes=self.nmin), **kw)
+             .responder_id(ocsp.OCSPResponderEncoding.HASH, self.rsigner)
+             .certificates([self.rsigner]))
+        for ext in req.extensions:
+            if isinstance(ext.value, x509.OCSPNonce):
+                b = b.add_extension(ext.value, critical=False)
+        return b.sign(self.rkey, hashes.SHA256())
+
+
+fast = None
+if mode == "ocsp-fast":
+    fast = FastResponder(*args[:4], args[4] if len(args) > 4 else "5")
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
 
@@ -77,6 +157,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(min(n, 1 << 20))
         if delay:
             time.sleep(delay)
+        if mode == "ocsp-fast":
+            from cryptography.hazmat.primitives import serialization
+            r = fast.answer(body)
+            return self.reply(200, r.public_bytes(serialization.Encoding.DER), "application/ocsp-response")
         if mode == "ocsp":
             index, ca, rsigner, rkey = args[:4]
             nmin = args[4] if len(args) > 4 else "5"
