@@ -312,6 +312,12 @@ static void test_references(void)
           "note.txt unsigned");
     char *w = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(v, "warnings"));
     CHECK(w != NULL && strstr(w, "ATTACHMENT_NOT_SIGNED") != NULL, "warning");
+    CHECK(w != NULL && strstr(w, "REVOCATION_NOT_CHECKED") != NULL, "the signer's warning mirrored too");
+    free(w);
+    /* A verdict-wide warning stays out of the signer's own list. */
+    w = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(v, "signers"), 0), "warnings"));
+    CHECK(w != NULL && strstr(w, "ATTACHMENT_NOT_SIGNED") == NULL, "signer's warnings unchanged");
     free(w);
     CHECK_EQS(str_of(cJSON_GetObjectItemCaseSensitive(v, "package"), "signed_file"), "kousei.xml", "package");
     cJSON_Delete(v);

@@ -270,7 +270,8 @@ void ks_vcache_stats(const ks_vcache *c, unsigned long long *hits, unsigned long
 /* A decoded certificate for exactly these DER bytes (a new reference), from
  * the cache or ks_der_to_x509; NULL when they are not one certificate. */
 X509 *ks_vcache_x509(ks_vcache *c, const uint8_t *der, size_t len);
-/* Remembers the DER hash of long-lived certificates (call before sharing them). */
+/* Remembers the DER hash of long-lived certificates and fills their OpenSSL
+ * caches (call before sharing them: ks_vc_fill_caches). */
 void ks_vcache_note_certs(ks_vcache *c, STACK_OF(X509) *sk);
 /* ks_cert_json, plus "jpki" (ks_jpki_json) when with_jpki and the
  * certificate carries the basic four items (a signer's), remembered per

@@ -203,9 +203,35 @@ static void ks_vc_note_hash(X509 *x, const unsigned char h[32])
         free(copy);
 }
 
+/*
+ * OpenSSL 3.0 fills two caches of an X509 on first use.  The extension
+ * cache is filled under the object's lock; the policy cache is not: it is
+ * published before it is filled (ossl_policy_cache_set / policy_cache_new),
+ * so a second thread validating a path through the same certificate can
+ * read it half built (a spurious NO_EXPLICIT_POLICY, seen under make
+ * bench's cold load, or a stack read while it grows).  Both are filled here
+ * while the object is still one thread's: X509_policy_check over [x, x]
+ * builds x's policy cache (a lone certificate is taken as the anchor and
+ * skipped).  Its verdict is irrelevant.
+ */
+static void ks_vc_fill_caches(X509 *x)
+{
+    STACK_OF(X509) *two = sk_X509_new_reserve(NULL, 2);
+    X509_POLICY_TREE *tree = NULL;
+    int explicit_policy = 0;
+    (void)X509_check_purpose(x, -1, 0);
+    if (two != NULL && sk_X509_push(two, x) > 0 && sk_X509_push(two, x) > 0)
+        (void)X509_policy_check(&tree, &explicit_policy, two, NULL, 0);
+    X509_policy_tree_free(tree);
+    sk_X509_free(two);
+    ERR_clear_error();
+}
+
 void ks_vcache_note_certs(ks_vcache *c, STACK_OF(X509) *sk)
 {
     unsigned char h[32];
+    for (int i = 0; i < sk_X509_num(sk); i++)
+        ks_vc_fill_caches(sk_X509_value(sk, i));
     for (int i = 0; c != NULL && i < sk_X509_num(sk); i++) {
         X509 *x = sk_X509_value(sk, i);
         unsigned char *der = NULL;
@@ -318,6 +344,7 @@ X509 *ks_vcache_x509(ks_vcache *c, const uint8_t *der, size_t len)
     if ((x = ks_der_to_x509(der, len)) == NULL)
         return NULL;
     ks_vc_note_hash(x, key); /* not shared yet */
+    ks_vc_fill_caches(x);
     /* Decoding is all we keep: no verdict about the certificate. */
     if (X509_up_ref(x) == 1)
         ks_vc_put(c, &c->certs, key, (time_t)0 - ((time_t)1 << 62), (time_t)1 << 62, x);

@@ -146,9 +146,10 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, BIO *cmsbio, 
 }
 
 /* Top-level fields mirror the first signer; the indication is the worst.
- * The mirrors are cJSON references, not copies: they print the same, the
- * first signer's items stay owned by "signers" inside the same verdict, and
- * nothing changes either after this point. */
+ * The large mirrors are cJSON references, not copies: they print the same
+ * and the first signer's items stay owned by "signers" inside the same
+ * verdict; nothing changes them after this point.  "warnings" is copied:
+ * the XML path adds verdict-wide warnings to it afterwards. */
 ks_result ks_summarise(cJSON *v, cJSON *signers, const ks_status *worst)
 {
     static const char *const mirrored[] = {"signer", "chain", "revocation", "signing_time", "digest_algorithm",
@@ -156,7 +157,10 @@ ks_result ks_summarise(cJSON *v, cJSON *signers, const ks_status *worst)
     cJSON *first = cJSON_GetArrayItem(signers, 0);
     for (const char *const *k = mirrored; *k; k++) {
         cJSON *it = cJSON_GetObjectItemCaseSensitive(first, *k);
-        if (it != NULL && !cJSON_AddItemReferenceToObject(v, *k, it))
+        int ok = it == NULL ? 1
+                 : strcmp(*k, "warnings") == 0 ? cJSON_AddItemToObject(v, *k, cJSON_Duplicate(it, 1))
+                                               : cJSON_AddItemReferenceToObject(v, *k, it);
+        if (!ok)
             return KS_E_NOMEM;
     }
     return ks_verdict_status(v, worst) ? KS_OK : KS_E_NOMEM;
