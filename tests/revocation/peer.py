@@ -85,8 +85,8 @@ class FastResponder:
                 cols = line.rstrip("\n").split("\t")
                 if len(cols) >= 4:
                     self.entries[int(cols[3], 16)] = (cols[0], cols[2])
-        # A stand-in certificate per request: cryptography 38 builds the
-        # CertID from a certificate, and only its serial number is used.
+        # Signs the stand-in certificate of each answer: cryptography 38
+        # builds a CertID from a certificate, of which only the serial counts.
         self.dummy_key = ed25519.Ed25519PrivateKey.generate()
 
     def answer(self, body):
