@@ -320,8 +320,10 @@ cpu_ticks() { # total utime+stime of the given pids
 }
 rss_kb() { local t=0 p; for p in "$@"; do t=$((t + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done; echo "$t"; }
 
-# "RECORDS SYNCS" from kensho-fcgi's /metrics (0 0 when unavailable).
+# "RECORDS SYNCS" from kensho-fcgi's /metrics; "0 0" when unavailable or
+# when several processes share the upstream (each answer is one's own).
 audit_counts() {
+    [ ${#FCGI_PIDS[@]} -eq 1 ] || { echo 0 0; return; }
     curl -s --max-time 5 "$URL/metrics" 2>/dev/null |
         awk '/^kensho_audit_records_total /{r=$2} /^kensho_audit_syncs_total /{s=$2} END{print r+0, s+0}'
 }
@@ -330,9 +332,8 @@ audit_counts() {
 run_wrk() {
     local name=$1 pack=$2 secs=$3 path=${4:-} mode=${5:-spread} expect=${6:-'"indication":"TOTAL_PASSED"'} conns=${7:-$CONNS}
     local out=$RUN/res/$name.wrk.json rssf=$RUN/res/$name.rss
-    local c0 c1 t0 t1
+    local c0 c1 t0 t1 m0 m1
     : >"$rssf"
-    local m0 m1
     m0=$(audit_counts)
     c0=$(cpu_ticks "${FCGI_PIDS[@]}")
     t0=$(date +%s.%N)
@@ -361,8 +362,8 @@ r["kensho_fcgi"] = {
     "rss_kb_last": rss[-1] if rss else None,
     "rss_kb_peak": max(rss) if rss else None,
 }
-# Audit group commit: records written per fdatasync (one process's
-# /metrics; absent with several processes or when a reload reset them).
+# Audit group commit: records written per fdatasync (absent with several
+# processes, or when a reload reset the counters).
 (r0, s0), (r1, s1) = [[int(x) for x in m.split()] for m in (m0, m1)]
 if r1 > r0 and s1 >= s0:
     r["audit"] = {"records": r1 - r0, "fdatasyncs": s1 - s0,
