@@ -216,6 +216,20 @@ int main(void)
         CHECK_STR(t_str(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "sha256"))),
                   t_str(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(signer, "sha256"))),
                   "chain[0] is the signer");
+        /* Revocation evidence names each certificate as the chain does. */
+        const cJSON *ev = cJSON_GetObjectItemCaseSensitive(v, "revocation"), *e;
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(v, "chain")->child;
+        int same = cJSON_GetArraySize(ev) > 0;
+        cJSON_ArrayForEach(e, ev)
+        {
+            same &= c != NULL &&
+                    t_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "subject")),
+                             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "subject"))) &&
+                    t_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "serial")),
+                             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "serial")));
+            c = c ? c->next : NULL;
+        }
+        CHECK(same, "revocation evidence names the chain's certificates, depth by depth");
         cJSON_Delete(v);
     }
 

@@ -571,32 +571,25 @@ void ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, const 
     }
     /* The anchor is trusted by configuration (RFC 5280 6.1: not checked). */
     rv.established[rv.n - 1] = 1;
-    /* Subjects and serials as the verdict's "chain" (the same certificates,
-     * added before this check) already shows them: printing a name again
-     * costs more than a cached status lookup. */
+    /* Subjects and serials as the verdict's "chain" shows them (the same
+     * certificates, added by ks_check_signing_cert before this check):
+     * printing a name again costs more than a cached status lookup. */
     const cJSON *shown = cJSON_GetObjectItemCaseSensitive(obj, "chain");
     shown = cJSON_IsArray(shown) && cJSON_GetArraySize(shown) == rv.n ? shown->child : NULL;
     for (int d = 0; d < rv.n - 1; d++, shown = shown ? shown->next : NULL) {
-        X509 *x = sk_X509_value(chain, d);
         cJSON *ev = cJSON_CreateObject();
         const char *subj = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(shown, "subject"));
         const char *serial = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(shown, "serial"));
-        char *subj_own = subj ? NULL : ks_name_string(X509_get_subject_name(x));
-        BIGNUM *bn = serial ? NULL : ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-        char *serial_own = bn ? BN_bn2hex(bn) : NULL;
         if (ev != NULL) {
             cJSON_AddNumberToObject(ev, "depth", d);
-            cJSON_AddStringToObject(ev, "subject", subj ? subj : subj_own ? subj_own : "");
-            cJSON_AddStringToObject(ev, "serial", serial ? serial : serial_own ? serial_own : "");
+            cJSON_AddStringToObject(ev, "subject", subj ? subj : "");
+            cJSON_AddStringToObject(ev, "serial", serial ? serial : "");
             cJSON_AddStringToObject(ev, "status", "unavailable");
             cJSON_AddNullToObject(ev, "source");
             cJSON_AddArrayToObject(ev, "errors");
             cJSON_AddItemToArray(evidence, ev);
         }
         rv.ev[d] = ev;
-        free(subj_own);
-        OPENSSL_free(serial_own);
-        BN_free(bn);
         if (ev == NULL) {
             ks_status_set(st, KS_INDETERMINATE, KS_SUB_TRY_LATER, "out of memory");
             return;
