@@ -21,6 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "verify.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -52,6 +55,20 @@ __attribute__((unused)) static const char *fz_pki_dir(void)
         fz_now = time(NULL);
     }
     return fz_pki;
+}
+
+/* A certificate of the test PKI by file name (PEM). */
+__attribute__((unused)) static X509 *fz_read_pem(const char *name)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", fz_pki_dir(), name);
+    FILE *f = fopen(path, "r");
+    X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    if (x == NULL)
+        fz_die("cannot read", path);
+    return x;
 }
 
 /* Writes `len` bytes to a fresh tmpfs file; the path goes in buf. */

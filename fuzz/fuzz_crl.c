@@ -18,19 +18,6 @@ static ks_ctx *fz_ctx;
 static char fz_key[512];
 static STACK_OF(X509) *fz_chain;
 
-static X509 *fz_read_pem(const char *name)
-{
-    char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/%s", fz_pki_dir(), name);
-    FILE *f = fopen(path, "r");
-    X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-    if (f)
-        fclose(f);
-    if (x == NULL)
-        fz_die("cannot read", path);
-    return x;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;

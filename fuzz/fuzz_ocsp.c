@@ -15,19 +15,6 @@ static ks_ctx *ctx;
 static X509 *issuer;
 static ASN1_INTEGER *serial;
 
-static X509 *fz_read_pem(const char *name)
-{
-    char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/%s", fz_pki_dir(), name);
-    FILE *f = fopen(path, "r");
-    X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-    if (f)
-        fclose(f);
-    if (x == NULL)
-        fz_die("cannot read", path);
-    return x;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
