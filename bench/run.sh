@@ -261,16 +261,7 @@ PIDS+=("$!")
 write_config() { # write_config FILE FSYNC
     cat >"$1" <<JSON
 {
-  "trust_anchors": ["$P/anchors"],
-  "intermediates": ["$P/intermediates"],
-  "crls": ["$P/pref-ca.crl", "$P/pref-ca2.crl", "$P/jpki-bca.crl", "$P/gpki-bca.crl", "$P/ministry-ca.crl"],
-  "revocation": {"mode": "require", "timeout_ms": 5000,
-                 "allow_urls": ["http://127.0.0.1:$OCSP_PORT/", "http://127.0.0.1:$CRL_PORT/"]},
-  "revocation_sources": [{"issuer": "$P/pref-ca-self.pem",
-                          "ocsp": "http://127.0.0.1:$OCSP_PORT/",
-                          "crl": ["http://127.0.0.1:$CRL_PORT/pref-ca.crl"]}],
-  "accept_policies": ["1.2.392.200149.8.5.1.1.20"],
-  "memcached": ["127.0.0.1:$MC_PORT"],
+$(ks_demo_trust_json "$P" "$OCSP_PORT" "$CRL_PORT" "$MC_PORT" 5000),
   "cache": {"max_entries": 50000, "wait_ms": 20000},
   "limits": {"max_body_bytes": 20971520, "request_timeout_ms": 60000},
   "service": {"threads": $FT, "bench_routes": true},

@@ -1,4 +1,4 @@
-# tests/fcgi/stack.sh - sourced by tests/test_fcgi.sh and tests/run-stack.sh:
+# tests/fcgi/stack.sh - sourced by tests/test_fcgi.sh, tests/run-stack.sh and bench/run.sh:
 # start and stop kensho-fcgi and nginx on 127.0.0.1 in a run directory.
 #
 # Everything listens on 127.0.0.1 only, on free ports.  When run as root,
@@ -9,6 +9,23 @@
 # Prints a free TCP port on 127.0.0.1 (the kernel picks it).
 ks_free_port() {
     "$(command -v /usr/bin/python3 || command -v python3)" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# ks_demo_trust_json PKI OCSP_PORT CRL_PORT MC_PORT TIMEOUT_MS: the demo
+# PKI's anchors, CRLs, revocation sources and memcached as configuration
+# members (no braces), shared by `make run` and `make bench` so the bench
+# measures the configuration people run.
+ks_demo_trust_json() {
+    local p=$1 ocsp=http://127.0.0.1:$2/ crl=http://127.0.0.1:$3/
+    cat <<JSON
+  "trust_anchors": ["$p/anchors"],
+  "intermediates": ["$p/intermediates"],
+  "crls": ["$p/pref-ca.crl", "$p/pref-ca2.crl", "$p/jpki-bca.crl", "$p/gpki-bca.crl", "$p/ministry-ca.crl"],
+  "revocation": {"mode": "require", "timeout_ms": $5, "allow_urls": ["$ocsp", "$crl"]},
+  "revocation_sources": [{"issuer": "$p/pref-ca-self.pem", "ocsp": "$ocsp", "crl": ["${crl}pref-ca.crl"]}],
+  "accept_policies": ["1.2.392.200149.8.5.1.1.20"],
+  "memcached": ["127.0.0.1:$4"]
+JSON
 }
 
 # Replaces the (background) subshell with CMD run as the service user
