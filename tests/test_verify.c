@@ -12,13 +12,10 @@
 #include "testlib.h"
 
 static const char *pki;
-static char cfgdir[512];
+static char cfgdir[PATH_MAX];
 
 /* Configurations, by name; "@PKI@" is the PKI directory. */
-static const struct {
-    const char *name;
-    const char *json;
-} configs[] = {
+static const t_config configs[] = {
     {"off", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"],"
             " \"revocation\": {\"mode\": \"off\"}, \"accept_policies\": [\"1.2.392.200149.8.5.1.1.20\"]}"},
     {"anypolicy", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"],"
@@ -35,30 +32,9 @@ static const struct {
     {"no-intermediates", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"revocation\": {\"mode\": \"off\"}}"},
 };
 
-static const char *cfg_path(const char *name, char *buf, size_t len)
-{
-    snprintf(buf, len, "%s/%s.json", cfgdir, name);
-    return buf;
-}
-
-static void write_configs(void)
-{
-    snprintf(cfgdir, sizeof cfgdir, "%s/tests/cfg", t_env("OUT", "build/rel"));
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", cfgdir);
-    if (system(cmd) != 0)
-        exit(2);
-    for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
-        char path[600];
-        if (!t_write_template(cfg_path(configs[i].name, path, sizeof path), configs[i].json, pki))
-            exit(2);
-    }
-}
-
 static ks_ctx *load(const char *name)
 {
-    char path[600];
-    return t_load_ctx(cfg_path(name, path, sizeof path));
+    return t_load_config(cfgdir, name);
 }
 
 static int read_fixture(const char *file, uint8_t **buf, size_t *len)
@@ -330,7 +306,7 @@ int main(void)
         fprintf(stderr, "no test PKI at %s (make pki)\n", pki);
         return 2;
     }
-    write_configs();
+    t_write_configs("cfg", configs, sizeof configs / sizeof configs[0], pki, cfgdir);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         run_row(&rows[i]);
     test_jpki_fields();

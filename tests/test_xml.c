@@ -24,10 +24,7 @@
 static const char *pki;
 static char cfgdir[PATH_MAX];
 
-static const struct {
-    const char *name;
-    const char *json;
-} configs[] = {
+static const t_config configs[] = {
     {"off", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"],"
             " \"revocation\": {\"mode\": \"off\"}, \"accept_policies\": [\"1.2.392.200149.8.5.1.1.20\"]}"},
     {"legacy", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"],"
@@ -41,30 +38,9 @@ static const struct {
                 " \"revocation_sources\": [{\"issuer\": \"@PKI@/pref-ca-self.pem\", \"crl\": [\"@PKI@/pref-ca.crl\"]}]}"},
 };
 
-static const char *cfg_path(const char *name, char *buf, size_t len)
-{
-    snprintf(buf, len, "%s/%s.json", cfgdir, name);
-    return buf;
-}
-
-static void write_configs(void)
-{
-    char rel[512], cmd[600];
-    snprintf(rel, sizeof rel, "%s/tests/cfg-xml", t_env("OUT", "build/rel"));
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", rel);
-    if (system(cmd) != 0 || realpath(rel, cfgdir) == NULL) /* the CLI test runs elsewhere */
-        exit(2);
-    for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
-        char path[PATH_MAX + 64];
-        if (!t_write_template(cfg_path(configs[i].name, path, sizeof path), configs[i].json, pki))
-            exit(2);
-    }
-}
-
 static ks_ctx *load(const char *name)
 {
-    char path[PATH_MAX + 64];
-    return t_load_ctx(cfg_path(name, path, sizeof path));
+    return t_load_config(cfgdir, name);
 }
 
 /* $PKI/xml/<rel>, or $PKI/<rel> when rel starts with "../". */
@@ -586,7 +562,7 @@ static void cli(const char *args, int want_rc, const char *want_ind)
     const char *k = t_env("KENSHO", "bin/kensho");
     char cfg[PATH_MAX + 64], cmd[3 * PATH_MAX];
     snprintf(cmd, sizeof cmd, "cd '%s/xml' && '%s' verify --config '%s' %s 2>/dev/null", pki, k,
-             cfg_path("off", cfg, sizeof cfg), args);
+             t_config_path(cfgdir, "off", cfg, sizeof cfg), args);
     FILE *p = popen(cmd, "r");
     char out[65536];
     size_t n = p ? fread(out, 1, sizeof out - 1, p) : 0;
@@ -683,7 +659,7 @@ int main(void)
         CHECK(0, "fixtures");
         return t_done("test_xml");
     }
-    write_configs();
+    t_write_configs("cfg-xml", configs, sizeof configs / sizeof configs[0], pki, cfgdir);
     test_rows();
     test_revoked_like_cms();
     test_references();

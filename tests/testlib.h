@@ -6,6 +6,7 @@
 #ifndef KENSHO_TESTLIB_H
 #define KENSHO_TESTLIB_H
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,40 @@ static inline ks_ctx *t_load_ctx(const char *path)
     }
     free(err);
     return ctx;
+}
+
+/* Named configurations, written from templates ("@PKI@" is the PKI directory). */
+typedef struct {
+    const char *name;
+    const char *json;
+} t_config;
+
+/* dir/name.json */
+static inline const char *t_config_path(const char *dir, const char *name, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%s.json", dir, name);
+    return buf;
+}
+
+/* Writes each configuration to $OUT/tests/<subdir>/<name>.json; dir gets
+ * that directory as an absolute path (a CLI run elsewhere reads it too). */
+static inline void t_write_configs(const char *subdir, const t_config *cfgs, size_t n, const char *pki,
+                                   char dir[PATH_MAX])
+{
+    char rel[512], cmd[600], path[PATH_MAX + 64];
+    snprintf(rel, sizeof rel, "%s/tests/%s", t_env("OUT", "build/rel"), subdir);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", rel);
+    if (system(cmd) != 0 || realpath(rel, dir) == NULL)
+        exit(2);
+    for (size_t i = 0; i < n; i++)
+        if (!t_write_template(t_config_path(dir, cfgs[i].name, path, sizeof path), cfgs[i].json, pki))
+            exit(2);
+}
+
+static inline ks_ctx *t_load_config(const char *dir, const char *name)
+{
+    char path[PATH_MAX + 64];
+    return t_load_ctx(t_config_path(dir, name, path, sizeof path));
 }
 
 /* Writes `text` to `path` and loads it. */
