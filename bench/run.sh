@@ -42,8 +42,6 @@ OUTJSON=${BENCH_OUT:-$HERE/results.json}
 RUN=$ROOT/build/bench/run
 FX=$ROOT/build/bench/fx
 . "$ROOT/tests/fcgi/stack.sh"
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 for tool in nginx memcached wrk openssl xmlsec1 curl envsubst; do
     command -v "$tool" >/dev/null || { echo "bench: $tool missing: run tests/install-deps.sh as root" >&2; exit 1; }
 done

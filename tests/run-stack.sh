@@ -21,8 +21,6 @@ RUN=$ROOT/build/run
 . "$HERE/fcgi/stack.sh"
 # The services run as nobody when we are root: a python3 under /root (pyenv
 # shims) is out of their reach, so prefer the system one.
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
 for tool in nginx memcached openssl python3 curl envsubst; do
     command -v "$tool" >/dev/null || { echo "run-stack: $tool missing: run tests/install-deps.sh as root" >&2; exit 1; }

@@ -22,8 +22,6 @@ ROOT=$(cd "$HERE/.." && pwd)
 FCGI=${KS_FAULTS_FCGI:-$(dirname "$K")/kensho-fcgi}
 # shellcheck source=tests/fcgi/stack.sh
 . "$HERE/fcgi/stack.sh"
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 for tool in curl nginx memcached envsubst jq; do

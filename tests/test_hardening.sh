@@ -17,8 +17,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 FCGI=$(dirname "$K")/kensho-fcgi
 # shellcheck source=tests/fcgi/stack.sh
 . "$HERE/fcgi/stack.sh"
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 command -v readelf >/dev/null || { echo "test_hardening: readelf missing (binutils)" >&2; echo "0 passed, 1 failed"; exit 1; }

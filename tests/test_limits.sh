@@ -17,8 +17,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 FCGI=$(dirname "$K")/kensho-fcgi
 # shellcheck source=tests/fcgi/stack.sh
 . "$HERE/fcgi/stack.sh"
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 T=$(mktemp -d /tmp/kensho-limits.XXXXXX)

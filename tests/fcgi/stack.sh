@@ -6,9 +6,14 @@
 # and needs no "user" directive; the run directory is handed to nobody.
 # Every wait is bounded.
 
+# The Python the helpers run under: Debian's own when there is one (its
+# python3-cryptography is what peer.py ocsp-fast imports), else the first
+# python3 on PATH.
+PY=$(command -v /usr/bin/python3 || command -v python3)
+
 # Prints a free TCP port on 127.0.0.1 (the kernel picks it).
 ks_free_port() {
-    "$(command -v /usr/bin/python3 || command -v python3)" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
 # ks_demo_trust_json PKI OCSP_PORT CRL_PORT MC_PORT TIMEOUT_MS: the demo
