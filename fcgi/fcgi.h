@@ -144,9 +144,18 @@ typedef struct {
     ks_fcgi_route route;
     const char *indication; /* for metrics and the access log: verdict or NULL */
     const char *code;       /* problem code or NULL */
+    /* Not 0: a verdict whose audit record is written but maybe not yet on
+     * disk.  Nothing of resp may be sent before ks_audit_when_synced(
+     * g->audit, audit_seq, ...) says KS_OK; on failure ks_fcgi_audit_failed
+     * turns resp into what is sent instead. */
+    unsigned long long audit_seq;
 } ks_fcgi_resp;
 
 void ks_fcgi_handle(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp);
+/* An audit record that could not be written or synced (r): counted and
+ * logged; with audit.required the verdict in resp becomes a 503 problem (no
+ * record, no verdict), else it stands. */
+void ks_fcgi_audit_failed(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp, ks_result r);
 
 /* ---------------- HTTP helpers (http.c) ---------------- */
 

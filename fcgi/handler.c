@@ -475,6 +475,19 @@ static ks_result ks_json_strings(ks_fcgi_arena *a, const ks_fcgi_gen *g, const k
 
 /* Writes the audit record; on failure answers 503 when audit.required.
  * Returns 1 when the verdict may be answered. */
+void ks_fcgi_audit_failed(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp, ks_result r)
+{
+    ks_fcgi_metrics_audit_failure();
+    ks_log(KS_LOG_ERR, "request_id=%s audit record not written: %s", req->request_id, ks_result_message(r));
+    if (!g->set.audit_required)
+        return;
+    resp->indication = NULL;
+    resp->audit_seq = 0;
+    ks_problem(a, req, resp, KS_E_UNAVAILABLE, "the audit record could not be written");
+}
+
+/* Writes the verdict's audit record (resp->audit_seq: its sync is still to
+ * come).  0 when resp became the 503 that replaces an unrecorded verdict. */
 static int ks_audit_or_refuse(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp,
                               const char *kind, const ks_blob *input, const ks_blob *contents, size_t ncontents,
                               const cJSON *verdict)
@@ -489,46 +502,47 @@ static int ks_audit_or_refuse(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_re
                          .n_contents = ncontents,
                          .verdict = verdict,
                          .policy = ks_ctx_policy(g->ctx)};
-    ks_result r = g->audit ? ks_audit_append(g->audit, &ev) : KS_E_UNAVAILABLE;
+    ks_result r = g->audit ? ks_audit_write(g->audit, &ev, &resp->audit_seq) : KS_E_UNAVAILABLE;
     if (r == KS_OK)
         return 1;
-    ks_fcgi_metrics_audit_failure();
-    ks_log(KS_LOG_ERR, "request_id=%s audit record not written: %s", req->request_id, ks_result_message(r));
-    if (!g->set.audit_required)
-        return 1;
-    ks_problem(a, req, resp, KS_E_UNAVAILABLE, "the audit record could not be written");
-    return 0;
+    ks_fcgi_audit_failed(g, a, req, resp, r);
+    return !g->set.audit_required;
 }
 
 /*
- * The end of both verification routes: the verdict (owned by the arena from
- * here on) is audited, then answered as the same JSON bin/kensho prints.
- * Returns 1 when resp is complete (the verdict, a problem for a failed
- * verification, or the audit's 503); 0 when out of memory.
+ * The end of both verification routes: the verdict (freed here) is audited,
+ * then answered as the same JSON bin/kensho prints (once its record is on
+ * disk: resp->audit_seq).  Returns 1 when resp is complete (the verdict, a
+ * problem for a failed verification, or the audit's 503); 0 when out of
+ * memory.
  */
 static int ks_answer_verdict(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp,
                              ks_result r, const char *kind, const ks_blob *input, const ks_blob *contents,
                              size_t ncontents, cJSON *verdict)
 {
+    int ret = 1;
+    char *s = NULL;
     if (r != KS_OK) {
         ks_problem(a, req, resp, r, NULL);
-        return 1;
-    }
-    if (!ks_fcgi_arena_cleanup(a, ks_free_json, verdict)) {
-        cJSON_Delete(verdict);
-        return 0;
+        goto done;
     }
     if (!ks_audit_or_refuse(g, a, req, resp, kind, input, contents, ncontents, verdict))
-        return 1;
+        goto done;
     resp->indication = ks_indication_name(ks_verdict_indication(verdict));
-    char *s = cJSON_PrintUnformatted(verdict);
-    if (s == NULL || !ks_fcgi_arena_cleanup(a, ks_free_ptr, s))
-        return 0;
+    /* Freed by this thread, now: the answer itself may be sent (and its
+     * arena reset) by another thread, and a tree of small blocks freed
+     * across threads costs glibc a lock per block. */
+    if ((s = cJSON_PrintUnformatted(verdict)) == NULL || !ks_fcgi_arena_cleanup(a, ks_free_ptr, s)) {
+        ret = 0;
+        goto done;
+    }
     resp->status = 200;
     resp->content_type = "application/json";
     resp->body = s;
     resp->body_len = strlen(s);
-    return 1;
+done:
+    cJSON_Delete(verdict);
+    return ret;
 }
 
 /* CMS (RFC 8551 3.2), XML Signature filings (e-Tax .xtx, e-Gov) and e-Gov

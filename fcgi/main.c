@@ -4,7 +4,8 @@
  *   kensho-fcgi --config FILE [--socket PATH | --listen 127.0.0.1:PORT] [--threads N]
  *
  * N workers each loop FCGX_Accept_r -> read parameters and body -> handle ->
- * FCGX_Finish_r -> reset the arena.  The main thread owns the signals (all
+ * answer -> FCGX_Finish_r -> reset the arena; a verdict's answer waits for
+ * its audit record on disk without holding its worker (ks_slot).  The main thread owns the signals (all
  * are blocked in the workers and taken with sigwait):
  *   SIGHUP   builds a new generation (configuration, trust store, audit
  *            handle); on failure logs and keeps the old one, else swaps
@@ -149,40 +150,65 @@ static void ks_set_timeouts(int fd, int ms)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-static void ks_serve_one(FCGX_Request *rq, ks_fcgi_gen *g, ks_fcgi_arena *a, double t0)
-{
-    ks_fcgi_req req = {0};
+/*
+ * One request from accept to answer.  The answer may outlive the worker's
+ * turn: a verdict waits for the fdatasync of its audit record (a group
+ * commit, verify/audit.c), and the worker leaves it with that wait and takes
+ * the next request in another slot instead of sleeping until the disk is
+ * done; whoever leads the sync sends the answers it covered.  Four slots per
+ * worker: when every slot waits for the disk, a worker waits for one.
+ */
+typedef struct ks_slot {
+    FCGX_Request rq;
+    ks_fcgi_arena *a;
+    ks_fcgi_gen *g; /* the generation the request started with */
+    ks_fcgi_req req;
     ks_fcgi_resp resp;
     char rid[65];
-    uint8_t *body = NULL;
+    double t0;
+    ks_audit_wait wait;
+    struct ks_slot *next; /* free list */
+} ks_slot;
 
-    ks_fcgi_arena_set_cap(a, g->set.max_body_bytes * 2 + (4u << 20));
-    ks_set_timeouts(rq->ipcFd, g->set.request_timeout_ms);
-    ks_fcgi_request_id(FCGX_GetParam("REQUEST_ID", rq->envp), rid);
-    req.request_id = rid;
-    req.method = ks_param(rq, a, "REQUEST_METHOD");
-    req.path = ks_param(rq, a, "DOCUMENT_URI");
-    if (req.path == NULL)
-        req.path = ks_param(rq, a, "SCRIPT_NAME");
-    req.query = ks_param(rq, a, "QUERY_STRING");
-    req.content_type = ks_param(rq, a, "CONTENT_TYPE");
-    const char *clen = ks_param(rq, a, "CONTENT_LENGTH");
-    int wants_body = req.method != NULL && strcmp(req.method, "POST") == 0;
-    if (wants_body)
-        req.body_state = ks_read_body(rq, a, clen, g->set.max_body_bytes, &body, &req.body_len);
-    req.body = body;
+static pthread_mutex_t ks_slots_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ks_slots_cv = PTHREAD_COND_INITIALIZER;
+static ks_slot *ks_slots, *ks_slots_free;
+static size_t ks_nslots;
 
-    ks_fcgi_handle(g, a, &req, &resp);
+static ks_slot *ks_slot_take(void)
+{
+    pthread_mutex_lock(&ks_slots_mu);
+    while (ks_slots_free == NULL)
+        pthread_cond_wait(&ks_slots_cv, &ks_slots_mu);
+    ks_slot *s = ks_slots_free;
+    ks_slots_free = s->next;
+    pthread_mutex_unlock(&ks_slots_mu);
+    return s;
+}
 
+static void ks_slot_give(ks_slot *s)
+{
+    pthread_mutex_lock(&ks_slots_mu);
+    s->next = ks_slots_free;
+    ks_slots_free = s;
+    pthread_cond_signal(&ks_slots_cv);
+    pthread_mutex_unlock(&ks_slots_mu);
+}
+
+/* Sends the answer, ends the request and frees the slot for the next one. */
+static void ks_slot_answer(ks_slot *s)
+{
+    FCGX_Request *rq = &s->rq;
+    const ks_fcgi_resp *resp = &s->resp;
     char head[512];
     int n = snprintf(head, sizeof head,
                      "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nX-Request-Id: %s\r\n"
                      "Cache-Control: no-store\r\n%s%s%s\r\n",
-                     resp.status, ks_fcgi_reason(resp.status), resp.content_type, resp.body_len, rid,
-                     resp.allow ? "Allow: " : "", resp.allow ? resp.allow : "", resp.allow ? "\r\n" : "");
+                     resp->status, ks_fcgi_reason(resp->status), resp->content_type, resp->body_len, s->rid,
+                     resp->allow ? "Allow: " : "", resp->allow ? resp->allow : "", resp->allow ? "\r\n" : "");
     if (n > 0 && (size_t)n < sizeof head) {
         ks_put(rq, head, (size_t)n);
-        ks_put(rq, resp.body, resp.body_len);
+        ks_put(rq, resp->body, resp->body_len);
     }
     /* The request was read to its end (FCGI_STDIN closed): nothing unread is
      * left for close() to answer with a reset, so skip libfcgi's shutdown
@@ -190,25 +216,71 @@ static void ks_serve_one(FCGX_Request *rq, ks_fcgi_gen *g, ks_fcgi_arena *a, dou
     if (FCGX_HasSeenEOF(rq->in))
         FCGX_Detach(rq);
     FCGX_Finish_r(rq);
-    double dt = ks_now_s() - t0;
-    ks_fcgi_metrics_request(resp.route, resp.status, resp.indication, dt);
-    ks_log(KS_LOG_INFO, "request_id=%s method=%.10s route=%s status=%d indication=%s code=%s ms=%.1f", rid,
-           req.method ? req.method : "-", ks_fcgi_route_name(resp.route), resp.status,
-           resp.indication ? resp.indication : "-", resp.code ? resp.code : "-", dt * 1000);
+    double dt = ks_now_s() - s->t0;
+    ks_fcgi_metrics_request(resp->route, resp->status, resp->indication, dt);
+    ks_log(KS_LOG_INFO, "request_id=%s method=%.10s route=%s status=%d indication=%s code=%s ms=%.1f", s->rid,
+           s->req.method ? s->req.method : "-", ks_fcgi_route_name(resp->route), resp->status,
+           resp->indication ? resp->indication : "-", resp->code ? resp->code : "-", dt * 1000);
+    ks_fcgi_arena_reset(s->a);
+    ks_fcgi_gen_unref(s->g);
+    s->g = NULL;
+    ks_fcgi_metrics_inflight(-1);
+    ks_slot_give(s);
+}
+
+static void ks_slot_synced(void *arg, ks_result r)
+{
+    ks_slot *s = arg;
+    if (r != KS_OK)
+        ks_fcgi_audit_failed(s->g, s->a, &s->req, &s->resp, r);
+    ks_slot_answer(s);
+}
+
+static void ks_serve_one(ks_slot *s)
+{
+    FCGX_Request *rq = &s->rq;
+    ks_fcgi_arena *a = s->a;
+    ks_fcgi_gen *g = s->g;
+    ks_fcgi_req *req = &s->req;
+    uint8_t *body = NULL;
+
+    memset(req, 0, sizeof *req);
+    ks_fcgi_arena_set_cap(a, g->set.max_body_bytes * 2 + (4u << 20));
+    ks_set_timeouts(rq->ipcFd, g->set.request_timeout_ms);
+    ks_fcgi_request_id(FCGX_GetParam("REQUEST_ID", rq->envp), s->rid);
+    req->request_id = s->rid;
+    req->method = ks_param(rq, a, "REQUEST_METHOD");
+    req->path = ks_param(rq, a, "DOCUMENT_URI");
+    if (req->path == NULL)
+        req->path = ks_param(rq, a, "SCRIPT_NAME");
+    req->query = ks_param(rq, a, "QUERY_STRING");
+    req->content_type = ks_param(rq, a, "CONTENT_TYPE");
+    const char *clen = ks_param(rq, a, "CONTENT_LENGTH");
+    int wants_body = req->method != NULL && strcmp(req->method, "POST") == 0;
+    if (wants_body)
+        req->body_state = ks_read_body(rq, a, clen, g->set.max_body_bytes, &body, &req->body_len);
+    req->body = body;
+
+    ks_fcgi_handle(g, a, req, &s->resp);
+    if (s->resp.audit_seq == 0) {
+        ks_slot_answer(s);
+        return;
+    }
+    /* From here the slot may be answered and reused by another thread at
+     * any time: only `keep` (the audit handle's owner) is touched. */
+    ks_fcgi_gen *keep = ks_fcgi_gen_ref(g);
+    s->wait = (ks_audit_wait){.done = ks_slot_synced, .arg = s};
+    ks_audit_when_synced(keep->audit, s->resp.audit_seq, &s->wait);
+    ks_fcgi_gen_unref(keep);
 }
 
 static void *ks_worker(void *arg)
 {
     (void)arg;
-    FCGX_Request rq;
-    ks_fcgi_arena *a = ks_fcgi_arena_new(KS_MAX_PARAM * 16);
-    if (a == NULL || FCGX_InitRequest(&rq, ks_listen_fd, 0) != 0) {
-        ks_log(KS_LOG_ERR, "worker: out of memory");
-        ks_fcgi_arena_free(a);
-        return NULL;
-    }
     while (!atomic_load(&ks_stopping)) {
-        if (FCGX_Accept_r(&rq) < 0) {
+        ks_slot *s = ks_slot_take();
+        if (FCGX_Accept_r(&s->rq) < 0) {
+            ks_slot_give(s);
             if (atomic_load(&ks_stopping))
                 break;
             ks_log(KS_LOG_WARN, "FCGX_Accept_r failed: %s", strerror(errno));
@@ -216,17 +288,37 @@ static void *ks_worker(void *arg)
             nanosleep(&ts, NULL); /* do not spin on a persistent error */
             continue;
         }
-        double t0 = ks_now_s();
+        s->t0 = ks_now_s();
         ks_fcgi_metrics_inflight(1);
-        ks_fcgi_gen *g = ks_gen_get();
-        ks_serve_one(&rq, g, a, t0);
-        ks_fcgi_arena_reset(a);
-        ks_fcgi_gen_unref(g);
-        ks_fcgi_metrics_inflight(-1);
+        s->g = ks_gen_get();
+        ks_serve_one(s);
     }
-    FCGX_Free(&rq, 1);
-    ks_fcgi_arena_free(a);
     return NULL;
+}
+
+static int ks_slots_init(size_t n)
+{
+    if ((ks_slots = calloc(n, sizeof *ks_slots)) == NULL)
+        return -1;
+    for (ks_nslots = 0; ks_nslots < n; ks_nslots++) {
+        ks_slot *s = &ks_slots[ks_nslots];
+        if ((s->a = ks_fcgi_arena_new(KS_MAX_PARAM * 16)) == NULL || FCGX_InitRequest(&s->rq, ks_listen_fd, 0) != 0) {
+            ks_fcgi_arena_free(s->a);
+            return -1;
+        }
+        s->next = ks_slots_free;
+        ks_slots_free = s;
+    }
+    return 0;
+}
+
+static void ks_slots_free_all(void)
+{
+    for (size_t i = 0; i < ks_nslots; i++) {
+        FCGX_Free(&ks_slots[i].rq, 1);
+        ks_fcgi_arena_free(ks_slots[i].a);
+    }
+    free(ks_slots);
 }
 
 static int ks_open_unix(const char *path, unsigned mode, int backlog)
@@ -452,6 +544,10 @@ int main(int argc, char **argv)
         rc = 78;
         goto done;
     }
+    if (ks_slots_init((size_t)threads * 4) != 0) {
+        ks_log(KS_LOG_ERR, "out of memory");
+        goto done;
+    }
     for (nt = 0; nt < threads; nt++)
         if (pthread_create(&tids[nt], NULL, ks_worker, NULL) != 0) {
             ks_log(KS_LOG_ERR, "pthread_create failed");
@@ -481,6 +577,7 @@ int main(int argc, char **argv)
     rc = 0;
 done:
     ks_fcgi_settings_clear(&boot);
+    ks_slots_free_all();
     if (ks_listen_fd >= 0)
         close(ks_listen_fd);
     if (sock != NULL && ks_listen_fd >= 0)

@@ -1,9 +1,13 @@
 /*
  * tests/test_fcgi_unit.c - the service's request path without libfcgi:
  * multipart (table rows name the expected result), media types, request
- * ids, JSON depth, base64, the arena, and ks_fcgi_handle over a real
- * context with an audit log whose chain is checked at the end.
+ * ids, JSON depth, base64, the arena, ks_fcgi_handle over a real context
+ * with an audit log whose chain is checked at the end, and the audit log's
+ * group commit (ks_audit_write + ks_audit_when_synced) under threads.
  */
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "fcgi.h"
@@ -162,6 +166,35 @@ static uint8_t *slurp(const char *path, size_t *len)
     return buf;
 }
 
+/* A wait answered by a semaphore: what main.c's slots do, one at a time. */
+typedef struct {
+    sem_t sem;
+    ks_result r;
+} t_sync;
+
+static void t_synced(void *arg, ks_result r)
+{
+    t_sync *x = arg;
+    x->r = r;
+    sem_post(&x->sem);
+}
+
+/* Settles a verdict that waits for its audit record, as kensho-fcgi does. */
+static void settle(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp)
+{
+    if (resp->audit_seq == 0)
+        return;
+    t_sync x = {.r = KS_E_INTERNAL};
+    sem_init(&x.sem, 0, 0);
+    ks_audit_wait w = {.done = t_synced, .arg = &x};
+    ks_audit_when_synced(g->audit, resp->audit_seq, &w);
+    sem_wait(&x.sem);
+    sem_destroy(&x.sem);
+    CHECK(x.r == KS_OK, "audit record synced: %s", ks_result_name(x.r));
+    if (x.r != KS_OK)
+        ks_fcgi_audit_failed(g, a, req, resp, x.r);
+}
+
 /* One request through the handler: status, and a string field of the answer. */
 static void expect(ks_fcgi_gen *g, const char *method, const char *path, const char *query, const char *ctype,
                    const uint8_t *body, size_t len, int status, const char *key, const char *value)
@@ -171,6 +204,7 @@ static void expect(ks_fcgi_gen *g, const char *method, const char *path, const c
                        .request_id = "unit-1", .body = body, .body_len = len};
     ks_fcgi_resp resp;
     ks_fcgi_handle(g, a, &req, &resp);
+    settle(g, a, &req, &resp);
     CHECK(resp.status == status, "%s %s (%s): status %d, want %d: %.300s", method, path, t_str(ctype), resp.status,
           status, resp.body);
     if (key != NULL) {
@@ -196,7 +230,7 @@ static void test_handler(void)
     FILE *f = fopen(cfg, "w");
     fprintf(f,
             "{\"trust_anchors\": [\"%s/anchors\"], \"intermediates\": [\"%s/intermediates\"],"
-            " \"revocation\": {\"mode\": \"off\"}, \"audit\": {\"path\": \"audit.log\", \"fsync\": \"never\"},"
+            " \"revocation\": {\"mode\": \"off\"}, \"audit\": {\"path\": \"audit.log\", \"fsync\": \"always\"},"
             " \"limits\": {\"max_parts\": 4}}",
             pki, pki);
     fclose(f);
@@ -309,6 +343,109 @@ static void test_handler(void)
     rmdir(dir);
 }
 
+/*
+ * Group commit: threads write records and leave a wait for each, several
+ * outstanding at once, as kensho-fcgi's workers do.  Every wait must be
+ * answered exactly once, KS_OK, after its own record; the syncs must be
+ * shared (fewer than the records); the chain must hold.
+ */
+enum { T_AUDIT_THREADS = 8, T_AUDIT_RECORDS = 200 };
+
+typedef struct {
+    atomic_int answered, failed;
+} t_answer;
+
+typedef struct {
+    ks_audit *audit;
+    ks_audit_wait waits[T_AUDIT_RECORDS];
+    t_answer answers[T_AUDIT_RECORDS];
+    int write_errors;
+} t_audit_worker;
+
+static void t_audit_done(void *arg, ks_result r)
+{
+    t_answer *a = arg;
+    if (r != KS_OK)
+        atomic_fetch_add(&a->failed, 1);
+    atomic_fetch_add(&a->answered, 1);
+}
+
+static void *t_audit_thread(void *arg)
+{
+    t_audit_worker *w = arg;
+    ks_blob in = {.data = (const uint8_t *)"filing", .len = 6};
+    for (int i = 0; i < T_AUDIT_RECORDS; i++) {
+        ks_audit_event ev = {.time = 0, .request_id = "group", .kind = "signature", .input = &in};
+        unsigned long long seq = 0;
+        if (ks_audit_write(w->audit, &ev, &seq) != KS_OK || seq == 0) {
+            w->write_errors++;
+            continue;
+        }
+        w->waits[i] = (ks_audit_wait){.done = t_audit_done, .arg = &w->answers[i]};
+        ks_audit_when_synced(w->audit, seq, &w->waits[i]);
+    }
+    return NULL;
+}
+
+static void test_audit_group_commit(void)
+{
+    char dir[] = "/tmp/kensho-audit-unit-XXXXXX", path[256];
+    if (mkdtemp(dir) == NULL) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    snprintf(path, sizeof path, "%s/audit.log", dir);
+    ks_audit *au = NULL;
+    char *err = NULL;
+    CHECK(ks_audit_open(path, KS_AUDIT_FSYNC_ALWAYS, &au, &err) == KS_OK, "open: %s", t_str(err));
+    free(err);
+    if (au == NULL)
+        return;
+    t_audit_worker *ws = calloc(T_AUDIT_THREADS, sizeof *ws);
+    pthread_t tids[T_AUDIT_THREADS];
+    for (int t = 0; t < T_AUDIT_THREADS; t++) {
+        ws[t].audit = au;
+        pthread_create(&tids[t], NULL, t_audit_thread, &ws[t]);
+    }
+    for (int t = 0; t < T_AUDIT_THREADS; t++)
+        pthread_join(tids[t], NULL);
+    /* Every thread has returned: whoever led a sync answered every wait it
+     * covered before returning, so nothing may be left unanswered. */
+    int once = 1, errors = 0;
+    for (int t = 0; t < T_AUDIT_THREADS; t++) {
+        errors += ws[t].write_errors;
+        for (int i = 0; i < T_AUDIT_RECORDS; i++) {
+            once &= atomic_load(&ws[t].answers[i].answered) == 1;
+            errors += atomic_load(&ws[t].answers[i].failed);
+        }
+    }
+    CHECK(errors == 0, "every record written and synced: %d errors", errors);
+    CHECK(once, "every wait answered exactly once");
+    unsigned long long records = 0, syncs = 0;
+    ks_audit_stats(au, &records, &syncs);
+    CHECK(records == T_AUDIT_THREADS * T_AUDIT_RECORDS, "records %llu", records);
+    CHECK(syncs >= 1 && syncs < records, "syncs shared: %llu for %llu records", syncs, records);
+    /* fsync "never": nothing to wait for */
+    ks_audit *nv = NULL;
+    CHECK(ks_audit_open(path, KS_AUDIT_FSYNC_NEVER, &nv, &err) == KS_OK, "reopen never");
+    free(err);
+    ks_blob in = {.data = (const uint8_t *)"x", .len = 1};
+    ks_audit_event ev = {.time = 0, .request_id = "r", .kind = "signature", .input = &in};
+    unsigned long long seq = 99;
+    CHECK(ks_audit_write(nv, &ev, &seq) == KS_OK && seq == 0, "never: written, no ticket (%llu)", seq);
+    ks_audit_close(nv);
+    cJSON *rep = NULL;
+    CHECK(ks_audit_check_file(path, &rep) == KS_OK && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rep, "intact")) &&
+              cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rep, "lines")) ==
+                  T_AUDIT_THREADS * T_AUDIT_RECORDS + 1,
+          "chain intact across the group commit");
+    cJSON_Delete(rep);
+    ks_audit_close(au);
+    free(ws);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     pki = t_env("PKI", "build/pki");
@@ -320,5 +457,6 @@ int main(void)
     test_media();
     test_small();
     test_handler();
+    test_audit_group_commit();
     return t_done("test_fcgi_unit");
 }

@@ -24,19 +24,24 @@
  * fsync policy: KS_AUDIT_FSYNC_ALWAYS (the default) has every record on
  * disk before the verdict is answered: a verdict the caller saw has a
  * record on disk.  The sync is a group commit: a record is written under
- * the locks, then its thread waits for an fdatasync that started after the
- * write; one fdatasync covers every record written before it began, so
- * threads that queue behind a sync in flight share the next one instead of
- * taking one each (an fdatasync costs milliseconds here, the write
- * microseconds).  When an fdatasync fails, every record not yet covered is
- * answered KS_E_IO and, when nobody else appended after them, taken back out
- * of the file; the chain continues from the true tail.  KS_AUDIT_FSYNC_NEVER leaves it to the page cache (a
- * power loss may lose the last records, never break the chain in the middle:
- * a torn last line is terminated and reported by audit-verify).
+ * the locks (ks_audit_write), then its answer waits for an fdatasync that
+ * started after the write (ks_audit_when_synced); one fdatasync covers every
+ * record written before it began, so records written while a sync is in
+ * flight share the next one instead of taking one each (an fdatasync costs
+ * milliseconds here, the write microseconds).  The wait is a callback, not
+ * a sleeping thread: kensho-fcgi's workers leave the answer with it and take
+ * the next request, and whoever leads the sync sends the answers it covered.
+ * When an fdatasync fails, every record not yet covered is answered KS_E_IO
+ * and, when nobody else appended after them, taken back out of the file; the
+ * chain continues from the true tail.  KS_AUDIT_FSYNC_NEVER leaves it to the
+ * page cache (a power loss may lose the last records, never break the chain
+ * in the middle: a torn last line is terminated and reported by
+ * audit-verify).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,8 +64,8 @@ struct ks_audit {
     char head[65];    /* SHA-256 hex of the last line */
     char *path;
     /* group commit (KS_AUDIT_FSYNC_ALWAYS); all under mu */
-    pthread_cond_t synced_cv;          /* broadcast when a sync ends */
-    int syncing;                       /* a thread is in fdatasync */
+    ks_audit_wait *waits;              /* records someone waits for, not yet synced */
+    int syncing;                       /* a thread leads the group commit */
     unsigned long long syncs;          /* fdatasyncs done (ks_audit_stats) */
     unsigned long long written;        /* records written by this handle */
     unsigned long long synced;         /* records covered by a sync, or failed */
@@ -181,7 +186,7 @@ ks_result ks_audit_open(const char *path, ks_audit_fsync policy, ks_audit **out,
     }
     a->fd = -1;
     a->fsync_policy = policy;
-    if (pthread_mutex_init(&a->mu, NULL) != 0 || pthread_cond_init(&a->synced_cv, NULL) != 0) {
+    if (pthread_mutex_init(&a->mu, NULL) != 0) {
         free(a->path);
         free(a);
         a = NULL;
@@ -226,29 +231,24 @@ void ks_audit_close(ks_audit *a)
     if (a->fd >= 0)
         close(a->fd);
     pthread_mutex_destroy(&a->mu);
-    pthread_cond_destroy(&a->synced_cv);
     free(a->path);
     free(a);
 }
 
-/* Waits until record `seq` is on disk: KS_OK, or KS_E_IO when the fdatasync
- * that should have covered it failed.  The first thread to find no sync in
- * flight leads one for every record written so far; the others sleep on
- * a->synced_cv and are woken together when it ends (a mutex queue would
- * hand them through one at a time, a context switch each). */
-static ks_result ks_audit_sync(ks_audit *a, unsigned long long seq)
+/* The caller of ks_audit_when_synced that finds no fdatasync in flight
+ * leads: it syncs every record written so far, answers every wait that sync
+ * covered, and goes on while waits are left (records written during a sync
+ * wait for the next one).  Waiting threads do not sleep and wake per record:
+ * they hand over their wait and go on.  Called and returns with a->mu held. */
+static void ks_audit_lead(ks_audit *a)
 {
-    pthread_mutex_lock(&a->mu);
-    while (seq > a->synced && a->syncing)
-        pthread_cond_wait(&a->synced_cv, &a->mu);
-    if (seq > a->synced) {
+    a->syncing = 1;
+    while (a->waits != NULL) {
         unsigned long long target = a->written;
         off_t end_at_target = a->end;
-        a->syncing = 1;
         pthread_mutex_unlock(&a->mu);
         int rc = fdatasync(a->fd), err = errno;
         pthread_mutex_lock(&a->mu);
-        a->syncing = 0;
         a->syncs++;
         if (rc == 0) {
             a->synced = target;
@@ -270,13 +270,44 @@ static ks_result ks_audit_sync(ks_audit *a, unsigned long long seq)
             a->end = -1; /* re-read the tail next time */
             a->failed = a->synced = a->written;
         }
-        pthread_cond_broadcast(&a->synced_cv);
+        ks_audit_wait *ready = NULL, **pp = &a->waits;
+        while (*pp != NULL) {
+            ks_audit_wait *w = *pp;
+            if (w->seq <= a->synced) {
+                *pp = w->next;
+                w->next = ready;
+                ready = w;
+            } else {
+                pp = &w->next;
+            }
+        }
+        unsigned long long failed = a->failed;
+        pthread_mutex_unlock(&a->mu);
+        while (ready != NULL) {
+            ks_audit_wait *w = ready;
+            ready = w->next; /* before done(): it may end w's lifetime */
+            w->done(w->arg, w->seq <= failed ? KS_E_IO : KS_OK); /* failed: this sync failed */
+        }
+        pthread_mutex_lock(&a->mu);
     }
-    /* Conservative: a record synced before a later failure is reported
-     * failed too (a 503 for a record on disk, never the other way round). */
-    ks_result ret = seq <= a->failed ? KS_E_IO : KS_OK;
+    a->syncing = 0;
+}
+
+void ks_audit_when_synced(ks_audit *a, unsigned long long seq, ks_audit_wait *w)
+{
+    w->seq = seq;
+    pthread_mutex_lock(&a->mu);
+    if (seq <= a->synced) {
+        ks_result r = seq <= a->failed ? KS_E_IO : KS_OK;
+        pthread_mutex_unlock(&a->mu);
+        w->done(w->arg, r);
+        return;
+    }
+    w->next = a->waits;
+    a->waits = w;
+    if (!a->syncing)
+        ks_audit_lead(a);
     pthread_mutex_unlock(&a->mu);
-    return ret;
 }
 
 void ks_audit_head(ks_audit *a, char out[65])
@@ -380,7 +411,7 @@ fail:
     return NULL;
 }
 
-ks_result ks_audit_append(ks_audit *a, const ks_audit_event *ev)
+ks_result ks_audit_write(ks_audit *a, const ks_audit_event *ev, unsigned long long *ticket)
 {
     ks_result ret = KS_E_NOMEM;
     char *line = NULL;
@@ -390,6 +421,7 @@ ks_result ks_audit_append(ks_audit *a, const ks_audit_event *ev)
     cJSON *rec = ks_audit_record(ev);
     cJSON *prev = NULL;
     struct stat st;
+    *ticket = 0;
     if (a == NULL) {
         cJSON_Delete(rec);
         return KS_E_UNAVAILABLE;
@@ -453,11 +485,40 @@ unlock:
         flock(a->fd, LOCK_UN);
     pthread_mutex_unlock(&a->mu);
     if (ret == KS_OK && a->fsync_policy == KS_AUDIT_FSYNC_ALWAYS)
-        ret = ks_audit_sync(a, seq);
+        *ticket = seq;
 done:
     free(line);
     cJSON_Delete(rec);
     return ret;
+}
+
+struct ks_audit_waiter {
+    sem_t sem;
+    ks_result r;
+};
+
+static void ks_audit_wake(void *arg, ks_result r)
+{
+    struct ks_audit_waiter *x = arg;
+    x->r = r;
+    sem_post(&x->sem);
+}
+
+ks_result ks_audit_append(ks_audit *a, const ks_audit_event *ev)
+{
+    unsigned long long seq = 0;
+    ks_result r = ks_audit_write(a, ev, &seq);
+    if (r != KS_OK || seq == 0)
+        return r;
+    struct ks_audit_waiter x = {.r = KS_E_INTERNAL};
+    if (sem_init(&x.sem, 0, 0) != 0)
+        return KS_E_INTERNAL;
+    ks_audit_wait w = {.done = ks_audit_wake, .arg = &x};
+    ks_audit_when_synced(a, seq, &w);
+    while (sem_wait(&x.sem) != 0 && errno == EINTR)
+        ;
+    sem_destroy(&x.sem);
+    return x.r;
 }
 
 /* ---------------- chain check (kensho audit-verify) ---------------- */

@@ -273,8 +273,28 @@ typedef struct {
  * On failure *errmsg (malloc'd) says why. */
 ks_result ks_audit_open(const char *path, ks_audit_fsync policy, ks_audit **out, char **errmsg);
 void ks_audit_close(ks_audit *a); /* NULL ok */
-/* Appends one record; KS_OK only once it is written (and synced per policy). */
+/* Appends one record; KS_OK only once it is written (and synced per policy):
+ * ks_audit_write, then waits for ks_audit_when_synced. */
 ks_result ks_audit_append(ks_audit *a, const ks_audit_event *ev);
+/* Writes one record (the chain's next line) without waiting for the disk.
+ * *seq is the record's ticket for ks_audit_when_synced, or 0 when there is
+ * nothing to wait for (fsync "never").  Not KS_OK: nothing was added. */
+ks_result ks_audit_write(ks_audit *a, const ks_audit_event *ev, unsigned long long *seq);
+/* A caller-owned wait for one record: done(arg, r) runs exactly once, with
+ * KS_OK when the record is on disk or KS_E_IO when the fdatasync that should
+ * have covered it failed.  It runs on the calling thread when the answer is
+ * known at once or when that thread leads the next fdatasync, otherwise on
+ * the thread leading it (group commit: a leader syncs for every record
+ * written so far and answers every wait covered, until none is left).  The
+ * wait must stay valid until done() runs; done() should be quick, as the
+ * waits answered after it in the same group wait for it. */
+typedef struct ks_audit_wait {
+    void (*done)(void *arg, ks_result r);
+    void *arg;
+    unsigned long long seq;     /* private */
+    struct ks_audit_wait *next; /* private */
+} ks_audit_wait;
+void ks_audit_when_synced(ks_audit *a, unsigned long long seq, ks_audit_wait *w);
 /* The chain head: SHA-256 hex of the last line written or read. */
 void ks_audit_head(ks_audit *a, char out[65]);
 /* Records appended and fdatasyncs done through this handle (records/syncs
