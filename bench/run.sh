@@ -19,7 +19,7 @@
 # Knobs: BENCH_SECONDS (per scenario, default 20), BENCH_HOT_SECONDS (the
 # main figure and the RSS check, default 60), BENCH_CONNS (64),
 # BENCH_WRK_THREADS (2), BENCH_DOCS (10000), BENCH_SIGNERS (200),
-# BENCH_COLD (10000), BENCH_FCGI_THREADS (16), BENCH_ONLY (space-separated
+# BENCH_COLD (10000), BENCH_FCGI_THREADS (8), BENCH_ONLY (space-separated
 # scenario names), BENCH_OUT (default bench/results.json).
 # Environment from the Makefile: KENSHO, PKI, BENCH_BIN.
 set -euo pipefail
@@ -36,7 +36,7 @@ WT=${BENCH_WRK_THREADS:-2}
 DOCS=${BENCH_DOCS:-10000}
 NSIGNERS=${BENCH_SIGNERS:-200}
 NCOLD=${BENCH_COLD:-10000}
-FT=${BENCH_FCGI_THREADS:-16}
+FT=${BENCH_FCGI_THREADS:-8}
 ONLY=${BENCH_ONLY:-floor hot fsync threads naive library mixed cold crl}
 OUTJSON=${BENCH_OUT:-$HERE/results.json}
 RUN=$ROOT/build/bench/run
@@ -62,7 +62,7 @@ def load(n):
         return json.load(open(os.path.join(res, n + ".json")))
     except Exception:
         return None
-names = ["floor", "hot", "hot_fsync_never", "hot_threads_1", "hot_threads_4", "hot_threads_8", "hot_2procs",
+names = ["floor", "hot", "hot_fsync_never", "hot_threads_1", "hot_threads_4", "hot_threads_16", "hot_2procs",
          "naive", "library", "mixed", "cold", "crl"]
 sc = {n: load(n) for n in names if load(n) is not None}
 def rps(n):
@@ -75,7 +75,7 @@ if rps("hot") and rps("naive"):
     summary["hot_over_naive"] = round(rps("hot") / rps("naive"), 2)
 if rps("library") and rps("naive"):
     summary["library_over_naive"] = round(rps("library") / rps("naive"), 2)
-for n in ("hot", "hot_fsync_never", "hot_threads_1", "hot_threads_4", "hot_threads_8", "hot_2procs"):
+for n in ("hot", "hot_fsync_never", "hot_threads_1", "hot_threads_4", "hot_threads_16", "hot_2procs"):
     if rps(n):
         summary.setdefault("variants", {})[n] = {
             "requests_per_s": rps(n),
@@ -374,7 +374,7 @@ want floor && run_wrk floor "$FX/hot.pack" "$SECS" /api/v1/echo-bench spread '"s
 want hot && run_wrk hot "$FX/hot.pack" "$HOT_SECS"
 
 if want threads; then
-    for n in 1 4 8; do
+    for n in 1 4 16; do
         stop_fcgi "$FCGI_PID"
         start_fcgi "$n"
         FCGI_PIDS=("$FCGI_PID")
