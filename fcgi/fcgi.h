@@ -12,7 +12,10 @@
  *                   file.  Reference counted: SIGHUP builds a new one and
  *                   swaps a pointer; requests in flight keep the old one
  *                   until they finish.
- *   ks_fcgi_arena   per worker thread, reset after FCGX_Finish_r: every
+ *   ks_fcgi_arena   per request slot (main.c: four per worker; a verdict's
+ *                   slot waits for its audit record while the worker takes
+ *                   the next request), reset after FCGX_Finish_r when its
+ *                   worker takes the slot again: every
  *                   request-scoped allocation (parameters copied out of
  *                   libfcgi, the body, decoded parts, the response) lives in
  *                   it, and cJSON trees are freed by its cleanup handlers.

@@ -3,10 +3,11 @@
  *
  *   kensho-fcgi --config FILE [--socket PATH | --listen 127.0.0.1:PORT] [--threads N]
  *
- * N workers each loop FCGX_Accept_r -> read parameters and body -> handle ->
- * answer -> FCGX_Finish_r -> reset the arena; a verdict's answer waits for
- * its audit record on disk without holding its worker (ks_slot).  The main thread owns the signals (all
- * are blocked in the workers and taken with sigwait):
+ * N workers each loop: take one of its slots (resetting the slot's arena) ->
+ * FCGX_Accept_r -> read parameters and body -> handle -> answer ->
+ * FCGX_Finish_r; a verdict's answer waits for its audit record on disk
+ * without holding its worker (ks_slot).  The main thread owns the signals
+ * (all are blocked in the workers and taken with sigwait):
  *   SIGHUP   builds a new generation (configuration, trust store, audit
  *            handle); on failure logs and keeps the old one, else swaps
  *            the pointer under a mutex.  Requests in flight hold a reference
@@ -155,9 +156,20 @@ static void ks_set_timeouts(int fd, int ms)
  * turn: a verdict waits for the fdatasync of its audit record (a group
  * commit, verify/audit.c), and the worker leaves it with that wait and takes
  * the next request in another slot instead of sleeping until the disk is
- * done; whoever leads the sync sends the answers it covered.  Four slots per
- * worker: when every slot waits for the disk, a worker waits for one.
+ * done; whoever leads the sync sends the answers it covered.  Each worker
+ * owns four slots and waits when all four wait for the disk.  A slot comes
+ * back to its worker, which resets the slot's arena before the next accept:
+ * glibc keeps each thread's blocks in that thread's arena, and blocks freed
+ * by other threads fragmented them (RSS crept up by 2 MB in 5 minutes).
  */
+#define KS_SLOTS_PER_WORKER 4
+
+typedef struct ks_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct ks_slot *free;
+} ks_pool;
+
 typedef struct ks_slot {
     FCGX_Request rq;
     ks_fcgi_arena *a;
@@ -167,35 +179,37 @@ typedef struct ks_slot {
     char rid[65];
     double t0;
     ks_audit_wait wait;
-    struct ks_slot *next; /* free list */
+    ks_pool *pool;        /* its worker's */
+    struct ks_slot *next; /* in pool->free */
 } ks_slot;
 
-static pthread_mutex_t ks_slots_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t ks_slots_cv = PTHREAD_COND_INITIALIZER;
-static ks_slot *ks_slots, *ks_slots_free;
-static size_t ks_nslots;
+static ks_pool *ks_pools;
+static ks_slot *ks_slots;
+static size_t ks_npools, ks_nslots;
 
-static ks_slot *ks_slot_take(void)
+static ks_slot *ks_slot_take(ks_pool *p)
 {
-    pthread_mutex_lock(&ks_slots_mu);
-    while (ks_slots_free == NULL)
-        pthread_cond_wait(&ks_slots_cv, &ks_slots_mu);
-    ks_slot *s = ks_slots_free;
-    ks_slots_free = s->next;
-    pthread_mutex_unlock(&ks_slots_mu);
+    pthread_mutex_lock(&p->mu);
+    while (p->free == NULL)
+        pthread_cond_wait(&p->cv, &p->mu);
+    ks_slot *s = p->free;
+    p->free = s->next;
+    pthread_mutex_unlock(&p->mu);
+    ks_fcgi_arena_reset(s->a); /* what its last request held */
     return s;
 }
 
 static void ks_slot_give(ks_slot *s)
 {
-    pthread_mutex_lock(&ks_slots_mu);
-    s->next = ks_slots_free;
-    ks_slots_free = s;
-    pthread_cond_signal(&ks_slots_cv);
-    pthread_mutex_unlock(&ks_slots_mu);
+    ks_pool *p = s->pool;
+    pthread_mutex_lock(&p->mu);
+    s->next = p->free;
+    p->free = s;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
 }
 
-/* Sends the answer, ends the request and frees the slot for the next one. */
+/* Sends the answer, ends the request and gives the slot back to its worker. */
 static void ks_slot_answer(ks_slot *s)
 {
     FCGX_Request *rq = &s->rq;
@@ -221,7 +235,6 @@ static void ks_slot_answer(ks_slot *s)
     ks_log(KS_LOG_INFO, "request_id=%s method=%.10s route=%s status=%d indication=%s code=%s ms=%.1f", s->rid,
            s->req.method ? s->req.method : "-", ks_fcgi_route_name(resp->route), resp->status,
            resp->indication ? resp->indication : "-", resp->code ? resp->code : "-", dt * 1000);
-    ks_fcgi_arena_reset(s->a);
     ks_fcgi_gen_unref(s->g);
     s->g = NULL;
     ks_fcgi_metrics_inflight(-1);
@@ -276,9 +289,9 @@ static void ks_serve_one(ks_slot *s)
 
 static void *ks_worker(void *arg)
 {
-    (void)arg;
+    ks_pool *pool = arg;
     while (!atomic_load(&ks_stopping)) {
-        ks_slot *s = ks_slot_take();
+        ks_slot *s = ks_slot_take(pool);
         if (FCGX_Accept_r(&s->rq) < 0) {
             ks_slot_give(s);
             if (atomic_load(&ks_stopping))
@@ -296,18 +309,29 @@ static void *ks_worker(void *arg)
     return NULL;
 }
 
-static int ks_slots_init(size_t n)
+static int ks_slots_init(size_t workers)
 {
-    if ((ks_slots = calloc(n, sizeof *ks_slots)) == NULL)
+    if ((ks_pools = calloc(workers, sizeof *ks_pools)) == NULL ||
+        (ks_slots = calloc(workers * KS_SLOTS_PER_WORKER, sizeof *ks_slots)) == NULL)
         return -1;
-    for (ks_nslots = 0; ks_nslots < n; ks_nslots++) {
+    for (; ks_npools < workers; ks_npools++) {
+        ks_pool *p = &ks_pools[ks_npools];
+        if (pthread_mutex_init(&p->mu, NULL) != 0)
+            return -1;
+        if (pthread_cond_init(&p->cv, NULL) != 0) {
+            pthread_mutex_destroy(&p->mu);
+            return -1;
+        }
+    }
+    for (; ks_nslots < workers * KS_SLOTS_PER_WORKER; ks_nslots++) {
         ks_slot *s = &ks_slots[ks_nslots];
         if ((s->a = ks_fcgi_arena_new(KS_MAX_PARAM * 16)) == NULL || FCGX_InitRequest(&s->rq, ks_listen_fd, 0) != 0) {
             ks_fcgi_arena_free(s->a);
             return -1;
         }
-        s->next = ks_slots_free;
-        ks_slots_free = s;
+        s->pool = &ks_pools[ks_nslots / KS_SLOTS_PER_WORKER];
+        s->next = s->pool->free;
+        s->pool->free = s;
     }
     return 0;
 }
@@ -318,7 +342,12 @@ static void ks_slots_free_all(void)
         FCGX_Free(&ks_slots[i].rq, 1);
         ks_fcgi_arena_free(ks_slots[i].a);
     }
+    for (size_t i = 0; i < ks_npools; i++) {
+        pthread_mutex_destroy(&ks_pools[i].mu);
+        pthread_cond_destroy(&ks_pools[i].cv);
+    }
     free(ks_slots);
+    free(ks_pools);
 }
 
 static int ks_open_unix(const char *path, unsigned mode, int backlog)
@@ -544,12 +573,12 @@ int main(int argc, char **argv)
         rc = 78;
         goto done;
     }
-    if (ks_slots_init((size_t)threads * 4) != 0) {
+    if (ks_slots_init((size_t)threads) != 0) {
         ks_log(KS_LOG_ERR, "out of memory");
         goto done;
     }
     for (nt = 0; nt < threads; nt++)
-        if (pthread_create(&tids[nt], NULL, ks_worker, NULL) != 0) {
+        if (pthread_create(&tids[nt], NULL, ks_worker, &ks_pools[nt]) != 0) {
             ks_log(KS_LOG_ERR, "pthread_create failed");
             atomic_store(&ks_stopping, 1);
             shutdown(ks_listen_fd, SHUT_RDWR);
