@@ -12,7 +12,6 @@
 
 #include "fcgi.h"
 
-#define KS_ARENA_CHUNK (64 * 1024)
 #define KS_ARENA_ALIGN 16
 
 typedef struct ks_chunk {
@@ -50,11 +49,11 @@ ks_fcgi_arena *ks_fcgi_arena_new(size_t cap)
     if (a == NULL)
         return NULL;
     a->cap = cap;
-    if ((a->chunks = ks_chunk_new(KS_ARENA_CHUNK)) == NULL) {
+    if ((a->chunks = ks_chunk_new(KS_FCGI_ARENA_CHUNK)) == NULL) {
         free(a);
         return NULL;
     }
-    a->total = KS_ARENA_CHUNK;
+    a->total = KS_FCGI_ARENA_CHUNK;
     return a;
 }
 
@@ -76,7 +75,7 @@ void *ks_fcgi_arena_alloc(ks_fcgi_arena *a, size_t n)
         c->used += n;
         return p;
     }
-    size_t size = n > KS_ARENA_CHUNK ? n : KS_ARENA_CHUNK;
+    size_t size = n > KS_FCGI_ARENA_CHUNK ? n : KS_FCGI_ARENA_CHUNK;
     if (size > a->cap || a->total > a->cap - size)
         return NULL;
     ks_chunk *nc = ks_chunk_new(size);
@@ -85,7 +84,7 @@ void *ks_fcgi_arena_alloc(ks_fcgi_arena *a, size_t n)
     a->total += size;
     /* A big chunk goes behind the current one so the current one keeps
      * serving small allocations. */
-    if (n > KS_ARENA_CHUNK / 2 && c != NULL) {
+    if (n > KS_FCGI_ARENA_CHUNK / 2 && c != NULL) {
         nc->next = c->next;
         c->next = nc;
     } else {
@@ -137,7 +136,7 @@ void ks_fcgi_arena_reset(ks_fcgi_arena *a)
     ks_chunk *c = a->chunks;
     while (c != NULL) {
         ks_chunk *next = c->next;
-        if (keep == NULL && c->size == KS_ARENA_CHUNK) {
+        if (keep == NULL && c->size == KS_FCGI_ARENA_CHUNK) {
             keep = c;
         } else {
             free(c);
@@ -150,6 +149,11 @@ void ks_fcgi_arena_reset(ks_fcgi_arena *a)
         keep->used = 0;
         keep->next = NULL;
     }
+}
+
+size_t ks_fcgi_arena_held(const ks_fcgi_arena *a)
+{
+    return a->total;
 }
 
 void ks_fcgi_arena_free(ks_fcgi_arena *a)

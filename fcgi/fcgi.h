@@ -51,6 +51,10 @@ char *ks_fcgi_arena_strndup(ks_fcgi_arena *a, const char *s, size_t n);
 int ks_fcgi_arena_cleanup(ks_fcgi_arena *a, void (*fn)(void *), void *p);
 /* Frees everything of the request (keeps one small chunk for the next). */
 void ks_fcgi_arena_reset(ks_fcgi_arena *a);
+/* Chunk bytes held (what the cap counts); a fresh or reset arena holds
+ * one small chunk, KS_FCGI_ARENA_CHUNK. */
+#define KS_FCGI_ARENA_CHUNK (64 * 1024)
+size_t ks_fcgi_arena_held(const ks_fcgi_arena *a);
 void ks_fcgi_arena_free(ks_fcgi_arena *a); /* NULL ok */
 
 /* ---------------- settings and generations ---------------- */

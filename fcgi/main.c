@@ -158,9 +158,10 @@ static void ks_set_timeouts(int fd, int ms)
  * the next request in another slot instead of sleeping until the disk is
  * done; whoever leads the sync sends the answers it covered.  Each worker
  * owns four slots and waits when all four wait for the disk.  A slot comes
- * back to its worker, which resets the slot's arena before the next accept:
- * glibc keeps each thread's blocks in that thread's arena, and blocks freed
- * by other threads fragmented them (RSS crept up by 2 MB in 5 minutes).
+ * back to its worker, which resets the slot's arena before the next accept
+ * (unless it was large, see ks_slot_answer): glibc keeps each thread's
+ * blocks in that thread's arena, and blocks freed by other threads
+ * fragmented them (RSS crept up by 2 MB in 5 minutes).
  */
 #define KS_SLOTS_PER_WORKER 4
 
@@ -235,6 +236,11 @@ static void ks_slot_answer(ks_slot *s)
     ks_log(KS_LOG_INFO, "request_id=%s method=%.10s route=%s status=%d indication=%s code=%s ms=%.1f", s->rid,
            s->req.method ? s->req.method : "-", ks_fcgi_route_name(resp->route), resp->status,
            resp->indication ? resp->indication : "-", resp->code ? resp->code : "-", dt * 1000);
+    /* A request that outgrew the small chunk (a large body) gives its
+     * memory back now, from whichever thread answers (large blocks barely
+     * fragment); the many small blocks of the others wait for its worker. */
+    if (ks_fcgi_arena_held(s->a) > KS_FCGI_ARENA_CHUNK)
+        ks_fcgi_arena_reset(s->a);
     ks_fcgi_gen_unref(s->g);
     s->g = NULL;
     ks_fcgi_metrics_inflight(-1);

@@ -141,7 +141,9 @@ static void test_small(void)
     /* the cap holds */
     CHECK(ks_fcgi_arena_alloc(a, 2 << 20) == NULL, "over the cap");
     CHECK(ks_fcgi_arena_alloc(a, 512 << 10) != NULL, "under the cap");
+    CHECK(ks_fcgi_arena_held(a) > KS_FCGI_ARENA_CHUNK, "a large request holds more than the small chunk");
     ks_fcgi_arena_reset(a);
+    CHECK(ks_fcgi_arena_held(a) == KS_FCGI_ARENA_CHUNK, "reset keeps the small chunk only");
     CHECK(ks_fcgi_arena_alloc(a, 900 << 10) != NULL, "cap is per request");
     ks_fcgi_arena_free(a);
 }
