@@ -14,11 +14,12 @@
  *                   until they finish.
  *   ks_fcgi_arena   per request slot (main.c: four per worker; a verdict's
  *                   slot waits for its audit record while the worker takes
- *                   the next request), reset after FCGX_Finish_r when its
- *                   worker takes the slot again: every
- *                   request-scoped allocation (parameters copied out of
- *                   libfcgi, the body, decoded parts, the response) lives in
- *                   it, and cJSON trees are freed by its cleanup handlers.
+ *                   the next request), reset after FCGX_Finish_r: when its
+ *                   worker takes the slot again, or at once when it outgrew
+ *                   its small chunk.  Every request-scoped allocation
+ *                   (parameters copied out of libfcgi, the body, decoded
+ *                   parts, the response) lives in it, and cJSON trees are
+ *                   freed by its cleanup handlers.
  *
  * Limits (configuration section "limits"): max_body_bytes (default 20 MiB),
  * max_parts (16), max_json_depth (16), request_timeout_ms (30000).

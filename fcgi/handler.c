@@ -473,8 +473,6 @@ static ks_result ks_json_strings(ks_fcgi_arena *a, const ks_fcgi_gen *g, const k
 
 /* ---------------- verification routes ---------------- */
 
-/* Writes the audit record; on failure answers 503 when audit.required.
- * Returns 1 when the verdict may be answered. */
 void ks_fcgi_audit_failed(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp, ks_result r)
 {
     ks_fcgi_metrics_audit_failure();
