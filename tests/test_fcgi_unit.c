@@ -6,7 +6,6 @@
  * group commit (ks_audit_write + ks_audit_when_synced) under threads.
  */
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -168,33 +167,15 @@ static uint8_t *slurp(const char *path, size_t *len)
     return buf;
 }
 
-/* A wait answered by a semaphore: what main.c's slots do, one at a time. */
-typedef struct {
-    sem_t sem;
-    ks_result r;
-} t_sync;
-
-static void t_synced(void *arg, ks_result r)
-{
-    t_sync *x = arg;
-    x->r = r;
-    sem_post(&x->sem);
-}
-
 /* Settles a verdict that waits for its audit record, as kensho-fcgi does. */
 static void settle(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp)
 {
     if (resp->audit_seq == 0)
         return;
-    t_sync x = {.r = KS_E_INTERNAL};
-    sem_init(&x.sem, 0, 0);
-    ks_audit_wait w = {.done = t_synced, .arg = &x};
-    ks_audit_when_synced(g->audit, resp->audit_seq, &w);
-    sem_wait(&x.sem);
-    sem_destroy(&x.sem);
-    CHECK(x.r == KS_OK, "audit record synced: %s", ks_result_name(x.r));
-    if (x.r != KS_OK)
-        ks_fcgi_audit_failed(g, a, req, resp, x.r);
+    ks_result r = ks_audit_synced(g->audit, resp->audit_seq);
+    CHECK(r == KS_OK, "audit record synced: %s", ks_result_name(r));
+    if (r != KS_OK)
+        ks_fcgi_audit_failed(g, a, req, resp, r);
 }
 
 /* One request through the handler: status, and a string field of the answer. */

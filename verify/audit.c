@@ -297,8 +297,8 @@ void ks_audit_when_synced(ks_audit *a, unsigned long long seq, ks_audit_wait *w)
 {
     w->seq = seq;
     pthread_mutex_lock(&a->mu);
-    if (seq <= a->synced) {
-        ks_result r = seq <= a->failed ? KS_E_IO : KS_OK;
+    if (seq <= a->synced) { /* 0, "nothing to wait for", lands here too */
+        ks_result r = seq != 0 && seq <= a->failed ? KS_E_IO : KS_OK;
         pthread_mutex_unlock(&a->mu);
         w->done(w->arg, r);
         return;
@@ -504,12 +504,8 @@ static void ks_audit_wake(void *arg, ks_result r)
     sem_post(&x->sem);
 }
 
-ks_result ks_audit_append(ks_audit *a, const ks_audit_event *ev)
+ks_result ks_audit_synced(ks_audit *a, unsigned long long seq)
 {
-    unsigned long long seq = 0;
-    ks_result r = ks_audit_write(a, ev, &seq);
-    if (r != KS_OK || seq == 0)
-        return r;
     struct ks_audit_waiter x = {.r = KS_E_INTERNAL};
     if (sem_init(&x.sem, 0, 0) != 0)
         return KS_E_INTERNAL;
@@ -519,6 +515,13 @@ ks_result ks_audit_append(ks_audit *a, const ks_audit_event *ev)
         ;
     sem_destroy(&x.sem);
     return x.r;
+}
+
+ks_result ks_audit_append(ks_audit *a, const ks_audit_event *ev)
+{
+    unsigned long long seq = 0;
+    ks_result r = ks_audit_write(a, ev, &seq);
+    return r != KS_OK ? r : ks_audit_synced(a, seq);
 }
 
 /* ---------------- chain check (kensho audit-verify) ---------------- */

@@ -274,7 +274,7 @@ typedef struct {
 ks_result ks_audit_open(const char *path, ks_audit_fsync policy, ks_audit **out, char **errmsg);
 void ks_audit_close(ks_audit *a); /* NULL ok */
 /* Appends one record; KS_OK only once it is written (and synced per policy):
- * ks_audit_write, then waits for ks_audit_when_synced. */
+ * ks_audit_write, then ks_audit_synced. */
 ks_result ks_audit_append(ks_audit *a, const ks_audit_event *ev);
 /* Writes one record (the chain's next line) without waiting for the disk.
  * *seq is the record's ticket for ks_audit_when_synced, or 0 when there is
@@ -295,6 +295,9 @@ typedef struct ks_audit_wait {
     struct ks_audit_wait *next; /* private */
 } ks_audit_wait;
 void ks_audit_when_synced(ks_audit *a, unsigned long long seq, ks_audit_wait *w);
+/* The same, blocking: KS_OK once record `seq` is on disk (at once for 0),
+ * KS_E_IO when its fdatasync failed. */
+ks_result ks_audit_synced(ks_audit *a, unsigned long long seq);
 /* The chain head: SHA-256 hex of the last line written or read. */
 void ks_audit_head(ks_audit *a, char out[65]);
 /* Records appended and fdatasyncs done through this handle (records/syncs
