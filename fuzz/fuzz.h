@@ -114,6 +114,20 @@ __attribute__((unused)) static ks_ctx *fz_ctx_load(const char *revocation, const
     return ctx;
 }
 
+#ifdef FZ_OFFLINE_CTX
+/* The harnesses that need nothing but the test PKI: one context, revocation
+ * off, built before the first input. */
+static ks_ctx *ctx;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    ctx = fz_ctx_load("{\"mode\": \"off\"}", "");
+    return 0;
+}
+#endif
+
 /* Splits data at the first "\n--KSFUZZ--\n": the signature before it, one
  * detached content after it (len 0 and NULL when there is no marker). */
 __attribute__((unused)) static size_t fz_split(const uint8_t *data, size_t size, const uint8_t **rest, size_t *restlen)

@@ -4,17 +4,8 @@
  * subjectAltName items), path building and policy over the test PKI.
  * Revocation is off.
  */
+#define FZ_OFFLINE_CTX /* fuzz.h: ctx, revocation off, and LLVMFuzzerInitialize */
 #include "fuzz.h"
-
-static ks_ctx *ctx;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    ctx = fz_ctx_load("{\"mode\": \"off\"}", "");
-    return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -5,17 +5,8 @@
  * PKI).  Input: the signature, optionally "\n--KSFUZZ--\n" and a detached
  * content.  Revocation is off: no input reaches the network.
  */
+#define FZ_OFFLINE_CTX /* fuzz.h: ctx, revocation off, and LLVMFuzzerInitialize */
 #include "fuzz.h"
-
-static ks_ctx *ctx;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    ctx = fz_ctx_load("{\"mode\": \"off\"}", "");
-    return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

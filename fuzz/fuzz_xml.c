@@ -5,19 +5,10 @@
  * named attachments.  Input: the document, then zero or more
  * "\n--KSFUZZ--\nNAME\n" + attachment bytes.  Revocation is off.
  */
+#define FZ_OFFLINE_CTX /* fuzz.h: ctx, revocation off, and LLVMFuzzerInitialize */
 #include "fuzz.h"
 
 #define FZ_MAX_ATTACH 8
-
-static ks_ctx *ctx;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    ctx = fz_ctx_load("{\"mode\": \"off\"}", "");
-    return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
