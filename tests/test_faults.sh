@@ -36,8 +36,7 @@ MC_PID=
 PEERS=()
 AUDIT_MNT=
 cleanup() {
-    [ -n "$NGINX_PID" ] && ks_stop "$NGINX_PID" 5
-    [ -n "$FCGI_PID" ] && ks_stop "$FCGI_PID" 5
+    ks_stop_stack
     [ -n "$MC_PID" ] && ks_stop "$MC_PID" 5
     for p in "${PEERS[@]}"; do kill "$p" 2>/dev/null; done
     wait 2>/dev/null

@@ -80,8 +80,7 @@ T=$(mktemp -d /tmp/kensho-www-test.XXXXXX)
 FCGI_PID=
 NGINX_PID=
 cleanup() {
-    [ -n "$NGINX_PID" ] && ks_stop "$NGINX_PID" 5
-    [ -n "$FCGI_PID" ] && ks_stop "$FCGI_PID" 5
+    ks_stop_stack
     rm -rf "$T"
 }
 trap cleanup EXIT

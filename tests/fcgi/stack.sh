@@ -98,6 +98,14 @@ ks_running() {
     [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
 }
 
+# ks_stop_stack: stops nginx, then kensho-fcgi (NGINX_PID and FCGI_PID, when
+# set): the tests' exit traps.
+ks_stop_stack() {
+    [ -n "${NGINX_PID:-}" ] && ks_stop "$NGINX_PID" 5
+    [ -n "${FCGI_PID:-}" ] && ks_stop "$FCGI_PID" 5
+    return 0
+}
+
 # ks_stop PID [TIMEOUT_S]: SIGTERM, wait (SIGKILL after the timeout).
 # Sets KS_STOP_RC to the exit status.  PID must be a child of this shell,
 # so do not call it inside $(...).

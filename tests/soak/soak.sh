@@ -48,8 +48,7 @@ NGINX_PID=
 MC_PID=
 PEER_PID=
 cleanup() {
-    [ -n "$NGINX_PID" ] && ks_stop "$NGINX_PID" 5
-    [ -n "$FCGI_PID" ] && ks_stop "$FCGI_PID" 5
+    ks_stop_stack
     [ -n "$MC_PID" ] && ks_stop "$MC_PID" 5
     [ -n "$PEER_PID" ] && kill "$PEER_PID" 2>/dev/null
     wait 2>/dev/null
