@@ -138,6 +138,10 @@ typedef struct {
 void ks_path_validate(const ks_ctx *ctx, X509 *leaf, const ks_path_input *in, time_t at,
                       const time_t *claimed, ks_path_result *res);
 void ks_path_result_clear(ks_path_result *res);
+/* 1 when OpenSSL 3.0 cannot build x's policy cache without leaking (a
+ * policyConstraints extension and no usable certificatePolicies): such a
+ * certificate is never policy-processed, and no path through it validates. */
+int ks_policy_cache_unsafe(X509 *x);
 /* RFC 5280 6.1.1 (f) as configured: require_explicit_policy, or
  * accept_policies naming policies without anyPolicy among them. */
 int ks_policy_explicit(const ks_ctx *ctx);

@@ -315,6 +315,44 @@ static void ks_inherit_index_init(void)
     ks_inherit_index = X509_STORE_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 }
 
+static int ks_policyinfo_cmp(const POLICYINFO *const *a, const POLICYINFO *const *b)
+{
+    return OBJ_cmp((*a)->policyid, (*b)->policyid);
+}
+
+/*
+ * OpenSSL 3.0's policy cache (crypto/x509/pcy_cache.c policy_cache_new)
+ * returns early without freeing the decoded policyConstraints when the
+ * certificatePolicies extension is absent, or present but empty or naming a
+ * policy twice: every such certificate object leaks its constraints once,
+ * when its cache is built (found by fuzz_signature).  Worse for us, the
+ * constraints and the invalid-policy flag are written into a cache that is
+ * already published, which is the race ks_vc_fill_caches works around.
+ * Such a certificate is never policy-processed here: ks_vc_fill_caches
+ * skips it and no path through it is validated (ks_try_path).  For RFC
+ * 5280 it is either invalid (4.2.1.4: one or more policies, none twice) or
+ * a CA that constrains policies while asserting none, which cannot be on a
+ * path whose policies matter.  Over-approximates on undecodable extensions,
+ * which OpenSSL rejects anyway.
+ */
+int ks_policy_cache_unsafe(X509 *x)
+{
+    int crit = 0, unsafe = 1;
+    if (X509_get_ext_by_NID(x, NID_policy_constraints, -1) < 0)
+        return 0;
+    CERTIFICATEPOLICIES *cp = X509_get_ext_d2i(x, NID_certificate_policies, &crit, NULL);
+    if (cp != NULL && sk_POLICYINFO_num(cp) > 0) {
+        unsafe = 0;
+        (void)sk_POLICYINFO_set_cmp_func(cp, ks_policyinfo_cmp);
+        sk_POLICYINFO_sort(cp);
+        for (int i = 1; i < sk_POLICYINFO_num(cp) && !unsafe; i++)
+            unsafe = OBJ_cmp(sk_POLICYINFO_value(cp, i - 1)->policyid, sk_POLICYINFO_value(cp, i)->policyid) == 0;
+    }
+    CERTIFICATEPOLICIES_free(cp);
+    ERR_clear_error();
+    return unsafe;
+}
+
 /* A DSA key whose AlgorithmIdentifier has no (or NULL) parameters. */
 static int ks_dsa_params_absent(X509 *x)
 {
@@ -632,6 +670,35 @@ static int ks_better_failure(const ks_path_result *a, const ks_path_result *b)
     return b->sub == KS_SUB_NO_CERTIFICATE_CHAIN_FOUND && a->sub != KS_SUB_NO_CERTIFICATE_CHAIN_FOUND;
 }
 
+/* A path through a certificate OpenSSL cannot policy-process safely
+ * (ks_policy_cache_unsafe) is refused unvalidated; the anchor is not
+ * policy-processed (RFC 5280 6.1: it is not part of the path). */
+static int ks_refuse_unsafe_policy(ks_builder *b, X509 *anchor, ks_path_result *r)
+{
+    int d = 0;
+    while (d < b->depth && (b->path[d] == anchor || !ks_policy_cache_unsafe(b->path[d])))
+        d++;
+    if (d == b->depth)
+        return 0;
+    memset(r, 0, sizeof *r);
+    r->indication = KS_INDETERMINATE;
+    r->sub = KS_SUB_POLICY_PROCESSING_ERROR;
+    r->x509_error = X509_V_ERR_INVALID_POLICY_EXTENSION;
+    r->error_depth = d;
+    snprintf(r->detail, sizeof r->detail,
+             "policyConstraints without a certificatePolicies extension of distinct policies: not processed "
+             "(at depth %d)", d);
+    /* The path as it would have been validated, leaf first, anchor last
+     * (the anchor is never on b->path here: a lone anchor is not refused). */
+    r->chain = sk_X509_new_null();
+    for (int i = 0; r->chain != NULL && i <= b->depth; i++) {
+        X509 *x = i < b->depth ? b->path[i] : anchor;
+        if (X509_up_ref(x) == 1 && !sk_X509_push(r->chain, x))
+            X509_free(x);
+    }
+    return 1;
+}
+
 static void ks_try_path(ks_builder *b, X509 *anchor)
 {
     STACK_OF(X509) *untrusted = sk_X509_new_null();
@@ -640,8 +707,9 @@ static void ks_try_path(ks_builder *b, X509 *anchor)
         return;
     for (int i = 1; i < b->depth; i++)
         sk_X509_push(untrusted, b->path[i]);
-    (void)anchor; /* the store holds it; OpenSSL finds it by the same rules */
-    ks_validate_one(b->ctx, b->path[0], untrusted, b->at, b->claimed, NULL, &r);
+    /* the store holds the anchor; OpenSSL finds it by the same rules */
+    if (!ks_refuse_unsafe_policy(b, anchor, &r))
+        ks_validate_one(b->ctx, b->path[0], untrusted, b->at, b->claimed, NULL, &r);
     sk_X509_free(untrusted);
     b->tried++;
     if (r.indication == KS_TOTAL_PASSED) {

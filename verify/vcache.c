@@ -220,7 +220,8 @@ static void ks_vc_fill_caches(X509 *x)
     X509_POLICY_TREE *tree = NULL;
     int explicit_policy = 0;
     (void)X509_check_purpose(x, -1, 0);
-    if (two != NULL && sk_X509_push(two, x) > 0 && sk_X509_push(two, x) > 0)
+    /* never policy-processed: OpenSSL would leak its constraints (path.c) */
+    if (two != NULL && !ks_policy_cache_unsafe(x) && sk_X509_push(two, x) > 0 && sk_X509_push(two, x) > 0)
         (void)X509_policy_check(&tree, &explicit_policy, two, NULL, 0);
     X509_policy_tree_free(tree);
     sk_X509_free(two);

@@ -158,6 +158,16 @@ authorityKeyIdentifier = keyid:always
 crlDistributionPoints  = @cdp_dir
 subjectAltName         = @san_citizen
 
+# policyConstraints without certificatePolicies: OpenSSL 3.0 leaks on it, so
+# kensho never policy-processes it (path.c ks_policy_cache_unsafe).
+[ usr_pcons ]
+keyUsage               = critical, digitalSignature, nonRepudiation
+policyConstraints      = critical, inhibitPolicyMapping:0
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+crlDistributionPoints  = @cdp_dir
+subjectAltName         = @san_citizen
+
 [ usr_noname ]
 keyUsage               = critical, digitalSignature, nonRepudiation
 certificatePolicies    = critical, 1.2.392.200149.8.5.1.1.20
@@ -291,9 +301,11 @@ for k in "${RSA_KEYS[@]}"; do
 done
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out citizen-legacy.key 2>work/citizen-legacy.keygen.log &
 pids+=($!)
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -pkeyopt ec_param_enc:named_curve \
-    -out citizen-ec.key 2>work/citizen-ec.keygen.log &
-pids+=($!)
+for k in citizen-ec citizen-pcons; do
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -pkeyopt ec_param_enc:named_curve \
+        -out "$k.key" 2>"work/$k.keygen.log" &
+    pids+=($!)
+done
 for p in "${pids[@]}"; do
     wait "$p" || { cat work/*.keygen.log >&2; die "key generation failed"; }
 done
@@ -360,6 +372,7 @@ citizen citizen-url      SYNTH0009 usr_sign_url "$EE_START"  "$EE_END"
 citizen citizen-revoked  SYNTH0010 usr_sign     "$EE_START"  "$EE_END"
 citizen citizen-moved    SYNTH0011 usr_sign     "$EE_START"  "$EE_END"
 citizen citizen-noname   SYNTH0012 usr_noname   "$EE_START"  "$EE_END"
+citizen citizen-pcons    SYNTH0013 usr_pcons    "$EE_START"  "$EE_END"
 citizen rogue-citizen    SYNTH9999 usr_rogue    "$EE_START"  "$EE_END"  rogue-ca
 
 csr ocsp-responder    "$DN_OCSP"
@@ -421,6 +434,7 @@ gencrl jpki-bca    jpki-bca-self.pem jpki-bca.key    jpki-bca.crl    "$CRL_LAST"
     echo "cn.citizen-revoked=SYNTH0010"
     echo "cn.citizen-moved=SYNTH0011"
     echo "cn.citizen-noname=SYNTH0012"
+    echo "cn.citizen-pcons=SYNTH0013"
     echo "cn.rogue-citizen=SYNTH9999"
     echo "ocsp_url=$OCSP_URL"
     echo "crl_url=$CRL_URL"
@@ -480,6 +494,7 @@ sign sig-attached-revoked.p7m  citizen-revoked sha256
 sign sig-attached-moved.p7m    citizen-moved sha256
 sign sig-attached-url.p7m      citizen-url sha256
 sign sig-attached-noname.p7m   citizen-noname sha256
+sign sig-attached-pcons.p7m    citizen-pcons sha256
 sign sig-attached-rogue.p7m    rogue-citizen sha256
 sign sig-two-signers.p7m       citizen-rsa sha256 -signer citizen-ec.pem -inkey citizen-ec.key
 cat chain-gen1.pem ministry-ca.pem >work/chain-with-root.pem
