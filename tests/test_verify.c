@@ -28,6 +28,9 @@ static const t_config configs[] = {
     /* Only the rogue CA is trusted: a ministry CA embedded in a message must
      * not become an anchor. */
     {"rogue-anchor", "{\"trust_anchors\": [\"@PKI@/rogue-ca.pem\"], \"revocation\": {\"mode\": \"off\"}}"},
+    /* An intermediate OpenSSL cannot policy-process safely is left out. */
+    {"unsafe-intermediate", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\","
+                            " \"@PKI@/citizen-pcons.pem\"], \"revocation\": {\"mode\": \"off\"}}"},
     /* No intermediates configured: only what the message embeds. */
     {"no-intermediates", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"revocation\": {\"mode\": \"off\"}}"},
 };
@@ -304,6 +307,19 @@ static void test_malformed(void)
     ks_ctx_unref(ctx);
 }
 
+/* config.c ks_cfg_drop_policy_unsafe: the same intermediates as "off". */
+static void test_unsafe_intermediate(void)
+{
+    ks_ctx *a = load("off"), *b = load("unsafe-intermediate");
+    CHECK(a != NULL && b != NULL, "configurations load");
+    if (a != NULL && b != NULL)
+        CHECK(sk_X509_num(b->intermediates) == sk_X509_num(a->intermediates),
+              "policy-unsafe intermediate left out: %d intermediates, want %d", sk_X509_num(b->intermediates),
+              sk_X509_num(a->intermediates));
+    ks_ctx_unref(a);
+    ks_ctx_unref(b);
+}
+
 int main(void)
 {
     pki = t_env("PKI", "build/pki");
@@ -317,5 +333,6 @@ int main(void)
     test_jpki_fields();
     test_cert_rows();
     test_malformed();
+    test_unsafe_intermediate();
     return t_done("test_verify");
 }

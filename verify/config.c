@@ -237,6 +237,26 @@ static int ks_cfg_certs(ks_cfgerr *e, const cJSON *root, const char *key, STACK_
     return ok;
 }
 
+/* An intermediate whose policies OpenSSL cannot process safely (path.c
+ * ks_policy_cache_unsafe) ends no path; left in the pool, OpenSSL could
+ * still take it as a CRL issuer's certificate and build its policy cache
+ * while threads share it.  It is left out, with a warning. */
+static void ks_cfg_drop_policy_unsafe(STACK_OF(X509) *sk)
+{
+    for (int i = sk_X509_num(sk) - 1; i >= 0; i--) {
+        X509 *x = sk_X509_value(sk, i);
+        if (!ks_policy_cache_unsafe(x))
+            continue;
+        char *name = ks_name_string(X509_get_subject_name(x));
+        ks_log(KS_LOG_WARN,
+               "intermediates: left out %s: policyConstraints without a certificatePolicies extension of distinct "
+               "policies",
+               name ? name : "a certificate");
+        free(name);
+        X509_free(sk_X509_delete(sk, i));
+    }
+}
+
 static int ks_cfg_crl_file(ks_cfgerr *e, const char *key, const char *path, void *arg)
 {
     ks_ctx *ctx = arg;
@@ -574,6 +594,7 @@ ks_result ks_ctx_load(const char *path, ks_ctx **out, char **errmsg)
     ks_strv_free(crls, ncrl);
     if (!ok)
         goto done;
+    ks_cfg_drop_policy_unsafe(ctx->intermediates);
     if (sk_X509_num(ctx->anchors) == 0) {
         ks_cfg_fail(&e, "key \"trust_anchors\": no trust anchor configured");
         goto done;
