@@ -374,6 +374,10 @@ static int ks_cache_unframe(const ks_cache *c, int want_kind, int *kind, const u
         return 0;
     if (want_kind != 0 ? k != want_kind : (k != KS_CACHE_KIND_VALUE && k != KS_CACHE_KIND_MANIFEST))
         return 0;
+    /* Nothing we write is empty (a fetch of no bytes is a failure, a
+     * manifest names at least one byte): ops->decode never sees 0 bytes. */
+    if (n == 0)
+        return 0;
     /* A frame written without a MAC is refused when we have a key (and the
      * other way round): nodes must agree on hmac_key. */
     if (flags != (c->mac_tmpl ? KS_CACHE_FLAG_MAC : 0))
