@@ -162,8 +162,8 @@ typedef struct {
 void ks_fcgi_handle(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp);
 /* An audit record that could not be written or synced (r): counted and
  * logged; with audit.required the verdict in resp becomes a 503 problem (no
- * record, no verdict), else it stands. */
-void ks_fcgi_audit_failed(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp, ks_result r);
+ * record, no verdict) and 0 is returned, else it stands (1). */
+int ks_fcgi_audit_failed(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp, ks_result r);
 
 /* ---------------- HTTP helpers (http.c) ---------------- */
 

@@ -473,15 +473,16 @@ static ks_result ks_json_strings(ks_fcgi_arena *a, const ks_fcgi_gen *g, const k
 
 /* ---------------- verification routes ---------------- */
 
-void ks_fcgi_audit_failed(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp, ks_result r)
+int ks_fcgi_audit_failed(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp, ks_result r)
 {
     ks_fcgi_metrics_audit_failure();
     ks_log(KS_LOG_ERR, "request_id=%s audit record not written: %s", req->request_id, ks_result_message(r));
     if (!g->set.audit_required)
-        return;
+        return 1;
     resp->indication = NULL;
     resp->audit_seq = 0;
     ks_problem(a, req, resp, KS_E_UNAVAILABLE, "the audit record could not be written");
+    return 0;
 }
 
 /* Writes the verdict's audit record (resp->audit_seq: its sync is still to
@@ -503,8 +504,7 @@ static int ks_audit_or_refuse(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_re
     ks_result r = g->audit ? ks_audit_write(g->audit, &ev, &resp->audit_seq) : KS_E_UNAVAILABLE;
     if (r == KS_OK)
         return 1;
-    ks_fcgi_audit_failed(g, a, req, resp, r);
-    return !g->set.audit_required;
+    return ks_fcgi_audit_failed(g, a, req, resp, r);
 }
 
 /*

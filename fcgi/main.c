@@ -251,7 +251,7 @@ static void ks_slot_synced(void *arg, ks_result r)
 {
     ks_slot *s = arg;
     if (r != KS_OK)
-        ks_fcgi_audit_failed(s->g, s->a, &s->req, &s->resp, r);
+        (void)ks_fcgi_audit_failed(s->g, s->a, &s->req, &s->resp, r);
     ks_slot_answer(s);
 }
 

@@ -175,7 +175,7 @@ static void settle(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_
     ks_result r = ks_audit_synced(g->audit, resp->audit_seq);
     CHECK(r == KS_OK, "audit record synced: %s", ks_result_name(r));
     if (r != KS_OK)
-        ks_fcgi_audit_failed(g, a, req, resp, r);
+        (void)ks_fcgi_audit_failed(g, a, req, resp, r);
 }
 
 /* One request through the handler: status, and a string field of the answer. */
