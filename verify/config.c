@@ -247,12 +247,13 @@ static void ks_cfg_drop_policy_unsafe(STACK_OF(X509) *sk)
         X509 *x = sk_X509_value(sk, i);
         if (!ks_policy_cache_unsafe(x))
             continue;
-        char *name = ks_name_string(X509_get_subject_name(x));
+        /* Named by fingerprint: a subject's localities are part of a
+         * JPKI address, and logs carry no personal data. */
+        char fp[65];
         ks_log(KS_LOG_WARN,
-               "intermediates: left out %s: policyConstraints without a certificatePolicies extension of distinct "
-               "policies",
-               name ? name : "a certificate");
-        free(name);
+               "intermediates: left out the certificate with SHA-256 %s: policyConstraints without a "
+               "certificatePolicies extension of distinct policies",
+               ks_cert_fp(x, fp) ? fp : "(unknown)");
         X509_free(sk_X509_delete(sk, i));
     }
 }
