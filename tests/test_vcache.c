@@ -208,6 +208,7 @@ int main(void)
         ks_request rq = {.signature = {.data = der, .len = len}};
         cJSON *v = NULL;
         CHECK(ks_verify_signature(ctx, &rq, &v) == KS_OK, "verdict from the cache");
+        v = t_printed(v);
         const cJSON *signer = cJSON_GetObjectItemCaseSensitive(v, "signer");
         const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(v, "chain"), 0);
         CHECK(cJSON_GetObjectItemCaseSensitive(signer, "jpki") != NULL, "cached signer JSON has the JPKI items");
@@ -218,7 +219,7 @@ int main(void)
                   "chain[0] is the signer");
         /* Revocation evidence names each certificate as the chain does. */
         const cJSON *ev = cJSON_GetObjectItemCaseSensitive(v, "revocation"), *e;
-        const cJSON *c = cJSON_GetObjectItemCaseSensitive(v, "chain")->child;
+        const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(v, "chain"), 0);
         int same = cJSON_GetArraySize(ev) > 0;
         cJSON_ArrayForEach(e, ev)
         {

@@ -150,6 +150,7 @@ static void test_jpki_fields(void)
     CHECK(read_fixture("sig-attached-rsa.p7m", &sig, &len), "fixture");
     ks_request req = {.signature = {.data = sig, .len = len}};
     CHECK(ks_verify_signature(ctx, &req, &v) == KS_OK, "verify");
+    v = t_printed(v);
     cJSON *signer = cJSON_GetObjectItemCaseSensitive(v, "signer");
     cJSON *jpki = cJSON_GetObjectItemCaseSensitive(signer, "jpki");
     CHECK(jpki != NULL, "signer has jpki");

@@ -74,6 +74,18 @@ static inline const char *t_env(const char *name, const char *dflt)
 }
 
 #ifdef KENSHO_VERIFY_H
+/* The verdict as its callers read it: printed and parsed again.  Inside the
+ * tree, certificates on a path are raw JSON (ks_vcache_cert_json) that only
+ * the printed form opens up. */
+static inline cJSON *t_printed(cJSON *v)
+{
+    char *s = cJSON_PrintUnformatted(v);
+    cJSON *p = s != NULL ? cJSON_Parse(s) : NULL;
+    free(s);
+    cJSON_Delete(v);
+    return p;
+}
+
 /* Loads a configuration; a broken fixture ends the program (exit 2), it is
  * not a test result. */
 static inline ks_ctx *t_load_ctx(const char *path)

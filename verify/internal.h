@@ -277,10 +277,17 @@ X509 *ks_vcache_x509(ks_vcache *c, const uint8_t *der, size_t len);
 /* Remembers the DER hash of long-lived certificates and fills their OpenSSL
  * caches (call before sharing them: ks_vc_fill_caches). */
 void ks_vcache_note_certs(ks_vcache *c, STACK_OF(X509) *sk);
-/* ks_cert_json, plus "jpki" (ks_jpki_json) when with_jpki and the
- * certificate carries the basic four items (a signer's), remembered per
- * certificate DER and source.  A new object the caller owns. */
-cJSON *ks_vcache_cert_json(const ks_ctx *ctx, X509 *x, ks_cert_source src, int with_jpki);
+/* ks_cert_json, plus "jpki" (ks_jpki_json) when the certificate carries the
+ * basic four items, remembered per certificate DER and source: a signer's,
+ * read back by the audit record.  A new object the caller owns. */
+cJSON *ks_vcache_signer_json(const ks_ctx *ctx, X509 *x, ks_cert_source src);
+/* ks_cert_json, printed once per certificate DER and source, as a new raw
+ * node (cJSON_CreateRaw): it prints as the object does, and nothing reads
+ * inside it. */
+cJSON *ks_vcache_cert_json(const ks_ctx *ctx, X509 *x, ks_cert_source src);
+/* Adds the certificate's "subject" and "serial", as ks_vcache_cert_json
+ * prints them, to obj; 0 when out of memory. */
+int ks_vcache_cert_names(const ks_ctx *ctx, X509 *x, ks_cert_source src, cJSON *obj);
 /* X509_CRL_verify(crl, issuer's key) == 1, remembered. */
 int ks_vcache_crl_verify(const ks_ctx *ctx, X509_CRL *crl, X509 *issuer);
 typedef struct {

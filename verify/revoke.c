@@ -571,23 +571,17 @@ void ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, const 
     }
     /* The anchor is trusted by configuration (RFC 5280 6.1: not checked). */
     rv.established[rv.n - 1] = 1;
-    /* Subjects and serials as the verdict's "chain" shows them (the same
-     * certificates, added by ks_check_signing_cert before this check):
-     * printing a name again costs more than a cached status lookup. */
-    const cJSON *shown = cJSON_GetObjectItemCaseSensitive(obj, "chain");
-    shown = cJSON_IsArray(shown) && cJSON_GetArraySize(shown) == rv.n ? shown->child : NULL;
-    for (int d = 0; d < rv.n - 1; d++, shown = shown ? shown->next : NULL) {
+    /* Subjects and serials as the verdict's "chain" shows them, from the
+     * same printed certificates (ks_check_signing_cert added the chain). */
+    for (int d = 0; d < rv.n - 1; d++) {
+        X509 *x = sk_X509_value(chain, d);
         cJSON *ev = cJSON_CreateObject();
-        const char *subj = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(shown, "subject"));
-        const char *serial = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(shown, "serial"));
-        if (ev != NULL) {
-            cJSON_AddNumberToObject(ev, "depth", d);
-            cJSON_AddStringToObject(ev, "subject", subj ? subj : "");
-            cJSON_AddStringToObject(ev, "serial", serial ? serial : "");
-            cJSON_AddStringToObject(ev, "status", "unavailable");
-            cJSON_AddNullToObject(ev, "source");
-            cJSON_AddArrayToObject(ev, "errors");
-            cJSON_AddItemToArray(evidence, ev);
+        if (ev != NULL && (!cJSON_AddNumberToObject(ev, "depth", d) ||
+                           !ks_vcache_cert_names(ctx, x, ks_path_source(ctx, in, x), ev) ||
+                           !cJSON_AddStringToObject(ev, "status", "unavailable") || !cJSON_AddNullToObject(ev, "source") ||
+                           !cJSON_AddArrayToObject(ev, "errors") || !cJSON_AddItemToArray(evidence, ev))) {
+            cJSON_Delete(ev);
+            ev = NULL;
         }
         rv.ev[d] = ev;
         if (ev == NULL) {

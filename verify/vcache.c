@@ -69,7 +69,9 @@ typedef struct {
     ks_path_result res; /* chain owned */
     unsigned char missing[KS_VC_MAX_DEPTH];
     int n;
-    cJSON *json; /* owned */
+    cJSON *json;           /* a signer's JSON, owned */
+    char *text;            /* a certificate's JSON, printed, owned */
+    char *subject, *serial; /* as that JSON shows them, owned */
 } ks_vc_result;
 
 static void ks_vc_free_x509(void *p)
@@ -83,6 +85,9 @@ static void ks_vc_free_result(void *p)
     if (r != NULL) {
         ks_path_result_clear(&r->res);
         cJSON_Delete(r->json);
+        free(r->text);
+        free(r->subject);
+        free(r->serial);
     }
     free(r);
 }
@@ -528,6 +533,27 @@ int ks_vcache_crl_verify(const ks_ctx *ctx, X509_CRL *crl, X509 *issuer)
 
 /* ---------------- certificate JSON ---------------- */
 
+/* The key of a certificate's JSON: its DER and its source (and whether the
+ * JPKI items are in it). */
+static int ks_vc_json_key(ks_vcache *c, X509 *x, ks_cert_source src, const char *label, unsigned char key[32])
+{
+    unsigned char h[32];
+    EVP_MD_CTX *md = NULL;
+    int s = (int)src;
+    int keyed = ks_vc_cert_hash(c, x, h) && ks_vc_hash_init(c, &md, label);
+    if (keyed)
+        keyed = EVP_DigestUpdate(md, h, sizeof h) == 1 && EVP_DigestUpdate(md, &s, sizeof s) == 1;
+    if (md != NULL)
+        keyed = ks_vc_hash_final(md, key) && keyed;
+    ERR_clear_error();
+    return keyed;
+}
+
+static void ks_vc_put_forever(ks_vcache *c, const unsigned char key[32], ks_vc_result *r)
+{
+    ks_vc_put(c, &c->results, key, (time_t)0 - ((time_t)1 << 62), (time_t)1 << 62, r);
+}
+
 static int ks_vc_copy_json(const void *val, void *out)
 {
     const ks_vc_result *r = val;
@@ -537,24 +563,17 @@ static int ks_vc_copy_json(const void *val, void *out)
 /* ks_cert_json and ks_jpki_json are functions of the DER and the source
  * alone.  The JPKI items stay in this process's memory, as the decoded
  * certificate that holds them does: never in memcached, logs or metrics. */
-cJSON *ks_vcache_cert_json(const ks_ctx *ctx, X509 *x, ks_cert_source src, int with_jpki)
+cJSON *ks_vcache_signer_json(const ks_ctx *ctx, X509 *x, ks_cert_source src)
 {
     ks_vcache *c = ctx->vcache;
-    unsigned char key[32], h[32];
-    EVP_MD_CTX *md = NULL;
+    unsigned char key[32];
     cJSON *o = NULL;
-    int s = (int)src;
-    int keyed = ks_vc_cert_hash(c, x, h) && ks_vc_hash_init(c, &md, with_jpki ? "signer-json-v1" : "cert-json-v1");
-    if (keyed)
-        keyed = EVP_DigestUpdate(md, h, sizeof h) == 1 && EVP_DigestUpdate(md, &s, sizeof s) == 1;
-    if (md != NULL)
-        keyed = ks_vc_hash_final(md, key) && keyed;
-    ERR_clear_error();
+    int keyed = ks_vc_json_key(c, x, src, "signer-json-v1", key);
     if (keyed && ks_vc_get(c, &c->results, key, 0, ks_vc_copy_json, &o))
         return o;
     if ((o = ks_cert_json(x, src)) == NULL)
         return NULL;
-    cJSON *jpki = with_jpki ? ks_jpki_json(x) : NULL;
+    cJSON *jpki = ks_jpki_json(x);
     if (jpki != NULL && !cJSON_AddItemToObject(o, "jpki", jpki)) {
         cJSON_Delete(jpki);
         cJSON_Delete(o);
@@ -564,8 +583,62 @@ cJSON *ks_vcache_cert_json(const ks_ctx *ctx, X509 *x, ks_cert_source src, int w
         return o;
     ks_vc_result *r = calloc(1, sizeof *r);
     if (r != NULL && (r->json = cJSON_Duplicate(o, 1)) != NULL)
-        ks_vc_put(c, &c->results, key, (time_t)0 - ((time_t)1 << 62), (time_t)1 << 62, r);
+        ks_vc_put_forever(c, key, r);
     else
         free(r);
     return o;
+}
+
+/* A certificate on a path is printed once (twice per verdict, with the
+ * top-level mirror, in every verdict of its signers) and copied into each
+ * verdict as raw JSON: a copy of one string, not of a tree. */
+typedef struct {
+    cJSON *raw;    /* out: the certificate's JSON */
+    cJSON *names;  /* "subject" and "serial" are added to it */
+} ks_vc_cert_out;
+
+static int ks_vc_copy_cert(const void *val, void *out)
+{
+    const ks_vc_result *r = val;
+    ks_vc_cert_out *o = out;
+    if (r->text == NULL)
+        return 0;
+    if (o->names != NULL)
+        return cJSON_AddStringToObject(o->names, "subject", r->subject) != NULL &&
+               cJSON_AddStringToObject(o->names, "serial", r->serial) != NULL;
+    return (o->raw = cJSON_CreateRaw(r->text)) != NULL;
+}
+
+static int ks_vc_cert_text(const ks_ctx *ctx, X509 *x, ks_cert_source src, ks_vc_cert_out *out)
+{
+    ks_vcache *c = ctx->vcache;
+    unsigned char key[32];
+    int keyed = ks_vc_json_key(c, x, src, "cert-json-v2", key);
+    if (keyed && ks_vc_get(c, &c->results, key, 0, ks_vc_copy_cert, out))
+        return 1;
+    cJSON *o = ks_cert_json(x, src);
+    const char *subject = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "subject"));
+    const char *serial = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "serial"));
+    ks_vc_result *r = calloc(1, sizeof *r);
+    int ok = subject != NULL && serial != NULL && r != NULL && (r->text = cJSON_PrintUnformatted(o)) != NULL &&
+             (r->subject = strdup(subject)) != NULL && (r->serial = strdup(serial)) != NULL &&
+             ks_vc_copy_cert(r, out);
+    cJSON_Delete(o);
+    if (ok && keyed)
+        ks_vc_put_forever(c, key, r);
+    else
+        ks_vc_free_result(r);
+    return ok;
+}
+
+cJSON *ks_vcache_cert_json(const ks_ctx *ctx, X509 *x, ks_cert_source src)
+{
+    ks_vc_cert_out out = {0};
+    return ks_vc_cert_text(ctx, x, src, &out) ? out.raw : NULL;
+}
+
+int ks_vcache_cert_names(const ks_ctx *ctx, X509 *x, ks_cert_source src, cJSON *obj)
+{
+    ks_vc_cert_out out = {.names = obj};
+    return ks_vc_cert_text(ctx, x, src, &out);
 }

@@ -243,7 +243,7 @@ cJSON *ks_chain_json(const ks_ctx *ctx, const ks_path_input *in, STACK_OF(X509) 
     cJSON *a = cJSON_CreateArray();
     for (int i = 0; a != NULL && i < sk_X509_num(chain); i++) {
         X509 *x = sk_X509_value(chain, i);
-        cJSON *c = ks_vcache_cert_json(ctx, x, ks_path_source(ctx, in, x), 0);
+        cJSON *c = ks_vcache_cert_json(ctx, x, ks_path_source(ctx, in, x));
         if (c == NULL || !cJSON_AddItemToArray(a, c)) {
             cJSON_Delete(c);
             cJSON_Delete(a);

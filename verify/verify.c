@@ -131,7 +131,7 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, BIO *cmsbio, 
                       "the signer's certificate is neither in the message nor configured");
         return KS_OK;
     }
-    cJSON *so = ks_vcache_cert_json(ctx, signer, ks_path_source(ctx, pin, signer), 1);
+    cJSON *so = ks_vcache_signer_json(ctx, signer, ks_path_source(ctx, pin, signer));
     if (so == NULL || !cJSON_AddItemToObject(sobj, "signer", so))
         return KS_E_NOMEM;
     if (cmsbio == NULL) {
@@ -291,7 +291,7 @@ ks_result ks_verify_certificate(ks_ctx *ctx, const ks_blob *cert, time_t at, int
     v = cJSON_CreateObject();
     if (v == NULL || !ks_verdict_common(ctx, v, "certificate", at))
         goto done;
-    cJSON *so = ks_vcache_cert_json(ctx, x, ks_path_source(ctx, NULL, x), 1);
+    cJSON *so = ks_vcache_signer_json(ctx, x, ks_path_source(ctx, NULL, x));
     if (so == NULL || !cJSON_AddItemToObject(v, "signer", so))
         goto done;
     ks_status st;

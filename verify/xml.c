@@ -1263,7 +1263,7 @@ static ks_result ks_xml_verify_one(ks_xml_req *rq, xmlNodePtr sig, time_t at, cJ
     ks_xml_crypto_status(refs, nrefs, rc, dsig, st);
     if (signer != NULL) {
         ks_path_input pin0 = {.embedded = embedded, .crls = crls};
-        cJSON *so = ks_vcache_cert_json(rq->ctx, signer, ks_path_source(rq->ctx, &pin0, signer), 1);
+        cJSON *so = ks_vcache_signer_json(rq->ctx, signer, ks_path_source(rq->ctx, &pin0, signer));
         if (so == NULL || !cJSON_ReplaceItemInObjectCaseSensitive(sobj, "signer", so)) {
             cJSON_Delete(so);
             goto done;
