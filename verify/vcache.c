@@ -69,8 +69,8 @@ typedef struct {
     ks_path_result res; /* chain owned */
     unsigned char missing[KS_VC_MAX_DEPTH];
     int n;
-    cJSON *json;           /* a signer's JSON, owned */
-    char *text;            /* a certificate's JSON, printed, owned */
+    cJSON *json;            /* a signer's JSON, owned */
+    char *text;             /* a certificate's JSON, printed, owned */
     char *subject, *serial; /* as that JSON shows them, owned */
 } ks_vc_result;
 
@@ -593,8 +593,8 @@ cJSON *ks_vcache_signer_json(const ks_ctx *ctx, X509 *x, ks_cert_source src)
  * top-level mirror, in every verdict of its signers) and copied into each
  * verdict as raw JSON: a copy of one string, not of a tree. */
 typedef struct {
-    cJSON *raw;    /* out: the certificate's JSON */
-    cJSON *names;  /* "subject" and "serial" are added to it */
+    cJSON *raw;   /* out: the certificate's JSON as a raw node */
+    cJSON *names; /* or: "subject" and "serial" are added to it */
 } ks_vc_cert_out;
 
 static int ks_vc_copy_cert(const void *val, void *out)
