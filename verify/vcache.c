@@ -41,6 +41,8 @@
 #define KS_VC_RES_BUCKETS 4096   /* 16384 results */
 #define KS_VC_STRIPES 64
 #define KS_VC_MARGIN 2
+#define KS_VC_ALWAYS_LO ((time_t)0 - ((time_t)1 << 62)) /* a window no time falls outside */
+#define KS_VC_ALWAYS_HI ((time_t)1 << 62)
 
 typedef struct {
     unsigned char key[32];
@@ -328,6 +330,12 @@ static void ks_vc_put(ks_vcache *c, ks_vc_table *t, const unsigned char key[32],
         t->free_val(old);
 }
 
+/* For values that are functions of bytes alone, valid at any time. */
+static void ks_vc_put_forever(ks_vcache *c, ks_vc_table *t, const unsigned char key[32], void *val)
+{
+    ks_vc_put(c, t, key, KS_VC_ALWAYS_LO, KS_VC_ALWAYS_HI, val);
+}
+
 /* ---------------- certificates ---------------- */
 
 static int ks_vc_copy_x509(const void *val, void *out)
@@ -353,7 +361,7 @@ X509 *ks_vcache_x509(ks_vcache *c, const uint8_t *der, size_t len)
     ks_vc_fill_caches(x);
     /* Decoding is all we keep: no verdict about the certificate. */
     if (X509_up_ref(x) == 1)
-        ks_vc_put(c, &c->certs, key, (time_t)0 - ((time_t)1 << 62), (time_t)1 << 62, x);
+        ks_vc_put_forever(c, &c->certs, key, x);
     return x;
 }
 
@@ -362,8 +370,8 @@ X509 *ks_vcache_x509(ks_vcache *c, const uint8_t *der, size_t len)
 void ks_vc_window_init(ks_vc_window *w, time_t at)
 {
     w->at = at;
-    w->lo = (time_t)0 - ((time_t)1 << 62);
-    w->hi = (time_t)1 << 62;
+    w->lo = KS_VC_ALWAYS_LO;
+    w->hi = KS_VC_ALWAYS_HI;
     w->ok = 1;
 }
 
@@ -525,7 +533,7 @@ int ks_vcache_crl_verify(const ks_ctx *ctx, X509_CRL *crl, X509 *issuer)
         ks_vc_result *r = calloc(1, sizeof *r);
         if (r != NULL) {
             r->n = outcome;
-            ks_vc_put(c, &c->results, key, (time_t)0 - ((time_t)1 << 62), (time_t)1 << 62, r);
+            ks_vc_put_forever(c, &c->results, key, r);
         }
     }
     return outcome;
@@ -547,11 +555,6 @@ static int ks_vc_json_key(ks_vcache *c, X509 *x, ks_cert_source src, const char 
         keyed = ks_vc_hash_final(md, key) && keyed;
     ERR_clear_error();
     return keyed;
-}
-
-static void ks_vc_put_forever(ks_vcache *c, const unsigned char key[32], ks_vc_result *r)
-{
-    ks_vc_put(c, &c->results, key, (time_t)0 - ((time_t)1 << 62), (time_t)1 << 62, r);
 }
 
 static int ks_vc_copy_json(const void *val, void *out)
@@ -583,7 +586,7 @@ cJSON *ks_vcache_signer_json(const ks_ctx *ctx, X509 *x, ks_cert_source src)
         return o;
     ks_vc_result *r = calloc(1, sizeof *r);
     if (r != NULL && (r->json = cJSON_Duplicate(o, 1)) != NULL)
-        ks_vc_put_forever(c, key, r);
+        ks_vc_put_forever(c, &c->results, key, r);
     else
         free(r);
     return o;
@@ -625,7 +628,7 @@ static int ks_vc_cert_text(const ks_ctx *ctx, X509 *x, ks_cert_source src, ks_vc
              ks_vc_copy_cert(r, out);
     cJSON_Delete(o);
     if (ok && keyed)
-        ks_vc_put_forever(c, key, r);
+        ks_vc_put_forever(c, &c->results, key, r);
     else
         ks_vc_free_result(r);
     return ok;
