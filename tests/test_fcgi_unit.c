@@ -429,6 +429,84 @@ static void test_audit_group_commit(void)
     rmdir(dir);
 }
 
+/* Lines in the file and whether audit-verify finds the chain intact. */
+static int t_audit_lines(const char *path, int *intact)
+{
+    cJSON *rep = NULL;
+    int lines = -1;
+    *intact = 0;
+    if (ks_audit_check_file(path, &rep) == KS_OK) {
+        *intact = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rep, "intact"));
+        lines = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rep, "lines"));
+    }
+    cJSON_Delete(rep);
+    return lines;
+}
+
+/*
+ * Two handles on one file, as two kensho-fcgi processes (or an old and a
+ * new generation during a reload) have it: records taken by one handle are
+ * written with its next round and must chain onto whatever the other wrote
+ * meanwhile.  Each step: which handle, what it does, then the lines the
+ * file holds and its chain intact.
+ */
+static void test_audit_two_handles(void)
+{
+    enum { TAKE, SYNC, CLOSE };
+    static const struct {
+        int h; /* 0: fsync always, 1: fsync never (written at once) */
+        int op;
+        int lines;
+    } steps[] = {
+        {0, TAKE, 0},  /* taken, not written until its round */
+        {1, TAKE, 1},  /* the other handle writes at once */
+        {0, TAKE, 1},
+        {0, SYNC, 3},  /* both of the first handle's, after the other's line */
+        {1, TAKE, 4},  /* the other handle re-reads the tail it did not write */
+        {0, TAKE, 4},
+        {0, CLOSE, 5}, /* taken and never waited for: written at close */
+        {1, TAKE, 6},
+    };
+    char dir[] = "/tmp/kensho-audit-two-XXXXXX", path[256];
+    if (mkdtemp(dir) == NULL) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    snprintf(path, sizeof path, "%s/audit.log", dir);
+    ks_audit *h[2] = {NULL, NULL};
+    char *err = NULL;
+    CHECK(ks_audit_open(path, KS_AUDIT_FSYNC_ALWAYS, &h[0], &err) == KS_OK, "open always: %s", t_str(err));
+    free(err);
+    err = NULL;
+    CHECK(ks_audit_open(path, KS_AUDIT_FSYNC_NEVER, &h[1], &err) == KS_OK, "open never: %s", t_str(err));
+    free(err);
+    ks_blob in = {.data = (const uint8_t *)"x", .len = 1};
+    ks_audit_event ev = {.time = 0, .request_id = "r", .kind = "signature", .input = &in};
+    unsigned long long last = 0;
+    for (size_t i = 0; h[0] != NULL && h[1] != NULL && i < sizeof steps / sizeof steps[0]; i++) {
+        ks_audit *a = h[steps[i].h];
+        unsigned long long seq = 0;
+        if (steps[i].op == TAKE) {
+            CHECK(ks_audit_write(a, &ev, &seq) == KS_OK, "step %zu: take", i);
+            CHECK((seq != 0) == (steps[i].h == 0), "step %zu: a ticket only to wait for (%llu)", i, seq);
+            if (seq != 0)
+                last = seq;
+        } else if (steps[i].op == SYNC) {
+            CHECK(ks_audit_synced(a, last) == KS_OK, "step %zu: synced", i);
+        } else {
+            ks_audit_close(a);
+            h[steps[i].h] = NULL;
+        }
+        int intact = 0, lines = t_audit_lines(path, &intact);
+        CHECK(lines == steps[i].lines && intact, "step %zu: %d lines (want %d), intact %d", i, lines, steps[i].lines,
+              intact);
+    }
+    ks_audit_close(h[0]);
+    ks_audit_close(h[1]);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     pki = t_env("PKI", "build/pki");
@@ -441,5 +519,6 @@ int main(void)
     test_small();
     test_handler();
     test_audit_group_commit();
+    test_audit_two_handles();
     return t_done("test_fcgi_unit");
 }

@@ -23,20 +23,22 @@
  *
  * fsync policy: KS_AUDIT_FSYNC_ALWAYS (the default) has every record on
  * disk before the verdict is answered: a verdict the caller saw has a
- * record on disk.  The sync is a group commit: a record is written under
- * the locks (ks_audit_write), then its answer waits for an fdatasync that
- * started after the write (ks_audit_when_synced); one fdatasync covers every
- * record written before it began, so records written while a sync is in
- * flight share the next one instead of taking one each (an fdatasync costs
- * milliseconds here, the write microseconds).  The wait is a callback, not
- * a sleeping thread: kensho-fcgi's workers leave the answer with it and take
- * the next request, and whoever leads the sync sends the answers it covered.
- * When an fdatasync fails, every record not yet covered is answered KS_E_IO
- * and, when nobody else appended after them, taken back out of the file; the
- * chain continues from the true tail.  KS_AUDIT_FSYNC_NEVER leaves it to the
- * page cache (a power loss may lose the last records, never break the chain
- * in the middle: a torn last line is terminated and reported by
- * audit-verify).
+ * record on disk.  The disk work is a group commit: ks_audit_write only
+ * takes the printed record into a queue, and its answer waits
+ * (ks_audit_when_synced) for the thread that leads the next round: it
+ * writes every record taken so far in one write() under one flock, linking
+ * them as it goes, then one fdatasync covers them all.  Records taken while
+ * a round is in flight go out in the next one.  An fdatasync costs
+ * milliseconds here and each system call several microseconds, so a round
+ * of a dozen records costs what one record would.  The wait is a callback,
+ * not a sleeping thread: kensho-fcgi's workers leave the answer with it and
+ * take the next request, and whoever leads the round sends the answers it
+ * covered.  When the write or the fdatasync fails, every record of the
+ * round is answered KS_E_IO and, when nobody else appended after them,
+ * taken back out of the file; the chain continues from the true tail.
+ * KS_AUDIT_FSYNC_NEVER writes each record at once and leaves it to the page
+ * cache (a power loss may lose the last records, never break the chain in
+ * the middle: a torn last line is terminated and reported by audit-verify).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +57,8 @@
 
 #define KS_AUDIT_MAX_LINE (1024 * 1024) /* our records are a few KiB */
 #define KS_AUDIT_ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+#define KS_AUDIT_PREV_OPEN "{\"prev\":\"" /* how every record begins (ks_audit_record) */
+#define KS_AUDIT_PREV_AT (sizeof KS_AUDIT_PREV_OPEN - 1)
 
 struct ks_audit {
     pthread_mutex_t mu;
@@ -63,15 +67,18 @@ struct ks_audit {
     off_t end;        /* file size after our last write or tail read */
     char head[65];    /* SHA-256 hex of the last line */
     char *path;
+    /* records taken, not yet written: whole lines, "prev" still zeros */
+    char *queue;
+    size_t queue_len, queue_cap;
+    unsigned long long queued;         /* records taken by this handle (the tickets) */
     /* group commit (KS_AUDIT_FSYNC_ALWAYS); all under mu */
     ks_audit_wait *waits;              /* records someone waits for, not yet synced */
     int syncing;                       /* a thread leads the group commit */
     unsigned long long syncs;          /* fdatasyncs done (ks_audit_stats) */
-    unsigned long long written;        /* records written by this handle */
+    unsigned long long written;        /* records written or failed, of those taken */
     unsigned long long synced;         /* records covered by a sync, or failed */
-    unsigned long long failed;         /* records up to this one failed to sync */
+    unsigned long long failed;         /* records up to this one failed */
     off_t unsynced_from;               /* offset of the first record not yet synced */
-    int foreign;                       /* someone else appended after it */
 };
 
 static int ks_sha256_hex(const void *p, size_t n, char out[65])
@@ -224,51 +231,102 @@ done:
     return ret;
 }
 
-void ks_audit_close(ks_audit *a)
+/*
+ * Writes every record taken so far in one write() under the file lock,
+ * linking each "prev" to the line before it: the first to the file's true
+ * tail (re-read when someone else appended since our last write), the others
+ * to the record before them.  With a->mu held.  On failure nothing of the
+ * batch stays in the file; either way the queue is empty after.
+ */
+static ks_result ks_audit_flush(ks_audit *a)
 {
-    if (a == NULL)
-        return;
-    if (a->fd >= 0)
-        close(a->fd);
-    pthread_mutex_destroy(&a->mu);
-    free(a->path);
-    free(a);
+    ks_result ret = KS_E_IO;
+    struct stat st;
+    char head[65];
+    if (a->queue_len == 0)
+        return KS_OK;
+    if (flock(a->fd, LOCK_EX) != 0) {
+        ks_log(KS_LOG_ERR, "audit: lock %s: %s", a->path, strerror(errno));
+        goto done;
+    }
+    if (fstat(a->fd, &st) != 0) {
+        ks_log(KS_LOG_ERR, "audit: stat %s: %s", a->path, strerror(errno));
+        goto unlock;
+    }
+    if (st.st_size != a->end) { /* someone else appended, or a write of ours was torn */
+        char *err = NULL;
+        if ((ret = ks_audit_read_tail(a, st.st_size, &err)) != KS_OK) {
+            ks_log(KS_LOG_ERR, "audit: %s: %s", a->path, err ? err : ks_result_message(ret));
+            free(err);
+            goto unlock;
+        }
+        st.st_size = a->end; /* a torn last line was just terminated */
+    }
+    memcpy(head, a->head, 65);
+    for (char *p = a->queue, *end = a->queue + a->queue_len; p < end;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p)); /* every queued line ends in one */
+        memcpy(p + KS_AUDIT_PREV_AT, head, 64);
+        if (!ks_sha256_hex(p, (size_t)(nl - p), head)) {
+            ret = KS_E_INTERNAL;
+            goto unlock;
+        }
+        p = nl + 1;
+    }
+    if ((ret = ks_write_all(a->fd, a->queue, a->queue_len)) != KS_OK) {
+        ks_log(KS_LOG_ERR, "audit: write %s: %s", a->path, strerror(errno));
+        /* Take back what reached the file (a disk full tears the line): a
+         * record we answer 503 for must not stay, least of all half of it. */
+        if (ftruncate(a->fd, st.st_size) != 0)
+            a->end = -1; /* re-read the tail next time: the write may be torn */
+        goto unlock;
+    }
+    memcpy(a->head, head, 65);
+    a->unsynced_from = st.st_size; /* one round, one write: what its sync covers */
+    a->end = st.st_size + (off_t)a->queue_len;
+    a->written = a->queued;
+unlock:
+    flock(a->fd, LOCK_UN);
+done:
+    a->queue_len = 0;
+    return ret;
 }
 
 /* The caller of ks_audit_when_synced that finds no fdatasync in flight
- * leads: it syncs every record written so far, answers every wait that sync
- * covered, and goes on while waits are left (records written during a sync
- * wait for the next one).  Waiting threads do not sleep and wake per record:
- * they hand over their wait and go on.  Called and returns with a->mu held. */
+ * leads: it writes every record taken so far (one batch), syncs them,
+ * answers every wait that sync covered, and goes on while waits are left
+ * (records taken during a sync wait for the next one).  Waiting threads do
+ * not sleep and wake per record: they hand over their wait and go on.
+ * Called and returns with a->mu held. */
 static void ks_audit_lead(ks_audit *a)
 {
     a->syncing = 1;
     while (a->waits != NULL) {
-        unsigned long long target = a->written;
-        off_t end_at_target = a->end;
-        pthread_mutex_unlock(&a->mu);
-        int rc = fdatasync(a->fd), err = errno;
-        pthread_mutex_lock(&a->mu);
-        a->syncs++;
-        if (rc == 0) {
+        unsigned long long target = a->queued;
+        int ok = ks_audit_flush(a) == KS_OK;
+        if (ok) {
+            pthread_mutex_unlock(&a->mu);
+            int rc = fdatasync(a->fd), err = errno;
+            pthread_mutex_lock(&a->mu);
+            a->syncs++;
+            if (rc != 0) {
+                ok = 0;
+                ks_log(KS_LOG_ERR, "audit: fdatasync %s: %s", a->path, strerror(err));
+                /* A record we answer 503 for must not stay: take the batch
+                 * back out when nobody appended after it. */
+                struct stat st;
+                if (flock(a->fd, LOCK_EX) == 0) {
+                    if (a->end >= 0 && fstat(a->fd, &st) == 0 && st.st_size == a->end &&
+                        ftruncate(a->fd, a->unsynced_from) != 0)
+                        ks_log(KS_LOG_ERR, "audit: truncate %s: %s", a->path, strerror(errno));
+                    flock(a->fd, LOCK_UN);
+                }
+                a->end = -1; /* re-read the tail next time */
+            }
+        }
+        if (ok) {
             a->synced = target;
-            if (a->written > target) { /* records written meanwhile wait for the next one */
-                a->unsynced_from = end_at_target;
-                a->foreign = 1; /* not known to be ours alone from there: never truncated */
-            }
         } else {
-            ks_log(KS_LOG_ERR, "audit: fdatasync %s: %s", a->path, strerror(err));
-            /* A record we answer 503 for must not stay: take back every record
-             * not yet synced when they are all ours and at the end. */
-            struct stat st;
-            if (flock(a->fd, LOCK_EX) == 0) {
-                if (!a->foreign && a->end >= 0 && fstat(a->fd, &st) == 0 && st.st_size == a->end &&
-                    ftruncate(a->fd, a->unsynced_from) != 0)
-                    ks_log(KS_LOG_ERR, "audit: truncate %s: %s", a->path, strerror(errno));
-                flock(a->fd, LOCK_UN);
-            }
-            a->end = -1; /* re-read the tail next time */
-            a->failed = a->synced = a->written;
+            a->written = a->failed = a->synced = target;
         }
         ks_audit_wait *ready = NULL, **pp = &a->waits;
         while (*pp != NULL) {
@@ -286,11 +344,27 @@ static void ks_audit_lead(ks_audit *a)
         while (ready != NULL) {
             ks_audit_wait *w = ready;
             ready = w->next; /* before done(): it may end w's lifetime */
-            w->done(w->arg, w->seq <= failed ? KS_E_IO : KS_OK); /* failed: this sync failed */
+            w->done(w->arg, w->seq <= failed ? KS_E_IO : KS_OK); /* failed: this batch failed */
         }
         pthread_mutex_lock(&a->mu);
     }
     a->syncing = 0;
+}
+
+void ks_audit_close(ks_audit *a)
+{
+    if (a == NULL)
+        return;
+    if (a->fd >= 0) {
+        pthread_mutex_lock(&a->mu);
+        (void)ks_audit_flush(a); /* records taken that nobody waited for */
+        pthread_mutex_unlock(&a->mu);
+        close(a->fd);
+    }
+    pthread_mutex_destroy(&a->mu);
+    free(a->queue);
+    free(a->path);
+    free(a);
 }
 
 void ks_audit_when_synced(ks_audit *a, unsigned long long seq, ks_audit_wait *w)
@@ -368,7 +442,7 @@ static cJSON *ks_audit_revocation(const cJSON *verdict)
     return out;
 }
 
-/* The record; "prev" is filled in under the lock. */
+/* The record; "prev" is set when its batch is written (ks_audit_flush). */
 static cJSON *ks_audit_record(const ks_audit_event *ev)
 {
     char t[32];
@@ -383,8 +457,8 @@ static cJSON *ks_audit_record(const ks_audit_event *ev)
     const char *ind = ks_str_field(v, "indication");
     const char *sub = ks_str_field(v, "subindication");
     cJSON *contents = NULL;
-    /* "prev" comes first so a reader sees the link before the content; its
-     * value is set under the lock. */
+    /* "prev" comes first (KS_AUDIT_PREV_OPEN) so a reader sees the link
+     * before the content, and its writer finds it in place. */
     if (cJSON_AddStringToObject(o, "prev", KS_AUDIT_ZERO_HASH) == NULL ||
         cJSON_AddStringToObject(o, "time", t) == NULL ||
         cJSON_AddStringToObject(o, "request_id", ev->request_id ? ev->request_id : "") == NULL ||
@@ -411,81 +485,54 @@ fail:
     return NULL;
 }
 
+/* Appends a printed record (its newline included) to the queue. */
+static ks_result ks_audit_take(ks_audit *a, const char *line, size_t len)
+{
+    if (a->queue_cap - a->queue_len < len) {
+        size_t cap = a->queue_cap ? a->queue_cap : 16384;
+        while (cap - a->queue_len < len)
+            cap *= 2;
+        char *q = realloc(a->queue, cap);
+        if (q == NULL)
+            return KS_E_NOMEM;
+        a->queue = q;
+        a->queue_cap = cap;
+    }
+    memcpy(a->queue + a->queue_len, line, len);
+    a->queue_len += len;
+    a->queued++;
+    return KS_OK;
+}
+
 ks_result ks_audit_write(ks_audit *a, const ks_audit_event *ev, unsigned long long *ticket)
 {
     ks_result ret = KS_E_NOMEM;
+    cJSON *rec = NULL;
     char *line = NULL;
-    size_t len = 0;
-    int locked = 0;
-    unsigned long long seq = 0;
-    cJSON *rec = ks_audit_record(ev);
-    cJSON *prev = NULL;
-    struct stat st;
     *ticket = 0;
-    if (a == NULL) {
-        cJSON_Delete(rec);
+    if (a == NULL)
         return KS_E_UNAVAILABLE;
-    }
-    if (rec == NULL)
-        return KS_E_NOMEM;
-    if ((prev = cJSON_GetObjectItemCaseSensitive(rec, "prev")) == NULL)
+    if ((rec = ks_audit_record(ev)) == NULL || (line = cJSON_PrintUnformatted(rec)) == NULL)
         goto done;
-    pthread_mutex_lock(&a->mu);
-    ret = KS_E_IO;
-    if (flock(a->fd, LOCK_EX) != 0 || fstat(a->fd, &st) != 0) {
-        ks_log(KS_LOG_ERR, "audit: lock %s: %s", a->path, strerror(errno));
-        goto unlock;
-    }
-    locked = 1;
-    int moved = st.st_size != a->end;
-    if (st.st_size != a->end) { /* someone else appended, or a write of ours was torn */
-        char *err = NULL;
-        ret = ks_audit_read_tail(a, st.st_size, &err);
-        if (ret != KS_OK) {
-            ks_log(KS_LOG_ERR, "audit: %s: %s", a->path, err ? err : ks_result_message(ret));
-            free(err);
-            goto unlock;
-        }
-    }
-    if (!cJSON_SetValuestring(prev, a->head)) {
-        ret = KS_E_NOMEM;
-        goto unlock;
-    }
-    if ((line = cJSON_PrintUnformatted(rec)) == NULL) {
-        ret = KS_E_NOMEM;
-        goto unlock;
-    }
-    len = strlen(line);
-    char head[65];
-    if (len > KS_AUDIT_MAX_LINE || !ks_sha256_hex(line, len, head)) {
+    /* The batch's writer sets "prev" in place (ks_audit_flush) and splits
+     * the queue at newlines, which cJSON escapes inside strings. */
+    size_t len = strlen(line);
+    if (len > KS_AUDIT_MAX_LINE || strncmp(line, KS_AUDIT_PREV_OPEN KS_AUDIT_ZERO_HASH "\"", KS_AUDIT_PREV_AT + 65) != 0 ||
+        memchr(line, '\n', len) != NULL) {
         ret = KS_E_LIMIT;
-        goto unlock;
+        goto done;
     }
-    line[len] = '\n'; /* replaces the NUL: one write() carries the line and its end */
-    ret = ks_write_all(a->fd, line, len + 1);
-    if (ret != KS_OK) {
-        ks_log(KS_LOG_ERR, "audit: write %s: %s", a->path, strerror(errno));
-        /* Take back what reached the file (a disk full tears the line): a
-         * record we answer 503 for must not stay, least of all half of it. */
-        if (ftruncate(a->fd, a->end) != 0)
-            a->end = -1; /* re-read the tail next time: the write may be torn */
-        goto unlock;
+    line[len] = '\n'; /* replaces the NUL: the line and its end go out together */
+    pthread_mutex_lock(&a->mu);
+    ret = ks_audit_take(a, line, len + 1);
+    if (ret == KS_OK && a->fsync_policy == KS_AUDIT_FSYNC_NEVER) {
+        /* Nothing to wait for: written at once, as the page cache takes it. */
+        if ((ret = ks_audit_flush(a)) != KS_OK)
+            a->queued = a->written; /* not added */
+    } else if (ret == KS_OK) {
+        *ticket = a->queued;
     }
-    memcpy(a->head, head, 65);
-    if (a->written == a->synced) { /* the first record the next sync must cover */
-        a->unsynced_from = st.st_size;
-        a->foreign = 0;
-    } else if (moved) {
-        a->foreign = 1; /* another writer's records sit among ours */
-    }
-    a->end = st.st_size + (off_t)len + 1;
-    seq = ++a->written;
-unlock:
-    if (locked)
-        flock(a->fd, LOCK_UN);
     pthread_mutex_unlock(&a->mu);
-    if (ret == KS_OK && a->fsync_policy == KS_AUDIT_FSYNC_ALWAYS)
-        *ticket = seq;
 done:
     free(line);
     cJSON_Delete(rec);

@@ -276,13 +276,14 @@ void ks_audit_close(ks_audit *a); /* NULL ok */
 /* Appends one record; KS_OK only once it is written (and synced per policy):
  * ks_audit_write, then ks_audit_synced. */
 ks_result ks_audit_append(ks_audit *a, const ks_audit_event *ev);
-/* Writes one record (the chain's next line) without waiting for the disk.
- * *seq is the record's ticket for ks_audit_when_synced, or 0 when there is
- * nothing to wait for (fsync "never").  Not KS_OK: nothing was added. */
+/* Takes one record (the chain's next line) without waiting for the disk.
+ * *seq is the record's ticket for ks_audit_when_synced, which writes and
+ * syncs it, or 0 when there is nothing to wait for (fsync "never": written
+ * at once).  Not KS_OK: nothing was added. */
 ks_result ks_audit_write(ks_audit *a, const ks_audit_event *ev, unsigned long long *seq);
 /* A caller-owned wait for one record: done(arg, r) runs exactly once, with
- * KS_OK when the record is on disk or KS_E_IO when the fdatasync that should
- * have covered it failed.  It runs on the calling thread when the answer is
+ * KS_OK when the record is on disk or KS_E_IO when the write or fdatasync
+ * that should have covered it failed.  It runs on the calling thread when the answer is
  * known at once or when that thread leads the next fdatasync, otherwise on
  * the thread leading it (group commit: a leader syncs for every record
  * written so far and answers every wait covered, until none is left).  The
