@@ -21,7 +21,9 @@
     Bytes of body actually sent are added up in PORTFILE.sent.
 
 The chosen port is written to PORTFILE (bind to port 0: no races).  Every
-request is counted in PORTFILE.count.  KS_PEER_DELAY_MS delays each answer
+request is counted in PORTFILE.count; ocsp-fast also writes in PORTFILE.certs
+how many distinct certificates (issuer key hash, serial) were asked about,
+so a repeated fetch shows as count - certs.  KS_PEER_DELAY_MS delays each answer
 (after the first KS_PEER_SLOW_AFTER requests, default 0).
 Stdlib only (ocsp-fast: python3-cryptography); stops on SIGTERM.
 """
@@ -63,6 +65,18 @@ def bump():
         return delay_ms if count > slow_after else 0
 
 
+certs = set()
+
+
+def note_cert(cert_id):
+    """Records a certificate asked about (ocsp-fast)."""
+    with lock:
+        certs.add(cert_id)
+        with open(portfile + ".certs.tmp", "w") as f:
+            f.write(str(len(certs)))
+        os.replace(portfile + ".certs.tmp", portfile + ".certs")
+
+
 class FastResponder:
     """RFC 6960 answers from an `openssl ca` index, signed in process.  The
     index is read once: the bench's index does not change while it runs."""
@@ -98,6 +112,7 @@ class FastResponder:
             req = ocsp.load_der_ocsp_request(body)
         except ValueError:
             return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
+        note_cert((req.issuer_key_hash, req.serial_number))
         now = datetime.datetime.utcnow().replace(microsecond=0)
         stand_in = (x509.CertificateBuilder().subject_name(self.ca.subject).issuer_name(self.ca.subject)
                     .public_key(self.dummy_key.public_key()).serial_number(req.serial_number)
