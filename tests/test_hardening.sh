@@ -5,7 +5,9 @@
 #      (GNU_RELRO + BIND_NOW), a non-executable stack, the stack protector
 #      (__stack_chk_fail), FORTIFY_SOURCE (__*_chk; release builds only:
 #      the SAN=1 build leaves it out, ASan replaces those functions);
-#   2. started as root, kensho-fcgi drops to service.user (default nobody)
+#   2. nginx passes the service only the parameters of nginx/fastcgi.params,
+#      no client header (a FastCGI probe in its place records them);
+#   3. started as root, kensho-fcgi drops to service.user (default nobody)
 #      after binding: every uid, gid and supplementary group of the process,
 #      the socket owner; it still answers; "user": "root" and an unknown
 #      user are refused.  Skipped (counted as passed, said so) when not root.
@@ -44,7 +46,42 @@ for b in "$K" "$FCGI"; do
     rm -f /tmp/ks-hard.$$.*
 done
 
-# ---- 2. privileges ----
+# ---- 2. what nginx passes to the service ----
+# nginx/fastcgi.params names every parameter kensho-fcgi reads, and nginx
+# would add each client header as an HTTP_* parameter unless told not to.
+# A FastCGI probe in kensho-fcgi's place records what arrives.
+PT=$(mktemp -d /tmp/kensho-params.XXXXXX)
+chmod 0755 "$PT"
+NGINX_PID=
+"$PY" "$HERE/fcgi/params_probe.py" "$PT/probe.sock" "$PT/names" 2>"$PT/probe.log" &
+PROBE_PID=$!
+probe_cleanup() {
+    ks_stop_stack
+    kill "$PROBE_PID" 2>/dev/null
+    wait "$PROBE_PID" 2>/dev/null
+    rm -rf "$PT"
+}
+trap probe_cleanup EXIT
+ks_wait_for 10 test -S "$PT/probe.sock"
+chmod 0666 "$PT/probe.sock" # nginx's workers run as nobody when started as root
+PPORT=$(ks_free_port)
+if ks_start_nginx "$PT/nginx" "$PPORT" "$HERE/../www" "$PT/probe.sock" 1m 100000 100000; then
+    curl -s -o /dev/null --max-time 10 -H 'X-Probe: 1' -H 'Cookie: session=1' \
+        -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" \
+        "http://127.0.0.1:$PPORT/api/v1/verify"
+    want=$(awk '$1 == "fastcgi_param" {print $2}' "$HERE/../nginx/fastcgi.params" | sort | tr '\n' ' ')
+    got=$(sort "$PT/names" 2>/dev/null | tr '\n' ' ')
+    check "nginx passes exactly the parameters of nginx/fastcgi.params (got: $got)" [ "$got" = "$want" ]
+    check "no client header reaches the service as HTTP_*" \
+        bash -c "[ -s '$PT/names' ] && ! grep -q '^HTTP_' '$PT/names'"
+else
+    check "nginx in front of the parameter probe starts" false
+fi
+probe_cleanup
+trap - EXIT
+NGINX_PID=
+
+# ---- 3. privileges ----
 if [ "$(id -u)" -ne 0 ]; then
     echo "  not root: the privilege drop is not exercised" >&2
     echo "$pass passed, $fail failed"
