@@ -102,6 +102,10 @@ if c:
     # about: every request beyond one per certificate is a repeated fetch.
     summary.setdefault("targets", {})["cold_at_most_one_fetch_per_certificate"] = \
         c.get("ocsp_repeated_requests", 1) == 0
+chain = load("audit_chain")
+if chain is not None:
+    summary["audit_chain_intact"] = chain.get("intact") is True
+    summary["audit_chain_lines"] = chain.get("lines")
 def ver(cmd):
     try:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=5).stdout.strip().splitlines()[0]
@@ -478,5 +482,8 @@ if want crl; then
 fi
 
 stop_all
+# Every scenario appended to one audit log (two processes, reloads, group
+# commits of every size): its chain must still be intact.
+"$K" audit-verify "$RUN/audit.log" >"$RUN/res/audit_chain.json" 2>/dev/null || true
 write_results
 say "wrote $OUTJSON in $(($(date +%s) - T_START)) s"
