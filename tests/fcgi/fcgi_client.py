@@ -9,24 +9,14 @@ sleeps PAUSE_S, sends the rest, and prints the response (headers and body,
 as the application wrote them) on stdout.  Exit 0 when a complete response
 (END_REQUEST) arrived, 1 otherwise.  Every socket operation has a timeout.
 """
+import os
 import socket
 import struct
 import sys
 import time
 
-BEGIN, END, PARAMS, STDIN, STDOUT, STDERR = 1, 3, 4, 5, 6, 7
-
-
-def record(rtype, content, rid=1):
-    out = b""
-    # records carry at most 65535 bytes
-    for i in range(0, max(len(content), 1), 65535):
-        chunk = content[i:i + 65535]
-        pad = (8 - len(chunk) % 8) % 8
-        out += struct.pack(">BBHHBB", 1, rtype, rid, len(chunk), pad, 0) + chunk + b"\0" * pad
-        if not content:
-            break
-    return out
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fcgi_records import BEGIN, END, PARAMS, STDIN, STDOUT, record, records  # noqa: E402
 
 
 def nv(name, value):
@@ -50,21 +40,13 @@ def main():
     open(ready, "w").close()
     time.sleep(float(pause))
     s.sendall(record(STDIN, body[half:]) + record(STDIN, b""))
-    buf, out, done = b"", b"", False
-    while not done:
-        data = s.recv(65536)
-        if not data:
+    out, done = b"", False
+    for rtype, _, content in records(s):
+        if rtype == STDOUT:
+            out += content
+        elif rtype == END:
+            done = True
             break
-        buf += data
-        while len(buf) >= 8:
-            _, rtype, _, clen, pad, _ = struct.unpack(">BBHHBB", buf[:8])
-            if len(buf) < 8 + clen + pad:
-                break
-            content, buf = buf[8:8 + clen], buf[8 + clen + pad:]
-            if rtype == STDOUT:
-                out += content
-            elif rtype == END:
-                done = True
     sys.stdout.buffer.write(out)
     return 0 if done else 1
 

@@ -13,12 +13,8 @@ import socket
 import struct
 import sys
 
-BEGIN, END, PARAMS, STDIN, STDOUT = 1, 3, 4, 5, 6
-
-
-def record(rtype, content, rid):
-    pad = (8 - len(content) % 8) % 8
-    return struct.pack(">BBHHBB", 1, rtype, rid, len(content), pad, 0) + content + b"\0" * pad
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fcgi_records import END, PARAMS, STDIN, STDOUT, record, records  # noqa: E402
 
 
 def names(params):
@@ -42,27 +38,18 @@ def names(params):
 
 
 def serve(conn, out_file):
-    buf, params, rid = b"", b"", 1
-    while True:
-        data = conn.recv(65536)
-        if not data:
+    params = b""
+    for rtype, rid, content in records(conn):
+        if rtype == PARAMS:
+            params += content
+        elif rtype == STDIN and not content:  # the end of the body
+            with open(out_file + ".tmp", "w") as f:
+                f.write("".join(n + "\n" for n in names(params)))
+            os.replace(out_file + ".tmp", out_file)
+            body = b"Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nok"
+            conn.sendall(record(STDOUT, body, rid) + record(STDOUT, b"", rid) +
+                         record(END, struct.pack(">IB3x", 0, 0), rid))
             return
-        buf += data
-        while len(buf) >= 8:
-            _, rtype, rid, clen, pad, _ = struct.unpack(">BBHHBB", buf[:8])
-            if len(buf) < 8 + clen + pad:
-                break
-            content, buf = buf[8:8 + clen], buf[8 + clen + pad:]
-            if rtype == PARAMS:
-                params += content
-            elif rtype == STDIN and not content:  # the end of the body
-                with open(out_file + ".tmp", "w") as f:
-                    f.write("".join(n + "\n" for n in names(params)))
-                os.replace(out_file + ".tmp", out_file)
-                body = b"Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nok"
-                conn.sendall(record(STDOUT, body, rid) + record(STDOUT, b"", rid) +
-                             record(END, struct.pack(">IB3x", 0, 0), rid))
-                return
 
 
 def main():
