@@ -152,7 +152,7 @@ typedef struct {
     ks_fcgi_route route;
     const char *indication; /* for metrics and the access log: verdict or NULL */
     const char *code;       /* problem code or NULL */
-    /* Not 0: a verdict whose audit record is written but maybe not yet on
+    /* Not 0: a verdict whose audit record is taken but maybe not yet on
      * disk.  Nothing of resp may be sent before ks_audit_when_synced(
      * g->audit, audit_seq, ...) says KS_OK; on failure ks_fcgi_audit_failed
      * turns resp into what is sent instead. */

@@ -485,8 +485,9 @@ int ks_fcgi_audit_failed(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *re
     return 0;
 }
 
-/* Writes the verdict's audit record (resp->audit_seq: its sync is still to
- * come).  0 when resp became the 503 that replaces an unrecorded verdict. */
+/* Takes the verdict's audit record (resp->audit_seq: its write and sync are
+ * still to come).  0 when resp became the 503 that replaces an unrecorded
+ * verdict. */
 static int ks_audit_or_refuse(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp,
                               const char *kind, const ks_blob *input, const ks_blob *contents, size_t ncontents,
                               const cJSON *verdict)

@@ -153,10 +153,10 @@ static void ks_set_timeouts(int fd, int ms)
 
 /*
  * One request from accept to answer.  The answer may outlive the worker's
- * turn: a verdict waits for the fdatasync of its audit record (a group
- * commit, verify/audit.c), and the worker leaves it with that wait and takes
- * the next request in another slot instead of sleeping until the disk is
- * done; whoever leads the sync sends the answers it covered.  Each worker
+ * turn: a verdict waits for the write and fdatasync of its audit record (a
+ * group commit, verify/audit.c), and the worker leaves it with that wait and
+ * takes the next request in another slot instead of sleeping until the disk
+ * is done; whoever leads the sync sends the answers it covered.  Each worker
  * owns four slots and waits when all four wait for the disk.  A slot comes
  * back to its worker, which resets the slot's arena before the next accept
  * (unless it was large, see ks_slot_answer): glibc keeps each thread's
