@@ -21,10 +21,10 @@
     Bytes of body actually sent are added up in PORTFILE.sent.
 
 The chosen port is written to PORTFILE (bind to port 0: no races).  Every
-request is counted in PORTFILE.count; ocsp-fast also writes in PORTFILE.certs
-how many distinct certificates (issuer key hash, serial) were asked about,
-so a repeated fetch shows as count - certs.  KS_PEER_DELAY_MS delays each answer
-(after the first KS_PEER_SLOW_AFTER requests, default 0).
+request is counted in PORTFILE.count; ocsp-fast also writes in
+PORTFILE.certs how many distinct certificates (issuer key hash, serial) were
+asked about, so a repeated fetch shows as count - certs.  KS_PEER_DELAY_MS
+delays each answer (after the first KS_PEER_SLOW_AFTER requests, default 0).
 Stdlib only (ocsp-fast: python3-cryptography); stops on SIGTERM.
 """
 import http.server
