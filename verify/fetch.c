@@ -114,7 +114,8 @@ int ks_url_allowed(const ks_ctx *ctx, const char *url)
  * returned reach from the start of the current second to at least now +
  * timeout_ms: a fetch is never cut short of revocation.timeout_ms, and a
  * responder that never answers is given up after about a second more (2.0 s
- * for 1000 ms, measured).
+ * for 1000 ms, measured).  Wall-clock time, as OSSL_HTTP's own: the injected
+ * clock is the validation time, not this.
  */
 static int ks_http_seconds(int timeout_ms)
 {
