@@ -21,7 +21,7 @@ VERIFY_SRC := verify/util.c verify/config.c verify/input.c verify/certinfo.c ver
               verify/status.c verify/verify.c
 LIB_SRC    := $(VERIFY_SRC)
 HDRS       := verify/verify.h verify/internal.h
-TEST_SRC   := tests/test_unit.c tests/test_verify.c tests/test_ocsp_vectors.c tests/test_revcache.c
+TEST_SRC   := tests/test_unit.c tests/test_verify.c tests/test_ocsp_vectors.c tests/test_revcache.c tests/test_oom.c
 BINS       := $(BIN)/kensho
 
 .DEFAULT_GOAL := all

@@ -545,6 +545,7 @@ ks_result ks_ctx_load(const char *path, ks_ctx **out, char **errmsg)
 
     *out = NULL;
     *errmsg = NULL;
+    ks_json_init(); /* before any verdict is built (verdict.c) */
     ERR_clear_error();
     ks_result r = ks_read_file(path, KS_CONFIG_MAX_BYTES, &text, &len);
     if (r != KS_OK) {

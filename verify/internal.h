@@ -185,6 +185,18 @@ int ks_verdict_common(const ks_ctx *ctx, cJSON *v, const char *format, time_t at
 /* Chain -> JSON array. */
 cJSON *ks_chain_json(const ks_ctx *ctx, const ks_path_input *in, STACK_OF(X509) *chain);
 
+/* verdict.c: cJSON's allocations latch a failure per thread (a verdict
+ * is built whole or not at all).  ks_json_init installs the hooks once per
+ * process (ks_ctx_load calls it); ks_json_oom_clear starts a verdict;
+ * ks_verdict_finish turns a latched failure, or any r != KS_OK, into no
+ * verdict (KS_E_NOMEM for the latch).  ks_json_set_backend replaces the
+ * allocator underneath (tests: a failing allocator; NULL = malloc). */
+void ks_json_init(void);
+void ks_json_set_backend(void *(*fn)(size_t));
+void ks_json_oom_clear(void);
+int ks_json_oom(void);
+ks_result ks_verdict_finish(ks_result r, cJSON **verdict) __attribute__((warn_unused_result));
+
 /* revoke.c: revocation for a validated path. */
 /* Establishes the status of every certificate of a validated path (all but
  * the anchor); may turn *st into REVOKED / TRY_LATER.  Adds one evidence

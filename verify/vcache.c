@@ -300,9 +300,15 @@ static int ks_vc_get(ks_vcache *c, ks_vc_table *t, const unsigned char key[32], 
     return hit;
 }
 
-/* Takes ownership of val (freed if not stored). */
+/* Takes ownership of val (freed if not stored).  Nothing built while this
+ * thread's cJSON allocations have failed is kept: it may lack a part, and
+ * every later verdict would carry the hole (verdict.c ks_json_oom). */
 static void ks_vc_put(ks_vcache *c, ks_vc_table *t, const unsigned char key[32], time_t lo, time_t hi, void *val)
 {
+    if (ks_json_oom()) {
+        t->free_val(val);
+        return;
+    }
     size_t b = ks_vc_bucket(t, key);
     pthread_mutex_t *mu = &t->locks[b % KS_VC_STRIPES];
     void *old = NULL;

@@ -6,7 +6,9 @@
  * signature value never blames the user (defective cards once produced one
  * in 256 bad signatures).
  */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -251,4 +253,66 @@ cJSON *ks_chain_json(const ks_ctx *ctx, const ks_path_input *in, STACK_OF(X509) 
         }
     }
     return a;
+}
+
+/* ---------------- a verdict is built whole, or not at all ---------------- */
+
+/*
+ * Every cJSON allocation of the library goes through ks_json_malloc, which
+ * latches a failure in a per-thread flag (BearSSL's "one latched error":
+ * the first failure wins and cannot be lost).  The verification entry
+ * points clear it before building a verdict and turn a latched failure into
+ * KS_E_NOMEM; the certificate cache never keeps an object built while it
+ * was set.  Every builder call is checked as well (warn_unused_result): the
+ * latch is what makes a missed check fail closed instead of answering a
+ * verdict with a piece silently missing.
+ */
+static void *(*ks_json_backend)(size_t) = malloc;
+static __thread int ks_json_failed;
+
+static void *ks_json_malloc(size_t n)
+{
+    void *p = ks_json_backend(n);
+    if (p == NULL)
+        ks_json_failed = 1;
+    return p;
+}
+
+static void ks_json_install(void)
+{
+    cJSON_Hooks h = {.malloc_fn = ks_json_malloc, .free_fn = free};
+    cJSON_InitHooks(&h);
+}
+
+void ks_json_init(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, ks_json_install);
+}
+
+void ks_json_set_backend(void *(*fn)(size_t))
+{
+    ks_json_init();
+    ks_json_backend = fn != NULL ? fn : malloc;
+}
+
+void ks_json_oom_clear(void)
+{
+    ks_json_failed = 0;
+}
+
+int ks_json_oom(void)
+{
+    return ks_json_failed;
+}
+
+ks_result ks_verdict_finish(ks_result r, cJSON **verdict)
+{
+    if (r == KS_OK && ks_json_oom())
+        r = KS_E_NOMEM;
+    if (r != KS_OK) {
+        cJSON_Delete(*verdict);
+        *verdict = NULL;
+    }
+    return r;
 }

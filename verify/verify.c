@@ -166,7 +166,16 @@ ks_result ks_summarise(cJSON *v, cJSON *signers, const ks_status *worst)
     return ks_verdict_status(v, worst) ? KS_OK : KS_E_NOMEM;
 }
 
+static ks_result ks_verify_signature_once(ks_ctx *ctx, const ks_request *req, cJSON **verdict);
+
+/* A verdict is built whole or not at all (verdict.c ks_verdict_finish). */
 ks_result ks_verify_signature(ks_ctx *ctx, const ks_request *req, cJSON **verdict)
+{
+    ks_json_oom_clear();
+    return ks_verdict_finish(ks_verify_signature_once(ctx, req, verdict), verdict);
+}
+
+static ks_result ks_verify_signature_once(ks_ctx *ctx, const ks_request *req, cJSON **verdict)
 {
     ks_result r;
     CMS_ContentInfo *cms = NULL;
@@ -276,7 +285,17 @@ done:
     return r;
 }
 
+static ks_result ks_verify_certificate_once(ks_ctx *ctx, const ks_blob *cert, time_t at, int has_at,
+                                            cJSON **verdict);
+
 ks_result ks_verify_certificate(ks_ctx *ctx, const ks_blob *cert, time_t at, int has_at, cJSON **verdict)
+{
+    ks_json_oom_clear();
+    return ks_verdict_finish(ks_verify_certificate_once(ctx, cert, at, has_at, verdict), verdict);
+}
+
+static ks_result ks_verify_certificate_once(ks_ctx *ctx, const ks_blob *cert, time_t at, int has_at,
+                                            cJSON **verdict)
 {
     X509 *x = NULL;
     cJSON *v = NULL;
