@@ -74,6 +74,7 @@ typedef struct {
     char *audit_path; /* absolute, or NULL when the audit log is off */
     int audit_required;
     ks_audit_fsync audit_fsync;
+    ks_audit_rotation audit_rotation; /* audit.rotate_bytes, rotate_seconds, keep */
     int bench_routes; /* service.bench_routes: POST /api/v1/echo-bench (make bench) */
 } ks_fcgi_settings;
 

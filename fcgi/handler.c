@@ -111,7 +111,8 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
 {
     static const char *const service_keys[] = {"threads", "socket", "listen", "socket_mode", "backlog", "user",
                                                  "bench_routes", NULL};
-    static const char *const audit_keys[] = {"path", "required", "fsync", NULL};
+    static const char *const audit_keys[] = {"path", "required", "fsync", "rotate_bytes", "rotate_seconds", "keep",
+                                             NULL};
     memset(s, 0, sizeof *s);
     *errmsg = NULL;
     /* 8 threads: with an fdatasync per audit record, threads share each
@@ -151,9 +152,19 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
     }
     s->bench_routes = cJSON_IsTrue(bench);
     s->audit_required = 1;
+    long rot_bytes = 0, rot_seconds = 0, keep = 0;
     if (!ks_known(aud, "audit", audit_keys, errmsg) || !ks_str_key(aud, "audit", "path", &apath, errmsg) ||
-        !ks_str_key(aud, "audit", "fsync", &fsync_s, errmsg))
+        !ks_str_key(aud, "audit", "fsync", &fsync_s, errmsg) ||
+        !ks_int_key(aud, "audit", "rotate_bytes", 0, 1L << 40, &rot_bytes, errmsg) ||
+        !ks_int_key(aud, "audit", "rotate_seconds", 0, 366L * 86400, &rot_seconds, errmsg) ||
+        !ks_int_key(aud, "audit", "keep", 0, 100000, &keep, errmsg))
         goto fail;
+    if (rot_bytes > 0 && rot_bytes < 65536) {
+        ks_set_fail(errmsg, "key \"%s\": 0 (never) or at least 65536", "audit.rotate_bytes");
+        goto fail;
+    }
+    s->audit_rotation = (ks_audit_rotation){.rotate_bytes = (unsigned long long)rot_bytes,
+                                            .rotate_seconds = rot_seconds, .keep = (int)keep};
     const cJSON *req = cJSON_GetObjectItemCaseSensitive(aud, "required");
     if (req != NULL) {
         if (!cJSON_IsBool(req)) {
@@ -218,6 +229,7 @@ ks_result ks_fcgi_gen_load(const char *config_path, ks_fcgi_gen **out, char **er
             ks_log(KS_LOG_ERR, "audit log unavailable: %s", err ? err : "?");
             g->audit_error = err;
         } else {
+            ks_audit_set_rotation(g->audit, &g->set.audit_rotation);
             free(err);
         }
     }

@@ -3,7 +3,7 @@
  *
  *   kensho verify --config FILE --signature FILE [--content FILE]... [--at TIME]
  *   kensho cert   --config FILE --cert FILE [--at TIME]
- *   kensho audit-verify FILE
+ *   kensho audit-verify DIR|FILE...
  *
  * stdout: one JSON verdict (or {"error": ...}), the same JSON the service
  * answers.  Exit: 0 TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE, 64 usage,
@@ -22,7 +22,7 @@ static void ks_usage(void)
 {
     fputs("usage: kensho verify --config FILE --signature FILE [--content FILE]... [--at TIME]\n"
           "       kensho cert   --config FILE --cert FILE [--at TIME]\n"
-          "       kensho audit-verify FILE\n"
+          "       kensho audit-verify DIR|FILE...\n"
           "TIME is RFC 3339, e.g. 2026-03-15T09:00:00+09:00; default now.\n",
           stderr);
 }
@@ -44,18 +44,21 @@ static int ks_fail(ks_result r, const char *detail)
  * report; exit 0 intact, 1 broken (the report names the line), 66 unreadable. */
 static int ks_audit_verify_cmd(int argc, char **argv)
 {
-    if (argc != 3) {
+    if (argc < 3) {
         ks_usage();
-        return ks_fail(KS_E_USAGE, "audit-verify takes one FILE");
+        return ks_fail(KS_E_USAGE, "audit-verify takes a DIR or FILEs");
     }
     cJSON *rep = NULL;
-    ks_result r = ks_audit_check_file(argv[2], &rep);
+    char *bad = NULL;
+    ks_result r = ks_audit_check((const char *const *)argv + 2, (size_t)argc - 2, &rep, &bad);
     if (r == KS_E_IO) {
         char d[512];
-        snprintf(d, sizeof d, "%s: %s", argv[2], strerror(errno));
+        snprintf(d, sizeof d, "%s: %s", bad ? bad : argv[2], strerror(errno));
+        free(bad);
         ks_fail(KS_E_IO, d);
         return 66;
     }
+    free(bad);
     if (r != KS_OK)
         return ks_fail(r, argv[2]);
     char *s = cJSON_PrintUnformatted(rep);

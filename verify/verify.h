@@ -272,6 +272,27 @@ typedef struct {
 /* Opens (creating, mode 0640) and reads the last line to continue the chain.
  * On failure *errmsg (malloc'd) says why. */
 ks_result ks_audit_open(const char *path, ks_audit_fsync policy, ks_audit **out, char **errmsg);
+
+/*
+ * The chain across files.  Every line carries "prev" and "seq" (1, 2, ...
+ * across files).  The first line of every file after the first is a
+ * "rotation" record with the file's "file_seq" and, in "previous", the file
+ * before it: its file_seq, last_seq, record count and head, so a missing,
+ * truncated or swapped file shows.  kensho starts a new file when the open
+ * one would pass rotate_bytes or its first record is rotate_seconds older
+ * than the newest (0: never); the old one keeps its name with ".<file_seq>"
+ * added, and rotated files beyond `keep` (0: all kept) are removed.  Before
+ * each write the file is checked: a path renamed or removed from outside
+ * continues the chain in the file now at the path (or a new one), and a
+ * file shorter than we left it (copytruncate, "> file") gets a "break"
+ * record with what was expected and found, which audit-verify reports.
+ */
+typedef struct {
+    unsigned long long rotate_bytes;
+    long rotate_seconds;
+    int keep;
+} ks_audit_rotation;
+void ks_audit_set_rotation(ks_audit *a, const ks_audit_rotation *r);
 void ks_audit_close(ks_audit *a); /* NULL ok */
 /* Appends one record; KS_OK only once it is written (and synced per policy):
  * ks_audit_write, then ks_audit_synced. */
@@ -308,5 +329,13 @@ void ks_audit_stats(ks_audit *a, unsigned long long *records, unsigned long long
  * "head": hex} or {"intact": false, "line": N, "reason": ...} (N 1-based: the
  * first line whose link is broken); KS_E_IO when unreadable. */
 ks_result ks_audit_check_file(const char *path, cJSON **report);
+/* Checks the chain across files (in any order; a directory's regular
+ * files).  *report: {"intact", "files": [{"path", "file_seq", "lines",
+ * "first_seq", "last_seq", "head"}], "lines", "head", "first_file_seq",
+ * "problems": [{"kind": "broken_link" | "break" | "gap" | "fork" |
+ * "truncated" | "missing_file" | "torn", "path", "line", "detail"}]}, plus
+ * "line" and "reason" of the first problem.  KS_E_IO when a file is
+ * unreadable (*errpath, malloc'd, names it). */
+ks_result ks_audit_check(const char *const *paths, size_t n, cJSON **report, char **errpath);
 
 #endif
