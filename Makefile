@@ -13,6 +13,7 @@ OUT     := build/$(FLAVOR)
 BIN     := $(if $(SAN),$(OUT)/bin,bin)
 
 PKGS    := libcjson openssl
+LIBS    :=   # libraries without a pkg-config file (the .mk fragments add them)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-missing-field-initializers
@@ -29,7 +30,7 @@ BINS       := $(BIN)/kensho
 include $(wildcard verify/*.mk cache/*.mk fcgi/*.mk tests/*/*.mk bench/*.mk fuzz/*.mk)
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) $(LIBS)
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -g $(WARN) -fPIE -fstack-protector-strong -pthread -Iverify -Icache $(PKG_CFLAGS)
 ifeq ($(SAN),1)
 CFLAGS  := $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined

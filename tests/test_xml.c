@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -108,6 +109,9 @@ done:
 }
 
 #define FORMS "egov/form1.xml egov/form2.pdf"
+/* "データ.xml" composed (NFC: U+30C7) and decomposed (NFD: U+30C6 U+3099). */
+#define DATA_NFC "\xE3\x83\x87\xE3\x83\xBC\xE3\x82\xBF.xml"
+#define DATA_NFD "\xE3\x83\x86\xE3\x82\x99\xE3\x83\xBC\xE3\x82\xBF.xml"
 
 static const struct row {
     const char *sig;
@@ -171,6 +175,67 @@ static const struct row {
     {"egov.zip", "egov/form1.xml", "off", KS_E_CONTENT_CONFLICT, NULL, NULL},
     {"egov/kousei.xml", "egov/form1.xml egov-altered/form1.xml egov/form2.pdf", "off", KS_E_CONTENT_CONFLICT, NULL,
      NULL},
+    /* XAdES SigningCertificate(V2) in a signed SignedProperties binds the
+     * certificate (ETSI EN 319 132-1 5.2.2): digest and issuer/serial. */
+    {"xades-v2.xtx", NULL, "off", KS_OK, "TOTAL_PASSED", NULL},
+    {"xades-v1.xtx", NULL, "off", KS_OK, "TOTAL_PASSED", NULL},
+    {"xades-v1-spaced.xtx", NULL, "off", KS_OK, "TOTAL_PASSED", NULL}, /* "cn = ..., o = ..." */
+    /* The attack: the same key certified under another name in KeyInfo. */
+    {"xades-alias-v2.xtx", NULL, "off", KS_OK, "TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE"},
+    {"xades-alias-v1.xtx", NULL, "off", KS_OK, "TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE"},
+    {"xades-v2-badserial.xtx", NULL, "off", KS_OK, "TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE"},
+    {"xades-v1-badserial.xtx", NULL, "off", KS_OK, "TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE"},
+    {"xades-v1-badissuer.xtx", NULL, "off", KS_OK, "TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE"},
+    {"xades-v1-hexcn.xtx", NULL, "off", KS_OK, "TOTAL_PASSED", NULL}, /* "CN=#0C..." (RFC 4514 2.4) */
+    /* KeyInfo holds the alias first, then the named certificate. */
+    {"xades-both.xtx", NULL, "off", KS_OK, "TOTAL_PASSED", NULL},
+    {"xades-v2-sha1.xtx", NULL, "off", KS_OK, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE"},
+    {"xades-v2-sha1.xtx", NULL, "legacy", KS_OK, "TOTAL_PASSED", NULL},
+    {"xades-v2-garbage.xtx", NULL, "off", KS_OK, "INDETERMINATE", "FORMAT_FAILURE"}, /* IssuerSerialV2 not DER */
+    /* SignedProperties no Reference covers: binds nothing, names nothing. */
+    {"xades-uncovered.xtx", NULL, "off", KS_OK, "TOTAL_PASSED", NULL},
+    /* Two signatures (taxpayer, tax accountant): the worst one decides. */
+    {"etax-two.xtx", NULL, "off", KS_OK, "TOTAL_PASSED", NULL},
+    {"etax-two-bad2.xtx", NULL, "off", KS_OK, "TOTAL_FAILED", "SIG_CRYPTO_FAILURE"},
+    /* Attachment names compared in Unicode NFC (UAX #15), after
+     * percent-decoding: the Reference in NFC, the file in NFD, and back. */
+    {"egov-nfc/kousei.xml", "egov-nfc/" DATA_NFC, "off", KS_OK, "TOTAL_PASSED", NULL},
+    {"egov-nfc/kousei.xml", "egov-nfd/" DATA_NFD, "off", KS_OK, "TOTAL_PASSED", NULL},
+    {"egov-nfd/kousei.xml", "egov-nfc/" DATA_NFC, "off", KS_OK, "TOTAL_PASSED", NULL},
+    {"egov-nfc/kousei.xml", "egov-nfc/" DATA_NFC " egov-nfd/" DATA_NFD, "off", KS_E_CONTENT_CONFLICT, NULL, NULL},
+    {"egov-nfcref-nfdentry.zip", NULL, "off", KS_OK, "TOTAL_PASSED", NULL},
+    {"egov-nfdref-nfcentry.zip", NULL, "off", KS_OK, "TOTAL_PASSED", NULL},
+    {"egov-nfc-both.zip", NULL, "off", KS_E_ZIP, NULL, NULL},
+    /* An entry declaring 15,000,000 bytes that inflates to a few hundred. */
+    {"egov-liar.zip", NULL, "off", KS_E_ZIP, NULL, NULL},
+};
+
+/* Per signer: its own indication, who it is, and whether a signed XAdES
+ * SigningCertificate(V2) bound its certificate. */
+static const struct signer_row {
+    const char *sig;
+    int nsigners;
+    int idx;
+    const char *indication;
+    const char *sub;
+    int bound;
+    const char *subject; /* prefix of signer.subject */
+    int unsigned_object; /* the UNSIGNED_OBJECT warning expected */
+} signer_rows[] = {
+    {"etax-two.xtx", 2, 0, "TOTAL_PASSED", NULL, 0, "CN=SYNTH0001,", 0},
+    {"etax-two.xtx", 2, 1, "TOTAL_PASSED", NULL, 0, "CN=SYNTH0002,", 0},
+    {"etax-two-bad2.xtx", 2, 0, "TOTAL_PASSED", NULL, 0, "CN=SYNTH0001,", 0},
+    {"etax-two-bad2.xtx", 2, 1, "TOTAL_FAILED", "SIG_CRYPTO_FAILURE", 0, "CN=SYNTH0002,", 0},
+    {"etax-rsa.xtx", 1, 0, "TOTAL_PASSED", NULL, 0, "CN=SYNTH0001,", 0},
+    {"etax-xades.xtx", 1, 0, "TOTAL_PASSED", NULL, 0, "CN=SYNTH0001,", 0}, /* no SigningCertificate */
+    {"xades-v2.xtx", 1, 0, "TOTAL_PASSED", NULL, 1, "CN=SYNTH0001,", 0},
+    {"xades-v1.xtx", 1, 0, "TOTAL_PASSED", NULL, 1, "CN=SYNTH0001,", 0},
+    {"xades-v1-spaced.xtx", 1, 0, "TOTAL_PASSED", NULL, 1, "CN=SYNTH0001,", 0},
+    {"xades-alias-v2.xtx", 1, 0, "TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE", 0, "CN=SYNTH0001-ALIAS,", 0},
+    {"xades-v2-badserial.xtx", 1, 0, "TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE", 0, "CN=SYNTH0001,", 0},
+    {"xades-both.xtx", 1, 0, "TOTAL_PASSED", NULL, 1, "CN=SYNTH0001,", 0},
+    /* Unsigned SignedProperties: flagged as unsigned data. */
+    {"xades-uncovered.xtx", 1, 0, "TOTAL_PASSED", NULL, 0, "CN=SYNTH0001-ALIAS,", 1},
 };
 
 static double now_s(void)
@@ -207,6 +272,75 @@ static void test_rows(void)
         cJSON_Delete(v);
         ks_ctx_unref(ctx);
     }
+}
+
+static void test_signer_rows(void)
+{
+    ks_ctx *ctx = load("off");
+    for (size_t i = 0; i < sizeof signer_rows / sizeof signer_rows[0]; i++) {
+        const struct signer_row *r = &signer_rows[i];
+        char what[200];
+        snprintf(what, sizeof what, "%s signer %d", r->sig, r->idx);
+        cJSON *v = NULL;
+        CHECK(verify_files(ctx, r->sig, NULL, &v) == KS_OK, "%s: verdict", what);
+        cJSON *signers = cJSON_GetObjectItemCaseSensitive(v, "signers");
+        CHECK(cJSON_GetArraySize(signers) == r->nsigners, "%s: %d signers, want %d", what,
+              cJSON_GetArraySize(signers), r->nsigners);
+        cJSON *so = cJSON_GetArrayItem(signers, r->idx);
+        CHECK_EQS(str_of(so, "indication"), r->indication, what);
+        CHECK_EQS(str_of(so, "subindication"), r->sub, what);
+        cJSON *b = cJSON_GetObjectItemCaseSensitive(so, "signing_certificate_bound");
+        CHECK(cJSON_IsBool(b) && cJSON_IsTrue(b) == r->bound, "%s: signing_certificate_bound %s, want %s", what,
+              cJSON_IsBool(b) ? (cJSON_IsTrue(b) ? "true" : "false") : "absent", r->bound ? "true" : "false");
+        const char *subj = str_of(cJSON_GetObjectItemCaseSensitive(so, "signer"), "subject");
+        CHECK(subj != NULL && strncmp(subj, r->subject, strlen(r->subject)) == 0, "%s: signer %s, want %s...",
+              what, t_str(subj), r->subject);
+        char *w = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(so, "warnings"));
+        CHECK((w != NULL && strstr(w, "UNSIGNED_OBJECT") != NULL) == r->unsigned_object, "%s: UNSIGNED_OBJECT %s",
+              what, r->unsigned_object ? "expected" : "unexpected");
+        free(w);
+        cJSON_Delete(v);
+    }
+    ks_ctx_unref(ctx);
+}
+
+/* A ZIP entry's declared size is a claim: memory follows the bytes that
+ * arrive.  In a child limited to its current address space plus 8 MiB,
+ * the package whose entry declares 15,000,000 bytes must still be read to
+ * its clean error (an up-front allocation of the declared size fails with
+ * KS_E_NOMEM instead).  Not under ASan, which reserves terabytes. */
+static void test_zip_lying_size(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    fprintf(stderr, "test_zip_lying_size: skipped under AddressSanitizer\n");
+#else
+    ks_ctx *ctx = load("off");
+    uint8_t *zip = NULL;
+    size_t zlen = 0;
+    CHECK(read_xml_fixture("egov-liar.zip", &zip, &zlen), "fixture");
+    pid_t pid = fork();
+    if (pid == 0) {
+        unsigned long pages = 0;
+        FILE *f = fopen("/proc/self/statm", "r");
+        if (f == NULL || fscanf(f, "%lu", &pages) != 1)
+            _exit(100);
+        fclose(f);
+        rlim_t cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE);
+        struct rlimit rl = {.rlim_cur = cur + 8u * 1024 * 1024, .rlim_max = cur + 8u * 1024 * 1024};
+        if (setrlimit(RLIMIT_AS, &rl) != 0)
+            _exit(101);
+        cJSON *v = NULL;
+        ks_request req = {.signature = {.data = zip, .len = zlen}};
+        ks_result r = ks_verify_signature(ctx, &req, &v);
+        _exit(r == KS_E_ZIP && v == NULL ? 0 : 10 + (int)r);
+    }
+    int st = 0;
+    CHECK(pid > 0 && waitpid(pid, &st, 0) == pid, "fork");
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "lying ZIP under an 8 MiB allowance: exit %d (0: KS_E_ZIP; 10+n: "
+          "result n)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    free(zip);
+    ks_ctx_unref(ctx);
+#endif
 }
 
 /* The same revoked signer, CMS and XML, under the same configuration. */
@@ -661,6 +795,8 @@ int main(void)
     }
     t_write_configs("cfg-xml", configs, sizeof configs / sizeof configs[0], pki, cfgdir);
     test_rows();
+    test_signer_rows();
+    test_zip_lying_size();
     test_revoked_like_cms();
     test_references();
     test_no_fetch();

@@ -70,11 +70,7 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 
-#include <zip.h>
-
-#include "internal.h"
-
-#define KS_DSIG_NS "http://www.w3.org/2000/09/xmldsig#"
+#include "xml_int.h"
 
 #define KS_XML_MAX_DEPTH 256       /* element nesting; libxml2's own default too */
 #define KS_XML_MAX_REFS 256        /* References in one SignedInfo */
@@ -82,11 +78,6 @@
 #define KS_XML_MAX_ATTACHMENTS 1024
 #define KS_XML_MAX_FRAGMENT 256    /* bytes of a "#id" fragment */
 #define KS_XML_MAX_COVERS 1024     /* bytes of a "covers" path */
-#define KS_ZIP_MAX_ENTRIES 1024
-#define KS_ZIP_MAX_NAME 255        /* bytes of one entry name */
-
-static const char *const ks_xades_ns[] = {"http://uri.etsi.org/01903/v1.3.2#", "http://uri.etsi.org/01903/v1.1.1#",
-                                          NULL};
 
 /* ------------------------------------------------------------------ */
 /* Algorithm allow-list.                                              */
@@ -141,39 +132,6 @@ static const ks_xml_alg ks_xml_algs[] = {
 /* Small DOM helpers.                                                 */
 /* ------------------------------------------------------------------ */
 
-static int ks_xml_ns_is(const xmlNode *n, const char *ns)
-{
-    if (ns == NULL)
-        return n->ns == NULL;
-    return n->ns != NULL && n->ns->href != NULL && strcmp((const char *)n->ns->href, ns) == 0;
-}
-
-static int ks_xml_is(const xmlNode *n, const char *ns, const char *local)
-{
-    return n != NULL && n->type == XML_ELEMENT_NODE && n->name != NULL &&
-           strcmp((const char *)n->name, local) == 0 && ks_xml_ns_is(n, ns);
-}
-
-static int ks_xml_is_xades(const xmlNode *n, const char *local)
-{
-    for (const char *const *ns = ks_xades_ns; *ns; ns++)
-        if (ks_xml_is(n, *ns, local))
-            return 1;
-    return 0;
-}
-
-static xmlNodePtr ks_xml_first_el(xmlNodePtr n)
-{
-    while (n != NULL && n->type != XML_ELEMENT_NODE)
-        n = n->next;
-    return n;
-}
-
-static xmlNodePtr ks_xml_next_el(xmlNodePtr n)
-{
-    return n != NULL ? ks_xml_first_el(n->next) : NULL;
-}
-
 /* The node after n in document order inside top's subtree (top itself
  * first); descends into elements only.  *depth follows the nesting. */
 static xmlNodePtr ks_xml_walk(xmlNodePtr n, xmlNodePtr top, int *depth)
@@ -217,6 +175,13 @@ static const ks_xml_alg *ks_xml_alg_of(xmlNodePtr n, unsigned kinds)
             found = &ks_xml_algs[i];
     xmlFree(uri);
     return found;
+}
+
+int ks_xml_digest_nid(xmlNodePtr digest_method)
+{
+    const ks_xml_alg *a = ks_xml_is(digest_method, KS_DSIG_NS, "DigestMethod") ? ks_xml_alg_of(digest_method, KS_XA_DIGEST)
+                                                                               : NULL;
+    return a != NULL ? a->nid : NID_undef;
 }
 
 /* ------------------------------------------------------------------ */
@@ -430,150 +395,6 @@ static int ks_xml_filename_ok(const char *s)
 }
 
 /* ------------------------------------------------------------------ */
-/* ZIP packages.                                                      */
-/* ------------------------------------------------------------------ */
-
-typedef struct {
-    char *name; /* path inside the archive, UTF-8 */
-    uint8_t *data;
-    size_t len;
-} ks_zip_entry;
-
-static void ks_zip_free(ks_zip_entry *e, size_t n)
-{
-    for (size_t i = 0; e != NULL && i < n; i++) {
-        free(e[i].name);
-        free(e[i].data);
-    }
-    free(e);
-}
-
-/* An entry path: relative, UTF-8, no "..", ".", empty segments, back
- * slashes, drive letters or control characters. */
-static int ks_zip_name_ok(const char *s, size_t n)
-{
-    if (n == 0 || n > KS_ZIP_MAX_NAME || s[0] == '/' || !ks_utf8_valid((const uint8_t *)s, n))
-        return 0;
-    size_t seg = 0;
-    for (size_t i = 0; i <= n; i++) {
-        unsigned char c = i < n ? (unsigned char)s[i] : '/';
-        if (c == '/') {
-            size_t len = i - seg;
-            if (len == 0 || (len == 1 && s[seg] == '.') || (len == 2 && s[seg] == '.' && s[seg + 1] == '.'))
-                return 0;
-            seg = i + 1;
-            continue;
-        }
-        if (c < 0x20 || c == 0x7f || c == '\\' || c == ':')
-            return 0;
-    }
-    return 1;
-}
-
-/* Reads every file of the archive into memory, within the ceilings: entry
- * count, name length, and the total uncompressed size (the same ceiling as
- * a submitted signature), checked against the declared sizes before
- * inflating and against the real ones while inflating. */
-static ks_result ks_zip_load(const ks_ctx *ctx, const ks_blob *in, ks_zip_entry **out, size_t *nout)
-{
-    ks_result r = KS_E_ZIP;
-    zip_error_t zerr;
-    zip_source_t *src = NULL;
-    zip_t *za = NULL;
-    zip_file_t *zf = NULL;
-    ks_zip_entry *ents = NULL;
-    size_t n = 0, total = 0, max = ctx->limits.max_input_bytes;
-
-    *out = NULL;
-    *nout = 0;
-    zip_error_init(&zerr);
-    if ((src = zip_source_buffer_create(in->data, in->len, 0, &zerr)) == NULL) {
-        r = KS_E_NOMEM;
-        goto done;
-    }
-    if ((za = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &zerr)) == NULL) {
-        zip_source_free(src); /* only when the open failed: za owns it otherwise */
-        goto done;
-    }
-    zip_int64_t ne = zip_get_num_entries(za, 0);
-    if (ne < 0)
-        goto done;
-    if (ne > KS_ZIP_MAX_ENTRIES) {
-        r = KS_E_LIMIT;
-        goto done;
-    }
-    if ((ents = calloc((size_t)ne + 1, sizeof *ents)) == NULL) {
-        r = KS_E_NOMEM;
-        goto done;
-    }
-    for (zip_int64_t i = 0; i < ne; i++) {
-        zip_stat_t zs;
-        zip_stat_init(&zs);
-        if (zip_stat_index(za, (zip_uint64_t)i, ZIP_FL_ENC_RAW, &zs) != 0 || (zs.valid & ZIP_STAT_NAME) == 0 ||
-            (zs.valid & ZIP_STAT_SIZE) == 0)
-            goto done;
-        size_t nl = strlen(zs.name);
-        if (nl > 0 && zs.name[nl - 1] == '/') { /* a directory */
-            if (zs.size != 0)
-                goto done;
-            continue;
-        }
-        if (!ks_zip_name_ok(zs.name, nl))
-            goto done;
-        if ((zs.valid & ZIP_STAT_ENCRYPTION_METHOD) != 0 && zs.encryption_method != ZIP_EM_NONE)
-            goto done;
-        for (size_t j = 0; j < n; j++)
-            if (strcmp(ents[j].name, zs.name) == 0)
-                goto done; /* two files of one name: which one is the attachment? */
-        if (zs.size > max - total) {
-            r = KS_E_TOO_LARGE;
-            goto done;
-        }
-        size_t want = (size_t)zs.size, got = 0;
-        ks_zip_entry *e = &ents[n];
-        if ((e->name = strdup(zs.name)) == NULL || (e->data = malloc(want + 1)) == NULL) {
-            n++; /* freed with the rest */
-            r = KS_E_NOMEM;
-            goto done;
-        }
-        n++;
-        if ((zf = zip_fopen_index(za, (zip_uint64_t)i, 0)) == NULL)
-            goto done;
-        /* Read one byte more than declared: a lying header is caught here;
-         * libzip checks the CRC when the stream ends. */
-        while (got < want + 1) {
-            zip_int64_t k = zip_fread(zf, e->data + got, want + 1 - got);
-            if (k < 0)
-                goto done;
-            if (k == 0)
-                break;
-            got += (size_t)k;
-        }
-        if (zip_fclose(zf) != 0) {
-            zf = NULL;
-            goto done;
-        }
-        zf = NULL;
-        if (got != want)
-            goto done;
-        e->len = got;
-        total += got;
-    }
-    *out = ents;
-    *nout = n;
-    ents = NULL;
-    r = KS_OK;
-done:
-    if (zf != NULL)
-        zip_fclose(zf);
-    if (za != NULL)
-        zip_discard(za);
-    zip_error_fini(&zerr);
-    ks_zip_free(ents, n);
-    return r;
-}
-
-/* ------------------------------------------------------------------ */
 /* Parsing.                                                           */
 /* ------------------------------------------------------------------ */
 
@@ -664,7 +485,8 @@ typedef struct {
     xmlNodePtr node;   /* the Reference element */
     xmlChar *uri;      /* as written */
     ks_xml_ref_type type;
-    char *name;        /* detached: the percent-decoded file name */
+    char *name;        /* detached: the percent-decoded file name, as xmlsec asks for it */
+    char *nfc;         /* detached: name in NFC, what attachments are matched by */
     long att;          /* detached: index of the attachment, -1 missing */
     xmlNodePtr target; /* same-document: the element covered */
     int has_transforms;
@@ -678,6 +500,7 @@ typedef struct {
     xmlDocPtr doc;
     const ks_blob *atts;
     size_t n_atts;
+    char **att_nfc;           /* per attachment: its name in NFC, NULL when it has none */
     unsigned char *att_named; /* per attachment: some Reference names it */
     int dup_ids;
 } ks_xml_req;
@@ -687,6 +510,7 @@ static void ks_xml_refs_free(ks_xml_ref *refs, size_t n)
     for (size_t i = 0; refs != NULL && i < n; i++) {
         xmlFree(refs[i].uri);
         free(refs[i].name);
+        free(refs[i].nfc);
     }
     free(refs);
 }
@@ -875,8 +699,13 @@ static int ks_xml_scan_ref(ks_xml_req *rq, xmlNodePtr sig, size_t idx, ks_xml_re
                           no);
             return 0;
         }
-        for (size_t i = 0; i < rq->n_atts; i++)
-            if (rq->atts[i].name != NULL && strcmp(rq->atts[i].name, ref->name) == 0)
+        /* Names are compared in NFC: the ZIP tool or file system that
+         * carried the attachment may have decomposed it (xml_zip.c). */
+        int k = ks_xml_nfc(ref->name, &ref->nfc);
+        if (k < 0)
+            return -1;
+        for (size_t i = 0; k > 0 && i < rq->n_atts; i++)
+            if (rq->att_nfc[i] != NULL && strcmp(rq->att_nfc[i], ref->nfc) == 0)
                 ref->att = (long)i;
         if (ref->att >= 0) {
             rq->att_named[ref->att] = 1;
@@ -954,26 +783,36 @@ static int ks_xml_signing_time(const ks_xml_ref *refs, size_t n, time_t *out)
     return 0;
 }
 
+/* A Reference that verified covers exactly n. */
+static int ks_xml_covered(const ks_xml_ref *refs, size_t nrefs, const xmlNode *n)
+{
+    for (size_t i = 0; i < nrefs; i++)
+        if (refs[i].type == KS_REF_ID && refs[i].target == n && refs[i].state == KS_RS_VALID)
+            return 1;
+    return 0;
+}
+
 /*
  * Data a Signature carries in its own Object elements is outside what an
  * enveloped Reference covers.  XAdES QualifyingProperties are expected
- * there (their SignedProperties have their own Reference); anything else
- * that no Reference names must not be read as signed: say so.
+ * there when their SignedProperties have their own Reference (the
+ * UnsignedProperties are unsigned by design); anything else that no
+ * Reference names, a SignedProperties included, must not be read as
+ * signed: say so.
  */
 static int ks_xml_unsigned_object(xmlNodePtr sig, const ks_xml_ref *refs, size_t n)
 {
     for (xmlNodePtr o = ks_xml_first_el(sig->children); o != NULL; o = ks_xml_next_el(o)) {
-        if (!ks_xml_is(o, KS_DSIG_NS, "Object"))
-            continue;
-        int whole = 0;
-        for (size_t i = 0; i < n; i++)
-            whole |= refs[i].type == KS_REF_ID && refs[i].target == o && refs[i].state == KS_RS_VALID;
-        if (whole)
+        if (!ks_xml_is(o, KS_DSIG_NS, "Object") || ks_xml_covered(refs, n, o))
             continue;
         for (xmlNodePtr c = ks_xml_first_el(o->children); c != NULL; c = ks_xml_next_el(c)) {
-            int named = ks_xml_is_xades(c, "QualifyingProperties");
-            for (size_t i = 0; !named && i < n; i++)
-                named = refs[i].type == KS_REF_ID && refs[i].target == c && refs[i].state == KS_RS_VALID;
+            int named = ks_xml_covered(refs, n, c);
+            if (!named && ks_xml_is_xades(c, "QualifyingProperties")) {
+                named = 1;
+                for (xmlNodePtr p = ks_xml_first_el(c->children); p != NULL; p = ks_xml_next_el(p))
+                    if (ks_xml_is_xades(p, "SignedProperties") && !ks_xml_covered(refs, n, p))
+                        named = 0;
+            }
             if (!named)
                 return 1;
         }
@@ -1147,123 +986,176 @@ static int ks_xml_count_x509(xmlNodePtr keyinfo, const char *what)
     return n;
 }
 
-/*
- * Verifies one Signature element into sobj/st.  Order (ETSI EN 319 102-1
- * 5.3): format and references, signing certificate identification,
- * cryptographic verification, algorithm constraints, X.509 validation and
- * revocation.  The status starts failed.
- */
-static ks_result ks_xml_verify_one(ks_xml_req *rq, xmlNodePtr sig, time_t at, cJSON *sobj, ks_status *st)
-{
-    ks_result r = KS_E_NOMEM;
-    ks_xml_ref *refs = NULL;
-    ks_xml_io_entry *io = NULL;
-    size_t nrefs = 0, nio = 0;
-    xmlSecDSigCtxPtr dsig = NULL;
-    X509 *signer = NULL;
-    STACK_OF(X509) *embedded = NULL;
-    STACK_OF(X509_CRL) *crls = NULL;
-    const ks_xml_alg *sm = NULL;
-    int scanned = 0;
-    size_t i;
-    char buf[64];
+/* One Signature element, from its shape to its report.  Everything here
+ * is freed by ks_xml_sig_clear. */
+typedef struct {
+    xmlNodePtr sig;
+    xmlNodePtr ki;            /* KeyInfo or NULL */
+    xmlNodePtr smn;           /* SignatureMethod */
+    const ks_xml_alg *sm;     /* its algorithm, once known */
+    ks_xml_ref *refs;
+    size_t nrefs;
+    ks_xml_io_entry *io;      /* the detached References, as xmlsec asks for them */
+    size_t nio;
+    int scanned;              /* every Reference was read: the report lists them */
+    xmlSecDSigCtxPtr dsig;
+    X509 *signer;
+    STACK_OF(X509) *embedded; /* KeyInfo's certificates and CRLs */
+    STACK_OF(X509_CRL) *crls;
+    int bound;                /* a signed XAdES SigningCertificate names the signer */
+    int stop;                 /* *st is this signature's verdict: go to the report */
+} ks_xml_sig;
 
-    ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE, "not checked");
-    /* XMLDSig 4.1: SignedInfo, SignatureValue, KeyInfo?, Object*. */
-    xmlNodePtr si = ks_xml_first_el(sig->children);
+static void ks_xml_sig_clear(ks_xml_sig *s)
+{
+    ks_xml_io_current = NULL;
+    if (s->dsig != NULL)
+        xmlSecDSigCtxDestroy(s->dsig);
+    X509_free(s->signer);
+    sk_X509_pop_free(s->embedded, X509_free);
+    sk_X509_CRL_pop_free(s->crls, X509_CRL_free);
+    ks_xml_refs_free(s->refs, s->nrefs);
+    free(s->io);
+}
+
+/* XMLDSig 4.1: SignedInfo (CanonicalizationMethod, SignatureMethod,
+ * Reference+), SignatureValue, KeyInfo?, Object*; the two algorithms of
+ * SignedInfo on the allow-list; the References collected. */
+static ks_result ks_xml_shape(ks_xml_sig *s, ks_status *st)
+{
+    ks_result r = KS_OK;
+    size_t n = 0, i = 0;
+    xmlNodePtr si = ks_xml_first_el(s->sig->children);
     xmlNodePtr sv = ks_xml_next_el(si);
     xmlNodePtr ki = ks_xml_next_el(sv);
-    if (!ks_xml_is(ki, KS_DSIG_NS, "KeyInfo"))
-        ki = NULL;
     xmlNodePtr cm = si != NULL ? ks_xml_first_el(si->children) : NULL;
-    xmlNodePtr smn = ks_xml_next_el(cm);
+
+    s->stop = 1;
+    s->ki = ks_xml_is(ki, KS_DSIG_NS, "KeyInfo") ? ki : NULL;
+    s->smn = ks_xml_next_el(cm);
     if (!ks_xml_is(si, KS_DSIG_NS, "SignedInfo") || !ks_xml_is(sv, KS_DSIG_NS, "SignatureValue") ||
-        !ks_xml_is(cm, KS_DSIG_NS, "CanonicalizationMethod") || !ks_xml_is(smn, KS_DSIG_NS, "SignatureMethod")) {
+        !ks_xml_is(cm, KS_DSIG_NS, "CanonicalizationMethod") || !ks_xml_is(s->smn, KS_DSIG_NS, "SignatureMethod")) {
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE, "the Signature element is malformed");
-        goto report;
+        goto done;
     }
     if (ks_xml_alg_of(cm, KS_XA_C14N) == NULL) {
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE, "unsupported canonicalization method");
-        goto report;
+        goto done;
     }
-    if ((sm = ks_xml_alg_of(smn, KS_XA_SIGNATURE)) == NULL) {
+    if ((s->sm = ks_xml_alg_of(s->smn, KS_XA_SIGNATURE)) == NULL) {
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE, "unsupported signature method");
-        goto report;
+        goto done;
     }
-    for (xmlNodePtr n = ks_xml_next_el(smn); n != NULL; n = ks_xml_next_el(n)) {
-        if (!ks_xml_is(n, KS_DSIG_NS, "Reference")) {
+    for (xmlNodePtr p = ks_xml_next_el(s->smn); p != NULL; p = ks_xml_next_el(p)) {
+        if (!ks_xml_is(p, KS_DSIG_NS, "Reference")) {
             ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE, "unexpected element in SignedInfo");
-            goto report;
+            goto done;
         }
-        if (++nrefs > KS_XML_MAX_REFS) {
+        if (++n > KS_XML_MAX_REFS) {
             r = KS_E_LIMIT;
             goto done;
         }
     }
-    if (nrefs == 0) {
+    if (n == 0) {
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE, "SignedInfo has no Reference");
-        goto report;
-    }
-    if ((refs = calloc(nrefs, sizeof *refs)) == NULL || (io = calloc(nrefs, sizeof *io)) == NULL)
         goto done;
-    i = 0;
-    for (xmlNodePtr n = ks_xml_next_el(smn); n != NULL; n = ks_xml_next_el(n))
-        refs[i++].node = n;
-    /* Scan every Reference so the verdict lists them all; the first
-     * refusal is the one reported. */
+    }
+    if ((s->refs = calloc(n, sizeof *s->refs)) == NULL || (s->io = calloc(n, sizeof *s->io)) == NULL) {
+        r = KS_E_NOMEM;
+        goto done;
+    }
+    s->nrefs = n;
+    for (xmlNodePtr p = ks_xml_next_el(s->smn); p != NULL; p = ks_xml_next_el(p))
+        s->refs[i++].node = p;
+    s->stop = 0;
+done:
+    return r;
+}
+
+/* Every Reference read and resolved (the verdict lists them all; the first
+ * refusal is the one reported), then KeyInfo within the ceilings. */
+static ks_result ks_xml_references(ks_xml_req *rq, ks_xml_sig *s, ks_status *st)
+{
+    ks_result r = KS_E_NOMEM;
     int refused = 0;
     ks_status first = *st;
-    for (i = 0; i < nrefs; i++) {
+
+    s->stop = 1;
+    for (size_t i = 0; i < s->nrefs; i++) {
         ks_status rs = *st;
-        int k = ks_xml_scan_ref(rq, sig, i, &refs[i], &rs);
+        ks_xml_ref *ref = &s->refs[i];
+        int k = ks_xml_scan_ref(rq, s->sig, i, ref, &rs);
         if (k < 0)
             goto done;
         if (k == 0 && !refused++)
             first = rs;
-        if (k == 1 && refs[i].type == KS_REF_DETACHED) {
-            const ks_blob *b = refs[i].att >= 0 ? &rq->atts[refs[i].att] : NULL;
-            io[nio].name = refs[i].name;
-            io[nio].data = b != NULL ? b->data : (const uint8_t *)"";
-            io[nio].len = b != NULL ? b->len : 0;
-            nio++;
+        if (k == 1 && ref->type == KS_REF_DETACHED) {
+            const ks_blob *b = ref->att >= 0 ? &rq->atts[ref->att] : NULL;
+            s->io[s->nio++] = (ks_xml_io_entry){.name = ref->name,
+                                                .data = b != NULL ? b->data : (const uint8_t *)"",
+                                                .len = b != NULL ? b->len : 0};
         }
     }
-    scanned = 1;
+    s->scanned = 1;
+    r = KS_OK;
     if (rq->dup_ids) {
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE,
                       "two elements of the document share one ID: what a Reference covers would be ambiguous");
-        goto report;
+        goto done;
     }
     if (refused) {
         *st = first;
-        goto report;
+        goto done;
     }
-    int ncerts = ks_xml_count_x509(ki, "X509Certificate");
-    if (ncerts > rq->ctx->limits.max_certs || ks_xml_count_x509(ki, "X509CRL") > rq->ctx->limits.max_crls) {
+    int ncerts = ks_xml_count_x509(s->ki, "X509Certificate");
+    if (ncerts > rq->ctx->limits.max_certs || ks_xml_count_x509(s->ki, "X509CRL") > rq->ctx->limits.max_crls) {
         r = KS_E_LIMIT;
         goto done;
     }
     if (ncerts == 0) {
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_NO_SIGNING_CERTIFICATE_FOUND,
                       "KeyInfo carries no X509Data certificate");
-        goto report;
+        goto done;
     }
+    s->stop = 0;
+done:
+    return r;
+}
 
-    /* Cryptographic verification (XMLDSig 3.2). */
-    if ((dsig = xmlSecDSigCtxCreate(ks_xml_mngr)) == NULL || !ks_xml_enable(dsig)) {
-        r = KS_E_INTERNAL;
+/*
+ * Cryptographic verification (XMLDSig 3.2), then the signing certificate:
+ * the one whose key verified, unless a signed XAdES SigningCertificate
+ * names another (xml_xades.c).  The signer goes into sobj either way.
+ */
+static ks_result ks_xml_crypto(ks_xml_req *rq, ks_xml_sig *s, cJSON *sobj, ks_status *st)
+{
+    ks_result r = KS_E_INTERNAL;
+    xmlNodePtr props[KS_XML_MAX_REFS];
+    size_t nprops = 0;
+
+    s->stop = 1;
+    if ((s->dsig = xmlSecDSigCtxCreate(ks_xml_mngr)) == NULL || !ks_xml_enable(s->dsig)) {
         ks_log(KS_LOG_ERR, "xml: cannot set up an xmlsec context");
         goto done;
     }
-    ks_xml_io_table table = {.v = io, .n = nio};
-    int rc = ks_xml_run(dsig, sig, refs, nrefs, &table);
-    if ((r = ks_xml_signer_certs(dsig, &signer, &embedded, &crls)) != KS_OK)
+    ks_xml_io_table table = {.v = s->io, .n = s->nio};
+    int rc = ks_xml_run(s->dsig, s->sig, s->refs, s->nrefs, &table);
+    if ((r = ks_xml_signer_certs(s->dsig, &s->signer, &s->embedded, &s->crls)) != KS_OK)
+        goto done;
+    ks_xml_crypto_status(s->refs, s->nrefs, rc, s->dsig, st);
+    /* A SignedProperties binds only when a Reference that verified covers
+     * it (ks_xml_placement_ok: inside this Signature). */
+    for (size_t i = 0; i < s->nrefs; i++)
+        if (s->refs[i].type == KS_REF_ID && s->refs[i].state == KS_RS_VALID &&
+            ks_xml_is_xades(s->refs[i].target, "SignedProperties"))
+            props[nprops++] = s->refs[i].target;
+    if (st->indication == KS_TOTAL_PASSED &&
+        (r = ks_xades_bind(rq->ctx, props, nprops, &s->signer, s->embedded, &s->bound, st)) != KS_OK)
         goto done;
     r = KS_E_NOMEM;
-    ks_xml_crypto_status(refs, nrefs, rc, dsig, st);
-    if (signer != NULL) {
-        ks_path_input pin0 = {.embedded = embedded, .crls = crls};
-        cJSON *so = ks_vcache_signer_json(rq->ctx, signer, ks_path_source(rq->ctx, &pin0, signer));
+    if (s->signer != NULL) {
+        ks_path_input pin = {.embedded = s->embedded, .crls = s->crls};
+        cJSON *so = ks_vcache_signer_json(rq->ctx, s->signer, ks_path_source(rq->ctx, &pin, s->signer));
         if (so == NULL || !cJSON_ReplaceItemInObjectCaseSensitive(sobj, "signer", so)) {
             cJSON_Delete(so);
             goto done;
@@ -1272,52 +1164,76 @@ static ks_result ks_xml_verify_one(ks_xml_req *rq, xmlNodePtr sig, time_t at, cJ
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_NO_SIGNING_CERTIFICATE_FOUND,
                       "the key that verified is not bound to a certificate");
     }
-    if (st->indication != KS_TOTAL_PASSED)
-        goto report;
+    s->stop = st->indication != KS_TOTAL_PASSED;
+    r = KS_OK;
+done:
+    return r;
+}
 
-    /* Algorithm constraints: the signature's digest and every Reference's. */
+/* Algorithm constraints: the signature's digest and every Reference's. */
+static void ks_xml_algorithms(const ks_ctx *ctx, ks_xml_sig *s, ks_status *st)
+{
     int sig_md = NID_undef, pk = NID_undef, bad_md = NID_undef;
-    if (OBJ_find_sigid_algs(sm->nid, &sig_md, &pk) != 1 || !ks_alg_digest_ok(rq->ctx, sig_md))
+    if (OBJ_find_sigid_algs(s->sm->nid, &sig_md, &pk) != 1 || !ks_alg_digest_ok(ctx, sig_md))
         bad_md = sig_md;
-    for (i = 0; bad_md == NID_undef && i < nrefs; i++)
-        if (!ks_alg_digest_ok(rq->ctx, refs[i].md_nid))
-            bad_md = refs[i].md_nid;
+    for (size_t i = 0; bad_md == NID_undef && i < s->nrefs; i++)
+        if (!ks_alg_digest_ok(ctx, s->refs[i].md_nid))
+            bad_md = s->refs[i].md_nid;
     if (bad_md != NID_undef) {
         char d[128];
         snprintf(d, sizeof d, "signature uses the %s digest", OBJ_nid2sn(bad_md));
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_CRYPTO_CONSTRAINTS_FAILURE, d);
-        goto report;
+        s->stop = 1;
     }
-    if (ks_xml_unsigned_object(sig, refs, nrefs) &&
+}
+
+/* The signer's certificate: unsigned data flagged, the signed XAdES
+ * SigningTime as the claimed time, then path, keyUsage and revocation. */
+static ks_result ks_xml_signer(ks_xml_req *rq, ks_xml_sig *s, time_t at, cJSON *sobj, ks_status *st)
+{
+    ks_result r = KS_E_NOMEM;
+    char buf[64];
+    time_t signing;
+
+    if (ks_xml_unsigned_object(s->sig, s->refs, s->nrefs) &&
         !ks_verdict_warn(sobj, "UNSIGNED_OBJECT",
                          "The signature carries data (an Object element) that it does not sign; do not read it as "
                          "signed.",
                          "署名は、署名の対象外のデータ（Object 要素）を含んでいます。署名されたものとして扱わないでくだ"
                          "さい。"))
         goto done;
-    time_t signing;
-    int has_signing = ks_xml_signing_time(refs, nrefs, &signing);
+    int has_signing = ks_xml_signing_time(s->refs, s->nrefs, &signing);
     if (has_signing) {
         ks_time_format(signing, buf, sizeof buf);
         if (!cJSON_ReplaceItemInObjectCaseSensitive(sobj, "signing_time", cJSON_CreateString(buf)))
             goto done;
     }
-    ks_path_input pin = {.embedded = embedded, .crls = crls};
-    ks_check_signing_cert(rq->ctx, signer, &pin, at, has_signing ? &signing : NULL, sobj, st);
+    ks_path_input pin = {.embedded = s->embedded, .crls = s->crls};
+    ks_check_signing_cert(rq->ctx, s->signer, &pin, at, has_signing ? &signing : NULL, sobj, st);
+    r = KS_OK;
+done:
+    return r;
+}
 
-report:
-    if (sm != NULL && !cJSON_ReplaceItemInObjectCaseSensitive(sobj, "signature_algorithm",
-                                                               cJSON_CreateString(OBJ_nid2ln(sm->nid))))
+/* What the signer object says besides the status: algorithms, the
+ * binding, and every Reference with what it covered. */
+static ks_result ks_xml_report(const ks_xml_sig *s, cJSON *sobj)
+{
+    ks_result r = KS_E_NOMEM;
+    if (s->sm != NULL && !cJSON_ReplaceItemInObjectCaseSensitive(sobj, "signature_algorithm",
+                                                                  cJSON_CreateString(OBJ_nid2ln(s->sm->nid))))
         goto done;
-    if (refs != NULL && refs[0].md_nid != NID_undef &&
+    if (s->refs != NULL && s->refs[0].md_nid != NID_undef &&
         !cJSON_ReplaceItemInObjectCaseSensitive(sobj, "digest_algorithm",
-                                                cJSON_CreateString(OBJ_nid2ln(refs[0].md_nid))))
+                                                cJSON_CreateString(OBJ_nid2ln(s->refs[0].md_nid))))
+        goto done;
+    if (cJSON_AddBoolToObject(sobj, "signing_certificate_bound", s->bound) == NULL)
         goto done;
     cJSON *jrefs = cJSON_AddArrayToObject(sobj, "references");
     if (jrefs == NULL)
         goto done;
-    for (i = 0; scanned && i < nrefs; i++) {
-        cJSON *o = ks_xml_ref_json(&refs[i]);
+    for (size_t i = 0; s->scanned && i < s->nrefs; i++) {
+        cJSON *o = ks_xml_ref_json(&s->refs[i]);
         if (o == NULL || !cJSON_AddItemToArray(jrefs, o)) {
             cJSON_Delete(o);
             goto done;
@@ -1325,14 +1241,31 @@ report:
     }
     r = KS_OK;
 done:
-    ks_xml_io_current = NULL;
-    if (dsig != NULL)
-        xmlSecDSigCtxDestroy(dsig);
-    X509_free(signer);
-    sk_X509_pop_free(embedded, X509_free);
-    sk_X509_CRL_pop_free(crls, X509_CRL_free);
-    ks_xml_refs_free(refs, nrefs);
-    free(io);
+    return r;
+}
+
+/*
+ * Verifies one Signature element into sobj/st.  Order (ETSI EN 319 102-1
+ * 5.3): format and references, cryptographic verification and signing
+ * certificate identification, algorithm constraints, X.509 validation and
+ * revocation.  The status starts failed; a step that decides it stops the
+ * rest, and the report is written whatever happened.
+ */
+static ks_result ks_xml_verify_one(ks_xml_req *rq, xmlNodePtr sig, time_t at, cJSON *sobj, ks_status *st)
+{
+    ks_xml_sig s = {.sig = sig};
+    ks_result r;
+
+    ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE, "not checked");
+    if ((r = ks_xml_shape(&s, st)) == KS_OK && !s.stop && (r = ks_xml_references(rq, &s, st)) == KS_OK &&
+        !s.stop && (r = ks_xml_crypto(rq, &s, sobj, st)) == KS_OK && !s.stop) {
+        ks_xml_algorithms(rq->ctx, &s, st);
+        if (!s.stop)
+            r = ks_xml_signer(rq, &s, at, sobj, st);
+    }
+    if (r == KS_OK)
+        r = ks_xml_report(&s, sobj);
+    ks_xml_sig_clear(&s);
     ERR_clear_error();
     return r;
 }
@@ -1438,14 +1371,24 @@ ks_result ks_verify_xml(ks_ctx *ctx, const ks_request *req, cJSON **verdict)
     r = KS_E_LIMIT;
     if (rq.n_atts > KS_XML_MAX_ATTACHMENTS)
         goto done;
-    r = KS_E_CONTENT_CONFLICT; /* two attachments of one name: which one was signed? */
-    for (size_t i = 0; i < rq.n_atts; i++)
-        for (size_t j = i + 1; rq.atts[i].name != NULL && j < rq.n_atts; j++)
-            if (rq.atts[j].name != NULL && strcmp(rq.atts[i].name, rq.atts[j].name) == 0)
-                goto done;
     r = KS_E_NOMEM;
-    if ((rq.att_named = calloc(rq.n_atts + 1, 1)) == NULL)
+    if ((rq.att_named = calloc(rq.n_atts + 1, 1)) == NULL ||
+        (rq.att_nfc = calloc(rq.n_atts + 1, sizeof *rq.att_nfc)) == NULL)
         goto done;
+    for (size_t i = 0; i < rq.n_atts; i++)
+        if (rq.atts[i].name != NULL && ks_xml_nfc(rq.atts[i].name, &rq.att_nfc[i]) < 0)
+            goto done;
+    /* Two attachments of one name, or of two names equal in NFC: which one
+     * was signed?  Refused, never one of them picked. */
+    r = KS_E_CONTENT_CONFLICT;
+    for (size_t i = 0; i < rq.n_atts; i++) {
+        const char *a = rq.att_nfc[i] != NULL ? rq.att_nfc[i] : rq.atts[i].name;
+        for (size_t j = i + 1; a != NULL && j < rq.n_atts; j++) {
+            const char *b = rq.att_nfc[j] != NULL ? rq.att_nfc[j] : rq.atts[j].name;
+            if (b != NULL && strcmp(a, b) == 0)
+                goto done;
+        }
+    }
     if ((r = ks_xml_parse(&xml, &rq.doc)) != KS_OK || (r = ks_xml_register_ids(rq.doc, &rq.dup_ids)) != KS_OK ||
         (r = ks_xml_find_signatures(ctx, rq.doc, &sigs, &nsigs)) != KS_OK)
         goto done;
@@ -1512,6 +1455,9 @@ done:
     free(sigs);
     xmlFreeDoc(rq.doc);
     free(rq.att_named);
+    for (size_t i = 0; rq.att_nfc != NULL && i < rq.n_atts; i++)
+        free(rq.att_nfc[i]);
+    free(rq.att_nfc);
     free(zatts);
     ks_zip_free(ents, nents);
     ERR_clear_error();

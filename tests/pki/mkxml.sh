@@ -13,6 +13,11 @@
 #   egov-*.zip       the package as a ZIP, intact and broken in various ways
 #   egov-wrap-*.xml  signature wrapping attempts
 #   xxe-*.xml, bomb-*.xml   DTD attacks (the verifier must refuse them unread)
+#   xades-*.xtx      XAdES SigningCertificate(V2) bound, mismatched, unsigned;
+#                    alias.pem: a second certificate for citizen-rsa's key
+#   etax-two*.xtx    two signatures (taxpayer and tax accountant), one damaged
+#   egov-nfc/, egov-nfd/, egov-nfc*.zip, egov-nfd*.zip  attachment names in
+#                    NFC and NFD; egov-liar.zip: an entry lying about its size
 # See tests/test_xml.c for what each one is expected to give.
 set -euo pipefail
 
@@ -133,6 +138,141 @@ sign etax-xades.xtx work/etax-xades.tmpl "$P/citizen-rsa.key,$P/citizen-rsa.pem"
 etax_tmpl "$C14N" "$RSA256" "" "$SHA256" "$CERT_ONLY" "$(xades_obj "$NOW_T")" >work/etax-xades-expired.tmpl
 sign etax-xades-expired.xtx work/etax-xades-expired.tmpl "$P/citizen-expired.key,$P/citizen-expired.pem" "${XADES_ID[@]}"
 
+# XAdES SigningCertificate(V2) (ETSI EN 319 132-1 5.2.2): the signed
+# property that binds the certificate to the signature.  alias.pem is a second
+# certificate for citizen-rsa's key under another name, issued by the same CA
+# (the binding attack: KeyInfo carries it while SigningCertificate names the
+# real one).
+run openssl req -new -config "$P/work/req.cnf" -utf8 -key "$P/citizen-rsa.key" \
+    -subj '/C=JP/L=Nagano-ken/L=Matsumoto-shi/CN=SYNTH0001-ALIAS' -out work/alias.csr
+run openssl x509 -req -in work/alias.csr -CA "$P/pref-ca-self.pem" -CAkey "$P/pref-ca.key" -set_serial 4999 \
+    -days 365 -sha256 -extfile "$P/work/pref-ca.cnf" -extensions usr_sign -out alias.pem
+# sigcert V1|V2 CERT [TWEAK]: the SigningCertificate element naming CERT.
+# TWEAK: badserial (serial + 1), badissuer (another issuer name), spaced (the
+# issuer name written with spaces and lower-case attribute types), hexcn (its
+# CN as #hex BER, RFC 4514 2.4), sha1 (a SHA-1 CertDigest), garbage (an
+# IssuerSerialV2 that is not DER).
+sigcert() {
+    python3 - "$@" <<'PYEOF'
+import base64, hashlib, sys
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+ver, pem, tweak = sys.argv[1], sys.argv[2], (sys.argv[3] if len(sys.argv) > 3 else "")
+c = x509.load_pem_x509_certificate(open(pem, "rb").read())
+alg = "sha1" if tweak == "sha1" else "sha256"
+dig = base64.b64encode(hashlib.new(alg, c.public_bytes(Encoding.DER)).digest()).decode()
+alg_uri = "http://www.w3.org/2000/09/xmldsig#sha1" if alg == "sha1" else "http://www.w3.org/2001/04/xmlenc#sha256"
+serial = c.serial_number + (1 if tweak == "badserial" else 0)
+def der(tag, body):
+    n = len(body)
+    if n < 128:
+        return bytes([tag, n]) + body
+    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(b)]) + b + body
+ds = 'xmlns:ds="http://www.w3.org/2000/09/xmldsig#"'
+cd = ('<xades:CertDigest><ds:DigestMethod %s Algorithm="%s"/>'
+      '<ds:DigestValue %s>%s</ds:DigestValue></xades:CertDigest>' % (ds, alg_uri, ds, dig))
+if ver == "V2":
+    # RFC 5035 IssuerSerial: SEQUENCE { GeneralNames { [4] directoryName }, serial }
+    sb = serial.to_bytes((serial.bit_length() + 8) // 8, "big")
+    iss = der(0x30, der(0xA4, c.issuer.public_bytes())) + der(0x02, sb)
+    is2 = base64.b64encode(der(0x30, iss) if tweak != "garbage" else b"not DER at all").decode()
+    print('<xades:SigningCertificateV2><xades:Cert>%s<xades:IssuerSerialV2>%s</xades:IssuerSerialV2>'
+          '</xades:Cert></xades:SigningCertificateV2>' % (cd, is2), end="")
+else:
+    name = c.issuer.rfc4514_string()
+    if tweak == "badissuer":
+        name = "CN=Another CA,O=Synthetic Test JPKI,C=JP"
+    if tweak == "hexcn":
+        cn = c.issuer.rfc4514_string().split(",", 1)
+        val = cn[0].split("=", 1)[1].encode()
+        name = "CN=#" + der(0x0C, val).hex().upper() + "," + cn[1]
+    if tweak == "spaced":
+        name = ", ".join(p.split("=", 1)[0].lower() + " = " + p.split("=", 1)[1] for p in name.split(","))
+    print('<xades:SigningCertificate><xades:Cert>%s<xades:IssuerSerial><ds:X509IssuerName %s>%s</ds:X509IssuerName>'
+          '<ds:X509SerialNumber %s>%d</ds:X509SerialNumber></xades:IssuerSerial></xades:Cert>'
+          '</xades:SigningCertificate>' % (cd, ds, name, ds, serial), end="")
+PYEOF
+}
+# xades_sc NAME KEYCERT SIGCERT-ARGS...: an e-Tax filing with SigningTime and
+# SigningCertificate(V2) in a signed SignedProperties, signed with
+# citizen-rsa's key, KEYCERT in KeyInfo.
+xades_sc() {
+    local name=$1 keycert=$2 sp
+    shift 2
+    sp=$(printf '<xades:QualifyingProperties xmlns:xades="%s" Target="#ETAX-SIG"><xades:SignedProperties Id="SP"><xades:SignedSignatureProperties><xades:SigningTime>%s</xades:SigningTime>%s</xades:SignedSignatureProperties></xades:SignedProperties></xades:QualifyingProperties>' "$XADES" "$NOW_T" "$(sigcert "$@")")
+    etax_tmpl "$C14N" "$RSA256" "" "$SHA256" "$CERT_ONLY" "$sp" >work/$name.tmpl
+    sign "$name" work/$name.tmpl "$P/citizen-rsa.key,$keycert" "${XADES_ID[@]}"
+}
+xades_sc xades-v2.xtx "$P/citizen-rsa.pem" V2 "$P/citizen-rsa.pem"
+xades_sc xades-v1.xtx "$P/citizen-rsa.pem" V1 "$P/citizen-rsa.pem"
+xades_sc xades-v1-spaced.xtx "$P/citizen-rsa.pem" V1 "$P/citizen-rsa.pem" spaced
+xades_sc xades-alias-v2.xtx "$X/alias.pem" V2 "$P/citizen-rsa.pem"
+xades_sc xades-alias-v1.xtx "$X/alias.pem" V1 "$P/citizen-rsa.pem"
+xades_sc xades-v2-badserial.xtx "$P/citizen-rsa.pem" V2 "$P/citizen-rsa.pem" badserial
+xades_sc xades-v1-badserial.xtx "$P/citizen-rsa.pem" V1 "$P/citizen-rsa.pem" badserial
+xades_sc xades-v1-badissuer.xtx "$P/citizen-rsa.pem" V1 "$P/citizen-rsa.pem" badissuer
+xades_sc xades-v1-hexcn.xtx "$P/citizen-rsa.pem" V1 "$P/citizen-rsa.pem" hexcn
+xades_sc xades-v2-sha1.xtx "$P/citizen-rsa.pem" V2 "$P/citizen-rsa.pem" sha1
+xades_sc xades-v2-garbage.xtx "$P/citizen-rsa.pem" V2 "$P/citizen-rsa.pem" garbage
+# Both certificates for the key in KeyInfo, the alias first: the one the
+# signed property names is the signer.
+xades_sc xades-both.xtx "$X/alias.pem,$P/citizen-rsa.pem" V2 "$P/citizen-rsa.pem"
+# SigningCertificateV2 naming the real certificate, alias in KeyInfo, and no
+# Reference to SignedProperties: it binds nothing.
+sp=$(printf '<xades:QualifyingProperties xmlns:xades="%s" Target="#ETAX-SIG"><xades:SignedProperties Id="SP"><xades:SignedSignatureProperties>%s</xades:SignedSignatureProperties></xades:SignedProperties></xades:QualifyingProperties>' "$XADES" "$(sigcert V2 "$P/citizen-rsa.pem")")
+etax_tmpl "$C14N" "$RSA256" "" "$SHA256" "$CERT_ONLY" "$sp" | python3 -c '
+import re, sys
+s = sys.stdin.read()
+print(re.sub(r"\s*<Reference URI=\"#SP\".*?</Reference>", "", s, count=1, flags=re.S), end="")' >work/xades-uncovered.tmpl
+sign xades-uncovered.xtx work/xades-uncovered.tmpl "$P/citizen-rsa.key,$X/alias.pem" "${XADES_ID[@]}"
+
+# Two signatures in one filing (a 税理士 signs next to the taxpayer): the
+# taxpayer's over SHINKOKU, then the tax accountant's over the whole filing,
+# the first signature included (enveloped: only its own Signature is left out).
+two_tmpl() {
+    cat <<TMPL
+<?xml version="1.0" encoding="UTF-8"?>
+<DATA xmlns="$ETAX_NS" id="DATA">
+  <!-- SYNTHETIC TEST FILING: not a real tax return -->
+  <SHINKOKU VR="1.0" id="SHINKOKU">
+    <NOZEISHA_NM>合成　太郎</NOZEISHA_NM>
+    <SHOTOKU_KINGAKU>1234567</SHOTOKU_KINGAKU>
+  </SHINKOKU>
+  <Signature xmlns="http://www.w3.org/2000/09/xmldsig#" Id="SIG-TAXPAYER">
+    <SignedInfo>
+      <CanonicalizationMethod Algorithm="$C14N"/>
+      <SignatureMethod Algorithm="$RSA256"/>
+      <Reference URI="#SHINKOKU">
+        <Transforms><Transform Algorithm="$C14N"/></Transforms>
+        <DigestMethod Algorithm="$SHA256"/>
+        <DigestValue/>
+      </Reference>
+    </SignedInfo>
+    <SignatureValue/>
+    <KeyInfo>$CERT_ONLY</KeyInfo>
+  </Signature>
+  <Signature xmlns="http://www.w3.org/2000/09/xmldsig#" Id="SIG-ACCOUNTANT">
+    <SignedInfo>
+      <CanonicalizationMethod Algorithm="$C14N"/>
+      <SignatureMethod Algorithm="$ECDSA256"/>
+      <Reference URI="">
+        <Transforms><Transform Algorithm="$ENV"/><Transform Algorithm="$C14N"/></Transforms>
+        <DigestMethod Algorithm="$SHA256"/>
+        <DigestValue/>
+      </Reference>
+    </SignedInfo>
+    <SignatureValue/>
+    <KeyInfo>$CERT_ONLY</KeyInfo>
+  </Signature>
+</DATA>
+TMPL
+}
+two_tmpl >work/etax-two.tmpl
+TWO_ID=(--id-attr:id "$ETAX_NS:DATA" --id-attr:id "$ETAX_NS:SHINKOKU" --id-attr:Id "http://www.w3.org/2000/09/xmldsig#:Signature")
+sign work/etax-two.half work/etax-two.tmpl "$P/citizen-rsa.key,$P/citizen-rsa.pem" "${TWO_ID[@]}" --node-id SIG-TAXPAYER
+sign etax-two.xtx work/etax-two.half "$P/citizen-ec.key,$P/citizen-ec.pem" "${TWO_ID[@]}" --node-id SIG-ACCOUNTANT
+
 # ---------------------------------------------------------------- e-Gov ---
 printf '<?xml version="1.0" encoding="UTF-8"?>\n<!-- SYNTHETIC TEST FORM -->\n<申請書 様式="form1"><申請者>合成　花子</申請者><住所>架空県架空市１－２－３</住所><申請内容>synthetic</申請内容></申請書>\n' >egov/form1.xml
 { printf '%%PDF-1.4\n%% SYNTHETIC TEST ATTACHMENT, not a real document\n'; head -c 4096 /dev/zero | tr '\0' 'x'; printf '\n%%%%EOF\n'; } >egov/form2.pdf
@@ -170,6 +310,51 @@ EOF
 # xmlsec1 resolves the detached References relative to its working directory.
 (cd egov && run xmlsec1 --sign --privkey-pem "$P/citizen-rsa.key,$P/citizen-rsa.pem" \
     --id-attr:ID 構成情報 --output kousei.xml ../work/kousei.tmpl)
+
+# Attachment names in Unicode NFC and NFD (ZIP tools on some systems store
+# names in NFD).  egov-nfc/ signs a Reference naming "データ.xml" in NFC (raw
+# UTF-8), egov-nfd/ one naming it in NFD, percent-encoded; each directory holds
+# the file under the name its own Reference uses.
+NFC_NAME=$(printf '\xe3\x83\x87\xe3\x83\xbc\xe3\x82\xbf.xml')
+NFD_NAME=$(printf '\xe3\x83\x86\xe3\x82\x99\xe3\x83\xbc\xe3\x82\xbf.xml')
+NFD_URI='%E3%83%86%E3%82%99%E3%83%BC%E3%82%BF.xml'
+mkdir -p egov-nfc egov-nfd
+cp egov/form1.xml "egov-nfc/$NFC_NAME"
+cp egov/form1.xml "egov-nfd/$NFD_NAME"
+nfc_tmpl() {
+    cat <<TMPL
+<?xml version="1.0" encoding="UTF-8"?>
+<構成>
+  <!-- SYNTHETIC TEST PACKAGE: not a real application -->
+  <構成情報 ID="構成情報">
+    <手続ID>900A000000000002</手続ID>
+    <申請書属性情報><申請書様式ID>form1</申請書様式ID><申請書ファイル名>データ.xml</申請書ファイル名></申請書属性情報>
+  </構成情報>
+  <署名情報>
+    <Signature xmlns="http://www.w3.org/2000/09/xmldsig#">
+      <SignedInfo>
+        <CanonicalizationMethod Algorithm="$C14N"/>
+        <SignatureMethod Algorithm="$RSA256"/>
+        <Reference URI="#構成情報">
+          <Transforms><Transform Algorithm="$C14N"/></Transforms>
+          <DigestMethod Algorithm="$SHA256"/>
+          <DigestValue/>
+        </Reference>
+        <Reference URI="$1"><DigestMethod Algorithm="$SHA256"/><DigestValue/></Reference>
+      </SignedInfo>
+      <SignatureValue/>
+      <KeyInfo>$CERT_ONLY</KeyInfo>
+    </Signature>
+  </署名情報>
+</構成>
+TMPL
+}
+nfc_tmpl "$NFC_NAME" >work/kousei-nfc.tmpl
+nfc_tmpl "$NFD_URI" >work/kousei-nfd.tmpl
+for f in nfc nfd; do
+    (cd egov-$f && run xmlsec1 --sign --privkey-pem "$P/citizen-rsa.key,$P/citizen-rsa.pem" \
+        --id-attr:ID 構成情報 --output kousei.xml ../work/kousei-$f.tmpl)
+done
 
 # Text surgery on signed files (python3: byte-exact, UTF-8).
 python3 - "$X" <<'PYEOF'
@@ -214,6 +399,11 @@ s = rd("etax-rsa.xtx")
 m = re.search(r"<SignatureValue>(.)", s)
 c = m.group(1)
 wr("etax-badsig.xtx", s[:m.start(1)] + ("B" if c != "B" else "C") + s[m.end(1):])
+# Two signatures, the tax accountant's (the second) damaged.
+t = rd("etax-two.xtx")
+m = re.compile(r"<SignatureValue>(.)").search(t, t.index('Id="SIG-ACCOUNTANT"'))
+c = m.group(1)
+wr("etax-two-bad2.xtx", t[:m.start(1)] + ("B" if c != "B" else "C") + t[m.end(1):])
 
 # DTD attacks: each would read /etc/passwd or blow up if the parser let it.
 sig = "<Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\"/>"
@@ -244,6 +434,33 @@ mkzip("egov-traversal.zip", good + [("../evil.txt", b"x")])
 mkzip("egov-twosigned.zip", good + [(D + "copy.xml", b("egov/kousei.xml"))])
 mkzip("egov-bomb.zip", good + [(D + "bomb.bin", bytes(32 * 1024 * 1024))])
 mkzip("egov-unsigned.zip", good[1:])
+# NFC and NFD entry names (see egov-nfc/, egov-nfd/ above).
+import unicodedata
+NFC = "データ.xml"
+NFD = unicodedata.normalize("NFD", NFC)
+assert NFC != NFD and unicodedata.normalize("NFC", NFD) == NFC
+kn, kd, f1 = b("egov-nfc/kousei.xml"), b("egov-nfd/kousei.xml"), b("egov/form1.xml")
+mkzip("egov-nfcref-nfdentry.zip", [(D + "kousei.xml", kn), (D + NFD, f1)])
+mkzip("egov-nfdref-nfcentry.zip", [(D + "kousei.xml", kd), (D + NFC, f1)])
+mkzip("egov-nfc-both.zip", [(D + "kousei.xml", kn), (D + NFC, f1), (D + NFD, f1)])
+
+# A lying header: form1.xml declares 15,000,000 bytes (local header and
+# central directory agree) while its data inflates to a few hundred.
+import struct
+mkzip("egov-liar.zip", good)
+z = bytearray(b("egov-liar.zip"))
+eocd = z.rfind(b"PK\x05\x06")
+n_ent, cd_off = struct.unpack_from("<H", z, eocd + 10)[0], struct.unpack_from("<I", z, eocd + 16)[0]
+p = cd_off
+for _ in range(n_ent):
+    nl, xl, cl = struct.unpack_from("<HHH", z, p + 28)
+    name = bytes(z[p + 46:p + 46 + nl]).decode()
+    if name == D + "form1.xml":
+        struct.pack_into("<I", z, p + 24, 15000000)
+        lh = struct.unpack_from("<I", z, p + 42)[0]
+        struct.pack_into("<I", z, lh + 22, 15000000)
+    p += 46 + nl + xl + cl
+open("egov-liar.zip", "wb").write(bytes(z))
 PYEOF
 
 # Self-check: what must verify with xmlsec1 itself does (trust aside).
@@ -251,6 +468,18 @@ for f in etax-rsa.xtx etax-id.xtx etax-ec.xtx etax-sha1.xtx etax-chain.xtx; do
     run xmlsec1 --verify --insecure "${ETAX_ID[@]}" "$f"
 done
 run xmlsec1 --verify --insecure "${XADES_ID[@]}" etax-xades.xtx
+for f in xades-v2.xtx xades-v1.xtx xades-alias-v2.xtx; do
+    run xmlsec1 --verify --insecure "${XADES_ID[@]}" "$f"
+done
+for id in SIG-TAXPAYER SIG-ACCOUNTANT; do
+    run xmlsec1 --verify --insecure "${TWO_ID[@]}" --node-id "$id" etax-two.xtx
+done
+if xmlsec1 --verify --insecure "${TWO_ID[@]}" --node-id SIG-ACCOUNTANT etax-two-bad2.xtx >"$LOG" 2>&1; then
+    die "etax-two-bad2.xtx still verifies"
+fi
+for f in nfc nfd; do
+    (cd egov-$f && run xmlsec1 --verify --insecure --id-attr:ID 構成情報 kousei.xml)
+done
 (cd egov && run xmlsec1 --verify --insecure --id-attr:ID 構成情報 kousei.xml)
 if (cd egov-altered && cp ../egov/kousei.xml . && xmlsec1 --verify --insecure --id-attr:ID 構成情報 kousei.xml) >"$LOG" 2>&1; then
     die "egov-altered/form1.xml still verifies"

@@ -1,0 +1,99 @@
+/*
+ * verify/xml_int.h - shared by the XML Signature files of verify/ only:
+ * xml.c (XMLDSig), xml_zip.c (e-Gov ZIP packages, attachment names) and
+ * xml_xades.c (the XAdES signing certificate binding).
+ */
+#ifndef KENSHO_VERIFY_XML_INT_H
+#define KENSHO_VERIFY_XML_INT_H
+
+#include <string.h>
+
+#include <libxml/tree.h>
+
+#include "internal.h"
+
+#define KS_DSIG_NS "http://www.w3.org/2000/09/xmldsig#"
+#define KS_ZIP_MAX_ENTRIES 1024
+#define KS_ZIP_MAX_NAME 255 /* bytes of one entry or attachment name */
+
+/* ------------------------------------------------------------------ */
+/* Small DOM helpers.                                                 */
+/* ------------------------------------------------------------------ */
+
+static inline int ks_xml_ns_is(const xmlNode *n, const char *ns)
+{
+    if (ns == NULL)
+        return n->ns == NULL;
+    return n->ns != NULL && n->ns->href != NULL && strcmp((const char *)n->ns->href, ns) == 0;
+}
+
+static inline int ks_xml_is(const xmlNode *n, const char *ns, const char *local)
+{
+    return n != NULL && n->type == XML_ELEMENT_NODE && n->name != NULL &&
+           strcmp((const char *)n->name, local) == 0 && ks_xml_ns_is(n, ns);
+}
+
+/* XAdES 1.3.2 (ETSI EN 319 132-1) and 1.1.1. */
+static inline int ks_xml_is_xades(const xmlNode *n, const char *local)
+{
+    return ks_xml_is(n, "http://uri.etsi.org/01903/v1.3.2#", local) ||
+           ks_xml_is(n, "http://uri.etsi.org/01903/v1.1.1#", local);
+}
+
+static inline xmlNodePtr ks_xml_first_el(xmlNodePtr n)
+{
+    while (n != NULL && n->type != XML_ELEMENT_NODE)
+        n = n->next;
+    return n;
+}
+
+static inline xmlNodePtr ks_xml_next_el(xmlNodePtr n)
+{
+    return n != NULL ? ks_xml_first_el(n->next) : NULL;
+}
+
+/* xml.c: the NID of a DigestMethod element's Algorithm among the
+ * allowed digests (XMLDSig 6.2), NID_undef otherwise. */
+int ks_xml_digest_nid(xmlNodePtr digest_method);
+
+/* ------------------------------------------------------------------ */
+/* xml_zip.c                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Unicode NFC (UAX #15) of a NUL-terminated UTF-8 string, malloc'd.
+ * 1 done, 0 not valid UTF-8 (*out NULL), -1 out of memory. */
+int ks_xml_nfc(const char *s, char **out);
+
+typedef struct {
+    char *name; /* path inside the archive, UTF-8, in NFC */
+    uint8_t *data;
+    size_t len;
+} ks_zip_entry;
+
+void ks_zip_free(ks_zip_entry *e, size_t n); /* NULL ok */
+/* Every file of the archive, in memory, within the ceilings (entries,
+ * name length, limits.max_input_bytes in all).  Names are NFC; two that are
+ * equal after normalisation are KS_E_ZIP. */
+ks_result ks_zip_load(const ks_ctx *ctx, const ks_blob *in, ks_zip_entry **out, size_t *nout);
+
+/* ------------------------------------------------------------------ */
+/* xml_xades.c                                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The XAdES signing certificate binding (ETSI EN 319 132-1 5.2.2): the
+ * SigningCertificate and SigningCertificateV2 elements of `props` (the n
+ * SignedProperties a verified Reference covered) must name *signer by
+ * digest, and by issuer and serial number where they give them.  When
+ * *signer does not match but another certificate of `embedded` with the same
+ * public key does, that one becomes *signer (the key verified, the signed
+ * property names the certificate).  *bound: 1 when a signed property named
+ * the signer.  A certificate none of them names: *st is TOTAL_FAILED /
+ * SIG_CONSTRAINTS_FAILURE; an unreadable property: INDETERMINATE /
+ * FORMAT_FAILURE; a digest the policy refuses: CRYPTO_CONSTRAINTS_FAILURE.
+ * *st is left alone otherwise.  KS_E_NOMEM is the only error.
+ */
+ks_result ks_xades_bind(const ks_ctx *ctx, xmlNodePtr const *props, size_t n, X509 **signer,
+                        STACK_OF(X509) *embedded, int *bound, ks_status *st);
+
+#endif

@@ -1,0 +1,462 @@
+/*
+ * verify/xml_xades.c - the XAdES signing certificate binding (ETSI EN
+ * 319 132-1 5.2.2; XAdES 1.3.2 7.2.2): which certificate the signer signed
+ * for.
+ *
+ * KeyInfo is not signed.  Without a binding, anyone holding a second
+ * certificate for the same key (issued under another name, by the same or
+ * another CA) can put it in KeyInfo and the signature still verifies, now
+ * in that certificate's name.  A SigningCertificate or SigningCertificateV2
+ * inside a SignedProperties that a verified Reference covers names the
+ * certificate by digest (CertDigest) and, optionally, by issuer and serial
+ * (IssuerSerial: an RFC 4514 name and a decimal number; IssuerSerialV2: the
+ * DER IssuerSerial of RFC 5035).  ETSI EN 319 102-1 5.2.3.4 (identification
+ * of the signing certificate): a certificate the property does not name is
+ * not the signer's.
+ *
+ * Everything read here is untrusted text from the document: lengths are
+ * capped, base64 and DER are decoded with their exact lengths.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
+
+#include <xmlsec/base64.h>
+
+#include "xml_int.h"
+
+#define KS_XADES_MAX_B64 8192   /* characters of a DigestValue or IssuerSerialV2 */
+#define KS_XADES_MAX_DN 4096    /* bytes of an X509IssuerName */
+#define KS_XADES_MAX_AVAS 64    /* attribute values in one name */
+#define KS_XADES_MAX_SERIAL 256 /* digits of an X509SerialNumber */
+#define KS_XADES_MAX_CERTS 64   /* Cert elements of one property */
+
+/* What one Cert element (or a whole property) says about a certificate. */
+typedef enum { KS_XB_MATCH, KS_XB_OTHER, KS_XB_FORMAT, KS_XB_ALG, KS_XB_NOMEM } ks_xb;
+
+/* An element's text, NULL-safe, trimmed of XML white space; NULL when
+ * absent, empty or longer than max. */
+static char *ks_xades_text(xmlNodePtr n, size_t max)
+{
+    xmlChar *raw = n != NULL ? xmlNodeGetContent(n) : NULL;
+    char *out = NULL;
+    if (raw == NULL)
+        return NULL;
+    const char *s = (const char *)raw;
+    size_t len = strlen(s);
+    while (len > 0 && strchr(" \t\r\n", s[len - 1]) != NULL)
+        len--;
+    while (len > 0 && strchr(" \t\r\n", *s) != NULL) {
+        s++;
+        len--;
+    }
+    if (len > 0 && len <= max)
+        out = strndup(s, len);
+    xmlFree(raw);
+    return out;
+}
+
+/* Base64 element text -> bytes (xmlsec's decoder skips white space). */
+static ks_xb ks_xades_b64(xmlNodePtr n, uint8_t **out, size_t *outlen)
+{
+    char *s = ks_xades_text(n, KS_XADES_MAX_B64);
+    xmlSecSize w = 0;
+    *out = NULL;
+    if (s == NULL)
+        return KS_XB_FORMAT;
+    size_t cap = strlen(s);
+    if ((*out = malloc(cap)) == NULL) {
+        free(s);
+        return KS_XB_NOMEM;
+    }
+    int rc = xmlSecBase64Decode_ex(BAD_CAST s, *out, (xmlSecSize)cap, &w);
+    free(s);
+    if (rc < 0 || w == 0) {
+        free(*out);
+        *out = NULL;
+        return KS_XB_FORMAT;
+    }
+    *outlen = w;
+    return KS_XB_MATCH;
+}
+
+/* ---------------------------------------------------------------- */
+/* RFC 4514 names (XMLDSig 4.4.4: X509IssuerName).                  */
+/* ---------------------------------------------------------------- */
+
+typedef struct {
+    int nid;
+    int type;     /* MBSTRING_UTF8, or the ASN.1 string type of a #hex value */
+    uint8_t *val; /* malloc'd */
+    size_t len;
+    int joined; /* '+' before it: the same RDN as the previous value */
+} ks_ava;
+
+static int ks_hexval(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* An attribute type: a descriptor (CN, o, street; case-insensitive) or a
+ * numeric OID (RFC 4514 3). */
+static int ks_dn_type(const char *s, size_t n)
+{
+    char t[64];
+    if (n == 0 || n >= sizeof t)
+        return NID_undef;
+    memcpy(t, s, n);
+    t[n] = '\0';
+    if (strspn(t, "0123456789.") == n) {
+        ASN1_OBJECT *o = OBJ_txt2obj(t, 1);
+        int nid = o != NULL ? OBJ_obj2nid(o) : NID_undef;
+        ASN1_OBJECT_free(o);
+        return nid;
+    }
+    int nid = OBJ_sn2nid(t);
+    if (nid == NID_undef)
+        nid = OBJ_ln2nid(t);
+    for (int pass = 0; nid == NID_undef && pass < 2; pass++) { /* "cn", "STREET" */
+        for (size_t i = 0; i < n; i++)
+            t[i] = (char)(pass == 0 ? (t[i] >= 'a' && t[i] <= 'z' ? t[i] - 32 : t[i])
+                                    : (t[i] >= 'A' && t[i] <= 'Z' ? t[i] + 32 : t[i]));
+        nid = OBJ_sn2nid(t);
+    }
+    return nid;
+}
+
+/* One value, from s[*i] to the next unescaped ',' or '+'.  Returns 1, 0 on
+ * a malformed value, -1 out of memory. */
+static int ks_dn_value(const char *s, size_t n, size_t *i, ks_ava *a)
+{
+    size_t k = *i;
+    a->type = MBSTRING_UTF8;
+    if ((a->val = malloc(n - k + 1)) == NULL)
+        return -1;
+    if (k < n && s[k] == '#') { /* the BER encoding, in hex (RFC 4514 2.4) */
+        size_t m = 0;
+        for (k++; k + 1 < n && ks_hexval(s[k]) >= 0 && ks_hexval(s[k + 1]) >= 0; k += 2)
+            a->val[m++] = (uint8_t)(ks_hexval(s[k]) << 4 | ks_hexval(s[k + 1]));
+        const unsigned char *p = a->val;
+        ASN1_TYPE *t = d2i_ASN1_TYPE(NULL, &p, (long)m);
+        int ok = t != NULL && p == a->val + m &&
+                 (t->type == V_ASN1_UTF8STRING || t->type == V_ASN1_PRINTABLESTRING || t->type == V_ASN1_IA5STRING ||
+                  t->type == V_ASN1_T61STRING || t->type == V_ASN1_BMPSTRING || t->type == V_ASN1_UNIVERSALSTRING ||
+                  t->type == V_ASN1_VISIBLESTRING);
+        if (ok) {
+            a->type = t->type;
+            a->len = (size_t)t->value.asn1_string->length;
+            memcpy(a->val, t->value.asn1_string->data, a->len);
+        }
+        ASN1_TYPE_free(t);
+        while (k < n && s[k] == ' ')
+            k++;
+        *i = k;
+        return ok && (k == n || s[k] == ',' || s[k] == '+');
+    }
+    size_t m = 0, last = 0; /* last: length up to the last escaped or non-space byte */
+    while (k < n && s[k] != ',' && s[k] != '+') {
+        if (s[k] == '\\') {
+            if (k + 2 < n && ks_hexval(s[k + 1]) >= 0 && ks_hexval(s[k + 2]) >= 0) {
+                a->val[m++] = (uint8_t)(ks_hexval(s[k + 1]) << 4 | ks_hexval(s[k + 2]));
+                k += 3;
+            } else if (k + 1 < n && strchr(" \"#+,;<=>\\", s[k + 1]) != NULL) {
+                a->val[m++] = (uint8_t)s[k + 1];
+                k += 2;
+            } else {
+                return 0;
+            }
+            last = m;
+            continue;
+        }
+        if (s[k] == '"' || s[k] == ';' || s[k] == '<' || s[k] == '>' || s[k] == '\0')
+            return 0; /* must be escaped (RFC 4514 2.4) */
+        a->val[m++] = (uint8_t)s[k++];
+        if (a->val[m - 1] != ' ')
+            last = m;
+    }
+    a->len = last;
+    *i = k;
+    return a->len > 0 && ks_utf8_valid(a->val, a->len);
+}
+
+static void ks_avas_free(ks_ava *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(a[i].val);
+}
+
+/* An RFC 4514 string -> X509_NAME, compared afterwards with X509_NAME_cmp
+ * (canonical: case and white space folded).  *name NULL when unreadable. */
+static ks_xb ks_dn_parse(const char *s, X509_NAME **name)
+{
+    ks_ava avas[KS_XADES_MAX_AVAS];
+    size_t navas = 0, n = strlen(s), i = 0;
+    ks_xb r = KS_XB_FORMAT;
+    X509_NAME *nm = NULL;
+    int joined = 0;
+
+    *name = NULL;
+    for (;;) {
+        while (i < n && s[i] == ' ')
+            i++;
+        size_t t0 = i;
+        while (i < n && s[i] != '=')
+            i++;
+        size_t t1 = i;
+        while (t1 > t0 && s[t1 - 1] == ' ')
+            t1--;
+        if (i == n || navas == KS_XADES_MAX_AVAS)
+            goto done;
+        ks_ava *a = &avas[navas++];
+        memset(a, 0, sizeof *a);
+        a->joined = joined;
+        if ((a->nid = ks_dn_type(s + t0, t1 - t0)) == NID_undef)
+            goto done;
+        for (i++; i < n && s[i] == ' ';)
+            i++;
+        int k = ks_dn_value(s, n, &i, a);
+        if (k < 0) {
+            r = KS_XB_NOMEM;
+            goto done;
+        }
+        if (k == 0)
+            goto done;
+        if (i == n)
+            break;
+        joined = s[i] == '+';
+        i++;
+    }
+    if ((nm = X509_NAME_new()) == NULL) {
+        r = KS_XB_NOMEM;
+        goto done;
+    }
+    /* The string lists the RDNs last first (RFC 4514 2.1). */
+    size_t end = navas;
+    while (end > 0) {
+        size_t start = end - 1;
+        while (start > 0 && avas[start].joined)
+            start--;
+        for (size_t j = start; j < end; j++)
+            if (X509_NAME_add_entry_by_NID(nm, avas[j].nid, avas[j].type, avas[j].val, (int)avas[j].len, -1,
+                                           j == start ? 0 : -1) != 1)
+                goto done;
+        end = start;
+    }
+    *name = nm;
+    nm = NULL;
+    r = KS_XB_MATCH;
+done:
+    X509_NAME_free(nm);
+    ks_avas_free(avas, navas);
+    return r;
+}
+
+/* ---------------------------------------------------------------- */
+/* One Cert element against one certificate.                        */
+/* ---------------------------------------------------------------- */
+
+/* XAdES IssuerSerial: ds:X509IssuerName, ds:X509SerialNumber (decimal). */
+static ks_xb ks_xades_issuer_serial_v1(xmlNodePtr is, X509 *cert)
+{
+    xmlNodePtr in = ks_xml_first_el(is->children), sn = ks_xml_next_el(in);
+    char *name = NULL, *serial = NULL;
+    X509_NAME *parsed = NULL;
+    BIGNUM *bn = NULL;
+    ASN1_INTEGER *ai = NULL;
+    ks_xb r = KS_XB_FORMAT;
+
+    if (!ks_xml_is(in, KS_DSIG_NS, "X509IssuerName") || !ks_xml_is(sn, KS_DSIG_NS, "X509SerialNumber") ||
+        ks_xml_next_el(sn) != NULL || (name = ks_xades_text(in, KS_XADES_MAX_DN)) == NULL ||
+        (serial = ks_xades_text(sn, KS_XADES_MAX_SERIAL)) == NULL)
+        goto done;
+    const char *digits = serial[0] == '+' ? serial + 1 : serial;
+    if (strspn(digits + (digits[0] == '-'), "0123456789") != strlen(digits + (digits[0] == '-')) ||
+        BN_dec2bn(&bn, digits) != (int)strlen(digits))
+        goto done;
+    if ((ai = BN_to_ASN1_INTEGER(bn, NULL)) == NULL) {
+        r = KS_XB_NOMEM;
+        goto done;
+    }
+    if ((r = ks_dn_parse(name, &parsed)) != KS_XB_MATCH)
+        goto done;
+    r = X509_NAME_cmp(parsed, X509_get_issuer_name(cert)) == 0 &&
+                ASN1_INTEGER_cmp(ai, X509_get0_serialNumber(cert)) == 0
+            ? KS_XB_MATCH
+            : KS_XB_OTHER;
+done:
+    free(name);
+    free(serial);
+    X509_NAME_free(parsed);
+    BN_free(bn);
+    ASN1_INTEGER_free(ai);
+    return r;
+}
+
+/* XAdES IssuerSerialV2: base64 of the DER IssuerSerial of RFC 5035
+ * (SEQUENCE { GeneralNames, CertificateSerialNumber }); the names hold
+ * exactly the issuer's directoryName (RFC 2634 5.4.1). */
+static ks_xb ks_xades_issuer_serial_v2(xmlNodePtr is, X509 *cert)
+{
+    uint8_t *der = NULL;
+    size_t len = 0;
+    GENERAL_NAMES *gns = NULL;
+    ASN1_INTEGER *serial = NULL;
+    ks_xb r = ks_xades_b64(is, &der, &len);
+    if (r != KS_XB_MATCH)
+        goto done;
+    r = KS_XB_FORMAT;
+    const unsigned char *p = der, *end = der + len;
+    long slen = 0;
+    int tag = 0, cls = 0;
+    int ret = ASN1_get_object(&p, &slen, &tag, &cls, (long)len);
+    if ((ret & 0x80) != 0 || ret != V_ASN1_CONSTRUCTED || tag != V_ASN1_SEQUENCE || cls != V_ASN1_UNIVERSAL ||
+        slen != end - p)
+        goto done;
+    if ((gns = d2i_GENERAL_NAMES(NULL, &p, end - p)) == NULL || p >= end ||
+        (serial = d2i_ASN1_INTEGER(NULL, &p, end - p)) == NULL || p != end)
+        goto done;
+    GENERAL_NAME *g = sk_GENERAL_NAME_num(gns) == 1 ? sk_GENERAL_NAME_value(gns, 0) : NULL;
+    if (g == NULL || g->type != GEN_DIRNAME)
+        goto done;
+    r = X509_NAME_cmp(g->d.directoryName, X509_get_issuer_name(cert)) == 0 &&
+                ASN1_INTEGER_cmp(serial, X509_get0_serialNumber(cert)) == 0
+            ? KS_XB_MATCH
+            : KS_XB_OTHER;
+done:
+    free(der);
+    GENERAL_NAMES_free(gns);
+    ASN1_INTEGER_free(serial);
+    return r;
+}
+
+/* xades:Cert = CertDigest (ds:DigestMethod, ds:DigestValue), then
+ * IssuerSerial (v1) or IssuerSerialV2 (v2), optional here. */
+static ks_xb ks_xades_cert(const ks_ctx *ctx, xmlNodePtr c, int v2, X509 *cert)
+{
+    xmlNodePtr cd = ks_xml_first_el(c->children), is = ks_xml_next_el(cd);
+    xmlNodePtr dm = cd != NULL ? ks_xml_first_el(cd->children) : NULL, dv = ks_xml_next_el(dm);
+    uint8_t *want = NULL, got[EVP_MAX_MD_SIZE];
+    size_t wlen = 0;
+    unsigned int glen = 0;
+    ks_xb r = KS_XB_FORMAT;
+
+    if (!ks_xml_is_xades(cd, "CertDigest") || !ks_xml_is(dm, KS_DSIG_NS, "DigestMethod") ||
+        !ks_xml_is(dv, KS_DSIG_NS, "DigestValue") || ks_xml_next_el(dv) != NULL ||
+        (is != NULL && (!ks_xml_is_xades(is, v2 ? "IssuerSerialV2" : "IssuerSerial") || ks_xml_next_el(is) != NULL)))
+        goto done;
+    int nid = ks_xml_digest_nid(dm);
+    const EVP_MD *md = nid != NID_undef ? EVP_get_digestbynid(nid) : NULL;
+    if (md == NULL)
+        goto done;
+    if (!ks_alg_digest_ok(ctx, nid)) {
+        r = KS_XB_ALG;
+        goto done;
+    }
+    if ((r = ks_xades_b64(dv, &want, &wlen)) != KS_XB_MATCH)
+        goto done;
+    r = KS_XB_NOMEM;
+    if (X509_digest(cert, md, got, &glen) != 1)
+        goto done;
+    r = KS_XB_OTHER;
+    if (wlen != glen || CRYPTO_memcmp(want, got, glen) != 0)
+        goto done;
+    r = is == NULL ? KS_XB_MATCH : v2 ? ks_xades_issuer_serial_v2(is, cert) : ks_xades_issuer_serial_v1(is, cert);
+done:
+    free(want);
+    return r;
+}
+
+/* A SigningCertificate(V2) element names cert when one of its Cert elements
+ * does (the others may name CA certificates of the path). */
+static ks_xb ks_xades_property(const ks_ctx *ctx, xmlNodePtr prop, int v2, X509 *cert)
+{
+    ks_xb r = KS_XB_OTHER;
+    int count = 0;
+    for (xmlNodePtr c = ks_xml_first_el(prop->children); c != NULL; c = ks_xml_next_el(c)) {
+        if (!ks_xml_is_xades(c, "Cert") || ++count > KS_XADES_MAX_CERTS)
+            return KS_XB_FORMAT;
+        ks_xb k = ks_xades_cert(ctx, c, v2, cert);
+        if (k == KS_XB_MATCH)
+            r = KS_XB_MATCH; /* keep reading: a malformed sibling is still malformed */
+        else if (k != KS_XB_OTHER)
+            return k;
+    }
+    return count == 0 ? KS_XB_FORMAT : r;
+}
+
+/* Every signed SigningCertificate(V2) against cert: MATCH when at least one
+ * exists and all name it; OTHER when one does not; *found counts them. */
+static ks_xb ks_xades_all(const ks_ctx *ctx, xmlNodePtr const *props, size_t n, X509 *cert, int *found)
+{
+    ks_xb r = KS_XB_MATCH;
+    *found = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (xmlNodePtr ssp = ks_xml_first_el(props[i]->children); ssp != NULL; ssp = ks_xml_next_el(ssp)) {
+            if (!ks_xml_is_xades(ssp, "SignedSignatureProperties"))
+                continue;
+            for (xmlNodePtr p = ks_xml_first_el(ssp->children); p != NULL; p = ks_xml_next_el(p)) {
+                int v2 = ks_xml_is_xades(p, "SigningCertificateV2");
+                if (!v2 && !ks_xml_is_xades(p, "SigningCertificate"))
+                    continue;
+                (*found)++;
+                ks_xb k = ks_xades_property(ctx, p, v2, cert);
+                if (k != KS_XB_MATCH && k != KS_XB_OTHER)
+                    return k;
+                if (k == KS_XB_OTHER)
+                    r = KS_XB_OTHER;
+            }
+        }
+    }
+    return r;
+}
+
+ks_result ks_xades_bind(const ks_ctx *ctx, xmlNodePtr const *props, size_t n, X509 **signer,
+                        STACK_OF(X509) *embedded, int *bound, ks_status *st)
+{
+    int found = 0;
+    *bound = 0;
+    if (*signer == NULL)
+        return KS_OK;
+    ks_xb r = ks_xades_all(ctx, props, n, *signer, &found);
+    if (found == 0)
+        return KS_OK; /* nothing signed names a certificate: plain XMLDSig */
+    /* Another certificate of KeyInfo for the same key may be the one named. */
+    EVP_PKEY *key = X509_get0_pubkey(*signer);
+    for (int i = 0; r == KS_XB_OTHER && key != NULL && i < sk_X509_num(embedded); i++) {
+        X509 *c = sk_X509_value(embedded, i);
+        EVP_PKEY *ck = X509_get0_pubkey(c);
+        if (c == *signer || X509_cmp(c, *signer) == 0 || ck == NULL || EVP_PKEY_eq(ck, key) != 1)
+            continue;
+        if ((r = ks_xades_all(ctx, props, n, c, &found)) == KS_XB_MATCH) {
+            if (X509_up_ref(c) != 1)
+                return KS_E_NOMEM;
+            X509_free(*signer);
+            *signer = c;
+        }
+    }
+    switch (r) {
+    case KS_XB_MATCH:
+        *bound = 1;
+        return KS_OK;
+    case KS_XB_OTHER:
+        ks_status_set(st, KS_TOTAL_FAILED, KS_SUB_SIG_CONSTRAINTS_FAILURE,
+                      "the signed XAdES SigningCertificate names another certificate than the one in KeyInfo");
+        return KS_OK;
+    case KS_XB_ALG:
+        ks_status_set(st, KS_INDETERMINATE, KS_SUB_CRYPTO_CONSTRAINTS_FAILURE,
+                      "the XAdES SigningCertificate uses a digest the policy does not allow");
+        return KS_OK;
+    case KS_XB_NOMEM:
+        return KS_E_NOMEM;
+    default:
+        ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE,
+                      "the XAdES SigningCertificate cannot be read");
+        return KS_OK;
+    }
+}
