@@ -35,7 +35,16 @@
  * (XMLSEC_KEYINFO_FLAGS_X509DATA_DONT_VERIFY_CERTS): the certificate whose
  * key verified the signature then goes through ks_check_signing_cert, the
  * same path validation, keyUsage and revocation code as CMS.  That is not
- * fail-open because no verdict passes without it.
+ * fail-open because no verdict passes without it.  KeyInfo is not signed:
+ * when a Reference that verified covers a XAdES SignedProperties with a
+ * SigningCertificate(V2), that names the signer's certificate and nothing
+ * else may stand in for it (xml_xades.c; signing_certificate_bound).
+ *
+ * A filing may carry several Signature elements (a 税理士, a certified tax
+ * accountant, signing instead of or next to the taxpayer): each is verified
+ * on its own into "signers", with its own indication, and the worst one is
+ * the verdict's.  Attachment names are matched in Unicode NFC after
+ * percent-decoding (xml_zip.c, with the ZIP packages).
  *
  * Every Reference is checked: xmlsec stops at the first bad one, so the rest
  * are then digested one by one.  A missing attachment is served as empty
@@ -179,8 +188,9 @@ static const ks_xml_alg *ks_xml_alg_of(xmlNodePtr n, unsigned kinds)
 
 int ks_xml_digest_nid(xmlNodePtr digest_method)
 {
-    const ks_xml_alg *a = ks_xml_is(digest_method, KS_DSIG_NS, "DigestMethod") ? ks_xml_alg_of(digest_method, KS_XA_DIGEST)
-                                                                               : NULL;
+    if (!ks_xml_is(digest_method, KS_DSIG_NS, "DigestMethod"))
+        return NID_undef;
+    const ks_xml_alg *a = ks_xml_alg_of(digest_method, KS_XA_DIGEST);
     return a != NULL ? a->nid : NID_undef;
 }
 
