@@ -187,6 +187,7 @@ static const struct row {
     {"xades-v1-badserial.xtx", NULL, "off", KS_OK, "TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE"},
     {"xades-v1-badissuer.xtx", NULL, "off", KS_OK, "TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE"},
     {"xades-v1-hexcn.xtx", NULL, "off", KS_OK, "TOTAL_PASSED", NULL}, /* "CN=#0C..." (RFC 4514 2.4) */
+    {"xades-v1-escaped.xtx", NULL, "off", KS_OK, "TOTAL_PASSED", NULL}, /* "CN=\\4Eagano\\ Prefecture..." */
     /* KeyInfo holds the alias first, then the named certificate. */
     {"xades-both.xtx", NULL, "off", KS_OK, "TOTAL_PASSED", NULL},
     {"xades-v2-sha1.xtx", NULL, "off", KS_OK, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE"},

@@ -150,8 +150,8 @@ run openssl x509 -req -in work/alias.csr -CA "$P/pref-ca-self.pem" -CAkey "$P/pr
 # sigcert V1|V2 CERT [TWEAK]: the SigningCertificate element naming CERT.
 # TWEAK: badserial (serial + 1), badissuer (another issuer name), spaced (the
 # issuer name written with spaces and lower-case attribute types), hexcn (its
-# CN as #hex BER, RFC 4514 2.4), sha1 (a SHA-1 CertDigest), garbage (an
-# IssuerSerialV2 that is not DER).
+# CN as #hex BER, RFC 4514 2.4), escaped (escapes in it), sha1 (a SHA-1
+# CertDigest), garbage (an IssuerSerialV2 that is not DER).
 sigcert() {
     python3 - "$@" <<'PYEOF'
 import base64, hashlib, sys
@@ -187,6 +187,8 @@ else:
         cn = c.issuer.rfc4514_string().split(",", 1)
         val = cn[0].split("=", 1)[1].encode()
         name = "CN=#" + der(0x0C, val).hex().upper() + "," + cn[1]
+    if tweak == "escaped":  # "N" as \4E, a space as "\ " (RFC 4514 2.4)
+        name = "CN=\\4Eagano\\ Prefecture" + name.split("Nagano Prefecture", 1)[1]
     if tweak == "spaced":
         name = ", ".join(p.split("=", 1)[0].lower() + " = " + p.split("=", 1)[1] for p in name.split(","))
     print('<xades:SigningCertificate><xades:Cert>%s<xades:IssuerSerial><ds:X509IssuerName %s>%s</ds:X509IssuerName>'
@@ -213,6 +215,7 @@ xades_sc xades-v2-badserial.xtx "$P/citizen-rsa.pem" V2 "$P/citizen-rsa.pem" bad
 xades_sc xades-v1-badserial.xtx "$P/citizen-rsa.pem" V1 "$P/citizen-rsa.pem" badserial
 xades_sc xades-v1-badissuer.xtx "$P/citizen-rsa.pem" V1 "$P/citizen-rsa.pem" badissuer
 xades_sc xades-v1-hexcn.xtx "$P/citizen-rsa.pem" V1 "$P/citizen-rsa.pem" hexcn
+xades_sc xades-v1-escaped.xtx "$P/citizen-rsa.pem" V1 "$P/citizen-rsa.pem" escaped
 xades_sc xades-v2-sha1.xtx "$P/citizen-rsa.pem" V2 "$P/citizen-rsa.pem" sha1
 xades_sc xades-v2-garbage.xtx "$P/citizen-rsa.pem" V2 "$P/citizen-rsa.pem" garbage
 # Both certificates for the key in KeyInfo, the alias first: the one the
