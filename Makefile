@@ -39,6 +39,14 @@ CFLAGS  := $(CFLAGS_COMMON) -O2 -D_FORTIFY_SOURCE=2
 LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread
 endif
 
+# --version and kensho_build_info: the release and the commit built.  The
+# stamp file changes only when the version does, and util.o follows it.
+KS_VERSION := 0.1.0+$(or $(shell git rev-parse --short HEAD 2>/dev/null),unknown)
+KS_VERSION_STAMP := $(OUT)/version.stamp
+$(shell mkdir -p $(OUT) && (echo '$(KS_VERSION)' | cmp -s - $(KS_VERSION_STAMP) || echo '$(KS_VERSION)' >$(KS_VERSION_STAMP)))
+$(OUT)/verify/util.o: CFLAGS += -DKS_VERSION='"$(KS_VERSION)"'
+$(OUT)/verify/util.o: $(KS_VERSION_STAMP)
+
 LIB_OBJ    := $(LIB_SRC:%.c=$(OUT)/%.o)
 LIB        := $(OUT)/libkensho.a
 TEST_BIN   := $(TEST_SRC:tests/%.c=$(OUT)/tests/%)
