@@ -101,9 +101,10 @@ typedef struct {
  * configuration error fails; an audit log that cannot be opened does not
  * (the service then answers 503 when audit.required, see /readyz). */
 ks_result ks_fcgi_gen_load(const char *config_path, ks_fcgi_gen **out, char **errmsg);
-/* Appends to *errmsg the account the process reads its files as ("(kensho-
- * fcgi runs as user nobody (uid 65534))"): after the privilege drop a
- * "Permission denied" is about that account, not the one that started it. */
+/* Appends to *errmsg the account the process reads its files as
+ * ("... (kensho-fcgi runs as user nobody (uid 65534))"): after the
+ * privilege drop a "Permission denied" is about that account, not the one
+ * that started it. */
 void ks_fcgi_name_user(char **errmsg);
 ks_fcgi_gen *ks_fcgi_gen_ref(ks_fcgi_gen *g);
 void ks_fcgi_gen_unref(ks_fcgi_gen *g); /* NULL ok */

@@ -2,6 +2,7 @@
  * fcgi/main.c - bin/kensho-fcgi: a multi-threaded FastCGI server.
  *
  *   kensho-fcgi --config FILE [--socket PATH | --listen 127.0.0.1:PORT] [--threads N]
+ *   kensho-fcgi --version
  *
  * N workers each loop: take one of its slots (resetting the slot's arena) ->
  * FCGX_Accept_r -> read parameters and body -> handle -> answer ->
@@ -23,8 +24,11 @@
  * the audit log, so it starts with exactly the access every SIGHUP reload
  * will have.  Started as anyone else, it keeps its identity.
  *
- * Logs (stderr): one line per request with the request id, route, status,
- * indication and time; never a subject, a JPKI item or a client address.
+ * Logs (stderr, verify.h ks_log_fields): configuration "log" (format
+ * "json" by default, or "text"; level), applied at start and at each
+ * reload.  One line per request with the request id, method, route,
+ * status, indication, problem code and duration; never a subject, a JPKI
+ * item, a file name or a client address.
  */
 #include <arpa/inet.h>
 #include <errno.h>
