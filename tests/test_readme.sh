@@ -13,8 +13,9 @@
 #   3. `make run PORT=<free port>` in the background, in its own process
 #      group; /readyz answers 200 within 120 s; every README command that
 #      needs the stack (127.0.0.1:8080 -> the port, build/run), exit 0 and
-#      the indication shown; as root, kensho-fcgi ran as nobody and
-#      build/run points outside the clone;
+#      the indication shown; a SIGHUP reload works and the service still
+#      verifies; as root, kensho-fcgi ran as nobody and build/run points
+#      outside the clone;
 #   4. SIGINT to the process group (Ctrl-C) stops everything within 30 s;
 #   5. as root, CONFIG= a file nobody cannot read: refused, naming nobody.
 # Bounded: about a minute with the build copied.
@@ -101,8 +102,14 @@ if ks_wait_for 120 ready; then
         case $cmd in *127.0.0.1:8080* | *build/run/*) ;; *) continue ;; esac
         run_cmd "${cmd//127.0.0.1:8080/127.0.0.1:$PORT}" "$want"
     done <"$D/commands"
+    # A reload reads what the first load read, as the service's user.
+    fpid=$(pgrep -g "$PGID" -x kensho-fcgi | head -n 1)
+    kill -HUP "${fpid:-0}" 2>/dev/null
+    check "SIGHUP: kensho-fcgi reloads its configuration" \
+        ks_wait_for 10 grep -q '"configuration reloaded' "$C/build/run/kensho-fcgi.log"
+    check "SIGHUP: still verifies" bash -c "curl -s --max-time 20 -F signature=@'$C/build/pki/sig-attached-rsa.p7m' \
+        http://127.0.0.1:$PORT/api/v1/verify | jq -e '.indication == \"TOTAL_PASSED\"' >/dev/null"
     if [ "$(id -u)" -eq 0 ]; then
-        fpid=$(pgrep -g "$PGID" -x kensho-fcgi | head -n 1)
         check "as root: kensho-fcgi runs as nobody" \
             [ "$(awk '$1 == "Uid:" {print $2}' "/proc/${fpid:-0}/status" 2>/dev/null)" = "$(id -u nobody)" ]
         check "as root: build/run is laid out where nobody can read it ($(readlink "$C/build/run"))" \
