@@ -541,7 +541,8 @@ static ks_result ks_json_strings(ks_fcgi_arena *a, const ks_fcgi_gen *g, const k
 int ks_fcgi_audit_failed(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp, ks_result r)
 {
     ks_fcgi_metrics_audit_failure();
-    ks_log(KS_LOG_ERR, "request_id=%s audit record not written: %s", req->request_id, ks_result_message(r));
+    const ks_log_field f[] = {{.key = "request_id", .str = req->request_id}, {.key = "code", .str = ks_result_name(r)}};
+    ks_log_fields(KS_LOG_ERR, "audit record not written", f, sizeof f / sizeof f[0]);
     if (!g->set.audit_required)
         return 1;
     resp->indication = NULL;
