@@ -2,10 +2,30 @@
 #
 #   make            build bin/kensho (and the library)
 #   make test       build and run every test (SAN=1: under ASan+UBSan+LSan)
+#   (both install what a fresh Debian 12 lacks first when run as root)
 #   make run        the whole stack on 127.0.0.1:8080 with a demo PKI
 #   make clean
 #
 # SAN=1 builds into build/san with sanitizers; the default build is build/rel.
+
+# A fresh machine lacks the packages that pkg-config is asked about below,
+# at parse time: for the goals that build, install them first (as root,
+# like CI's .ci/run; tests/install-deps.sh does nothing when all are there).
+# KS_DEPS_DONE keeps recursive makes from asking again.
+KS_BUILD_GOALS := all test run pki fuzz fuzz-build bench soak conformance test-www
+ifneq ($(filter $(KS_BUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
+ifeq ($(KS_DEPS_DONE),)
+ifeq ($(shell id -u),0)
+$(shell bash tests/install-deps.sh >&2)
+ifneq ($(.SHELLSTATUS),0)
+$(error tests/install-deps.sh failed: the packages above could not be installed)
+endif
+else ifneq ($(shell pkg-config --exists libcjson openssl libxml-2.0 xmlsec1-openssl 2>/dev/null || echo missing),)
+$(warning packages are missing and we are not root: run sudo bash tests/install-deps.sh (or make as root))
+endif
+export KS_DEPS_DONE := 1
+endif
+endif
 
 CC      ?= cc
 FLAVOR  := $(if $(SAN),san,rel)
@@ -40,6 +60,14 @@ CFLAGS  := $(CFLAGS_COMMON) -O2 -D_FORTIFY_SOURCE=2
 LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread
 endif
 
+# --version and kensho_build_info: the release and the commit built.  The
+# stamp file changes only when the version does, and util.o follows it.
+KS_VERSION := 0.1.0+$(or $(shell git rev-parse --short HEAD 2>/dev/null),unknown)
+KS_VERSION_STAMP := $(OUT)/version.stamp
+$(shell mkdir -p $(OUT) && (echo '$(KS_VERSION)' | cmp -s - $(KS_VERSION_STAMP) || echo '$(KS_VERSION)' >$(KS_VERSION_STAMP)))
+$(OUT)/verify/util.o: CFLAGS += -DKS_VERSION='"$(KS_VERSION)"'
+$(OUT)/verify/util.o: $(KS_VERSION_STAMP)
+
 LIB_OBJ    := $(LIB_SRC:%.c=$(OUT)/%.o)
 LIB        := $(OUT)/libkensho.a
 TEST_BIN   := $(TEST_SRC:tests/%.c=$(OUT)/tests/%)
@@ -65,8 +93,13 @@ $(OUT)/tests/%: tests/%.c tests/testlib.h tests/testnet.h $(LIB)
 
 # The test PKI is generated, never committed: dates are relative to now.
 PKI := build/pki
+# demo.json: the README's command-line example, offline (the PKI's own CRLs,
+# revocation "require"); paths are relative to the file.
 $(PKI)/.done: tests/pki/mkpki.sh
 	bash tests/pki/mkpki.sh $(PKI)
+	printf '%s\n' '{' '  "trust_anchors": ["anchors"],' '  "intermediates": ["intermediates"],' \
+	    '  "crls": ["pref-ca.crl", "pref-ca2.crl", "jpki-bca.crl", "gpki-bca.crl", "ministry-ca.crl"],' \
+	    '  "revocation": {"mode": "require"},' '  "accept_policies": ["1.2.392.200149.8.5.1.1.20"]' '}' >$(PKI)/demo.json
 	@touch $@
 pki: $(PKI)/.done
 
@@ -76,7 +109,6 @@ test: $(BINS) $(TEST_BIN) $(PKI)/.done
 # The whole stack on 127.0.0.1 in the foreground (tests/run-stack.sh);
 # PORT=n and CONFIG=file override.  Ctrl-C stops it.
 run:
-	@if [ "$$(id -u)" -eq 0 ]; then bash tests/install-deps.sh; fi
 	@$(MAKE) --no-print-directory all pki
 	KENSHO=$(abspath $(BIN)/kensho) PKI=$(abspath $(PKI)) PORT=$(or $(PORT),8080) CONFIG=$(CONFIG) \
 	    bash tests/run-stack.sh

@@ -26,7 +26,9 @@
  * Service keys (section "service"): threads, socket, listen, socket_mode,
  * backlog, user (the account to run as when started as root; default
  * "nobody"; never root: see main.c).  Audit keys (section "audit"): path, required (default true),
- * fsync ("always" default, or "never").
+ * fsync ("always" default, or "never").  Log keys (section "log"): format
+ * ("json", the default: journald and log collectors keep the fields;
+ * "text"), level ("info" default; "error", "warn", "debug").
  */
 #ifndef KENSHO_FCGI_H
 #define KENSHO_FCGI_H
@@ -76,6 +78,8 @@ typedef struct {
     ks_audit_fsync audit_fsync;
     ks_audit_rotation audit_rotation; /* audit.rotate_bytes, rotate_seconds, keep */
     int bench_routes; /* service.bench_routes: POST /api/v1/echo-bench (make bench) */
+    ks_log_format log_format; /* log.format: "json" (default) or "text" */
+    ks_log_level log_level;   /* log.level: "error", "warn", "info" (default), "debug" */
 } ks_fcgi_settings;
 
 /* Reads and validates the "service", "limits" (the service's keys) and
@@ -97,6 +101,11 @@ typedef struct {
  * configuration error fails; an audit log that cannot be opened does not
  * (the service then answers 503 when audit.required, see /readyz). */
 ks_result ks_fcgi_gen_load(const char *config_path, ks_fcgi_gen **out, char **errmsg);
+/* Appends to *errmsg the account the process reads its files as
+ * ("... (kensho-fcgi runs as user nobody (uid 65534))"): after the
+ * privilege drop a "Permission denied" is about that account, not the one
+ * that started it. */
+void ks_fcgi_name_user(char **errmsg);
 ks_fcgi_gen *ks_fcgi_gen_ref(ks_fcgi_gen *g);
 void ks_fcgi_gen_unref(ks_fcgi_gen *g); /* NULL ok */
 
@@ -131,8 +140,6 @@ typedef enum {
     KS_ROUTE_COUNT
 } ks_fcgi_route;
 
-typedef enum { KS_BODY_OK = 0, KS_BODY_TOO_LARGE, KS_BODY_BAD_LENGTH } ks_fcgi_body_state;
-
 typedef struct {
     const char *method;       /* REQUEST_METHOD */
     const char *path;         /* DOCUMENT_URI: decoded, normalised, no query */
@@ -141,7 +148,12 @@ typedef struct {
     const char *request_id;   /* sanitised, never NULL */
     const uint8_t *body;
     size_t body_len;
-    ks_fcgi_body_state body_state;
+    /* How reading the body went (ks_fcgi_read_body): KS_OK, KS_E_TOO_LARGE
+     * (over limits.max_body_bytes), KS_E_BAD_REQUEST (the body does not
+     * match CONTENT_LENGTH) or KS_E_NOMEM.  The handler answers anything but
+     * KS_OK as a problem through ks_result_http_status(), like every other
+     * result: a size refusal is 413, running out of memory 500. */
+    ks_result body_result;
 } ks_fcgi_req;
 
 typedef struct {
@@ -189,6 +201,17 @@ int ks_fcgi_json_depth_ok(const uint8_t *p, size_t len, int max);
 ks_result ks_fcgi_b64_decode(ks_fcgi_arena *a, const char *s, size_t len, uint8_t **out, size_t *outlen);
 
 const char *ks_fcgi_reason(int status); /* "Not Found" */
+
+/* Reads the request body from `rd` (libfcgi's stream in main.c; a buffer in
+ * the tests): at most `read(arg, buf, n)` bytes per call, 0 or less at the
+ * end.  Exactly CONTENT_LENGTH bytes (`content_length`, NULL or "" = 0) go
+ * into an arena buffer with a NUL after them.  KS_E_TOO_LARGE past `max`
+ * (what was sent is read and dropped, bounded, so the 413 is not lost to a
+ * reset), KS_E_BAD_REQUEST for a length that is not a number or bytes that
+ * do not match it, KS_E_NOMEM when the arena cannot hold the body. */
+typedef int (*ks_fcgi_read_fn)(void *arg, char *buf, int n);
+ks_result ks_fcgi_read_body(ks_fcgi_arena *a, const char *content_length, size_t max, ks_fcgi_read_fn rd, void *arg,
+                            uint8_t **body, size_t *len);
 
 /* ---------------- multipart/form-data (multipart.c) ---------------- */
 

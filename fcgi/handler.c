@@ -12,10 +12,12 @@
  * ks_result_http_status(); 404/405 come from the small table below.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fcgi.h"
 
@@ -113,6 +115,7 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
                                                  "bench_routes", NULL};
     static const char *const audit_keys[] = {"path", "required", "fsync", "rotate_bytes", "rotate_seconds", "keep",
                                              NULL};
+    static const char *const log_keys[] = {"format", "level", NULL};
     memset(s, 0, sizeof *s);
     *errmsg = NULL;
     /* 8 threads: with an fdatasync per audit record, threads share each
@@ -121,7 +124,9 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
     const cJSON *lim = ks_ctx_section(ctx, "limits");
     const cJSON *svc = ks_ctx_section(ctx, "service");
     const cJSON *aud = ks_ctx_section(ctx, "audit");
+    const cJSON *log = ks_ctx_section(ctx, "log");
     const char *sock = NULL, *listen = NULL, *mode = NULL, *apath = NULL, *fsync_s = NULL, *user = NULL;
+    const char *lformat = NULL, *llevel = NULL;
     /* The other "limits" keys belong to the verify module, which checked them. */
     if (!ks_int_key(lim, "limits", "max_body_bytes", 1024, 1L << 30, &body, errmsg) ||
         !ks_int_key(lim, "limits", "max_parts", 1, 256, &parts, errmsg) ||
@@ -182,6 +187,27 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
             goto fail;
         }
     }
+    if (!ks_known(log, "log", log_keys, errmsg) || !ks_str_key(log, "log", "format", &lformat, errmsg) ||
+        !ks_str_key(log, "log", "level", &llevel, errmsg))
+        goto fail;
+    /* JSON by default: under systemd every line lands in the journal as it
+     * is, and one object per line keeps request_id, route, status and
+     * indication as fields for journalctl -o cat | jq and log collectors
+     * (the journal adds the priority from the "<N>" prefix). */
+    s->log_format = KS_LOG_JSON;
+    if (lformat != NULL) {
+        if (strcmp(lformat, "text") == 0)
+            s->log_format = KS_LOG_TEXT;
+        else if (strcmp(lformat, "json") != 0) {
+            ks_set_fail(errmsg, "key \"%s\": must be \"json\" or \"text\"", "log.format");
+            goto fail;
+        }
+    }
+    s->log_level = KS_LOG_INFO;
+    if (llevel != NULL && !ks_log_level_parse(llevel, &s->log_level)) {
+        ks_set_fail(errmsg, "key \"%s\": must be \"error\", \"warn\", \"info\" or \"debug\"", "log.level");
+        goto fail;
+    }
     if (apath == NULL && s->audit_required) {
         ks_set_fail(errmsg, "key \"%s\": required unless audit.required is false", "audit.path");
         goto fail;
@@ -208,6 +234,31 @@ fail:
 
 /* ---------------- generations ---------------- */
 
+/* "uid 65534 (nobody)": who the service reads its files as.  After the
+ * privilege drop (main.c) that is service.user, not whoever started it, so
+ * an unreadable file's error names the account that needs access. */
+static void ks_whoami(char *out, size_t n)
+{
+    struct passwd pw, *res = NULL;
+    char buf[1024];
+    uid_t uid = geteuid();
+    if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res != NULL)
+        snprintf(out, n, "user %.64s (uid %u)", pw.pw_name, (unsigned)uid);
+    else
+        snprintf(out, n, "uid %u", (unsigned)uid);
+}
+
+/* *errmsg + " (kensho-fcgi runs as user X (uid N))", replacing *errmsg. */
+void ks_fcgi_name_user(char **errmsg)
+{
+    char who[128], *m = NULL;
+    ks_whoami(who, sizeof who);
+    if (*errmsg != NULL && asprintf(&m, "%s (kensho-fcgi runs as %s)", *errmsg, who) >= 0) {
+        free(*errmsg);
+        *errmsg = m;
+    }
+}
+
 ks_result ks_fcgi_gen_load(const char *config_path, ks_fcgi_gen **out, char **errmsg)
 {
     ks_fcgi_gen *g = calloc(1, sizeof *g);
@@ -220,12 +271,14 @@ ks_result ks_fcgi_gen_load(const char *config_path, ks_fcgi_gen **out, char **er
     if (r == KS_OK)
         r = ks_fcgi_settings_load(g->ctx, config_path, &g->set, errmsg);
     if (r != KS_OK) {
+        ks_fcgi_name_user(errmsg);
         ks_fcgi_gen_unref(g);
         return r;
     }
     if (g->set.audit_path != NULL) {
         char *err = NULL;
         if (ks_audit_open(g->set.audit_path, g->set.audit_fsync, &g->audit, &err) != KS_OK) {
+            ks_fcgi_name_user(&err);
             ks_log(KS_LOG_ERR, "audit log unavailable: %s", err ? err : "?");
             g->audit_error = err;
         } else {
@@ -488,7 +541,8 @@ static ks_result ks_json_strings(ks_fcgi_arena *a, const ks_fcgi_gen *g, const k
 int ks_fcgi_audit_failed(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp, ks_result r)
 {
     ks_fcgi_metrics_audit_failure();
-    ks_log(KS_LOG_ERR, "request_id=%s audit record not written: %s", req->request_id, ks_result_message(r));
+    const ks_log_field f[] = {{.key = "request_id", .str = req->request_id}, {.key = "code", .str = ks_result_name(r)}};
+    ks_log_fields(KS_LOG_ERR, "audit record not written", f, sizeof f / sizeof f[0]);
     if (!g->set.audit_required)
         return 1;
     resp->indication = NULL;
@@ -506,7 +560,8 @@ static int ks_audit_or_refuse(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_re
 {
     if (g->set.audit_path == NULL)
         return 1; /* audit off (allowed only with audit.required false) */
-    ks_audit_event ev = {.time = time(NULL),
+    /* The injected clock, like every other time of the request (tests pin it). */
+    ks_audit_event ev = {.time = ks_ctx_now(g->ctx),
                          .request_id = req->request_id,
                          .kind = kind,
                          .input = input,
@@ -824,12 +879,11 @@ void ks_fcgi_handle(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks
         return;
     }
     if (ks_routes[i].has_body) {
-        if (req->body_state == KS_BODY_TOO_LARGE) {
-            ks_problem(a, req, resp, KS_E_TOO_LARGE, "the body exceeds limits.max_body_bytes");
-            return;
-        }
-        if (req->body_state != KS_BODY_OK) {
-            ks_problem(a, req, resp, KS_E_BAD_REQUEST, "the body does not match CONTENT_LENGTH");
+        if (req->body_result != KS_OK) {
+            ks_problem(a, req, resp, req->body_result,
+                       req->body_result == KS_E_TOO_LARGE     ? "the body exceeds limits.max_body_bytes"
+                       : req->body_result == KS_E_BAD_REQUEST ? "the body does not match CONTENT_LENGTH"
+                                                              : "the body could not be read");
             return;
         }
         if (g == NULL || g->ctx == NULL) {

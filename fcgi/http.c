@@ -228,6 +228,57 @@ done:
     return ret;
 }
 
+/* RFC 9112 6.3: the body is exactly Content-Length bytes (nginx sends the
+ * length it read; chunked bodies arrive de-chunked with a length). */
+ks_result ks_fcgi_read_body(ks_fcgi_arena *a, const char *content_length, size_t max, ks_fcgi_read_fn rd, void *arg,
+                            uint8_t **body, size_t *len)
+{
+    size_t n = 0, digits = 0;
+    *body = NULL;
+    *len = 0;
+    for (const char *p = content_length; p != NULL && *p != '\0'; p++, digits++) {
+        if (*p < '0' || *p > '9')
+            return KS_E_BAD_REQUEST;
+        if (digits < 19) /* 19 digits cannot overflow a 64-bit size_t */
+            n = n * 10 + (size_t)(*p - '0');
+    }
+    if (digits > 19 || n > max) {
+        /* Read and drop what nginx already sent (bounded: nginx's own
+         * client_max_body_size is the real ceiling), so closing the
+         * connection with unread bytes cannot reset it before the 413 is
+         * read. */
+        char sink[16384];
+        size_t left = digits > 19 || n > (256u << 20) ? (256u << 20) : n;
+        while (left > 0) {
+            int r = rd(arg, sink, (int)(left < sizeof sink ? left : sizeof sink));
+            if (r <= 0)
+                break;
+            left -= (size_t)r;
+        }
+        return KS_E_TOO_LARGE;
+    }
+    /* Within max_body_bytes the arena's cap (main.c: twice the limit plus
+     * room for the rest) always leaves room: failing here is memory. */
+    uint8_t *buf = ks_fcgi_arena_alloc(a, n + 1);
+    if (buf == NULL)
+        return KS_E_NOMEM;
+    size_t got = 0;
+    while (got < n) {
+        size_t want = n - got > (1u << 20) ? (1u << 20) : n - got;
+        int r = rd(arg, (char *)buf + got, (int)want);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    char extra;
+    if (got != n || rd(arg, &extra, 1) > 0)
+        return KS_E_BAD_REQUEST;
+    buf[n] = '\0';
+    *body = buf;
+    *len = n;
+    return KS_OK;
+}
+
 const char *ks_fcgi_reason(int status)
 {
     switch (status) {

@@ -2,6 +2,7 @@
  * fcgi/main.c - bin/kensho-fcgi: a multi-threaded FastCGI server.
  *
  *   kensho-fcgi --config FILE [--socket PATH | --listen 127.0.0.1:PORT] [--threads N]
+ *   kensho-fcgi --version
  *
  * N workers each loop: take one of its slots (resetting the slot's arena) ->
  * FCGX_Accept_r -> read parameters and body -> handle -> answer ->
@@ -23,8 +24,11 @@
  * the audit log, so it starts with exactly the access every SIGHUP reload
  * will have.  Started as anyone else, it keeps its identity.
  *
- * Logs (stderr): one line per request with the request id, route, status,
- * indication and time; never a subject, a JPKI item or a client address.
+ * Logs (stderr, verify.h ks_log_fields): configuration "log" (format
+ * "json" by default, or "text"; level), applied at start and at each
+ * reload.  One line per request with the request id, method, route,
+ * status, indication, problem code and duration; never a subject, a JPKI
+ * item, a file name or a client address.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -80,57 +84,10 @@ static const char *ks_param(FCGX_Request *rq, ks_fcgi_arena *a, const char *name
     return ks_fcgi_arena_strndup(a, v, strnlen(v, KS_MAX_PARAM));
 }
 
-/* Reads exactly CONTENT_LENGTH bytes, never more than max. */
-static ks_fcgi_body_state ks_read_body(FCGX_Request *rq, ks_fcgi_arena *a, const char *clen, size_t max,
-                                       uint8_t **body, size_t *len)
+/* ks_fcgi_read_body's reader over libfcgi's input stream. */
+static int ks_fcgx_read(void *arg, char *buf, int n)
 {
-    *body = NULL;
-    *len = 0;
-    size_t n = 0;
-    if (clen != NULL && *clen != '\0') {
-        if (strlen(clen) > 19)
-            return KS_BODY_TOO_LARGE;
-        for (const char *p = clen; *p; p++) {
-            if (*p < '0' || *p > '9')
-                return KS_BODY_BAD_LENGTH;
-            n = n * 10 + (size_t)(*p - '0');
-        }
-    }
-    if (n > max) {
-        /* Read and drop what nginx already sent (bounded: nginx's own
-         * client_max_body_size is the real ceiling), so closing the
-         * connection with unread bytes cannot reset it before the 413 is
-         * read. */
-        char sink[16384];
-        size_t left = n < (256u << 20) ? n : (256u << 20);
-        while (left > 0) {
-            int r = FCGX_GetStr(sink, (int)(left < sizeof sink ? left : sizeof sink), rq->in);
-            if (r <= 0)
-                break;
-            left -= (size_t)r;
-        }
-        return KS_BODY_TOO_LARGE;
-    }
-    uint8_t *buf = ks_fcgi_arena_alloc(a, n + 1);
-    if (buf == NULL)
-        return KS_BODY_TOO_LARGE;
-    size_t got = 0;
-    while (got < n) {
-        size_t want = n - got > (1u << 20) ? (1u << 20) : n - got;
-        int r = FCGX_GetStr((char *)buf + got, (int)want, rq->in);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    if (got != n)
-        return KS_BODY_BAD_LENGTH;
-    char extra;
-    if (FCGX_GetStr(&extra, 1, rq->in) > 0)
-        return KS_BODY_BAD_LENGTH;
-    buf[n] = '\0';
-    *body = buf;
-    *len = n;
-    return KS_BODY_OK;
+    return FCGX_GetStr(buf, n, ((FCGX_Request *)arg)->in);
 }
 
 static void ks_put(FCGX_Request *rq, const char *p, size_t n)
@@ -233,9 +190,22 @@ static void ks_slot_answer(ks_slot *s)
     FCGX_Finish_r(rq);
     double dt = ks_now_s() - s->t0;
     ks_fcgi_metrics_request(resp->route, resp->status, resp->indication, dt);
-    ks_log(KS_LOG_INFO, "request_id=%s method=%.10s route=%s status=%d indication=%s code=%s ms=%.1f", s->rid,
-           s->req.method ? s->req.method : "-", ks_fcgi_route_name(resp->route), resp->status,
-           resp->indication ? resp->indication : "-", resp->code ? resp->code : "-", dt * 1000);
+    if (ks_log_enabled(KS_LOG_INFO)) {
+        /* Only our own vocabulary and the sanitised request id: never a
+         * subject, a JPKI item, a file name or a client address. */
+        char method[12];
+        snprintf(method, sizeof method, "%.10s", s->req.method ? s->req.method : "-");
+        const ks_log_field f[] = {
+            {.key = "request_id", .str = s->rid},
+            {.key = "method", .str = method},
+            {.key = "route", .str = ks_fcgi_route_name(resp->route)},
+            {.key = "status", .num = resp->status, .is_num = 1},
+            {.key = "indication", .str = resp->indication},
+            {.key = "code", .str = resp->code},
+            {.key = "duration_ms", .num = (double)(long long)(dt * 1e4 + 0.5) / 10, .is_num = 1},
+        };
+        ks_log_fields(KS_LOG_INFO, "request", f, sizeof f / sizeof f[0]);
+    }
     /* A request that outgrew the small chunk (a large body) gives its
      * memory back now, from whichever thread answers (large blocks barely
      * fragment); the many small blocks of the others wait for its worker. */
@@ -277,7 +247,7 @@ static void ks_serve_one(ks_slot *s)
     const char *clen = ks_param(rq, a, "CONTENT_LENGTH");
     int wants_body = req->method != NULL && strcmp(req->method, "POST") == 0;
     if (wants_body)
-        req->body_state = ks_read_body(rq, a, clen, g->set.max_body_bytes, &body, &req->body_len);
+        req->body_result = ks_fcgi_read_body(a, clen, g->set.max_body_bytes, ks_fcgx_read, rq, &body, &req->body_len);
     req->body = body;
 
     ks_fcgi_handle(g, a, req, &s->resp);
@@ -437,6 +407,7 @@ static void ks_reload(void)
     ks_fcgi_gen *old = ks_gen_current;
     ks_gen_current = ng;
     pthread_mutex_unlock(&ks_gen_mu);
+    ks_log_setup(ng->set.log_format, ng->set.log_level);
     if (old->set.threads != ng->set.threads || (old->set.socket == NULL) != (ng->set.socket == NULL) ||
         (old->set.socket && ng->set.socket && strcmp(old->set.socket, ng->set.socket) != 0))
         ks_log(KS_LOG_WARN, "reload: service.threads and service.socket take effect at the next start");
@@ -453,6 +424,8 @@ static ks_result ks_boot_settings(const char *path, ks_fcgi_settings *set, char 
     ks_result r = ks_ctx_load(path, &ctx, err);
     if (r == KS_OK)
         r = ks_fcgi_settings_load(ctx, path, set, err);
+    if (r != KS_OK)
+        ks_fcgi_name_user(err);
     ks_ctx_unref(ctx);
     return r;
 }
@@ -490,13 +463,57 @@ static int ks_drop_privileges(const char *user, const char *sock)
 
 static void ks_usage(void)
 {
-    fputs("usage: kensho-fcgi --config FILE [--socket PATH | --listen 127.0.0.1:PORT] [--threads N]\n", stderr);
+    fputs("usage: kensho-fcgi --config FILE [--socket PATH | --listen 127.0.0.1:PORT] [--threads N]\n"
+          "       kensho-fcgi --version\n",
+          stderr);
+}
+
+typedef struct {
+    const char *config;
+    const char *socket;
+    const char *listen;
+    long threads; /* 0: service.threads */
+    int version;  /* --version: print and exit */
+} ks_args;
+
+/* 0 when argv makes sense, else 64 (EX_USAGE) after the usage line. */
+static int ks_parse_args(int argc, char **argv, ks_args *out)
+{
+    memset(out, 0, sizeof *out);
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        out->version = 1;
+        return 0;
+    }
+    for (int i = 1; i < argc; i += 2) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (v == NULL)
+            goto usage;
+        if (strcmp(o, "--config") == 0)
+            out->config = v;
+        else if (strcmp(o, "--socket") == 0)
+            out->socket = v;
+        else if (strcmp(o, "--listen") == 0)
+            out->listen = v;
+        else if (strcmp(o, "--threads") == 0) {
+            char *end = NULL;
+            out->threads = strtol(v, &end, 10);
+            if (*end != '\0' || out->threads < 1 || out->threads > KS_MAX_THREADS)
+                goto usage;
+        } else {
+            goto usage;
+        }
+    }
+    if (out->config == NULL || (out->socket != NULL && out->listen != NULL))
+        goto usage;
+    return 0;
+usage:
+    ks_usage();
+    return 64;
 }
 
 int main(int argc, char **argv)
 {
-    const char *sock = NULL, *listen_at = NULL;
-    long threads = 0;
+    ks_args args;
     char *err = NULL;
     pthread_t tids[KS_MAX_THREADS];
     int nt = 0, rc = 1;
@@ -505,35 +522,17 @@ int main(int argc, char **argv)
      * of them, every request (5% of the CPU under load; make bench). */
     mallopt(M_MXFAST, 0);
 
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (v == NULL) {
-            ks_usage();
-            return 64;
-        }
-        if (strcmp(o, "--config") == 0)
-            ks_config_path = v;
-        else if (strcmp(o, "--socket") == 0)
-            sock = v;
-        else if (strcmp(o, "--listen") == 0)
-            listen_at = v;
-        else if (strcmp(o, "--threads") == 0) {
-            char *end = NULL;
-            threads = strtol(v, &end, 10);
-            if (*end != '\0' || threads < 1 || threads > KS_MAX_THREADS) {
-                ks_usage();
-                return 64;
-            }
-        } else {
-            ks_usage();
-            return 64;
-        }
-        i++;
-    }
-    if (ks_config_path == NULL || (sock != NULL && listen_at != NULL)) {
-        ks_usage();
+    if (ks_parse_args(argc, argv, &args) != 0)
         return 64;
+    if (args.version) {
+        printf("kensho-fcgi %s (OpenSSL %s, libxmlsec1 %s)\n", ks_version(), ks_version_openssl(),
+               ks_version_xmlsec());
+        return 0;
     }
+    ks_config_path = args.config;
+    const char *sock = args.socket, *listen_at = args.listen;
+    long threads = args.threads;
+    ks_log_setup(KS_LOG_JSON, KS_LOG_INFO); /* the service's defaults until the file says otherwise */
     ks_fcgi_settings boot;
     if (ks_boot_settings(ks_config_path, &boot, &err) != KS_OK) {
         ks_log(KS_LOG_ERR, "%s", err ? err : "cannot load the configuration");
@@ -541,6 +540,7 @@ int main(int argc, char **argv)
         return 78;
     }
     ks_fcgi_settings *set = &boot;
+    ks_log_setup(set->log_format, set->log_level);
     /* Copies: the generation (and its strings) is replaced at reload. */
     static char sock_buf[256], listen_buf[64];
     if (sock == NULL && listen_at == NULL && set->socket != NULL) {
@@ -579,6 +579,7 @@ int main(int argc, char **argv)
         rc = 78;
         goto done;
     }
+    ks_log_setup(ks_gen_current->set.log_format, ks_gen_current->set.log_level);
     if (ks_slots_init((size_t)threads) != 0) {
         ks_log(KS_LOG_ERR, "out of memory");
         goto done;

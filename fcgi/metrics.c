@@ -163,6 +163,15 @@ static void ks_free_ptr(void *p)
 ks_result ks_fcgi_metrics_render(ks_ctx *ctx, ks_audit *audit, ks_fcgi_arena *a, char **out, size_t *outlen)
 {
     ks_fcgi_buf b = {.max = 4 * 1024 * 1024};
+    /* The info-metric idiom: a constant 1 whose labels say what runs. */
+    ks_fcgi_buf_printf(&b, "# HELP kensho_build_info kensho's version and the OpenSSL and libxmlsec1 it runs with.\n"
+                           "# TYPE kensho_build_info gauge\nkensho_build_info{version=\"");
+    ks_label(&b, ks_version());
+    ks_fcgi_buf_printf(&b, "\",openssl=\"");
+    ks_label(&b, ks_version_openssl());
+    ks_fcgi_buf_printf(&b, "\",libxmlsec1=\"");
+    ks_label(&b, ks_version_xmlsec());
+    ks_fcgi_buf_printf(&b, "\"} 1\n");
     ks_fcgi_buf_printf(&b, "# HELP kensho_http_requests_total Requests answered, by route, status and verdict "
                            "indication.\n# TYPE kensho_http_requests_total counter\n");
     for (int r = 0; r < KS_ROUTE_COUNT; r++)

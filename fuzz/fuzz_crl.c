@@ -1,8 +1,8 @@
 /*
  * fuzz/fuzz_crl.c - CRLs as they arrive from the network or from memcached,
  * and as local files:
- *   - ks_crl_decode (verify/revoke.c, static: reached by including the file,
- *     so the production code is untouched): PEM/DER with exact length,
+ *   - ks_crl_decode (verify/revoke.c, through internal.h, the same function
+ *     the cache calls): PEM/DER with exact length,
  *     issuer name and signature against the CA the cache key names,
  *     thisUpdate/nextUpdate, crlNumber monotonicity;
  *   - ks_load_crl_file (configuration "crls") through a tmpfs file;
@@ -10,9 +10,8 @@
  *     the validated path of citizen-rsa, as revoke.c would use it.
  * Input: the CRL bytes.
  */
-#include "../verify/revoke.c"
-
 #include "fuzz.h"
+#include "internal.h"
 
 static ks_ctx *fz_ctx;
 static char fz_key[512];

@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        .request_id = "fuzz",
                        .body = body,
                        .body_len = len,
-                       .body_state = KS_BODY_OK};
+                       .body_result = KS_OK};
     ks_fcgi_resp resp;
     ks_fcgi_handle(gen, arena, &req, &resp);
     /* Only verdicts and client errors: a 5xx here is a bug (no audit,

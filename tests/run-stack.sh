@@ -8,6 +8,14 @@
 # demo PKI, tests/pki/mkpki.sh), PORT (default 8080), CONFIG (a configuration
 # file to use instead of the generated demo one).  The run directory is
 # build/run: logs, the audit log, sockets, nginx's prefix.
+#
+# As root the services run as nobody, who may not be able to enter the
+# clone at all (root's home is 0700, so is a mktemp -d directory).  Then
+# everything they read (kensho-fcgi, the demo PKI's trust files and CRLs,
+# www/, the peer) is copied into a run directory under /tmp that nobody
+# owns, and build/run is a symbolic link to it: the paths in the README
+# stay the same, and a SIGHUP reload reads what the first load read.  A
+# CONFIG= file that nobody cannot read is refused up front, naming the user.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -48,7 +56,35 @@ started() { # started NAME PID
     PIDS+=("$2")
 }
 
+SVC_USER=$(if [ "$(id -u)" -eq 0 ]; then echo nobody; else id -un; fi)
+# svc_can CHECKS...: every `test` expression holds for the service user.
+svc_can() { (ks_exec_service sh -c 'for c in "$@"; do eval "test $c" || exit 1; done' sh "$@") 2>/dev/null; }
+# The previous run's directory under /tmp, when build/run pointed there.
+if [ -L "$RUN" ]; then
+    old=$(readlink "$RUN")
+    case $old in /tmp/kensho-run.*) rm -rf "$old" ;; esac
+fi
 rm -rf "$RUN"
+PEER=$HERE/revocation/peer.py
+WWW=$ROOT/www
+if ! svc_can "-x '$FCGI'" "-r '$WWW/index.html'" "-r '$PEER'" "-r '$P/anchors'" "-x '$P/anchors'" \
+    "-x '$P/intermediates'" "-r '$P/pref-ca.crl'" "-x '$(dirname "$RUN")'"; then
+    REAL=$(mktemp -d /tmp/kensho-run.XXXXXX)
+    ln -s "$REAL" "$RUN"
+    echo "run-stack: $SVC_USER cannot read $ROOT: the run directory is $REAL (build/run points to it)" >&2
+    mkdir -p "$REAL/bin" "$REAL/pki" "$REAL/peer"
+    cp "$FCGI" "$REAL/bin/"
+    cp -r "$WWW" "$REAL/www"
+    cp "$PEER" "$REAL/peer/"
+    cp -r "$P/anchors" "$P/intermediates" "$P"/*.crl "$P/pref-ca-self.pem" "$REAL/pki/"
+    FCGI=$REAL/bin/kensho-fcgi
+    WWW=$REAL/www
+    PEER=$REAL/peer/peer.py
+    SVC_PKI=$REAL/pki
+    RUN=$REAL
+else
+    SVC_PKI=$P
+fi
 mkdir -p "$RUN/crl" "$RUN/ocsp"
 cp "$P"/*.crl "$P"/*.crl.der "$RUN/crl/"
 # The responder's key is readable by root only in the PKI: give the service
@@ -57,6 +93,7 @@ cp "$P/pref-ca-db/index.txt" "$P/pref-ca-self.pem" "$P/ocsp-responder.pem" "$P/o
 [ -f "$P/pref-ca-db/index.txt.attr" ] && cp "$P/pref-ca-db/index.txt.attr" "$RUN/ocsp/"
 ks_rundir "$RUN"
 chmod 0755 "$RUN" "$RUN/crl" # the CRL server and nginx read below it
+[ -d "$RUN/pki" ] && chmod -R go+rX "$RUN/pki" "$RUN/www" "$RUN/peer" "$RUN/bin"
 
 MC_PORT=$(ks_free_port)
 ks_exec_service memcached -l 127.0.0.1 -p "$MC_PORT" -U 0 -m 64 -c 256 2>>"$RUN/memcached.log" &
@@ -64,11 +101,11 @@ started memcached $!
 # The demo OCSP responder and CRL server: tests/revocation/peer.py on 127.0.0.1
 # (`openssl ocsp -port` would bind every interface).
 OCSP_PORT=$(ks_free_port)
-KS_PEER_PORT=$OCSP_PORT ks_exec_service "$PY" "$HERE/revocation/peer.py" "$RUN/ocsp.port" ocsp "$RUN/ocsp/index.txt" \
+KS_PEER_PORT=$OCSP_PORT ks_exec_service "$PY" "$PEER" "$RUN/ocsp.port" ocsp "$RUN/ocsp/index.txt" \
     "$RUN/ocsp/pref-ca-self.pem" "$RUN/ocsp/ocsp-responder.pem" "$RUN/ocsp/ocsp-responder.key" 2>>"$RUN/ocsp.log" &
 started ocsp $!
 CRL_PORT=$(ks_free_port)
-KS_PEER_PORT=$CRL_PORT ks_exec_service "$PY" "$HERE/revocation/peer.py" "$RUN/crl.port" static "$RUN/crl" \
+KS_PEER_PORT=$CRL_PORT ks_exec_service "$PY" "$PEER" "$RUN/crl.port" static "$RUN/crl" \
     >>"$RUN/crl.log" 2>&1 &
 started crl $!
 
@@ -76,7 +113,7 @@ if [ -z "$CONFIG" ]; then
     CONFIG=$RUN/demo.json
     cat >"$CONFIG" <<JSON
 {
-$(ks_demo_trust_json "$P" "$OCSP_PORT" "$CRL_PORT" "$MC_PORT" 3000),
+$(ks_demo_trust_json "$SVC_PKI" "$OCSP_PORT" "$CRL_PORT" "$MC_PORT" 3000),
   "limits": {"max_body_bytes": 20971520},
   "service": {"threads": 4},
   "audit": {"path": "$RUN/audit.log", "required": true, "fsync": "always"}
@@ -85,13 +122,18 @@ JSON
     ks_rundir "$RUN"
 fi
 CONFIG=$(cd "$(dirname "$CONFIG")" && pwd)/$(basename "$CONFIG")
+if ! svc_can "-r '$CONFIG'"; then
+    echo "run-stack: $CONFIG: not readable by $SVC_USER, the user kensho-fcgi runs as" \
+        "(put it, and the files it names, where $SVC_USER can read them)" >&2
+    exit 78
+fi
 
 SOCK=$RUN/kensho-fcgi.sock
 ks_exec_service "$FCGI" --config "$CONFIG" --socket "$SOCK" 2>>"$RUN/kensho-fcgi.log" &
 FCGI_PID=$!
 started kensho-fcgi "$FCGI_PID"
 ks_wait_for 20 test -S "$SOCK" || { echo "run-stack: kensho-fcgi did not start:" >&2; tail -n 20 "$RUN/kensho-fcgi.log" >&2; exit 1; }
-ks_start_nginx "$RUN/nginx" "$PORT" "$ROOT/www" "$SOCK" 21m 20 40 || exit 1
+ks_start_nginx "$RUN/nginx" "$PORT" "$WWW" "$SOCK" 21m 20 40 || exit 1
 started nginx "$NGINX_PID"
 ks_wait_for 10 test -s "$RUN/ocsp.port" || true
 

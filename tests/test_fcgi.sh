@@ -197,7 +197,15 @@ rid=$(header raw-rsa X-Request-Id)
 rid_sane() { [[ "$1" =~ ^[A-Za-z0-9-]{1,64}$ ]]; }
 check "request id is sane" rid_sane "$rid"
 check "request id in the access log (buffered: flushed within 1 s)" ks_wait_for 5 grep -q "$rid" "$T/nginx/access.log"
-check "request id in the service log" grep -q "request_id=$rid " "$LOG"
+# The service log (log.format "json", the default): one object per line; the
+# request's line has its id, route, status, indication and duration.
+log_line_ok() { # log_line_ok RID INDICATION
+    jq -c --arg rid "$1" --arg ind "$2" 'select(.request_id == $rid) |
+        select(.msg == "request" and .level == "info" and .route == "verify" and .status == 200 and
+               .indication == $ind and (.duration_ms | type) == "number" and
+               (.timestamp | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$")))' "$LOG" | grep -q .
+}
+check "request id in the service log, as a JSON line with its fields" log_line_ok "$rid" TOTAL_PASSED
 check "request id in the audit record" grep -q "\"request_id\":\"$rid\"" "$T/audit.log"
 check "request ids differ" [ "$rid" != "$(header raw-expired X-Request-Id)" ]
 
@@ -216,6 +224,10 @@ check "metrics audit syncs: between 1 and one per record ($audit_syncs for $audi
     [ "${audit_syncs:-0}" -ge 1 -a "${audit_syncs:-0}" -le "${audit_records:-0}" ]
 check "metrics memcached" grep -q '^kensho_memcached_up [01]$' "$T/metrics.body"
 check "metrics CRL age" grep -q '^kensho_crl_age_seconds{issuer=".*",file=".*",fresh="true"} [0-9]' "$T/metrics.body"
+ver=$("$FCGI" --version | awk '{print $2}')
+check "kensho-fcgi --version ($ver) and kensho --version agree" [ -n "$ver" -a "$("$K" --version | awk '{print $2}')" = "$ver" ]
+check "metrics build_info names the version, OpenSSL and libxmlsec1" \
+    bash -c "grep -F 'kensho_build_info{version=\"$ver\",openssl=\"' '$T/metrics.body' | grep -Eq 'libxmlsec1=\"[0-9][^\"]*\"\} 1\$'"
 
 # ---- SIGHUP under load: no failed request ----
 metric() { curl -s --max-time 10 "$B/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
@@ -284,6 +296,33 @@ ks_wait_for 5 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 
 req back -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify"
 check "audit back after reload" status_is back 200
 
+# ---- log.format and log.level, changed by a reload ----
+reload_wait() { # SIGHUP, then wait until the log says how it went
+    local n
+    n=$(grep -c 'configuration reloaded\|reload refused' "$LOG")
+    kill -HUP "$FCGI_PID"
+    ks_wait_for 5 bash -c "[ \$(grep -c 'configuration reloaded\|reload refused' '$LOG') -gt $n ]"
+}
+cp "$LOG" "$T/fcgi-json.log" # everything so far was logged as JSON
+write_config "$CFG" "$T/audit.log" true ', "log": {"format": "text"}'
+reload_wait
+req logtext -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify"
+rid_text=$(header logtext X-Request-Id)
+check "log.format text: the request's line" \
+    grep -q "^kensho: info: request request_id=$rid_text method=POST route=verify status=200 indication=TOTAL_PASSED code=- duration_ms=" "$LOG"
+write_config "$CFG" "$T/audit.log" true ', "log": {"format": "json", "level": "warn"}'
+reload_wait
+req logwarn -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify"
+check "log.level warn: answered" status_is logwarn 200
+sleep 0.3
+check "log.level warn: no request line" bash -c "! grep -q '$(header logwarn X-Request-Id)' '$LOG'"
+write_config "$CFG" "$T/audit.log" true ', "log": {"format": "xml"}'
+reload_wait
+check "log.format xml refused on reload, naming the key" grep -q 'reload refused.*log\.format' "$LOG"
+cp "$T/good.json" "$CFG"
+kill -HUP "$FCGI_PID"
+ks_wait_for 5 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 $B/readyz)\" = 200 ]"
+
 # ---- a configured CRL past its nextUpdate: not ready ----
 CRL_FILE=$P/pref-ca-stale.crl write_config "$CFG" "$T/audit.log" true
 kill -HUP "$FCGI_PID"
@@ -333,6 +372,13 @@ check "altered audit log: names line 4" [ "$(jget "$T/av2.json" line)" = 4 ]
 head -c -10 "$T/audit.log" >"$T/audit-torn.log"
 "$K" audit-verify "$T/audit-torn.log" >"$T/av3.json"
 check "torn audit log: exit 1" [ $? -eq 1 ]
+
+# ---- the service log: JSON lines only ----
+bad_lines=$(jq -Rc 'fromjson? // "NOT JSON" | if type == "object" and (.timestamp | type) == "string" and
+    (.level | IN("error", "warn", "info", "debug")) and (.msg | type) == "string" then empty else . end' \
+    "$T/fcgi-json.log" 2>&1 | head -n 3)
+check "every line of the JSON log is an object with timestamp, level and msg ($bad_lines)" \
+    [ -z "$bad_lines" -a -s "$T/fcgi-json.log" ]
 
 # ---- no personal data in any log or in the audit file ----
 check "the verdict does carry the JPKI name (so the grep means something)" grep -q '検証' "$T/raw-rsa.body"

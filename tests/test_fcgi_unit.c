@@ -3,10 +3,14 @@
  * multipart (table rows name the expected result), media types, request
  * ids, JSON depth, base64, the arena, ks_fcgi_handle over a real context
  * with an audit log whose chain is checked at the end, and the audit log's
- * group commit (ks_audit_write + ks_audit_when_synced) under threads.
+ * group commit (ks_audit_write + ks_audit_when_synced) under threads, the
+ * body reader (a size refusal is 413, memory 500), the audit record's time
+ * from the injected clock, and the log lines (JSON fields, text, journald).
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fcgi.h"
@@ -167,6 +171,185 @@ static uint8_t *slurp(const char *path, size_t *len)
     return buf;
 }
 
+static time_t t_pinned_clock(void *arg)
+{
+    return *(const time_t *)arg;
+}
+
+/* ks_fcgi_read_body over a buffer, as main.c over libfcgi's stream. */
+typedef struct {
+    const char *p;
+    size_t len, off;
+} t_stream;
+
+static int t_stream_read(void *arg, char *buf, int n)
+{
+    t_stream *st = arg;
+    size_t k = st->len - st->off < (size_t)n ? st->len - st->off : (size_t)n;
+    if (k > 7) /* short reads, as a socket gives them */
+        k = 7;
+    memcpy(buf, st->p + st->off, k);
+    st->off += k;
+    return (int)k;
+}
+
+static void test_read_body(void)
+{
+    static const struct {
+        const char *what, *clen, *data;
+        size_t max, cap;
+        ks_result want;
+        size_t len;
+    } rows[] = {
+        {"exact", "10", "0123456789", 100, 1 << 20, KS_OK, 10},
+        {"no length, no body", NULL, "", 100, 1 << 20, KS_OK, 0},
+        {"empty length", "", "", 100, 1 << 20, KS_OK, 0},
+        {"at max", "100", NULL, 100, 1 << 20, KS_OK, 100},
+        {"one past max", "101", NULL, 100, 1 << 20, KS_E_TOO_LARGE, 0},
+        {"20 digits", "99999999999999999999", "", 100, 1 << 20, KS_E_TOO_LARGE, 0},
+        {"not a number", "1x", "1", 100, 1 << 20, KS_E_BAD_REQUEST, 0},
+        {"negative", "-1", "", 100, 1 << 20, KS_E_BAD_REQUEST, 0},
+        {"short body", "10", "01234", 100, 1 << 20, KS_E_BAD_REQUEST, 0},
+        {"long body", "10", "0123456789X", 100, 1 << 20, KS_E_BAD_REQUEST, 0},
+        /* within max_body_bytes, but the arena cannot hold it: memory,
+         * not a size refusal (was 413) */
+        {"arena exhausted", "100000", NULL, 1 << 20, KS_FCGI_ARENA_CHUNK, KS_E_NOMEM, 0},
+    };
+    static char filler[100000];
+    memset(filler, 'f', sizeof filler);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        ks_fcgi_arena *a = ks_fcgi_arena_new(rows[i].cap);
+        size_t want_len = rows[i].data ? strlen(rows[i].data) : strtoul(rows[i].clen, NULL, 10);
+        t_stream st = {rows[i].data ? rows[i].data : filler, want_len, 0};
+        uint8_t *body = NULL;
+        size_t len = 99;
+        ks_result r = ks_fcgi_read_body(a, rows[i].clen, rows[i].max, t_stream_read, &st, &body, &len);
+        CHECK(r == rows[i].want, "read body, %s: %s, want %s", rows[i].what, ks_result_name(r),
+              ks_result_name(rows[i].want));
+        CHECK(len == rows[i].len, "read body, %s: length %zu", rows[i].what, len);
+        if (r == KS_OK)
+            CHECK(body != NULL && body[len] == '\0' && memcmp(body, st.p, len) == 0, "read body, %s: bytes",
+                  rows[i].what);
+        else
+            CHECK(body == NULL, "read body, %s: no body", rows[i].what);
+        ks_fcgi_arena_free(a);
+    }
+}
+
+/* Runs fn with stderr sent to a file; returns the file's text (caller frees). */
+static char *t_capture_stderr(void (*fn)(void))
+{
+    char path[] = "/tmp/kensho-log-unit-XXXXXX";
+    int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+    if (fd < 0 || saved < 0)
+        return NULL;
+    fflush(stderr);
+    dup2(fd, STDERR_FILENO);
+    fn();
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    size_t len = 0;
+    char *text = (char *)slurp(path, &len);
+    if (text != NULL)
+        text[len] = '\0';
+    close(fd);
+    unlink(path);
+    return text;
+}
+
+static void t_log_lines(void)
+{
+    /* what kensho-fcgi logs per request, with hostile bytes where a client
+     * or a file could put some: quotes, a line feed, invalid UTF-8 */
+    const ks_log_field f[] = {
+        {.key = "request_id", .str = "abc-123"},
+        {.key = "route", .str = "verify"},
+        {.key = "status", .num = 200, .is_num = 1},
+        {.key = "indication", .str = "TOTAL_PASSED"},
+        {.key = "code", .str = NULL},
+        {.key = "duration_ms", .num = 12.5, .is_num = 1},
+    };
+    ks_log_fields(KS_LOG_INFO, "request", f, sizeof f / sizeof f[0]);
+    ks_log(KS_LOG_WARN, "file \"%s\"\nforged line \xff\xfe %s", "/tmp/a\"b", "\xe6\xa4\x9c\xe8\xa8\xbc");
+    ks_log(KS_LOG_DEBUG, "below the level: dropped");
+}
+
+static void t_log_text(void)
+{
+    ks_log_setup(KS_LOG_TEXT, KS_LOG_WARN);
+    const ks_log_field f[] = {{.key = "status", .num = 413, .is_num = 1}, {.key = "code", .str = "KS_E_TOO_LARGE"}};
+    ks_log_fields(KS_LOG_INFO, "request", f, 2); /* below warn */
+    ks_log_fields(KS_LOG_ERR, "request", f, 2);
+}
+
+static void test_log(void)
+{
+    unsetenv("JOURNAL_STREAM");
+    ks_log_setup(KS_LOG_JSON, KS_LOG_INFO);
+    char *text = t_capture_stderr(t_log_lines);
+    CHECK(text != NULL, "log captured");
+    int lines = 0;
+    for (char *save = NULL, *ln = text ? strtok_r(text, "\n", &save) : NULL; ln != NULL;
+         ln = strtok_r(NULL, "\n", &save), lines++) {
+        cJSON *o = cJSON_Parse(ln);
+        CHECK(cJSON_IsObject(o), "log line %d is one JSON object: %s", lines, ln);
+        const char *ts = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "timestamp"));
+        time_t t = 0;
+        CHECK(ts != NULL && strlen(ts) == 24 && ks_time_parse(ts, &t) == KS_OK && llabs((long long)(t - time(NULL))) < 60,
+              "line %d: timestamp RFC 3339 UTC with milliseconds: %s", lines, t_str(ts));
+        const char *lvl = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "level"));
+        if (lines == 0) {
+            CHECK_STR(lvl, "info", "request line level");
+            CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "msg")), "request", "msg");
+            CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "request_id")), "abc-123", "request_id");
+            CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "route")), "verify", "route");
+            CHECK(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "status")) == 200, "status");
+            CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "indication")), "TOTAL_PASSED",
+                      "indication");
+            CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "code")), "no code: null");
+            CHECK(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "duration_ms")) == 12.5, "duration_ms");
+        } else {
+            CHECK_STR(lvl, "warn", "free text line level");
+            const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "msg"));
+            CHECK(msg != NULL && strstr(msg, "/tmp/a\"b") != NULL && strstr(msg, "\nforged line ?? ") != NULL,
+                  "quotes and line feed kept inside the string, invalid UTF-8 replaced: %s", t_str(msg));
+        }
+        cJSON_Delete(o);
+    }
+    CHECK(lines == 2, "2 lines (debug dropped at level info): %d", lines);
+    free(text);
+    text = t_capture_stderr(t_log_text);
+    CHECK_STR(text, "kensho: error: request status=413 code=KS_E_TOO_LARGE\n", "text format, level warn");
+    free(text);
+    /* Under systemd (JOURNAL_STREAM names our stderr) each line carries its
+     * sd-daemon priority for the journal. */
+    char path[] = "/tmp/kensho-journal-unit-XXXXXX";
+    int fd = mkstemp(path);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0) {
+        char js[64];
+        snprintf(js, sizeof js, "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+        int saved = dup(STDERR_FILENO);
+        dup2(fd, STDERR_FILENO);
+        setenv("JOURNAL_STREAM", js, 1);
+        ks_log_setup(KS_LOG_JSON, KS_LOG_INFO);
+        ks_log(KS_LOG_ERR, "to the journal");
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+        size_t len = 0;
+        char *j = (char *)slurp(path, &len);
+        CHECK(j != NULL && len > 4 && strncmp(j, "<3>{", 4) == 0, "journald priority prefix: %.40s", j ? j : "");
+        free(j);
+    }
+    if (fd >= 0) {
+        close(fd);
+        unlink(path);
+    }
+    unsetenv("JOURNAL_STREAM");
+    ks_log_setup(KS_LOG_TEXT, KS_LOG_INFO);
+}
+
 /* Settles a verdict that waits for its audit record, as kensho-fcgi does. */
 static void settle(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp)
 {
@@ -225,6 +408,12 @@ static void test_handler(void)
     if (r != KS_OK)
         return;
     CHECK_STR(g->set.audit_path, audit, "relative audit path");
+    /* The audit record's time comes from the injected clock: pinned an hour
+     * and a half back (inside every test certificate's validity), no
+     * record may carry the wall clock's time. */
+    static time_t pinned;
+    pinned = time(NULL) - 5400;
+    ks_ctx_set_clock(g->ctx, t_pinned_clock, &pinned);
     size_t slen = 0, dlen = 0, clen = 0;
     snprintf(path, sizeof path, "%s/sig-attached-rsa.p7m", pki);
     uint8_t *sig = slurp(path, &slen);
@@ -290,14 +479,34 @@ static void test_handler(void)
                    "TOTAL_PASSED");
             free(pem);
         }
-        /* the body was over max_body_bytes (main.c does not read it) */
-        ks_fcgi_arena *a = ks_fcgi_arena_new(1 << 20);
-        ks_fcgi_req big = {.method = "POST", .path = "/api/v1/verify", .query = "", .content_type = "application/json",
-                           .request_id = "unit-2", .body_state = KS_BODY_TOO_LARGE};
-        ks_fcgi_resp resp;
-        ks_fcgi_handle(g, a, &big, &resp);
-        CHECK(resp.status == 413, "too large: %d", resp.status);
-        ks_fcgi_arena_free(a);
+        /* How reading the body went (ks_fcgi_read_body) becomes the answer
+         * through the one result table: a size refusal is not memory. */
+        static const struct {
+            ks_result body;
+            int status;
+            const char *code;
+        } brows[] = {
+            {KS_E_TOO_LARGE, 413, "KS_E_TOO_LARGE"},
+            {KS_E_BAD_REQUEST, 400, "KS_E_BAD_REQUEST"},
+            {KS_E_NOMEM, 500, "KS_E_NOMEM"},
+        };
+        for (size_t i = 0; i < sizeof brows / sizeof brows[0]; i++) {
+            ks_fcgi_arena *a = ks_fcgi_arena_new(1 << 20);
+            ks_fcgi_req big = {.method = "POST", .path = "/api/v1/verify", .query = "",
+                               .content_type = "application/json", .request_id = "unit-2",
+                               .body_result = brows[i].body};
+            ks_fcgi_resp resp;
+            ks_fcgi_handle(g, a, &big, &resp);
+            cJSON *pd = cJSON_ParseWithLength(resp.body, resp.body_len);
+            CHECK(resp.status == brows[i].status, "body %s: status %d, want %d", ks_result_name(brows[i].body),
+                  resp.status, brows[i].status);
+            CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pd, "code")), brows[i].code,
+                      "body %s: code", ks_result_name(brows[i].body));
+            CHECK(resp.audit_seq == 0 && resp.indication == NULL, "body %s: no verdict, no record",
+                  ks_result_name(brows[i].body));
+            cJSON_Delete(pd);
+            ks_fcgi_arena_free(a);
+        }
     }
     ks_fcgi_gen_unref(g);
     /* the audit chain: 1 raw + 1 at + 2 multipart + 1 certificate verdicts */
@@ -306,6 +515,22 @@ static void test_handler(void)
     CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rep, "intact")), "chain intact");
     CHECK(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rep, "lines")) == 5, "5 records");
     cJSON_Delete(rep);
+    char want_time[32];
+    ks_time_format(pinned, want_time, sizeof want_time);
+    FILE *af = fopen(audit, "r");
+    char line[16384];
+    int nrec = 0, pinned_ok = 0;
+    while (af != NULL && fgets(line, sizeof line, af) != NULL) {
+        cJSON *rec = cJSON_Parse(line);
+        const char *tm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "time"));
+        nrec++;
+        pinned_ok += tm != NULL && strcmp(tm, want_time) == 0;
+        cJSON_Delete(rec);
+    }
+    if (af != NULL)
+        fclose(af);
+    CHECK(nrec == 5 && pinned_ok == 5, "audit time from the injected clock: %d of %d records at %s", pinned_ok, nrec,
+          want_time);
     /* a reopened log continues the chain */
     ks_audit *au = NULL;
     err = NULL;
@@ -517,6 +742,8 @@ int main(void)
     test_multipart();
     test_media();
     test_small();
+    test_read_body();
+    test_log();
     test_handler();
     test_audit_group_commit();
     test_audit_two_handles();

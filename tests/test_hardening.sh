@@ -10,7 +10,10 @@
 #   3. started as root, kensho-fcgi drops to service.user (default nobody)
 #      after binding: every uid, gid and supplementary group of the process,
 #      the socket owner; it still answers; "user": "root" and an unknown
-#      user are refused.  Skipped (counted as passed, said so) when not root.
+#      user are refused; its log lines are JSON with the request fields and
+#      nothing personal; a configuration nobody cannot read is refused with
+#      an error naming nobody.  Skipped (counted as passed, said so) when
+#      not root.
 # Bounded: each service start waits at most 20 s.
 set -u
 K=${KENSHO:?}
@@ -130,6 +133,22 @@ sleep 0.5
 check "a reload as nobody keeps the audit log" grep -q '"indication":"TOTAL_PASSED"' "$T/verify2.out"
 ks_stop "$PID" 10
 PID=
+# The service's log: JSON lines (the default), and nothing personal in them
+# although the verdicts above carried the JPKI name and address.
+check "the verdict carries the JPKI name (so the grep means something)" grep -q '検証' "$T/verify.out"
+check "log lines are JSON objects with timestamp and level" \
+    bash -c "jq -e -s 'length > 0 and all(.[]; (.timestamp | type) == \"string\" and (.level | type) == \"string\")' '$T/fcgi.log' >/dev/null"
+check "a request line with request_id, route, status, indication, duration_ms" \
+    bash -c "jq -c 'select(.msg == \"request\" and .route == \"verify\" and .status == 200 and .indication == \"TOTAL_PASSED\" and (.request_id | length) > 0 and (.duration_ms | type) == \"number\")' '$T/fcgi.log' | grep -q ."
+check "no name, address or subject in the log" bash -c "! grep -qE '検証|長野県|松本市|SYNTH[0-9]' '$T/fcgi.log'"
+# A configuration the service user cannot read: refused, naming that user
+# (the drop comes before the load, so every reload has the same access).
+mkdir -m 0700 "$T/private"
+cfg "$T/private/kensho.json" ""
+timeout 20 "$FCGI" --config "$T/private/kensho.json" --socket "$T/private.sock" 2>"$T/private.log"
+rc=$?
+check "configuration in a 0700 directory of root's: exit 78 (got $rc)" [ "$rc" = 78 ]
+check "the error names the user it runs as" grep -q 'Permission denied (kensho-fcgi runs as user nobody' "$T/private.log"
 for u in root no-such-user-kensho; do
     cfg "$T/$u.json" ", \"user\": \"$u\""
     timeout 20 "$FCGI" --config "$T/$u.json" --socket "$T/$u.sock" 2>"$T/$u.log"

@@ -23,6 +23,7 @@ static void ks_usage(void)
     fputs("usage: kensho verify --config FILE --signature FILE [--content FILE]... [--at TIME]\n"
           "       kensho cert   --config FILE --cert FILE [--at TIME]\n"
           "       kensho audit-verify DIR|FILE...\n"
+          "       kensho --version\n"
           "TIME is RFC 3339, e.g. 2026-03-15T09:00:00+09:00; default now.\n",
           stderr);
 }
@@ -97,6 +98,10 @@ int main(int argc, char **argv)
         return ks_fail(KS_E_USAGE, "no command");
     }
     const char *cmd = argv[1];
+    if (argc == 2 && strcmp(cmd, "--version") == 0) {
+        printf("kensho %s (OpenSSL %s, libxmlsec1 %s)\n", ks_version(), ks_version_openssl(), ks_version_xmlsec());
+        return 0;
+    }
     if (strcmp(cmd, "audit-verify") == 0)
         return ks_audit_verify_cmd(argc, argv);
     int is_verify = strcmp(cmd, "verify") == 0, is_cert = strcmp(cmd, "cert") == 0;

@@ -111,6 +111,11 @@ ks_result ks_read_file(const char *path, size_t max, uint8_t **out, size_t *outl
 /* Loads every certificate (PEM, possibly several, or DER) in a file. */
 ks_result ks_load_certs_file(const char *path, STACK_OF(X509) *into);
 ks_result ks_load_crl_file(const char *path, size_t max, X509_CRL **out);
+/* revoke.c: the cache's decode step for a CRL from the network or memcached
+ * (key "crl|<issuer sha256>|<url>", arg the ks_ctx): issued and signed by
+ * the CA the key names, current at `now`, not older (crlNumber) than one
+ * already seen; the X509_CRL or NULL.  Exposed for fuzz/fuzz_crl.c. */
+void *ks_crl_decode(void *arg, const char *key, const uint8_t *val, size_t len, time_t now, time_t *expires);
 
 /* certinfo.c: certificate -> JSON */
 cJSON *ks_cert_json(X509 *x, ks_cert_source src);

@@ -235,7 +235,7 @@ static int ks_crl_fetch(void *arg, const char *key, uint8_t **val, size_t *len)
 /* A CRL from the network or from memcached: issued and signed by the CA
  * the key names, current at `now`, and not older than one already seen
  * for the same scope (RFC 5280 5.2.3: an older CRL never replaces a newer). */
-static void *ks_crl_decode(void *arg, const char *key, const uint8_t *val, size_t len, time_t now, time_t *expires)
+void *ks_crl_decode(void *arg, const char *key, const uint8_t *val, size_t len, time_t now, time_t *expires)
 {
     ks_ctx *ctx = arg;
     char fp[65];

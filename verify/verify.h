@@ -233,9 +233,36 @@ int ks_hex_digit(int c);
 /* RFC 3986 2.1 percent-decoding in place; 0 on a malformed escape or %00. */
 int ks_pct_decode_inplace(char *s);
 
-/* Logging: level prefix + message to stderr.  Never pass personal data. */
+/*
+ * Logging: one line per call to stderr, one write each.  Never pass
+ * personal data.  "text" (the library's default, for bin/kensho):
+ * "kensho: LEVEL: msg key=value ..."; "json" (kensho-fcgi's default, its
+ * configuration "log": {"format", "level"}): one object per line,
+ * {"timestamp": RFC 3339 UTC with milliseconds, "level", "msg", fields...}.
+ * When stderr is journald's stream (JOURNAL_STREAM), each line starts with
+ * the sd-daemon "<N>" priority.  Lines less severe than the level set are
+ * dropped.
+ */
 typedef enum { KS_LOG_ERR, KS_LOG_WARN, KS_LOG_INFO, KS_LOG_DEBUG } ks_log_level;
+typedef enum { KS_LOG_TEXT, KS_LOG_JSON } ks_log_format;
+void ks_log_setup(ks_log_format fmt, ks_log_level level);
+int ks_log_enabled(ks_log_level lvl);
+/* "error", "warn", "info", "debug" -> 1 and *out; else 0. */
+int ks_log_level_parse(const char *s, ks_log_level *out);
 void ks_log(ks_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A value for ks_log_fields: a string (NULL: JSON null) or, with is_num, a number. */
+typedef struct {
+    const char *key;
+    const char *str;
+    double num;
+    int is_num;
+} ks_log_field;
+void ks_log_fields(ks_log_level lvl, const char *msg, const ks_log_field *f, size_t n);
+/* The build's version ("0.1.0+g1a2b3c4"), the OpenSSL library's
+ * ("3.0.17") and libxmlsec1's ("1.2.37"): --version and /metrics. */
+const char *ks_version(void);
+const char *ks_version_openssl(void);
+const char *ks_version_xmlsec(void);
 /* Drains OpenSSL's error queue into the log, naming the failed function. */
 void ks_log_openssl(const char *where);
 
