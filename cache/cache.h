@@ -75,7 +75,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "verify.h"
+#include "base.h"
 
 typedef struct ks_cache ks_cache;
 typedef struct ks_cache_entry ks_cache_entry;

@@ -440,23 +440,30 @@ ks_result ks_ocsp_lookup(ks_ctx *ctx, X509 *cert, X509 *issuer, const char *url,
         r = KS_E_UNAVAILABLE;
         goto done;
     }
-    ks_rev_obj obj;
-    if ((r = ks_rev_load(ctx, key, &ks_ocsp_ops, at, &obj, err, errlen)) != KS_OK)
-        goto done;
-    *out = *(const ks_ocsp_answer *)obj.obj;
-    *from = obj.from;
-    ks_rev_release(&obj, &ks_ocsp_ops);
     /* The same rules at every use as at decode: an answer from memory may
      * have been decoded at another time than `at` (RFC 6960 4.2.2.1), and
      * another answer about the same certificate may have come since (a
-     * newer one, or "revoked"). */
-    ks_fresh f;
-    char why[KS_REV_ERRLEN];
-    ks_ocsp_fresh(ctx, out, &f);
-    if (!ks_rev_fresh(ctx, &f, at, NULL, why, sizeof why) ||
-        !ks_registry_ocsp_seen(ctx->registry, fp, X509_get0_serialNumber(cert), out->this_update, out->status,
-                               out->reason, why, sizeof why)) {
-        snprintf(err, errlen, "answer not usable at the validation time: %s", why);
+     * newer one, or "revoked").  A newer one that a refresh put in the
+     * cache between our lookup and this check is simply taken: once. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        ks_rev_obj obj;
+        ks_fresh f;
+        char why[KS_REV_ERRLEN];
+        if ((r = ks_rev_load(ctx, key, &ks_ocsp_ops, at, &obj, err, errlen)) != KS_OK)
+            goto done;
+        *out = *(const ks_ocsp_answer *)obj.obj;
+        *from = obj.from;
+        ks_rev_release(&obj, &ks_ocsp_ops);
+        ks_ocsp_fresh(ctx, out, &f);
+        if (!ks_rev_fresh(ctx, &f, at, NULL, why, sizeof why)) {
+            snprintf(err, errlen, "answer not usable at the validation time: %s", why);
+            r = KS_E_UNAVAILABLE;
+            goto done;
+        }
+        if (ks_registry_ocsp_seen(ctx->registry, fp, X509_get0_serialNumber(cert), out->this_update, out->status,
+                                  out->reason, why, sizeof why))
+            goto done;
+        snprintf(err, errlen, "answer not usable: %s", why);
         r = KS_E_UNAVAILABLE;
     }
 done:
