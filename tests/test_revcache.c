@@ -451,6 +451,77 @@ static void test_rollback(int mcport, X509 *ca, EVP_PKEY *cakey, X509 *resp, EVP
     X509_free(rev);
 }
 
+
+/*
+ * The record of answers seen (verify/registry.c): older refused, revoked
+ * sticky but for certificateHold, and its bound: full of "good" entries it
+ * makes room; a set full of revoked certificates refuses a new one (fails
+ * closed) and still remembers every revocation it holds.
+ */
+static void test_seen_record(X509 *ca)
+{
+    ks_ctx *ctx = bare_ctx("");
+    CHECK(ctx != NULL, "context");
+    if (ctx == NULL)
+        return;
+    ks_registry *r = ctx->registry;
+    char err[256];
+    ASN1_INTEGER *sn = ASN1_INTEGER_new();
+    static const struct {
+        long serial;
+        time_t this_update;
+        int status, reason, want;
+        const char *what;
+    } rows[] = {
+        {1, 1000, V_OCSP_CERTSTATUS_GOOD, -1, 1, "first good"},
+        {1, 2000, V_OCSP_CERTSTATUS_GOOD, -1, 1, "newer good"},
+        {1, 1500, V_OCSP_CERTSTATUS_GOOD, -1, 0, "older good: rollback"},
+        {1, 2000, V_OCSP_CERTSTATUS_GOOD, -1, 1, "the same again"},
+        {1, 3000, V_OCSP_CERTSTATUS_REVOKED, OCSP_REVOKED_STATUS_KEYCOMPROMISE, 1, "revoked"},
+        {1, 4000, V_OCSP_CERTSTATUS_GOOD, -1, 0, "good after revoked"},
+        {1, 4000, V_OCSP_CERTSTATUS_UNKNOWN, -1, 0, "unknown after revoked"},
+        {1, 4000, V_OCSP_CERTSTATUS_REVOKED, OCSP_REVOKED_STATUS_KEYCOMPROMISE, 1, "revoked again"},
+        {2, 1000, V_OCSP_CERTSTATUS_REVOKED, OCSP_REVOKED_STATUS_CERTIFICATEHOLD, 1, "on hold"},
+        {2, 2000, V_OCSP_CERTSTATUS_GOOD, -1, 1, "hold lifted (RFC 5280 5.3.1)"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        ASN1_INTEGER_set(sn, rows[i].serial);
+        int got = ks_registry_ocsp_seen(r, ca, sn, rows[i].this_update, rows[i].status, rows[i].reason, err, sizeof err);
+        CHECK(got == rows[i].want, "%s: got %d (%s)", rows[i].what, got, got ? "" : err);
+    }
+    /* 40,000 "good" certificates: room is always made. */
+    int refused = 0;
+    for (long i = 0; i < 40000; i++) {
+        ASN1_INTEGER_set(sn, 1000000 + i);
+        refused += !ks_registry_ocsp_seen(r, ca, sn, 1000, V_OCSP_CERTSTATUS_GOOD, -1, err, sizeof err);
+    }
+    CHECK(refused == 0, "good certificates beyond the bound make room: %d refused", refused);
+    /* 150,000 revoked ones: every set ends full of them (about 37 per set
+     * of 8 on average). */
+    refused = 0;
+    for (long i = 0; i < 150000; i++) {
+        ASN1_INTEGER_set(sn, 2000000 + i);
+        refused += !ks_registry_ocsp_seen(r, ca, sn, 1000, V_OCSP_CERTSTATUS_REVOKED, OCSP_REVOKED_STATUS_KEYCOMPROMISE,
+                                          err, sizeof err);
+    }
+    CHECK(refused >= 150000 - 32768, "revoked certificates beyond the bound are refused: %d", refused);
+    int good_new = 0, unstuck = 0;
+    for (long i = 0; i < 1000; i++) {
+        ASN1_INTEGER_set(sn, 3000000 + i);
+        good_new += ks_registry_ocsp_seen(r, ca, sn, 1000, V_OCSP_CERTSTATUS_GOOD, -1, err, sizeof err);
+    }
+    for (long i = 0; i < 150000; i++) {
+        ASN1_INTEGER_set(sn, 2000000 + i);
+        int known = ks_registry_ocsp_seen(r, ca, sn, 1000, V_OCSP_CERTSTATUS_REVOKED, OCSP_REVOKED_STATUS_KEYCOMPROMISE,
+                                          err, sizeof err);
+        unstuck += known && ks_registry_ocsp_seen(r, ca, sn, 5000, V_OCSP_CERTSTATUS_GOOD, -1, err, sizeof err);
+    }
+    CHECK(good_new == 0, "the table full of revoked: a new certificate gets no status (%d accepted)", good_new);
+    CHECK(unstuck == 0, "every revocation recorded stays sticky: %d turned good", unstuck);
+    ASN1_INTEGER_free(sn);
+    ks_ctx_unref(ctx);
+}
+
 typedef struct {
     ks_ctx *ctx;
     const char *cert;
@@ -611,6 +682,7 @@ int main(void)
     CHECK(pca != NULL && presp != NULL && pcakey != NULL && prespkey != NULL, "prefecture CA and its responder");
     if (pca != NULL && presp != NULL && pcakey != NULL && prespkey != NULL) {
         test_responder_validity(pca, pcakey, presp, prespkey);
+        test_seen_record(pca);
         test_rollback(mc1.port, pca, pcakey, presp, prespkey);
     }
     X509_free(pca);

@@ -233,7 +233,7 @@ X509 *ks_registry_get(ks_registry *r, const char *fp); /* a reference, or NULL *
  * for `scope` (issuer and URL), or `this_update` before the latest
  * thisUpdate seen for it; records both. */
 int ks_registry_crl_number_ok(ks_registry *r, const char *scope, const ASN1_INTEGER *number, time_t this_update);
-/* What this process has seen about one certificate (issuer fingerprint +
+/* What this process has seen about one certificate (issuer name and key +
  * serial, whatever CertID hash or responder): 1 when an answer with
  * `this_update` and `status` (V_OCSP_CERTSTATUS_*, `reason` its CRLReason)
  * may be used, and records it; 0 when it is older than an answer already
@@ -241,8 +241,8 @@ int ks_registry_crl_number_ok(ks_registry *r, const char *scope, const ASN1_INTE
  * the table is full of revoked certificates and this one is new (fail
  * closed).  Bounded: KS_SEEN_SETS x KS_SEEN_WAYS entries, the least
  * recently seen "good" one makes room. */
-int ks_registry_ocsp_seen(ks_registry *r, const char *issuer_fp, const ASN1_INTEGER *serial, time_t this_update,
-                          int status, int reason, char *err, size_t errlen);
+int ks_registry_ocsp_seen(ks_registry *r, X509 *issuer, const ASN1_INTEGER *serial, time_t this_update, int status,
+                          int reason, char *err, size_t errlen);
 /* The same CA: same subject name and same public key. */
 int ks_same_ca(X509 *a, X509 *b);
 

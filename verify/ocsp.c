@@ -408,7 +408,7 @@ static void *ks_ocsp_decode(void *arg, const char *key, const uint8_t *val, size
         (a = calloc(1, sizeof *a)) == NULL)
         goto done;
     if (ks_ocsp_check(ctx, now, val, len, issuer, k.serial, a, ks_rev_errbuf(), KS_REV_ERRLEN) != KS_OK ||
-        !ks_registry_ocsp_seen(ctx->registry, k.fp, k.serial, a->this_update, a->status, a->reason, ks_rev_errbuf(),
+        !ks_registry_ocsp_seen(ctx->registry, issuer, k.serial, a->this_update, a->status, a->reason, ks_rev_errbuf(),
                                KS_REV_ERRLEN)) {
         free(a);
         a = NULL;
@@ -460,7 +460,7 @@ ks_result ks_ocsp_lookup(ks_ctx *ctx, X509 *cert, X509 *issuer, const char *url,
             r = KS_E_UNAVAILABLE;
             goto done;
         }
-        if (ks_registry_ocsp_seen(ctx->registry, fp, X509_get0_serialNumber(cert), out->this_update, out->status,
+        if (ks_registry_ocsp_seen(ctx->registry, issuer, X509_get0_serialNumber(cert), out->this_update, out->status,
                                   out->reason, why, sizeof why))
             goto done;
         snprintf(err, errlen, "answer not usable: %s", why);

@@ -35,7 +35,7 @@
 #define KS_SEEN_WAYS 8
 
 typedef struct {
-    unsigned char id[16];         /* salted SHA-256 of issuer fingerprint and serial; all zero: free */
+    unsigned char id[16];         /* salted SHA-256 of issuer name, key and serial; all zero: free */
     time_t this_update;           /* the latest thisUpdate seen */
     unsigned long long used;      /* tick of the last answer: the least recent "good" makes room */
     int revoked;                  /* seen revoked (not on hold): sticky */
@@ -206,15 +206,19 @@ int ks_registry_crl_number_ok(ks_registry *r, const char *scope, const ASN1_INTE
     return ok;
 }
 
-int ks_registry_ocsp_seen(ks_registry *r, const char *issuer_fp, const ASN1_INTEGER *serial, time_t this_update,
-                          int status, int reason, char *err, size_t errlen)
+int ks_registry_ocsp_seen(ks_registry *r, X509 *issuer, const ASN1_INTEGER *serial, time_t this_update, int status,
+                          int reason, char *err, size_t errlen)
 {
-    unsigned char h[32], *der = NULL;
+    unsigned char h[32], *der = NULL, *name = NULL;
     unsigned int hl = 0;
-    int dl = i2d_ASN1_INTEGER(serial, &der), ok = 0;
+    /* RFC 6960 4.1.1 CertID: the issuer's name and key, and the serial (a
+     * CA's self-signed and cross certificates are the same issuer). */
+    const ASN1_BIT_STRING *key = X509_get0_pubkey_bitstr(issuer);
+    int dl = i2d_ASN1_INTEGER(serial, &der), nl = i2d_X509_NAME(X509_get_subject_name(issuer), &name), ok = 0;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (dl <= 0 || md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
-        EVP_DigestUpdate(md, r->salt, sizeof r->salt) != 1 || EVP_DigestUpdate(md, issuer_fp, 64) != 1 ||
+    if (dl <= 0 || nl <= 0 || key == NULL || md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestUpdate(md, r->salt, sizeof r->salt) != 1 || EVP_DigestUpdate(md, name, (size_t)nl) != 1 ||
+        EVP_DigestUpdate(md, ASN1_STRING_get0_data(key), (size_t)ASN1_STRING_length(key)) != 1 ||
         EVP_DigestUpdate(md, der, (size_t)dl) != 1 || EVP_DigestFinal_ex(md, h, &hl) != 1) {
         snprintf(err, errlen, "cannot record the answer");
         goto done;
@@ -255,6 +259,7 @@ int ks_registry_ocsp_seen(ks_registry *r, const char *issuer_fp, const ASN1_INTE
 done:
     EVP_MD_CTX_free(md);
     OPENSSL_free(der);
+    OPENSSL_free(name);
     ERR_clear_error();
     return ok;
 }
