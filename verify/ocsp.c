@@ -249,8 +249,11 @@ ks_result ks_ocsp_check(const ks_ctx *ctx, time_t at, const uint8_t *der, size_t
         snprintf(err, errlen, "producedAt before thisUpdate");
         goto done;
     }
-    int max_age = ctx->rev.ocsp_max_age_s;
     a->has_next = ks_gt(nextu, &a->next_update);
+    /* No nextUpdate: newer information is always available (RFC 6960
+     * 4.2.2.1): usable for ocsp_max_age_s (as Chromium does), or a short
+     * window when no maximum age is configured. */
+    int max_age = ctx->rev.ocsp_max_age_s;
     if (!a->has_next)
         a->next_update = a->this_update + (max_age > 0 ? max_age : KS_OCSP_NO_NEXT_UPDATE_S);
     if (a->has_next && a->next_update < a->this_update) {
