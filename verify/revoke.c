@@ -400,7 +400,12 @@ static void ks_fetch_cdp(ks_rev *rv, int d)
 
 /* Everything a CRL check may use: local files, the message's own CRLs (CA
  * signed, so verified like any other), configured URLs and distribution
- * points of the certificates still without status. */
+ * points of the certificates still without status.  Whatever their source
+ * (file, message, network, memory, memcached), every CRL is then held to
+ * its thisUpdate/nextUpdate at the validation time by the path check
+ * (ks_path_check_crls: OpenSSL's CRL time check, no skew past nextUpdate,
+ * the bounds of ks_rev_fresh); a stale one gives no status but still
+ * counts for what it says is revoked. */
 static void ks_collect_crls(ks_rev *rv)
 {
     const ks_ctx *ctx = rv->ctx;
