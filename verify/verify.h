@@ -17,9 +17,10 @@
  *
  * Errors
  *   Every fallible function returns a ks_result from the single table
- *   KS_RESULTS (base.h, the lowest layer, shared with cache/).  Each result has a class; the class alone decides the
- *   CLI exit code and the HTTP status (ks_result_exit_code,
- *   ks_result_http_status), so the mapping exists in exactly one place.
+ *   KS_RESULTS (base.h, the lowest layer, shared with cache/).  Each
+ *   result has a class; the class alone decides the CLI exit code and the
+ *   HTTP status (ks_result_exit_code, ks_result_http_status), so the
+ *   mapping exists in exactly one place.
  *   A signature that is merely invalid is NOT an error: it is KS_OK with a
  *   failing verdict.
  *
