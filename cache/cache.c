@@ -9,8 +9,10 @@
  * Entries carry an atomic reference count: the table holds one reference,
  * every reader one more, so eviction never frees an object in use.
  *
- * memcached frame (all integers big-endian), version 1:
- *   "KSC1" kind:u8 flags:u8 0:u16 expires:i64 keyhash[32] len:u32 payload[len] [mac[32]]
+ * memcached frame (all integers big-endian), version 2:
+ *   "KSC2" kind:u8 flags:u8 0:u16 expires:i64 issued:i64 keyhash[32] len:u32 payload[len] [mac[32]]
+ * (version 1 had no issued time; such frames are refused like any other
+ * foreign bytes and refetched).
  * kind 1 = value, 2 = manifest of a chunked value, 3 = chunk.  keyhash is
  * SHA-256 of the cache key, so a frame moved to another key is refused even
  * without an HMAC key; with one (flags bit 0), mac = HMAC-SHA256(hmac_key,
@@ -41,8 +43,8 @@
 #include "cache.h"
 
 #define KS_CACHE_KEY_MAX 1024
-#define KS_CACHE_MAGIC "KSC1"
-#define KS_CACHE_HDR 52 /* magic 4, kind 1, flags 1, reserved 2, expires 8, keyhash 32, len 4 */
+#define KS_CACHE_MAGIC "KSC2"
+#define KS_CACHE_HDR 60 /* magic 4, kind 1, flags 1, reserved 2, expires 8, issued 8, keyhash 32, len 4 */
 #define KS_CACHE_MAC_LEN 32
 #define KS_CACHE_KIND_VALUE 1
 #define KS_CACHE_KIND_MANIFEST 2
@@ -103,6 +105,7 @@ struct ks_cache_entry {
     void *obj;
     void (*free_obj)(void *);
     time_t expires;       /* served only while now < expires */
+    time_t issued;        /* decode's *issued */
     time_t refresh_after; /* no refresh-ahead before this time */
     size_t bytes;         /* accounted against max_bytes */
     int negative;         /* a remembered failure: obj is NULL */
@@ -153,6 +156,14 @@ struct ks_cache {
     ks_cache_entry *lru_head, *lru_tail; /* head = most recently used */
     size_t entries, bytes;
     ks_cache_flight *flights;
+
+    /* Newest issued time loaded per key (rollback guard), direct-mapped by
+     * the key's bucket hash; a colliding key takes the slot over. */
+    struct {
+        uint64_t hash;
+        time_t issued;
+    } *marks;
+    size_t nmarks; /* power of two */
 
     /* refresh-ahead */
     pthread_cond_t job_cv;
@@ -329,7 +340,7 @@ static int ks_cache_keyinfo_init(const ks_cache *c, const char *key, ks_cache_ke
 /* ------------------------------------------------------------------ */
 
 static uint8_t *ks_cache_frame(const ks_cache *c, int kind, const uint8_t kh[32], const char *mckey, time_t expires,
-                               const uint8_t *payload, size_t plen, size_t *outlen)
+                               time_t issued, const uint8_t *payload, size_t plen, size_t *outlen)
 {
     if (plen > UINT32_MAX)
         return NULL;
@@ -342,8 +353,9 @@ static uint8_t *ks_cache_frame(const ks_cache *c, int kind, const uint8_t kh[32]
     f[5] = c->mac_tmpl ? KS_CACHE_FLAG_MAC : 0;
     f[6] = f[7] = 0;
     ks_cache_put_u64(f + 8, (uint64_t)(int64_t)expires);
-    memcpy(f + 16, kh, 32);
-    ks_cache_put_u32(f + 48, (uint32_t)plen);
+    ks_cache_put_u64(f + 16, (uint64_t)(int64_t)issued);
+    memcpy(f + 24, kh, 32);
+    ks_cache_put_u32(f + 56, (uint32_t)plen);
     memcpy(f + KS_CACHE_HDR, payload, plen);
     if (c->mac_tmpl && !ks_cache_mac(c, mckey, f, KS_CACHE_HDR + plen, f + KS_CACHE_HDR + plen)) {
         free(f);
@@ -359,17 +371,18 @@ static uint8_t *ks_cache_frame(const ks_cache *c, int kind, const uint8_t kh[32]
  * points into buf.
  */
 static int ks_cache_unframe(const ks_cache *c, int want_kind, int *kind, const uint8_t kh[32], const char *mckey,
-                            const uint8_t *buf, size_t len, time_t *expires, const uint8_t **payload, size_t *plen)
+                            const uint8_t *buf, size_t len, time_t *expires, time_t *issued, const uint8_t **payload,
+                            size_t *plen)
 {
     ks_cur cur;
     const uint8_t *magic, *reserved, *fkh, *p, *mac;
     uint8_t k, flags;
-    uint64_t exp;
+    uint64_t exp, iss;
     uint32_t n;
     ks_cur_init(&cur, buf, len);
     if (!ks_cache_cur_bytes(&cur, 4, &magic) || memcmp(magic, KS_CACHE_MAGIC, 4) != 0 ||
         !ks_cache_cur_u8(&cur, &k) || !ks_cache_cur_u8(&cur, &flags) || !ks_cache_cur_bytes(&cur, 2, &reserved) ||
-        reserved[0] != 0 || reserved[1] != 0 || !ks_cache_cur_u64(&cur, &exp) ||
+        reserved[0] != 0 || reserved[1] != 0 || !ks_cache_cur_u64(&cur, &exp) || !ks_cache_cur_u64(&cur, &iss) ||
         !ks_cache_cur_bytes(&cur, 32, &fkh) || !ks_cache_cur_u32(&cur, &n) || !ks_cache_cur_bytes(&cur, n, &p))
         return 0;
     if (want_kind != 0 ? k != want_kind : (k != KS_CACHE_KIND_VALUE && k != KS_CACHE_KIND_MANIFEST))
@@ -393,6 +406,7 @@ static int ks_cache_unframe(const ks_cache *c, int want_kind, int *kind, const u
         return 0;
     *kind = k;
     *expires = (time_t)(int64_t)exp;
+    *issued = (time_t)(int64_t)iss;
     *payload = p;
     *plen = n;
     return 1;
@@ -403,7 +417,7 @@ static int ks_cache_unframe(const ks_cache *c, int want_kind, int *kind, const u
 /* ------------------------------------------------------------------ */
 
 static ks_cache_entry *ks_cache_entry_new(const char *key, uint64_t hash, void *obj, void (*free_obj)(void *),
-                                          time_t expires, size_t value_len)
+                                          time_t expires, time_t issued, size_t value_len)
 {
     ks_cache_entry *e = calloc(1, sizeof *e);
     if (e == NULL || (e->key = strdup(key)) == NULL) {
@@ -415,6 +429,7 @@ static ks_cache_entry *ks_cache_entry_new(const char *key, uint64_t hash, void *
     e->obj = obj;
     e->free_obj = free_obj;
     e->expires = expires;
+    e->issued = issued;
     e->bytes = value_len + strlen(key) + 1 + sizeof *e;
     return e;
 }
@@ -578,6 +593,35 @@ static void ks_cache_flight_finish_locked(ks_cache *c, ks_cache_flight *f, ks_re
     ks_cache_flight_put_locked(f);
 }
 
+/* The newest issued time loaded for the key (0: none remembered). */
+static time_t ks_cache_mark_get(ks_cache *c, uint64_t hash)
+{
+    pthread_mutex_lock(&c->mu);
+    size_t i = (size_t)(hash >> 32) & (c->nmarks - 1);
+    time_t t = c->marks[i].hash == hash ? c->marks[i].issued : 0;
+    pthread_mutex_unlock(&c->mu);
+    return t;
+}
+
+/* Records an issued time loaded for the key; 0 when it is older than one
+ * remembered (then nothing changes). */
+static int ks_cache_mark_put(ks_cache *c, uint64_t hash, time_t issued)
+{
+    int ok = 1;
+    pthread_mutex_lock(&c->mu);
+    size_t i = (size_t)(hash >> 32) & (c->nmarks - 1);
+    if (c->marks[i].hash != hash) {
+        c->marks[i].hash = hash;
+        c->marks[i].issued = issued;
+    } else if (issued < c->marks[i].issued) {
+        ok = 0;
+    } else {
+        c->marks[i].issued = issued;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return ok;
+}
+
 /* ------------------------------------------------------------------ */
 /* memcached                                                          */
 /* ------------------------------------------------------------------ */
@@ -726,7 +770,7 @@ static void ks_cache_mc_unlock(ks_cache *c, const char *lockkey)
  * chunks written before their manifest, so a reader that finds the
  * manifest normally finds every chunk. */
 static void ks_cache_mc_store(ks_cache *c, const ks_cache_keyinfo *ki, const uint8_t *val, size_t len,
-                              time_t expires, time_t now)
+                              time_t expires, time_t issued, time_t now)
 {
     time_t ttl = expires - now;
     if (ttl < 1)
@@ -740,7 +784,7 @@ static void ks_cache_mc_store(ks_cache *c, const ks_cache_keyinfo *ki, const uin
     size_t flen = 0;
     size_t cb = (size_t)c->cfg.chunk_bytes;
     if (len <= cb) {
-        if ((frame = ks_cache_frame(c, KS_CACHE_KIND_VALUE, ki->kh, ki->mckey, expires, val, len, &flen)) != NULL)
+        if ((frame = ks_cache_frame(c, KS_CACHE_KIND_VALUE, ki->kh, ki->mckey, expires, issued, val, len, &flen)) != NULL)
             ks_cache_mc_set(c, m, ki->mckey, frame, flen, ttl);
         goto done;
     }
@@ -754,7 +798,7 @@ static void ks_cache_mc_store(ks_cache *c, const ks_cache_keyinfo *ki, const uin
         char ck[128];
         size_t off = i * cb, clen = len - off < cb ? len - off : cb;
         snprintf(ck, sizeof ck, "ks1:%s:%s:%zu", ki->hex, genhex, i);
-        uint8_t *cf = ks_cache_frame(c, KS_CACHE_KIND_CHUNK, ki->kh, ck, expires, val + off, clen, &flen);
+        uint8_t *cf = ks_cache_frame(c, KS_CACHE_KIND_CHUNK, ki->kh, ck, expires, issued, val + off, clen, &flen);
         int ok = cf != NULL && ks_cache_mc_set(c, m, ck, cf, flen, ttl);
         free(cf);
         if (!ok)
@@ -766,7 +810,7 @@ static void ks_cache_mc_store(ks_cache *c, const ks_cache_keyinfo *ki, const uin
     memcpy(man + 16, gen, sizeof gen);
     if (!ks_cache_sha256(c, val, len, man + 32))
         goto done;
-    if ((frame = ks_cache_frame(c, KS_CACHE_KIND_MANIFEST, ki->kh, ki->mckey, expires, man, sizeof man, &flen)) !=
+    if ((frame = ks_cache_frame(c, KS_CACHE_KIND_MANIFEST, ki->kh, ki->mckey, expires, issued, man, sizeof man, &flen)) !=
         NULL)
         ks_cache_mc_set(c, m, ki->mckey, frame, flen, ttl);
 done:
@@ -776,8 +820,8 @@ done:
 
 /* Reassembles a chunked value: 1 ok (*out malloc'd), 0 a chunk is missing
  * (evicted: a miss), -1 rejected. */
-static int ks_cache_mc_read_chunks(ks_cache *c, memcached_st *m, const ks_cache_keyinfo *ki, const uint8_t *man,
-                                   size_t manlen, uint8_t **out, size_t *outlen)
+static int ks_cache_mc_read_chunks(ks_cache *c, memcached_st *m, const ks_cache_keyinfo *ki, time_t issued,
+                                   const uint8_t *man, size_t manlen, uint8_t **out, size_t *outlen)
 {
     ks_cur cur;
     uint64_t total;
@@ -801,16 +845,16 @@ static int ks_cache_mc_read_chunks(ks_cache *c, memcached_st *m, const ks_cache_
         char ck[128], *raw = NULL;
         size_t rawlen = 0, plen = 0, off = (size_t)i * cb, want = (size_t)total - off < cb ? (size_t)total - off : cb;
         const uint8_t *p;
-        time_t exp;
+        time_t exp, iss;
         int kind;
         snprintf(ck, sizeof ck, "ks1:%s:%s:%u", ki->hex, genhex, i);
         if (!ks_cache_mc_get(c, m, ck, (size_t)cb + KS_CACHE_HDR + KS_CACHE_MAC_LEN, &raw, &rawlen)) {
             ret = 0;
             goto done;
         }
-        int ok = ks_cache_unframe(c, KS_CACHE_KIND_CHUNK, &kind, ki->kh, ck, (const uint8_t *)raw, rawlen, &exp, &p,
-                                  &plen) &&
-                 plen == want;
+        int ok = ks_cache_unframe(c, KS_CACHE_KIND_CHUNK, &kind, ki->kh, ck, (const uint8_t *)raw, rawlen, &exp, &iss,
+                                  &p, &plen) &&
+                 plen == want && iss == issued;
         if (ok)
             memcpy(buf + off, p, plen);
         free(raw);
@@ -846,19 +890,25 @@ static int ks_cache_mc_read(ks_cache *c, const ks_cache_keyinfo *ki, const char 
     uint8_t *assembled = NULL;
     const uint8_t *val = NULL;
     size_t rawlen = 0, vlen = 0;
-    time_t fexp = 0;
+    time_t fexp = 0, fiss = 0;
     void *obj = NULL;
     size_t maxlen = (size_t)c->cfg.max_value_bytes + KS_CACHE_HDR + KS_CACHE_MAC_LEN;
     if (!ks_cache_mc_get(c, m, ki->mckey, maxlen, &raw, &rawlen))
         goto done;
-    if (!ks_cache_unframe(c, 0, &kind, ki->kh, ki->mckey, (const uint8_t *)raw, rawlen, &fexp, &val, &vlen)) {
+    if (!ks_cache_unframe(c, 0, &kind, ki->kh, ki->mckey, (const uint8_t *)raw, rawlen, &fexp, &fiss, &val, &vlen)) {
         rejected = 1;
         goto done;
     }
     if (fexp <= now || fexp <= newer_than)
         goto done; /* stale, not forged */
+    /* Authentic bytes can still be old ones written back: never older than
+     * what this process already loaded for the key. */
+    if (fiss < ks_cache_mark_get(c, hash)) {
+        rejected = 1;
+        goto done;
+    }
     if (kind == KS_CACHE_KIND_MANIFEST) {
-        int r = ks_cache_mc_read_chunks(c, m, ki, val, vlen, &assembled, &vlen);
+        int r = ks_cache_mc_read_chunks(c, m, ki, fiss, val, vlen, &assembled, &vlen);
         if (r <= 0) {
             rejected = r < 0;
             goto done;
@@ -867,15 +917,16 @@ static int ks_cache_mc_read(ks_cache *c, const ks_cache_keyinfo *ki, const char 
     }
     ks_cache_mc_give(c, m);
     m = NULL;
-    time_t dexp = 0;
-    if ((obj = ops->decode(ops->arg, key, val, vlen, now, &dexp)) == NULL) {
+    time_t dexp = 0, diss = 0;
+    if ((obj = ops->decode(ops->arg, key, val, vlen, now, &dexp, &diss)) == NULL || diss != fiss ||
+        !ks_cache_mark_put(c, hash, diss)) {
         rejected = 1;
         goto done;
     }
     time_t exp = dexp < fexp ? dexp : fexp;
     if (exp <= now || exp <= newer_than)
         goto done;
-    if ((*out = ks_cache_entry_new(key, hash, obj, ops->free_obj, exp, vlen)) == NULL)
+    if ((*out = ks_cache_entry_new(key, hash, obj, ops->free_obj, exp, diss, vlen)) == NULL)
         goto done;
     obj = NULL;
     ret = 1;
@@ -938,8 +989,9 @@ static ks_result ks_cache_load(ks_cache *c, const char *key, uint64_t hash, cons
         atomic_fetch_add(&c->fetch_errors, 1);
         goto done;
     }
-    time_t exp = 0;
-    if (len > (size_t)c->cfg.max_value_bytes || (obj = ops->decode(ops->arg, key, val, len, now, &exp)) == NULL) {
+    time_t exp = 0, issued = 0;
+    if (len > (size_t)c->cfg.max_value_bytes || (obj = ops->decode(ops->arg, key, val, len, now, &exp, &issued)) == NULL ||
+        !ks_cache_mark_put(c, hash, issued)) {
         atomic_fetch_add(&c->rejected, 1);
         goto done;
     }
@@ -949,13 +1001,13 @@ static ks_result ks_cache_load(ks_cache *c, const char *key, uint64_t hash, cons
         atomic_fetch_add(&c->rejected, 1);
         goto done;
     }
-    if ((*out = ks_cache_entry_new(key, hash, obj, ops->free_obj, exp, len)) == NULL) {
+    if ((*out = ks_cache_entry_new(key, hash, obj, ops->free_obj, exp, issued, len)) == NULL) {
         r = KS_E_NOMEM;
         goto done;
     }
     obj = NULL;
     if (c->pool != NULL)
-        ks_cache_mc_store(c, &ki, val, len, exp, now);
+        ks_cache_mc_store(c, &ki, val, len, exp, issued, now);
     *tier = KS_TIER_NETWORK;
     r = KS_OK;
 done:
@@ -1157,7 +1209,7 @@ retry:
     } else if (r == KS_E_UNAVAILABLE && c->cfg.negative_ttl_s > 0) {
         /* Remember the failure so a dead responder is not hammered; a
          * negative entry never turns into a value (obj is NULL). */
-        ks_cache_entry *neg = ks_cache_entry_new(key, hash, NULL, NULL, now + c->cfg.negative_ttl_s, 0);
+        ks_cache_entry *neg = ks_cache_entry_new(key, hash, NULL, NULL, now + c->cfg.negative_ttl_s, 0, 0);
         if (neg != NULL) {
             neg->negative = 1;
             ks_cache_insert_locked(c, neg);
@@ -1469,6 +1521,14 @@ ks_result ks_cache_new(const cJSON *section, char *const *servers, size_t nserve
         r = KS_E_NOMEM;
         goto fail;
     }
+    size_t nm = 1024;
+    while (nm < 2 * (size_t)c->cfg.max_entries && nm < ((size_t)1 << 22))
+        nm <<= 1;
+    c->nmarks = nm;
+    if ((c->marks = calloc(nm, sizeof *c->marks)) == NULL) {
+        r = KS_E_NOMEM;
+        goto fail;
+    }
     if (RAND_bytes((unsigned char *)&c->seed, sizeof c->seed) != 1 ||
         (c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL) {
         ks_log_openssl("cache: setup");
@@ -1539,6 +1599,7 @@ void ks_cache_free(ks_cache *c)
         while (c->lru_tail != NULL)
             ks_cache_remove_locked(c, c->lru_tail);
     free(c->buckets);
+    free(c->marks);
     if (c->pool != NULL)
         memcached_pool_destroy(c->pool);
     memcached_free(c->master);

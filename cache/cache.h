@@ -11,13 +11,27 @@
  *
  * Trust
  *   Nothing read back from memcached is trusted.  Values are framed (version,
- *   kind, expiry, SHA-256 of the cache key, length) and, when an HMAC key is
+ *   kind, expiry, issued time, SHA-256 of the cache key, length) and, when an HMAC key is
  *   configured, carry HMAC-SHA256 over (memcached key || frame), so an entry
  *   moved from another key or altered is rejected.  In every case the bytes
  *   then go through ops->decode, which must re-verify the CA-signed object
  *   at `now`.  A rejected entry is counted (stats.rejected), discarded and
  *   refetched.  An entry is served only while now < its expiry (the earliest
  *   of decode's *expires, the frame's expiry and now + max_ttl_s at fetch).
+ *
+ * Rollback
+ *   An authenticated frame is still an old one if someone saved it and
+ *   writes it back.  decode reports when the object was issued (*issued:
+ *   thisUpdate of an OCSP answer or CRL); the frame carries it, and the
+ *   cache remembers per key the newest issued time it has loaded, so an
+ *   older frame is refused (stats.rejected) before it is decoded, and a
+ *   frame whose decoded object says otherwise than its header is refused
+ *   after.  The memory is bounded (a direct-mapped table of 2 x max_entries
+ *   keys, at least 1024): a key that loses its slot is then guarded only by
+ *   ops->decode, which must stay the authority (verify/ keeps its own
+ *   record per certificate and CRL scope).  Nothing here helps a process
+ *   that never loaded the newer object: that is bounded by decode's
+ *   *expires alone (README "Cache").
  *
  * Stampedes
  *   Concurrent misses for one key in a process make exactly one load (the
@@ -61,7 +75,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "verify.h"
+#include "base.h"
 
 typedef struct ks_cache ks_cache;
 typedef struct ks_cache_entry ks_cache_entry;
@@ -76,8 +90,11 @@ typedef struct {
     /* Decodes and VERIFIES bytes, fresh from fetch or untrusted from
      * memcached, at time `now`.  Returns an object (NULL = reject: counted,
      * discarded, refetched) and sets *expires (absolute; the cache never
-     * serves the object at or after that time). */
-    void *(*decode)(void *arg, const char *key, const uint8_t *val, size_t len, time_t now, time_t *expires);
+     * serves the object at or after that time) and *issued (absolute: when
+     * the issuer made it; the cache never loads an object for a key older
+     * than one it already loaded for it; 0 = unknown). */
+    void *(*decode)(void *arg, const char *key, const uint8_t *val, size_t len, time_t now, time_t *expires,
+                    time_t *issued);
     void (*free_obj)(void *obj); /* may be NULL */
     void *arg;
 } ks_cache_ops;

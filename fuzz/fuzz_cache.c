@@ -1,6 +1,6 @@
 /*
  * fuzz/fuzz_cache.c - cache entries as read back from memcached, whose
- * bytes nothing trusts: the frame (magic, kind, flags, expiry, key binding,
+ * bytes nothing trusts: the frame (magic, kind, flags, expiry, issued time, key binding,
  * exact length, HMAC), chunk manifests and chunks, then ops->decode.
  *
  * memcached-free: cache/cache.c is included here with its seven libmemcached
@@ -127,7 +127,8 @@ static int fz_fetch(void *arg, const char *key, uint8_t **val, size_t *len)
 }
 
 /* Accepts a value that starts with 'V' (a stand-in for a CA signature). */
-static void *fz_decode(void *arg, const char *key, const uint8_t *val, size_t len, time_t now, time_t *expires)
+static void *fz_decode(void *arg, const char *key, const uint8_t *val, size_t len, time_t now, time_t *expires,
+                       time_t *issued)
 {
     (void)arg;
     if (strcmp(key, fz_key) != 0 || len == 0 || len > (1u << 20))
@@ -139,6 +140,7 @@ static void *fz_decode(void *arg, const char *key, const uint8_t *val, size_t le
         return NULL;
     memcpy(o, val, len);
     *expires = now + 60;
+    *issued = 0; /* a frame must say 0 too (seeds do) */
     return o;
 }
 
@@ -193,14 +195,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         restlen = nextlen;
     }
     if (fix) {
-        /* The key hash at bytes 16..47 and the MAC over everything before the
+        /* The key hash at bytes 24..55 and the MAC over everything before the
          * last 32 bytes, bound to the memcached key the piece is read from. */
         for (size_t i = 0; i < fz_mc.count; i++) {
             uint8_t *p = (uint8_t *)fz_mc.p[i];
             size_t n = fz_mc.n[i];
             if (n < KS_CACHE_HDR)
                 continue;
-            memcpy(p + 16, ki.kh, 32);
+            memcpy(p + 24, ki.kh, 32);
             if (c->mac_tmpl != NULL && n >= KS_CACHE_HDR + KS_CACHE_MAC_LEN) {
                 char ck[160];
                 if (i == 0)

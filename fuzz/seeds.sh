@@ -164,7 +164,8 @@ mckey = b"ks1:" + kh.hex().encode()
 hkey = bytes(range(32))
 MARK = b"\n--KSFUZZ--\n"
 def frame(kind, payload, mac=False, mk=mckey, exp=4102444800):
-    f = b"KSC1" + bytes([kind, 1 if mac else 0]) + b"\0\0" + struct.pack(">q", exp) + kh + struct.pack(">I", len(payload)) + payload
+    f = (b"KSC2" + bytes([kind, 1 if mac else 0]) + b"\0\0" + struct.pack(">q", exp) + struct.pack(">q", 0) + kh +
+         struct.pack(">I", len(payload)) + payload)
     if mac:
         f += hmac.new(hkey, struct.pack(">H", len(mk)) + mk + f, hashlib.sha256).digest()
     return f

@@ -1,7 +1,7 @@
 /*
  * tests/test_cache.c - the two-tier cache against real memcached servers
  * started here on free 127.0.0.1 ports, with a fake source: fetch counts its
- * calls and answers "v:<expiry>:<key>|<filler>", decode accepts exactly that
+ * calls and answers "v:<expiry>:[@<issued>:]<key>|<filler>", decode accepts exactly that
  * shape (it does NOT check the key: binding a value to its key is the
  * cache's job, and these tests check it does).  Every wait is bounded and
  * an alarm ends the whole program if something hangs.
@@ -32,12 +32,14 @@ typedef struct {
     atomic_int fail;    /* fetch returns -1 */
     atomic_int garbage; /* fetch returns bytes decode refuses */
     atomic_llong expiry;
+    atomic_llong issued; /* 0: fetch writes none, decode reports 0 */
     atomic_int sleep_ms;
     size_t filler; /* bytes after "key|" */
 } t_src;
 
 typedef struct {
     time_t exp;
+    time_t issued;
     char *payload;
     size_t len;
 } t_obj;
@@ -55,9 +57,12 @@ static int t_fetch(void *arg, const char *key, uint8_t **val, size_t *len)
         t_sleep_ms(atomic_load(&s->sleep_ms));
     if (atomic_load(&s->fail))
         return -1;
-    char head[1200];
-    int n = atomic_load(&s->garbage) ? snprintf(head, sizeof head, "garbage")
-                                     : snprintf(head, sizeof head, "v:%lld:%s|", (long long)atomic_load(&s->expiry), key);
+    char head[1200], iss[32] = "";
+    if (atomic_load(&s->issued) != 0)
+        snprintf(iss, sizeof iss, "@%lld:", (long long)atomic_load(&s->issued));
+    int n = atomic_load(&s->garbage)
+                ? snprintf(head, sizeof head, "garbage")
+                : snprintf(head, sizeof head, "v:%lld:%s%s|", (long long)atomic_load(&s->expiry), iss, key);
     uint8_t *v = malloc((size_t)n + s->filler);
     if (v == NULL)
         return -1;
@@ -69,7 +74,8 @@ static int t_fetch(void *arg, const char *key, uint8_t **val, size_t *len)
     return 0;
 }
 
-static void *t_decode(void *arg, const char *key, const uint8_t *val, size_t len, time_t now, time_t *expires)
+static void *t_decode(void *arg, const char *key, const uint8_t *val, size_t len, time_t now, time_t *expires,
+                      time_t *issued)
 {
     t_src *s = arg;
     (void)key;
@@ -84,6 +90,16 @@ static void *t_decode(void *arg, const char *key, const uint8_t *val, size_t len
     if (i == 2 || i >= len || val[i] != ':')
         return NULL;
     i++;
+    long long iss = 0;
+    if (i < len && val[i] == '@') {
+        size_t j = ++i;
+        while (i < len && val[i] >= '0' && val[i] <= '9' && i - j < 18)
+            iss = iss * 10 + (val[i++] - '0');
+        if (i == j || i >= len || val[i] != ':')
+            return NULL;
+        i++;
+    }
+    *issued = (time_t)iss;
     t_obj *o = calloc(1, sizeof *o);
     if (o == NULL || (o->payload = malloc(len - i + 1)) == NULL) {
         free(o);
@@ -93,6 +109,7 @@ static void *t_decode(void *arg, const char *key, const uint8_t *val, size_t len
     o->payload[len - i] = '\0';
     o->len = len - i;
     o->exp = (time_t)exp;
+    o->issued = (time_t)iss;
     *expires = o->exp;
     return o;
 }
@@ -607,9 +624,10 @@ static void test_tamper(const t_mc *mc)
 
 /* Without an HMAC key an altered payload is only caught by decode: make the
  * fake decode strict about the key for this one check. */
-static void *t_decode_strict(void *arg, const char *key, const uint8_t *val, size_t len, time_t now, time_t *expires)
+static void *t_decode_strict(void *arg, const char *key, const uint8_t *val, size_t len, time_t now, time_t *expires,
+                             time_t *issued)
 {
-    t_obj *o = t_decode(arg, key, val, len, now, expires);
+    t_obj *o = t_decode(arg, key, val, len, now, expires, issued);
     if (o != NULL && !t_obj_ok(o, key, ((t_src *)arg)->filler)) {
         t_free_obj(o);
         return NULL;
@@ -647,6 +665,71 @@ static void test_tamper_decode(const t_mc *mc)
     memcached_free(raw);
 }
 
+
+/*
+ * Rollback (issue #18 item 3): an authentic frame saved by someone with
+ * access to memcached and written back after the key held a newer object.
+ * The process that loaded the newer one refuses the older frame before
+ * decoding it (counted as rejected) and goes to the source; a frame whose
+ * header names another issued time than its decoded object is refused too.
+ */
+static void test_rollback(const t_mc *mc)
+{
+    static const char *cfgs[] = {"{" T_BASE "}", "{" T_BASE ", " T_HMAC "}"};
+    memcached_st *raw = t_raw(mc->port);
+    for (size_t i = 0; i < 2; i++) {
+        char key[32], mk[72];
+        snprintf(key, sizeof key, "rollback:%zu", i);
+        t_mckey(key, mk);
+        ks_cache *a = t_cache(cfgs[i], &mc->port, 1);
+        t_src s = {0};
+        atomic_store(&s.expiry, 5000);
+        atomic_store(&s.issued, 100);
+        CHECK(t_get(a, &s, key, 100, NULL) == KS_OK, "%s: issued 100", cfgs[i]);
+        size_t oldlen = 0;
+        char *old = t_raw_get(raw, mk, &oldlen);
+        CHECK(old != NULL, "%s: the old frame is saved", cfgs[i]);
+        /* A newer object replaces it (the entry expired in memory). */
+        atomic_store(&s.issued, 200);
+        atomic_store(&s.expiry, 300);
+        ks_cache *b = t_cache(cfgs[i], &mc->port, 1);
+        memcached_delete(raw, mk, strlen(mk), 0);
+        ks_cache_tier t;
+        CHECK(t_get(b, &s, key, 200, &t) == KS_OK && t == KS_TIER_NETWORK, "%s: issued 200 from the source", cfgs[i]);
+        /* Written back once the newer one expired: b refuses it unread. */
+        CHECK(old != NULL && t_raw_set(raw, mk, old, oldlen), "%s: old frame written back", cfgs[i]);
+        atomic_store(&s.issued, 400);
+        atomic_store(&s.expiry, 5000);
+        int decodes = atomic_load(&s.decodes);
+        unsigned long long rej = t_stats(b).rejected;
+        ks_cache_entry *e = NULL;
+        ks_cache_ops ops = t_ops(&s);
+        ks_result r = ks_cache_get(b, key, &ops, 350, &e, &t);
+        const t_obj *o = e ? ks_cache_entry_obj(e) : NULL;
+        CHECK(r == KS_OK && t == KS_TIER_NETWORK && o != NULL && o->issued == 400,
+              "%s: the old frame is not served: %s %s", cfgs[i], ks_result_name(r), t_tier(t));
+        CHECK(t_stats(b).rejected == rej + 1, "%s: counted as rejected", cfgs[i]);
+        CHECK(atomic_load(&s.decodes) == decodes + 1, "%s: refused before decoding (only the fetch was decoded)",
+              cfgs[i]);
+        ks_cache_entry_release(e);
+        /* A frame whose header lies about the issued time (no HMAC key:
+         * anyone can rewrite it) is refused once decoded. */
+        if (i == 0 && old != NULL && oldlen > 24) {
+            ks_cache *c = t_cache(cfgs[i], &mc->port, 1);
+            memset(old + 16, 0x7f, 1); /* issued: far in the future */
+            CHECK(t_raw_set(raw, mk, old, oldlen), "forged header written");
+            rej = t_stats(c).rejected;
+            CHECK(t_get(c, &s, key, 350, &t) == KS_OK && t == KS_TIER_NETWORK, "forged issued time: refetched");
+            CHECK(t_stats(c).rejected == rej + 1, "forged issued time: counted");
+            ks_cache_free(c);
+        }
+        free(old);
+        ks_cache_free(a);
+        ks_cache_free(b);
+    }
+    memcached_free(raw);
+}
+
 /* Values over memcached's 1 MiB item size go in chunks and come back. */
 static void test_chunks(const t_mc *mc)
 {
@@ -670,11 +753,11 @@ static void test_chunks(const t_mc *mc)
         t_mckey(key, mk);
         size_t ml = 0;
         char *man = t_raw_get(raw, mk, &ml);
-        CHECK(man != NULL && ml >= 52 + 64 && man[4] == 2, "a manifest is stored");
-        if (man != NULL && ml >= 52 + 64) {
+        CHECK(man != NULL && ml >= 60 + 64 && man[4] == 2, "a manifest is stored");
+        if (man != NULL && ml >= 60 + 64) {
             char ck[128], gen[33];
             for (int j = 0; j < 16; j++)
-                snprintf(gen + 2 * j, 3, "%02x", (unsigned char)man[52 + 16 + j]);
+                snprintf(gen + 2 * j, 3, "%02x", (unsigned char)man[60 + 16 + j]);
             snprintf(ck, sizeof ck, "%s:%s:1", mk, gen);
             size_t cl = 0;
             char *chunk = t_raw_get(raw, ck, &cl);
@@ -1006,6 +1089,7 @@ int main(void)
         test_cross_lock(&m1);
         test_tamper(&m1);
         test_tamper_decode(&m1);
+        test_rollback(&m1);
         test_chunks(&m1);
         test_refresh(&m1);
         test_two_servers(&m1, &m2);

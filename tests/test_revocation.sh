@@ -48,6 +48,10 @@ KS_PEER_DELAY_MS=600 start late ocsp "$P/pref-ca-db/index.txt" "$P/pref-ca-self.
 openssl ocsp -issuer "$P/pref-ca-self.pem" -cert "$P/citizen-url.pem" -url "http://127.0.0.1:$ocsp_PORT/" \
     -respout "$T/url.resp" -noverify >/dev/null 2>&1
 start canned canned "$T/url.resp"
+# A pre-produced answer (no nonce) about citizen-rsa, served to every request.
+openssl ocsp -issuer "$P/pref-ca-self.pem" -cert "$P/citizen-rsa.pem" -url "http://127.0.0.1:$ocsp_PORT/" \
+    -respout "$T/nononce.resp" -noverify -no_nonce >/dev/null 2>&1
+start nononce canned "$T/nononce.resp"
 # A rogue CA of our own whose certificate's AIA and CDP point at a listener
 # that must see no connection.
 start rogue count
@@ -67,7 +71,7 @@ dead_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)
 BRIDGE_CRLS="\"$P/ministry-ca.crl\", \"$P/gpki-bca.crl\", \"$P/jpki-bca.crl\""
 ALLOW="\"http://127.0.0.1:$ocsp_PORT/\", \"http://127.0.0.1:$unauth_PORT/\", \"http://127.0.0.1:$unknown_PORT/\",
        \"http://127.0.0.1:$crl_PORT/\", \"http://127.0.0.1:$canned_PORT/\", \"http://127.0.0.1:$dead_port/\",
-       \"http://127.0.0.1:$rogue_PORT/\", \"http://127.0.0.1:$late_PORT/\""
+       \"http://127.0.0.1:$rogue_PORT/\", \"http://127.0.0.1:$late_PORT/\", \"http://127.0.0.1:$nononce_PORT/\""
 # cfg NAME MODE SOURCES [EXTRA]: a configuration file
 cfg() {
     cat >"$T/$1.json" <<JSON
@@ -98,6 +102,12 @@ cfg both require "{\"issuer\": \"$P/pref-ca-self.pem\", \"ocsp\": \"http://127.0
 cfg both-crlfirst require "{\"issuer\": \"$P/pref-ca-self.pem\", \"ocsp\": \"http://127.0.0.1:$ocsp_PORT/ocsp\",
                    \"crl\": [\"$P/pref-ca.crl\"]}" ', "prefer": "crl"'
 TMO=1000 cfg late require "$(src_ocsp "$late_PORT")"
+cfg nonce-require require "$(src_ocsp "$nononce_PORT")" ', "ocsp_nonce": "require"'
+cfg nonce-on require "$(src_ocsp "$nononce_PORT")"
+cfg nonce-noage require "$(src_ocsp "$nononce_PORT")" ', "ocsp_max_age_s": 0'
+cfg nonce-off require "$(src_ocsp "$nononce_PORT")" ', "ocsp_nonce": false, "ocsp_max_age_s": 0'
+cfg crlfile-stale require "{\"issuer\": \"$P/pref-ca-self.pem\", \"crl\": [\"$P/pref-ca-stale.crl\"]}"
+cfg nonce-bad require "$(src_ocsp "$ocsp_PORT")" ', "ocsp_nonce": "sometimes"'
 cfg unknown-crl require "{\"issuer\": \"$P/pref-ca-self.pem\", \"ocsp\": \"http://127.0.0.1:$unknown_PORT/ocsp\",
                    \"crl\": [\"$P/pref-ca.crl\"]}"
 
@@ -154,6 +164,28 @@ row down-soft sig-attached-rsa.p7m 0 TOTAL_PASSED None 'any(w["code"] == "REVOCA
 row ocsp sig-attached-rsa.p7m 2 INDETERMINATE TRY_LATER 'any("stale" in e for e in r0["errors"])' \
     --at "$(date -u -d '+2 days' +%Y-%m-%dT%H:%M:%SZ)"
 row both sig-attached-rsa.p7m 0 TOTAL_PASSED None 'r0["source"] == "ocsp"'
+# An answer without the nonce sent (pre-produced): "require" refuses it; true
+# (the default) uses it within ocsp_max_age_s (default 3600 s), and refuses
+# it when no maximum age bounds a replay; false sends no nonce at all.
+row nonce-require sig-attached-rsa.p7m 2 INDETERMINATE TRY_LATER 'any("no nonce" in e for e in r0["errors"])'
+row nonce-on sig-attached-rsa.p7m 0 TOTAL_PASSED None 'r0["source"] == "ocsp" and r0["status"] == "good"'
+row nonce-noage sig-attached-rsa.p7m 2 INDETERMINATE TRY_LATER 'any("no nonce" in e for e in r0["errors"])'
+row nonce-off sig-attached-rsa.p7m 0 TOTAL_PASSED None 'r0["source"] == "ocsp"'
+# ... and two hours later the same answer is stale (its nextUpdate: 5 min).
+row nonce-off sig-attached-rsa.p7m 2 INDETERMINATE TRY_LATER 'True' \
+    --at "$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)"
+row nonce-on sig-attached-rsa.p7m 2 INDETERMINATE TRY_LATER 'any("stale" in e for e in r0["errors"])' \
+    --at "$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)"
+# A stale CRL from a file counts no more than one from the network.
+row crlfile-stale sig-attached-rsa.p7m 2 INDETERMINATE TRY_LATER 'r0["status"] == "unavailable"'
+"$K" verify --config "$T/nonce-bad.json" --signature "$P/sig-attached-rsa.p7m" >/dev/null 2>"$T/nonce-bad.err"
+rc=$?
+if [ "$rc" = 78 ] && grep -q "revocation.ocsp_nonce" "$T/nonce-bad.err"; then
+    pass=$((pass + 1))
+else
+    fail=$((fail + 1))
+    echo "FAIL: ocsp_nonce \"sometimes\": exit $rc, $(cat "$T/nonce-bad.err")" >&2
+fi
 row both-crlfirst sig-attached-rsa.p7m 0 TOTAL_PASSED None 'r0["source"] == "crl"'
 row both-crlfirst sig-attached-moved.p7m 1 TOTAL_FAILED REVOKED 'r0["source"] == "crl"'
 

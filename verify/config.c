@@ -288,7 +288,8 @@ static int ks_cfg_revocation(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
     rv->timeout_ms = 5000;
     rv->max_response_bytes = 64 * 1024 * 1024;
     rv->clock_skew_s = 300;
-    rv->ocsp_nonce = 1;
+    rv->ocsp_nonce = KS_NONCE_ON;
+    rv->ocsp_max_age_s = KS_OCSP_MAX_AGE_DEFAULT;
     const cJSON *o;
     if (!ks_cfg_object(e, root, "revocation", &o) || o == NULL)
         return e->msg == NULL;
@@ -320,13 +321,24 @@ static int ks_cfg_revocation(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
             return ks_cfg_fail(e, "key \"revocation.ocsp_certid_hash\": must be \"sha1\" or \"sha256\"");
         rv->ocsp_certid_sha256 = strcmp(h, "sha256") == 0;
     }
-    long timeout = rv->timeout_ms, maxb = (long)rv->max_response_bytes, skew = rv->clock_skew_s, age = 0;
+    /* true / false, or "require": an answer without our nonce is refused
+     * (RFC 6960 4.4.1); with true it is bounded by ocsp_max_age_s. */
+    const cJSON *nonce = cJSON_GetObjectItemCaseSensitive(o, "ocsp_nonce");
+    if (nonce != NULL) {
+        if (cJSON_IsBool(nonce))
+            rv->ocsp_nonce = cJSON_IsTrue(nonce) ? KS_NONCE_ON : KS_NONCE_OFF;
+        else if (cJSON_IsString(nonce) && strcmp(nonce->valuestring, "require") == 0)
+            rv->ocsp_nonce = KS_NONCE_REQUIRE;
+        else
+            return ks_cfg_fail(e, "key \"revocation.ocsp_nonce\": must be true, false or \"require\"");
+    }
+    long timeout = rv->timeout_ms, maxb = (long)rv->max_response_bytes, skew = rv->clock_skew_s,
+         age = rv->ocsp_max_age_s;
     if (!ks_cfg_strings(e, o, "allow_urls", "revocation.allow_urls", &rv->allow_urls, &rv->n_allow_urls) ||
         !ks_cfg_int(e, o, "timeout_ms", "revocation.timeout_ms", 1, 120000, &timeout) ||
         !ks_cfg_int(e, o, "max_response_bytes", "revocation.max_response_bytes", 1024, 1L << 30, &maxb) ||
         !ks_cfg_int(e, o, "clock_skew_s", "revocation.clock_skew_s", 0, 86400, &skew) ||
-        !ks_cfg_int(e, o, "ocsp_max_age_s", "revocation.ocsp_max_age_s", 0, 365 * 86400L, &age) ||
-        !ks_cfg_bool(e, o, "ocsp_nonce", "revocation.ocsp_nonce", &rv->ocsp_nonce))
+        !ks_cfg_int(e, o, "ocsp_max_age_s", "revocation.ocsp_max_age_s", 0, 365 * 86400L, &age))
         return 0;
     for (size_t i = 0; i < rv->n_allow_urls; i++)
         if (strncmp(rv->allow_urls[i], "http://", 7) != 0 && strncmp(rv->allow_urls[i], "https://", 8) != 0)

@@ -46,6 +46,19 @@ typedef struct {
     char *ocsp;     /* responder URL or NULL */
 } ks_rev_source;
 
+/* revocation.ocsp_nonce (RFC 6960 4.4.1). */
+typedef enum {
+    KS_NONCE_OFF = 0,    /* false: no nonce is sent */
+    KS_NONCE_ON = 1,     /* true (default): sent; an answer without it is
+                          * used only while younger than ocsp_max_age_s */
+    KS_NONCE_REQUIRE = 2 /* "require": an answer without it is refused */
+} ks_nonce_mode;
+
+/* Default revocation.ocsp_max_age_s: an OCSP answer is used for at most an
+ * hour after its thisUpdate, whatever its nextUpdate says (README
+ * "Revocation": pre-produced responses need a larger value). */
+#define KS_OCSP_MAX_AGE_DEFAULT 3600
+
 typedef struct {
     ks_rev_mode mode;
     char **allow_urls;
@@ -54,8 +67,9 @@ typedef struct {
     int prefer_crl;           /* 0: OCSP first, CRL as fallback */
     size_t max_response_bytes;
     int clock_skew_s;
-    int ocsp_max_age_s;       /* 0: nextUpdate alone decides */
-    int ocsp_nonce;
+    int ocsp_max_age_s;       /* 0: nextUpdate alone decides (and no answer
+                                 without our nonce is used) */
+    ks_nonce_mode ocsp_nonce;
     int ocsp_certid_sha256;
 } ks_revocation_cfg;
 
@@ -115,7 +129,8 @@ ks_result ks_load_crl_file(const char *path, size_t max, X509_CRL **out);
  * (key "crl|<issuer sha256>|<url>", arg the ks_ctx): issued and signed by
  * the CA the key names, current at `now`, not older (crlNumber) than one
  * already seen; the X509_CRL or NULL.  Exposed for fuzz/fuzz_crl.c. */
-void *ks_crl_decode(void *arg, const char *key, const uint8_t *val, size_t len, time_t now, time_t *expires);
+void *ks_crl_decode(void *arg, const char *key, const uint8_t *val, size_t len, time_t now, time_t *expires,
+                    time_t *issued);
 
 /* certinfo.c: certificate -> JSON */
 cJSON *ks_cert_json(X509 *x, ks_cert_source src);
@@ -221,8 +236,19 @@ void ks_registry_free(ks_registry *r); /* NULL ok */
 int ks_registry_put(ks_registry *r, X509 *ca, char fp[65]);
 X509 *ks_registry_get(ks_registry *r, const char *fp); /* a reference, or NULL */
 /* RFC 5280 5.2.3: 1 unless `number` is below the highest CRL number seen
- * for `scope` (issuer and URL); records it. */
-int ks_registry_crl_number_ok(ks_registry *r, const char *scope, const ASN1_INTEGER *number);
+ * for `scope` (issuer and URL), or `this_update` before the latest
+ * thisUpdate seen for it; records both. */
+int ks_registry_crl_number_ok(ks_registry *r, const char *scope, const ASN1_INTEGER *number, time_t this_update);
+/* What this process has seen about one certificate (issuer name and key +
+ * serial, whatever CertID hash or responder): 1 when an answer with
+ * `this_update` and `status` (V_OCSP_CERTSTATUS_*, `reason` its CRLReason)
+ * may be used, and records it; 0 when it is older than an answer already
+ * seen, or "good" after a "revoked" (sticky, but for certificateHold), or
+ * the table is full of revoked certificates and this one is new (fail
+ * closed).  Bounded: KS_SEEN_SETS x KS_SEEN_WAYS entries, the least
+ * recently seen "good" one makes room. */
+int ks_registry_ocsp_seen(ks_registry *r, X509 *issuer, const ASN1_INTEGER *serial, time_t this_update, int status,
+                          int reason, char *err, size_t errlen);
 /* The same CA: same subject name and same public key. */
 int ks_same_ca(X509 *a, X509 *b);
 
@@ -238,6 +264,20 @@ typedef struct {
 } ks_rev_obj;
 ks_result ks_rev_load(ks_ctx *ctx, const char *key, const ks_cache_ops *ops, time_t at, ks_rev_obj *out, char *err,
                       size_t errlen);
+/* The one freshness rule for revocation evidence (OCSP answers and CRLs),
+ * applied when it is decoded and again every time it is used: from the
+ * network, memory, memcached, a file or the message. */
+typedef struct {
+    time_t this_update; /* RFC 6960 4.2.1 thisUpdate / RFC 5280 5.1.2.4 */
+    time_t next_update; /* nextUpdate (RFC 6960 4.2.2.1 / RFC 5280 5.1.2.5) */
+    time_t valid_until; /* e.g. the OCSP responder certificate's notAfter; 0: none */
+    int max_age_s;      /* longest use after this_update; 0: none */
+} ks_fresh;
+/* 1 when usable at `at`: this_update no later than at + clock_skew_s (the
+ * other clock may be ahead), and at before *until = the earliest of
+ * next_update, this_update + max_age_s and valid_until (no skew there:
+ * nothing is used past what its issuer said).  0 with err otherwise. */
+int ks_rev_fresh(const ks_ctx *ctx, const ks_fresh *f, time_t at, time_t *until, char *err, size_t errlen);
 void ks_rev_release(ks_rev_obj *o, const ks_cache_ops *ops);
 
 /* ocsp.c */
@@ -246,7 +286,10 @@ typedef struct {
     int reason;
     time_t this_update, next_update, produced_at, revocation_time;
     int has_next;
+    time_t signer_not_after; /* the responder certificate's notAfter */
 } ks_ocsp_answer;
+/* The freshness inputs of an answer (ks_rev_fresh). */
+void ks_ocsp_fresh(const ks_ctx *ctx, const ks_ocsp_answer *a, ks_fresh *f);
 /* RFC 6960 3.2 checks of a response about `serial` from `issuer` at `at`. */
 ks_result ks_ocsp_check(const ks_ctx *ctx, time_t at, const uint8_t *der, size_t len, X509 *issuer,
                         const ASN1_INTEGER *serial, ks_ocsp_answer *a, char *err, size_t errlen);
@@ -328,7 +371,5 @@ int ks_vcache_get_result(ks_vcache *c, const unsigned char key[32], time_t at, k
 void ks_vcache_put_result(ks_vcache *c, const unsigned char key[32], const ks_vc_window *w,
                           const ks_path_result *res, const unsigned char *missing, int n);
 
-/* ASCII/UTF-8 helpers */
-int ks_utf8_valid(const uint8_t *s, size_t len);
 
 #endif

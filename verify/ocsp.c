@@ -71,18 +71,27 @@ static int ks_crl_says_good(const ks_ctx *ctx, time_t at, X509 *cert, X509 *issu
 
 /*
  * RFC 6960 4.2.2.2: the response is signed by the CA that issued the
- * certificate, or by a responder that CA certified for id-kp-OCSPSigning,
- * valid when the response was produced.  The responder's own status is not
- * checked when it carries id-pkix-ocsp-nocheck (4.2.2.2.1); without it, a
- * fresh CRL of the CA must vouch for it, or the answer is not used.
+ * certificate, or by a responder that CA certified for id-kp-OCSPSigning.
+ * The responder's certificate must be valid both when the response says it
+ * was produced and at the validation time: producedAt is the responder's
+ * own claim, so a retired responder's key could otherwise sign "good" with
+ * producedAt set back into its validity (issue #18).  Its notAfter also
+ * bounds how long the answer is used (ks_ocsp_fresh).  The responder's own
+ * status is not checked when it carries id-pkix-ocsp-nocheck (4.2.2.2.1);
+ * without it, a fresh CRL of the CA must vouch for it, or the answer is not
+ * used.
  */
 static int ks_ocsp_signer_ok(const ks_ctx *ctx, time_t at, X509 *signer, X509 *issuer, time_t produced, char *err,
                              size_t errlen)
 {
-    if (X509_cmp_time(X509_get0_notBefore(signer), &produced) > 0 ||
-        X509_cmp_time(X509_get0_notAfter(signer), &produced) < 0) {
-        snprintf(err, errlen, "responder certificate not valid at producedAt");
-        return 0;
+    time_t when[2] = {produced, at};
+    for (int i = 0; i < 2; i++) {
+        if (X509_cmp_time(X509_get0_notBefore(signer), &when[i]) >= 0 ||
+            X509_cmp_time(X509_get0_notAfter(signer), &when[i]) <= 0) {
+            snprintf(err, errlen, "responder certificate not valid at %s",
+                     i == 0 ? "producedAt" : "the validation time");
+            return 0;
+        }
     }
     if (ks_same_ca(signer, issuer))
         return 1;
@@ -105,6 +114,14 @@ static int ks_ocsp_signer_ok(const ks_ctx *ctx, time_t at, X509 *signer, X509 *i
         return 0;
     }
     return 1;
+}
+
+void ks_ocsp_fresh(const ks_ctx *ctx, const ks_ocsp_answer *a, ks_fresh *f)
+{
+    f->this_update = a->this_update;
+    f->next_update = a->next_update;
+    f->valid_until = a->signer_not_after;
+    f->max_age_s = ctx->rev.ocsp_max_age_s;
 }
 
 static int ks_gt(const ASN1_GENERALIZEDTIME *t, time_t *out)
@@ -184,6 +201,10 @@ ks_result ks_ocsp_check(const ks_ctx *ctx, time_t at, const uint8_t *der, size_t
     }
     if (!ks_ocsp_signer_ok(ctx, at, signer, issuer, a->produced_at, err, errlen))
         goto done;
+    if (!ks_asn1_time_to_time_t(X509_get0_notAfter(signer), &a->signer_not_after)) {
+        snprintf(err, errlen, "responder certificate without a usable notAfter");
+        goto done;
+    }
     int md = NID_undef, pk = NID_undef;
     const ASN1_OBJECT *alg = NULL;
     X509_ALGOR_get0(&alg, NULL, NULL, OCSP_resp_get0_tbs_sigalg(bs));
@@ -218,22 +239,31 @@ ks_result ks_ocsp_check(const ks_ctx *ctx, time_t at, const uint8_t *der, size_t
     }
     /* RFC 6960 4.2.2.1 / 3.2 (6),(7): against the injected clock, with the
      * configured skew (OCSP_check_validity would read the wall clock). */
-    if (!ks_gt(thisu, &a->this_update) || a->this_update > at + skew) {
-        snprintf(err, errlen, "thisUpdate missing or in the future");
+    if (!ks_gt(thisu, &a->this_update)) {
+        snprintf(err, errlen, "thisUpdate missing");
         goto done;
     }
-    int max_age = ctx->rev.ocsp_max_age_s;
+    /* A response is produced once its status is known: producedAt before
+     * thisUpdate (beyond the skew) is a time the responder made up. */
+    if (a->produced_at + skew < a->this_update) {
+        snprintf(err, errlen, "producedAt before thisUpdate");
+        goto done;
+    }
     a->has_next = ks_gt(nextu, &a->next_update);
+    /* No nextUpdate: newer information is always available (RFC 6960
+     * 4.2.2.1): usable for ocsp_max_age_s (as Chromium does), or a short
+     * window when no maximum age is configured. */
+    int max_age = ctx->rev.ocsp_max_age_s;
     if (!a->has_next)
         a->next_update = a->this_update + (max_age > 0 ? max_age : KS_OCSP_NO_NEXT_UPDATE_S);
     if (a->has_next && a->next_update < a->this_update) {
         snprintf(err, errlen, "nextUpdate before thisUpdate");
         goto done;
     }
-    if (a->next_update < at - skew || (max_age > 0 && at - a->this_update > max_age + skew)) {
-        snprintf(err, errlen, "stale response: nextUpdate or the maximum age has passed");
+    ks_fresh f;
+    ks_ocsp_fresh(ctx, a, &f);
+    if (!ks_rev_fresh(ctx, &f, at, NULL, err, errlen))
         goto done;
-    }
     if (a->status == V_OCSP_CERTSTATUS_REVOKED && !ks_gt(rev, &a->revocation_time)) {
         snprintf(err, errlen, "revoked without a revocation time");
         goto done;
@@ -311,7 +341,7 @@ static int ks_ocsp_fetch(void *arg, const char *key, uint8_t **val, size_t *len)
     id = md ? OCSP_cert_id_new(md, X509_get_subject_name(issuer), X509_get0_pubkey_bitstr(issuer), k.serial) : NULL;
     req = OCSP_REQUEST_new();
     if (id == NULL || req == NULL || OCSP_request_add0_id(req, id) == NULL ||
-        (ctx->rev.ocsp_nonce && OCSP_request_add1_nonce(req, NULL, -1) != 1)) {
+        (ctx->rev.ocsp_nonce != KS_NONCE_OFF && OCSP_request_add1_nonce(req, NULL, -1) != 1)) {
         snprintf(err, KS_REV_ERRLEN, "cannot build the request");
         goto done;
     }
@@ -325,12 +355,26 @@ static int ks_ocsp_fetch(void *arg, const char *key, uint8_t **val, size_t *len)
                       len, err, KS_REV_ERRLEN) != KS_OK)
         goto done;
     /* RFC 6960 4.4.1: the nonce binds this answer to this request; it can
-     * only be checked here, before the answer is shared. */
+     * only be checked here, before the answer is shared.  An answer without
+     * it (pre-produced, RFC 5019) may be a replay of any earlier one: with
+     * "require" it is refused, otherwise used only within ocsp_max_age_s of
+     * its thisUpdate (ks_ocsp_fresh, at every use), so never without one. */
     const unsigned char *p = *val;
-    if (ctx->rev.ocsp_nonce && *len <= LONG_MAX && (resp = d2i_OCSP_RESPONSE(NULL, &p, (long)*len)) != NULL &&
-        (bs = OCSP_response_get1_basic(resp)) != NULL && OCSP_check_nonce(req, bs) == 0) {
-        snprintf(err, KS_REV_ERRLEN, "nonce mismatch");
-        goto done;
+    if (ctx->rev.ocsp_nonce != KS_NONCE_OFF && *len <= LONG_MAX &&
+        (resp = d2i_OCSP_RESPONSE(NULL, &p, (long)*len)) != NULL && (bs = OCSP_response_get1_basic(resp)) != NULL) {
+        int nr = OCSP_check_nonce(req, bs);
+        if (nr == 0) {
+            snprintf(err, KS_REV_ERRLEN, "nonce mismatch");
+            goto done;
+        }
+        if (nr == -1 && ctx->rev.ocsp_nonce == KS_NONCE_REQUIRE) {
+            snprintf(err, KS_REV_ERRLEN, "no nonce in the answer (revocation.ocsp_nonce: require)");
+            goto done;
+        }
+        if (nr == -1 && ctx->rev.ocsp_max_age_s == 0) {
+            snprintf(err, KS_REV_ERRLEN, "no nonce in the answer and no revocation.ocsp_max_age_s to bound its age");
+            goto done;
+        }
     }
     ret = 0;
 done:
@@ -349,21 +393,33 @@ done:
     return ret;
 }
 
-static void *ks_ocsp_decode(void *arg, const char *key, const uint8_t *val, size_t len, time_t now, time_t *expires)
+/* Decodes and checks an answer (fresh from the responder, from memcached,
+ * or fetched directly for another validation time) at `now`, and holds it
+ * against what this process has already seen about the certificate.  The
+ * cache keeps it no longer than it stays fresh (*expires: nextUpdate,
+ * thisUpdate + ocsp_max_age_s, the responder's notAfter) and keeps its
+ * thisUpdate with the memcached frame (*issued). */
+static void *ks_ocsp_decode(void *arg, const char *key, const uint8_t *val, size_t len, time_t now, time_t *expires,
+                            time_t *issued)
 {
     ks_ctx *ctx = arg;
     ks_ocsp_key k;
     X509 *issuer = NULL;
     ks_ocsp_answer *a = NULL;
+    ks_fresh f;
     if (!ks_ocsp_key_parse(key, &k) || (issuer = ks_registry_get(ctx->registry, k.fp)) == NULL ||
         (a = calloc(1, sizeof *a)) == NULL)
         goto done;
-    if (ks_ocsp_check(ctx, now, val, len, issuer, k.serial, a, ks_rev_errbuf(), KS_REV_ERRLEN) != KS_OK) {
+    if (ks_ocsp_check(ctx, now, val, len, issuer, k.serial, a, ks_rev_errbuf(), KS_REV_ERRLEN) != KS_OK ||
+        !ks_registry_ocsp_seen(ctx->registry, issuer, k.serial, a->this_update, a->status, a->reason, ks_rev_errbuf(),
+                               KS_REV_ERRLEN)) {
         free(a);
         a = NULL;
         goto done;
     }
-    *expires = a->next_update;
+    ks_ocsp_fresh(ctx, a, &f);
+    ks_rev_fresh(ctx, &f, now, expires, ks_rev_errbuf(), KS_REV_ERRLEN);
+    *issued = a->this_update;
 done:
     ASN1_INTEGER_free(k.serial);
     X509_free(issuer);
@@ -387,17 +443,30 @@ ks_result ks_ocsp_lookup(ks_ctx *ctx, X509 *cert, X509 *issuer, const char *url,
         r = KS_E_UNAVAILABLE;
         goto done;
     }
-    ks_rev_obj obj;
-    if ((r = ks_rev_load(ctx, key, &ks_ocsp_ops, at, &obj, err, errlen)) != KS_OK)
-        goto done;
-    *out = *(const ks_ocsp_answer *)obj.obj;
-    *from = obj.from;
-    ks_rev_release(&obj, &ks_ocsp_ops);
-    /* A cached answer is fresh for the cache's now; the validation time
-     * must fall inside it too (RFC 6960 4.2.2.1). */
-    int skew = ctx->rev.clock_skew_s;
-    if (out->this_update > at + skew || out->next_update < at - skew) {
-        snprintf(err, errlen, "answer not fresh at the validation time");
+    /* The same rules at every use as at decode: an answer from memory may
+     * have been decoded at another time than `at` (RFC 6960 4.2.2.1), and
+     * another answer about the same certificate may have come since (a
+     * newer one, or "revoked").  A newer one that a refresh put in the
+     * cache between our lookup and this check is simply taken: once. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        ks_rev_obj obj;
+        ks_fresh f;
+        char why[KS_REV_ERRLEN];
+        if ((r = ks_rev_load(ctx, key, &ks_ocsp_ops, at, &obj, err, errlen)) != KS_OK)
+            goto done;
+        *out = *(const ks_ocsp_answer *)obj.obj;
+        *from = obj.from;
+        ks_rev_release(&obj, &ks_ocsp_ops);
+        ks_ocsp_fresh(ctx, out, &f);
+        if (!ks_rev_fresh(ctx, &f, at, NULL, why, sizeof why)) {
+            snprintf(err, errlen, "answer not usable at the validation time: %s", why);
+            r = KS_E_UNAVAILABLE;
+            goto done;
+        }
+        if (ks_registry_ocsp_seen(ctx->registry, issuer, X509_get0_serialNumber(cert), out->this_update, out->status,
+                                  out->reason, why, sizeof why))
+            goto done;
+        snprintf(err, errlen, "answer not usable: %s", why);
         r = KS_E_UNAVAILABLE;
     }
 done:

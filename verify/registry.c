@@ -8,6 +8,12 @@
  * alone.  Anchors and configured intermediates are registered at load; a
  * CA certificate that came with a message is registered when a path
  * through it validated.  Bounded: the oldest dynamic entry makes room.
+ *
+ * It also remembers, per process and context, the newest evidence seen:
+ * the highest crlNumber and thisUpdate per CRL scope, and per certificate
+ * the latest OCSP thisUpdate and whether it was seen revoked, so evidence
+ * replayed from memcached (or by a responder) can never take this node
+ * back in time (README "Revocation", rollback).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -16,11 +22,24 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
+#include <openssl/rand.h>
 
 #include "internal.h"
 
 #define KS_REGISTRY_MAX 1024
 #define KS_CRLNUM_MAX 4096
+/* OCSP evidence seen: a set-associative table (salted hash: nobody outside
+ * can aim certificates at one set). */
+#define KS_SEEN_SETS 4096
+#define KS_SEEN_WAYS 8
+
+typedef struct {
+    unsigned char id[16];         /* salted SHA-256 of issuer name, key and serial; all zero: free */
+    time_t this_update;           /* the latest thisUpdate seen */
+    unsigned long long used;      /* tick of the last answer: the least recent "good" makes room */
+    int revoked;                  /* seen revoked (not on hold): sticky */
+} ks_seen;
 
 struct ks_registry {
     pthread_mutex_t lock;
@@ -34,8 +53,12 @@ struct ks_registry {
     struct {
         unsigned char scope[32]; /* SHA-256 of issuer fingerprint + URL */
         BIGNUM *number;
+        time_t this_update;
     } crlnum[KS_CRLNUM_MAX];
     size_t ncrlnum, nextcrl;
+    ks_seen *seen; /* KS_SEEN_SETS * KS_SEEN_WAYS */
+    unsigned long long tick;
+    unsigned char salt[16];
 };
 
 int ks_same_ca(X509 *a, X509 *b)
@@ -61,8 +84,12 @@ int ks_cert_fp(X509 *x, char fp[65])
 ks_registry *ks_registry_new(STACK_OF(X509) *anchors, STACK_OF(X509) *intermediates)
 {
     ks_registry *r = calloc(1, sizeof *r);
-    if (r == NULL || pthread_mutex_init(&r->lock, NULL) != 0) {
+    if (r == NULL || (r->seen = calloc((size_t)KS_SEEN_SETS * KS_SEEN_WAYS, sizeof *r->seen)) == NULL ||
+        RAND_bytes(r->salt, sizeof r->salt) != 1 || pthread_mutex_init(&r->lock, NULL) != 0) {
+        if (r != NULL)
+            free(r->seen);
         free(r);
+        ERR_clear_error();
         return NULL;
     }
     STACK_OF(X509) *sets[2] = {anchors, intermediates};
@@ -85,6 +112,7 @@ void ks_registry_free(ks_registry *r)
         X509_free(r->e[i].x);
     for (size_t i = 0; i < r->ncrlnum; i++)
         BN_free(r->crlnum[i].number);
+    free(r->seen);
     pthread_mutex_destroy(&r->lock);
     free(r);
 }
@@ -131,29 +159,36 @@ X509 *ks_registry_get(ks_registry *r, const char *fp)
     return x;
 }
 
-int ks_registry_crl_number_ok(ks_registry *r, const char *scope, const ASN1_INTEGER *number)
+int ks_registry_crl_number_ok(ks_registry *r, const char *scope, const ASN1_INTEGER *number, time_t this_update)
 {
     unsigned char h[32];
     int ok = 1;
     BIGNUM *bn = number ? ASN1_INTEGER_to_BN(number, NULL) : NULL;
-    if (bn == NULL || EVP_Digest(scope, strlen(scope), h, NULL, EVP_sha256(), NULL) != 1) {
+    if ((number != NULL && bn == NULL) || EVP_Digest(scope, strlen(scope), h, NULL, EVP_sha256(), NULL) != 1) {
         BN_free(bn);
         ERR_clear_error();
-        return number == NULL; /* a CRL without a number cannot be ordered */
+        return 0;
     }
     pthread_mutex_lock(&r->lock);
     size_t i;
     for (i = 0; i < r->ncrlnum && memcmp(r->crlnum[i].scope, h, sizeof h) != 0; i++)
         ;
     if (i < r->ncrlnum) {
-        if (BN_cmp(bn, r->crlnum[i].number) < 0) {
+        /* Older by number, or (numbered or not) by thisUpdate: refused. */
+        if ((bn != NULL && r->crlnum[i].number != NULL && BN_cmp(bn, r->crlnum[i].number) < 0) ||
+            this_update < r->crlnum[i].this_update) {
             ok = 0;
         } else {
-            BN_free(r->crlnum[i].number);
-            r->crlnum[i].number = bn;
-            bn = NULL;
+            if (bn != NULL) {
+                BN_free(r->crlnum[i].number);
+                r->crlnum[i].number = bn;
+                bn = NULL;
+            }
+            r->crlnum[i].this_update = this_update;
         }
     } else {
+        /* Full: the oldest scope is forgotten (a ring); what it allowed
+         * back is then bounded by that CRL's own nextUpdate. */
         if (r->ncrlnum < KS_CRLNUM_MAX) {
             i = r->ncrlnum++;
         } else {
@@ -163,9 +198,68 @@ int ks_registry_crl_number_ok(ks_registry *r, const char *scope, const ASN1_INTE
         }
         memcpy(r->crlnum[i].scope, h, sizeof h);
         r->crlnum[i].number = bn;
+        r->crlnum[i].this_update = this_update;
         bn = NULL;
     }
     pthread_mutex_unlock(&r->lock);
     BN_free(bn);
+    return ok;
+}
+
+int ks_registry_ocsp_seen(ks_registry *r, X509 *issuer, const ASN1_INTEGER *serial, time_t this_update, int status,
+                          int reason, char *err, size_t errlen)
+{
+    unsigned char h[32], *der = NULL, *name = NULL;
+    unsigned int hl = 0;
+    /* RFC 6960 4.1.1 CertID: the issuer's name and key, and the serial (a
+     * CA's self-signed and cross certificates are the same issuer). */
+    const ASN1_BIT_STRING *key = X509_get0_pubkey_bitstr(issuer);
+    int dl = i2d_ASN1_INTEGER(serial, &der), nl = i2d_X509_NAME(X509_get_subject_name(issuer), &name), ok = 0;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (dl <= 0 || nl <= 0 || key == NULL || md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestUpdate(md, r->salt, sizeof r->salt) != 1 || EVP_DigestUpdate(md, name, (size_t)nl) != 1 ||
+        EVP_DigestUpdate(md, ASN1_STRING_get0_data(key), (size_t)ASN1_STRING_length(key)) != 1 ||
+        EVP_DigestUpdate(md, der, (size_t)dl) != 1 || EVP_DigestFinal_ex(md, h, &hl) != 1) {
+        snprintf(err, errlen, "cannot record the answer");
+        goto done;
+    }
+    h[0] |= 1; /* never all zero: that marks a free way */
+    /* RFC 5280 5.3.1: only certificateHold may be lifted again. */
+    int sticky = status == V_OCSP_CERTSTATUS_REVOKED && reason != OCSP_REVOKED_STATUS_CERTIFICATEHOLD;
+    pthread_mutex_lock(&r->lock);
+    ks_seen *set = &r->seen[((size_t)h[1] << 8 | h[2]) % KS_SEEN_SETS * KS_SEEN_WAYS], *e = NULL, *victim = NULL;
+    for (int w = 0; w < KS_SEEN_WAYS && e == NULL; w++) {
+        if (memcmp(set[w].id, h, sizeof set[w].id) == 0)
+            e = &set[w];
+        else if (set[w].id[0] == 0 ? (victim == NULL || victim->id[0] != 0)
+                                   : !set[w].revoked && (victim == NULL || (victim->id[0] != 0 && set[w].used < victim->used)))
+            victim = &set[w];
+    }
+    if (e != NULL && this_update < e->this_update) {
+        snprintf(err, errlen, "older than an answer already seen for this certificate (rollback)");
+    } else if (e != NULL && e->revoked && status != V_OCSP_CERTSTATUS_REVOKED) {
+        snprintf(err, errlen, "the certificate was seen revoked: a later answer saying otherwise is refused");
+    } else if (e == NULL && victim == NULL) {
+        /* Every way holds a revoked certificate: dropping one would unstick
+         * it, so a new certificate here gets no status (fail closed). */
+        snprintf(err, errlen, "too many revoked certificates remembered: no room to record this answer");
+    } else {
+        if (e == NULL) {
+            e = victim;
+            memset(e, 0, sizeof *e);
+            memcpy(e->id, h, sizeof e->id);
+        }
+        if (this_update > e->this_update)
+            e->this_update = this_update;
+        e->revoked |= sticky;
+        e->used = ++r->tick;
+        ok = 1;
+    }
+    pthread_mutex_unlock(&r->lock);
+done:
+    EVP_MD_CTX_free(md);
+    OPENSSL_free(der);
+    OPENSSL_free(name);
+    ERR_clear_error();
     return ok;
 }

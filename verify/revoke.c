@@ -158,6 +158,32 @@ static const char *ks_tier_name(ks_cache_tier t)
     }
 }
 
+int ks_rev_fresh(const ks_ctx *ctx, const ks_fresh *f, time_t at, time_t *until, char *err, size_t errlen)
+{
+    time_t u = f->next_update;
+    if (f->max_age_s > 0 && f->this_update + f->max_age_s < u)
+        u = f->this_update + f->max_age_s;
+    if (f->valid_until != 0 && f->valid_until < u)
+        u = f->valid_until;
+    if (until != NULL)
+        *until = u;
+    /* RFC 6960 4.2.2.1 and RFC 5280 6.3.3 (a): the clock skew excuses a
+     * thisUpdate ahead of our clock, never a use past nextUpdate, the
+     * configured age or the responder's own validity. */
+    if (f->this_update > at + ctx->rev.clock_skew_s) {
+        snprintf(err, errlen, "thisUpdate in the future");
+        return 0;
+    }
+    if (at >= u) {
+        snprintf(err, errlen, "stale: %s has passed",
+                 u == f->next_update ? "nextUpdate"
+                 : f->valid_until == u ? "the responder certificate's notAfter"
+                                       : "the maximum age (revocation.ocsp_max_age_s)");
+        return 0;
+    }
+    return 1;
+}
+
 /*
  * The cache speaks of the present: for a validation time within the clock
  * skew of now it answers; for any other time (an audit replay with --at)
@@ -190,7 +216,8 @@ ks_result ks_rev_load(ks_ctx *ctx, const char *key, const ks_cache_ops *ops, tim
         snprintf(err, errlen, "%s", ks_rev_err[0] ? ks_rev_err : "fetch failed");
         return KS_E_UNAVAILABLE;
     }
-    out->obj = ops->decode(ctx, key, val, len, at, &exp);
+    time_t issued = 0;
+    out->obj = ops->decode(ctx, key, val, len, at, &exp, &issued);
     free(val);
     if (out->obj == NULL) {
         snprintf(err, errlen, "%s", ks_rev_err[0] ? ks_rev_err : "answer refused");
@@ -233,9 +260,12 @@ static int ks_crl_fetch(void *arg, const char *key, uint8_t **val, size_t *len)
 }
 
 /* A CRL from the network or from memcached: issued and signed by the CA
- * the key names, current at `now`, and not older than one already seen
- * for the same scope (RFC 5280 5.2.3: an older CRL never replaces a newer). */
-void *ks_crl_decode(void *arg, const char *key, const uint8_t *val, size_t len, time_t now, time_t *expires)
+ * the key names, current at `now` (ks_rev_fresh: the cache keeps it no
+ * longer than that), and not older than one already seen for the same
+ * scope (RFC 5280 5.2.3: an older CRL never replaces a newer).  *issued is
+ * its thisUpdate, which the cache also keeps with the memcached frame. */
+void *ks_crl_decode(void *arg, const char *key, const uint8_t *val, size_t len, time_t now, time_t *expires,
+                    time_t *issued)
 {
     ks_ctx *ctx = arg;
     char fp[65];
@@ -243,8 +273,8 @@ void *ks_crl_decode(void *arg, const char *key, const uint8_t *val, size_t len, 
     X509 *issuer = NULL;
     X509_CRL *crl = NULL;
     ASN1_INTEGER *num = NULL;
-    time_t last, next;
-    int skew = ctx->rev.clock_skew_s, ok = 0;
+    ks_fresh f = {0};
+    int ok = 0;
     if (!ks_crl_key_parse(key, fp, &url) || (issuer = ks_registry_get(ctx->registry, fp)) == NULL) {
         snprintf(ks_rev_err, sizeof ks_rev_err, "issuer not known");
         goto done;
@@ -258,17 +288,22 @@ void *ks_crl_decode(void *arg, const char *key, const uint8_t *val, size_t len, 
         snprintf(ks_rev_err, sizeof ks_rev_err, "CRL not signed by the issuing CA");
         goto done;
     }
-    if (!ks_asn1_time_to_time_t(X509_CRL_get0_lastUpdate(crl), &last) || last > now + skew ||
-        !ks_asn1_time_to_time_t(X509_CRL_get0_nextUpdate(crl), &next) || next < now - skew) {
-        snprintf(ks_rev_err, sizeof ks_rev_err, "CRL not current (thisUpdate/nextUpdate)");
+    if (!ks_asn1_time_to_time_t(X509_CRL_get0_lastUpdate(crl), &f.this_update) ||
+        !ks_asn1_time_to_time_t(X509_CRL_get0_nextUpdate(crl), &f.next_update)) {
+        snprintf(ks_rev_err, sizeof ks_rev_err, "CRL without thisUpdate/nextUpdate");
+        goto done;
+    }
+    char why[96];
+    if (!ks_rev_fresh(ctx, &f, now, expires, why, sizeof why)) {
+        snprintf(ks_rev_err, sizeof ks_rev_err, "CRL not current: %s", why);
         goto done;
     }
     num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
-    if (!ks_registry_crl_number_ok(ctx->registry, key, num)) {
-        snprintf(ks_rev_err, sizeof ks_rev_err, "CRL older than one already seen (crlNumber)");
+    if (!ks_registry_crl_number_ok(ctx->registry, key, num, f.this_update)) {
+        snprintf(ks_rev_err, sizeof ks_rev_err, "CRL older than one already seen (crlNumber or thisUpdate)");
         goto done;
     }
-    *expires = next;
+    *issued = f.this_update;
     ok = 1;
 done:
     ERR_clear_error();
@@ -365,7 +400,12 @@ static void ks_fetch_cdp(ks_rev *rv, int d)
 
 /* Everything a CRL check may use: local files, the message's own CRLs (CA
  * signed, so verified like any other), configured URLs and distribution
- * points of the certificates still without status. */
+ * points of the certificates still without status.  Whatever their source
+ * (file, message, network, memory, memcached), every CRL is then held to
+ * its thisUpdate/nextUpdate at the validation time by the path check
+ * (ks_path_check_crls: OpenSSL's CRL time check, no skew past nextUpdate,
+ * the bounds of ks_rev_fresh); a stale one gives no status but still
+ * counts for what it says is revoked. */
 static void ks_collect_crls(ks_rev *rv)
 {
     const ks_ctx *ctx = rv->ctx;

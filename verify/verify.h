@@ -17,9 +17,10 @@
  *
  * Errors
  *   Every fallible function returns a ks_result from the single table
- *   KS_RESULTS below.  Each result has a class; the class alone decides the
- *   CLI exit code and the HTTP status (ks_result_exit_code,
- *   ks_result_http_status), so the mapping exists in exactly one place.
+ *   KS_RESULTS (base.h, the lowest layer, shared with cache/).  Each
+ *   result has a class; the class alone decides the CLI exit code and the
+ *   HTTP status (ks_result_exit_code, ks_result_http_status), so the
+ *   mapping exists in exactly one place.
  *   A signature that is merely invalid is NOT an error: it is KS_OK with a
  *   failing verdict.
  *
@@ -36,56 +37,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "base.h"
+
 /* ------------------------------------------------------------------ */
-/* Results: one table, each entry with a class.                       */
+/* Results: the one table KS_RESULTS, its classes, ks_result_name,     */
+/* ks_result_message and ks_result_class live in base.h (the lowest    */
+/* layer, shared with cache/); the mappings to the outside are here.   */
 /* ------------------------------------------------------------------ */
 
-typedef enum {
-    KS_CLASS_OK = 0,
-    KS_CLASS_USAGE,       /* the caller used the program wrongly      */
-    KS_CLASS_INPUT,       /* bytes that are not a signature/certificate */
-    KS_CLASS_TOO_LARGE,   /* over a configured size or count ceiling  */
-    KS_CLASS_UNSUPPORTED, /* a media type or format we do not handle  */
-    KS_CLASS_CONFIG,      /* configuration or trust store unusable     */
-    KS_CLASS_UNAVAILABLE, /* not ready / dependency missing            */
-    KS_CLASS_INTERNAL     /* our bug or resource exhaustion            */
-} ks_class;
-
-/* X(name, class, message) */
-#define KS_RESULTS(X)                                                               \
-    X(KS_OK, KS_CLASS_OK, "ok")                                                     \
-    X(KS_E_USAGE, KS_CLASS_USAGE, "usage error")                                    \
-    X(KS_E_NOMEM, KS_CLASS_INTERNAL, "out of memory")                               \
-    X(KS_E_INTERNAL, KS_CLASS_INTERNAL, "internal error")                           \
-    X(KS_E_IO, KS_CLASS_INTERNAL, "input/output error")                             \
-    X(KS_E_CONFIG, KS_CLASS_CONFIG, "configuration error")                          \
-    X(KS_E_EMPTY, KS_CLASS_INPUT, "input is empty")                                 \
-    X(KS_E_TOO_LARGE, KS_CLASS_TOO_LARGE, "input exceeds the size limit")           \
-    X(KS_E_LIMIT, KS_CLASS_TOO_LARGE, "input exceeds a structural limit")           \
-    X(KS_E_ENCODING, KS_CLASS_INPUT, "input is not DER, PEM, base64 or S/MIME")     \
-    X(KS_E_NOT_SIGNATURE, KS_CLASS_INPUT, "input is not a CMS signed-data message") \
-    X(KS_E_NO_SIGNERS, KS_CLASS_INPUT,                                              \
-      "CMS signed-data without signers (certificates only) is not a signature")     \
-    X(KS_E_CONTENT_CONFLICT, KS_CLASS_INPUT,                                        \
-      "signature already encapsulates its content; detached content not expected")  \
-    X(KS_E_NOT_CERTIFICATE, KS_CLASS_INPUT, "input is not an X.509 certificate")    \
-    X(KS_E_BAD_TIME, KS_CLASS_USAGE, "time is not RFC 3339")                        \
-    X(KS_E_UNSUPPORTED, KS_CLASS_UNSUPPORTED, "unsupported input type")             \
-    X(KS_E_UNAVAILABLE, KS_CLASS_UNAVAILABLE, "service not ready")                   \
-    X(KS_E_XML, KS_CLASS_INPUT, "input is not well-formed XML, or declares a DTD")    \
-    X(KS_E_ZIP, KS_CLASS_INPUT, "input is not a usable ZIP package")                  \
-    X(KS_E_BAD_REQUEST, KS_CLASS_USAGE, "malformed request")
-
-typedef enum {
-#define KS_X_ENUM(name, cls, msg) name,
-    KS_RESULTS(KS_X_ENUM)
-#undef KS_X_ENUM
-        KS_RESULT_COUNT
-} ks_result;
-
-const char *ks_result_name(ks_result r);    /* "KS_E_TOO_LARGE"        */
-const char *ks_result_message(ks_result r); /* human text, English     */
-ks_class ks_result_class(ks_result r);
 int ks_result_exit_code(ks_result r);   /* sysexits: 64, 65, 78, 70 */
 int ks_result_http_status(ks_result r); /* 400, 413, 415, 500, 503  */
 
@@ -206,65 +165,19 @@ ks_result ks_time_parse(const char *s, time_t *out);
 /* Formats as "YYYY-MM-DDTHH:MM:SSZ" into buf (>= 21 bytes). */
 void ks_time_format(time_t t, char *buf, size_t len);
 
-/*
- * A bounds-checked cursor over untrusted bytes.  Reads never run past the
- * end and do not move on short input.
- */
-typedef struct {
-    const uint8_t *p;
-    size_t len;
-    size_t off;
-} ks_cur;
+/* The bounds-checked cursor (ks_cur) and ks_hex_encode: base.h. */
 
-void ks_cur_init(ks_cur *c, const uint8_t *p, size_t len);
-size_t ks_cur_left(const ks_cur *c);
-const uint8_t *ks_cur_ptr(const ks_cur *c);
-int ks_cur_skip(ks_cur *c, size_t n); /* 1 ok, 0 short (no move) */
-void ks_cur_skip_space(ks_cur *c);
-int ks_cur_starts_with(const ks_cur *c, const char *lit);     /* 1/0, no move */
-int ks_cur_starts_with_ci(const ks_cur *c, const char *lit);  /* ASCII case-insensitive */
-/* Finds `needle` at or after the cursor; offset relative to the cursor, or -1. */
-long ks_cur_find(const ks_cur *c, const uint8_t *needle, size_t nlen);
-
-/* Lower-case hex of n bytes into out (2n + 1 bytes). */
-void ks_hex_encode(const uint8_t *p, size_t n, char *out);
 /* The value of one hex digit, or -1. */
 int ks_hex_digit(int c);
 /* RFC 3986 2.1 percent-decoding in place; 0 on a malformed escape or %00. */
 int ks_pct_decode_inplace(char *s);
 
-/*
- * Logging: one line per call to stderr, one write each.  Never pass
- * personal data.  "text" (the library's default, for bin/kensho):
- * "kensho: LEVEL: msg key=value ..."; "json" (kensho-fcgi's default, its
- * configuration "log": {"format", "level"}): one object per line,
- * {"timestamp": RFC 3339 UTC with milliseconds, "level", "msg", fields...}.
- * When stderr is journald's stream (JOURNAL_STREAM), each line starts with
- * the sd-daemon "<N>" priority.  Lines less severe than the level set are
- * dropped.
- */
-typedef enum { KS_LOG_ERR, KS_LOG_WARN, KS_LOG_INFO, KS_LOG_DEBUG } ks_log_level;
-typedef enum { KS_LOG_TEXT, KS_LOG_JSON } ks_log_format;
-void ks_log_setup(ks_log_format fmt, ks_log_level level);
-int ks_log_enabled(ks_log_level lvl);
-/* "error", "warn", "info", "debug" -> 1 and *out; else 0. */
-int ks_log_level_parse(const char *s, ks_log_level *out);
-void ks_log(ks_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* A value for ks_log_fields: a string (NULL: JSON null) or, with is_num, a number. */
-typedef struct {
-    const char *key;
-    const char *str;
-    double num;
-    int is_num;
-} ks_log_field;
-void ks_log_fields(ks_log_level lvl, const char *msg, const ks_log_field *f, size_t n);
+/* Logging (ks_log, ks_log_fields, ks_log_openssl, ks_log_setup): base.h. */
 /* The build's version ("0.1.0+g1a2b3c4"), the OpenSSL library's
  * ("3.0.17") and libxmlsec1's ("1.2.37"): --version and /metrics. */
 const char *ks_version(void);
 const char *ks_version_openssl(void);
 const char *ks_version_xmlsec(void);
-/* Drains OpenSSL's error queue into the log, naming the failed function. */
-void ks_log_openssl(const char *where);
 
 /* ------------------------------------------------------------------ */
 /* Audit log (verify/audit.c; used by kensho-fcgi, checked by         */
