@@ -191,5 +191,36 @@ w("chunked", 0, chunked(False))
 w("chunked-mac", 1, chunked(True))
 w("chunked-fix", 3, chunked(True))
 PY
+# ocsp_sign: recipes, not DER (fuzz/fuzz_ocsp_sign.c reads them field by
+# field): signer, flags, validation time, producedAt, SingleResponses.
+mkdir -p "$OUT/ocsp_sign"
+python3 - "$OUT/ocsp_sign" <<'PY'
+import struct, sys
+out = sys.argv[1]
+def recipe(signer, flags, at, produced, singles):
+    b = bytes([signer, flags]) + struct.pack(">hh", at, produced) + bytes([len(singles) - 1])
+    for variant, status, has_next, reason, this_u, next_u, rev_h in singles:
+        b += bytes([variant | (status << 2) | (0 if has_next else 0x80), reason])
+        b += struct.pack(">hh", this_u, next_u) + bytes([rev_h])
+    return b
+good = (0, 0, True, 0, -10, 600, 1)
+seeds = {
+    "ca-good": recipe(0, 0, 0, 0, [good]),
+    "delegated-good": recipe(1, 0, 0, 0, [good]),
+    "expired-responder-backdated": recipe(2, 0x80, 0, -20000, [good]),
+    "produced-before-this": recipe(1, 0, 0, -60, [good]),
+    "stale": recipe(0, 0x20, 0, 0, [(0, 0, True, 0, -3000, -2000, 1)]),
+    "no-next-old": recipe(0, 0, 0, 0, [(0, 0, False, 0, -200, 0, 1)]),
+    "good-and-revoked": recipe(1, 1, 0, 0, [good, (0, 1, True, 1, -10, 600, 2)]),
+    "other-serial": recipe(0, 0, 0, 0, [(1, 0, True, 0, -10, 600, 1)]),
+    "crit-ext": recipe(0, 0x10, 0, 0, [good]),
+    "no-eku": recipe(5, 0, 0, 0, [good]),
+    "other-ca": recipe(6, 0, 0, 0, [good]),
+    "no-certs": recipe(1, 4, 0, 0, [good]),
+}
+for name, b in seeds.items():
+    with open(f"{out}/{name}", "wb") as fh:
+        fh.write(b)
+PY
 n=$(find "$OUT" -type f | wc -l)
 echo "seeds: $n files in $OUT" >&2
