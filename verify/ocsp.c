@@ -157,11 +157,60 @@ static int ks_ocsp_rank(int status)
     return status == V_OCSP_CERTSTATUS_GOOD ? 0 : status == V_OCSP_CERTSTATUS_REVOKED ? 2 : 1;
 }
 
+/* One SingleResponse about our certificate, into *a (whose produced_at and
+ * signer_not_after are set): RFC 6960 4.2.2.1 / 3.2 (6),(7) against the
+ * injected clock, with the configured skew (OCSP_check_validity would read
+ * the wall clock); 1 usable. */
+static int ks_ocsp_single(const ks_ctx *ctx, time_t at, OCSP_SINGLERESP *single, ks_ocsp_answer *a, char *err,
+                          size_t errlen)
+{
+    static const int known_single[] = {NID_undef};
+    ASN1_GENERALIZEDTIME *rev = NULL, *thisu = NULL, *nextu = NULL;
+    int skew = ctx->rev.clock_skew_s;
+    a->reason = -1;
+    a->status = OCSP_single_get0_status(single, &a->reason, &rev, &thisu, &nextu);
+    if (!ks_exts_ok(OCSP_SINGLERESP_get_ext_count(single), ks_single_ext, single, known_single)) {
+        snprintf(err, errlen, "unknown critical single-response extension");
+        return 0;
+    }
+    if (!ks_gt(thisu, &a->this_update)) {
+        snprintf(err, errlen, "thisUpdate missing");
+        return 0;
+    }
+    /* A response is produced once its status is known: producedAt before
+     * thisUpdate (beyond the skew) is a time the responder made up. */
+    if (a->produced_at + skew < a->this_update) {
+        snprintf(err, errlen, "producedAt before thisUpdate");
+        return 0;
+    }
+    a->has_next = ks_gt(nextu, &a->next_update);
+    /* No nextUpdate: newer information is always available (RFC 6960
+     * 4.2.2.1): usable for ocsp_max_age_s (as Chromium does), or a short
+     * window when no maximum age is configured. */
+    int max_age = ctx->rev.ocsp_max_age_s;
+    if (!a->has_next)
+        a->next_update = a->this_update + (max_age > 0 ? max_age : KS_OCSP_NO_NEXT_UPDATE_S);
+    if (a->has_next && a->next_update < a->this_update) {
+        snprintf(err, errlen, "nextUpdate before thisUpdate");
+        return 0;
+    }
+    ks_fresh f;
+    ks_ocsp_fresh(ctx, a, &f);
+    if (!ks_rev_fresh(ctx, &f, at, NULL, err, errlen))
+        return 0;
+    if (a->status == V_OCSP_CERTSTATUS_REVOKED && !ks_gt(rev, &a->revocation_time)) {
+        snprintf(err, errlen, "revoked without a revocation time");
+        return 0;
+    }
+    if (a->status != V_OCSP_CERTSTATUS_GOOD && a->status != V_OCSP_CERTSTATUS_REVOKED)
+        a->status = V_OCSP_CERTSTATUS_UNKNOWN;
+    return 1;
+}
+
 ks_result ks_ocsp_check(const ks_ctx *ctx, time_t at, const uint8_t *der, size_t len, X509 *issuer,
                         const ASN1_INTEGER *serial, ks_ocsp_answer *a, char *err, size_t errlen)
 {
     static const int known_resp[] = {NID_id_pkix_OCSP_Nonce, NID_undef};
-    static const int known_single[] = {NID_undef};
     ks_result ret = KS_E_UNAVAILABLE;
     OCSP_RESPONSE *resp = NULL;
     OCSP_BASICRESP *bs = NULL;
@@ -212,64 +261,23 @@ ks_result ks_ocsp_check(const ks_ctx *ctx, time_t at, const uint8_t *der, size_t
         snprintf(err, errlen, "response signed with %s", OBJ_nid2sn(md));
         goto done;
     }
-    /* The SingleResponse for the CertID we asked about, not the first one;
-     * of several answers about it the worst counts (revoked over unknown
-     * over good). */
-    int idx = ks_ocsp_next_match(bs, issuer, serial, -1);
-    if (idx < 0) {
+    /* The SingleResponses for the CertID we asked about, not the first
+     * one: every one of them must pass the checks of one answer (a response
+     * that contradicts itself is not used), and of several the worst counts
+     * (revoked over unknown over good). */
+    int found = 0;
+    for (int j = ks_ocsp_next_match(bs, issuer, serial, -1); j >= 0; j = ks_ocsp_next_match(bs, issuer, serial, j)) {
+        ks_ocsp_answer one = *a;
+        if (!ks_ocsp_single(ctx, at, OCSP_resp_get0(bs, j), &one, err, errlen))
+            goto done;
+        if (!found || ks_ocsp_rank(one.status) > ks_ocsp_rank(a->status))
+            *a = one;
+        found = 1;
+    }
+    if (!found) {
         snprintf(err, errlen, "no answer for this certificate (CertID mismatch)");
         goto done;
     }
-    OCSP_SINGLERESP *single = OCSP_resp_get0(bs, idx);
-    ASN1_GENERALIZEDTIME *rev = NULL, *thisu = NULL, *nextu = NULL;
-    a->reason = -1;
-    a->status = OCSP_single_get0_status(single, &a->reason, &rev, &thisu, &nextu);
-    for (int j = ks_ocsp_next_match(bs, issuer, serial, idx); j >= 0; j = ks_ocsp_next_match(bs, issuer, serial, j)) {
-        int r2 = -1, st2 = OCSP_single_get0_status(OCSP_resp_get0(bs, j), &r2, NULL, NULL, NULL);
-        if (ks_ocsp_rank(st2) > ks_ocsp_rank(a->status)) {
-            idx = j;
-            single = OCSP_resp_get0(bs, idx);
-            a->reason = -1;
-            a->status = OCSP_single_get0_status(single, &a->reason, &rev, &thisu, &nextu);
-        }
-    }
-    if (!ks_exts_ok(OCSP_SINGLERESP_get_ext_count(single), ks_single_ext, single, known_single)) {
-        snprintf(err, errlen, "unknown critical single-response extension");
-        goto done;
-    }
-    /* RFC 6960 4.2.2.1 / 3.2 (6),(7): against the injected clock, with the
-     * configured skew (OCSP_check_validity would read the wall clock). */
-    if (!ks_gt(thisu, &a->this_update)) {
-        snprintf(err, errlen, "thisUpdate missing");
-        goto done;
-    }
-    /* A response is produced once its status is known: producedAt before
-     * thisUpdate (beyond the skew) is a time the responder made up. */
-    if (a->produced_at + skew < a->this_update) {
-        snprintf(err, errlen, "producedAt before thisUpdate");
-        goto done;
-    }
-    a->has_next = ks_gt(nextu, &a->next_update);
-    /* No nextUpdate: newer information is always available (RFC 6960
-     * 4.2.2.1): usable for ocsp_max_age_s (as Chromium does), or a short
-     * window when no maximum age is configured. */
-    int max_age = ctx->rev.ocsp_max_age_s;
-    if (!a->has_next)
-        a->next_update = a->this_update + (max_age > 0 ? max_age : KS_OCSP_NO_NEXT_UPDATE_S);
-    if (a->has_next && a->next_update < a->this_update) {
-        snprintf(err, errlen, "nextUpdate before thisUpdate");
-        goto done;
-    }
-    ks_fresh f;
-    ks_ocsp_fresh(ctx, a, &f);
-    if (!ks_rev_fresh(ctx, &f, at, NULL, err, errlen))
-        goto done;
-    if (a->status == V_OCSP_CERTSTATUS_REVOKED && !ks_gt(rev, &a->revocation_time)) {
-        snprintf(err, errlen, "revoked without a revocation time");
-        goto done;
-    }
-    if (a->status != V_OCSP_CERTSTATUS_GOOD && a->status != V_OCSP_CERTSTATUS_REVOKED)
-        a->status = V_OCSP_CERTSTATUS_UNKNOWN;
     ret = KS_OK;
 done:
     ERR_clear_error();
