@@ -18,6 +18,17 @@
 
 #include "internal.h"
 
+/* Adds a new item to obj, or frees it: cJSON leaves it to the caller when
+ * the add fails (an allocation for the key), and the verdict is dropped then
+ * anyway (verdict.c ks_verdict_finish).  0 on failure. */
+static int ks_add_owned(cJSON *obj, const char *key, cJSON *item)
+{
+    if (item != NULL && cJSON_AddItemToObject(obj, key, item))
+        return 1;
+    cJSON_Delete(item);
+    return 0;
+}
+
 /* RFC 5280 4.2.1.12: a certificate with extendedKeyUsage may be used only
  * for the purposes it lists, so one of them must be a purpose of signing
  * documents (configuration "signer_ekus"; anyExtendedKeyUsage among them by
@@ -55,7 +66,7 @@ void ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in, tim
 {
     ks_path_result pr;
     ks_path_validate(ctx, cert, in, at, claimed, &pr);
-    cJSON_AddItemToObject(obj, "chain", ks_chain_json(ctx, in, pr.chain));
+    ks_add_owned(obj, "chain", ks_chain_json(ctx, in, pr.chain)); /* a failure is latched */
     ks_status_set(st, pr.indication, pr.sub, pr.detail);
     cJSON *evidence = cJSON_AddArrayToObject(obj, "revocation");
     if (st->indication != KS_TOTAL_PASSED)
@@ -312,8 +323,7 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OB
                       "the signer's certificate is neither in the message nor configured");
         goto done;
     }
-    cJSON *so = ks_vcache_signer_json(ctx, signer, ks_path_source(ctx, pin, signer));
-    if (so == NULL || !cJSON_AddItemToObject(sobj, "signer", so)) {
+    if (!ks_add_owned(sobj, "signer", ks_vcache_signer_json(ctx, signer, ks_path_source(ctx, pin, signer)))) {
         r = KS_E_NOMEM;
         goto done;
     }
@@ -364,7 +374,7 @@ ks_result ks_summarise(cJSON *v, cJSON *signers, const ks_status *worst)
     for (const char *const *k = mirrored; decider != NULL && *k; k++) {
         cJSON *it = cJSON_GetObjectItemCaseSensitive(decider, *k);
         int ok = it == NULL ? 1
-                 : strcmp(*k, "warnings") == 0 ? cJSON_AddItemToObject(v, *k, cJSON_Duplicate(it, 1))
+                 : strcmp(*k, "warnings") == 0 ? ks_add_owned(v, *k, cJSON_Duplicate(it, 1))
                                                : cJSON_AddItemReferenceToObject(v, *k, it);
         if (!ok)
             return KS_E_NOMEM;
@@ -521,8 +531,7 @@ static ks_result ks_verify_certificate_once(ks_ctx *ctx, const ks_blob *cert, ti
     v = cJSON_CreateObject();
     if (v == NULL || !ks_verdict_common(ctx, v, "certificate", at))
         goto done;
-    cJSON *so = ks_vcache_signer_json(ctx, x, ks_path_source(ctx, NULL, x));
-    if (so == NULL || !cJSON_AddItemToObject(v, "signer", so))
+    if (!ks_add_owned(v, "signer", ks_vcache_signer_json(ctx, x, ks_path_source(ctx, NULL, x))))
         goto done;
     ks_status st;
     /* For a certificate the time of interest is the validation time. */
