@@ -348,6 +348,19 @@ done:
     return r;
 }
 
+/* A reference to `it`: printed as it is, owned where it is.  (Made here,
+ * as cJSON_AddItemReferenceToObject leaks its reference when the add fails.) */
+static cJSON *ks_ref(const cJSON *it)
+{
+    if (cJSON_IsObject(it))
+        return cJSON_CreateObjectReference(it->child);
+    if (cJSON_IsArray(it))
+        return cJSON_CreateArrayReference(it->child);
+    if (cJSON_IsString(it))
+        return cJSON_CreateStringReference(it->valuestring);
+    return cJSON_Duplicate(it, 1); /* null, numbers: nothing to share */
+}
+
 /* Top-level fields mirror the signer that decided the indication: the first
  * signer whose indication is the worst, which is the one the loops of the
  * CMS and XML paths keep in `worst` (replaced only by a strictly worse one).
@@ -373,10 +386,7 @@ ks_result ks_summarise(cJSON *v, cJSON *signers, const ks_status *worst)
     }
     for (const char *const *k = mirrored; decider != NULL && *k; k++) {
         cJSON *it = cJSON_GetObjectItemCaseSensitive(decider, *k);
-        int ok = it == NULL ? 1
-                 : strcmp(*k, "warnings") == 0 ? ks_add_owned(v, *k, cJSON_Duplicate(it, 1))
-                                               : cJSON_AddItemReferenceToObject(v, *k, it);
-        if (!ok)
+        if (it != NULL && !ks_add_owned(v, *k, strcmp(*k, "warnings") == 0 ? cJSON_Duplicate(it, 1) : ks_ref(it)))
             return KS_E_NOMEM;
     }
     return ks_verdict_status(v, worst) ? KS_OK : KS_E_NOMEM;
