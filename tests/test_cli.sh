@@ -15,7 +15,11 @@ JSON
 cat >"$T/require.json" <<JSON
 {"trust_anchors": ["$P/anchors"], "intermediates": ["$P/intermediates"]}
 JSON
+cat >"$T/anypolicy.json" <<JSON
+{"trust_anchors": ["$P/anchors"], "intermediates": ["$P/intermediates"], "revocation": {"mode": "off"}}
+JSON
 echo '{"trust_anchors": ["/nonexistent"]}' >"$T/bad.json"
+echo "{\"trust_anchors\": [\"$P/anchors\"], \"signer_ekus\": [\"emailProtection\"]}" >"$T/bad-eku.json"
 head -c 50000000 /dev/zero >"$T/big.bin"
 printf '\x30\x82' >"$T/trunc.der"
 # bytes that are no encoding at all, the same every run (0x7f first: not DER, PEM, XML or ZIP)
@@ -67,6 +71,26 @@ expect 2 subindication TRY_LATER -- verify --config "$T/require.json" --signatur
 expect 1 subindication NOT_YET_VALID -- verify --config "$O" --signature "$P/sig-attached-rsa.p7m" --at 2001-01-01T09:00:00+09:00
 expect 1 validation_time 2001-01-01T00:00:00Z -- verify --config "$O" --signature "$P/sig-attached-rsa.p7m" --at 2001-01-01T09:00:00+09:00
 expect 64 error.code KS_E_BAD_TIME -- verify --config "$O" --signature "$P/sig-attached-rsa.p7m" --at yesterday
+# issue #18.4: S/MIME multipart/signed around an attached signature whose
+# eContent was changed: its first part never stands in for the eContent
+expect 0 indication TOTAL_PASSED -- verify --config "$O" --signature "$P/smime-detached.eml"
+expect 1 subindication HASH_FAILURE -- verify --config "$O" --signature "$P/sig-smime-attached-tampered.p7m"
+expect 65 error.code KS_E_CONTENT_CONFLICT -- verify --config "$O" --signature "$P/smime-wrapped-tampered.eml"
+expect 65 error.code KS_E_CONTENT_CONFLICT -- verify --config "$O" --signature "$P/smime-wrapped-attached.eml"
+# issue #18.5: ESS signingCertificateV2 names the real certificate; the message
+# carries another one for the same key (another name and address)
+expect 0 signers.0.signing_certificate_bound True -- verify --config "$O" --signature "$P/sig-cades.p7m"
+expect 0 signers.0.signing_certificate_bound False -- verify --config "$O" --signature "$P/sig-attached-rsa.p7m"
+expect 1 subindication SIG_CONSTRAINTS_FAILURE -- verify --config "$O" --signature "$P/sig-ess-other-only.p7m"
+expect 1 indication TOTAL_FAILED -- verify --config "$O" --signature "$P/sig-ess-other-only.p7m"
+expect 0 signer.subject CN=SYNTH0001,L=Matsumoto-shi,L=Nagano-ken,C=JP -- verify --config "$O" --signature "$P/sig-ess-both.p7m"
+# issue #18.6: extendedKeyUsage without a document-signing purpose
+expect 1 subindication CHAIN_CONSTRAINTS_FAILURE -- verify --config "$T/anypolicy.json" --signature "$P/sig-ocsp-signer.p7m"
+expect 1 subindication CHAIN_CONSTRAINTS_FAILURE -- cert --config "$T/anypolicy.json" --cert "$P/ocsp-responder.pem"
+expect 0 indication TOTAL_PASSED -- cert --config "$O" --cert "$P/citizen-eku-email.pem"
+expect 78 error.code KS_E_CONFIG -- verify --config "$T/bad-eku.json" --signature "$P/sig-attached-rsa.p7m"
+# several signers: the top level is the signer that decided the indication
+expect 1 signer.subject CN=SYNTH0004,L=Matsumoto-shi,L=Nagano-ken,C=JP -- verify --config "$O" --signature "$P/sig-two-signers-expired.p7m"
 # certificates
 expect 0 indication TOTAL_PASSED -- cert --config "$O" --cert "$P/citizen-rsa.pem"
 expect 0 format certificate -- cert --config "$O" --cert "$P/citizen-ec.pem"

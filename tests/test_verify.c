@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+
 #include "internal.h"
 #include "testlib.h"
 
@@ -33,6 +35,12 @@ static const t_config configs[] = {
                             " \"@PKI@/citizen-pcons.pem\"], \"revocation\": {\"mode\": \"off\"}}"},
     /* No intermediates configured: only what the message embeds. */
     {"no-intermediates", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"revocation\": {\"mode\": \"off\"}}"},
+    /* signer_ekus in place of the defaults: id-kp-OCSPSigning alone. */
+    {"ocsp-eku", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"],"
+                 " \"revocation\": {\"mode\": \"off\"}, \"signer_ekus\": [\"1.3.6.1.5.5.7.3.9\"]}"},
+    /* No purpose at all: a certificate with extendedKeyUsage never signs. */
+    {"no-eku", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"],"
+               " \"revocation\": {\"mode\": \"off\"}, \"signer_ekus\": []}"},
 };
 
 static ks_ctx *load(const char *name)
@@ -55,6 +63,9 @@ static const struct row {
     long at_offset; /* seconds from now */
     const char *indication;
     const char *sub;
+    const char *signer_cn; /* the top-level signer's CN, when checked */
+    int bound;             /* signers[0].signing_certificate_bound: 1 true, -1 false, 0 unchecked */
+    ks_result err;         /* not KS_OK: no verdict, this result */
 } rows[] = {
     {"sig-attached-rsa.p7m", NULL, "off", 0, "TOTAL_PASSED", NULL},
     {"sig-attached-rsa.pem", NULL, "off", 0, "TOTAL_PASSED", NULL},
@@ -93,6 +104,45 @@ static const struct row {
     /* Fail closed: no revocation source is configured at all. */
     {"sig-attached-rsa.p7m", NULL, "require", 0, "INDETERMINATE", "TRY_LATER"},
     {"sig-attached-rsa.p7m", NULL, "softfail", 0, "TOTAL_PASSED", NULL},
+
+    /* Issue #18.4: the first part of a multipart/signed never replaces an
+     * eContent that is there.  The inner signature alone is HASH_FAILURE;
+     * wrapped around the original text it passed. */
+    {"smime-detached.eml", NULL, "off", 0, "TOTAL_PASSED", NULL, "SYNTH0001"},
+    {"sig-smime-attached.p7m", NULL, "off", 0, "TOTAL_PASSED", NULL, "SYNTH0001"},
+    {"sig-smime-attached-tampered.p7m", NULL, "off", 0, "TOTAL_FAILED", "HASH_FAILURE"},
+    {"smime-wrapped-tampered.eml", NULL, "off", 0, NULL, NULL, NULL, 0, KS_E_CONTENT_CONFLICT},
+    {"smime-wrapped-attached.eml", NULL, "off", 0, NULL, NULL, NULL, 0, KS_E_CONTENT_CONFLICT},
+    {"sig-smime-attached.p7m", "smime-doc.txt", "off", 0, NULL, NULL, NULL, 0, KS_E_CONTENT_CONFLICT},
+
+    /* Issue #18.5: ESS signingCertificate(V2) binds the signer's certificate
+     * (RFC 5035 5.4).  A second certificate for the same key, under another
+     * name and address, is not the one signed for. */
+    {"sig-cades.p7m", NULL, "off", 0, "TOTAL_PASSED", NULL, "SYNTH0001", 1},
+    {"sig-attached-rsa.p7m", NULL, "off", 0, "TOTAL_PASSED", NULL, "SYNTH0001", -1},
+    {"sig-ess-other-only.p7m", NULL, "off", 0, "TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE", NULL, -1},
+    {"sig-ess-v1-other-only.p7m", NULL, "legacy", 0, "TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE", NULL, -1},
+    /* Both embedded (the other one first): the bound one is used. */
+    {"sig-ess-both.p7m", NULL, "off", 0, "TOTAL_PASSED", NULL, "SYNTH0001", 1},
+
+    /* Issue #18.6: extendedKeyUsage must name a document-signing purpose
+     * (signer_ekus); none at all (JPKI) stays unlimited. */
+    {"sig-ocsp-signer.p7m", NULL, "anypolicy", 0, "TOTAL_FAILED", "CHAIN_CONSTRAINTS_FAILURE"},
+    {"sig-eku-server.p7m", NULL, "off", 0, "TOTAL_FAILED", "CHAIN_CONSTRAINTS_FAILURE"},
+    {"sig-eku-email.p7m", NULL, "off", 0, "TOTAL_PASSED", NULL, "SYNTH0102"},
+    {"sig-eku-docsign.p7m", NULL, "off", 0, "TOTAL_PASSED", NULL, "SYNTH0103"},
+    {"sig-eku-adobe.p7m", NULL, "off", 0, "TOTAL_PASSED", NULL, "SYNTH0104"},
+    {"sig-ocsp-signer.p7m", NULL, "ocsp-eku", 0, "TOTAL_PASSED", NULL},
+    {"sig-eku-email.p7m", NULL, "ocsp-eku", 0, "TOTAL_FAILED", "CHAIN_CONSTRAINTS_FAILURE"},
+    {"sig-eku-email.p7m", NULL, "no-eku", 0, "TOTAL_FAILED", "CHAIN_CONSTRAINTS_FAILURE"},
+    {"sig-attached-rsa.p7m", NULL, "no-eku", 0, "TOTAL_PASSED", NULL, "SYNTH0001"},
+
+    /* Several signers: the top level describes the signer that decided the
+     * indication (the first of the worst), never a passing one beside it. */
+    {"sig-two-signers.p7m", NULL, "off", 0, "TOTAL_PASSED", NULL},
+    {"sig-two-signers-expired.p7m", NULL, "off", 0, "TOTAL_FAILED", "EXPIRED", "SYNTH0004"},
+    {"sig-two-signers-badku.p7m", NULL, "off", 0, "INDETERMINATE", "SIG_CONSTRAINTS_FAILURE", "SYNTH0006"},
+    {"sig-three-signers.p7m", NULL, "off", 0, "TOTAL_FAILED", "EXPIRED", "SYNTH0004"},
 };
 
 static const char *sub_of(const cJSON *v)
@@ -120,9 +170,15 @@ static void run_row(const struct row *r)
                       .at = time(NULL) + r->at_offset,
                       .has_at = 1};
     ks_result res = ks_verify_signature(ctx, &req, &v);
+    if (r->err != KS_OK) {
+        CHECK(res == r->err && v == NULL, "%s: got %s, want %s and no verdict", what, ks_result_name(res),
+              ks_result_name(r->err));
+        goto done;
+    }
     CHECK(res == KS_OK, "%s: %s", what, ks_result_name(res));
     if (v == NULL)
         goto done;
+    v = t_printed(v);
     const char *ind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "indication"));
     CHECK_STR(ind, r->indication, "%s (detail: %s)", what,
               cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "detail")));
@@ -133,6 +189,25 @@ static void run_row(const struct row *r)
               cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reason, "ja")) != NULL,
           "%s: reasons in en and ja", what);
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "format")), "cms", "%s", what);
+    cJSON *signers = cJSON_GetObjectItemCaseSensitive(v, "signers");
+    if (r->signer_cn != NULL) {
+        char want[64];
+        snprintf(want, sizeof want, "CN=%s,", r->signer_cn);
+        const char *subj =
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(v, "signer"), "subject"));
+        CHECK(subj != NULL && strncmp(subj, want, strlen(want)) == 0, "%s: top-level signer %s, want %s...", what,
+              t_str(subj), want);
+    }
+    if (r->bound != 0) {
+        cJSON *b = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(signers, 0), "signing_certificate_bound");
+        CHECK(cJSON_IsBool(b) && cJSON_IsTrue(b) == (r->bound > 0), "%s: signing_certificate_bound, want %s", what,
+              r->bound > 0 ? "true" : "false");
+    }
+    /* Each signer says its own indication; the top level's is the worst. */
+    cJSON *s;
+    cJSON_ArrayForEach(s, signers)
+        CHECK(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "indication")) != NULL,
+              "%s: signers[].indication", what);
 done:
     cJSON_Delete(v);
     free(sig);
@@ -210,6 +285,11 @@ static const struct cert_row {
     {"citizen-legacy.pem", "off", "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE"},
     {"rogue-citizen.pem", "off", "INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND"},
     {"citizen-rsa.pem", "require", "INDETERMINATE", "TRY_LATER"},
+    /* Issue #18.6: the same EKU rule for a bare certificate. */
+    {"ocsp-responder.pem", "anypolicy", "TOTAL_FAILED", "CHAIN_CONSTRAINTS_FAILURE"},
+    {"citizen-eku-server.pem", "off", "TOTAL_FAILED", "CHAIN_CONSTRAINTS_FAILURE"},
+    {"citizen-eku-email.pem", "off", "TOTAL_PASSED", NULL},
+    {"ocsp-responder.pem", "ocsp-eku", "TOTAL_PASSED", NULL},
 };
 
 static void test_cert_rows(void)
@@ -308,6 +388,174 @@ static void test_malformed(void)
     ks_ctx_unref(ctx);
 }
 
+/* Several signers: "signer", "chain" and "revocation" at the top level are
+ * the deciding signer's (the first with the worst indication), never those of
+ * a passing signer beside a failing indication. */
+static void test_summary(void)
+{
+    static const struct {
+        const char *sig, *config;
+        int decider; /* index in signers[] */
+    } cases[] = {
+        {"sig-two-signers-expired.p7m", "softfail", 1},
+        {"sig-two-signers-badku.p7m", "softfail", 1},
+        {"sig-three-signers.p7m", "softfail", 1},
+        {"sig-two-signers.p7m", "softfail", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t *sig = NULL;
+        size_t len = 0;
+        cJSON *v = NULL;
+        ks_ctx *ctx = load(cases[i].config);
+        CHECK(read_fixture(cases[i].sig, &sig, &len), "%s", cases[i].sig);
+        ks_request req = {.signature = {.data = sig, .len = len}};
+        CHECK(ks_verify_signature(ctx, &req, &v) == KS_OK, "%s", cases[i].sig);
+        v = t_printed(v);
+        cJSON *signers = cJSON_GetObjectItemCaseSensitive(v, "signers");
+        cJSON *d = cJSON_GetArrayItem(signers, cases[i].decider);
+        /* The fixture is meaningful: the first signer passes. */
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(signers, 0), "indication")),
+                  "TOTAL_PASSED", "%s: signers[0] passes", cases[i].sig);
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "indication")),
+                  cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "indication")), "%s: decider's indication",
+                  cases[i].sig);
+        static const char *const keys[] = {"signer", "chain", "revocation", "signing_time", NULL};
+        for (const char *const *k = keys; *k; k++) {
+            char *a = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(v, *k));
+            char *b = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(d, *k));
+            CHECK(a != NULL && b != NULL && strcmp(a, b) == 0, "%s: top-level %s is signers[%d]'s", cases[i].sig, *k,
+                  cases[i].decider);
+            free(a);
+            free(b);
+        }
+        cJSON_Delete(v);
+        free(sig);
+        ks_ctx_unref(ctx);
+    }
+}
+
+/* sig-ess-both.p7m is meaningful only if the certificate that is not bound
+ * comes first among the embedded ones (CMS_set1_signers_certs takes the
+ * first match). */
+static void test_ess_fixture_order(void)
+{
+    uint8_t *sig = NULL;
+    size_t len = 0;
+    CHECK(read_fixture("sig-ess-both.p7m", &sig, &len), "fixture");
+    CMS_ContentInfo *cms = ks_der_to_cms(sig, len);
+    STACK_OF(X509) *certs = cms ? CMS_get1_certs(cms) : NULL;
+    char *first = sk_X509_num(certs) == 2 ? ks_name_string(X509_get_subject_name(sk_X509_value(certs, 0))) : NULL;
+    CHECK(first != NULL && strncmp(first, "CN=SYNTH0101,", 13) == 0, "sig-ess-both.p7m: other certificate first, got %s",
+          t_str(first));
+    free(first);
+    sk_X509_pop_free(certs, X509_free);
+    CMS_ContentInfo_free(cms);
+    free(sig);
+}
+
+/* Issue #18.7: the contentType signed attribute against the eContentType
+ * (RFC 5652 11.1), and signed attributes required for content that is not
+ * id-data (5.3).  The messages are built here: signed as one type, then
+ * relabelled; the signature and the message digest stay valid, since
+ * neither covers the eContentType itself. */
+static CMS_ContentInfo *t_sign_typed(X509 *cert, EVP_PKEY *key, const char *signed_type, const char *final_type,
+                                     int noattr)
+{
+    static const char doc[] = "SYNTHETIC TEST FILING -- content type test\n";
+    unsigned int flags = CMS_BINARY | CMS_PARTIAL | (noattr ? CMS_NOATTR : 0);
+    BIO *in = BIO_new_mem_buf(doc, (int)sizeof doc - 1);
+    CMS_ContentInfo *cms = CMS_sign(cert, key, NULL, NULL, flags);
+    ASN1_OBJECT *t1 = OBJ_txt2obj(signed_type, 1), *t2 = OBJ_txt2obj(final_type, 1);
+    if (in == NULL || cms == NULL || t1 == NULL || t2 == NULL || CMS_set1_eContentType(cms, t1) != 1 ||
+        CMS_final(cms, in, NULL, CMS_BINARY) != 1 || CMS_set1_eContentType(cms, t2) != 1) {
+        CMS_ContentInfo_free(cms);
+        cms = NULL;
+    }
+    ASN1_OBJECT_free(t1);
+    ASN1_OBJECT_free(t2);
+    BIO_free(in);
+    return cms;
+}
+
+static void test_content_type(void)
+{
+    static const char *const DATA = "1.2.840.113549.1.7.1", *const OTHER = "1.3.6.1.4.1.99999.18.7";
+    static const struct {
+        const char *what, *signed_type, *final_type;
+        int noattr;
+        const char *indication, *sub;
+    } cases[] = {
+        {"id-data", DATA, DATA, 0, "TOTAL_PASSED", NULL},
+        {"another type, attribute agrees", OTHER, OTHER, 0, "TOTAL_PASSED", NULL},
+        {"signed as id-data, relabelled", DATA, OTHER, 0, "TOTAL_FAILED", "FORMAT_FAILURE"},
+        {"signed as another type, relabelled id-data", OTHER, DATA, 0, "TOTAL_FAILED", "FORMAT_FAILURE"},
+        {"no signed attributes, id-data", DATA, DATA, 1, "TOTAL_PASSED", NULL},
+        {"no signed attributes, another type", OTHER, OTHER, 1, "TOTAL_FAILED", "FORMAT_FAILURE"},
+    };
+    uint8_t *cbuf = NULL, *kbuf = NULL;
+    size_t clen = 0, klen = 0;
+    ks_ctx *ctx = load("off");
+    CHECK(read_fixture("citizen-rsa.pem", &cbuf, &clen) && read_fixture("citizen-rsa.key", &kbuf, &klen), "fixture");
+    BIO *cb = BIO_new_mem_buf(cbuf, (int)clen), *kb = BIO_new_mem_buf(kbuf, (int)klen);
+    X509 *cert = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+    EVP_PKEY *key = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+    CHECK(cert != NULL && key != NULL, "citizen-rsa certificate and key");
+    for (size_t i = 0; cert != NULL && key != NULL && i < sizeof cases / sizeof cases[0]; i++) {
+        CMS_ContentInfo *cms = t_sign_typed(cert, key, cases[i].signed_type, cases[i].final_type, cases[i].noattr);
+        unsigned char *der = NULL;
+        int dlen = cms ? i2d_CMS_ContentInfo(cms, &der) : -1;
+        CHECK(dlen > 0, "%s: built", cases[i].what);
+        cJSON *v = NULL;
+        ks_request req = {.signature = {.data = der, .len = dlen > 0 ? (size_t)dlen : 0}};
+        CHECK(dlen > 0 && ks_verify_signature(ctx, &req, &v) == KS_OK, "%s: verdict", cases[i].what);
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "indication")), cases[i].indication,
+                  "%s (detail: %s)", cases[i].what, t_str(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "detail"))));
+        CHECK_STR(sub_of(v), cases[i].sub, "%s", cases[i].what);
+        cJSON_Delete(v);
+        OPENSSL_free(der);
+        CMS_ContentInfo_free(cms);
+    }
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    BIO_free(cb);
+    BIO_free(kb);
+    free(cbuf);
+    free(kbuf);
+    ks_ctx_unref(ctx);
+}
+
+/* signer_ekus: OIDs only, an array; the policy in force lists them. */
+static void test_signer_ekus_config(void)
+{
+    static const struct {
+        const char *json;
+        int ok;
+    } cases[] = {
+        {"{\"trust_anchors\": [\"@PKI@/anchors\"], \"signer_ekus\": [\"emailProtection\"]}", 0},
+        {"{\"trust_anchors\": [\"@PKI@/anchors\"], \"signer_ekus\": \"1.3.6.1.5.5.7.3.4\"}", 0},
+        {"{\"trust_anchors\": [\"@PKI@/anchors\"], \"signer_ekus\": [\"1.3.6.1.5.5.7.3.4\", 7]}", 0},
+        {"{\"trust_anchors\": [\"@PKI@/anchors\"], \"signer_ekus\": [\"1.3.6.1.5.5.7.3.4\"]}", 1},
+    };
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/eku-case.json", cfgdir);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ks_ctx *ctx = NULL;
+        char *err = NULL;
+        CHECK(t_write_template(path, cases[i].json, pki), "write %s", path);
+        ks_result r = ks_ctx_load(path, &ctx, &err);
+        CHECK((r == KS_OK) == cases[i].ok, "signer_ekus case %zu: %s", i, t_str(err));
+        if (!cases[i].ok)
+            CHECK(err != NULL && strstr(err, "signer_ekus") != NULL, "error names the key: %s", t_str(err));
+        free(err);
+        ks_ctx_unref(ctx);
+    }
+    ks_ctx *ctx = load("off");
+    CHECK(strstr(ks_ctx_policy(ctx), "\"signer_ekus\":[\"2.5.29.37.0\",\"1.3.6.1.5.5.7.3.4\",\"1.3.6.1.5.5.7.3.36\","
+                                     "\"1.3.6.1.4.1.311.10.3.12\",\"1.2.840.113583.1.1.5\"]") != NULL,
+          "default signer_ekus in the policy: %s", ks_ctx_policy(ctx));
+    ks_ctx_unref(ctx);
+}
+
 /* config.c ks_cfg_drop_policy_unsafe: the same intermediates as "off". */
 static void test_unsafe_intermediate(void)
 {
@@ -335,5 +583,9 @@ int main(void)
     test_cert_rows();
     test_malformed();
     test_unsafe_intermediate();
+    test_summary();
+    test_ess_fixture_order();
+    test_content_type();
+    test_signer_ekus_config();
     return t_done("test_verify");
 }

@@ -440,6 +440,41 @@ static int ks_cfg_policies(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
            ks_cfg_bool(e, root, "inhibit_any_policy", "inhibit_any_policy", &ctx->inhibit_any_policy);
 }
 
+/* signer_ekus: the extendedKeyUsage purposes that make a certificate fit to
+ * sign documents (verify.c ks_signer_eku_ok); absent = these defaults. */
+static const char *const ks_default_signer_ekus[] = {
+    "2.5.29.37.0",               /* anyExtendedKeyUsage (RFC 5280 4.2.1.12) */
+    "1.3.6.1.5.5.7.3.4",         /* id-kp-emailProtection */
+    "1.3.6.1.5.5.7.3.36",        /* id-kp-documentSigning (RFC 9336) */
+    "1.3.6.1.4.1.311.10.3.12",   /* Microsoft document signing */
+    "1.2.840.113583.1.1.5",      /* Adobe authentic documents trust */
+    NULL};
+
+static int ks_cfg_signer_ekus(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
+{
+    char **v = NULL;
+    size_t n = 0;
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, "signer_ekus");
+    if (it != NULL && !ks_cfg_strings(e, root, "signer_ekus", "signer_ekus", &v, &n))
+        return 0;
+    if ((ctx->signer_ekus = sk_ASN1_OBJECT_new_null()) == NULL)
+        return ks_cfg_fail(e, "out of memory");
+    int ok = 1;
+    for (size_t i = 0; ok && (it != NULL ? i < n : ks_default_signer_ekus[i] != NULL); i++) {
+        const char *txt = it != NULL ? v[i] : ks_default_signer_ekus[i];
+        ASN1_OBJECT *obj = OBJ_txt2obj(txt, 1); /* dotted numbers only */
+        if (obj == NULL) {
+            ERR_clear_error();
+            ok = ks_cfg_fail(e, "key \"signer_ekus\": \"%s\" is not an OID", txt);
+        } else if (!sk_ASN1_OBJECT_push(ctx->signer_ekus, obj)) {
+            ASN1_OBJECT_free(obj);
+            ok = ks_cfg_fail(e, "out of memory");
+        }
+    }
+    ks_strv_free(v, n);
+    return ok;
+}
+
 static int ks_cfg_limits(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
 {
     static const char *const known[] = {"max_input_bytes", "max_certs",       "max_crls",  "max_signers",
@@ -523,6 +558,12 @@ static cJSON *ks_policy_summary(const ks_ctx *ctx)
     cJSON_AddBoolToObject(p, "require_explicit_policy", ks_policy_explicit(ctx));
     cJSON_AddBoolToObject(p, "inhibit_policy_mapping", ctx->inhibit_policy_mapping);
     cJSON_AddBoolToObject(p, "inhibit_any_policy", ctx->inhibit_any_policy);
+    cJSON *ekus = cJSON_AddArrayToObject(p, "signer_ekus");
+    for (int i = 0; i < sk_ASN1_OBJECT_num(ctx->signer_ekus); i++) {
+        char oid[128];
+        OBJ_obj2txt(oid, sizeof oid, sk_ASN1_OBJECT_value(ctx->signer_ekus, i), 1);
+        cJSON_AddItemToArray(ekus, cJSON_CreateString(oid));
+    }
     cJSON_AddStringToObject(p, "revocation", modes[ctx->rev.mode]);
     cJSON *alg = cJSON_AddObjectToObject(p, "algorithms");
     cJSON_AddNumberToObject(alg, "min_rsa_bits", ctx->alg.min_rsa_bits);
@@ -546,7 +587,7 @@ ks_result ks_ctx_load(const char *path, ks_ctx **out, char **errmsg)
         "memcached",      "require_explicit_policy", "inhibit_policy_mapping",
         "inhibit_any_policy", "limits",             "algorithms",
         "service",        "cache",                  "audit",
-        "log",            NULL};
+        "log",            "signer_ekus",    NULL};
     ks_cfgerr e = {0};
     ks_result ret = KS_E_CONFIG;
     uint8_t *text = NULL;
@@ -596,7 +637,7 @@ ks_result ks_ctx_load(const char *path, ks_ctx **out, char **errmsg)
         !ks_cfg_algorithms(&e, root, ctx) || !ks_cfg_revocation(&e, root, ctx) ||
         !ks_cfg_certs(&e, root, "trust_anchors", ctx->anchors) ||
         !ks_cfg_certs(&e, root, "intermediates", ctx->intermediates) || !ks_cfg_sources(&e, root, ctx) ||
-        !ks_cfg_policies(&e, root, ctx) ||
+        !ks_cfg_policies(&e, root, ctx) || !ks_cfg_signer_ekus(&e, root, ctx) ||
         !ks_cfg_strings(&e, root, "memcached", "memcached", &ctx->memcached, &ctx->n_memcached) ||
         !ks_cfg_sections(&e, root, ctx))
         goto done;
@@ -672,6 +713,7 @@ void ks_ctx_free_contents(ks_ctx *ctx)
     free(ctx->crl_origins);
     sk_X509_CRL_pop_free(ctx->crls, X509_CRL_free);
     sk_ASN1_OBJECT_pop_free(ctx->policies, ASN1_OBJECT_free);
+    sk_ASN1_OBJECT_pop_free(ctx->signer_ekus, ASN1_OBJECT_free);
     ks_strv_free(ctx->rev.allow_urls, ctx->rev.n_allow_urls);
     for (size_t i = 0; i < ctx->n_sources; i++) {
         X509_free(ctx->sources[i].issuer);

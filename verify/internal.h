@@ -90,6 +90,7 @@ struct ks_ctx {
     int require_explicit_policy;
     int inhibit_policy_mapping;
     int inhibit_any_policy;
+    STACK_OF(ASN1_OBJECT) *signer_ekus; /* signer_ekus: EKU purposes a signer may have (verify.c) */
     char **memcached;
     size_t n_memcached;
     ks_limits limits;

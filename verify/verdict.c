@@ -130,9 +130,11 @@ static int ks_replace(cJSON *obj, const char *key, cJSON *val)
 {
     if (val == NULL)
         return 0;
-    if (cJSON_HasObjectItem(obj, key))
-        return cJSON_ReplaceItemInObjectCaseSensitive(obj, key, val);
-    return cJSON_AddItemToObject(obj, key, val);
+    if (cJSON_HasObjectItem(obj, key) ? cJSON_ReplaceItemInObjectCaseSensitive(obj, key, val)
+                                      : cJSON_AddItemToObject(obj, key, val))
+        return 1;
+    cJSON_Delete(val); /* not attached: still ours */
+    return 0;
 }
 
 static cJSON *ks_text(const char *code, const char *en, const char *ja)
@@ -162,10 +164,13 @@ int ks_verdict_set_status(cJSON *obj, ks_indication ind, ks_subindication sub, c
         cJSON_Delete(reasons);
         return 0;
     }
-    return ks_replace(obj, "indication", cJSON_CreateString(ks_indication_name(ind))) &&
-           ks_replace(obj, "subindication",
-                      sub == KS_SUB_NONE ? cJSON_CreateNull() : cJSON_CreateString(ks_sub_table[sub].name)) &&
-           ks_replace(obj, "reasons", reasons) &&
+    if (!ks_replace(obj, "indication", cJSON_CreateString(ks_indication_name(ind))) ||
+        !ks_replace(obj, "subindication",
+                    sub == KS_SUB_NONE ? cJSON_CreateNull() : cJSON_CreateString(ks_sub_table[sub].name))) {
+        cJSON_Delete(reasons);
+        return 0;
+    }
+    return ks_replace(obj, "reasons", reasons) &&
            ks_replace(obj, "detail", detail_en && detail_en[0] ? cJSON_CreateString(detail_en) : cJSON_CreateNull());
 }
 

@@ -12,16 +12,61 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/ess.h>
 #include <openssl/objects.h>
+#include <openssl/x509v3.h>
 
 #include "internal.h"
+
+/* Adds a new item to obj, or frees it: cJSON leaves it to the caller when
+ * the add fails (an allocation for the key), and the verdict is dropped then
+ * anyway (verdict.c ks_verdict_finish).  0 on failure. */
+static int ks_add_owned(cJSON *obj, const char *key, cJSON *item)
+{
+    if (item != NULL && cJSON_AddItemToObject(obj, key, item))
+        return 1;
+    cJSON_Delete(item);
+    return 0;
+}
+
+/* RFC 5280 4.2.1.12: a certificate with extendedKeyUsage may be used only
+ * for the purposes it lists, so one of them must be a purpose of signing
+ * documents (configuration "signer_ekus"; anyExtendedKeyUsage among them by
+ * default).  An OCSP responder's certificate (id-kp-OCSPSigning only) has
+ * digitalSignature too, and signs no filings.  No extension: no limit (JPKI
+ * signing certificates carry none).  An extension that does not decode, or
+ * appears twice, fails. */
+static int ks_signer_eku_ok(const ks_ctx *ctx, X509 *cert, char *why, size_t whylen)
+{
+    int ok = 0;
+    if (X509_get_ext_by_NID(cert, NID_ext_key_usage, -1) < 0)
+        return 1;
+    EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(cert, NID_ext_key_usage, NULL, NULL);
+    if (eku == NULL) {
+        snprintf(why, whylen, "the extendedKeyUsage extension is malformed or repeated");
+        goto done;
+    }
+    for (int i = 0; !ok && i < sk_ASN1_OBJECT_num(eku); i++)
+        for (int j = 0; !ok && j < sk_ASN1_OBJECT_num(ctx->signer_ekus); j++)
+            ok = OBJ_cmp(sk_ASN1_OBJECT_value(eku, i), sk_ASN1_OBJECT_value(ctx->signer_ekus, j)) == 0;
+    if (!ok) {
+        char oid[80];
+        OBJ_obj2txt(oid, sizeof oid, sk_ASN1_OBJECT_value(eku, 0), 0);
+        snprintf(why, whylen, "extendedKeyUsage (%s%s) names no purpose of signing documents (signer_ekus)",
+                 sk_ASN1_OBJECT_num(eku) > 0 ? oid : "empty", sk_ASN1_OBJECT_num(eku) > 1 ? ", ..." : "");
+    }
+done:
+    sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+    ERR_clear_error();
+    return ok;
+}
 
 void ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in, time_t at, const time_t *claimed,
                            cJSON *obj, ks_status *st)
 {
     ks_path_result pr;
     ks_path_validate(ctx, cert, in, at, claimed, &pr);
-    cJSON_AddItemToObject(obj, "chain", ks_chain_json(ctx, in, pr.chain));
+    ks_add_owned(obj, "chain", ks_chain_json(ctx, in, pr.chain)); /* a failure is latched */
     ks_status_set(st, pr.indication, pr.sub, pr.detail);
     cJSON *evidence = cJSON_AddArrayToObject(obj, "revocation");
     if (st->indication != KS_TOTAL_PASSED)
@@ -31,6 +76,11 @@ void ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in, tim
     if ((X509_get_key_usage(cert) & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) == 0) {
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_SIG_CONSTRAINTS_FAILURE,
                       "keyUsage allows neither digitalSignature nor nonRepudiation");
+        goto done;
+    }
+    char why[200];
+    if (!ks_signer_eku_ok(ctx, cert, why, sizeof why)) {
+        ks_status_set(st, KS_TOTAL_FAILED, KS_SUB_CHAIN_CONSTRAINTS_FAILURE, why);
         goto done;
     }
     ks_revocation_check(ctx, in, at, claimed, pr.chain, st, evidence, obj);
@@ -72,8 +122,117 @@ static int ks_drain(BIO *b)
     return n == 0 || BIO_eof(b);
 }
 
+/* ESS signing certificate attributes (RFC 2634 5.4, RFC 5035 3): the
+ * signer's own signed statement of which certificate it signed with. */
+typedef struct {
+    ESS_SIGNING_CERT *v1;
+    ESS_SIGNING_CERT_V2 *v2;
+    int present;   /* either attribute is there */
+    int malformed; /* one is there, but not as exactly one value that decodes */
+} ks_ess;
+
+static void ks_ess_clear(ks_ess *e)
+{
+    ESS_SIGNING_CERT_free(e->v1);
+    ESS_SIGNING_CERT_V2_free(e->v2);
+    memset(e, 0, sizeof *e);
+}
+
+/* The DER of the single value of signed attribute `nid`: 1 found, 0 absent,
+ * -1 repeated, multi-valued or not a SEQUENCE. */
+static int ks_signed_attr_der(CMS_SignerInfo *si, int nid, const unsigned char **p, long *len)
+{
+    if (CMS_signed_get_attr_by_NID(si, nid, -1) < 0)
+        return 0;
+    /* -3: exactly one attribute of this type, with exactly one value. */
+    ASN1_STRING *v = CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(nid), -3, V_ASN1_SEQUENCE);
+    if (v == NULL)
+        return -1;
+    *p = ASN1_STRING_get0_data(v);
+    *len = ASN1_STRING_length(v);
+    return 1;
+}
+
+static void ks_ess_decode(CMS_SignerInfo *si, ks_ess *e)
+{
+    const unsigned char *p = NULL, *q;
+    long len = 0;
+    int r;
+    memset(e, 0, sizeof *e);
+    if ((r = ks_signed_attr_der(si, NID_id_smime_aa_signingCertificate, &p, &len)) != 0) {
+        e->present = 1;
+        q = p;
+        if (r < 0 || (e->v1 = d2i_ESS_SIGNING_CERT(NULL, &q, len)) == NULL || q != p + len)
+            e->malformed = 1;
+    }
+    if ((r = ks_signed_attr_der(si, NID_id_smime_aa_signingCertificateV2, &p, &len)) != 0) {
+        e->present = 1;
+        q = p;
+        if (r < 0 || (e->v2 = d2i_ESS_SIGNING_CERT_V2(NULL, &q, len)) == NULL || q != p + len)
+            e->malformed = 1;
+    }
+    ERR_clear_error();
+}
+
+/* 1 when the ESS attributes bind `x`: their first ESSCertID(v2) is x's hash
+ * (and issuerSerial, when present), RFC 5035 5.4; every further one must be
+ * a certificate we hold (`pool`, slot 0 reserved for x), as OpenSSL's own
+ * CAdES check requires of the validated path. */
+static int ks_ess_binds(const ks_ess *e, X509 *x, STACK_OF(X509) *pool)
+{
+    sk_X509_set(pool, 0, x);
+    int r = OSSL_ESS_check_signing_certs(e->v1, e->v2, pool, 0);
+    ERR_clear_error();
+    return r == 1;
+}
+
+/* The signer's certificate.  CMS_set1_signers_certs took the first one
+ * matching the SignerIdentifier among the embedded and then the configured
+ * certificates; a subjectKeyIdentifier (or an issuer and serial a CA gave
+ * twice) matches every certificate for the key, whatever name and address it
+ * carries.  When ESS names a certificate, the one it names is used, or none
+ * is bound: *bound says which. */
+static ks_result ks_ess_select(const ks_ctx *ctx, CMS_SignerInfo *si, const ks_ess *e, STACK_OF(X509) *embedded,
+                               int *bound)
+{
+    ks_result r = KS_E_NOMEM;
+    STACK_OF(X509) *pool = NULL, *const srcs[] = {embedded, ctx->intermediates, ctx->anchors};
+    X509 *cur = NULL;
+
+    *bound = 0;
+    CMS_SignerInfo_get0_algs(si, NULL, &cur, NULL, NULL);
+    if (!e->present || e->malformed || cur == NULL)
+        return KS_OK;
+    if ((pool = sk_X509_new_null()) == NULL || !sk_X509_push(pool, cur))
+        goto done;
+    for (size_t s = 0; s < sizeof srcs / sizeof srcs[0]; s++)
+        for (int i = 0; i < sk_X509_num(srcs[s]); i++)
+            if (!sk_X509_push(pool, sk_X509_value(srcs[s], i)))
+                goto done;
+    r = KS_OK;
+    if (ks_ess_binds(e, cur, pool)) {
+        *bound = 1;
+        goto done;
+    }
+    for (size_t s = 0; s < 2; s++) { /* candidates: embedded and configured, as CMS_set1_signers_certs */
+        for (int i = 0; i < sk_X509_num(srcs[s]); i++) {
+            X509 *x = sk_X509_value(srcs[s], i);
+            if (x != cur && CMS_SignerInfo_cert_cmp(si, x) == 0 && ks_ess_binds(e, x, pool)) {
+                CMS_SignerInfo_set1_signer_cert(si, x);
+                *bound = 1;
+                goto done;
+            }
+        }
+    }
+done:
+    sk_X509_free(pool); /* references only */
+    ERR_clear_error();
+    return r;
+}
+
 /* Crypto checks of one signer (RFC 5652 5.4, 5.6). */
-static void ks_check_signer_crypto(const ks_ctx *ctx, CMS_SignerInfo *si, BIO *cmsbio, ks_status *st)
+static void ks_check_signer_crypto(const ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OBJECT *ectype, BIO *cmsbio,
+                                   ks_status *st)
 {
     X509_ALGOR *dig = NULL, *sig = NULL;
     const ASN1_OBJECT *obj = NULL;
@@ -81,6 +240,31 @@ static void ks_check_signer_crypto(const ks_ctx *ctx, CMS_SignerInfo *si, BIO *c
     int has_attrs = CMS_signed_get_attr_count(si) >= 0;
     if (has_attrs && CMS_SignerInfo_verify(si) != 1) {
         ks_status_set(st, KS_TOTAL_FAILED, KS_SUB_SIG_CRYPTO_FAILURE, "signature over the signed attributes does not verify");
+        goto done;
+    }
+    if (has_attrs) {
+        /* RFC 5652 11.1: the contentType attribute carries the eContentType
+         * under the signature; CMS_SignerInfo_verify checks that it is there
+         * once, not what it says.  A different type is a malformed
+         * signature: FORMAT_FAILURE, reported as such. */
+        const ASN1_OBJECT *ct =
+            CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_pkcs9_contentType), -3, V_ASN1_OBJECT);
+        if (ct == NULL || ectype == NULL || OBJ_cmp(ct, ectype) != 0) {
+            char a[80] = "absent", b[80] = "absent", d[256];
+            if (ct != NULL)
+                OBJ_obj2txt(a, sizeof a, ct, 1);
+            if (ectype != NULL)
+                OBJ_obj2txt(b, sizeof b, ectype, 1);
+            snprintf(d, sizeof d,
+                     "the contentType signed attribute (%s) is not the eContentType (%s) (RFC 5652 11.1)", a, b);
+            ks_status_set(st, KS_TOTAL_FAILED, KS_SUB_FORMAT_FAILURE, d);
+            goto done;
+        }
+    } else if (OBJ_obj2nid(ectype) != NID_pkcs7_data) {
+        /* RFC 5652 5.3: signedAttrs MUST be present unless the content is
+         * id-data; without them nothing signed says what type it is. */
+        ks_status_set(st, KS_TOTAL_FAILED, KS_SUB_FORMAT_FAILURE,
+                      "no signed attributes over content that is not id-data (RFC 5652 5.3)");
         goto done;
     }
     if (CMS_SignerInfo_verify_content(si, cmsbio) != 1) {
@@ -106,61 +290,103 @@ done:
     ERR_clear_error();
 }
 
-static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, BIO *cmsbio, const ks_path_input *pin,
-                                  time_t at, cJSON *sobj, ks_status *st)
+static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OBJECT *ectype, BIO *cmsbio,
+                                  const ks_path_input *pin, time_t at, cJSON *sobj, ks_status *st)
 {
+    ks_result r = KS_E_NOMEM;
     X509 *signer = NULL;
     X509_ALGOR *dig = NULL, *sig = NULL;
     char buf[128];
     time_t signing;
-    int has_signing = ks_signing_time(si, &signing);
+    int has_signing = ks_signing_time(si, &signing), bound = 0;
+    ks_ess ess;
 
+    ks_ess_decode(si, &ess);
+    if ((r = ks_ess_select(ctx, si, &ess, pin->embedded, &bound)) != KS_OK)
+        goto done;
+    r = KS_E_NOMEM;
     CMS_SignerInfo_get0_algs(si, NULL, &signer, &dig, &sig);
     if (cJSON_AddStringToObject(sobj, "digest_algorithm", ks_alg_name(dig, buf, sizeof buf)) == NULL ||
-        cJSON_AddStringToObject(sobj, "signature_algorithm", ks_alg_name(sig, buf, sizeof buf)) == NULL)
-        return KS_E_NOMEM;
+        cJSON_AddStringToObject(sobj, "signature_algorithm", ks_alg_name(sig, buf, sizeof buf)) == NULL ||
+        cJSON_AddBoolToObject(sobj, "signing_certificate_bound", bound) == NULL)
+        goto done;
     if (has_signing) {
         ks_time_format(signing, buf, sizeof buf);
         cJSON_AddStringToObject(sobj, "signing_time", buf);
     } else {
         cJSON_AddNullToObject(sobj, "signing_time");
     }
+    r = KS_OK;
     if (signer == NULL) {
         cJSON_AddNullToObject(sobj, "signer");
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_NO_SIGNING_CERTIFICATE_FOUND,
                       "the signer's certificate is neither in the message nor configured");
-        return KS_OK;
+        goto done;
     }
-    cJSON *so = ks_vcache_signer_json(ctx, signer, ks_path_source(ctx, pin, signer));
-    if (so == NULL || !cJSON_AddItemToObject(sobj, "signer", so))
-        return KS_E_NOMEM;
+    if (!ks_add_owned(sobj, "signer", ks_vcache_signer_json(ctx, signer, ks_path_source(ctx, pin, signer)))) {
+        r = KS_E_NOMEM;
+        goto done;
+    }
     if (cmsbio == NULL) {
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_SIGNED_DATA_NOT_FOUND,
                       "detached signature: the signed content was not supplied");
-        return KS_OK;
+        goto done;
     }
-    ks_check_signer_crypto(ctx, si, cmsbio, st);
+    ks_check_signer_crypto(ctx, si, ectype, cmsbio, st);
+    /* The ESS attributes are signed: judged once the signature stands. */
+    if (st->indication == KS_TOTAL_PASSED && ess.malformed)
+        ks_status_set(st, KS_TOTAL_FAILED, KS_SUB_FORMAT_FAILURE,
+                      "the ESS signingCertificate attribute is malformed or repeated (RFC 5035)");
+    else if (st->indication == KS_TOTAL_PASSED && ess.present && !bound)
+        ks_status_set(st, KS_TOTAL_FAILED, KS_SUB_SIG_CONSTRAINTS_FAILURE,
+                      "the signer's certificate is not the one its ESS signingCertificate attribute names "
+                      "(RFC 5035 5.4)");
     if (st->indication == KS_TOTAL_PASSED)
         ks_check_signing_cert(ctx, signer, pin, at, has_signing ? &signing : NULL, sobj, st);
-    return KS_OK;
+done:
+    ks_ess_clear(&ess);
+    return r;
 }
 
-/* Top-level fields mirror the first signer; the indication is the worst.
+/* A reference to `it`: printed as it is, owned where it is.  (Made here,
+ * as cJSON_AddItemReferenceToObject leaks its reference when the add fails.) */
+static cJSON *ks_ref(const cJSON *it)
+{
+    if (cJSON_IsObject(it))
+        return cJSON_CreateObjectReference(it->child);
+    if (cJSON_IsArray(it))
+        return cJSON_CreateArrayReference(it->child);
+    if (cJSON_IsString(it))
+        return cJSON_CreateStringReference(it->valuestring);
+    return cJSON_Duplicate(it, 1); /* null, numbers: nothing to share */
+}
+
+/* Top-level fields mirror the signer that decided the indication: the first
+ * signer whose indication is the worst, which is the one the loops of the
+ * CMS and XML paths keep in `worst` (replaced only by a strictly worse one).
+ * So a failing verdict never shows a passing signer's name, chain or
+ * revocation beside it.
  * The large mirrors are cJSON references, not copies: they print the same
- * and the first signer's items stay owned by "signers" inside the same
- * verdict; nothing changes them after this point.  "warnings" is copied:
- * the XML path adds verdict-wide warnings to it afterwards. */
+ * and the signer's items stay owned by "signers" inside the same verdict;
+ * nothing changes them after this point.  "warnings" is copied: the XML path
+ * adds verdict-wide warnings to it afterwards. */
 ks_result ks_summarise(cJSON *v, cJSON *signers, const ks_status *worst)
 {
     static const char *const mirrored[] = {"signer", "chain", "revocation", "signing_time", "digest_algorithm",
                                            "signature_algorithm", "references", "warnings", NULL};
-    cJSON *first = cJSON_GetArrayItem(signers, 0);
-    for (const char *const *k = mirrored; *k; k++) {
-        cJSON *it = cJSON_GetObjectItemCaseSensitive(first, *k);
-        int ok = it == NULL ? 1
-                 : strcmp(*k, "warnings") == 0 ? cJSON_AddItemToObject(v, *k, cJSON_Duplicate(it, 1))
-                                               : cJSON_AddItemReferenceToObject(v, *k, it);
-        if (!ok)
+    const char *want = ks_indication_name(worst->indication);
+    cJSON *decider = NULL, *s;
+    cJSON_ArrayForEach(s, signers)
+    {
+        const char *ind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "indication"));
+        if (ind != NULL && strcmp(ind, want) == 0) {
+            decider = s;
+            break;
+        }
+    }
+    for (const char *const *k = mirrored; decider != NULL && *k; k++) {
+        cJSON *it = cJSON_GetObjectItemCaseSensitive(decider, *k);
+        if (it != NULL && !ks_add_owned(v, *k, strcmp(*k, "warnings") == 0 ? cJSON_Duplicate(it, 1) : ks_ref(it)))
             return KS_E_NOMEM;
     }
     return ks_verdict_status(v, worst) ? KS_OK : KS_E_NOMEM;
@@ -209,8 +435,12 @@ static ks_result ks_verify_signature_once(ks_ctx *ctx, const ks_request *req, cJ
     }
     ASN1_OCTET_STRING **pos = CMS_get0_content(cms);
     int detached = pos == NULL || *pos == NULL;
-    if ((!detached && req->n_contents > 0) || (smime_content != NULL && req->n_contents > 0) ||
-        req->n_contents > 1) {
+    /* One content, from one place.  In particular the first part of an
+     * S/MIME multipart/signed never stands in for an eContent that is there:
+     * CMS_dataInit would digest the part instead (RFC 8551 3.5 wraps a
+     * detached signature only). */
+    if ((!detached && (req->n_contents > 0 || smime_content != NULL)) ||
+        (smime_content != NULL && req->n_contents > 0) || req->n_contents > 1) {
         r = KS_E_CONTENT_CONFLICT;
         goto done;
     }
@@ -254,7 +484,8 @@ static ks_result ks_verify_signature_once(ks_ctx *ctx, const ks_request *req, cJ
         cJSON *sobj = cJSON_CreateObject();
         if (sobj == NULL || !cJSON_AddItemToArray(signers, sobj))
             goto done;
-        if ((r = ks_verify_signer(ctx, sk_CMS_SignerInfo_value(sinfos, i), cmsbio, &pin, at, sobj, &st)) != KS_OK)
+        if ((r = ks_verify_signer(ctx, sk_CMS_SignerInfo_value(sinfos, i), CMS_get0_eContentType(cms), cmsbio, &pin,
+                                  at, sobj, &st)) != KS_OK)
             goto done;
         if (!ks_verdict_status(sobj, &st)) {
             r = KS_E_NOMEM;
@@ -310,8 +541,7 @@ static ks_result ks_verify_certificate_once(ks_ctx *ctx, const ks_blob *cert, ti
     v = cJSON_CreateObject();
     if (v == NULL || !ks_verdict_common(ctx, v, "certificate", at))
         goto done;
-    cJSON *so = ks_vcache_signer_json(ctx, x, ks_path_source(ctx, NULL, x));
-    if (so == NULL || !cJSON_AddItemToObject(v, "signer", so))
+    if (!ks_add_owned(v, "signer", ks_vcache_signer_json(ctx, x, ks_path_source(ctx, NULL, x))))
         goto done;
     ks_status st;
     /* For a certificate the time of interest is the validation time. */

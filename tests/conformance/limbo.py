@@ -13,7 +13,9 @@ whose outcome rests on checks it does not model are skipped, by category:
             (KS_LIMBO_REVOCATION=require|off overrides the probe)
 
 Everything else runs with kensho's own defaults (algorithm policy, signer
-keyUsage); disagreements are printed with their subindication.  The last
+keyUsage), except that `signer_ekus` names the purpose these SERVER cases
+validate for (serverAuth, and anyExtendedKeyUsage); disagreements are
+printed with their subindication.  The last
 line is "N passed, M failed"; skips are reported on the line before.
 """
 import json
@@ -62,7 +64,8 @@ def run_case(tmp, tc, rev_mode):
     os.makedirs(d, exist_ok=True)
     write_pems(os.path.join(d, "roots.pem"), tc["trusted_certs"])
     write_pems(os.path.join(d, "peer.pem"), [tc["peer_certificate"]])
-    cfg = {"trust_anchors": [os.path.join(d, "roots.pem")], "revocation": {"mode": "off"}}
+    cfg = {"trust_anchors": [os.path.join(d, "roots.pem")], "revocation": {"mode": "off"},
+           "signer_ekus": ["1.3.6.1.5.5.7.3.1", "2.5.29.37.0"]}
     if tc["untrusted_intermediates"]:
         write_pems(os.path.join(d, "inter.pem"), tc["untrusted_intermediates"])
         cfg["intermediates"] = [os.path.join(d, "inter.pem")]

@@ -617,6 +617,166 @@ done <pref-ca-db/index.txt
 ((n == 2)) || die "self-check: expected 2 revoked entries in pref-ca-db/index.txt, found $n"
 rm -f "$LOG"
 
+# ============================================================================
+# Issue #18, CMS (items 4-7 and several signers): attack inputs and their
+# controls, for tests/test_verify.c and tests/test_cli.sh.  Other blocks may
+# follow; this one only adds files.
+# ============================================================================
+ISS_RE='^ *([0-9]+):d=[0-9]+ +hl=([0-9]+) +l= *([0-9]+) +prim: +OCTET STRING'
+# econtent_off P7M LEN: offset of the encapsulated content (the first
+# primitive OCTET STRING of exactly LEN bytes).
+econtent_off() {
+    local line
+    while IFS= read -r line; do
+        if [[ $line =~ $ISS_RE ]] && (( BASH_REMATCH[3] == $2 )); then
+            echo $((BASH_REMATCH[1] + BASH_REMATCH[2])); return
+        fi
+    done < <(openssl asn1parse -inform DER -in "$1")
+    die "no encapsulated content of $2 bytes in $1"
+}
+
+# --- 4. multipart/signed around an ATTACHED signature.  OpenSSL hands the
+# first MIME part over in canonical form (CRLF line ends, the one before the
+# boundary dropped), so the signed text is written in that form.
+printf 'SYNTHETIC TEST FILING -- NOT A REAL DOCUMENT\r\nFiler id: SYNTH0001\r\nDeclared amount: 1234567 JPY' \
+    >smime-doc.txt
+run openssl cms -sign -binary -nodetach -md sha256 -in smime-doc.txt -signer citizen-rsa.pem \
+    -inkey citizen-rsa.key -outform DER -out sig-smime-attached.p7m
+run openssl cms -sign -binary -md sha256 -in smime-doc.txt -signer citizen-rsa.pem \
+    -inkey citizen-rsa.key -outform DER -out work/smime-detached.p7s
+# The eContent's amount changed (1234567 -> 0234567): HASH_FAILURE alone.
+slen=$(stat -c %s smime-doc.txt)
+pre=$(<smime-doc.txt)
+pre=${pre%%1234567*}
+off=$(econtent_off sig-smime-attached.p7m "$slen")
+cp sig-smime-attached.p7m sig-smime-attached-tampered.p7m
+flip_byte sig-smime-attached-tampered.p7m $((off + ${#pre}))
+# smime_wrap FIRSTPART P7 OUT: RFC 8551 3.5 multipart/signed.
+smime_wrap() {
+    local b='----=_kensho_synthetic_boundary'
+    {
+        printf 'MIME-Version: 1.0\r\n'
+        printf 'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256;'
+        printf ' boundary="%s"\r\n\r\n' "$b"
+        printf 'This is an S/MIME signed message\r\n\r\n--%s\r\n' "$b"
+        cat -- "$1"
+        printf '\r\n--%s\r\n' "$b"
+        printf 'Content-Type: application/pkcs7-signature; name="smime.p7s"\r\n'
+        printf 'Content-Transfer-Encoding: base64\r\n'
+        printf 'Content-Disposition: attachment; filename="smime.p7s"\r\n\r\n'
+        base64 -w 64 -- "$2" | sed 's/$/\r/'
+        printf '\r\n--%s--\r\n' "$b"
+    } >"$3"
+}
+smime_wrap smime-doc.txt work/smime-detached.p7s smime-detached.eml            # control: valid
+smime_wrap smime-doc.txt sig-smime-attached.p7m smime-wrapped-attached.eml     # refused
+smime_wrap smime-doc.txt sig-smime-attached-tampered.p7m smime-wrapped-tampered.eml  # the attack
+rm -f work/smime-detached.p7s
+run openssl cms -verify -noverify -in smime-detached.eml -out /dev/null
+must_fail "sig-smime-attached-tampered.p7m" \
+    openssl cms -verify -noverify -binary -in sig-smime-attached-tampered.p7m -inform DER -out /dev/null
+
+# --- 5. A second certificate for citizen-rsa's key, under another name and
+# address (same key, so the same subjectKeyIdentifier).
+cat >work/iss18-ext.cnf <<EOF
+[ usr_sign_other ]
+keyUsage               = critical, digitalSignature, nonRepudiation
+certificatePolicies    = critical, 1.2.392.200149.8.5.1.1.20
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+crlDistributionPoints  = @cdp_dir
+subjectAltName         = @san_other
+[ usr_eku_email ]
+keyUsage               = critical, digitalSignature, nonRepudiation
+extendedKeyUsage       = emailProtection
+certificatePolicies    = critical, 1.2.392.200149.8.5.1.1.20
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+crlDistributionPoints  = @cdp_dir
+[ usr_eku_docsign ]
+keyUsage               = critical, digitalSignature, nonRepudiation
+extendedKeyUsage       = 1.3.6.1.5.5.7.3.36
+certificatePolicies    = critical, 1.2.392.200149.8.5.1.1.20
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+crlDistributionPoints  = @cdp_dir
+[ usr_eku_adobe ]
+keyUsage               = critical, digitalSignature, nonRepudiation
+extendedKeyUsage       = 1.2.840.113583.1.1.5
+certificatePolicies    = critical, 1.2.392.200149.8.5.1.1.20
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+crlDistributionPoints  = @cdp_dir
+[ usr_eku_server ]
+keyUsage               = critical, digitalSignature, nonRepudiation
+extendedKeyUsage       = serverAuth, clientAuth
+certificatePolicies    = critical, 1.2.392.200149.8.5.1.1.20
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+crlDistributionPoints  = @cdp_dir
+[ san_other ]
+otherName.1 = 1.2.392.200149.8.5.5.1;FORMAT:UTF8,UTF8:偽名　次郎
+otherName.2 = 1.2.392.200149.8.5.5.4;FORMAT:UTF8,UTF8:319700102
+otherName.3 = 1.2.392.200149.8.5.5.3;FORMAT:UTF8,UTF8:1
+otherName.4 = 1.2.392.200149.8.5.5.5;FORMAT:UTF8,UTF8:東京都千代田区
+otherName.5 = 1.2.392.200149.8.5.5.2;FORMAT:UTF8,UTF8:00000
+otherName.6 = 1.2.392.200149.8.5.5.6;FORMAT:UTF8,UTF8:0000000
+[ cdp_dir ]
+dirName.1 = cdp_dn
+[ cdp_dn ]
+C    = JP
+O    = Synthetic Test JPKI
+1.OU = CRL Distribution Point
+2.OU = Matsumoto-shi
+EOF
+# iss18_issue KEYBASE SUBJ EXT OUT: issued by pref-ca with work/iss18-ext.cnf.
+iss18_issue() {
+    run openssl req -new -config work/req.cnf -utf8 -key "$1.key" -subj "$2" -out work/iss18.csr
+    run openssl ca -config work/pref-ca.cnf -batch -notext -utf8 -cert pref-ca-self.pem -keyfile pref-ca.key \
+        -md sha256 -startdate "$EE_START" -enddate "$EE_END" -extfile work/iss18-ext.cnf -extensions "$3" \
+        -in work/iss18.csr -out "$4"
+    rm -f work/iss18.csr
+}
+iss18_issue citizen-rsa '/C=JP/L=Tokyo-to/CN=SYNTH0101' usr_sign_other citizen-rsa-other.pem
+# sign_cades OUT MD [args]: attached, signingCertificate(V2) naming citizen-rsa.pem.
+sign_cades() {
+    local out=$1 md=$2
+    shift 2
+    run openssl cms -sign -cades -binary -nodetach -md "$md" -in doc.txt -signer citizen-rsa.pem \
+        -inkey citizen-rsa.key -outform DER -out "$out" "$@"
+}
+sign_cades sig-cades.p7m sha256                                             # control: bound
+# The attack: signer identified by key identifier, only the other
+# certificate embedded (openssl cms -verify -cades: "ess cert id not found").
+sign_cades sig-ess-other-only.p7m sha256 -keyid -nocerts -certfile citizen-rsa-other.pem
+sign_cades sig-ess-v1-other-only.p7m sha1 -keyid -nocerts -certfile citizen-rsa-other.pem  # ESS v1
+# Both embedded: the bound one must be used, whichever comes first.
+sign_cades sig-ess-both.p7m sha256 -keyid -certfile citizen-rsa-other.pem
+
+# --- 6. Extended key usage.  EC keys (fast); the OCSP responder's key signs too.
+for k in citizen-eku-email citizen-eku-docsign citizen-eku-adobe citizen-eku-server; do
+    run openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -pkeyopt ec_param_enc:named_curve \
+        -out "$k.key"
+done
+iss18_issue citizen-eku-email   "$(citizen_dn SYNTH0102)" usr_eku_email   citizen-eku-email.pem
+iss18_issue citizen-eku-docsign "$(citizen_dn SYNTH0103)" usr_eku_docsign citizen-eku-docsign.pem
+iss18_issue citizen-eku-adobe   "$(citizen_dn SYNTH0104)" usr_eku_adobe   citizen-eku-adobe.pem
+iss18_issue citizen-eku-server  "$(citizen_dn SYNTH0105)" usr_eku_server  citizen-eku-server.pem
+rm -f work/iss18-ext.cnf
+sign sig-ocsp-signer.p7m      ocsp-responder sha256
+sign sig-eku-email.p7m        citizen-eku-email sha256
+sign sig-eku-docsign.p7m      citizen-eku-docsign sha256
+sign sig-eku-adobe.p7m        citizen-eku-adobe sha256
+sign sig-eku-server.p7m       citizen-eku-server sha256
+
+# --- Several signers, one not passing (the SignerInfos are a DER SET OF,
+# so their order is the encoding's; the test checks which comes first).
+sign sig-two-signers-expired.p7m citizen-rsa sha256 -signer citizen-expired.pem -inkey citizen-expired.key
+sign sig-two-signers-badku.p7m   citizen-rsa sha256 -signer citizen-badku.pem -inkey citizen-badku.key
+sign sig-three-signers.p7m       citizen-rsa sha256 -signer citizen-badku.pem -inkey citizen-badku.key \
+    -signer citizen-expired.pem -inkey citizen-expired.key
+rm -f "$LOG"
+
 T1=$(date +%s%N)
 nfiles=$(find . -type f ! -name "$MARK" | wc -l)
 printf '%s: %d files in %s (%d.%03d s); chain + policy + CMS self-check OK\n' \
