@@ -111,5 +111,94 @@ expect 78 error.code KS_E_CONFIG -- verify --config "$T/bad.json" --signature "$
 expect 78 error.code KS_E_CONFIG -- verify --config "$T/none.json" --signature "$P/sig-attached-rsa.p7m"
 expect 66 error.code KS_E_IO -- verify --config "$O" --signature "$T/does-not-exist"
 
+# ---- real inputs (RFC 7468 2: text outside the PEM boundaries), reason wording,
+# ---- the certificate a validity failure names (kensho issue #18)
+# holds EXIT PYEXPR -- ARGS...: exit status, and a python expression over the
+# verdict v that must be true
+holds() {
+    local want_rc=$1 expr=$2
+    shift 3
+    local out rc got
+    out=$("$K" "$@" 2>/dev/null)
+    rc=$?
+    got=$(printf '%s' "$out" | python3 -c '
+import json, sys
+try:
+    v = json.load(sys.stdin)
+    print(bool(eval(sys.argv[1], {"v": v})))
+except Exception as e:
+    print("ERROR", e)' "$expr")
+    if [ "$rc" = "$want_rc" ] && [ "$got" = True ]; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL: kensho $*: exit $rc (want $want_rc), $expr: $got" >&2
+    fi
+}
+cat >"$T/anchors-off.json" <<JSON
+{"trust_anchors": ["$P/anchors"], "revocation": {"mode": "off"}}
+JSON
+cat >"$T/crls.json" <<JSON
+{"trust_anchors": ["$P/anchors"], "intermediates": ["$P/intermediates"],
+ "crls": ["$P/pref-ca.crl", "$P/pref-ca2.crl", "$P/jpki-bca.crl", "$P/gpki-bca.crl", "$P/ministry-ca.crl"]}
+JSON
+A="$T/anchors-off.json"
+# as openssl pkcs12 prints an export: "Bag Attributes" before each block
+openssl pkcs12 -export -in "$P/citizen-rsa.pem" -inkey "$P/citizen-rsa.key" -passout pass:t -out "$T/leaf.p12"
+openssl pkcs12 -in "$T/leaf.p12" -passin pass:t -nokeys -out "$T/exported.pem"
+openssl pkcs12 -export -in "$P/citizen-rsa.pem" -inkey "$P/citizen-rsa.key" -certfile "$P/chain-gen1.pem" \
+    -passout pass:t -out "$T/chain.p12"
+openssl pkcs12 -in "$T/chain.p12" -passin pass:t -nodes -out "$T/exported-chain.pem"
+cat "$P/citizen-rsa.pem" "$P/chain-gen1.pem" >"$T/bundle.pem"
+{ echo "My certificate for the filing:"; cat "$P/citizen-rsa.pem"; } >"$T/text-before.pem"
+{ echo "Signature follows"; cat "$P/sig-attached-rsa.pem"; echo "-- end"; } >"$T/sig-text.pem"
+cat "$P/sig-attached-rsa.pem" "$P/sig-attached-rsa.pem" >"$T/two-sigs.pem"
+if [ "$(head -c 14 "$T/exported.pem")" = "Bag Attributes" ]; then pass=$((pass + 1)); else
+    fail=$((fail + 1)); echo "FAIL: the pkcs12 export has no Bag Attributes before its block" >&2; fi
+expect 0 indication TOTAL_PASSED -- cert --config "$O" --cert "$T/exported.pem"
+expect 0 chain.1.source input -- cert --config "$A" --cert "$T/exported-chain.pem"
+expect 0 indication TOTAL_PASSED -- cert --config "$A" --cert "$T/bundle.pem"
+holds 0 '[c["source"] for c in v["chain"]] == ["submitted", "input", "input", "input", "anchor"]' -- \
+    cert --config "$A" --cert "$T/bundle.pem"
+expect 0 indication TOTAL_PASSED -- cert --config "$O" --cert "$T/text-before.pem"
+expect 2 subindication NO_CERTIFICATE_CHAIN_FOUND -- cert --config "$A" --cert "$P/citizen-rsa.pem"
+expect 2 subindication NO_CERTIFICATE_CHAIN_FOUND -- cert --config "$A" --cert <(cat "$P/rogue-citizen.pem" "$P/rogue-ca.pem")
+expect 0 indication TOTAL_PASSED -- verify --config "$O" --signature "$T/sig-text.pem"
+expect 65 error.code KS_E_NOT_SIGNATURE -- verify --config "$O" --signature "$T/two-sigs.pem"
+# a valid verdict claims "not revoked" only on evidence, and a certificate has no document
+NOREV='not any(s in r["en"] for s in ("not revoked", "not been revoked")) and "失効していません" not in r["ja"]'
+holds 0 "all(($NOREV) for r in [v['reasons'][0]] + [s['reasons'][0] for s in v['signers']])" -- \
+    verify --config "$O" --signature "$P/sig-attached-rsa.p7m"
+holds 0 "(lambda r: ($NOREV) and 'document' not in r['en'] and '文書' not in r['ja'])(v['reasons'][0])" -- \
+    cert --config "$O" --cert "$P/citizen-rsa.pem"
+holds 0 "(lambda r: 'not been revoked' in r['en'] and 'document' not in r['en'])(v['reasons'][0])" -- \
+    cert --config "$T/crls.json" --cert "$P/citizen-rsa.pem"
+holds 0 "'not revoked' in v['reasons'][0]['en']" -- verify --config "$T/crls.json" --signature "$P/sig-attached-rsa.p7m"
+# an anchor valid for 30 days above a CA and a leaf that outlive it (synthetic)
+mkdir "$T/short"
+printf '[ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n[ee]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$T/short/ext.cnf"
+(
+    cd "$T/short" || exit 1
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -days 30 \
+        -subj "/CN=Short-lived Anchor (synthetic test)" -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" -out root.pem
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key \
+        -subj "/CN=Sub CA (synthetic test)" -out ca.csr
+    openssl x509 -req -in ca.csr -CA root.pem -CAkey root.key -CAcreateserial -days 300 \
+        -extfile ext.cnf -extensions ca -out ca.pem
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ee.key \
+        -subj "/CN=SYNTH-EE (synthetic test)" -out ee.csr
+    openssl x509 -req -in ee.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 200 \
+        -extfile ext.cnf -extensions ee -out ee.pem
+) >/dev/null 2>&1
+echo "{\"trust_anchors\": [\"$T/short/root.pem\"], \"intermediates\": [\"$T/short/ca.pem\"], \"revocation\": {\"mode\": \"off\"}}" >"$T/short.json"
+AT60=$(date -u -d '+60 days' +%Y-%m-%dT%H:%M:%SZ)
+AT250=$(date -u -d '+250 days' +%Y-%m-%dT%H:%M:%SZ)
+expect 1 detail "certificate has expired (at depth 2: the trust anchor CN=Short-lived Anchor (synthetic test))" -- \
+    cert --config "$T/short.json" --cert "$T/short/ee.pem" --at "$AT60"
+expect 1 detail "certificate has expired (at depth 0: the end-entity certificate)" -- \
+    cert --config "$T/short.json" --cert "$T/short/ee.pem" --at "$AT250"
+expect 0 indication TOTAL_PASSED -- cert --config "$T/short.json" --cert "$T/short/ee.pem"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

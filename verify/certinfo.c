@@ -27,6 +27,8 @@ const char *ks_cert_source_name(ks_cert_source s)
         return "signature";
     case KS_SRC_SUBMITTED:
         return "submitted";
+    case KS_SRC_INPUT:
+        return "input";
     default:
         return "unknown";
     }

@@ -281,41 +281,64 @@ static int ks_b64_decode(const uint8_t *p, size_t len, uint8_t **out, size_t *ou
     return 1;
 }
 
-/* One PEM block with one of `labels`, nothing but white space after it. */
-static ks_result ks_pem_decode(const ks_cur *c, const char *const *labels, uint8_t **out, size_t *outlen)
+/* Receives the DER of each object found in a submission. */
+typedef ks_result (*ks_der_fn)(void *arg, const uint8_t *der, size_t len);
+
+/*
+ * The PEM blocks of a submission (RFC 7468).  Section 2: text outside the
+ * encapsulation boundaries is allowed and parsers must not fail on it, and
+ * real tools write it: `openssl pkcs12` puts "Bag Attributes" lines before
+ * each block, a bundle puts the CA after its leaf, a note or a mail puts a
+ * line before.  OpenSSL's own reader finds the boundaries and decodes the
+ * base64 (no second decoder of ours); every block labelled with one of
+ * `labels` goes to fn, in order, and blocks with other labels (a private key
+ * next to a certificate) are skipped, as PEM_read_bio_X509 and so the
+ * configuration loader skip them.  A labelled block with header lines
+ * (RFC 1421 encryption; RFC 7468 has none) or empty, and a block OpenSSL
+ * cannot read, are not accepted: KS_E_ENCODING, as is text without any
+ * labelled block.  Memory: one block at a time, within the input's size.
+ */
+static ks_result ks_pem_each(const ks_cur *c, const char *const *labels, ks_der_fn fn, void *arg)
 {
     ks_result ret = KS_E_ENCODING;
     char *name = NULL, *header = NULL;
     unsigned char *data = NULL;
     long dlen = 0;
+    int found = 0;
     if (ks_cur_left(c) > INT_MAX)
         return KS_E_TOO_LARGE;
     BIO *b = BIO_new_mem_buf(ks_cur_ptr(c), (int)ks_cur_left(c));
     if (b == NULL)
         return KS_E_NOMEM;
-    if (PEM_read_bio(b, &name, &header, &data, &dlen) != 1) {
-        ERR_clear_error();
-        goto done;
+    ERR_clear_error(); /* the end of the loop is read from the error queue */
+    while (PEM_read_bio(b, &name, &header, &data, &dlen) == 1) {
+        int known = 0;
+        for (const char *const *l = labels; *l; l++)
+            if (strcmp(name, *l) == 0)
+                known = 1;
+        if (known && (header[0] != '\0' || dlen <= 0))
+            goto done;
+        if (known) {
+            ks_result r = fn(arg, data, (size_t)dlen);
+            if (r != KS_OK) {
+                ret = r;
+                goto done;
+            }
+            found = 1;
+        }
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        OPENSSL_free(data);
+        name = header = NULL;
+        data = NULL;
     }
-    int known = 0;
-    for (const char *const *l = labels; *l; l++)
-        if (strcmp(name, *l) == 0)
-            known = 1;
-    char *rest;
-    long nrest = BIO_get_mem_data(b, &rest);
-    for (long i = 0; i < nrest; i++)
-        if (!isspace((unsigned char)rest[i]))
-            known = 0; /* something other than white space follows */
-    if (!known || dlen <= 0)
-        goto done;
-    if ((*out = malloc((size_t)dlen)) == NULL) {
-        ret = KS_E_NOMEM;
-        goto done;
-    }
-    memcpy(*out, data, (size_t)dlen);
-    *outlen = (size_t)dlen;
-    ret = KS_OK;
+    /* PEM_R_NO_START_LINE: no further block, only text; anything else is a
+     * block that does not decode. */
+    unsigned long e = ERR_peek_last_error();
+    if (found && ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
+        ret = KS_OK;
 done:
+    ERR_clear_error();
     OPENSSL_free(name);
     OPENSSL_free(header);
     OPENSSL_free(data);
@@ -324,37 +347,34 @@ done:
 }
 
 /*
- * Turns text encodings into DER.  *der is either in->data (not owned) or a
- * new buffer in *owned.
+ * Turns a submission into DER objects for fn: DER itself (exactly one
+ * object), the PEM blocks of a text (ks_pem_each), or bare base64 (one
+ * object).  The input is within max_input_bytes before anything is decoded.
  */
-static ks_result ks_to_der(const ks_ctx *ctx, const ks_blob *in, const char *const *labels,
-                           const uint8_t **der, size_t *derlen, uint8_t **owned)
+static ks_result ks_decode_input(const ks_ctx *ctx, const ks_blob *in, const char *const *labels, ks_der_fn fn,
+                                 void *arg)
 {
-    *owned = NULL;
+    static const uint8_t begin[] = "-----BEGIN ";
     if (in->data == NULL || in->len == 0)
         return KS_E_EMPTY;
     if (in->len > ctx->limits.max_input_bytes)
         return KS_E_TOO_LARGE;
     ks_cur c;
     ks_cur_init(&c, in->data, in->len);
-    if (in->data[0] == 0x30) { /* DER SEQUENCE */
-        *der = in->data;
-        *derlen = in->len;
-        return KS_OK;
-    }
+    if (in->data[0] == 0x30) /* DER SEQUENCE */
+        return fn(arg, in->data, in->len);
     ks_cur_skip_space(&c);
     if (ks_cur_left(&c) == 0)
         return KS_E_EMPTY;
-    if (ks_cur_starts_with(&c, "-----BEGIN ")) {
-        ks_result r = ks_pem_decode(&c, labels, owned, derlen);
-        *der = *owned;
-        return r;
-    }
-    if (ks_b64_decode(ks_cur_ptr(&c), ks_cur_left(&c), owned, derlen)) {
-        *der = *owned;
-        return KS_OK;
-    }
-    return KS_E_ENCODING;
+    if (ks_cur_find(&c, begin, sizeof begin - 1) >= 0) /* base64 has no '-': text with PEM */
+        return ks_pem_each(&c, labels, fn, arg);
+    uint8_t *der = NULL;
+    size_t derlen = 0;
+    if (!ks_b64_decode(ks_cur_ptr(&c), ks_cur_left(&c), &der, &derlen))
+        return KS_E_ENCODING;
+    ks_result r = fn(arg, der, derlen);
+    free(der);
+    return r;
 }
 
 /* An RFC 5322 header block (printable lines up to an empty line) with a
@@ -388,12 +408,32 @@ static int ks_looks_smime(const ks_blob *in)
     return 0;
 }
 
+typedef struct {
+    const ks_ctx *ctx;
+    CMS_ContentInfo *cms;
+} ks_cms_in;
+
+/* One message is one signature: a second signature block is refused rather
+ * than one of the two picked. */
+static ks_result ks_cms_der(void *arg, const uint8_t *der, size_t len)
+{
+    ks_cms_in *ci = arg;
+    if (ci->cms != NULL)
+        return KS_E_NOT_SIGNATURE;
+    ci->cms = ks_der_to_cms_cached(ci->ctx, der, len);
+    if (ci->cms == NULL)
+        ci->cms = ks_der_to_cms(der, len);
+    if (ci->cms == NULL) {
+        ERR_clear_error();
+        return KS_E_NOT_SIGNATURE;
+    }
+    return KS_OK;
+}
+
 ks_result ks_input_cms(const ks_ctx *ctx, const ks_blob *in, CMS_ContentInfo **out, BIO **smime_content)
 {
     static const char *const labels[] = {"CMS", "PKCS7", "PKCS #7 SIGNED DATA", NULL};
-    const uint8_t *der = NULL;
-    size_t derlen = 0;
-    uint8_t *owned = NULL;
+    ks_cms_in ci = {.ctx = ctx, .cms = NULL};
 
     *out = NULL;
     *smime_content = NULL;
@@ -410,37 +450,58 @@ ks_result ks_input_cms(const ks_ctx *ctx, const ks_blob *in, CMS_ContentInfo **o
         }
         return KS_OK;
     }
-    ks_result r = ks_to_der(ctx, in, labels, &der, &derlen, &owned);
-    if (r == KS_OK) {
-        *out = ks_der_to_cms_cached(ctx, der, derlen);
-        if (*out == NULL)
-            *out = ks_der_to_cms(der, derlen);
-        if (*out == NULL) {
-            ERR_clear_error();
-            r = KS_E_NOT_SIGNATURE;
-        }
+    ks_result r = ks_decode_input(ctx, in, labels, ks_cms_der, &ci);
+    if (r != KS_OK) {
+        CMS_ContentInfo_free(ci.cms);
+        return r;
     }
-    free(owned);
-    return r;
+    *out = ci.cms;
+    return KS_OK;
 }
 
-ks_result ks_input_cert(const ks_ctx *ctx, const ks_blob *in, X509 **out)
+typedef struct {
+    const ks_ctx *ctx;
+    STACK_OF(X509) *certs;
+} ks_cert_in;
+
+static ks_result ks_cert_der(void *arg, const uint8_t *der, size_t len)
+{
+    ks_cert_in *ci = arg;
+    if (sk_X509_num(ci->certs) >= ci->ctx->limits.max_certs)
+        return KS_E_LIMIT;
+    X509 *x = ks_der_to_x509(der, len);
+    if (x == NULL) {
+        ERR_clear_error();
+        return KS_E_NOT_CERTIFICATE;
+    }
+    if (!sk_X509_push(ci->certs, x)) {
+        X509_free(x);
+        return KS_E_NOMEM;
+    }
+    return KS_OK;
+}
+
+ks_result ks_input_cert(const ks_ctx *ctx, const ks_blob *in, X509 **out, STACK_OF(X509) **bundle)
 {
     static const char *const labels[] = {"CERTIFICATE", "X509 CERTIFICATE", NULL};
-    const uint8_t *der = NULL;
-    size_t derlen = 0;
-    uint8_t *owned = NULL;
+    ks_cert_in ci = {.ctx = ctx, .certs = sk_X509_new_null()};
+    ks_result r = KS_E_NOMEM;
 
     *out = NULL;
-    ks_result r = ks_to_der(ctx, in, labels, &der, &derlen, &owned);
-    if (r == KS_OK) {
-        *out = ks_der_to_x509(der, derlen);
-        if (*out == NULL) {
-            ERR_clear_error();
-            r = KS_E_NOT_CERTIFICATE;
-        }
+    *bundle = NULL;
+    if (ci.certs == NULL)
+        goto done;
+    if ((r = ks_decode_input(ctx, in, labels, ks_cert_der, &ci)) != KS_OK)
+        goto done;
+    /* The first certificate is the subject; the others came with it as
+     * candidates for its path (a leaf followed by its CA), never trusted. */
+    *out = sk_X509_shift(ci.certs);
+    if (sk_X509_num(ci.certs) > 0) {
+        *bundle = ci.certs;
+        ci.certs = NULL;
     }
-    free(owned);
+done:
+    sk_X509_pop_free(ci.certs, X509_free);
     return r;
 }
 

@@ -15,7 +15,7 @@
 #include "verify.h"
 
 /* Where a certificate of a path came from (reported in "chain"). */
-typedef enum { KS_SRC_ANCHOR, KS_SRC_CONFIG, KS_SRC_SIGNATURE, KS_SRC_SUBMITTED } ks_cert_source;
+typedef enum { KS_SRC_ANCHOR, KS_SRC_CONFIG, KS_SRC_SIGNATURE, KS_SRC_SUBMITTED, KS_SRC_INPUT } ks_cert_source;
 const char *ks_cert_source_name(ks_cert_source s);
 
 typedef enum { KS_REV_REQUIRE, KS_REV_SOFT_FAIL, KS_REV_OFF } ks_rev_mode;
@@ -113,7 +113,11 @@ typedef enum { KS_IN_SIGNATURE, KS_IN_CERTIFICATE } ks_input_kind;
  * multipart/signed S/MIME message (or NULL). */
 ks_result ks_input_cms(const ks_ctx *ctx, const ks_blob *in, CMS_ContentInfo **out,
                        BIO **smime_content);
-ks_result ks_input_cert(const ks_ctx *ctx, const ks_blob *in, X509 **out);
+/* DER/PEM/base64 -> certificate.  PEM may hold several certificates, with
+ * text around them (RFC 7468 2): the first is *out, the others (at most
+ * limits.max_certs in all) go to *bundle, a new stack, or NULL when there are
+ * none: untrusted path candidates (ks_path_input.embedded, from_input). */
+ks_result ks_input_cert(const ks_ctx *ctx, const ks_blob *in, X509 **out, STACK_OF(X509) **bundle);
 /* Exact-length DER decode: trailing bytes are rejected. */
 CMS_ContentInfo *ks_der_to_cms(const uint8_t *p, size_t len);
 /* The same, with the embedded certificates taken from (and added to) the
@@ -154,6 +158,8 @@ typedef struct {
 typedef struct {
     STACK_OF(X509) *embedded;  /* from the signature; may be NULL */
     STACK_OF(X509_CRL) *crls;  /* CRLs the signature carries; may be NULL */
+    int from_input;            /* embedded came with a submitted certificate
+                                  (a PEM bundle), not in a signature: "input" */
 } ks_path_input;
 
 void ks_path_validate(const ks_ctx *ctx, X509 *leaf, const ks_path_input *in, time_t at,

@@ -50,7 +50,7 @@ ks_cert_source ks_path_source(const ks_ctx *ctx, const ks_path_input *in, X509 *
     if (ks_in_stack(ctx->intermediates, x))
         return KS_SRC_CONFIG;
     if (in != NULL && ks_in_stack(in->embedded, x))
-        return KS_SRC_SIGNATURE;
+        return in->from_input ? KS_SRC_INPUT : KS_SRC_SIGNATURE;
     return KS_SRC_SUBMITTED;
 }
 
@@ -533,6 +533,51 @@ static int ks_anchor_not_self_signed(const ks_ctx *ctx)
     return 0;
 }
 
+/*
+ * OpenSSL checks validity periods from the anchor down (internal_verify), so
+ * an expired anchor hides an expired or not yet valid certificate below it.
+ * The verdict reports the first certificate outside its validity from the
+ * leaf up, the one its reasons speak of; below `*depth` only, so the result
+ * is never a certificate OpenSSL did not get to.  The period is inclusive
+ * (RFC 5280 4.1.2.5), as ks_path_verify_cb has it.
+ */
+static X509 *ks_first_out_of_validity(STACK_OF(X509) *chain, time_t at, int *depth, int *err, X509 *cur)
+{
+    for (int i = 0; i < *depth && i < sk_X509_num(chain); i++) {
+        X509 *x = sk_X509_value(chain, i);
+        int nb = ASN1_TIME_cmp_time_t(X509_get0_notBefore(x), at);
+        int na = ASN1_TIME_cmp_time_t(X509_get0_notAfter(x), at);
+        if (nb == 1 || na == -1) {
+            *depth = i;
+            *err = nb == 1 ? X509_V_ERR_CERT_NOT_YET_VALID : X509_V_ERR_CERT_HAS_EXPIRED;
+            return x;
+        }
+    }
+    return cur;
+}
+
+/* "<OpenSSL's error> (at depth N: <which certificate>)".  A CA certificate
+ * or an anchor is named by its subject; the end-entity certificate is not
+ * (a citizen's subject says where the holder lives). */
+static void ks_failure_detail(const ks_ctx *ctx, ks_path_result *res, int err, X509 *cur)
+{
+    int d = res->error_depth;
+    int anchor = cur != NULL && d == sk_X509_num(res->chain) - 1 && ks_in_stack(ctx->anchors, cur);
+    const char *what = anchor ? "the trust anchor" : d == 0 ? "the end-entity certificate" : "the CA certificate";
+    char *subject = cur != NULL && (anchor || d > 0) ? ks_name_string(X509_get_subject_name(cur)) : NULL;
+    /* Room for the rest of the detail, cut on a UTF-8 boundary (JSON). */
+    size_t len = subject != NULL ? strlen(subject) : 0;
+    if (len > 120) {
+        len = 120;
+        while (len > 0 && ((unsigned char)subject[len] & 0xc0) == 0x80)
+            len--;
+        subject[len] = '\0';
+    }
+    snprintf(res->detail, sizeof res->detail, "%s (at depth %d: %s%s%s)", X509_verify_cert_error_string(err),
+             res->error_depth, what, subject ? " " : "", subject ? subject : "");
+    free(subject);
+}
+
 static void ks_validate_path(const ks_ctx *ctx, X509 *leaf, STACK_OF(X509) *untrusted, time_t at,
                              const time_t *claimed, ks_crl_opts *crl, const ks_inherit *inh, ks_path_result *res)
 {
@@ -599,14 +644,16 @@ static void ks_validate_path(const ks_ctx *ctx, X509 *leaf, STACK_OF(X509) *untr
             ks_map_error(X509_V_OK, NULL, claimed, res);
         }
     } else {
-        int err = X509_STORE_CTX_get_error(sctx);
+        int err = X509_STORE_CTX_get_error(sctx), depth = X509_STORE_CTX_get_error_depth(sctx);
+        X509 *cur = X509_STORE_CTX_get_current_cert(sctx);
         if (err == X509_V_OK) /* a negative return without an error code */
             err = X509_V_ERR_UNSPECIFIED;
+        if (err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_CERT_NOT_YET_VALID)
+            cur = ks_first_out_of_validity(res->chain, at, &depth, &err, cur);
         res->x509_error = err;
-        res->error_depth = X509_STORE_CTX_get_error_depth(sctx);
-        ks_map_error(err, X509_STORE_CTX_get_current_cert(sctx), claimed, res);
-        snprintf(res->detail, sizeof res->detail, "%s (at depth %d)", X509_verify_cert_error_string(err),
-                 res->error_depth);
+        res->error_depth = depth;
+        ks_map_error(err, cur, claimed, res);
+        ks_failure_detail(ctx, res, err, cur);
     }
 done:
     ERR_clear_error();

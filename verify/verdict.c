@@ -148,6 +148,49 @@ static cJSON *ks_text(const char *code, const char *en, const char *ja)
     return t;
 }
 
+/* The reason for a valid verdict, by what was checked: [certificate][revocation confirmed]. */
+static const struct {
+    const char *en;
+    const char *ja;
+} ks_valid_table[2][2] = {
+    {{"The signature is valid: the document has not been changed since it was signed, and the signer's "
+      "certificate is valid. Whether the certificate has been revoked was not confirmed.",
+      "署名は有効です。署名後に文書は改変されておらず、署名者の電子証明書は有効です。ただし、電子証明書が失効して"
+      "いないことは確認していません。"},
+     {NULL, NULL}}, /* ks_sub_table[KS_SUB_NONE] */
+    {{"The certificate is valid: it leads to a trusted certification authority and is within its validity "
+      "period. Whether it has been revoked was not confirmed.",
+      "電子証明書は有効です。信頼できる認証局までたどることができ、有効期間内です。ただし、失効していないことは"
+      "確認していません。"},
+     {"The certificate is valid: it leads to a trusted certification authority, is within its validity period "
+      "and has not been revoked.",
+      "電子証明書は有効です。信頼できる認証局までたどることができ、有効期間内で、失効していません。"}},
+};
+
+/* Whether the verdict's own evidence shows every certificate it checked as
+ * not revoked: a "revocation" array, not empty, every entry "good"; for a
+ * verdict with "signers", every signer's.  Revocation `off` (no evidence),
+ * soft-fail without a status ("unavailable") and a lone anchor (nothing to
+ * check) do not, and the reason then claims nothing about revocation. */
+static int ks_revocation_confirmed(const cJSON *obj)
+{
+    const cJSON *signers = cJSON_GetObjectItemCaseSensitive(obj, "signers");
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(obj, "revocation"), *e;
+    if (cJSON_IsArray(signers) && cJSON_GetArraySize(signers) > 0) {
+        cJSON_ArrayForEach(e, signers) if (!ks_revocation_confirmed(e)) return 0;
+        return 1;
+    }
+    if (!cJSON_IsArray(ev) || cJSON_GetArraySize(ev) == 0)
+        return 0;
+    cJSON_ArrayForEach(e, ev)
+    {
+        const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "status"));
+        if (st == NULL || strcmp(st, "good") != 0)
+            return 0;
+    }
+    return 1;
+}
+
 int ks_verdict_set_status(cJSON *obj, ks_indication ind, ks_subindication sub, const char *detail_en)
 {
     if ((int)sub < 0 || sub >= KS_SUB_COUNT)
@@ -156,9 +199,19 @@ int ks_verdict_set_status(cJSON *obj, ks_indication ind, ks_subindication sub, c
         sub = KS_SUB_NONE;
     else if (sub == KS_SUB_NONE) /* a failure always says why */
         sub = KS_SUB_FORMAT_FAILURE;
+    const char *en = ks_sub_table[sub].en, *ja = ks_sub_table[sub].ja;
+    if (sub == KS_SUB_NONE) {
+        /* Say only what was checked: a certificate alone has no document,
+         * and "not revoked" needs the evidence for it. */
+        const char *format = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "format"));
+        int cert = format != NULL && strcmp(format, "certificate") == 0, confirmed = ks_revocation_confirmed(obj);
+        if (ks_valid_table[cert][confirmed].en != NULL) {
+            en = ks_valid_table[cert][confirmed].en;
+            ja = ks_valid_table[cert][confirmed].ja;
+        }
+    }
     cJSON *reasons = cJSON_CreateArray();
-    cJSON *main = ks_text(ks_sub_table[sub].name ? ks_sub_table[sub].name : "VALID", ks_sub_table[sub].en,
-                          ks_sub_table[sub].ja);
+    cJSON *main = ks_text(ks_sub_table[sub].name ? ks_sub_table[sub].name : "VALID", en, ja);
     if (reasons == NULL || main == NULL || !cJSON_AddItemToArray(reasons, main)) {
         cJSON_Delete(main);
         cJSON_Delete(reasons);

@@ -529,23 +529,26 @@ static ks_result ks_verify_certificate_once(ks_ctx *ctx, const ks_blob *cert, ti
                                             cJSON **verdict)
 {
     X509 *x = NULL;
+    STACK_OF(X509) *bundle = NULL;
     cJSON *v = NULL;
     *verdict = NULL;
     ERR_clear_error();
     if (!has_at)
         at = ks_ctx_now(ctx);
-    ks_result r = ks_input_cert(ctx, cert, &x);
+    ks_result r = ks_input_cert(ctx, cert, &x, &bundle);
     if (r != KS_OK)
         goto done;
+    /* Certificates that came with it (a PEM bundle) are path candidates only. */
+    ks_path_input pin = {.embedded = bundle, .from_input = 1};
     r = KS_E_NOMEM;
     v = cJSON_CreateObject();
     if (v == NULL || !ks_verdict_common(ctx, v, "certificate", at))
         goto done;
-    if (!ks_add_owned(v, "signer", ks_vcache_signer_json(ctx, x, ks_path_source(ctx, NULL, x))))
+    if (!ks_add_owned(v, "signer", ks_vcache_signer_json(ctx, x, ks_path_source(ctx, &pin, x))))
         goto done;
     ks_status st;
     /* For a certificate the time of interest is the validation time. */
-    ks_check_signing_cert(ctx, x, NULL, at, &at, v, &st);
+    ks_check_signing_cert(ctx, x, &pin, at, &at, v, &st);
     if (!ks_verdict_status(v, &st))
         goto done;
     *verdict = v;
@@ -554,6 +557,7 @@ static ks_result ks_verify_certificate_once(ks_ctx *ctx, const ks_blob *cert, ti
 done:
     cJSON_Delete(v);
     X509_free(x);
+    sk_X509_pop_free(bundle, X509_free);
     ERR_clear_error();
     return r;
 }
