@@ -359,15 +359,28 @@ void ks_log(ks_log_level lvl, const char *fmt, ...)
     ks_log_fields(lvl, msg, NULL, 0);
 }
 
-void ks_log_openssl(const char *where)
+void ks_log_openssl_at(ks_log_level lvl, const char *where)
 {
     unsigned long e;
-    const char *file, *func, *data;
-    int line, flags;
-    while ((e = ERR_get_error_all(&file, &line, &func, &data, &flags)) != 0) {
+    const char *data;
+    int flags;
+    int on = ks_log_enabled(lvl);
+    while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
+        if (!on)
+            continue; /* popped all the same: the queue ends empty */
         char buf[256];
+        int text = (flags & ERR_TXT_STRING) && data != NULL && data[0] != '\0' && lvl <= KS_LOG_WARN;
         ERR_error_string_n(e, buf, sizeof buf);
-        ks_log(KS_LOG_WARN, "%s: openssl: %s%s%s", where, buf, (flags & ERR_TXT_STRING) ? ": " : "",
-               (flags & ERR_TXT_STRING) ? data : "");
+        ks_log(lvl, "%s: openssl: %s%s%s", where, buf, text ? ": " : "", text ? data : "");
     }
+}
+
+void ks_log_openssl(const char *where)
+{
+    ks_log_openssl_at(KS_LOG_WARN, where);
+}
+
+void ks_openssl_drain(const char *where)
+{
+    ks_log_openssl_at(KS_LOG_DEBUG, where);
 }

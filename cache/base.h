@@ -116,7 +116,17 @@ typedef struct {
     int is_num;
 } ks_log_field;
 void ks_log_fields(ks_log_level lvl, const char *msg, const ks_log_field *f, size_t n);
-/* Drains OpenSSL's error queue into the log, naming the failed function. */
-void ks_log_openssl(const char *where);
+/* Drains OpenSSL's error queue into the log at `lvl`, each entry with
+ * `where` (the function that failed, or the caller) and OpenSSL's own
+ * library, function and reason (nginx's ngx_ssl_error).  Every place that
+ * gives up on an OpenSSL call drains instead of clearing, so the reason
+ * reaches the log: ks_openssl_drain at debug (input we refuse: a caller's
+ * problem), ks_log_openssl at warn (an operator must act: configuration,
+ * keys, the audit log).  The error's free-text data (file names, field
+ * names, values) is logged at warn only: at debug the input is untrusted
+ * and could carry personal data. */
+void ks_log_openssl_at(ks_log_level lvl, const char *where);
+void ks_log_openssl(const char *where);   /* at KS_LOG_WARN */
+void ks_openssl_drain(const char *where); /* at KS_LOG_DEBUG */
 
 #endif

@@ -1,12 +1,17 @@
 /*
  * tests/test_oom.c - a verdict is built completely or not at all.
  *
- * cJSON's allocator is replaced (cJSON_InitHooks) by one that fails exactly
- * the Nth allocation, for every N up to the number a verification makes.
- * Each run must either answer KS_E_NOMEM with no verdict, or print exactly
- * the verdict an undisturbed run prints: a TOTAL_PASSED without its chain,
- * its revocation evidence or its REVOCATION_NOT_CHECKED warning is the
- * fail-open this test exists for.
+ * cJSON's allocator fails exactly the Nth allocation, for every N up to
+ * the number a verification makes, in two ways: underneath the library's
+ * own hooks (which latch the failure: verdict.c), and with cJSON_InitHooks
+ * replacing them (so only the explicit check of every builder call can
+ * notice).  Each run must either answer KS_E_NOMEM with no verdict, or
+ * print exactly the verdict an undisturbed run prints: a TOTAL_PASSED
+ * without its chain, its revocation evidence or its REVOCATION_NOT_CHECKED
+ * warning is the fail-open this test exists for.  The second way found a
+ * signer loop answering KS_OK with no verdict, cJSON's ReplaceItemInObject
+ * leaving an item without a name, and a duplicated "subject" in revocation
+ * evidence.
  *
  * Rows name the configuration, the input and the indication the undisturbed
  * run must give, so a broken fixture cannot make the test vacuous.
@@ -64,18 +69,26 @@ static void *failing_malloc(size_t n)
     return malloc(n);
 }
 
-/* Underneath the library's own cJSON hooks (verdict.c), which latch the
- * failure: what cJSON_InitHooks would install, one level down. */
+/* Two ways in: underneath the library's own cJSON hooks (verdict.c), which
+ * latch the failure, and with cJSON_InitHooks replacing them, which only
+ * the explicit checks of every builder call can answer. */
+static int raw_hooks;
+
 static void arm(long nth)
 {
     alloc_count = 0;
     fail_at = nth;
-    ks_json_set_backend(failing_malloc);
+    if (raw_hooks) {
+        cJSON_Hooks h = {.malloc_fn = failing_malloc, .free_fn = free};
+        cJSON_InitHooks(&h);
+    } else {
+        ks_json_set_backend(failing_malloc);
+    }
 }
 
 static void disarm(void)
 {
-    ks_json_set_backend(NULL);
+    ks_json_set_backend(NULL); /* the library's hooks, over malloc */
 }
 
 /* ---------------- one verification ---------------- */
@@ -190,7 +203,8 @@ int main(void)
         return 2;
     }
     t_write_configs("oom", configs, sizeof configs / sizeof configs[0], pki, cfgdir);
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-        run_row(&rows[i]);
+    for (raw_hooks = 0; raw_hooks < 2; raw_hooks++)
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+            run_row(&rows[i]);
     return t_done("test_oom");
 }

@@ -5,6 +5,7 @@
  * indication and subindication.  The PKI's dates are relative to the time it
  * was generated, so nothing here rots.
  */
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -570,6 +571,61 @@ static void test_unsafe_intermediate(void)
     ks_ctx_unref(b);
 }
 
+/* Issue #24.3: the reason OpenSSL gave up reaches the log at debug (drained,
+ * not cleared), with the function that failed and OpenSSL's own words, and
+ * nothing personal; at info the same verification logs nothing of it. */
+static const struct reason_row {
+    const char *sig;
+    ks_log_level level;
+    const char *want; /* in the log; NULL: no OpenSSL line at all */
+} reason_rows[] = {
+    {"sig-attached-tampered-sig.p7m", KS_LOG_DEBUG, "ks_check_signer_crypto: openssl: error:"},
+    {"sig-attached-tampered-sig.p7m", KS_LOG_INFO, NULL},
+    {"sig-attached-rsa.p7m", KS_LOG_DEBUG, NULL}, /* nothing failed, nothing to say */
+};
+
+static void test_openssl_reasons(void)
+{
+    ks_ctx *ctx = load("off");
+    for (size_t i = 0; i < sizeof reason_rows / sizeof reason_rows[0]; i++) {
+        const struct reason_row *r = &reason_rows[i];
+        uint8_t *sig = NULL;
+        size_t len = 0;
+        cJSON *v = NULL;
+        char path[PATH_MAX + 32], log[65536];
+        snprintf(path, sizeof path, "%s/openssl-reasons.log", cfgdir);
+        CHECK(read_fixture(r->sig, &sig, &len), "fixture %s", r->sig);
+        fflush(stderr);
+        int saved = dup(STDERR_FILENO), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (saved < 0 || fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+            exit(2);
+        close(fd);
+        ks_log_setup(KS_LOG_TEXT, r->level);
+        ks_request req = {.signature = {.data = sig, .len = len}};
+        ks_result res = ks_verify_signature(ctx, &req, &v);
+        ks_log_setup(KS_LOG_TEXT, KS_LOG_INFO);
+        fflush(stderr);
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(log, 1, sizeof log - 1, f) : 0;
+        log[n] = '\0';
+        if (f)
+            fclose(f);
+        CHECK(res == KS_OK, "%s: %s", r->sig, ks_result_name(res));
+        if (r->want != NULL)
+            CHECK(strstr(log, r->want) != NULL, "%s at level %d: no \"%s\" in the log: %.300s", r->sig, r->level,
+                  r->want, log);
+        else
+            CHECK(strstr(log, "openssl:") == NULL, "%s at level %d: OpenSSL lines: %.300s", r->sig, r->level, log);
+        CHECK(strstr(log, "検証") == NULL && strstr(log, "長野県松本市") == NULL && strstr(log, "SYNTH") == NULL,
+              "%s: personal data in the log", r->sig);
+        cJSON_Delete(v);
+        free(sig);
+    }
+    ks_ctx_unref(ctx);
+}
+
 int main(void)
 {
     pki = t_env("PKI", "build/pki");
@@ -588,5 +644,6 @@ int main(void)
     test_ess_fixture_order();
     test_content_type();
     test_signer_ekus_config();
+    test_openssl_reasons();
     return t_done("test_verify");
 }

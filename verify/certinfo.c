@@ -126,20 +126,21 @@ cJSON *ks_cert_json(X509 *x, ks_cert_source src)
         int id = EVP_PKEY_get_base_id(pk);
         const char *type = id == EVP_PKEY_RSA ? "RSA" : id == EVP_PKEY_RSA_PSS ? "RSA-PSS" : id == EVP_PKEY_EC ? "EC"
                            : id == EVP_PKEY_DSA ? "DSA" : id == EVP_PKEY_ED25519 ? "Ed25519" : "other";
-        cJSON_AddStringToObject(key, "type", type);
-        cJSON_AddNumberToObject(key, "bits", EVP_PKEY_get_bits(pk));
-        if (id == EVP_PKEY_EC) {
-            char group[64];
-            size_t glen = 0;
-            if (EVP_PKEY_get_utf8_string_param(pk, "group", group, sizeof group, &glen) == 1)
-                cJSON_AddStringToObject(key, "curve", group);
-        }
+        char group[64];
+        size_t glen = 0;
+        if (cJSON_AddStringToObject(key, "type", type) == NULL ||
+            cJSON_AddNumberToObject(key, "bits", EVP_PKEY_get_bits(pk)) == NULL ||
+            (id == EVP_PKEY_EC && EVP_PKEY_get_utf8_string_param(pk, "group", group, sizeof group, &glen) == 1 &&
+             cJSON_AddStringToObject(key, "curve", group) == NULL))
+            goto done;
     } else {
-        ERR_clear_error();
-        cJSON_AddStringToObject(key, "type", "unreadable");
+        ks_openssl_drain(__func__);
+        if (cJSON_AddStringToObject(key, "type", "unreadable") == NULL)
+            goto done;
     }
     int sig_nid = X509_get_signature_nid(x);
-    cJSON_AddStringToObject(o, "signature_algorithm", sig_nid != NID_undef ? OBJ_nid2ln(sig_nid) : "unknown");
+    if (cJSON_AddStringToObject(o, "signature_algorithm", sig_nid != NID_undef ? OBJ_nid2ln(sig_nid) : "unknown") == NULL)
+        goto done;
     if (cJSON_AddStringToObject(o, "source", ks_cert_source_name(src)) == NULL)
         goto done;
     ok = 1;
@@ -147,7 +148,7 @@ done:
     OPENSSL_free(serial);
     BN_free(bn);
     if (!ok) {
-        ERR_clear_error();
+        ks_openssl_drain(__func__);
         cJSON_Delete(o);
         o = NULL;
     }
@@ -201,7 +202,7 @@ cJSON *ks_jpki_json(X509 *x)
     char *items[KS_JPKI_N] = {0};
     cJSON *o = NULL;
     int found = 0;
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
         const GENERAL_NAME *gn = sk_GENERAL_NAME_value(gens, i);
         if (gn->type != GEN_OTHERNAME)

@@ -425,7 +425,7 @@ static int ks_cfg_policies(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
     for (size_t i = 0; ok && i < n; i++) {
         ASN1_OBJECT *obj = OBJ_txt2obj(v[i], 1); /* dotted numbers only */
         if (obj == NULL) {
-            ERR_clear_error();
+            ks_log_openssl("OBJ_txt2obj (accept_policies)");
             ok = ks_cfg_fail(e, "key \"accept_policies\": \"%s\" is not an OID", v[i]);
         } else if (!sk_ASN1_OBJECT_push(ctx->policies, obj)) {
             ASN1_OBJECT_free(obj);
@@ -464,7 +464,7 @@ static int ks_cfg_signer_ekus(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
         const char *txt = it != NULL ? v[i] : ks_default_signer_ekus[i];
         ASN1_OBJECT *obj = OBJ_txt2obj(txt, 1); /* dotted numbers only */
         if (obj == NULL) {
-            ERR_clear_error();
+            ks_log_openssl("OBJ_txt2obj (signer_ekus)");
             ok = ks_cfg_fail(e, "key \"signer_ekus\": \"%s\" is not an OID", txt);
         } else if (!sk_ASN1_OBJECT_push(ctx->signer_ekus, obj)) {
             ASN1_OBJECT_free(obj);
@@ -599,7 +599,7 @@ ks_result ks_ctx_load(const char *path, ks_ctx **out, char **errmsg)
     *out = NULL;
     *errmsg = NULL;
     ks_json_init(); /* before any verdict is built (verdict.c) */
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     ks_result r = ks_read_file(path, KS_CONFIG_MAX_BYTES, &text, &len);
     if (r != KS_OK) {
         ks_cfg_fail(&e, "%s: %s", path, r == KS_E_IO ? strerror(errno) : ks_result_message(r));

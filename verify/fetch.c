@@ -202,7 +202,7 @@ ks_result ks_http_fetch(const ks_ctx *ctx, const char *url, const uint8_t *body,
 done:
     if (counted)
         ks_fetch_count(host, port, ret == KS_OK, ks_mono() - started);
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     OSSL_HTTP_close(rctx, ret == KS_OK);
     BIO_free(resp);
     BIO_free(req);

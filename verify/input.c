@@ -239,7 +239,7 @@ CMS_ContentInfo *ks_der_to_cms_cached(const ks_ctx *ctx, const uint8_t *p, size_
     }
     ok = 1;
 done:
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     free(buf);
     if (!ok) {
         CMS_ContentInfo_free(cms);
@@ -310,7 +310,7 @@ static ks_result ks_pem_each(const ks_cur *c, const char *const *labels, ks_der_
     BIO *b = BIO_new_mem_buf(ks_cur_ptr(c), (int)ks_cur_left(c));
     if (b == NULL)
         return KS_E_NOMEM;
-    ERR_clear_error(); /* the end of the loop is read from the error queue */
+    ks_openssl_drain(__func__); /* the end of the loop is read from the error queue */
     while (PEM_read_bio(b, &name, &header, &data, &dlen) == 1) {
         int known = 0;
         for (const char *const *l = labels; *l; l++)
@@ -338,7 +338,7 @@ static ks_result ks_pem_each(const ks_cur *c, const char *const *labels, ks_der_
     if (found && ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
         ret = KS_OK;
 done:
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     OPENSSL_free(name);
     OPENSSL_free(header);
     OPENSSL_free(data);
@@ -424,7 +424,7 @@ static ks_result ks_cms_der(void *arg, const uint8_t *der, size_t len)
     if (ci->cms == NULL)
         ci->cms = ks_der_to_cms(der, len);
     if (ci->cms == NULL) {
-        ERR_clear_error();
+        ks_openssl_drain(__func__);
         return KS_E_NOT_SIGNATURE;
     }
     return KS_OK;
@@ -445,7 +445,7 @@ ks_result ks_input_cms(const ks_ctx *ctx, const ks_blob *in, CMS_ContentInfo **o
         *out = SMIME_read_CMS(b, smime_content);
         BIO_free(b);
         if (*out == NULL) {
-            ERR_clear_error();
+            ks_openssl_drain(__func__);
             return KS_E_NOT_SIGNATURE;
         }
         return KS_OK;
@@ -471,7 +471,7 @@ static ks_result ks_cert_der(void *arg, const uint8_t *der, size_t len)
         return KS_E_LIMIT;
     X509 *x = ks_der_to_x509(der, len);
     if (x == NULL) {
-        ERR_clear_error();
+        ks_openssl_drain(__func__);
         return KS_E_NOT_CERTIFICATE;
     }
     if (!sk_X509_push(ci->certs, x)) {
@@ -529,12 +529,12 @@ ks_result ks_load_certs_file(const char *path, STACK_OF(X509) *into)
         unsigned long e = ERR_peek_last_error();
         if (r == KS_OK && e != 0 && ERR_GET_REASON(e) != PEM_R_NO_START_LINE)
             r = KS_E_NOT_CERTIFICATE;
-        ERR_clear_error();
+        ks_openssl_drain(__func__);
         BIO_free(b);
     } else {
         X509 *x = ks_der_to_x509(buf, len);
         if (x == NULL) {
-            ERR_clear_error();
+            ks_openssl_drain(__func__);
             r = KS_E_NOT_CERTIFICATE;
         } else if (!sk_X509_push(into, x)) {
             X509_free(x);
@@ -568,7 +568,7 @@ ks_result ks_load_crl_file(const char *path, size_t max, X509_CRL **out)
             *out = NULL;
         }
     }
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     free(buf);
     return *out ? KS_OK : KS_E_ENCODING;
 }

@@ -197,18 +197,18 @@ typedef struct {
 void ks_status_set(ks_status *st, ks_indication ind, ks_subindication sub, const char *detail);
 /* ks_verdict_set_status from a ks_status, plus the revocation reason in
  * plain words when there is one. */
-int ks_verdict_status(cJSON *obj, const ks_status *st);
+int ks_verdict_status(cJSON *obj, const ks_status *st) __attribute__((warn_unused_result));
 /* RFC 5280 5.3.1 reason name ("affiliationChanged"), NULL when unknown. */
 const char *ks_crl_reason_name(int reason);
 
 /* Adds "indication", "subindication" and "reasons" to obj. */
-int ks_verdict_set_status(cJSON *obj, ks_indication ind, ks_subindication sub, const char *detail_en);
+int ks_verdict_set_status(cJSON *obj, ks_indication ind, ks_subindication sub, const char *detail_en) __attribute__((warn_unused_result));
 /* 1 if (a) is worse than (b): TOTAL_FAILED > INDETERMINATE > TOTAL_PASSED. */
 int ks_indication_worse(ks_indication a, ks_indication b);
 /* Adds a warning {"code","en","ja"} to obj["warnings"]. */
-int ks_verdict_warn(cJSON *obj, const char *code, const char *en, const char *ja);
+int ks_verdict_warn(cJSON *obj, const char *code, const char *en, const char *ja) __attribute__((warn_unused_result));
 /* Shared top-level fields (validation time, policy). */
-int ks_verdict_common(const ks_ctx *ctx, cJSON *v, const char *format, time_t at);
+int ks_verdict_common(const ks_ctx *ctx, cJSON *v, const char *format, time_t at) __attribute__((warn_unused_result));
 /* Chain -> JSON array. */
 cJSON *ks_chain_json(const ks_ctx *ctx, const ks_path_input *in, STACK_OF(X509) *chain);
 
@@ -219,6 +219,7 @@ cJSON *ks_chain_json(const ks_ctx *ctx, const ks_path_input *in, STACK_OF(X509) 
  * verdict (KS_E_NOMEM for the latch).  ks_json_set_backend replaces the
  * allocator underneath (tests: a failing allocator; NULL = malloc). */
 void ks_json_init(void);
+int ks_json_set(cJSON *obj, const char *key, cJSON *val) __attribute__((warn_unused_result));
 void ks_json_set_backend(void *(*fn)(size_t));
 void ks_json_oom_clear(void);
 int ks_json_oom(void);
@@ -227,14 +228,16 @@ ks_result ks_verdict_finish(ks_result r, cJSON **verdict) __attribute__((warn_un
 /* revoke.c: revocation for a validated path. */
 /* Establishes the status of every certificate of a validated path (all but
  * the anchor); may turn *st into REVOKED / TRY_LATER.  Adds one evidence
- * object per certificate to `evidence` and warnings to `obj`. */
-void ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, const time_t *claimed,
-                         STACK_OF(X509) *chain, ks_status *st, cJSON *evidence, cJSON *obj);
+ * object per certificate to `evidence` and warnings to `obj`; KS_E_NOMEM
+ * when any of that could not be added (no verdict then). */
+ks_result ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, const time_t *claimed,
+                              STACK_OF(X509) *chain, ks_status *st, cJSON *evidence, cJSON *obj) __attribute__((warn_unused_result));
 
-/* Signing certificate checks shared by CMS and certificate mode: path,
- * keyUsage, revocation.  Fills status and adds chain/revocation to obj. */
-void ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in, time_t at,
-                           const time_t *claimed, cJSON *obj, ks_status *st);
+/* Signing certificate checks shared by CMS, XML and certificate mode: path,
+ * keyUsage, EKU, revocation.  Fills status and adds chain/revocation to
+ * obj; KS_E_NOMEM when the verdict could not be built whole. */
+ks_result ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in, time_t at,
+                                const time_t *claimed, cJSON *obj, ks_status *st) __attribute__((warn_unused_result));
 
 /* registry.c: CA certificates by the SHA-256 of their DER (hex). */
 int ks_cert_fp(X509 *x, char fp[65]);
@@ -318,7 +321,7 @@ ks_result ks_http_fetch(const ks_ctx *ctx, const char *url, const uint8_t *body,
 
 /* verify.c: pieces of a verdict shared by CMS and XML signatures. */
 /* Top-level fields mirror the first signer; the indication is the worst. */
-ks_result ks_summarise(cJSON *v, cJSON *signers, const ks_status *worst);
+ks_result ks_summarise(cJSON *v, cJSON *signers, const ks_status *worst) __attribute__((warn_unused_result));
 
 /* xml.c: W3C XML Signature (e-Tax .xtx, e-Gov packages, ZIP or not). */
 typedef enum { KS_XML_NONE, KS_XML_XML, KS_XML_ZIP } ks_xml_kind;
@@ -354,7 +357,7 @@ cJSON *ks_vcache_signer_json(const ks_ctx *ctx, X509 *x, ks_cert_source src);
 cJSON *ks_vcache_cert_json(const ks_ctx *ctx, X509 *x, ks_cert_source src);
 /* Adds the certificate's "subject" and "serial", as ks_vcache_cert_json
  * prints them, to obj; 0 when out of memory. */
-int ks_vcache_cert_names(const ks_ctx *ctx, X509 *x, ks_cert_source src, cJSON *obj);
+int ks_vcache_cert_names(const ks_ctx *ctx, X509 *x, ks_cert_source src, cJSON *obj) __attribute__((warn_unused_result));
 /* X509_CRL_verify(crl, issuer's key) == 1, remembered. */
 int ks_vcache_crl_verify(const ks_ctx *ctx, X509_CRL *crl, X509 *issuer);
 typedef struct {

@@ -62,10 +62,10 @@ static int ks_crl_says_good(const ks_ctx *ctx, time_t at, X509 *cert, X509 *issu
             !ks_asn1_time_to_time_t(X509_CRL_get0_nextUpdate(crl), &next) || next < at)
             continue;
         X509_REVOKED *r = NULL;
-        ERR_clear_error();
+        ks_openssl_drain(__func__);
         return X509_CRL_get0_by_cert(crl, &r, cert) != 1;
     }
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return 0;
 }
 
@@ -148,7 +148,7 @@ static int ks_ocsp_next_match(OCSP_BASICRESP *bs, X509 *issuer, const ASN1_INTEG
         if (same)
             return i;
     }
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return -1;
 }
 
@@ -280,7 +280,7 @@ ks_result ks_ocsp_check(const ks_ctx *ctx, time_t at, const uint8_t *der, size_t
     }
     ret = KS_OK;
 done:
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     sk_X509_free(extra);
     OCSP_BASICRESP_free(bs);
     OCSP_RESPONSE_free(resp);
@@ -319,7 +319,7 @@ static int ks_ocsp_key_parse(const char *key, ks_ocsp_key *k)
     BIGNUM *bn = NULL;
     if (BN_hex2bn(&bn, serial) != (int)strlen(serial) || (k->serial = BN_to_ASN1_INTEGER(bn, NULL)) == NULL) {
         BN_free(bn);
-        ERR_clear_error();
+        ks_openssl_drain(__func__);
         return 0;
     }
     BN_free(bn);
@@ -390,7 +390,7 @@ done:
         free(*val);
         *val = NULL;
     }
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     OCSP_BASICRESP_free(bs);
     OCSP_RESPONSE_free(resp);
     OPENSSL_free(der);
@@ -480,7 +480,7 @@ ks_result ks_ocsp_lookup(ks_ctx *ctx, X509 *cert, X509 *issuer, const char *url,
 done:
     OPENSSL_free(serial);
     BN_free(bn);
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return r;
 }
 

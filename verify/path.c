@@ -116,14 +116,14 @@ static int ks_alg_chain_ok(const ks_ctx *ctx, STACK_OF(X509) *chain, int *depth,
         X509 *x = sk_X509_value(chain, i);
         *depth = i;
         if (!ks_alg_key_ok(ctx, X509_get0_pubkey(x), why, whylen)) {
-            ERR_clear_error();
+            ks_openssl_drain(__func__);
             return 0;
         }
         if (i == n - 1 && ks_in_stack(ctx->anchors, x))
             break;
         int mdnid = NID_undef;
         if (X509_get_signature_info(x, &mdnid, NULL, NULL, NULL) != 1) {
-            ERR_clear_error();
+            ks_openssl_drain(__func__);
             snprintf(why, whylen, "unknown certificate signature algorithm");
             return 0;
         }
@@ -349,7 +349,7 @@ int ks_policy_cache_unsafe(X509 *x)
             unsafe = OBJ_cmp(sk_POLICYINFO_value(cp, i - 1)->policyid, sk_POLICYINFO_value(cp, i)->policyid) == 0;
     }
     CERTIFICATEPOLICIES_free(cp);
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return unsafe;
 }
 
@@ -482,7 +482,7 @@ static int ks_inherit_prepare(const ks_ctx *ctx, X509 *leaf, STACK_OF(X509) *unt
         if (!progress)
             break;
     }
-    ERR_clear_error(); /* undecodable keys leave errors behind */
+    ks_openssl_drain(__func__); /* undecodable keys leave errors behind */
     inh->leaf = ks_inherit_current(inh, leaf);
     if ((inh->untrusted = sk_X509_new_null()) == NULL)
         return 0;
@@ -656,7 +656,7 @@ static void ks_validate_path(const ks_ctx *ctx, X509 *leaf, STACK_OF(X509) *untr
         ks_failure_detail(ctx, res, err, cur);
     }
 done:
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     X509_STORE_CTX_free(sctx);
 }
 
@@ -797,7 +797,7 @@ static void ks_consider(ks_builder *b, X509 *cand, int is_anchor, STACK_OF(X509)
     if (b->done || b->tried >= b->ctx->limits.max_paths || ks_in_stack(seen, cand) ||
         !ks_may_issue(cand, top))
         return;
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     sk_X509_push(seen, cand);
     if (is_anchor) {
         ks_try_path(b, cand);
@@ -930,7 +930,7 @@ void ks_path_validate(const ks_ctx *ctx, X509 *leaf, const ks_path_input *in, ti
         keyed = ks_hash_cert(c, h, leaf) && ks_hash_certs(c, h, emb);
     if (h != NULL)
         keyed = ks_vc_hash_final(h, key) && keyed;
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     if (keyed && ks_vcache_get_result(c, key, at, res, NULL, 0))
         return;
     ks_path_validate_uncached(ctx, leaf, in, at, claimed, res);
@@ -974,7 +974,7 @@ void ks_path_check_crls(const ks_ctx *ctx, STACK_OF(X509) *chain, STACK_OF(X509_
     }
     if (h != NULL)
         keyed = ks_vc_hash_final(h, key) && keyed;
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     if (keyed && ks_vcache_get_result(c, key, at, res, missing, n))
         return;
     ks_path_check_crls_uncached(ctx, chain, crls, at, claimed, established, tolerate_missing, missing, res);

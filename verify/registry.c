@@ -65,7 +65,7 @@ int ks_same_ca(X509 *a, X509 *b)
 {
     int same = X509_NAME_cmp(X509_get_subject_name(a), X509_get_subject_name(b)) == 0 &&
                EVP_PKEY_eq(X509_get0_pubkey(a), X509_get0_pubkey(b)) == 1;
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return same;
 }
 
@@ -89,7 +89,7 @@ ks_registry *ks_registry_new(STACK_OF(X509) *anchors, STACK_OF(X509) *intermedia
         if (r != NULL)
             free(r->seen);
         free(r);
-        ERR_clear_error();
+        ks_log_openssl("ks_registry_new");
         return NULL;
     }
     STACK_OF(X509) *sets[2] = {anchors, intermediates};
@@ -166,7 +166,7 @@ int ks_registry_crl_number_ok(ks_registry *r, const char *scope, const ASN1_INTE
     BIGNUM *bn = number ? ASN1_INTEGER_to_BN(number, NULL) : NULL;
     if ((number != NULL && bn == NULL) || EVP_Digest(scope, strlen(scope), h, NULL, EVP_sha256(), NULL) != 1) {
         BN_free(bn);
-        ERR_clear_error();
+        ks_openssl_drain(__func__);
         return 0;
     }
     pthread_mutex_lock(&r->lock);
@@ -260,6 +260,6 @@ done:
     EVP_MD_CTX_free(md);
     OPENSSL_free(der);
     OPENSSL_free(name);
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return ok;
 }

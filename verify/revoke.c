@@ -50,25 +50,25 @@ typedef struct {
     time_t revocation_time;
     ks_path_result crl_failure; /* a CRL problem other than "none available" */
     int have_crl_failure;
+    int nomem; /* a piece of evidence could not be added: no verdict */
 } ks_rev;
 
 /* ---------------- evidence ---------------- */
 
-static void ks_ev_time(cJSON *ev, const char *key, time_t t)
+/* Evidence fields: a field that cannot be added latches rv->nomem, and
+ * ks_revocation_check then answers KS_E_NOMEM (a verdict is built whole). */
+static void ks_ev_str(ks_rev *rv, cJSON *ev, const char *key, const char *val)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(ev, key);
+    if ((val != NULL ? cJSON_AddStringToObject(ev, key, val) : cJSON_AddNullToObject(ev, key)) == NULL)
+        rv->nomem = 1;
+}
+
+static void ks_ev_time(ks_rev *rv, cJSON *ev, const char *key, time_t t)
 {
     char buf[32];
     ks_time_format(t, buf, sizeof buf);
-    cJSON_DeleteItemFromObjectCaseSensitive(ev, key);
-    cJSON_AddStringToObject(ev, key, buf);
-}
-
-static void ks_ev_str(cJSON *ev, const char *key, const char *val)
-{
-    cJSON_DeleteItemFromObjectCaseSensitive(ev, key);
-    if (val != NULL)
-        cJSON_AddStringToObject(ev, key, val);
-    else
-        cJSON_AddNullToObject(ev, key);
+    ks_ev_str(rv, ev, key, buf);
 }
 
 static const char *ks_status_word(int st)
@@ -86,9 +86,9 @@ static const char *ks_status_word(int st)
 static void ks_ev_revoked(ks_rev *rv, int d, time_t when, int reason)
 {
     cJSON *ev = rv->ev[d];
-    ks_ev_str(ev, "status", "revoked");
-    ks_ev_time(ev, "revocation_time", when);
-    ks_ev_str(ev, "reason", ks_crl_reason_name(reason));
+    ks_ev_str(rv, ev, "status", "revoked");
+    ks_ev_time(rv, ev, "revocation_time", when);
+    ks_ev_str(rv, ev, "reason", ks_crl_reason_name(reason));
     if (rv->revoked_depth < 0 || d < rv->revoked_depth) {
         rv->revoked_depth = d;
         rv->reason = reason;
@@ -132,7 +132,7 @@ static X509_CRL *ks_parse_crl(const uint8_t *p, size_t len)
         crl = b ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
         BIO_free(b);
     }
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return crl;
 }
 
@@ -306,7 +306,7 @@ void *ks_crl_decode(void *arg, const char *key, const uint8_t *val, size_t len, 
     *issued = f.this_update;
     ok = 1;
 done:
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     ASN1_INTEGER_free(num);
     X509_free(issuer);
     if (!ok) {
@@ -327,9 +327,11 @@ static void ks_ev_error(ks_rev *rv, int d, const char *what, const char *url, co
 {
     char msg[600];
     snprintf(msg, sizeof msg, "%s %s: %s", what, url, err);
-    cJSON *e = cJSON_GetObjectItemCaseSensitive(rv->ev[d], "errors");
-    if (e != NULL)
-        cJSON_AddItemToArray(e, cJSON_CreateString(msg));
+    cJSON *e = cJSON_GetObjectItemCaseSensitive(rv->ev[d], "errors"), *m = cJSON_CreateString(msg);
+    if (e == NULL || m == NULL || !cJSON_AddItemToArray(e, m)) {
+        cJSON_Delete(m);
+        rv->nomem = 1;
+    }
 }
 
 /* The CRL at `url` for the certificate at depth d, whose issuer is the next
@@ -361,7 +363,7 @@ static const ks_rev_source *ks_source_for(const ks_ctx *ctx, X509 *issuer)
     for (size_t i = 0; i < ctx->n_sources; i++)
         if (ks_same_ca(ctx->sources[i].issuer, issuer))
             return &ctx->sources[i];
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return NULL;
 }
 
@@ -395,7 +397,7 @@ static void ks_fetch_cdp(ks_rev *rv, int d)
         }
     }
     sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
 }
 
 /* Everything a CRL check may use: local files, the message's own CRLs (CA
@@ -440,7 +442,7 @@ static const ks_crl_item *ks_crl_for(const ks_rev *rv, int d)
             ASN1_TIME_compare(X509_CRL_get0_lastUpdate(crl), X509_CRL_get0_lastUpdate(best->crl)) > 0)
             best = &rv->crls[i];
     }
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return best;
 }
 
@@ -448,24 +450,24 @@ static void ks_ev_crl(ks_rev *rv, int d, const ks_crl_item *it)
 {
     cJSON *ev = rv->ev[d];
     time_t t;
-    ks_ev_str(ev, "source", "crl");
-    ks_ev_str(ev, strncmp(it->origin, "http", 4) == 0 ? "url" : "file", it->origin);
-    ks_ev_str(ev, "from", it->from);
+    ks_ev_str(rv, ev, "source", "crl");
+    ks_ev_str(rv, ev, strncmp(it->origin, "http", 4) == 0 ? "url" : "file", it->origin);
+    ks_ev_str(rv, ev, "from", it->from);
     if (ks_asn1_time_to_time_t(X509_CRL_get0_lastUpdate(it->crl), &t))
-        ks_ev_time(ev, "this_update", t);
+        ks_ev_time(rv, ev, "this_update", t);
     if (ks_asn1_time_to_time_t(X509_CRL_get0_nextUpdate(it->crl), &t))
-        ks_ev_time(ev, "next_update", t);
+        ks_ev_time(rv, ev, "next_update", t);
     ASN1_INTEGER *num = X509_CRL_get_ext_d2i(it->crl, NID_crl_number, NULL, NULL);
     if (num != NULL) {
         BIGNUM *bn = ASN1_INTEGER_to_BN(num, NULL);
         char *hex = bn ? BN_bn2hex(bn) : NULL;
         if (hex != NULL)
-            ks_ev_str(ev, "crl_number", hex);
+            ks_ev_str(rv, ev, "crl_number", hex);
         OPENSSL_free(hex);
         BN_free(bn);
         ASN1_INTEGER_free(num);
     }
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
 }
 
 /* The entry that revoked the certificate at depth d, for its time and
@@ -490,11 +492,11 @@ static void ks_crl_revoked_entry(ks_rev *rv, int d)
         ASN1_GENERALIZEDTIME *inv = X509_REVOKED_get_ext_d2i(r, NID_invalidity_date, NULL, NULL);
         time_t it;
         if (inv != NULL && ks_asn1_time_to_time_t(inv, &it))
-            ks_ev_time(rv->ev[d], "invalidity_date", it);
+            ks_ev_time(rv, rv->ev[d], "invalidity_date", it);
         ASN1_GENERALIZEDTIME_free(inv);
         break;
     }
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     ks_ev_revoked(rv, d, when, reason);
 }
 
@@ -515,11 +517,11 @@ static void ks_crl_step(ks_rev *rv)
                 continue;
             rv->established[d] = 1;
             const ks_crl_item *it = ks_crl_for(rv, d);
-            ks_ev_str(rv->ev[d], "status", "good");
+            ks_ev_str(rv, rv->ev[d], "status", "good");
             if (it != NULL)
                 ks_ev_crl(rv, d, it);
             else
-                ks_ev_str(rv->ev[d], "source", "crl"); /* an indirect CRL */
+                ks_ev_str(rv, rv->ev[d], "source", "crl"); /* an indirect CRL */
         }
     } else if (res.x509_error == X509_V_ERR_CERT_REVOKED && res.error_depth >= 0 && res.error_depth < rv->n) {
         ks_crl_revoked_entry(rv, res.error_depth);
@@ -546,7 +548,7 @@ static char *ks_ocsp_url(const ks_ctx *ctx, X509 *cert, X509 *issuer)
         if (ks_url_allowed(ctx, sk_OPENSSL_STRING_value(aia, i)))
             url = strdup(sk_OPENSSL_STRING_value(aia, i));
     X509_email_free(aia);
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return url;
 }
 
@@ -560,18 +562,18 @@ static void ks_ocsp_step(ks_rev *rv, int d)
     const char *from = NULL;
     if (url == NULL)
         return;
-    ks_ev_str(ev, "source", "ocsp");
-    ks_ev_str(ev, "url", url);
+    ks_ev_str(rv, ev, "source", "ocsp");
+    ks_ev_str(rv, ev, "url", url);
     if (ks_ocsp_lookup(rv->ctx, cert, issuer, url, rv->at, &a, &from, err, sizeof err) != KS_OK) {
         ks_ev_error(rv, d, "OCSP", url, err);
         free(url);
         return;
     }
-    ks_ev_str(ev, "from", from);
-    ks_ev_str(ev, "status", ks_status_word(a.status));
-    ks_ev_time(ev, "this_update", a.this_update);
-    ks_ev_time(ev, "next_update", a.next_update);
-    ks_ev_time(ev, "produced_at", a.produced_at);
+    ks_ev_str(rv, ev, "from", from);
+    ks_ev_str(rv, ev, "status", ks_status_word(a.status));
+    ks_ev_time(rv, ev, "this_update", a.this_update);
+    ks_ev_time(rv, ev, "next_update", a.next_update);
+    ks_ev_time(rv, ev, "produced_at", a.produced_at);
     if (a.status == V_OCSP_CERTSTATUS_GOOD)
         rv->established[d] = 1;
     else if (a.status == V_OCSP_CERTSTATUS_REVOKED)
@@ -596,18 +598,18 @@ static void ks_ocsp_all(ks_rev *rv)
             ks_ocsp_step(rv, d);
 }
 
-void ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, const time_t *claimed,
-                         STACK_OF(X509) *chain, ks_status *st, cJSON *evidence, cJSON *obj)
+ks_result ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, const time_t *claimed,
+                              STACK_OF(X509) *chain, ks_status *st, cJSON *evidence, cJSON *obj)
 {
     ks_rev rv = {.ctx = ctx, .in = in, .at = at, .chain = chain, .n = sk_X509_num(chain), .revoked_depth = -1};
-    if (ctx->rev.mode == KS_REV_OFF) {
-        ks_verdict_warn(obj, "REVOCATION_NOT_CHECKED", "Revocation was not checked (policy: off).",
-                        "失効確認は行っていません（ポリシー: off）。");
-        return;
-    }
+    if (ctx->rev.mode == KS_REV_OFF)
+        return ks_verdict_warn(obj, "REVOCATION_NOT_CHECKED", "Revocation was not checked (policy: off).",
+                               "失効確認は行っていません（ポリシー: off）。")
+                   ? KS_OK
+                   : KS_E_NOMEM;
     if (rv.n < 1 || rv.n > KS_REV_MAX_DEPTH) {
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_TRY_LATER, "path too long for revocation checking");
-        return;
+        return KS_OK;
     }
     /* The anchor is trusted by configuration (RFC 5280 6.1: not checked). */
     rv.established[rv.n - 1] = 1;
@@ -624,10 +626,8 @@ void ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, const 
             ev = NULL;
         }
         rv.ev[d] = ev;
-        if (ev == NULL) {
-            ks_status_set(st, KS_INDETERMINATE, KS_SUB_TRY_LATER, "out of memory");
-            return;
-        }
+        if (ev == NULL)
+            return KS_E_NOMEM;
     }
     if (ctx->rev.prefer_crl) {
         ks_crl_step(&rv);
@@ -657,10 +657,11 @@ void ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, const 
             d++;
         snprintf(detail, sizeof detail, "no fresh revocation status for the certificate at depth %d", d);
         if (ctx->rev.mode == KS_REV_SOFT_FAIL)
-            ks_verdict_warn(obj, "REVOCATION_UNAVAILABLE",
-                            "The revocation status was unavailable; the soft-fail policy accepted the certificate "
-                            "without it.",
-                            "失効状況を確認できませんでしたが、soft-fail ポリシーにより失効確認なしで受け入れました。");
+            rv.nomem |= !ks_verdict_warn(obj, "REVOCATION_UNAVAILABLE",
+                                         "The revocation status was unavailable; the soft-fail policy accepted the "
+                                         "certificate without it.",
+                                         "失効状況を確認できませんでしたが、soft-fail ポリシーにより失効確認なしで受け入"
+                                         "れました。");
         else
             ks_status_set(st, KS_INDETERMINATE, KS_SUB_TRY_LATER, detail);
     }
@@ -668,5 +669,6 @@ void ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, const 
         X509_CRL_free(rv.crls[i].crl);
     free(rv.crls);
     ks_path_result_clear(&rv.crl_failure);
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
+    return rv.nomem ? KS_E_NOMEM : KS_OK;
 }

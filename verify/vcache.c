@@ -232,7 +232,7 @@ static void ks_vc_fill_caches(X509 *x)
         (void)X509_policy_check(&tree, &explicit_policy, two, NULL, 0);
     X509_policy_tree_free(tree);
     sk_X509_free(two);
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
 }
 
 void ks_vcache_note_certs(ks_vcache *c, STACK_OF(X509) *sk)
@@ -248,7 +248,7 @@ void ks_vcache_note_certs(ks_vcache *c, STACK_OF(X509) *sk)
             ks_vc_note_hash(x, h);
         OPENSSL_free(der);
     }
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
 }
 
 /* SHA-256 of the certificate's DER (the encoding it was decoded from). */
@@ -527,14 +527,14 @@ int ks_vcache_crl_verify(const ks_ctx *ctx, X509_CRL *crl, X509 *issuer)
                 EVP_DigestUpdate(h, ASN1_STRING_get0_data(spki), (size_t)ASN1_STRING_length(spki)) == 1;
     if (h != NULL)
         keyed = ks_vc_hash_final(h, key) && keyed; /* frees h */
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     if (keyed && ks_vc_get(c, &c->results, key, 0, ks_vc_copy_flag, &outcome))
         return outcome;
     /* A signature check is a pure function of the bytes and the key, so
      * its outcome is kept either way: a CRL of the same name from another
      * key (a re-keyed CA) fails the same way every time. */
     outcome = X509_CRL_verify(crl, pk) == 1;
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     if (keyed) {
         ks_vc_result *r = calloc(1, sizeof *r);
         if (r != NULL) {
@@ -559,7 +559,7 @@ static int ks_vc_json_key(ks_vcache *c, X509 *x, ks_cert_source src, const char 
         keyed = EVP_DigestUpdate(md, h, sizeof h) == 1 && EVP_DigestUpdate(md, &s, sizeof s) == 1;
     if (md != NULL)
         keyed = ks_vc_hash_final(md, key) && keyed;
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return keyed;
 }
 
@@ -612,9 +612,16 @@ static int ks_vc_copy_cert(const void *val, void *out)
     ks_vc_cert_out *o = out;
     if (r->text == NULL)
         return 0;
-    if (o->names != NULL)
-        return cJSON_AddStringToObject(o->names, "subject", r->subject) != NULL &&
-               cJSON_AddStringToObject(o->names, "serial", r->serial) != NULL;
+    if (o->names != NULL) {
+        /* Both or neither: a caller that fails here builds them anew. */
+        if (cJSON_AddStringToObject(o->names, "subject", r->subject) == NULL)
+            return 0;
+        if (cJSON_AddStringToObject(o->names, "serial", r->serial) == NULL) {
+            cJSON_DeleteItemFromObjectCaseSensitive(o->names, "subject");
+            return 0;
+        }
+        return 1;
+    }
     return (o->raw = cJSON_CreateRaw(r->text)) != NULL;
 }
 

@@ -126,15 +126,33 @@ int ks_indication_worse(ks_indication a, ks_indication b)
     return (int)a > (int)b; /* enum order: PASSED < INDETERMINATE < FAILED */
 }
 
-static int ks_replace(cJSON *obj, const char *key, cJSON *val)
+/* Sets obj[key] to val, in place when the key is there (cJSON's own
+ * ReplaceItemInObject puts an item with no name in when copying the name
+ * fails), added at the end otherwise.  val is consumed either way; 0 when
+ * out of memory. */
+int ks_json_set(cJSON *obj, const char *key, cJSON *val)
 {
     if (val == NULL)
         return 0;
-    if (cJSON_HasObjectItem(obj, key) ? cJSON_ReplaceItemInObjectCaseSensitive(obj, key, val)
-                                      : cJSON_AddItemToObject(obj, key, val))
-        return 1;
-    cJSON_Delete(val); /* not attached: still ours */
-    return 0;
+    cJSON *old = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (old == NULL) {
+        if (cJSON_AddItemToObject(obj, key, val))
+            return 1;
+        cJSON_Delete(val);
+        return 0;
+    }
+    size_t n = strlen(key) + 1;
+    char *name = cJSON_malloc(n);
+    if (name == NULL) {
+        cJSON_Delete(val);
+        return 0;
+    }
+    memcpy(name, key, n);
+    if (!(val->type & cJSON_StringIsConst))
+        cJSON_free(val->string);
+    val->string = name;
+    val->type &= ~cJSON_StringIsConst;
+    return cJSON_ReplaceItemViaPointer(obj, old, val); /* frees old */
 }
 
 static cJSON *ks_text(const char *code, const char *en, const char *ja)
@@ -217,14 +235,14 @@ int ks_verdict_set_status(cJSON *obj, ks_indication ind, ks_subindication sub, c
         cJSON_Delete(reasons);
         return 0;
     }
-    if (!ks_replace(obj, "indication", cJSON_CreateString(ks_indication_name(ind))) ||
-        !ks_replace(obj, "subindication",
+    if (!ks_json_set(obj, "indication", cJSON_CreateString(ks_indication_name(ind))) ||
+        !ks_json_set(obj, "subindication",
                     sub == KS_SUB_NONE ? cJSON_CreateNull() : cJSON_CreateString(ks_sub_table[sub].name))) {
         cJSON_Delete(reasons);
         return 0;
     }
-    return ks_replace(obj, "reasons", reasons) &&
-           ks_replace(obj, "detail", detail_en && detail_en[0] ? cJSON_CreateString(detail_en) : cJSON_CreateNull());
+    return ks_json_set(obj, "reasons", reasons) &&
+           ks_json_set(obj, "detail", detail_en && detail_en[0] ? cJSON_CreateString(detail_en) : cJSON_CreateNull());
 }
 
 void ks_status_set(ks_status *st, ks_indication ind, ks_subindication sub, const char *detail)
@@ -352,6 +370,7 @@ void ks_json_set_backend(void *(*fn)(size_t))
 {
     ks_json_init();
     ks_json_backend = fn != NULL ? fn : malloc;
+    ks_json_install(); /* again: a test may have replaced the hooks */
 }
 
 void ks_json_oom_clear(void)
@@ -366,7 +385,7 @@ int ks_json_oom(void)
 
 ks_result ks_verdict_finish(ks_result r, cJSON **verdict)
 {
-    if (r == KS_OK && ks_json_oom())
+    if (r == KS_OK && (ks_json_oom() || *verdict == NULL))
         r = KS_E_NOMEM;
     if (r != KS_OK) {
         cJSON_Delete(*verdict);

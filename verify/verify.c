@@ -57,18 +57,22 @@ static int ks_signer_eku_ok(const ks_ctx *ctx, X509 *cert, char *why, size_t why
     }
 done:
     sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return ok;
 }
 
-void ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in, time_t at, const time_t *claimed,
-                           cJSON *obj, ks_status *st)
+ks_result ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in, time_t at,
+                                const time_t *claimed, cJSON *obj, ks_status *st)
 {
+    ks_result r = KS_E_NOMEM;
     ks_path_result pr;
     ks_path_validate(ctx, cert, in, at, claimed, &pr);
-    ks_add_owned(obj, "chain", ks_chain_json(ctx, in, pr.chain)); /* a failure is latched */
     ks_status_set(st, pr.indication, pr.sub, pr.detail);
-    cJSON *evidence = cJSON_AddArrayToObject(obj, "revocation");
+    cJSON *evidence = NULL;
+    if (!ks_add_owned(obj, "chain", ks_chain_json(ctx, in, pr.chain)) ||
+        (evidence = cJSON_AddArrayToObject(obj, "revocation")) == NULL)
+        goto done;
+    r = KS_OK;
     if (st->indication != KS_TOTAL_PASSED)
         goto done;
     /* The signer must be allowed to sign: digitalSignature or
@@ -83,9 +87,10 @@ void ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in, tim
         ks_status_set(st, KS_TOTAL_FAILED, KS_SUB_CHAIN_CONSTRAINTS_FAILURE, why);
         goto done;
     }
-    ks_revocation_check(ctx, in, at, claimed, pr.chain, st, evidence, obj);
+    r = ks_revocation_check(ctx, in, at, claimed, pr.chain, st, evidence, obj);
 done:
     ks_path_result_clear(&pr);
+    return r;
 }
 
 /* The signingTime signed attribute (RFC 5652 11.3): a claim, not a proof. */
@@ -171,7 +176,7 @@ static void ks_ess_decode(CMS_SignerInfo *si, ks_ess *e)
         if (r < 0 || (e->v2 = d2i_ESS_SIGNING_CERT_V2(NULL, &q, len)) == NULL || q != p + len)
             e->malformed = 1;
     }
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
 }
 
 /* 1 when the ESS attributes bind `x`: their first ESSCertID(v2) is x's hash
@@ -182,7 +187,7 @@ static int ks_ess_binds(const ks_ess *e, X509 *x, STACK_OF(X509) *pool)
 {
     sk_X509_set(pool, 0, x);
     int r = OSSL_ESS_check_signing_certs(e->v1, e->v2, pool, 0);
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return r == 1;
 }
 
@@ -226,7 +231,7 @@ static ks_result ks_ess_select(const ks_ctx *ctx, CMS_SignerInfo *si, const ks_e
     }
 done:
     sk_X509_free(pool); /* references only */
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return r;
 }
 
@@ -287,7 +292,7 @@ static void ks_check_signer_crypto(const ks_ctx *ctx, CMS_SignerInfo *si, const 
     }
     ks_status_set(st, KS_TOTAL_PASSED, KS_SUB_NONE, NULL);
 done:
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
 }
 
 static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OBJECT *ectype, BIO *cmsbio,
@@ -310,15 +315,14 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OB
         cJSON_AddStringToObject(sobj, "signature_algorithm", ks_alg_name(sig, buf, sizeof buf)) == NULL ||
         cJSON_AddBoolToObject(sobj, "signing_certificate_bound", bound) == NULL)
         goto done;
-    if (has_signing) {
+    if (has_signing)
         ks_time_format(signing, buf, sizeof buf);
-        cJSON_AddStringToObject(sobj, "signing_time", buf);
-    } else {
-        cJSON_AddNullToObject(sobj, "signing_time");
-    }
+    if ((has_signing ? cJSON_AddStringToObject(sobj, "signing_time", buf) : cJSON_AddNullToObject(sobj, "signing_time")) ==
+            NULL ||
+        (signer == NULL && cJSON_AddNullToObject(sobj, "signer") == NULL))
+        goto done; /* r is KS_E_NOMEM */
     r = KS_OK;
     if (signer == NULL) {
-        cJSON_AddNullToObject(sobj, "signer");
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_NO_SIGNING_CERTIFICATE_FOUND,
                       "the signer's certificate is neither in the message nor configured");
         goto done;
@@ -342,7 +346,7 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OB
                       "the signer's certificate is not the one its ESS signingCertificate attribute names "
                       "(RFC 5035 5.4)");
     if (st->indication == KS_TOTAL_PASSED)
-        ks_check_signing_cert(ctx, signer, pin, at, has_signing ? &signing : NULL, sobj, st);
+        r = ks_check_signing_cert(ctx, signer, pin, at, has_signing ? &signing : NULL, sobj, st);
 done:
     ks_ess_clear(&ess);
     return r;
@@ -412,7 +416,7 @@ static ks_result ks_verify_signature_once(ks_ctx *ctx, const ks_request *req, cJ
     time_t at = req->has_at ? req->at : ks_ctx_now(ctx);
 
     *verdict = NULL;
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     /* XMLDSig (e-Tax, e-Gov) and ZIP packages go to xml.c. */
     if (ks_xml_detect(&req->signature) != KS_XML_NONE)
         return ks_verify_xml(ctx, req, verdict);
@@ -428,7 +432,7 @@ static ks_result ks_verify_signature_once(ks_ctx *ctx, const ks_request *req, cJ
         goto done;
     certs = CMS_get1_certs(cms);
     crls = CMS_get1_crls(cms);
-    ERR_clear_error(); /* both answer NULL with an error when there are none */
+    ks_openssl_drain(__func__); /* both answer NULL with an error when there are none */
     if (sk_X509_num(certs) > ctx->limits.max_certs || sk_X509_CRL_num(crls) > ctx->limits.max_crls) {
         r = KS_E_LIMIT;
         goto done;
@@ -459,7 +463,7 @@ static ks_result ks_verify_signature_once(ks_ctx *ctx, const ks_request *req, cJ
     }
     /* Signer certificates: embedded ones first, then configured ones. */
     if (CMS_set1_signers_certs(cms, ctx->intermediates, 0) < 0)
-        ERR_clear_error(); /* a signer without certificate is reported per signer */
+        ks_openssl_drain(__func__); /* a signer without certificate is reported per signer */
     if (!detached || dcont != NULL) {
         cmsbio = CMS_dataInit(cms, dcont);
         if (cmsbio == NULL || !ks_drain(cmsbio)) {
@@ -482,8 +486,11 @@ static ks_result ks_verify_signature_once(ks_ctx *ctx, const ks_request *req, cJ
         ks_status st;
         ks_status_set(&st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE, "not checked"); /* fail closed */
         cJSON *sobj = cJSON_CreateObject();
-        if (sobj == NULL || !cJSON_AddItemToArray(signers, sobj))
+        r = KS_E_NOMEM; /* r is KS_OK after the first signer */
+        if (sobj == NULL || !cJSON_AddItemToArray(signers, sobj)) {
+            cJSON_Delete(sobj);
             goto done;
+        }
         if ((r = ks_verify_signer(ctx, sk_CMS_SignerInfo_value(sinfos, i), CMS_get0_eContentType(cms), cmsbio, &pin,
                                   at, sobj, &st)) != KS_OK)
             goto done;
@@ -512,7 +519,7 @@ done:
     sk_X509_pop_free(certs, X509_free);
     sk_X509_CRL_pop_free(crls, X509_CRL_free);
     CMS_ContentInfo_free(cms);
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return r;
 }
 
@@ -532,7 +539,7 @@ static ks_result ks_verify_certificate_once(ks_ctx *ctx, const ks_blob *cert, ti
     STACK_OF(X509) *bundle = NULL;
     cJSON *v = NULL;
     *verdict = NULL;
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     if (!has_at)
         at = ks_ctx_now(ctx);
     ks_result r = ks_input_cert(ctx, cert, &x, &bundle);
@@ -548,8 +555,7 @@ static ks_result ks_verify_certificate_once(ks_ctx *ctx, const ks_blob *cert, ti
         goto done;
     ks_status st;
     /* For a certificate the time of interest is the validation time. */
-    ks_check_signing_cert(ctx, x, &pin, at, &at, v, &st);
-    if (!ks_verdict_status(v, &st))
+    if (ks_check_signing_cert(ctx, x, &pin, at, &at, v, &st) != KS_OK || !ks_verdict_status(v, &st))
         goto done;
     *verdict = v;
     v = NULL;
@@ -558,6 +564,6 @@ done:
     cJSON_Delete(v);
     X509_free(x);
     sk_X509_pop_free(bundle, X509_free);
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return r;
 }

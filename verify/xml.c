@@ -327,7 +327,7 @@ static void ks_xml_global_init(void)
         ks_log(KS_LOG_ERR, "xml: cannot register the attachment resolver");
         return;
     }
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     ks_xml_ready = 1;
 }
 
@@ -1166,10 +1166,8 @@ static ks_result ks_xml_crypto(ks_xml_req *rq, ks_xml_sig *s, cJSON *sobj, ks_st
     if (s->signer != NULL) {
         ks_path_input pin = {.embedded = s->embedded, .crls = s->crls};
         cJSON *so = ks_vcache_signer_json(rq->ctx, s->signer, ks_path_source(rq->ctx, &pin, s->signer));
-        if (so == NULL || !cJSON_ReplaceItemInObjectCaseSensitive(sobj, "signer", so)) {
-            cJSON_Delete(so);
+        if (!ks_json_set(sobj, "signer", so)) /* consumes so */
             goto done;
-        }
     } else if (st->indication == KS_TOTAL_PASSED) { /* belt and braces */
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_NO_SIGNING_CERTIFICATE_FOUND,
                       "the key that verified is not bound to a certificate");
@@ -1215,12 +1213,11 @@ static ks_result ks_xml_signer(ks_xml_req *rq, ks_xml_sig *s, time_t at, cJSON *
     int has_signing = ks_xml_signing_time(s->refs, s->nrefs, &signing);
     if (has_signing) {
         ks_time_format(signing, buf, sizeof buf);
-        if (!cJSON_ReplaceItemInObjectCaseSensitive(sobj, "signing_time", cJSON_CreateString(buf)))
+        if (!ks_json_set(sobj, "signing_time", cJSON_CreateString(buf)))
             goto done;
     }
     ks_path_input pin = {.embedded = s->embedded, .crls = s->crls};
-    ks_check_signing_cert(rq->ctx, s->signer, &pin, at, has_signing ? &signing : NULL, sobj, st);
-    r = KS_OK;
+    r = ks_check_signing_cert(rq->ctx, s->signer, &pin, at, has_signing ? &signing : NULL, sobj, st);
 done:
     return r;
 }
@@ -1230,12 +1227,10 @@ done:
 static ks_result ks_xml_report(const ks_xml_sig *s, cJSON *sobj)
 {
     ks_result r = KS_E_NOMEM;
-    if (s->sm != NULL && !cJSON_ReplaceItemInObjectCaseSensitive(sobj, "signature_algorithm",
-                                                                  cJSON_CreateString(OBJ_nid2ln(s->sm->nid))))
+    if (s->sm != NULL && !ks_json_set(sobj, "signature_algorithm", cJSON_CreateString(OBJ_nid2ln(s->sm->nid))))
         goto done;
     if (s->refs != NULL && s->refs[0].md_nid != NID_undef &&
-        !cJSON_ReplaceItemInObjectCaseSensitive(sobj, "digest_algorithm",
-                                                cJSON_CreateString(OBJ_nid2ln(s->refs[0].md_nid))))
+        !ks_json_set(sobj, "digest_algorithm", cJSON_CreateString(OBJ_nid2ln(s->refs[0].md_nid))))
         goto done;
     if (cJSON_AddBoolToObject(sobj, "signing_certificate_bound", s->bound) == NULL)
         goto done;
@@ -1276,7 +1271,7 @@ static ks_result ks_xml_verify_one(ks_xml_req *rq, xmlNodePtr sig, time_t at, cJ
     if (r == KS_OK)
         r = ks_xml_report(&s, sobj);
     ks_xml_sig_clear(&s);
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return r;
 }
 
@@ -1470,6 +1465,6 @@ done:
     free(rq.att_nfc);
     free(zatts);
     ks_zip_free(ents, nents);
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return r;
 }
