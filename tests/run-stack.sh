@@ -6,7 +6,10 @@
 #
 # Environment: KENSHO (bin/kensho; kensho-fcgi sits next to it), PKI (the
 # demo PKI, tests/pki/mkpki.sh), PORT (default 8080), CONFIG (a configuration
-# file to use instead of the generated demo one).  The run directory is
+# file to use instead of the generated demo one), API_RATE and API_BURST
+# (nginx's per-client rate limit of /api/ in requests/s and the burst
+# answered at once: default 500 and 1000, as in production; "off" for none).
+# The run directory is
 # build/run: logs, the audit log, sockets, nginx's prefix.
 #
 # As root the services run as nobody, who may not be able to enter the
@@ -24,6 +27,14 @@ FCGI=$(dirname "$K")/kensho-fcgi
 P=$(cd "${PKI:-$ROOT/build/pki}" && pwd)
 PORT=${PORT:-8080}
 CONFIG=${CONFIG:-}
+API_RATE=${API_RATE:-500}
+API_BURST=${API_BURST:-1000}
+if [ "$API_RATE" = off ]; then
+    API_RATE=1000000
+    API_BURST=1000000
+fi
+[[ "$API_RATE" =~ ^[1-9][0-9]*$ && "$API_BURST" =~ ^[1-9][0-9]*$ ]] ||
+    { echo "run-stack: API_RATE and API_BURST are whole numbers (requests/s, requests) or API_RATE=off" >&2; exit 1; }
 RUN=$ROOT/build/run
 # shellcheck source=tests/fcgi/stack.sh
 . "$HERE/fcgi/stack.sh"
@@ -133,7 +144,7 @@ ks_exec_service "$FCGI" --config "$CONFIG" --socket "$SOCK" 2>>"$RUN/kensho-fcgi
 FCGI_PID=$!
 started kensho-fcgi "$FCGI_PID"
 ks_wait_for 20 test -S "$SOCK" || { echo "run-stack: kensho-fcgi did not start:" >&2; tail -n 20 "$RUN/kensho-fcgi.log" >&2; exit 1; }
-ks_start_nginx "$RUN/nginx" "$PORT" "$WWW" "$SOCK" 21m 20 40 || exit 1
+ks_start_nginx "$RUN/nginx" "$PORT" "$WWW" "$SOCK" 21m "$API_RATE" "$API_BURST" || exit 1
 started nginx "$NGINX_PID"
 ks_wait_for 10 test -s "$RUN/ocsp.port" || true
 
@@ -150,6 +161,7 @@ cat <<EOF
 
   configuration $CONFIG
   memcached 127.0.0.1:$MC_PORT  OCSP http://127.0.0.1:$OCSP_PORT/  CRLs http://127.0.0.1:$CRL_PORT/
+  rate limit of /api/: $API_RATE requests/s per client, burst $API_BURST (API_RATE=, API_BURST=)
   logs in $RUN (kensho-fcgi.log, nginx/access.log, nginx/error.log, audit.log)
 
 EOF
