@@ -23,7 +23,7 @@ ks_rl_burst() {
 
 # ks_rl_header FILE NAME: the value of header NAME (case-insensitive, CR dropped).
 ks_rl_header() {
-    tr -d '\r' <"$1" | awk -v n="$(echo "$2" | tr 'A-Z' 'a-z')" -F': ' 'tolower($1) == n {print $2; exit}'
+    tr -d '\r' <"$1" | awk -v n="$2" -F': ' 'tolower($1) == tolower(n) {print $2; exit}'
 }
 
 # ks_rl_check WHAT OUT_DIR: at least one request of the burst was refused
