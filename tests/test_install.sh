@@ -54,8 +54,12 @@ T=$(mktemp -d /tmp/kensho-install.XXXXXX)
 chmod 0755 "$T"
 NGINX_PID=
 FCGI_PID=
+KPID=
+STRACE_PID=
 cleanup() {
     ks_stop_stack
+    [ -n "$KPID" ] && kill -TERM "$KPID" 2>/dev/null
+    [ -n "$STRACE_PID" ] && ks_stop "$STRACE_PID" 10
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -99,6 +103,10 @@ else
     bad "make install DESTDIR=$D: $(tail -n 5 "$T/install.log")"
 fi
 mode_is() { [ "$(stat -c %a "$1" 2>/dev/null)" = "$2" ]; }
+in_words_line() { # in_words_line KEY=VALUE UNIT: the [Service] section has that line
+    local k=${1%%=*}
+    ks_unit_get "$2" "$k" | grep -qxF -- "${1#*=}"
+}
 for f in bin/kensho bin/kensho-fcgi; do
     check "installed $PFX/$f, mode 0755" mode_is "$D$PFX/$f" 755
 done
@@ -123,6 +131,13 @@ check "the unit runs as kensho, the account of the sysusers.d file" \
 check "the site's static root is the installed page" grep -q "^ *root $PFX/share/kensho/www;" "$SHR/nginx/kensho.conf"
 check "the site includes the installed fastcgi.params" \
     grep -q "include $PFX/share/kensho/nginx/fastcgi.params;" "$SHR/nginx/kensho.conf"
+# The unit as issue #21 asks for it (section 4 runs it).
+# shellcheck disable=SC2016 # $MAINPID is systemd's, not the shell's
+for kv in Type=simple ExecReload='/bin/kill -HUP $MAINPID' ProtectSystem=strict NoNewPrivileges=yes PrivateTmp=yes \
+    StandardError=journal CapabilityBoundingSet= UMask=0027; do
+    check "the unit sets $kv" in_words_line "$kv" "$UNIT"
+done
+check "the unit has a SystemCallFilter" test -n "$(ks_unit_get "$UNIT" SystemCallFilter)"
 # The example, the unit, tmpfiles.d and nginx must agree on the paths: the
 # audit log in the unit's state directory, the socket in a directory the
 # unit may write and tmpfiles.d makes for nginx's group, nginx's upstream.
@@ -185,12 +200,22 @@ check "Dockerfile: the image runs as a non-root user ($user_line)" \
 # Every library the binaries load comes from a package the image installs,
 # or from one every Debian image has: the C library, or Priority: required.
 missing=
+declare -A lib_at=()
 for lib in $(for b in "$K" "$FCGI"; do readelf -dW "$b" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; done | sort -u); do
     case "$lib" in libasan* | libubsan*) continue ;; esac # SAN=1 builds
-    path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64|x32|AArch64/ {print $NF; exit}')
+    path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64|AArch64/ {print $NF; exit}')
     [ -n "$path" ] || path=$(ldconfig -p | awk -v l="$lib" '$1 == l {print $NF; exit}')
-    pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -n 1 | cut -d: -f1)
-    [ -n "$pkg" ] || pkg=$(dpkg -S "$path" 2>/dev/null | head -n 1 | cut -d: -f1)
+    [ -n "$path" ] || { missing="$missing $lib(not found)"; continue; }
+    lib_at[$path]=$lib
+    lib_at[$(readlink -f "$path")]=$lib
+done
+# One dpkg -S for all (about a second each): "package:arch: path" lines.
+declare -A pkg_of=()
+while IFS= read -r line; do
+    pkg_of[${lib_at[${line##*: }]:-?}]=${line%%:*}
+done < <(dpkg -S "${!lib_at[@]}" 2>/dev/null)
+for lib in $(printf '%s\n' "${lib_at[@]}" | sort -u); do
+    pkg=${pkg_of[$lib]:-}
     if [ -z "$pkg" ]; then
         missing="$missing $lib(no package)"
     elif [ "$pkg" != libc6 ] && ! printf '%s\n' "$runtime_pkgs" | grep -qx "$pkg" &&
@@ -199,10 +224,260 @@ for lib in $(for b in "$K" "$FCGI"; do readelf -dW "$b" | sed -n 's/.*(NEEDED).*
     fi
 done
 check "Dockerfile: the image has every library kensho and kensho-fcgi load (missing:$missing)" test -z "$missing"
-for src in $(awk '/^COPY / && !/--from/ {for (i = 2; i < NF; i++) print $i}' "$DF"); do
+while read -r src; do
     check "Dockerfile: COPY $src exists and the build context lets it in" \
         bash -c "[ -e '$ROOT/$src' ] && grep -qx '!${src%/}/\\{0,1\\}' '$DF.dockerignore'"
-done
+done < <(awk '/^COPY / && !/--from/ {for (i = 2; i < NF; i++) print $i}' "$DF")
+
+# ---- 4. the installed unit and site, run as the unit runs them ----
+section4() {
+    # Only in the test's own mount namespace: every mount below is undone
+    # when the test ends, and none reaches the machine.
+    [ "$(readlink /proc/self/ns/mnt)" != "$(readlink /proc/1/ns/mnt)" ] || { bad "not in a private mount namespace"; return; }
+    local S=$T/sys u
+    for u in nginx openssl systemd-sysusers systemd-tmpfiles setpriv; do
+        command -v "$u" >/dev/null || { echo "  $u missing: the installed service is not run" >&2; return; }
+    done
+    # The machine as the packages leave it: the DESTDIR's /usr/local in
+    # place, an empty /run, /var/lib and /var/log of the test's own, and
+    # copies of the account files for systemd-sysusers to add kensho to.
+    mkdir -p "$S/run" "$S/varlib" "$S/varlog/nginx" "$S/etc"
+    cp /etc/passwd /etc/group /etc/shadow /etc/gshadow "$S/etc/" 2>/dev/null
+    if ! systemd-sysusers --root="$S" "$D$PFX/lib/sysusers.d/kensho.conf" >"$T/sysusers.log" 2>&1; then
+        bad "systemd-sysusers on the installed sysusers.d file: $(tail -n 3 "$T/sysusers.log")"
+        return
+    fi
+    if ! { mount --bind "$D$PFX" "$PFX" && mount -t tmpfs -o mode=0755 tmpfs /run &&
+        mount --bind "$S/varlib" /var/lib && mount --bind "$S/varlog" /var/log &&
+        mount --bind "$S/etc/passwd" /etc/passwd && mount --bind "$S/etc/group" /etc/group; }; then
+        bad "mounts of the test's namespace"
+        return
+    fi
+    local U=$PFX/lib/systemd/system/kensho-fcgi.service
+    check "systemd-sysusers made the kensho account" bash -c "id -u kensho >/dev/null"
+    if systemd-tmpfiles --create "$PFX/lib/tmpfiles.d/kensho.conf" >"$T/tmpfiles.log" 2>&1; then ok; else bad "systemd-tmpfiles: $(cat "$T/tmpfiles.log")"; fi
+    check "tmpfiles.d made /run/kensho 2750 kensho:www-data ($(stat -c '%a %U:%G' /run/kensho 2>/dev/null))" \
+        test "$(stat -c '%a %U:%G' /run/kensho 2>/dev/null)" = "2750 kensho:www-data"
+    systemd-analyze verify "$U" >"$T/verify.log" 2>&1
+    check "systemd-analyze verify on the installed unit: clean ($(head -c 300 "$T/verify.log"))" \
+        bash -c "[ $? -eq 0 ] && [ ! -s '$T/verify.log' ]"
+    systemd-analyze security --offline=true --threshold=20 "$U" >"$T/security.log" 2>&1
+    check "systemd-analyze security: exposure at most 2.0 ($(grep -o 'exposure level.*' "$T/security.log"))" test $? -eq 0
+
+    # The operator's part: kensho.json from the example, the trust anchors,
+    # intermediates and CRLs in the directories it names.
+    local E=$PFX/etc/kensho
+    cp "$E/kensho.example.json" "$E/kensho.json"
+    cp "$P"/anchors/* "$E/anchors/"
+    cp "$P"/intermediates/* "$E/intermediates/"
+    cp "$P/pref-ca.crl" "$P/pref-ca2.crl" "$P/jpki-bca.crl" "$P/gpki-bca.crl" "$P/ministry-ca.crl" "$E/crls/"
+
+    # What systemd does with the unit: the state directory, then ExecStart
+    # as User/Group with their groups, UMask, NoNewPrivileges and no
+    # capabilities, stderr to the journal (here a file).
+    local user group umask sd sdm exec_start exec_reload
+    user=$(ks_unit_get "$U" User)
+    group=$(ks_unit_get "$U" Group)
+    umask=$(ks_unit_get "$U" UMask)
+    sd=$(ks_unit_get "$U" StateDirectory)
+    sdm=$(ks_unit_get "$U" StateDirectoryMode)
+    exec_start=$(ks_unit_get "$U" ExecStart)
+    exec_reload=$(ks_unit_get "$U" ExecReload)
+    install -d -o "$user" -g "$group" -m "${sdm:-0755}" "/var/lib/$sd"
+    local -a argv tracer=()
+    read -ra argv <<<"$exec_start"
+    if command -v strace >/dev/null; then
+        tracer=(strace -f -qq -o "$T/strace.log")
+    else
+        echo "  strace missing: the system calls are not checked against SystemCallFilter" >&2
+    fi
+    (
+        umask "$umask"
+        exec "${tracer[@]}" setpriv --reuid="$user" --regid="$group" --init-groups --no-new-privs \
+            --inh-caps=-all --bounding-set=-all -- "${argv[@]}"
+    ) 2>>"$T/journal.log" &
+    STRACE_PID=$!
+    local sock=/run/kensho/kensho-fcgi.sock
+    if ! ks_wait_for 20 test -S "$sock"; then
+        bad "the installed kensho-fcgi did not create $sock: $(tail -n 5 "$T/journal.log")"
+        return
+    fi
+    KPID=$STRACE_PID
+    [ ${#tracer[@]} -gt 0 ] && KPID=$(awk '{print $1}' "/proc/$STRACE_PID/task/$STRACE_PID/children" 2>/dev/null)
+    local st kuid kgid
+    st=/proc/$KPID/status
+    kuid=$(id -u kensho)
+    kgid=$(id -g kensho)
+    check "kensho-fcgi runs as kensho ($(awk '$1 == "Uid:" {print $2, $3, $4, $5}' "$st"))" \
+        test "$(awk '$1 == "Uid:" {print $2, $3, $4, $5}' "$st")" = "$kuid $kuid $kuid $kuid"
+    check "kensho-fcgi's groups: kensho only ($(awk '$1 == "Gid:" {print $2}' "$st") / $(awk '$1 == "Groups:" {$1 = ""; print}' "$st"))" \
+        test "$(awk '$1 == "Gid:" {print $2, $3, $4, $5}' "$st")/$(awk '$1 == "Groups:" {$1 = ""; print}' "$st" | tr -d ' ')" = "$kgid $kgid $kgid $kgid/$kgid"
+    check "kensho-fcgi: no new privileges, no capabilities" \
+        bash -c "grep -qx 'NoNewPrivs:[[:space:]]*1' '$st' && grep -qx 'CapEff:[[:space:]]*0000000000000000' '$st'"
+    check "the socket is 0660 kensho:www-data ($(stat -c '%a %U:%G' "$sock"))" \
+        test "$(stat -c '%a %U:%G %F' "$sock")" = "660 kensho:www-data socket"
+
+    # TLS: a CA and a certificate for kensho.test, made now.
+    local tls=$T/tls
+    mkdir -p "$tls"
+    if ! {
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=kensho test CA" \
+            -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
+            -keyout "$tls/ca.key" -out "$tls/ca.pem" &&
+            openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=kensho.test" \
+                -keyout "$tls/privkey.pem" -out "$tls/tls.csr" &&
+            printf 'subjectAltName=DNS:kensho.test\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' >"$tls/ext" &&
+            openssl x509 -req -in "$tls/tls.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial -days 2 \
+                -extfile "$tls/ext" -out "$tls/fullchain.pem"
+    } >"$tls/openssl.log" 2>&1; then
+        bad "test certificate: $(tail -n 3 "$tls/openssl.log")"
+        return
+    fi
+    chmod 0600 "$tls/privkey.pem" "$tls/ca.key"
+
+    # nginx: Debian's layout (a main nginx.conf with user www-data that
+    # includes sites-enabled/*), the installed site with the EDIT lines
+    # edited as an operator would: 127.0.0.1 and free ports, the host name,
+    # the certificate, 127.0.0.1 as the load balancer, 127.0.0.4 as a
+    # backend never limited, a low rate (5/s, burst 5) for a short test.
+    local N=$T/nginx HTTPS_PORT HTTP_PORT
+    HTTPS_PORT=$(ks_free_port)
+    HTTP_PORT=$(ks_free_port)
+    mkdir -p "$N/sites-available" "$N/sites-enabled" "$N/tmp"
+    sed -e "s|^\( *\)listen 443 ssl http2; .*|\1listen 127.0.0.1:$HTTPS_PORT ssl http2;|" \
+        -e "s|^\( *\)listen 80; .*|\1listen 127.0.0.1:$HTTP_PORT;|" \
+        -e '/listen \[::\]:/d' \
+        -e "s|server_name kensho.example.jp; .*|server_name kensho.test;|" \
+        -e "s|ssl_certificate     /etc/ssl/kensho/fullchain.pem; .*|ssl_certificate $tls/fullchain.pem;|" \
+        -e "s|ssl_certificate_key /etc/ssl/kensho/privkey.pem; .*|ssl_certificate_key $tls/privkey.pem;|" \
+        -e "s|#set_real_ip_from 192.0.2.10; .*|set_real_ip_from 127.0.0.1;|" \
+        -e "s|#192.0.2.0/24 1; .*|127.0.0.4 1;|" \
+        -e "s|rate=500r/s; .*|rate=5r/s;|" \
+        -e "s|burst=1000 nodelay; .*|burst=5 nodelay;|" \
+        "$PFX/share/kensho/nginx/kensho.conf" >"$N/sites-available/kensho.conf"
+    ln -s ../sites-available/kensho.conf "$N/sites-enabled/kensho.conf"
+    check "every EDIT line of the site was edited but the optional extra nodes ($(grep -c '# EDIT:' "$N/sites-available/kensho.conf") left)" \
+        test "$(grep -c '# EDIT:' "$N/sites-available/kensho.conf")" -eq 1
+    cat >"$N/nginx.conf" <<CONF
+user www-data;
+worker_processes 1;
+daemon off;
+pid $N/nginx.pid;
+error_log $N/main-error.log warn;
+events { worker_connections 256; }
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    client_body_temp_path $N/tmp/body;
+    fastcgi_temp_path $N/tmp/fastcgi;
+    proxy_temp_path $N/tmp/proxy;
+    uwsgi_temp_path $N/tmp/uwsgi;
+    scgi_temp_path $N/tmp/scgi;
+    access_log /var/log/nginx/access.log;
+    include $N/sites-enabled/*;
+}
+CONF
+    if nginx -t -c "$N/nginx.conf" -e "$N/main-error.log" >"$N/t.log" 2>&1; then ok; else bad "nginx -t: $(tail -n 3 "$N/t.log")"; return; fi
+    nginx -c "$N/nginx.conf" -e "$N/main-error.log" 2>>"$N/stderr.log" &
+    NGINX_PID=$!
+    local URL=https://kensho.test:$HTTPS_PORT
+    https() { curl -s --max-time 20 --cacert "$tls/ca.pem" --resolve "kensho.test:$HTTPS_PORT:127.0.0.1" "$@"; }
+    if ! ks_wait_for 20 https -o /dev/null "$URL/healthz"; then
+        bad "nginx with the installed site did not answer on https://127.0.0.1:$HTTPS_PORT: $(tail -n 5 "$N/main-error.log")"
+        return
+    fi
+
+    # Verdicts over HTTPS: name, expected indication and subindication.
+    local row f ind sub code got
+    for row in "sig-attached-rsa.p7m TOTAL_PASSED -" "sig-attached-ec.p7m TOTAL_PASSED -" \
+        "sig-attached-revoked.p7m TOTAL_FAILED REVOKED" "sig-attached-expired.p7m TOTAL_FAILED EXPIRED"; do
+        read -r f ind sub <<<"$row"
+        code=$(https -D "$T/v.h" -o "$T/v.json" -w '%{http_code}' -H 'Content-Type: application/pkcs7-mime' \
+            --data-binary "@$P/$f" "$URL/api/v1/verify")
+        got=$("$PY" -c 'import json, sys; d = json.load(open(sys.argv[1])); print(d.get("indication"), d.get("subindication") or "-")' "$T/v.json" 2>/dev/null)
+        check "over HTTPS (curl --cacert), $f: 200 $ind $sub (got $code $got)" test "$code $got" = "200 $ind $sub"
+    done
+    check "the verdict's answer carries X-Request-Id and HSTS" \
+        bash -c "grep -qi '^x-request-id: [0-9a-f]\{32\}' '$T/v.h' && grep -qi '^strict-transport-security: max-age=' '$T/v.h'"
+    code=$(https -D "$T/page.h" -o /dev/null -w '%{http_code} %{content_type}' "$URL/")
+    check "the page over HTTPS: 200 text/html with its CSP ($code)" \
+        bash -c "[ '$code' = '200 text/html; charset=utf-8' ] && grep -qi '^content-security-policy: ' '$T/page.h'"
+    curl -s --max-time 10 --resolve "kensho.test:$HTTPS_PORT:127.0.0.1" -o /dev/null "$URL/healthz"
+    check "a client without the test CA is refused (curl exit 60)" test $? -eq 60
+    code=$(curl -s --max-time 10 -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Host: kensho.test' "http://127.0.0.1:$HTTP_PORT/x?y")
+    check "plain HTTP is sent to HTTPS ($code)" test "$code" = "301 https://kensho.test/x?y"
+
+    # The rate limit through the installed site.  A direct client's own
+    # X-Forwarded-For is not believed: 127.0.0.2 claiming 12 addresses is
+    # one client over its limit.
+    ks_rl_burst 12 "$T/rl-direct" --interface 127.0.0.2 --cacert "$tls/ca.pem" \
+        --resolve "kensho.test:$HTTPS_PORT:127.0.0.1" -H 'X-Forwarded-For: 203.0.113.{i}' "$URL/api/v1/verify"
+    ks_rl_check "installed site, a direct client" "$T/rl-direct"
+    # Through the balancer (127.0.0.1, set_real_ip_from): 12 clients, one
+    # request each, none limited; one client, 12 requests, limited.
+    ks_rl_burst 12 "$T/rl-lb-many" --cacert "$tls/ca.pem" --resolve "kensho.test:$HTTPS_PORT:127.0.0.1" \
+        -H 'X-Forwarded-For: 203.0.113.7, 198.51.100.{i}' "$URL/api/v1/verify"
+    check "real_ip: 12 clients behind the balancer, one request each, none refused ($(tr '\n' ' ' <"$T/rl-lb-many/codes"))" \
+        test "$(ks_rl_count "$T/rl-lb-many" 405)" -eq 12
+    ks_rl_burst 12 "$T/rl-lb-one" --cacert "$tls/ca.pem" --resolve "kensho.test:$HTTPS_PORT:127.0.0.1" \
+        -H 'X-Forwarded-For: 198.51.100.200' "$URL/api/v1/verify"
+    ks_rl_check "real_ip: one client behind the balancer" "$T/rl-lb-one"
+    ks_rl_burst 12 "$T/rl-backend" --interface 127.0.0.4 --cacert "$tls/ca.pem" \
+        --resolve "kensho.test:$HTTPS_PORT:127.0.0.1" "$URL/api/v1/verify"
+    check "a backend listed in the geo block is never limited ($(tr '\n' ' ' <"$T/rl-backend/codes"))" \
+        test "$(ks_rl_count "$T/rl-backend" 405)" -eq 12
+    # An error nginx itself logs at error level, naming the client: a body
+    # over client_max_body_size.
+    truncate -s 22M "$T/big"
+    code=$(https -o /dev/null -w '%{http_code}' -H 'Content-Type: application/octet-stream' --data-binary "@$T/big" "$URL/api/v1/verify")
+    check "a body over client_max_body_size: 413 ($code)" test "$code" = 413
+
+    # ExecReload, as systemctl reload runs it.
+    local -a reload
+    read -ra reload <<<"${exec_reload//\$MAINPID/$KPID}"
+    "${reload[@]}"
+    check "ExecReload (${reload[*]}): kensho-fcgi reloaded its configuration" \
+        ks_wait_for 10 grep -q 'configuration reloaded' "$T/journal.log"
+    code=$(https -o /dev/null -w '%{http_code}' -H 'Content-Type: application/pkcs7-mime' \
+        --data-binary "@$P/sig-attached-rsa.p7m" "$URL/api/v1/verify")
+    check "after the reload, a verdict (200, got $code)" test "$code" = 200
+
+    # The audit log: in the state directory, the unit's UMask, a sound chain.
+    local audit=/var/lib/$sd/audit.log
+    check "the audit log is $audit, 0640 kensho:kensho ($(stat -c '%a %U:%G' "$audit" 2>/dev/null))" \
+        test "$(stat -c '%a %U:%G' "$audit" 2>/dev/null)" = "640 kensho:kensho"
+    check "the installed kensho audit-verify accepts the chain" bash -c "'$PFX/bin/kensho' audit-verify '$audit' >/dev/null"
+
+    # systemctl stop: SIGTERM, requests in flight finish, exit 0.
+    kill -TERM "$KPID"
+    ks_stop "$STRACE_PID" 20
+    check "SIGTERM (systemctl stop): kensho-fcgi exits 0 (got $KS_STOP_RC)" test "$KS_STOP_RC" -eq 0
+    KPID=
+    STRACE_PID=
+    ks_stop "$NGINX_PID" 10 # nginx writes its buffered access log on the way out
+    NGINX_PID=
+    local logs=/var/log/nginx/kensho-access.log
+    check "the site's access log has the requests (and their 429s)" \
+        bash -c "grep -q ' 200 ' '$logs' && grep -q ' 429 ' '$logs'"
+    check "no client address in the site's logs or kensho-fcgi's journal" \
+        bash -c "! grep -rqE '127\.0\.0\.[0-9]|198\.51\.100\.|203\.0\.113\.' /var/log/nginx/kensho-access.log /var/log/nginx/kensho-error.log '$T/journal.log' 2>/dev/null"
+
+    if [ ${#tracer[@]} -gt 0 ]; then
+        local made allowed outside
+        made=$(ks_syscalls_made "$T/strace.log" "${argv[0]}")
+        allowed=$(ks_syscall_allowed "$U")
+        outside=$(comm -23 <(printf '%s\n' "$made") <(printf '%s\n' "$allowed") | tr '\n' ' ')
+        check "strace saw kensho-fcgi accept, write and sync ($(printf '%s\n' "$made" | grep -c .) distinct calls)" \
+            bash -c "printf '%s\n' '$made' | grep -qE '^accept4?$' && printf '%s\n' '$made' | grep -qx fdatasync"
+        check "every system call kensho-fcgi made is allowed by the unit's SystemCallFilter (outside: $outside)" \
+            test -z "$outside"
+    fi
+}
+if [ -n "${KS_INSTALL_NS:-}" ]; then
+    section4
+else
+    echo "  not root, or no mount namespace (unshare): the installed service is not run (section 4 skipped)" >&2
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
