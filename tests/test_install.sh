@@ -291,9 +291,14 @@ section4() {
     else
         echo "  strace missing: the system calls are not checked against SystemCallFilter" >&2
     fi
+    local -a envv=()
+    if [ ${#tracer[@]} -gt 0 ] && readelf --dyn-syms -W "${argv[0]}" 2>/dev/null | grep -q __asan_init; then
+        echo "  sanitizer build under strace: LeakSanitizer off for this run (it cannot work under ptrace)" >&2
+        envv=(env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0")
+    fi
     (
         umask "$umask"
-        exec "${tracer[@]}" setpriv --reuid="$user" --regid="$group" --init-groups --no-new-privs \
+        exec "${tracer[@]}" "${envv[@]}" setpriv --reuid="$user" --regid="$group" --init-groups --no-new-privs \
             --inh-caps=-all --bounding-set=-all -- "${argv[@]}"
     ) 2>>"$T/journal.log" &
     STRACE_PID=$!
