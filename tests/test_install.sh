@@ -10,7 +10,8 @@
 #   3. the container image: built where a docker daemon answers, else
 #      (no Dockerfile linter in Debian) checked for what it must be: Debian
 #      12, two stages, runtime packages covering every library the binaries
-#      load and nothing to build with, a non-root user;
+#      load and nothing to build with, the build stage with every -dev
+#      package of tests/install-deps.sh, a non-root user;
 #   4. as root, in a private mount namespace where the DESTDIR's /usr/local
 #      is /usr/local (nothing is written outside the test's directory):
 #      systemd-analyze verify and security on the installed unit; the
@@ -194,6 +195,14 @@ runtime_pkgs=$(printf '%s\n' "$final" | sed -n '/apt-get install/,/rm -rf/p' | t
     grep -E '^[a-z0-9][a-z0-9.+-]+$' | grep -vxE 'apt-get|install|rm|rf' | sort -u)
 check "Dockerfile: the image installs nothing to build with ($(echo "$runtime_pkgs" | grep -E -- '-dev$|^gcc|^g\+\+|^make$|^build-essential$|^pkg-config$' | tr '\n' ' '))" \
     bash -c "! printf '%s\n' '$runtime_pkgs' | grep -qE -- '-dev$|^gcc|^g\+\+|^make$|^build-essential$|^pkg-config$'"
+# The build stage has every development package tests/install-deps.sh
+# names (the project's list of what building needs).
+first=$(awk '/^FROM /{n++} n == 1' "$DF")
+build_pkgs=$(printf '%s\n' "$first" | sed -n '/apt-get install/,/rm -rf/p' | tr -s ' \\\t' '\n' | sort -u)
+lacking=$(grep -oE '\b(lib[a-z0-9.+-]*-dev|build-essential|pkg-config)\b' "$ROOT/tests/install-deps.sh" | sort -u |
+    comm -23 - <(printf '%s\n' "$build_pkgs") | tr '\n' ' ')
+check "Dockerfile: the build stage installs every development package of tests/install-deps.sh (lacking: $lacking)" \
+    test -z "$lacking"
 user_line=$(printf '%s\n' "$final" | grep -E '^USER ' | tail -n 1)
 check "Dockerfile: the image runs as a non-root user ($user_line)" \
     bash -c "[ -n '$user_line' ] && ! printf '%s\n' '$user_line' | grep -qE '^USER (root|0)(:|$)'"
