@@ -11,7 +11,9 @@
 #      (no Dockerfile linter in Debian) checked for what it must be: Debian
 #      12, two stages, runtime packages covering every library the binaries
 #      load and nothing to build with, the build stage with every -dev
-#      package of tests/install-deps.sh, a non-root user;
+#      package of tests/install-deps.sh, its make (dry run) over exactly
+#      the files it copies compiling every source this tree does, a
+#      non-root user;
 #   4. as root, in a private mount namespace where the DESTDIR's /usr/local
 #      is /usr/local (nothing is written outside the test's directory):
 #      systemd-analyze verify and security on the installed unit; the
@@ -237,6 +239,19 @@ while read -r src; do
     check "Dockerfile: COPY $src exists and the build context lets it in" \
         bash -c "[ -e '$ROOT/$src' ] && grep -qx '!${src%/}/\\{0,1\\}' '$DF.dockerignore'"
 done < <(awk '/^COPY / && !/--from/ {for (i = 2; i < NF; i++) print $i}' "$DF")
+# The build stage's make over exactly what it copies (a dry run: no build).
+mkdir -p "$T/ctx"
+while read -r src; do cp -r "$ROOT/$src" "$T/ctx/" 2>/dev/null; done < <(awk '/^COPY / && !/--from/ {for (i = 2; i < NF; i++) print $i}' "$DF")
+# The same sources and -I flags as make all in this tree (a dry run, -B: every command).
+ks_ctx_sources() { # ks_ctx_sources DIR: the .c files and -I directories make all would use
+    KS_DEPS_DONE=1 make -n -B -C "$1" all 2>/dev/null | tr ' ' '\n' | grep -E '\.c$|^-I' | sort -u
+}
+ctx_diff=$(diff <(ks_ctx_sources "$ROOT") <(ks_ctx_sources "$T/ctx") | grep '^[<>]' | tr '\n' ' ')
+check "Dockerfile: the build stage copies every source make all compiles (differs: $ctx_diff)" \
+    test -z "$ctx_diff" -a -n "$(ks_ctx_sources "$T/ctx")"
+KS_DEPS_DONE=1 make -n -C "$T/ctx" all install DESTDIR=/out PREFIX=/usr SYSCONFDIR=/etc >"$T/ctx.log" 2>&1
+check "Dockerfile: make all install finds every file it needs there ($(grep -m1 -i 'no rule\|error' "$T/ctx.log"))" \
+    test $? -eq 0
 
 # ---- 4. the installed unit and site, run as the unit runs them ----
 section4() {
