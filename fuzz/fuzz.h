@@ -71,6 +71,21 @@ __attribute__((unused)) static X509 *fz_read_pem(const char *name)
     return x;
 }
 
+/* A private key of the test PKI by file name (PEM): harnesses that sign
+ * what they build (fuzz_ocsp_sign). */
+__attribute__((unused)) static EVP_PKEY *fz_read_key(const char *name)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", fz_pki_dir(), name);
+    FILE *f = fopen(path, "r");
+    EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    if (k == NULL)
+        fz_die("cannot read key", path);
+    return k;
+}
+
 /* Writes `len` bytes to a fresh tmpfs file; the path goes in buf. */
 __attribute__((unused)) static int fz_write_tmp(const char *tag, const uint8_t *data, size_t len, char *buf, size_t buflen)
 {

@@ -83,19 +83,6 @@ static fz_signer signers[8];
 static int nsigners;
 static X509_STORE *store;
 
-static EVP_PKEY *fz_read_key(const char *name)
-{
-    char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/%s", fz_pki_dir(), name);
-    FILE *f = fopen(path, "r");
-    EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-    if (f)
-        fclose(f);
-    if (k == NULL)
-        fz_die("cannot read key", path);
-    return k;
-}
-
 static void fz_ext(X509 *x, X509 *iss, int nid, const char *value)
 {
     X509V3_CTX v3;
