@@ -222,5 +222,79 @@ for name, b in seeds.items():
     with open(f"{out}/{name}", "wb") as fh:
         fh.write(b)
 PY
+# crl_sign: recipes (fuzz/fuzz_crl_sign.c): a head byte (how many CRLs, the
+# digests), then per CRL: flags, IDP, validation time, thisUpdate,
+# nextUpdate, crlNumber, revoked entries.
+mkdir -p "$OUT/crl_sign"
+python3 - "$OUT/crl_sign" <<'PY'
+import struct, sys
+out = sys.argv[1]
+def crl(f1=0x08, f2=0, at=0, this=-10, nxt=600, num=5, revs=()):
+    b = bytes([f1, f2]) + struct.pack(">hhh", at, this, nxt) + bytes([num, len(revs)])
+    for e, reason, hours in revs:
+        b += bytes([e, reason, hours])
+    return b
+def seq(*crls, head=0):
+    return bytes([head + len(crls) - 1]) + b"".join(crls)
+seeds = {
+    "good": seq(crl()),
+    "good-no-number": seq(crl(f1=0)),
+    "revoked-ours": seq(crl(revs=[(0x04, 1, 2)])),
+    "revoked-other": seq(crl(revs=[(0x01, 1, 2), (0x02, 0, 1)])),
+    "ours-remove-from-crl": seq(crl(revs=[(0x04, 8, 1)])),
+    "ours-on-hold": seq(crl(revs=[(0x0c, 6, 1)])),
+    "entry-critical": seq(crl(revs=[(0x11, 0, 1)])),
+    "delta": seq(crl(f1=0x18)),
+    "critical-ext": seq(crl(f1=0x28)),
+    "idp-user-leaf-name": seq(crl(f1=0x48, f2=0 | (1 << 3))),
+    "idp-ca": seq(crl(f1=0x48, f2=1)),
+    "idp-attr": seq(crl(f1=0x48, f2=2)),
+    "idp-reasons": seq(crl(f1=0x48, f2=3)),
+    "idp-indirect": seq(crl(f1=0x48, f2=4)),
+    "idp-other-name": seq(crl(f1=0x48, f2=5 | (2 << 3))),
+    "stale": seq(crl(at=100, this=-100, nxt=60)),
+    "not-yet": seq(crl(at=0, this=1, nxt=600)),
+    "no-next": seq(crl(f1=0x88)),
+    "rogue-key": seq(crl(f1=0x09)),
+    "rogue-name": seq(crl(f1=0x0a)),
+    "rollback-number": seq(crl(num=9, this=-10), crl(num=5, this=-5)),
+    "rollback-this": seq(crl(num=5, this=-5), crl(num=6, this=-60)),
+    "forward": seq(crl(num=5, this=-60), crl(num=6, this=-5), crl(f1=0, this=-1)),
+    "sha1": seq(crl(), head=4),
+}
+for name, b in seeds.items():
+    with open(f"{out}/{name}", "wb") as fh:
+        fh.write(b)
+PY
+# cms_sign: recipes (fuzz/fuzz_cms_sign.c): SignerIdentifier and embedded
+# certificates, ESS, attribute flags, certificate order, validation and
+# signing times.
+mkdir -p "$OUT/cms_sign"
+python3 - "$OUT/cms_sign" <<'PY'
+import struct, sys
+out = sys.argv[1]
+def r(f1=0, f2=0, f3=0, at=0, st=0):
+    return bytes([f1, f2, f3]) + struct.pack(">hh", at, st)
+seeds = {
+    "plain-real": r(f1=2),
+    "ess-real": r(f1=2 | (1 << 3)),
+    "ess-other-embedded-both": r(f1=1 | 4 | (2 << 3), f3=1 << 2),
+    "keyid-other-first-ess-real": r(f1=1 | 4 | (1 << 3), f3=1),
+    "twin-first-ess-real": r(f1=4 | (1 << 3), f3=2),
+    "twin-first-ess-twin": r(f1=4 | (3 << 3), f3=2),
+    "ctype-wrong": r(f1=2, f2=1),
+    "ctype-absent": r(f1=2, f2=2),
+    "ctype-twice": r(f1=2, f2=3),
+    "md-wrong": r(f1=2, f2=4),
+    "signing-time": r(f1=2, f2=8, st=-6),
+    "ess-v1-serial-twice": r(f1=2 | (1 << 3) | 0x20 | 0x40 | 0x80),
+    "ess-extra": r(f1=2 | (1 << 3), f2=0x10),
+    "no-certs": r(f1=1 << 3),
+    "expired-at": r(f1=2, at=-30000),
+}
+for name, b in seeds.items():
+    with open(f"{out}/{name}", "wb") as fh:
+        fh.write(b)
+PY
 n=$(find "$OUT" -type f | wc -l)
 echo "seeds: $n files in $OUT" >&2

@@ -853,9 +853,9 @@ static void ks_path_validate_uncached(const ks_ctx *ctx, X509 *leaf, const ks_pa
     }
 }
 
-static void ks_path_check_crls_uncached(const ks_ctx *ctx, STACK_OF(X509) *chain, STACK_OF(X509_CRL) *crls,
-                                        time_t at, const time_t *claimed, const unsigned char *established,
-                                        int tolerate_missing, unsigned char *missing, ks_path_result *res)
+static void ks_path_check_crls_pass(const ks_ctx *ctx, STACK_OF(X509) *chain, STACK_OF(X509_CRL) *crls,
+                                    time_t at, const time_t *claimed, const unsigned char *established,
+                                    int tolerate_missing, unsigned char *missing, ks_path_result *res)
 {
     int n = sk_X509_num(chain);
     ks_crl_opts o = {.crls = crls, .established = established, .tolerate_missing = tolerate_missing,
@@ -888,6 +888,75 @@ static void ks_path_check_crls_uncached(const ks_ctx *ctx, STACK_OF(X509) *chain
         res->sub = KS_SUB_TRY_LATER;
         snprintf(res->detail, sizeof res->detail, "the revocation check did not rebuild the validated path");
     }
+}
+
+/*
+ * What OpenSSL's CRL check does not know, and a CRL must meet to give a "not
+ * revoked" status (found by fuzz/fuzz_crl_sign.c):
+ *   - the algorithm policy holds for CRL signatures as for certificates and
+ *     OCSP responses (ocsp.c): no status from a refused digest (SHA-1
+ *     unless allow_sha1);
+ *   - removeFromCRL belongs in delta CRLs only (RFC 5280 5.3.1).  A
+ *     complete CRL that says it about a certificate of the path (possibly
+ *     next to an entry revoking the same serial: OpenSSL's lookup takes
+ *     whichever sorts first and answers "not revoked" for removeFromCRL)
+ *     contradicts itself, and gives that path no status.
+ * Serial numbers are compared alone (an indirect CRL's entries may name
+ * other issuers): at worst a status is missing, never a wrong one.
+ */
+static int ks_crl_gives_status(const ks_ctx *ctx, X509_CRL *crl, STACK_OF(X509) *chain)
+{
+    int md = NID_undef, pk = NID_undef, ok = 1;
+    if (OBJ_find_sigid_algs(X509_CRL_get_signature_nid(crl), &md, &pk) == 1 && !ks_alg_digest_ok(ctx, md))
+        return 0;
+    ASN1_INTEGER *delta = X509_CRL_get_ext_d2i(crl, NID_delta_crl, NULL, NULL);
+    STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(crl);
+    for (int i = 0; delta == NULL && ok && i < sk_X509_REVOKED_num(revs); i++) {
+        X509_REVOKED *rev = sk_X509_REVOKED_value(revs, i);
+        int listed = 0;
+        for (int k = 0; !listed && k < sk_X509_num(chain); k++)
+            listed = ASN1_INTEGER_cmp(X509_REVOKED_get0_serialNumber(rev),
+                                      X509_get0_serialNumber(sk_X509_value(chain, k))) == 0;
+        if (!listed)
+            continue;
+        ASN1_ENUMERATED *reason = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL);
+        ok = reason == NULL || ASN1_ENUMERATED_get(reason) != CRL_REASON_REMOVE_FROM_CRL;
+        ASN1_ENUMERATED_free(reason);
+    }
+    ASN1_INTEGER_free(delta);
+    ERR_clear_error();
+    return ok;
+}
+
+/* A CRL that gives no status is checked twice: with every CRL first, so
+ * what it says is revoked still counts (believing a revocation is failing
+ * closed); then, if that passed, with only the CRLs that give a status. */
+static void ks_path_check_crls_uncached(const ks_ctx *ctx, STACK_OF(X509) *chain, STACK_OF(X509_CRL) *crls,
+                                        time_t at, const time_t *claimed, const unsigned char *established,
+                                        int tolerate_missing, unsigned char *missing, ks_path_result *res)
+{
+    STACK_OF(X509_CRL) *usable = NULL;
+    int weak = 0;
+    ks_path_check_crls_pass(ctx, chain, crls, at, claimed, established, tolerate_missing, missing, res);
+    for (int i = 0; i < sk_X509_CRL_num(crls); i++)
+        weak |= !ks_crl_gives_status(ctx, sk_X509_CRL_value(crls, i), chain);
+    if (res->indication != KS_TOTAL_PASSED || !weak)
+        goto done;
+    ks_path_result_clear(res);
+    int ok = (usable = sk_X509_CRL_new_null()) != NULL;
+    for (int i = 0; ok && i < sk_X509_CRL_num(crls); i++)
+        if (ks_crl_gives_status(ctx, sk_X509_CRL_value(crls, i), chain))
+            ok = sk_X509_CRL_push(usable, sk_X509_CRL_value(crls, i)) > 0;
+    if (!ok) {
+        res->indication = KS_INDETERMINATE;
+        res->sub = KS_SUB_TRY_LATER;
+        snprintf(res->detail, sizeof res->detail, "out of memory checking CRLs");
+        goto done;
+    }
+    ks_path_check_crls_pass(ctx, chain, usable, at, claimed, established, tolerate_missing, missing, res);
+done:
+    ERR_clear_error();
+    sk_X509_CRL_free(usable);
 }
 
 /* ---------------- reuse (verify/vcache.c) ---------------- */
