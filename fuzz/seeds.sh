@@ -296,5 +296,36 @@ for name, b in seeds.items():
     with open(f"{out}/{name}", "wb") as fh:
         fh.write(b)
 PY
+# path: recipes (fuzz/fuzz_path.c): chain length, validation time, then per
+# certificate below the generated root: notBefore, lifetime, extension flags.
+mkdir -p "$OUT/path"
+python3 - "$OUT/path" <<'PY'
+import struct, sys
+out = sys.argv[1]
+def cert(nb=-1000, span=20000, f1=0, f2=0):
+    return struct.pack(">hh", nb, span) + bytes([f1, f2])
+CA = 1 | 2 | 4 | 0x40  # basicConstraints critical cA, keyUsage keyCertSign
+LEAF = 1 | 4 | 0x40    # basicConstraints critical, not cA, keyUsage (f2 picks)
+NONC = 3 << 4          # no nameConstraints
+def chain(*certs, at=0):
+    return bytes([len(certs) - 1]) + struct.pack(">h", at) + b"".join(certs)
+seeds = {
+    "leaf-only": chain(cert(f1=LEAF, f2=2 | NONC)),
+    "ca-leaf": chain(cert(f1=CA, f2=NONC), cert(f1=LEAF, f2=2 | NONC)),
+    "ca-ca-leaf": chain(cert(f1=CA, f2=NONC), cert(f1=CA, f2=NONC), cert(f1=LEAF, f2=2 | NONC)),
+    "pathlen0": chain(cert(f1=CA | 8, f2=NONC), cert(f1=CA, f2=NONC), cert(f1=LEAF, f2=2 | NONC)),
+    "nc-permit": chain(cert(f1=CA, f2=0), cert(f1=LEAF, f2=2 | NONC)),
+    "nc-other": chain(cert(f1=CA, f2=1 << 4), cert(f1=LEAF, f2=2 | NONC)),
+    "nc-exclude": chain(cert(f1=CA, f2=2 << 4), cert(f1=LEAF, f2=2 | NONC)),
+    "not-ca": chain(cert(f1=LEAF, f2=NONC), cert(f1=LEAF, f2=2 | NONC)),
+    "expired-ca": chain(cert(nb=-2000, span=1000, f1=CA, f2=NONC), cert(f1=LEAF, f2=2 | NONC)),
+    "leaf-eku-email": chain(cert(f1=CA, f2=NONC), cert(f1=LEAF | 0x80, f2=2 | NONC)),
+    "v1-ca": chain(cert(f2=0x80), cert(f1=LEAF, f2=2 | NONC)),
+    "leaf-outlives-ca": chain(cert(nb=-100, span=200, f1=CA, f2=NONC), cert(nb=-50, span=20000, f1=LEAF, f2=2 | NONC)),
+}
+for name, b in seeds.items():
+    with open(f"{out}/{name}", "wb") as fh:
+        fh.write(b)
+PY
 n=$(find "$OUT" -type f | wc -l)
 echo "seeds: $n files in $OUT" >&2
