@@ -8,6 +8,11 @@
 #        (build/fuzz/corpus/<h>, kept between runs) and the seeds generated
 #        from the test PKI and ../shared (build/fuzz/seeds/<h>); crashes land
 #        in build/fuzz/artifacts/<h>/ -- copy each to fuzz/regress/<h>/.
+#   make fuzz-long [FUZZ_LONG_SECONDS=3600] [FUZZ_JOBS=nproc]
+#        the same over every harness for an hour each (FUZZ_JOBS at a
+#        time: with 2 jobs, 13 harnesses take about 7 hours); the edges each
+#        reached are printed and appended to build/fuzz/edges.tsv, so
+#        coverage growth between runs is visible.
 #   make fuzz-build   the harnesses and seeds only (make test depends on it:
 #                     tests/test_fuzz.sh replays fuzz/regress and runs each
 #                     harness briefly).
@@ -24,10 +29,11 @@ FUZZ_LIB_SRC  = $(LIB_SRC) $(FCGI_SRC)
 FUZZ_LIB_OBJ  = $(FUZZ_LIB_SRC:%.c=$(FUZZ_OUT)/obj/%.o)
 FUZZ_SHARED  ?= $(abspath ../shared)
 FUZZ_SECONDS ?= 60
+FUZZ_LONG_SECONDS ?= 3600
 # = $(PKI), which the Makefile sets only after including the fragments
 FUZZ_PKI     := build/pki
 
-.PHONY: fuzz fuzz-build
+.PHONY: fuzz fuzz-build fuzz-long
 fuzz-build: $(FUZZ_BINS) $(FUZZ_OUT)/seeds/.done
 
 $(FUZZ_OUT)/obj/%.o: %.c $(HDRS)
@@ -51,5 +57,8 @@ $(FUZZ_OUT)/seeds/.done: fuzz/seeds.sh $(FUZZ_PKI)/.done $(FUZZ_PKI)/xml/.done
 
 fuzz: fuzz-build
 	bash fuzz/run.sh $(FUZZ_SECONDS) $(or $(FUZZ_TARGETS),$(FUZZ_NAMES))
+
+fuzz-long: fuzz-build
+	bash fuzz/run.sh $(FUZZ_LONG_SECONDS) $(or $(FUZZ_TARGETS),$(FUZZ_NAMES))
 
 test: fuzz-build

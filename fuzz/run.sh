@@ -5,6 +5,9 @@
 # build/fuzz/logs/<h>.log, crashes in build/fuzz/artifacts/<h>/.  Exit 1 if
 # any harness found something: copy the artifact to fuzz/regress/<h>/ once
 # fixed, and tests/test_fuzz.sh replays it forever after.
+# Each harness's line says the edges it reached (libFuzzer's "cov:"); at the
+# end they are listed again, sorted, and appended with the date and the
+# seconds to build/fuzz/edges.tsv, so coverage growth between runs shows.
 set -u
 SECONDS_EACH=$1
 shift
@@ -27,6 +30,8 @@ run_one() {
     cov=$(grep -E '#[0-9]+.*cov:' "$F/logs/$h.log" | tail -n 1 | sed -E 's/.*cov: ([0-9]+).*/\1/')
     printf '%-12s %s  %8s execs  cov %6s  corpus %5s files\n' "$h" "$([ $rc -eq 0 ] && echo ok || echo "FOUND (exit $rc)")" \
         "${execs:-?}" "${cov:-?}" "$(ls "$F/corpus/$h" | wc -l)"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$h" "$SECONDS_EACH" "${cov:-?}" "${execs:-?}" \
+        >>"$F/edges.tsv"
     return $rc
 }
 fail=0
@@ -42,5 +47,10 @@ for h in "$@"; do
     fi
 done
 for p in "${pids[@]}"; do wait "$p" || fail=1; done
+echo "edges reached (libFuzzer cov:) in ${SECONDS_EACH} s each:"
+for h in "$@"; do
+    c=$(grep -E '#[0-9]+.*cov:' "$F/logs/$h.log" 2>/dev/null | tail -n 1 | sed -E 's/.*cov: ([0-9]+).*/\1/')
+    printf '  %-12s %6s\n' "$h" "${c:-?}"
+done
 [ $fail -eq 0 ] || echo "fuzz: something was found; see build/fuzz/logs and build/fuzz/artifacts" >&2
 exit $fail
