@@ -82,19 +82,6 @@ static X509_STORE *store;
 static STACK_OF(X509) *intermediates;
 static char inter_fps[16][65];
 
-static EVP_PKEY *fz_read_key(const char *name)
-{
-    char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/%s", fz_pki_dir(), name);
-    FILE *f = fopen(path, "r");
-    EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-    if (f)
-        fclose(f);
-    if (k == NULL)
-        fz_die("cannot read key", path);
-    return k;
-}
-
 /* SHA-256 of the DER in hex, as the verdict's "sha256" says it. */
 static int fz_fp(X509 *x, char fp[65])
 {

@@ -89,19 +89,6 @@ static DIST_POINT_NAME *leaf_dp; /* the leaf's CRL distribution point name */
 static X509_STORE *store;
 static unsigned long fz_scope_seq;
 
-static EVP_PKEY *fz_read_key(const char *name)
-{
-    char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/%s", fz_pki_dir(), name);
-    FILE *f = fopen(path, "r");
-    EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-    if (f)
-        fclose(f);
-    if (k == NULL)
-        fz_die("cannot read key", path);
-    return k;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
