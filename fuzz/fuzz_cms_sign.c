@@ -27,8 +27,9 @@
  *     fail the CAdES check on another, so the oracle hands OpenSSL kensho's
  *     choice before asking);
  *   - CMS_verify (CMS_CADES when ESS is there, as OpenSSL requires ESS
- *     under that flag) with the same anchor, the same intermediates and the
- *     same validation time succeeds;
+ *     under that flag; not when the ESS attribute names further
+ *     certificates, see fz_second_opinion) with the same anchor, the
+ *     same intermediates and the same validation time succeeds;
  *   - contentType is there exactly once and says id-data (RFC 5652 11.1,
  *     kensho's rule; OpenSSL checks only that it is there once).
  * A disagreement aborts with the rule that failed.
@@ -396,12 +397,18 @@ static const char *fz_second_opinion(const unsigned char *der, int len, const fz
             ERR_clear_error();
     CMS_SignerInfo_set1_signer_cert(si, certs[reported]);
     X509_VERIFY_PARAM_set_time(vp, rc->at);
-    if (CMS_verify(cms, NULL, store, NULL, NULL, CMS_BINARY | (rc->ess ? CMS_CADES : 0)) != 1) {
+    /* Deliberate: an ESSCertID after the first (RFC 5035 5.4, RFC 2634 5.4:
+     * other certificates, an attribute authority's say) must be a
+     * certificate kensho holds; OpenSSL's CAdES check wants each on the
+     * signer's validated path.  With one, the binding of the first (the
+     * signer) is checked above, and OpenSSL is asked without CMS_CADES. */
+    int cades = rc->ess && !rc->ess_extra;
+    if (CMS_verify(cms, NULL, store, NULL, NULL, CMS_BINARY | (cades ? CMS_CADES : 0)) != 1) {
         static char msg[200];
         unsigned long e = ERR_peek_error();
         const char *data = NULL;
         ERR_peek_error_data(&data, NULL);
-        snprintf(msg, sizeof msg, "CMS_verify%s: %s (%s)", rc->ess ? " with CMS_CADES" : "",
+        snprintf(msg, sizeof msg, "CMS_verify%s: %s (%s)", cades ? " with CMS_CADES" : "",
                  e ? ERR_reason_error_string(e) : "?", data ? data : "");
         why = msg;
     }
