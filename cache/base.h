@@ -50,6 +50,9 @@ typedef enum {
     X(KS_E_UNAVAILABLE, KS_CLASS_UNAVAILABLE, "service not ready")                   \
     X(KS_E_XML, KS_CLASS_INPUT, "input is not well-formed XML, or declares a DTD")    \
     X(KS_E_ZIP, KS_CLASS_INPUT, "input is not a usable ZIP package")                  \
+    X(KS_E_PDF, KS_CLASS_INPUT, "input is not a usable PDF (damaged or over a limit)")  \
+    X(KS_E_PDF_ENCRYPTED, KS_CLASS_UNSUPPORTED, "encrypted PDFs are not verified")    \
+    X(KS_E_PDF_UNSIGNED, KS_CLASS_INPUT, "the PDF carries no signature")              \
     X(KS_E_BAD_REQUEST, KS_CLASS_USAGE, "malformed request")
 
 typedef enum {

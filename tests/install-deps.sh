@@ -7,6 +7,7 @@ pkgs=(
     build-essential pkg-config openssl python3
     libssl-dev libcjson-dev libfcgi-dev libmemcached-dev
     libxml2-dev libxmlsec1-dev xmlsec1 libzip-dev libunistring-dev
+    libqpdf-dev zlib1g-dev qpdf poppler-utils  # PDF signatures: libqpdf parses; the qpdf CLI encrypts and pdfsig cross-checks test fixtures
     memcached nginx wrk clang
     curl jq gettext-base
     python3-cryptography  # make bench: the OCSP responder signs in process (tests/revocation/peer.py ocsp-fast)

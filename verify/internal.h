@@ -330,6 +330,21 @@ ks_xml_kind ks_xml_detect(const ks_blob *in);
 /* req->contents are the detached attachments, matched by .name. */
 ks_result ks_verify_xml(ks_ctx *ctx, const ks_request *req, cJSON **verdict);
 
+/* pdf.c: signed PDFs (PAdES; ISO 32000-1 12.8). */
+/* 1 when the bytes start with "%PDF-" (7.5.2). */
+int ks_pdf_detect(const ks_blob *in);
+/* One entry of "signers" per signature field; no detached content. */
+ks_result ks_verify_pdf(ks_ctx *ctx, const ks_request *req, cJSON **verdict);
+
+/* verify.c: one DER CMS SignedData with exactly one SignerInfo over
+ * detached `content`, checked as a .p7s signer is (crypto, algorithm
+ * policy, path, keyUsage, revocation) into sobj and *st.  require_ess:
+ * a signing-certificate(-v2) signed attribute must be there (CAdES, ETSI
+ * EN 319 122-1 5.2.2).  KS_OK whatever the verdict; KS_E_LIMIT past the
+ * certificate or CRL ceilings, KS_E_NOMEM. */
+ks_result ks_cms_verify_detached(ks_ctx *ctx, const uint8_t *der, size_t derlen, const uint8_t *content,
+                                 size_t clen, time_t at, int require_ess, cJSON *sobj, ks_status *st);
+
 /* Per-responder fetch counters (process-wide) as a JSON array. */
 cJSON *ks_fetch_stats_json(void);
 

@@ -417,7 +417,9 @@ static ks_result ks_verify_signature_once(ks_ctx *ctx, const ks_request *req, cJ
 
     *verdict = NULL;
     ks_openssl_drain(__func__);
-    /* XMLDSig (e-Tax, e-Gov) and ZIP packages go to xml.c. */
+    /* Signed PDFs go to pdf.c; XMLDSig (e-Tax, e-Gov) and ZIP packages to xml.c. */
+    if (ks_pdf_detect(&req->signature))
+        return ks_verify_pdf(ctx, req, verdict);
     if (ks_xml_detect(&req->signature) != KS_XML_NONE)
         return ks_verify_xml(ctx, req, verdict);
     if ((r = ks_input_cms(ctx, &req->signature, &cms, &smime_content)) != KS_OK)
@@ -516,6 +518,82 @@ done:
     }
     BIO_free(dcont);
     BIO_free(smime_content);
+    sk_X509_pop_free(certs, X509_free);
+    sk_X509_CRL_pop_free(crls, X509_CRL_free);
+    CMS_ContentInfo_free(cms);
+    ks_openssl_drain(__func__);
+    return r;
+}
+
+/* The bytes a PDF signature's ByteRange covers, or any detached content,
+ * through the same signer checks as ks_verify_signature. */
+ks_result ks_cms_verify_detached(ks_ctx *ctx, const uint8_t *der, size_t derlen, const uint8_t *content,
+                                 size_t clen, time_t at, int require_ess, cJSON *sobj, ks_status *st)
+{
+    ks_result r = KS_OK;
+    CMS_ContentInfo *cms = NULL;
+    BIO *dcont = NULL, *cmsbio = NULL;
+    STACK_OF(X509) *certs = NULL;
+    STACK_OF(X509_CRL) *crls = NULL;
+
+    ks_openssl_drain(__func__);
+    if ((cms = ks_der_to_cms_cached(ctx, der, derlen)) == NULL)
+        cms = ks_der_to_cms(der, derlen);
+    if (cms == NULL || OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
+        ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE, "the signature value is not a CMS SignedData");
+        goto done;
+    }
+    /* ISO 32000-1 12.8.3.3.1: one SignerInfo, no encapsulated content,
+     * and the content type id-data (ETSI EN 319 142-1 6.3): nothing signs
+     * eContentType when there are no signed attributes, so any other value
+     * is someone's edit. */
+    STACK_OF(CMS_SignerInfo) *sinfos = CMS_get0_SignerInfos(cms);
+    ASN1_OCTET_STRING **pos = CMS_get0_content(cms);
+    if (sinfos == NULL || sk_CMS_SignerInfo_num(sinfos) != 1 || (pos != NULL && *pos != NULL) ||
+        OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data) {
+        ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE,
+                      "the SignedData must be detached id-data with exactly one SignerInfo");
+        goto done;
+    }
+    CMS_SignerInfo *si = sk_CMS_SignerInfo_value(sinfos, 0);
+    if (require_ess && CMS_signed_get_attr_by_NID(si, NID_id_smime_aa_signingCertificateV2, -1) < 0 &&
+        CMS_signed_get_attr_by_NID(si, NID_id_smime_aa_signingCertificate, -1) < 0) {
+        ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE,
+                      "a CAdES signature without a signing-certificate attribute");
+        goto done;
+    }
+    certs = CMS_get1_certs(cms);
+    crls = CMS_get1_crls(cms);
+    ks_openssl_drain(__func__); /* both answer NULL with an error when there are none */
+    if (sk_X509_num(certs) > ctx->limits.max_certs || sk_X509_CRL_num(crls) > ctx->limits.max_crls) {
+        r = KS_E_LIMIT;
+        goto done;
+    }
+    if (CMS_set1_signers_certs(cms, ctx->intermediates, 0) < 0)
+        ks_openssl_drain(__func__); /* a signer without certificate is reported as such */
+    if (clen > (size_t)INT32_MAX) {
+        r = KS_E_TOO_LARGE;
+        goto done;
+    }
+    if ((dcont = BIO_new_mem_buf(content, (int)clen)) == NULL) {
+        r = KS_E_NOMEM;
+        goto done;
+    }
+    cmsbio = CMS_dataInit(cms, dcont);
+    if (cmsbio == NULL || !ks_drain(cmsbio)) {
+        ks_openssl_drain("CMS_dataInit"); /* the submitted SignedData: a caller's problem */
+        ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE, "the SignedData cannot be processed");
+        goto done;
+    }
+    ks_path_input pin = {.embedded = certs, .crls = crls};
+    r = ks_verify_signer(ctx, si, CMS_get0_eContentType(cms), cmsbio, &pin, at, sobj, st);
+done:
+    while (cmsbio != NULL && cmsbio != dcont) { /* the digest BIOs CMS_dataInit pushed */
+        BIO *next = BIO_pop(cmsbio);
+        BIO_free(cmsbio);
+        cmsbio = next;
+    }
+    BIO_free(dcont);
     sk_X509_pop_free(certs, X509_free);
     sk_X509_CRL_pop_free(crls, X509_CRL_free);
     CMS_ContentInfo_free(cms);

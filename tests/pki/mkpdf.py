@@ -1,0 +1,359 @@
+#!/usr/bin/env python3
+"""mkpdf.py PKIDIR - signed PDF fixtures (PAdES) from the test PKI.
+
+Called by mkpdf.sh.  Writes PKIDIR/pdf/ (wiped and rebuilt by mkpdf.sh).
+Python 3 standard library only: the PDFs are written byte by byte here so
+that the attack files can place every byte where the attack needs it; the
+CMS is made by the openssl CLI (`openssl cms -sign -binary -outform DER`,
+with `-cades` for ETSI.CAdES.detached) over the ByteRange bytes.
+
+Everything here is SYNTHETIC TEST DATA.  See tests/test_pdf.c for what each
+file is expected to give.
+"""
+import os
+import subprocess
+import sys
+
+P = os.path.abspath(sys.argv[1])
+OUT = os.path.join(P, "pdf")
+WORK = os.path.join(OUT, "work")
+HEXLEN = 16384           # hex digits reserved for /Contents (8 KiB of DER)
+BR_PLACEHOLDER = b"/ByteRange [0 0000000000 0000000000 0000000000]"
+
+
+def pdf_str(s):
+    return b"(" + s.encode("ascii") + b")"
+
+
+def stream(data, extra=b""):
+    return b"<< /Length %d%s >>\nstream\n" % (len(data), extra) + data + b"\nendstream"
+
+
+class Doc:
+    """A PDF under construction: a first revision, then incremental updates."""
+
+    def __init__(self):
+        self.data = b""
+        self.startxref = None
+        self.size = 0
+
+    def write_revision(self, objs, root, info=None, extra_trailer=b""):
+        """Appends one revision: objs {num: body}; returns nothing.  The
+        first call writes the header and a full xref; later calls write an
+        incremental update with /Prev."""
+        out = bytearray()
+        first = self.startxref is None
+        if first:
+            out += b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
+        base = len(self.data)
+        offsets = {}
+        for num in sorted(objs):
+            if first and num == 0:
+                continue
+            offsets[num] = base + len(out)
+            out += b"%d 0 obj\n" % num + objs[num] + b"\nendobj\n"
+        xref_at = base + len(out)
+        self.size = max(self.size, max(objs) + 1)
+        out += b"xref\n"
+        if first:
+            out += b"0 %d\n" % self.size
+            out += b"0000000000 65535 f \n"
+            for n in range(1, self.size):
+                if n in offsets:
+                    out += b"%010d 00000 n \n" % offsets[n]
+                else:
+                    out += b"0000000000 00000 f \n"
+        else:
+            for n in sorted(offsets):
+                out += b"%d 1\n%010d 00000 n \n" % (n, offsets[n])
+        out += b"trailer\n<< /Size %d /Root %s" % (self.size, root)
+        if info:
+            out += b" /Info " + info
+        if not first:
+            out += b" /Prev %d" % self.startxref
+        out += extra_trailer + b" >>\nstartxref\n%d\n%%%%EOF\n" % xref_at
+        self.data += bytes(out)
+        self.startxref = xref_at
+
+
+def run(args, **kw):
+    r = subprocess.run(args, capture_output=True, **kw)
+    if r.returncode != 0:
+        sys.stderr.write("mkpdf: command failed: %s\n%s" % (" ".join(args), r.stderr.decode(errors="replace")))
+        sys.exit(1)
+    return r.stdout
+
+
+def cms_sign(signed, who, cades=False, noattr=False):
+    """Detached CMS SignedData over `signed` by PKIDIR/who.{pem,key}."""
+    tmp = os.path.join(WORK, "tbs.bin")
+    with open(tmp, "wb") as f:
+        f.write(signed)
+    args = ["openssl", "cms", "-sign", "-binary", "-outform", "DER", "-md", "sha256",
+            "-in", tmp, "-signer", os.path.join(P, who + ".pem"), "-inkey", os.path.join(P, who + ".key")]
+    if cades:
+        args.append("-cades")
+    if noattr:
+        args.append("-noattr")
+    return run(args)
+
+
+def sig_dict(sub_filter=b"adbe.pkcs7.detached", typ=b"Sig", reason="Synthetic test signature",
+             extra=b"", contents=None, byterange=BR_PLACEHOLDER):
+    if contents is None:
+        contents = b"/Contents <" + b"0" * HEXLEN + b">"
+    return (b"<< /Type /" + typ + b" /Filter /Adobe.PPKLite /SubFilter /" + sub_filter + b" " + byterange + b" " +
+            contents + b" /M (D:20260101090000+09'00') /Reason " + pdf_str(reason) +
+            b" /Location (Matsumoto) /ContactInfo (synthetic@example.invalid)" + extra + b" >>")
+
+
+def fill_signature(data, who, cades=False, noattr=False, gap=None, ranges=None):
+    """Finds the last ByteRange placeholder, writes the ranges around the
+    /Contents hex string that follows it, signs the covered bytes and writes
+    the hex into the gap.  gap=(start, end) or ranges=[o1 l1 o2 l2]
+    override what is declared (attack files); the CMS always signs what the
+    declared ranges cover, so only the layout is wrong."""
+    data = bytearray(data)
+    br = data.rfind(BR_PLACEHOLDER)
+    assert br >= 0
+    lt = data.index(b"<", data.index(b"/Contents", br))
+    gt = data.index(b">", lt)
+    gs, ge = gap if gap else (lt, gt + 1)
+    rng = ranges if ranges else [0, gs, ge, len(data) - ge]
+    text = (b"/ByteRange [%d %d %d %d" % tuple(rng)).ljust(len(BR_PLACEHOLDER) - 1) + b"]"
+    assert len(text) == len(BR_PLACEHOLDER)
+    data[br:br + len(text)] = text
+    signed = bytes(data[rng[0]:rng[0] + rng[1]] + data[rng[2]:rng[2] + rng[3]])
+    der = cms_sign(signed, who, cades, noattr)
+    hx = der.hex().encode()
+    assert len(hx) <= HEXLEN
+    data[lt + 1:lt + 1 + len(hx)] = hx
+    return bytes(data)
+
+
+PAGE_TEXT = b"BT /F1 18 Tf 72 760 Td (SYNTHETIC TEST DOCUMENT: pay 1000 yen) Tj ET"
+
+
+def base_objects(sig_field=True, sub_filter=b"adbe.pkcs7.detached", catalog_extra=b"", page_extra=b"",
+                 content=PAGE_TEXT, sig_extra=b"", fields_extra=b""):
+    """The first revision: one page, one signature field whose /V is object 7."""
+    objs = {
+        1: b"<< /Type /Catalog /Pages 2 0 R" +
+           (b" /AcroForm << /Fields [5 0 R" + fields_extra + b"] /SigFlags 3 >>" if sig_field else b"") +
+           catalog_extra + b" >>",
+        2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+           b" /Resources << /Font << /F1 6 0 R >> >>" + (b" /Annots [5 0 R]" if sig_field else b"") +
+           page_extra + b" >>",
+        4: stream(content),
+        6: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        8: b"<< /Producer (kensho mkpdf.py) /Title (Synthetic) >>",
+    }
+    if sig_field:
+        objs[5] = (b"<< /FT /Sig /T (Signature1) /V 7 0 R /Type /Annot /Subtype /Widget"
+                   b" /Rect [0 0 0 0] /F 132 /P 3 0 R >>")
+        objs[7] = sig_dict(sub_filter, extra=sig_extra)
+    return objs
+
+
+def signed_doc(who="citizen-rsa", sub_filter=b"adbe.pkcs7.detached", cades=False, noattr=False, **kw):
+    d = Doc()
+    d.write_revision(base_objects(sub_filter=sub_filter, **kw), b"1 0 R", b"8 0 R")
+    d.data = fill_signature(d.data, who, cades, noattr)
+    return d
+
+
+def save(name, data):
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(data)
+
+
+def main():
+    os.makedirs(WORK, exist_ok=True)
+
+    # ---- good signatures ------------------------------------------------
+    good = signed_doc()
+    save("good-rsa.pdf", good.data)
+    save("good-ec.pdf", signed_doc("citizen-ec").data)
+    save("good-cades-rsa.pdf", signed_doc(sub_filter=b"ETSI.CAdES.detached", cades=True).data)
+    save("good-cades-ec.pdf", signed_doc("citizen-ec", sub_filter=b"ETSI.CAdES.detached", cades=True).data)
+    save("good-noattr.pdf", signed_doc(noattr=True).data)
+
+    # ETSI.CAdES.detached without the signing-certificate-v2 attribute.
+    save("cades-no-ess.pdf", signed_doc(sub_filter=b"ETSI.CAdES.detached").data)
+    # A legacy SubFilter (the CMS signs a SHA-1 digest): refused by policy.
+    save("legacy-sha1-subfilter.pdf", signed_doc(sub_filter=b"adbe.pkcs7.sha1").data)
+
+    # ---- the DSS added after signing (PAdES B-LT): allowed ----------------
+    d = signed_doc()
+    with open(os.path.join(P, "pref-ca-self.pem"), "rb") as f:
+        pem = f.read()
+    der = run(["openssl", "x509", "-outform", "DER"], input=pem)
+    d.write_revision({
+        1: b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [5 0 R] /SigFlags 3 >> /DSS 11 0 R >>",
+        11: b"<< /Certs [12 0 R] >>",
+        12: stream(der),
+    }, b"1 0 R", b"8 0 R")
+    save("dss-added.pdf", d.data)
+
+    # ---- signers the path or revocation refuses -------------------------
+    save("revoked.pdf", signed_doc("citizen-revoked").data)
+    save("expired.pdf", signed_doc("citizen-expired").data)
+    save("untrusted.pdf", signed_doc("rogue-citizen").data)
+
+    # ---- no signature at all ------------------------------------------------
+    d = Doc()
+    d.write_revision(base_objects(sig_field=False), b"1 0 R", b"8 0 R")
+    save("unsigned.pdf", d.data)
+
+    # ---- a byte of the page content changed after signing ------------------
+    t = bytearray(good.data)
+    i = t.index(b"pay 1000 yen")
+    t[i + 4] = ord("9")
+    save("tampered.pdf", bytes(t))
+
+    # ---- two signatures: the second by an incremental update ----------------
+    two = signed_doc()
+    two.write_revision({
+        1: b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [5 0 R 9 0 R] /SigFlags 3 >> >>",
+        3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+           b" /Resources << /Font << /F1 6 0 R >> >> /Annots [5 0 R 9 0 R] >>",
+        9: b"<< /FT /Sig /T (Signature2) /V 10 0 R /Type /Annot /Subtype /Widget /Rect [0 0 0 0] /F 132 /P 3 0 R >>",
+        10: sig_dict(b"ETSI.CAdES.detached", reason="Second synthetic signature"),
+    }, b"1 0 R", b"8 0 R")
+    two.data = fill_signature(two.data, "citizen-ec", cades=True)
+    save("two-sigs.pdf", two.data)
+
+    # ---- rule 1: universal signature forgery -------------------------------
+    def usf(name, sig7):
+        d = Doc()
+        objs = base_objects()
+        objs[7] = sig7
+        d.write_revision(objs, b"1 0 R", b"8 0 R")
+        save(name, d.data)
+    usf("usf-no-byterange.pdf", sig_dict(byterange=b""))
+    usf("usf-no-contents.pdf", sig_dict(contents=b"").replace(BR_PLACEHOLDER, b"/ByteRange [0 10 20 30]"))
+    usf("usf-null-contents.pdf", sig_dict(contents=b"/Contents null").replace(BR_PLACEHOLDER, b"/ByteRange [0 10 20 30]"))
+    usf("usf-empty-contents.pdf", sig_dict(contents=b"/Contents <>").replace(BR_PLACEHOLDER, b"/ByteRange [0 10 20 30]"))
+    usf("usf-zero-range.pdf", sig_dict().replace(BR_PLACEHOLDER, b"/ByteRange [0 0 0 0]"))
+    # A real signature over ranges that do not start at 0: the header is unsigned.
+    d = Doc()
+    d.write_revision(base_objects(), b"1 0 R", b"8 0 R")
+    lt = d.data.index(b"<", d.data.index(b"/Contents", d.data.rfind(BR_PLACEHOLDER)))
+    gt = d.data.index(b">", lt) + 1
+    save("usf-range-not-zero.pdf", fill_signature(d.data, "citizen-rsa", ranges=[9, lt - 9, gt, len(d.data) - gt]))
+
+    # ---- rule 2: the gap must be exactly /Contents ---------------------------
+    d = Doc()
+    d.write_revision(base_objects(), b"1 0 R", b"8 0 R")
+    c = d.data.index(b"/Contents", d.data.rfind(BR_PLACEHOLDER))
+    gt = d.data.index(b">", c) + 1
+    # The gap also swallows "/Contents " (and could hide anything there).
+    save("gap-larger.pdf", fill_signature(d.data, "citizen-rsa", gap=(c, gt)))
+    # Garbage after %%EOF that is no incremental update.
+    save("eof-garbage.pdf", good.data + b"% unsigned trailing bytes\nBT (PAID) Tj ET\n")
+
+    # ---- rule 3: incremental saving and shadow attacks ----------------------
+    d = signed_doc()
+    d.write_revision({4: stream(b"BT /F1 18 Tf 72 760 Td (SYNTHETIC TEST DOCUMENT: pay 9000 yen) Tj ET")},
+                     b"1 0 R", b"8 0 R")
+    save("isa-content.pdf", d.data)
+
+    d = signed_doc()
+    d.write_revision({
+        2: b"<< /Type /Pages /Kids [3 0 R 11 0 R] /Count 2 >>",
+        11: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 12 0 R"
+            b" /Resources << /Font << /F1 6 0 R >> >> >>",
+        12: stream(b"BT /F1 18 Tf 72 760 Td (ADDENDUM: the price is 9000 yen) Tj ET"),
+    }, b"1 0 R", b"8 0 R")
+    save("isa-page.pdf", d.data)
+
+    # An opaque square annotation over the amount, with its own appearance.
+    def annot_overlay(d):
+        d.write_revision({
+            3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+               b" /Resources << /Font << /F1 6 0 R >> >> /Annots [5 0 R 11 0 R] >>",
+            11: b"<< /Type /Annot /Subtype /Square /Rect [300 750 420 780] /F 4 /C [1 1 1] /IC [1 1 1]"
+                b" /AP << /N 12 0 R >> >>",
+            12: stream(b"1 g 0 0 120 30 re f", b" /Type /XObject /Subtype /Form /BBox [0 0 120 30]"),
+        }, b"1 0 R", b"8 0 R")
+    d = signed_doc()
+    annot_overlay(d)
+    save("isa-annot.pdf", d.data)
+    # Certified: DocMDP P=3 allows the annotation, P=1 nothing.
+    for p in (1, 3):
+        d = signed_doc(catalog_extra=b" /Perms << /DocMDP 7 0 R >>",
+                       sig_extra=b" /Reference [<< /Type /SigRef /TransformMethod /DocMDP"
+                                 b" /TransformParams << /Type /TransformParams /P %d /V /1.2 >> >>]" % p)
+        annot_overlay(d)
+        save("cert-p%d-annot.pdf" % p, d.data)
+
+    # Form fill-in after an approval signature: allowed.
+    d = signed_doc(fields_extra=b" 13 0 R",
+                   page_extra=b"")
+    d.write_revision({
+        13: b"<< /FT /Tx /T (Amount) /V (1000) /Type /Annot /Subtype /Widget /Rect [72 700 200 720] /P 3 0 R >>",
+    }, b"1 0 R", b"8 0 R")
+    # (the field above was referenced but undefined when signed: a new field
+    # under an unchanged reference is not a fill-in; see shadow-late-object)
+    save("shadow-late-object.pdf", d.data)
+
+    d = Doc()
+    objs = base_objects(fields_extra=b" 13 0 R")
+    objs[13] = b"<< /FT /Tx /T (Amount) /Type /Annot /Subtype /Widget /Rect [72 700 200 720] /P 3 0 R >>"
+    d.write_revision(objs, b"1 0 R", b"8 0 R")
+    d.data = fill_signature(d.data, "citizen-rsa")
+    d.write_revision({
+        13: b"<< /FT /Tx /T (Amount) /V (1000) /Type /Annot /Subtype /Widget /Rect [72 700 200 720] /P 3 0 R >>",
+    }, b"1 0 R", b"8 0 R")
+    save("form-fill.pdf", d.data)
+
+    # Shadow hide: the page draws /Cover over the amount; the update empties it.
+    d = Doc()
+    objs = base_objects(content=PAGE_TEXT + b" q /Cover Do Q")
+    objs[3] = objs[3].replace(b"/Font << /F1 6 0 R >>", b"/Font << /F1 6 0 R >> /XObject << /Cover 11 0 R >>")
+    objs[11] = stream(b"BT /F1 18 Tf 72 730 Td (Approved by the ministry) Tj ET",
+                      b" /Type /XObject /Subtype /Form /BBox [0 0 595 842] /Resources << /Font << /F1 6 0 R >> >>")
+    d.write_revision(objs, b"1 0 R", b"8 0 R")
+    d.data = fill_signature(d.data, "citizen-rsa")
+    d.write_revision({11: stream(b"", b" /Type /XObject /Subtype /Form /BBox [0 0 595 842]")}, b"1 0 R", b"8 0 R")
+    save("shadow-hide.pdf", d.data)
+
+    # Shadow hide-and-replace: a second, unreferenced catalog is signed along;
+    # the update is only a new xref and trailer whose /Root points at it.
+    d = Doc()
+    objs = base_objects()
+    objs[20] = b"<< /Type /Catalog /Pages 21 0 R /AcroForm << /Fields [5 0 R] /SigFlags 3 >> >>"
+    objs[21] = b"<< /Type /Pages /Kids [22 0 R] /Count 1 >>"
+    objs[22] = (b"<< /Type /Page /Parent 21 0 R /MediaBox [0 0 595 842] /Contents 23 0 R"
+                b" /Resources << /Font << /F1 6 0 R >> >> /Annots [5 0 R] >>")
+    objs[23] = stream(b"BT /F1 18 Tf 72 760 Td (SYNTHETIC TEST DOCUMENT: pay 9000 yen) Tj ET")
+    d.write_revision(objs, b"1 0 R", b"8 0 R")
+    d.data = fill_signature(d.data, "citizen-rsa")
+    prev = d.startxref
+    xref_at = len(d.data)
+    d.data += b"xref\n0 0\ntrailer\n<< /Size %d /Root 20 0 R /Info 8 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
+        d.size, prev, xref_at)
+    save("shadow-replace.pdf", d.data)
+
+    # ---- rule 4: signature wrapping -----------------------------------------
+    # The gap holds the real CMS, then an attacker's object and xref; the
+    # declared ranges are untouched and still verify.
+    g = bytearray(good.data)
+    lt = g.index(b"<", g.index(b"/Contents", g.rfind(b"/ByteRange")))
+    gt = g.index(b">", lt)
+    hexend = lt + 1
+    while g[hexend:hexend + 2] != b"00" or set(g[hexend:gt]) != {ord("0")}:
+        hexend += 2
+    # "> >> endobj" closes the signature dictionary early; a strict parser
+    # skips the bytes between objects, so the file still parses.
+    evil = (b"> >>\nendobj\n4 0 obj\n" + stream(b"BT /F1 18 Tf 72 760 Td (pay 9000 yen) Tj ET") + b"\nendobj\n"
+            b"xref\n4 1\n%010d 00000 n \ntrailer\n<< /Size 9 /Root 1 0 R >>\n" % (hexend + 12))
+    assert hexend + len(evil) < gt
+    g[hexend:hexend + len(evil)] = evil
+    g[hexend + len(evil):gt] = b" " * (gt - hexend - len(evil))
+    save("swa-gap-xref.pdf", bytes(g))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,650 @@
+/*
+ * verify/pdf.c - signed PDFs (ISO 32000-1 12.8, PAdES: ETSI EN 319 142-1):
+ * detect (`%PDF-`), parse (qpdf, strict, from memory), the rules of issue 19
+ * for each signature field, then the CMS inside through the same code as a
+ * .p7s (verify.c ks_cms_verify_detached: path building, revocation, ESS,
+ * algorithm policy, cache), and the report: one entry of "signers" per
+ * signature field.
+ *
+ * The rules, each refused (Mladenov et al., "1 Trillion Dollar Refund",
+ * CCS 2019; Mainka et al., "Shadow Attacks", NDSS 2021):
+ *   1. USF: a signature dictionary without /ByteRange or /Contents, an empty
+ *      or non-string /Contents, a /ByteRange that is not four non-negative
+ *      integers starting at 0 with two non-empty ranges: FORMAT_FAILURE.
+ *   2. Coverage: the one gap must be exactly this dictionary's /Contents hex
+ *      string.  We read the bytes: '<' at the gap's start, '>' at its end,
+ *      hex digits only between, "/Contents" right before it, and the
+ *      decoded bytes equal to the /Contents qpdf parsed from the same
+ *      dictionary.  The signed part must end a revision (%%EOF).  Bytes
+ *      after it must be incremental updates (their last startxref points
+ *      past the signed part and the file ends with %%EOF); other trailing
+ *      bytes are a disallowed modification.
+ *   3. ISA and shadow attacks: pdf_diff.c compares the signed revision,
+ *      opened as a PDF of its own, with the whole document.
+ *   4. SWA: the signed revision is the prefix the ByteRange covers, opened
+ *      on its own, so its xref and trailer are the ones the signed bytes
+ *      contain; rule 2 leaves nothing but hex digits in the gap, so no
+ *      xref or object can hide there.
+ *   5. Limits: limits.max_input_bytes for the file, limits.max_signers for
+ *      the signatures, the ceilings of pdf_int.h for the walk; qpdf opens
+ *      the file without xref recovery and we never decode a stream (raw
+ *      bytes are compared), so there is nothing to decompress; JavaScript
+ *      and actions are never run; an encrypted PDF is KS_E_PDF_ENCRYPTED.
+ *
+ * /Reason, /Location, /ContactInfo, /Name and /M are reported under
+ * "claims": the signer wrote them, nothing vouches for them.  Field names
+ * and claims go to the verdict, never to the log.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pdf_int.h"
+
+typedef struct {
+    char name[256];   /* fully qualified field name, UTF-8 */
+    qpdf_oh field;    /* handles in the whole document's qpdf_data */
+    qpdf_oh sig;      /* the field's /V */
+} ks_pdf_sig;
+
+int ks_pdf_detect(const ks_blob *in)
+{
+    ks_cur c;
+    ks_cur_init(&c, in->data, in->len);
+    return ks_cur_starts_with(&c, "%PDF-");
+}
+
+ks_result ks_pdf_open(const uint8_t *data, size_t len, qpdf_data *out)
+{
+    qpdf_data q = qpdf_init();
+    ks_result r = KS_E_PDF;
+    *out = NULL;
+    if (q == NULL)
+        return KS_E_NOMEM;
+    qpdf_silence_errors(q);
+    qpdf_set_suppress_warnings(q, QPDF_TRUE);
+    /* A damaged xref is a damaged document: no reconstruction, which would
+     * make up a revision no signature covers. */
+    qpdf_set_attempt_recovery(q, QPDF_FALSE);
+    if (qpdf_read_memory(q, "submitted.pdf", (const char *)data, (unsigned long long)len, NULL) & QPDF_ERRORS) {
+        qpdf_error e = qpdf_get_error(q);
+        enum qpdf_error_code_e code = e ? qpdf_get_error_code(q, e) : qpdf_e_damaged_pdf;
+        ks_log(KS_LOG_DEBUG, "pdf: qpdf: %s", e ? qpdf_get_error_full_text(q, e) : "read failed");
+        r = code == qpdf_e_password ? KS_E_PDF_ENCRYPTED : KS_E_PDF;
+        goto done;
+    }
+    if (qpdf_is_encrypted(q)) {
+        r = KS_E_PDF_ENCRYPTED;
+        goto done;
+    }
+    *out = q;
+    q = NULL;
+    r = KS_OK;
+done:
+    if (q != NULL)
+        qpdf_cleanup(&q);
+    return r;
+}
+
+static int pd_int_of(qpdf_data q, qpdf_oh oh, long long *out)
+{
+    if (!qpdf_oh_is_integer(q, oh))
+        return 0;
+    *out = qpdf_oh_get_int_value(q, oh);
+    return 1;
+}
+
+ks_pdf_mdp ks_pdf_docmdp(qpdf_data q)
+{
+    ks_pdf_mdp mdp = KS_MDP_NONE;
+    qpdf_oh root = qpdf_get_root(q);
+    qpdf_oh perms = qpdf_oh_get_key(q, root, "/Perms");
+    qpdf_oh sig = qpdf_oh_get_key(q, perms, "/DocMDP");
+    qpdf_oh refs = qpdf_oh_get_key(q, sig, "/Reference");
+    if (qpdf_oh_is_null(q, sig))
+        goto done;
+    mdp = KS_MDP_NO_CHANGES; /* a DocMDP we cannot read allows nothing */
+    int n = qpdf_oh_is_array(q, refs) ? qpdf_oh_get_array_n_items(q, refs) : 0;
+    for (int i = 0; i < n && i < 16; i++) {
+        qpdf_oh ref = qpdf_oh_get_array_item(q, refs, i);
+        qpdf_oh tm = qpdf_oh_get_key(q, ref, "/TransformMethod");
+        qpdf_oh tp = qpdf_oh_get_key(q, ref, "/TransformParams");
+        qpdf_oh p = qpdf_oh_get_key(q, tp, "/P");
+        long long v = 2; /* Table 254: P defaults to 2 */
+        if (qpdf_oh_is_name_and_equals(q, tm, "/DocMDP") &&
+            (qpdf_oh_is_null(q, p) || (pd_int_of(q, p, &v) && v >= 1 && v <= 3)))
+            mdp = (ks_pdf_mdp)v;
+        qpdf_oh_release(q, ref);
+        qpdf_oh_release(q, tm);
+        qpdf_oh_release(q, tp);
+        qpdf_oh_release(q, p);
+    }
+done:
+    qpdf_oh_release(q, root);
+    qpdf_oh_release(q, perms);
+    qpdf_oh_release(q, sig);
+    qpdf_oh_release(q, refs);
+    if (qpdf_has_error(q)) {
+        qpdf_get_error(q);
+        mdp = KS_MDP_NO_CHANGES;
+    }
+    return mdp;
+}
+
+/* ------------------------------------------------------------------ */
+/* Finding the signature fields (ISO 32000-1 12.7.3, 12.7.4.5).       */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    ks_pdf_sig *v;
+    size_t n, cap;
+    size_t seen; /* fields looked at */
+    int max;
+} ks_pdf_sigs;
+
+static ks_result pd_collect(qpdf_data q, qpdf_oh field, const char *prefix, int inherited_sig, int depth,
+                            ks_pdf_sigs *out)
+{
+    ks_result r = KS_OK;
+    char name[256];
+    if (depth > 32 || ++out->seen > KS_PDF_MAX_FIELDS)
+        return KS_E_LIMIT;
+    if (!qpdf_oh_is_dictionary(q, field))
+        return KS_OK;
+    qpdf_oh t = qpdf_oh_get_key(q, field, "/T");
+    qpdf_oh ft = qpdf_oh_get_key(q, field, "/FT");
+    qpdf_oh kids = qpdf_oh_get_key(q, field, "/Kids");
+    qpdf_oh v = qpdf_oh_get_key(q, field, "/V");
+    const char *part = qpdf_oh_is_string(q, t) ? qpdf_oh_get_utf8_value(q, t) : "";
+    if (*prefix && *part)
+        snprintf(name, sizeof name, "%s.%s", prefix, part);
+    else
+        snprintf(name, sizeof name, "%s", *prefix ? prefix : part);
+    int is_sig = qpdf_oh_is_name(q, ft) ? qpdf_oh_is_name_and_equals(q, ft, "/Sig") : inherited_sig;
+    if (is_sig && qpdf_oh_is_dictionary(q, v)) {
+        if ((int)out->n >= out->max) {
+            r = KS_E_LIMIT;
+            goto done;
+        }
+        if (out->n == out->cap) {
+            size_t ncap = out->cap ? out->cap * 2 : 4;
+            ks_pdf_sig *nv = realloc(out->v, ncap * sizeof *nv);
+            if (nv == NULL) {
+                r = KS_E_NOMEM;
+                goto done;
+            }
+            out->v = nv;
+            out->cap = ncap;
+        }
+        ks_pdf_sig *s = &out->v[out->n++];
+        snprintf(s->name, sizeof s->name, "%s", name);
+        s->field = qpdf_oh_new_object(q, field);
+        s->sig = qpdf_oh_new_object(q, v);
+    }
+    int n = qpdf_oh_is_array(q, kids) ? qpdf_oh_get_array_n_items(q, kids) : 0;
+    for (int i = 0; i < n && r == KS_OK; i++) {
+        qpdf_oh k = qpdf_oh_get_array_item(q, kids, i);
+        r = pd_collect(q, k, name, is_sig, depth + 1, out);
+        qpdf_oh_release(q, k);
+    }
+done:
+    qpdf_oh_release(q, t);
+    qpdf_oh_release(q, ft);
+    qpdf_oh_release(q, kids);
+    qpdf_oh_release(q, v);
+    return r;
+}
+
+static ks_result pd_find_sigs(qpdf_data q, int max, ks_pdf_sigs *out)
+{
+    ks_result r = KS_OK;
+    out->max = max;
+    qpdf_oh root = qpdf_get_root(q);
+    qpdf_oh af = qpdf_oh_get_key(q, root, "/AcroForm");
+    qpdf_oh fields = qpdf_oh_get_key(q, af, "/Fields");
+    int n = qpdf_oh_is_array(q, fields) ? qpdf_oh_get_array_n_items(q, fields) : 0;
+    for (int i = 0; i < n && r == KS_OK; i++) {
+        qpdf_oh f = qpdf_oh_get_array_item(q, fields, i);
+        r = pd_collect(q, f, "", 0, 0, out);
+        qpdf_oh_release(q, f);
+    }
+    qpdf_oh_release(q, root);
+    qpdf_oh_release(q, af);
+    qpdf_oh_release(q, fields);
+    if (r == KS_OK && qpdf_has_error(q)) {
+        qpdf_get_error(q);
+        r = KS_E_PDF;
+    }
+    return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* The bytes: rules 1, 2 and 4.                                       */
+/* ------------------------------------------------------------------ */
+
+static int pd_is_space(int c)
+{
+    return c == 0 || c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == ' '; /* 7.2.2 Table 1 */
+}
+
+/* 1 when data[0, end) ends with "%%EOF" and at most one end-of-line
+ * (7.5.5): the end of a revision. */
+static int pd_ends_revision(const uint8_t *data, size_t end)
+{
+    ks_cur c;
+    size_t e = end;
+    if (e > 0 && data[e - 1] == '\n')
+        e--;
+    if (e > 0 && data[e - 1] == '\r')
+        e--;
+    if (e < 5)
+        return 0;
+    ks_cur_init(&c, data + e - 5, 5);
+    return ks_cur_starts_with(&c, "%%EOF");
+}
+
+/* The offset the file's last startxref names (7.5.5), or -1. */
+static long long pd_last_startxref(const uint8_t *data, size_t len)
+{
+    static const char kw[] = "startxref";
+    size_t from = len > 1024 ? len - 1024 : 0; /* where readers look for it */
+    long long at = -1;
+    ks_cur c;
+    ks_cur_init(&c, data + from, len - from);
+    for (;;) {
+        long i = ks_cur_find(&c, (const uint8_t *)kw, sizeof kw - 1);
+        if (i < 0)
+            break;
+        ks_cur_skip(&c, (size_t)i + sizeof kw - 1);
+        ks_cur_skip_space(&c);
+        long long v = 0;
+        int digits = 0;
+        while (ks_cur_left(&c) > 0 && *ks_cur_ptr(&c) >= '0' && *ks_cur_ptr(&c) <= '9' && digits < 15) {
+            v = v * 10 + (*ks_cur_ptr(&c) - '0');
+            ks_cur_skip(&c, 1);
+            digits++;
+        }
+        at = digits > 0 ? v : -1;
+    }
+    return at;
+}
+
+typedef struct {
+    long long br[4];
+    int have_br;             /* br holds the four /ByteRange integers */
+    uint8_t *contents;       /* the /Contents value qpdf parsed (a copy) */
+    size_t contents_len;
+    size_t der_len;          /* the DER SignedData inside, padding excluded */
+    size_t end;              /* o2 + l2: the signed revision's length */
+} ks_pdf_layout;
+
+/* Rules 1 and 2 for one signature dictionary; 1 ok, else 0 with *why. */
+static int pd_check_layout(qpdf_data q, qpdf_oh sig, const uint8_t *data, size_t len, ks_pdf_layout *lo,
+                           const char **why)
+{
+    qpdf_oh br = qpdf_oh_get_key(q, sig, "/ByteRange");
+    qpdf_oh ct = qpdf_oh_get_key(q, sig, "/Contents");
+    int ok = 0;
+    memset(lo, 0, sizeof *lo);
+    if (!qpdf_oh_is_array(q, br) || qpdf_oh_get_array_n_items(q, br) != 4) {
+        *why = "the signature dictionary has no /ByteRange of four integers";
+        goto done;
+    }
+    for (int i = 0; i < 4; i++) {
+        qpdf_oh it = qpdf_oh_get_array_item(q, br, i);
+        int isint = pd_int_of(q, it, &lo->br[i]);
+        qpdf_oh_release(q, it);
+        if (!isint || lo->br[i] < 0 || (unsigned long long)lo->br[i] > len) {
+            *why = "a /ByteRange value is not an offset inside the file";
+            goto done;
+        }
+    }
+    lo->have_br = 1;
+    if (!qpdf_oh_is_string(q, ct)) {
+        *why = "the signature dictionary has no /Contents string";
+        goto done;
+    }
+    /* qpdf's string stays valid only until its next string: copied. */
+    const char *cv = qpdf_oh_get_binary_string_value(q, ct, &lo->contents_len);
+    if (lo->contents_len == 0) {
+        *why = "the signature's /Contents is empty";
+        goto done;
+    }
+    if (lo->contents_len > len || (lo->contents = malloc(lo->contents_len)) == NULL) {
+        *why = "the signature's /Contents is larger than the file";
+        goto done;
+    }
+    memcpy(lo->contents, cv, lo->contents_len);
+    long long o1 = lo->br[0], l1 = lo->br[1], o2 = lo->br[2], l2 = lo->br[3];
+    if (o1 != 0 || l1 == 0 || l2 == 0) {
+        *why = "the /ByteRange does not start at 0 with two non-empty ranges";
+        goto done;
+    }
+    if (o2 <= l1 + 1 || (unsigned long long)o2 + (unsigned long long)l2 > len) {
+        *why = "the /ByteRange ranges overlap or leave the file";
+        goto done;
+    }
+    lo->end = (size_t)(o2 + l2);
+    /* Rule 2: the gap is "<" hex digits ">" and nothing else. */
+    ks_cur c;
+    ks_cur_init(&c, data + l1, (size_t)(o2 - l1));
+    if (!ks_cur_starts_with(&c, "<") || data[o2 - 1] != '>') {
+        *why = "the gap between the signed ranges is not exactly the /Contents hex string";
+        goto done;
+    }
+    size_t ndig = (size_t)(o2 - l1) - 2;
+    if (ndig % 2 != 0 || ndig / 2 != lo->contents_len) {
+        *why = "the gap between the signed ranges is not exactly the /Contents hex string";
+        goto done;
+    }
+    ks_cur_skip(&c, 1);
+    for (size_t i = 0; i < ndig / 2; i++) {
+        const uint8_t *p = ks_cur_ptr(&c);
+        int hi = ks_hex_digit(p[0]), lo4 = ks_hex_digit(p[1]);
+        if (hi < 0 || lo4 < 0 || (uint8_t)(hi << 4 | lo4) != lo->contents[i]) {
+            *why = "the gap between the signed ranges is not exactly the /Contents hex string";
+            goto done;
+        }
+        ks_cur_skip(&c, 2);
+    }
+    /* ... of this very dictionary: "/Contents" right before it. */
+    size_t k = (size_t)l1;
+    while (k > 0 && pd_is_space(data[k - 1]))
+        k--;
+    ks_cur_init(&c, data + (k >= 9 ? k - 9 : 0), k >= 9 ? 9 : 0);
+    if (!ks_cur_starts_with(&c, "/Contents")) {
+        *why = "the gap between the signed ranges is not the value of /Contents";
+        goto done;
+    }
+    if (!pd_ends_revision(data, lo->end)) {
+        *why = "the signed bytes do not end a revision (%%EOF)";
+        goto done;
+    }
+    /* The DER SignedData, then nothing but the zero padding. */
+    ks_cur_init(&c, lo->contents, lo->contents_len);
+    const uint8_t *p = ks_cur_ptr(&c);
+    size_t hdr = 2, body = 0;
+    if (lo->contents_len < 2 || p[0] != 0x30) {
+        *why = "/Contents does not hold a DER SignedData";
+        goto done;
+    }
+    if (p[1] < 0x80) {
+        body = p[1];
+    } else {
+        size_t nb = p[1] & 0x7f;
+        if (nb == 0 || nb > 4 || lo->contents_len < 2 + nb) {
+            *why = "/Contents does not hold a DER SignedData";
+            goto done;
+        }
+        for (size_t i = 0; i < nb; i++)
+            body = body << 8 | p[2 + i];
+        hdr += nb;
+    }
+    if (body > lo->contents_len - hdr) {
+        *why = "/Contents does not hold a DER SignedData";
+        goto done;
+    }
+    lo->der_len = hdr + body;
+    for (size_t i = lo->der_len; i < lo->contents_len; i++) {
+        if (lo->contents[i] != 0) {
+            *why = "/Contents holds bytes after the DER SignedData";
+            goto done;
+        }
+    }
+    ok = 1;
+done:
+    qpdf_oh_release(q, br);
+    qpdf_oh_release(q, ct);
+    return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* One signature.                                                     */
+/* ------------------------------------------------------------------ */
+
+static int pd_claim(qpdf_data q, qpdf_oh sig, const char *key, cJSON *claims, const char *name)
+{
+    qpdf_oh v = qpdf_oh_get_key(q, sig, key);
+    int ok = 1;
+    if (qpdf_oh_is_string(q, v))
+        ok = cJSON_AddStringToObject(claims, name, qpdf_oh_get_utf8_value(q, v)) != NULL;
+    qpdf_oh_release(q, v);
+    return ok;
+}
+
+static size_t pd_count_eof(const uint8_t *data, size_t len)
+{
+    static const char kw[] = "%%EOF";
+    size_t n = 0;
+    ks_cur c;
+    ks_cur_init(&c, data, len);
+    for (long i; (i = ks_cur_find(&c, (const uint8_t *)kw, sizeof kw - 1)) >= 0;) {
+        n++;
+        ks_cur_skip(&c, (size_t)i + sizeof kw - 1);
+    }
+    return n;
+}
+
+typedef enum { PD_SUB_DETACHED, PD_SUB_CADES, PD_SUB_LEGACY, PD_SUB_TIMESTAMP, PD_SUB_UNKNOWN } ks_pdf_sub;
+
+static ks_pdf_sub pd_sub_filter(qpdf_data q, qpdf_oh sig, cJSON *sobj)
+{
+    static const struct {
+        const char *name;
+        ks_pdf_sub sub;
+    } subs[] = {{"/adbe.pkcs7.detached", PD_SUB_DETACHED}, {"/ETSI.CAdES.detached", PD_SUB_CADES},
+                {"/adbe.pkcs7.sha1", PD_SUB_LEGACY},       {"/adbe.x509.rsa_sha1", PD_SUB_LEGACY},
+                {"/ETSI.RFC3161", PD_SUB_TIMESTAMP}};
+    qpdf_oh sf = qpdf_oh_get_key(q, sig, "/SubFilter");
+    ks_pdf_sub r = PD_SUB_UNKNOWN;
+    if (qpdf_oh_is_name(q, sf)) {
+        const char *n = qpdf_oh_get_name(q, sf);
+        cJSON_AddStringToObject(sobj, "sub_filter", n + 1);
+        for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+            if (strcmp(n, subs[i].name) == 0)
+                r = subs[i].sub;
+    } else {
+        cJSON_AddNullToObject(sobj, "sub_filter");
+    }
+    qpdf_oh_release(q, sf);
+    return r;
+}
+
+/* Everything about one signature field into sobj and *st. */
+static ks_result pd_verify_one(ks_ctx *ctx, qpdf_data w, const ks_pdf_sig *s, const uint8_t *data, size_t len,
+                               time_t at, cJSON *sobj, ks_status *st)
+{
+    ks_result r = KS_E_NOMEM;
+    qpdf_data rev = NULL;
+    uint8_t *content = NULL;
+    const char *why = NULL;
+    ks_pdf_layout lo = {0};
+
+    if (cJSON_AddStringToObject(sobj, "field", s->name) == NULL)
+        goto done;
+    qpdf_oh type = qpdf_oh_get_key(w, s->sig, "/Type");
+    int is_ts = qpdf_oh_is_name_and_equals(w, type, "/DocTimeStamp");
+    qpdf_oh_release(w, type);
+    if (cJSON_AddStringToObject(sobj, "type", is_ts ? "document_timestamp" : "signature") == NULL)
+        goto done;
+    ks_pdf_sub sub = pd_sub_filter(w, s->sig, sobj);
+    cJSON *claims = cJSON_AddObjectToObject(sobj, "claims");
+    if (claims == NULL || !pd_claim(w, s->sig, "/Reason", claims, "reason") ||
+        !pd_claim(w, s->sig, "/Location", claims, "location") ||
+        !pd_claim(w, s->sig, "/ContactInfo", claims, "contact_info") ||
+        !pd_claim(w, s->sig, "/Name", claims, "name") || !pd_claim(w, s->sig, "/M", claims, "signing_time"))
+        goto done;
+    int layout_ok = pd_check_layout(w, s->sig, data, len, &lo, &why);
+    cJSON *br = cJSON_AddArrayToObject(sobj, "byte_range");
+    if (br == NULL)
+        goto done;
+    for (int i = 0; i < 4 && lo.have_br; i++)
+        if (!cJSON_AddItemToArray(br, cJSON_CreateNumber((double)lo.br[i])))
+            goto done;
+    if (!layout_ok) {
+        ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE, why);
+        if (cJSON_AddFalseToObject(sobj, "covers_whole_document") == NULL)
+            goto done;
+        r = KS_OK;
+        goto done;
+    }
+    int whole = lo.end == len;
+    if (cJSON_AddBoolToObject(sobj, "covers_whole_document", whole) == NULL ||
+        cJSON_AddNumberToObject(sobj, "revision", (double)pd_count_eof(data, lo.end)) == NULL ||
+        cJSON_AddNumberToObject(sobj, "signed_revision_bytes", (double)lo.end) == NULL)
+        goto done;
+    cJSON *mods = cJSON_AddArrayToObject(sobj, "modifications_after_signing");
+    if (mods == NULL)
+        goto done;
+
+    /* The CMS over the ranges (ISO 32000-1 12.8.3.3), unless the
+     * SubFilter is one we refuse or do not verify yet. */
+    switch (sub) {
+    case PD_SUB_DETACHED:
+    case PD_SUB_CADES:
+        if ((content = malloc((size_t)(lo.br[1] + lo.br[3]))) == NULL)
+            goto done;
+        memcpy(content, data, (size_t)lo.br[1]);
+        memcpy(content + lo.br[1], data + lo.br[2], (size_t)lo.br[3]);
+        if ((r = ks_cms_verify_detached(ctx, lo.contents, lo.der_len, content, (size_t)(lo.br[1] + lo.br[3]), at,
+                                        sub == PD_SUB_CADES, sobj, st)) != KS_OK)
+            goto done;
+        break;
+    case PD_SUB_LEGACY:
+        ks_status_set(st, KS_INDETERMINATE, KS_SUB_CRYPTO_CONSTRAINTS_FAILURE,
+                      "adbe.pkcs7.sha1 and adbe.x509.rsa_sha1 signatures are refused (SHA-1)");
+        break;
+    case PD_SUB_TIMESTAMP:
+        ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE,
+                      "document timestamps (ETSI.RFC3161) are not verified yet");
+        break;
+    default:
+        ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE, "unknown /SubFilter");
+        break;
+    }
+
+    /* Rules 2 and 3: what came after the signed revision. */
+    if (!whole) {
+        int disallowed = 0;
+        long long sx = pd_last_startxref(data, len);
+        if (!pd_ends_revision(data, len) || sx < (long long)lo.end || (unsigned long long)sx >= len) {
+            disallowed = 1;
+            cJSON *m = cJSON_CreateObject();
+            if (m == NULL || !cJSON_AddItemToArray(mods, m) || cJSON_AddStringToObject(m, "kind", "other") == NULL ||
+                cJSON_AddStringToObject(m, "object", "bytes after %%EOF that are no incremental update") == NULL ||
+                cJSON_AddFalseToObject(m, "allowed") == NULL)
+                goto done;
+        }
+        r = ks_pdf_open(data, lo.end, &rev);
+        if (r == KS_E_NOMEM)
+            goto done;
+        if (r != KS_OK) {
+            ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE, "the signed revision is not a usable PDF");
+            r = KS_OK;
+            goto done;
+        }
+        int bad = 0;
+        r = ks_pdf_diff(w, rev, ks_pdf_docmdp(rev), mods, &bad);
+        if (r == KS_E_NOMEM)
+            goto done;
+        if (r != KS_OK) {
+            ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE,
+                          r == KS_E_LIMIT ? "the changes after signing exceed the analysis limits"
+                                          : "the changes after signing could not be read");
+            r = KS_OK;
+            goto done;
+        }
+        if (!disallowed && !bad && cJSON_GetArraySize(mods) > 0 &&
+            !ks_verdict_warn(sobj, "PDF_CHANGED_AFTER_SIGNING",
+                             "The document was updated after this signature in ways the signature allows "
+                             "(see modifications_after_signing).",
+                             "この署名の後に、署名が許す範囲で文書が更新されています（modifications_after_signing を参照）。")) {
+            r = KS_E_NOMEM;
+            goto done;
+        }
+        if ((disallowed || bad) && st->indication != KS_TOTAL_FAILED)
+            /* What is shown is not what was signed: no ETSI subindication
+             * names this better than the hash of the shown document not
+             * matching (README, "PDF"). */
+            ks_status_set(st, KS_TOTAL_FAILED, KS_SUB_HASH_FAILURE,
+                          "the document was changed after signing in a way the signature does not allow");
+    }
+    r = KS_OK;
+done:
+    free(content);
+    free(lo.contents);
+    if (rev != NULL)
+        qpdf_cleanup(&rev);
+    return r;
+}
+
+ks_result ks_verify_pdf(ks_ctx *ctx, const ks_request *req, cJSON **verdict)
+{
+    ks_result r;
+    qpdf_data q = NULL;
+    ks_pdf_sigs sigs = {0};
+    cJSON *v = NULL;
+    time_t at = req->has_at ? req->at : ks_ctx_now(ctx);
+    const uint8_t *data = req->signature.data;
+    size_t len = req->signature.len;
+
+    *verdict = NULL;
+    if (req->n_contents > 0) {
+        r = KS_E_CONTENT_CONFLICT; /* a PDF signature covers the PDF itself */
+        goto done;
+    }
+    if (len > ks_ctx_max_input(ctx)) {
+        r = KS_E_TOO_LARGE;
+        goto done;
+    }
+    if ((r = ks_pdf_open(data, len, &q)) != KS_OK)
+        goto done;
+    if ((r = pd_find_sigs(q, ctx->limits.max_signers, &sigs)) != KS_OK)
+        goto done;
+    if (sigs.n == 0) {
+        r = KS_E_PDF_UNSIGNED;
+        goto done;
+    }
+    r = KS_E_NOMEM;
+    v = cJSON_CreateObject();
+    if (v == NULL || !ks_verdict_common(ctx, v, "pdf", at))
+        goto done;
+    cJSON *doc = cJSON_AddObjectToObject(v, "pdf");
+    ks_pdf_mdp mdp = ks_pdf_docmdp(q);
+    if (doc == NULL || cJSON_AddNumberToObject(doc, "bytes", (double)len) == NULL ||
+        cJSON_AddNumberToObject(doc, "revisions", (double)pd_count_eof(data, len)) == NULL ||
+        (mdp == KS_MDP_NONE ? cJSON_AddNullToObject(doc, "docmdp") : cJSON_AddNumberToObject(doc, "docmdp", mdp)) ==
+            NULL)
+        goto done;
+    cJSON *signers = cJSON_AddArrayToObject(v, "signers");
+    if (signers == NULL)
+        goto done;
+    ks_status worst;
+    ks_status_set(&worst, KS_TOTAL_PASSED, KS_SUB_NONE, NULL);
+    for (size_t i = 0; i < sigs.n; i++) {
+        ks_status st;
+        ks_status_set(&st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE, "not checked"); /* fail closed */
+        cJSON *sobj = cJSON_CreateObject();
+        if (sobj == NULL || !cJSON_AddItemToArray(signers, sobj))
+            goto done;
+        if ((r = pd_verify_one(ctx, q, &sigs.v[i], data, len, at, sobj, &st)) != KS_OK)
+            goto done;
+        r = KS_E_NOMEM;
+        if (!ks_verdict_status(sobj, &st))
+            goto done;
+        if (i == 0 || ks_indication_worse(st.indication, worst.indication))
+            worst = st;
+    }
+    if ((r = ks_summarise(v, signers, &worst)) != KS_OK)
+        goto done;
+    *verdict = v;
+    v = NULL;
+    r = KS_OK;
+done:
+    cJSON_Delete(v);
+    free(sigs.v);
+    if (q != NULL)
+        qpdf_cleanup(&q);
+    ks_openssl_drain(__func__);
+    return r;
+}

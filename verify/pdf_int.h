@@ -1,0 +1,48 @@
+/*
+ * verify/pdf_int.h - shared by the PDF signature files of verify/ only:
+ * pdf.c (detect, parse, the ByteRange rules, report) and pdf_diff.c (what
+ * incremental updates changed after a signature).  Both read the document
+ * through qpdf's C API (qpdf-c.h); a qpdf_data is per request, never shared.
+ */
+#ifndef KENSHO_VERIFY_PDF_INT_H
+#define KENSHO_VERIFY_PDF_INT_H
+
+#include <qpdf/qpdf-c.h>
+
+#include "internal.h"
+
+/* Ceilings on the walk over a document's object graph (limits, rule 5).
+ * qpdf itself bounds the nesting of one object while parsing (500). */
+#define KS_PDF_MAX_VISITS 200000   /* (object, role) pairs compared per signature */
+#define KS_PDF_MAX_DEPTH 64        /* nesting of direct arrays and dictionaries we walk */
+#define KS_PDF_MAX_FIELDS 4096     /* AcroForm fields looked at */
+#define KS_PDF_MAX_CHANGES 256     /* modifications reported per signature */
+
+/* DocMDP permission (ISO 32000-1 12.8.2.2, Table 254); 0: no DocMDP. */
+typedef enum { KS_MDP_NONE = 0, KS_MDP_NO_CHANGES = 1, KS_MDP_FORM_FILL = 2, KS_MDP_ANNOTATE = 3 } ks_pdf_mdp;
+
+/* Opens `len` bytes with qpdf strictly: no xref reconstruction, warnings
+ * kept quiet, errors checked by the caller (qpdf_silence_errors).  The
+ * bytes must outlive the handle (qpdf reads them in place).  KS_OK,
+ * KS_E_PDF_ENCRYPTED or KS_E_PDF; *out is NULL unless KS_OK. */
+ks_result ks_pdf_open(const uint8_t *data, size_t len, qpdf_data *out);
+
+/* The DocMDP P value of a document's certification signature (catalog
+ * /Perms /DocMDP), read from `signed_rev` so that an update cannot grant
+ * itself a permission; KS_MDP_NONE without one. */
+ks_pdf_mdp ks_pdf_docmdp(qpdf_data signed_rev);
+
+/*
+ * Rule 3 (ISA, shadow attacks): compares what the whole document `whole`
+ * shows with the signature's own revision `signed_rev`, object by object,
+ * from the trailer's /Root down.  Each change is one {kind, object,
+ * allowed} appended to `mods` (kinds: signature_added,
+ * document_timestamp_added, dss_added, form_field_filled, annotation_added,
+ * page_content_changed, page_added, catalog_replaced, other); *disallowed
+ * is set when any is not allowed under `mdp`.  KS_OK, KS_E_PDF when qpdf
+ * failed on the way (the caller reports a format failure), KS_E_LIMIT past
+ * the ceilings above, KS_E_NOMEM.
+ */
+ks_result ks_pdf_diff(qpdf_data whole, qpdf_data signed_rev, ks_pdf_mdp mdp, cJSON *mods, int *disallowed);
+
+#endif
