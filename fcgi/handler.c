@@ -611,12 +611,12 @@ done:
     return ret;
 }
 
-/* CMS (RFC 8551 3.2), XML Signature filings (e-Tax .xtx, e-Gov) and e-Gov
- * ZIP packages. */
+/* CMS (RFC 8551 3.2), XML Signature filings (e-Tax .xtx, e-Gov), e-Gov
+ * ZIP packages and signed PDFs (RFC 8118). */
 static const char *const ks_sig_raw_types[] = {"application/pkcs7-signature", "application/pkcs7-mime",
                                                "application/x-pkcs7-signature", "application/x-pkcs7-mime",
                                                "application/octet-stream", "application/xml", "text/xml",
-                                               "application/zip", NULL};
+                                               "application/zip", "application/pdf", NULL};
 
 static void ks_route_verify(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp)
 {

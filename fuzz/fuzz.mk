@@ -18,7 +18,7 @@
 #                     harness briefly).
 FUZZ_CC      ?= clang
 FUZZ_OUT     := build/fuzz
-FUZZ_NAMES   := signature certificate xml multipart json config ocsp crl cache ocsp_sign crl_sign cms_sign path
+FUZZ_NAMES   := signature certificate xml multipart json config ocsp crl cache ocsp_sign crl_sign cms_sign path pdf
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_OUT)/fuzz_%)
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # The release build's warnings, errors included: clang sees other things
@@ -51,7 +51,7 @@ $(FUZZ_OUT)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_OUT)/libkensho-fuzz.a $(HDR
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OUT)/libkensho-fuzz.a $(PKG_LIBS) -pthread
 
-$(FUZZ_OUT)/seeds/.done: fuzz/seeds.sh $(FUZZ_PKI)/.done $(FUZZ_PKI)/xml/.done
+$(FUZZ_OUT)/seeds/.done: fuzz/seeds.sh $(FUZZ_PKI)/.done $(FUZZ_PKI)/xml/.done $(FUZZ_PKI)/pdf/.done
 	bash fuzz/seeds.sh $(FUZZ_OUT)/seeds $(abspath $(FUZZ_PKI)) $(FUZZ_SHARED)
 	@touch $@
 

@@ -10,7 +10,7 @@ P=$2
 S=${3:-}
 [ -d "$P" ] || { echo "seeds: no PKI at $P" >&2; exit 1; }
 rm -rf "$OUT"
-for h in signature certificate xml multipart json config ocsp crl cache; do mkdir -p "$OUT/$h"; done
+for h in signature certificate xml multipart json config ocsp crl cache pdf; do mkdir -p "$OUT/$h"; done
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 MARK=$'\n--KSFUZZ--\n'
@@ -56,6 +56,11 @@ if [ -d "$P/xml" ]; then
           for a in form1.xml form2.pdf; do printf '%s%s\n' "$MARK" "$a"; cat "$P/xml/egov/$a"; done
         } >"$OUT/xml/egov-$k-with-forms"
     done
+fi
+
+# ---- pdf: the signed PDFs and attack files of mkpdf.sh ----
+if [ -d "$P/pdf" ]; then
+    for f in "$P"/pdf/*.pdf; do small "$f" && cp "$f" "$OUT/pdf/"; done
 fi
 
 # ---- multipart: Content-Type line, then the body (as curl -F writes it) ----
