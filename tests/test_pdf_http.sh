@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# tests/test_pdf_http.sh - signed PDFs through the real service: kensho-fcgi
+# behind nginx on 127.0.0.1 (a free port), both started and stopped here.
+# POST /api/v1/verify with application/pdf, a multipart "signature" part and
+# JSON base64 gives the verdict bin/kensho gives for the same file; an
+# encrypted PDF is a 415 problem, one without a signature a 400 problem.
+# Fixtures: tests/pki/mkpdf.sh ($PKI/pdf).  Bounded: every curl has --max-time.
+set -u
+K=${KENSHO:?}
+P=${PKI:?}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+FCGI=$(dirname "$K")/kensho-fcgi
+# shellcheck source=tests/fcgi/stack.sh
+. "$HERE/fcgi/stack.sh"
+# shellcheck source=tests/lib.sh
+. "$HERE/lib.sh"
+
+for tool in curl nginx jq; do
+    command -v "$tool" >/dev/null || { echo "test_pdf_http: $tool missing (tests/install-deps.sh)" >&2; echo "0 passed, 1 failed"; exit 1; }
+done
+[ -x "$FCGI" ] || { echo "test_pdf_http: no $FCGI" >&2; echo "0 passed, 1 failed"; exit 1; }
+[ -f "$P/pdf/good-rsa.pdf" ] || { echo "test_pdf_http: no $P/pdf (tests/pki/mkpdf.sh)" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+T=$(mktemp -d /tmp/kensho-pdf-http.XXXXXX)
+FCGI_PID=
+NGINX_PID=
+cleanup() {
+    ks_stop_stack
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+CFG=$T/kensho.json
+cat >"$CFG" <<JSON
+{"trust_anchors": ["$P/anchors"], "intermediates": ["$P/intermediates"],
+ "revocation": {"mode": "off"}, "accept_policies": ["1.2.392.200149.8.5.1.1.20"],
+ "limits": {"max_body_bytes": 262144, "max_parts": 8, "max_json_depth": 8, "request_timeout_ms": 10000},
+ "service": {"threads": 2},
+ "audit": {"path": "$T/audit.log", "required": true, "fsync": "never"}}
+JSON
+SOCK=$T/fcgi.sock
+PORT=$(ks_free_port)
+B=http://127.0.0.1:$PORT
+ks_rundir "$T"
+if ! ks_start_fcgi "$FCGI" "$CFG" "$SOCK" "$T/fcgi.log" 2 ||
+    ! ks_start_nginx "$T/nginx" "$PORT" "$ROOT/www" "$SOCK" 2m 100000 100000; then
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+req() { # req NAME CURL_ARGS...
+    local name=$1
+    shift
+    curl -s --max-time 20 -o "$T/$name.body" -w '%{http_code}' "$@" >"$T/$name.code"
+}
+cli() { "$K" verify --config "$CFG" --at "$AT" --signature "$1" >"$T/cli.json" 2>/dev/null; }
+same_as_cli() { # the HTTP verdict equals bin/kensho's
+    [ "$(cat "$T/$1.code")" = 200 ] &&
+        [ "$(jq -n --slurpfile a "$T/$1.body" --slurpfile b "$T/cli.json" '$a == $b' 2>/dev/null)" = true ]
+}
+ind() { jq -r '.indication' "$T/$1.body" 2>/dev/null; }
+
+for f in good-rsa two-sigs isa-content shadow-replace usf-zero-range; do
+    cli "$P/pdf/$f.pdf"
+    req "raw-$f" -H 'Content-Type: application/pdf' --data-binary "@$P/pdf/$f.pdf" "$B/api/v1/verify?at=$AT"
+    check "application/pdf $f = cli" same_as_cli "raw-$f"
+done
+check "good-rsa passes over HTTP" [ "$(ind raw-good-rsa)" = TOTAL_PASSED ]
+check "isa-content fails over HTTP" [ "$(ind raw-isa-content)" = TOTAL_FAILED ]
+check "format pdf" [ "$(jq -r .format "$T/raw-good-rsa.body")" = pdf ]
+cli "$P/pdf/good-cades-ec.pdf"
+req mp -F "signature=@$P/pdf/good-cades-ec.pdf;type=application/pdf" "$B/api/v1/verify?at=$AT"
+check "multipart signature part = cli" same_as_cli mp
+jq -n --arg s "$(base64 -w 0 "$P/pdf/good-cades-ec.pdf")" '{signature: $s}' >"$T/req.json"
+req json -H 'Content-Type: application/json' --data-binary "@$T/req.json" "$B/api/v1/verify?at=$AT"
+check "JSON base64 = cli" same_as_cli json
+req enc -H 'Content-Type: application/pdf' --data-binary "@$P/pdf/encrypted.pdf" "$B/api/v1/verify"
+check "encrypted: 415 KS_E_PDF_ENCRYPTED" bash -c "[ \"\$(cat '$T/enc.code')\" = 415 ] && [ \"\$(jq -r .code '$T/enc.body')\" = KS_E_PDF_ENCRYPTED ]"
+req unsigned -H 'Content-Type: application/pdf' --data-binary "@$P/pdf/unsigned.pdf" "$B/api/v1/verify"
+check "unsigned: 400 KS_E_PDF_UNSIGNED" bash -c "[ \"\$(cat '$T/unsigned.code')\" = 400 ] && [ \"\$(jq -r .code '$T/unsigned.body')\" = KS_E_PDF_UNSIGNED ]"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
