@@ -85,6 +85,10 @@ static const struct row {
     {"good-cades-ec.pdf", "off", KS_OK, "TOTAL_PASSED", NULL, 1, NULL},
     {"good-noattr.pdf", "off", KS_OK, "TOTAL_PASSED", NULL, 1, NULL},
     {"good-rsa.pdf", "crlfile", KS_OK, "TOTAL_PASSED", NULL, 1, NULL},
+    /* Signed by an incremental update of a document with object streams
+     * and an xref stream (as signing tools do); then a page added. */
+    {"incr-objstm-signed.pdf", "off", KS_OK, "TOTAL_PASSED", NULL, 1, NULL},
+    {"incr-objstm-page.pdf", "off", KS_OK, "TOTAL_FAILED", "HASH_FAILURE", 0, "page_added=0"},
     /* Two signatures: the first one lists the second as an allowed change. */
     {"two-sigs.pdf", "off", KS_OK, "TOTAL_PASSED", NULL, 0, "signature_added=1"},
     {"two-sigs.pdf", "one-signer", KS_E_LIMIT, NULL, NULL, COVERS_ANY, NULL},
@@ -232,7 +236,7 @@ static void test_two_signers(void)
 static void test_pdfsig(void)
 {
     static const char *const good[] = {"good-rsa.pdf", "good-ec.pdf", "good-cades-rsa.pdf", "good-cades-ec.pdf",
-                                       "good-noattr.pdf"};
+                                       "good-noattr.pdf", "incr-objstm-signed.pdf"};
     if (system("command -v pdfsig >/dev/null 2>&1") != 0) {
         CHECK(0, "pdfsig not found (apt-get install poppler-utils)");
         return;

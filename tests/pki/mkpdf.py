@@ -11,6 +11,7 @@ Everything here is SYNTHETIC TEST DATA.  See tests/test_pdf.c for what each
 file is expected to give.
 """
 import os
+import re
 import subprocess
 import sys
 
@@ -335,6 +336,51 @@ def main():
     d.data += b"xref\n0 0\ntrailer\n<< /Size %d /Root 20 0 R /Info 8 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
         d.size, prev, xref_at)
     save("shadow-replace.pdf", d.data)
+
+    # ---- signing an existing document by an incremental update ------------
+    # As the signing tools do: the unsigned document (here rewritten by the
+    # qpdf CLI with object streams and an xref stream) gets the field, the
+    # signature and the changed catalog and page in a classic-xref update.
+    base = Doc()
+    base.write_revision(base_objects(sig_field=False), b"1 0 R", b"8 0 R")
+    plain, packed = os.path.join(WORK, "plain.pdf"), os.path.join(WORK, "packed.pdf")
+    with open(plain, "wb") as f:
+        f.write(base.data)
+    run(["qpdf", "--object-streams=generate", plain, packed])
+    trailer = run(["qpdf", "--show-object=trailer", packed])
+    root = int(re.search(rb"/Root (\d+) 0 R", trailer).group(1))
+    info = int(re.search(rb"/Info (\d+) 0 R", trailer).group(1))
+    size = int(re.search(rb"/Size (\d+)", trailer).group(1))
+    page = int(re.search(rb"page 1: (\d+) 0 R", run(["qpdf", "--show-pages", packed])).group(1))
+    cat = run(["qpdf", "--show-object=%d" % root, packed]).strip()
+    pg = run(["qpdf", "--show-object=%d" % page, packed]).strip()
+    assert cat.endswith(b">>") and pg.endswith(b">>") and b"/Annots" not in pg
+
+    def incr_signed():
+        d = Doc()
+        with open(packed, "rb") as f:
+            d.data = f.read()
+        d.startxref = int(re.findall(rb"startxref\s+(\d+)", d.data)[-1])
+        d.size = size
+        d.write_revision({
+            root: cat[:-2] + b" /AcroForm << /Fields [%d 0 R] /SigFlags 3 >> >>" % size,
+            page: pg[:-2] + b" /Annots [%d 0 R] >>" % size,
+            size: b"<< /FT /Sig /T (Signature1) /V %d 0 R /Type /Annot /Subtype /Widget /Rect [0 0 0 0] /F 132"
+                  b" /P %d 0 R >>" % (size + 1, page),
+            size + 1: sig_dict(),
+        }, b"%d 0 R" % root, b"%d 0 R" % info)
+        d.data = fill_signature(d.data, "citizen-rsa")
+        return d
+    save("incr-objstm-signed.pdf", incr_signed().data)
+    # ... and then a page added behind the signature's back.
+    d = incr_signed()
+    pages = int(re.search(rb"/Parent (\d+) 0 R", pg).group(1))
+    d.write_revision({
+        pages: b"<< /Type /Pages /Kids [%d 0 R %d 0 R] /Count 2 >>" % (page, size + 2),
+        size + 2: b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R >>" % (pages, size + 3),
+        size + 3: stream(b"BT /F1 18 Tf 72 760 Td (ADDENDUM) Tj ET"),
+    }, b"%d 0 R" % root, b"%d 0 R" % info)
+    save("incr-objstm-page.pdf", d.data)
 
     # ---- rule 4: signature wrapping -----------------------------------------
     # The gap holds the real CMS, then an attacker's object and xref; the
