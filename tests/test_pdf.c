@@ -9,7 +9,9 @@
  * garbage and truncations, the signer limit, and the CLI.
  */
 #include <limits.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -301,6 +303,32 @@ static void test_byte_flips(void)
     ks_ctx_unref(ctx);
 }
 
+/* Rule 5: a 0.5 MB PDF whose object stream inflates to 512 MiB is refused
+ * within the inflate allowance (before it: 1 GB and 14 s).  In a child,
+ * whose peak memory getrusage reports on its own. */
+static void test_bomb(void)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        ks_ctx *ctx = t_load_config(cfgdir, "off");
+        cJSON *v = NULL;
+        ks_result r = verify_file(ctx, "bomb-objstm.pdf", &v);
+        _exit(r == KS_E_PDF && v == NULL ? 0 : 10 + (int)r);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "bomb-objstm.pdf: KS_E_PDF (exit %d; 10+n: result n)",
+          WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    CHECK(ru.ru_maxrss < 400 * 1024, "bomb-objstm.pdf: peak %ld MiB, want < 400", ru.ru_maxrss / 1024);
+    CHECK(secs < 10.0, "bomb-objstm.pdf: %.1f s, want < 10", secs);
+}
+
 /* bin/kensho: exit 0 for a good file, 1 for an attack, 65 for no signature. */
 static void test_cli(void)
 {
@@ -345,6 +373,7 @@ int main(void)
         return t_done("test_pdf");
     }
     t_write_configs("cfg-pdf", configs, sizeof configs / sizeof configs[0], pki, cfgdir);
+    test_bomb(); /* first: getrusage reports the largest child so far */
     test_rows();
     test_two_signers();
     test_pdfsig();

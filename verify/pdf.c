@@ -27,9 +27,11 @@
  *      xref or object can hide there.
  *   5. Limits: limits.max_input_bytes for the file, limits.max_signers for
  *      the signatures, the ceilings of pdf_int.h for the walk; qpdf opens
- *      the file without xref recovery and we never decode a stream (raw
- *      bytes are compared), so there is nothing to decompress; JavaScript
- *      and actions are never run; an encrypted PDF is KS_E_PDF_ENCRYPTED.
+ *      the file without xref recovery; we never decode a stream ourselves
+ *      (raw bytes are compared) and what qpdf inflates (object and xref
+ *      streams) is counted against an allowance (pdf_inflate.c);
+ *      JavaScript and actions are never run; an encrypted PDF is
+ *      KS_E_PDF_ENCRYPTED.
  *
  * /Reason, /Location, /ContactInfo, /Name and /M are reported under
  * "claims": the signer wrote them, nothing vouches for them.  Field names
@@ -535,6 +537,9 @@ static ks_result pd_verify_one(ks_ctx *ctx, qpdf_data w, const ks_pdf_sig *s, co
                 cJSON_AddFalseToObject(m, "allowed") == NULL)
                 goto done;
         }
+        /* A fresh inflate allowance for this revision and the objects of
+         * the whole document the comparison reads (pdf_inflate.c). */
+        ks_pdf_inflate_limit(KS_PDF_INFLATE_BASE + KS_PDF_INFLATE_FACTOR * (long long)len);
         r = ks_pdf_open(data, lo.end, &rev);
         if (r == KS_E_NOMEM)
             goto done;
@@ -587,6 +592,7 @@ ks_result ks_verify_pdf(ks_ctx *ctx, const ks_request *req, cJSON **verdict)
     time_t at = req->has_at ? req->at : ks_ctx_now(ctx);
     const uint8_t *data = req->signature.data;
     size_t len = req->signature.len;
+    long long saved_limit = -2; /* -2: not set by us */
 
     *verdict = NULL;
     if (req->n_contents > 0) {
@@ -597,6 +603,8 @@ ks_result ks_verify_pdf(ks_ctx *ctx, const ks_request *req, cJSON **verdict)
         r = KS_E_TOO_LARGE;
         goto done;
     }
+    /* Rule 5: no zip bombs; restored at done (the thread serves others). */
+    saved_limit = ks_pdf_inflate_limit(KS_PDF_INFLATE_BASE + KS_PDF_INFLATE_FACTOR * (long long)len);
     if ((r = ks_pdf_open(data, len, &q)) != KS_OK)
         goto done;
     if ((r = pd_find_sigs(q, ctx->limits.max_signers, &sigs)) != KS_OK)
@@ -645,6 +653,8 @@ done:
     free(sigs.v);
     if (q != NULL)
         qpdf_cleanup(&q);
+    if (saved_limit != -2)
+        ks_pdf_inflate_limit(saved_limit);
     ks_openssl_drain(__func__);
     return r;
 }

@@ -1,9 +1,9 @@
 # verify/pdf.mk - signed PDFs (PAdES) for the verify library: qpdf's C API
-# (libqpdf-dev) parses, poppler's pdfsig (poppler-utils) is the independent
+# (libqpdf-dev) parses, zlib's inflate is counted (pdf_inflate.c), poppler's pdfsig (poppler-utils) is the independent
 # check of the good fixtures in tests/test_pdf.c.
-LIB_SRC  += verify/pdf.c verify/pdf_diff.c
+LIB_SRC  += verify/pdf.c verify/pdf_diff.c verify/pdf_inflate.c
 HDRS     += verify/pdf_int.h
-PKGS     += libqpdf
+PKGS     += libqpdf zlib
 TEST_SRC += tests/test_pdf.c
 
 # PDF fixtures are written by tests/pki/mkpdf.py and signed with the

@@ -18,6 +18,15 @@
 #define KS_PDF_MAX_FIELDS 4096     /* AcroForm fields looked at */
 #define KS_PDF_MAX_CHANGES 256     /* modifications reported per signature */
 
+/* What qpdf may inflate (zlib) per verification: object and xref streams
+ * are decoded whole (pdf_inflate.c). */
+#define KS_PDF_INFLATE_BASE (64LL << 20)  /* plus ... */
+#define KS_PDF_INFLATE_FACTOR 8           /* ... times the file's length */
+
+/* pdf_inflate.c: sets the calling thread's inflate allowance in bytes (-1:
+ * none) and returns the one before. */
+long long ks_pdf_inflate_limit(long long bytes);
+
 /* DocMDP permission (ISO 32000-1 12.8.2.2, Table 254); 0: no DocMDP. */
 typedef enum { KS_MDP_NONE = 0, KS_MDP_NO_CHANGES = 1, KS_MDP_FORM_FILL = 2, KS_MDP_ANNOTATE = 3 } ks_pdf_mdp;
 

@@ -12,8 +12,10 @@ file is expected to give.
 """
 import os
 import re
+import struct
 import subprocess
 import sys
+import zlib
 
 P = os.path.abspath(sys.argv[1])
 OUT = os.path.join(P, "pdf")
@@ -381,6 +383,40 @@ def main():
         size + 3: stream(b"BT /F1 18 Tf 72 760 Td (ADDENDUM) Tj ET"),
     }, b"%d 0 R" % root, b"%d 0 R" % info)
     save("incr-objstm-page.pdf", d.data)
+
+    # ---- rule 5: a decompression bomb ---------------------------------------
+    # The catalog sits in an object stream whose Flate data inflates to
+    # 512 MiB (of spaces before the object): a reader resolving the
+    # catalog decodes it.  Written by hand with an xref stream.
+    comp = zlib.compressobj(9)
+    head = b"1 0 "
+    body = b"<< /Type /Catalog /Pages 2 0 R >>"
+    chunks = [comp.compress(head)]
+    blank = b" " * (1 << 20)
+    for _ in range(512):
+        chunks.append(comp.compress(blank))
+    chunks.append(comp.compress(body) + comp.flush())
+    z = b"".join(chunks)
+    first = len(head)  # /First: the objects start after "1 0 "
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offs = {}
+    objs = {
+        2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+        4: b"<< /Type /ObjStm /N 1 /First %d /Filter /FlateDecode /Length %d >>\nstream\n" % (first, len(z)) + z +
+           b"\nendstream",
+    }
+    for n in sorted(objs):
+        offs[n] = len(out)
+        out += b"%d 0 obj\n" % n + objs[n] + b"\nendobj\n"
+    xref_at = len(out)
+    rows = [struct.pack(">BIH", 0, 0, 65535), struct.pack(">BIH", 2, 4, 0)]
+    rows += [struct.pack(">BIH", 1, offs[n], 0) for n in (2, 3, 4)]
+    rows.append(struct.pack(">BIH", 1, xref_at, 0))
+    xs = b"".join(rows)
+    out += (b"5 0 obj\n<< /Type /XRef /Size 6 /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n" % len(xs) + xs +
+            b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref_at)
+    save("bomb-objstm.pdf", bytes(out))
 
     # ---- rule 4: signature wrapping -----------------------------------------
     # The gap holds the real CMS, then an attacker's object and xref; the
