@@ -224,6 +224,16 @@ static void test_two_signers(void)
     cJSON *ra = cJSON_GetObjectItemCaseSensitive(a, "revision"), *rb = cJSON_GetObjectItemCaseSensitive(b, "revision");
     CHECK(cJSON_IsNumber(ra) && cJSON_IsNumber(rb) && ra->valuedouble == 1 && rb->valuedouble == 2,
           "two-sigs: revisions 1 and 2");
+    /* The reasons claim only what was checked: the document did change. */
+    for (int i = 0; i < 2; i++) {
+        const char *en = str_of(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(i ? v : a, "reasons"), 0), "en");
+        CHECK(en != NULL && strstr(en, "has not been changed since") == NULL &&
+                  strstr(en, "later updates to the document are ones the signature allows") != NULL,
+              "two-sigs: %s reason: %s", i ? "the verdict's" : "the first signer's", t_str(en));
+    }
+    const char *en2 = str_of(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(b, "reasons"), 0), "en");
+    CHECK(en2 != NULL && strstr(en2, "has not been changed since it was signed") != NULL,
+          "two-sigs: the second signer's reason: %s", t_str(en2));
     char *w = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(a, "warnings"));
     CHECK(w != NULL && strstr(w, "PDF_CHANGED_AFTER_SIGNING") != NULL, "two-sigs: the first warns of the update");
     free(w);

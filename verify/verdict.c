@@ -185,6 +185,34 @@ static const struct {
       "電子証明書は有効です。信頼できる認証局までたどることができ、有効期間内で、失効していません。"}},
 };
 
+/* The same for a PDF signature after which the document was updated in ways
+ * it allows (pdf.c): the document did change, so the reason says what was
+ * checked instead; [revocation confirmed]. */
+static const struct {
+    const char *en;
+    const char *ja;
+} ks_valid_updated_table[2] = {
+    {"The signature is valid: what was signed has not been changed, the later updates to the document are ones "
+     "the signature allows (see modifications_after_signing), and the signer's certificate is valid. Whether the "
+     "certificate has been revoked was not confirmed.",
+     "署名は有効です。署名された内容は改変されておらず、その後の文書の更新は署名が許す範囲のものです"
+     "（modifications_after_signing を参照）。署名者の電子証明書は有効です。ただし、電子証明書が失効していないことは"
+     "確認していません。"},
+    {"The signature is valid: what was signed has not been changed, the later updates to the document are ones "
+     "the signature allows (see modifications_after_signing), and the signer's certificate is valid and not revoked.",
+     "署名は有効です。署名された内容は改変されておらず、その後の文書の更新は署名が許す範囲のものです"
+     "（modifications_after_signing を参照）。署名者の電子証明書は有効で、失効していません。"},
+};
+
+/* A PDF signature (or a verdict with one among its signers) that does not
+ * cover the whole document. */
+static int ks_updated_after_signing(const cJSON *obj)
+{
+    const cJSON *signers = cJSON_GetObjectItemCaseSensitive(obj, "signers"), *e;
+    cJSON_ArrayForEach(e, signers) if (ks_updated_after_signing(e)) return 1;
+    return cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(obj, "covers_whole_document"));
+}
+
 /* Whether the verdict's own evidence shows every certificate it checked as
  * not revoked: a "revocation" array, not empty, every entry "good"; for a
  * verdict with "signers", every signer's.  Revocation `off` (no evidence),
@@ -223,7 +251,10 @@ int ks_verdict_set_status(cJSON *obj, ks_indication ind, ks_subindication sub, c
          * and "not revoked" needs the evidence for it. */
         const char *format = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "format"));
         int cert = format != NULL && strcmp(format, "certificate") == 0, confirmed = ks_revocation_confirmed(obj);
-        if (ks_valid_table[cert][confirmed].en != NULL) {
+        if (!cert && ks_updated_after_signing(obj)) {
+            en = ks_valid_updated_table[confirmed].en;
+            ja = ks_valid_updated_table[confirmed].ja;
+        } else if (ks_valid_table[cert][confirmed].en != NULL) {
             en = ks_valid_table[cert][confirmed].en;
             ja = ks_valid_table[cert][confirmed].ja;
         }
