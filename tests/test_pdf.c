@@ -94,6 +94,10 @@ static const struct row {
     /* Two signatures: the first one lists the second as an allowed change. */
     {"two-sigs.pdf", "off", KS_OK, "TOTAL_PASSED", NULL, 0, "signature_added=1"},
     {"two-sigs.pdf", "one-signer", KS_E_LIMIT, NULL, NULL, COVERS_ANY, NULL},
+    /* Indirect /AcroForm, /Fields, /Annots and /Contents arrays (a crash
+     * once): entries may be added, none dropped. */
+    {"two-sigs-indirect.pdf", "off", KS_OK, "TOTAL_PASSED", NULL, 0, "signature_added=1"},
+    {"two-sigs-indirect-dropped.pdf", "off", KS_OK, "TOTAL_FAILED", "HASH_FAILURE", 0, "other=0 signature_added=1"},
     /* Allowed updates after an approval signature. */
     {"form-fill.pdf", "off", KS_OK, "TOTAL_PASSED", NULL, 0, "form_field_filled=1"},
     {"dss-added.pdf", "off", KS_OK, "TOTAL_PASSED", NULL, 0, "dss_added=1"},
@@ -123,6 +127,7 @@ static const struct row {
     /* Rule 3: incremental saving and shadow attacks. */
     {"isa-content.pdf", "off", KS_OK, "TOTAL_FAILED", "HASH_FAILURE", 0, "page_content_changed=0"},
     {"isa-page.pdf", "off", KS_OK, "TOTAL_FAILED", "HASH_FAILURE", 0, "page_added=0"},
+    {"isa-free-content.pdf", "off", KS_OK, "TOTAL_FAILED", "HASH_FAILURE", 0, "page_content_changed=0"},
     {"isa-annot.pdf", "off", KS_OK, "TOTAL_FAILED", "HASH_FAILURE", 0, "annotation_added=0"},
     {"cert-p1-annot.pdf", "off", KS_OK, "TOTAL_FAILED", "HASH_FAILURE", 0, "annotation_added=0"},
     {"shadow-hide.pdf", "off", KS_OK, "TOTAL_FAILED", "HASH_FAILURE", 0, "other=0"},

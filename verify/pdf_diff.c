@@ -235,11 +235,10 @@ static int pd_keys_within(char **keys, size_t n, const char *const *allowed)
     return 1;
 }
 
-/* 1 when every element of the signed revision's array s.dict[key] is still
- * in the whole document's w.dict[key] (by reference or value). */
-static int pd_array_kept(qpdf_data w, qpdf_oh wd, qpdf_data s, qpdf_oh sd, const char *key)
+/* 1 when every element of the signed revision's array `sa` is still in the
+ * whole document's `wa` (by reference or value). */
+static int pd_items_kept(qpdf_data w, qpdf_oh wa, qpdf_data s, qpdf_oh sa)
 {
-    qpdf_oh wa = qpdf_oh_get_key(w, wd, key), sa = qpdf_oh_get_key(s, sd, key);
     int ok = 1;
     int nw = qpdf_oh_is_array(w, wa) ? qpdf_oh_get_array_n_items(w, wa) : 0;
     int ns = qpdf_oh_is_array(s, sa) ? qpdf_oh_get_array_n_items(s, sa) : 0;
@@ -256,6 +255,14 @@ static int pd_array_kept(qpdf_data w, qpdf_oh wd, qpdf_data s, qpdf_oh sd, const
         free(t);
         ok = found;
     }
+    return ok;
+}
+
+/* The same for the arrays w.dict[key] and s.dict[key]. */
+static int pd_array_kept(qpdf_data w, qpdf_oh wd, qpdf_data s, qpdf_oh sd, const char *key)
+{
+    qpdf_oh wa = qpdf_oh_get_key(w, wd, key), sa = qpdf_oh_get_key(s, sd, key);
+    int ok = pd_items_kept(w, wa, s, sa);
     qpdf_oh_release(w, wa);
     qpdf_oh_release(s, sa);
     return ok;
@@ -349,6 +356,8 @@ static ks_pdf_role pd_child_role(ks_pdf_role r, const char *k1, const char *k2, 
 {
     if (new_ok || r == R_NEW_OK)
         return R_NEW_OK;
+    if (k1 == NULL) /* the items of an indirect array keep the array's role */
+        return r;
     switch (r) {
     case R_CATALOG:
         if (strcmp(k1, "/Pages") == 0)
@@ -596,6 +605,23 @@ static ks_result pd_judge(ks_pdf_walk *wk, const ks_pdf_item *it, qpdf_oh o, qpd
     qpdf_data w = wk->w;
     char name[96];
     *new_ok = 0;
+    if (exists && qpdf_oh_is_null(w, o)) {
+        /* Freed or emptied by an update: whatever it showed is gone. */
+        const char *kind = it->role == R_CONTENT ? "page_content_changed"
+                           : it->role == R_CATALOG ? "catalog_replaced"
+                                                   : "other";
+        pd_objname(it, "(removed after signing)", name, sizeof name);
+        return pd_report(wk, kind, name, 0);
+    }
+    if (qpdf_oh_is_array(w, o) && it->role != R_CONTENT) {
+        /* An indirect /Annots, /Fields or /Kids array: entries may be added
+         * (each is judged as it is reached), none removed or replaced. */
+        if (exists && (it->role == R_ANNOT || it->role == R_FIELD) && qpdf_oh_is_array(wk->s, old) &&
+            pd_items_kept(w, o, wk->s, old))
+            return KS_OK;
+        pd_objname(it, exists ? "(an array changed)" : "(defined after signing)", name, sizeof name);
+        return pd_report(wk, it->role == R_PAGES ? "page_added" : "other", name, 0);
+    }
     switch (it->role) {
     case R_CATALOG:
         if (!exists)
@@ -658,8 +684,13 @@ static ks_result pd_step(ks_pdf_walk *wk, ks_pdf_item it)
     qpdf_oh old = qpdf_get_object_by_id(s, it.id, it.gen);
     ks_result r = KS_OK;
     int new_ok = 0;
-    if (qpdf_oh_is_null(w, o))
-        goto done; /* a reference to nothing is null (ISO 32000-1 7.3.10) */
+    if (qpdf_oh_is_null(w, o)) {
+        /* A reference to nothing is null (ISO 32000-1 7.3.10): fine unless
+         * it was something when signed. */
+        if (!qpdf_oh_is_null(s, old))
+            r = pd_judge(wk, &it, o, old, 1, &new_ok);
+        goto done;
+    }
     if (it.role == R_PAGES && !pd_key_is_name(w, o, "/Type", "/Page") && !pd_key_is_name(w, o, "/Type", "/Pages"))
         it.role = R_OTHER;
     int exists = !qpdf_oh_is_null(s, old);

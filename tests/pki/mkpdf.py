@@ -227,6 +227,31 @@ def main():
     two.data = fill_signature(two.data, "citizen-ec", cades=True)
     save("two-sigs.pdf", two.data)
 
+    # The same with every array and the AcroForm indirect (as some tools
+    # write them): the first signature must still allow the second.
+    d = Doc()
+    objs = base_objects()
+    objs[1] = b"<< /Type /Catalog /Pages 2 0 R /AcroForm 20 0 R >>"
+    objs[3] = (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 23 0 R"
+               b" /Resources << /Font << /F1 6 0 R >> >> /Annots 22 0 R >>")
+    objs[20] = b"<< /Fields 21 0 R /SigFlags 3 >>"
+    objs[21] = b"[5 0 R]"
+    objs[22] = b"[5 0 R]"
+    objs[23] = b"[4 0 R]"
+    d.write_revision(objs, b"1 0 R", b"8 0 R")
+    d.data = fill_signature(d.data, "citizen-rsa")
+    d.write_revision({
+        21: b"[5 0 R 9 0 R]",
+        22: b"[5 0 R 9 0 R]",
+        9: b"<< /FT /Sig /T (Signature2) /V 10 0 R /Type /Annot /Subtype /Widget /Rect [0 0 0 0] /F 132 /P 3 0 R >>",
+        10: sig_dict(b"ETSI.CAdES.detached", reason="Second synthetic signature"),
+    }, b"1 0 R", b"8 0 R")
+    d.data = fill_signature(d.data, "citizen-ec", cades=True)
+    save("two-sigs-indirect.pdf", d.data)
+    # ... and an update that drops the signed widget from the indirect /Annots.
+    d.write_revision({22: b"[9 0 R]"}, b"1 0 R", b"8 0 R")
+    save("two-sigs-indirect-dropped.pdf", d.data)
+
     # ---- rule 1: universal signature forgery -------------------------------
     def usf(name, sig7):
         d = Doc()
@@ -261,6 +286,15 @@ def main():
     d.write_revision({4: stream(b"BT /F1 18 Tf 72 760 Td (SYNTHETIC TEST DOCUMENT: pay 9000 yen) Tj ET")},
                      b"1 0 R", b"8 0 R")
     save("isa-content.pdf", d.data)
+
+    # The page content freed by the update's xref (the page still points
+    # at it, and now shows nothing).
+    d = signed_doc()
+    prev = d.startxref
+    xref_at = len(d.data)
+    d.data += (b"xref\n4 1\n0000000000 00001 f \ntrailer\n<< /Size %d /Root 1 0 R /Info 8 0 R /Prev %d >>\n"
+               b"startxref\n%d\n%%%%EOF\n" % (d.size, prev, xref_at))
+    save("isa-free-content.pdf", d.data)
 
     d = signed_doc()
     d.write_revision({
