@@ -92,6 +92,13 @@ static char *pd_value_text(qpdf_data q, qpdf_oh dict, const char *key)
     return s;
 }
 
+static void pd_free_keys(char **k, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(k[i]);
+    free(k);
+}
+
 /* The keys of a dictionary (a stream's dictionary for a stream), malloc'd.
  * qpdf iterates over one dictionary at a time: the keys are copied first. */
 static ks_result pd_keys(qpdf_data q, qpdf_oh oh, char ***out, size_t *nout)
@@ -107,11 +114,11 @@ static ks_result pd_keys(qpdf_data q, qpdf_oh oh, char ***out, size_t *nout)
     while (qpdf_oh_dict_more_keys(q)) {
         const char *k = qpdf_oh_dict_next_key(q);
         if (*nout == cap) {
-            cap = cap ? cap * 2 : 16;
-            if (cap > 65536) {
+            if (*nout >= KS_PDF_MAX_KEYS) {
                 r = KS_E_LIMIT;
                 goto done;
             }
+            cap = cap ? cap * 2 : 16;
             char **nk = realloc(*out, cap * sizeof *nk);
             if (nk == NULL) {
                 r = KS_E_NOMEM;
@@ -127,14 +134,12 @@ static ks_result pd_keys(qpdf_data q, qpdf_oh oh, char ***out, size_t *nout)
     }
 done:
     qpdf_oh_release(q, d);
+    if (r != KS_OK) {
+        pd_free_keys(*out, *nout);
+        *out = NULL;
+        *nout = 0;
+    }
     return r;
-}
-
-static void pd_free_keys(char **k, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(k[i]);
-    free(k);
 }
 
 /* 1 when the two objects print the same and, for streams, hold the same
@@ -242,6 +247,8 @@ static int pd_items_kept(qpdf_data w, qpdf_oh wa, qpdf_data s, qpdf_oh sa)
     int ok = 1;
     int nw = qpdf_oh_is_array(w, wa) ? qpdf_oh_get_array_n_items(w, wa) : 0;
     int ns = qpdf_oh_is_array(s, sa) ? qpdf_oh_get_array_n_items(s, sa) : 0;
+    if (nw > KS_PDF_MAX_ITEMS || ns > KS_PDF_MAX_ITEMS)
+        return 0; /* too many to compare: judged changed (refused) */
     for (int i = 0; i < ns && ok; i++) {
         qpdf_oh si = qpdf_oh_get_array_item(s, sa, i);
         char *t = strdup(qpdf_oh_unparse(s, si));

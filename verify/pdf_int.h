@@ -17,6 +17,8 @@
 #define KS_PDF_MAX_DEPTH 64        /* nesting of direct arrays and dictionaries we walk */
 #define KS_PDF_MAX_FIELDS 4096     /* AcroForm fields looked at */
 #define KS_PDF_MAX_CHANGES 256     /* modifications reported per signature */
+#define KS_PDF_MAX_KEYS 4096       /* keys of one dictionary compared (quadratic) */
+#define KS_PDF_MAX_ITEMS 4096      /* items of an /Annots or /Fields array compared (quadratic) */
 
 /* What qpdf may inflate (zlib) per verification: object and xref streams
  * are decoded whole (pdf_inflate.c). */

@@ -452,6 +452,16 @@ def main():
             b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref_at)
     save("bomb-objstm.pdf", bytes(out))
 
+    # A dictionary past the comparison's key ceiling (KS_PDF_MAX_KEYS), then
+    # an update the signature would allow: the analysis stops, never passes.
+    props = b" ".join(b"/P%d %d" % (i, i) for i in range(5000))
+    d = signed_doc(page_extra=b" /PieceInfo << " + props + b" >>")
+    d.write_revision({
+        1: b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [5 0 R] /SigFlags 3 >> /DSS 11 0 R >>",
+        11: b"<< /Certs [] >>",
+    }, b"1 0 R", b"8 0 R")
+    save("limit-keys.pdf", d.data)
+
     # ---- rule 4: signature wrapping -----------------------------------------
     # The gap holds the real CMS, then an attacker's object and xref; the
     # declared ranges are untouched and still verify.
