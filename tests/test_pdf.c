@@ -121,6 +121,9 @@ static const struct row {
     {"usf-empty-contents.pdf", "off", KS_OK, "INDETERMINATE", "FORMAT_FAILURE", 0, NULL},
     {"usf-zero-range.pdf", "off", KS_OK, "INDETERMINATE", "FORMAT_FAILURE", 0, NULL},
     {"usf-range-not-zero.pdf", "off", KS_OK, "INDETERMINATE", "FORMAT_FAILURE", 0, NULL},
+    {"usf-negative-range.pdf", "off", KS_OK, "INDETERMINATE", "FORMAT_FAILURE", 0, NULL},
+    {"usf-overlap-range.pdf", "off", KS_OK, "INDETERMINATE", "FORMAT_FAILURE", 0, NULL},
+    {"usf-real-range.pdf", "off", KS_OK, "INDETERMINATE", "FORMAT_FAILURE", 0, NULL},
     /* Rule 2: the gap is exactly /Contents; nothing unaccounted at the end. */
     {"gap-larger.pdf", "off", KS_OK, "INDETERMINATE", "FORMAT_FAILURE", 0, NULL},
     {"eof-garbage.pdf", "off", KS_OK, "TOTAL_FAILED", "HASH_FAILURE", 0, "other=0"},

@@ -71,7 +71,9 @@ ks_result ks_pdf_open(const uint8_t *data, size_t len, qpdf_data *out)
     if (qpdf_read_memory(q, "submitted.pdf", (const char *)data, (unsigned long long)len, NULL) & QPDF_ERRORS) {
         qpdf_error e = qpdf_get_error(q);
         enum qpdf_error_code_e code = e ? qpdf_get_error_code(q, e) : qpdf_e_damaged_pdf;
-        ks_log(KS_LOG_DEBUG, "pdf: qpdf: %s", e ? qpdf_get_error_full_text(q, e) : "read failed");
+        /* The code and offset only: qpdf's text can quote the document. */
+        ks_log(KS_LOG_DEBUG, "pdf: qpdf error %d at byte %llu", e ? (int)qpdf_get_error_code(q, e) : -1,
+               e ? qpdf_get_error_file_position(q, e) : 0ULL);
         r = code == qpdf_e_password ? KS_E_PDF_ENCRYPTED : KS_E_PDF;
         goto done;
     }

@@ -680,7 +680,9 @@ static ks_result pd_qpdf_failed(qpdf_data q)
     if (!qpdf_has_error(q))
         return KS_OK;
     qpdf_error e = qpdf_get_error(q); /* also clears it */
-    ks_log(KS_LOG_DEBUG, "pdf: qpdf: %s", e ? qpdf_get_error_full_text(q, e) : "error");
+    /* The code and offset only: qpdf's text can quote the document. */
+    ks_log(KS_LOG_DEBUG, "pdf: qpdf error %d at byte %llu", e ? (int)qpdf_get_error_code(q, e) : -1,
+           e ? qpdf_get_error_file_position(q, e) : 0ULL);
     return KS_E_PDF;
 }
 

@@ -264,6 +264,9 @@ def main():
     usf("usf-null-contents.pdf", sig_dict(contents=b"/Contents null").replace(BR_PLACEHOLDER, b"/ByteRange [0 10 20 30]"))
     usf("usf-empty-contents.pdf", sig_dict(contents=b"/Contents <>").replace(BR_PLACEHOLDER, b"/ByteRange [0 10 20 30]"))
     usf("usf-zero-range.pdf", sig_dict().replace(BR_PLACEHOLDER, b"/ByteRange [0 0 0 0]"))
+    usf("usf-negative-range.pdf", sig_dict().replace(BR_PLACEHOLDER, b"/ByteRange [0 -1 20 30]"))
+    usf("usf-overlap-range.pdf", sig_dict().replace(BR_PLACEHOLDER, b"/ByteRange [0 800 700 100]"))
+    usf("usf-real-range.pdf", sig_dict().replace(BR_PLACEHOLDER, b"/ByteRange [0 747.0 17133 463]"))
     # A real signature over ranges that do not start at 0: the header is unsigned.
     d = Doc()
     d.write_revision(base_objects(), b"1 0 R", b"8 0 R")
