@@ -44,6 +44,14 @@ cleanup() {
 trap cleanup EXIT
 check "the clone's parent is 0700" [ "$(stat -c %a "$D")" = 700 ]
 
+# A newcomer's make: the release build, whatever this run's (make test
+# SAN=1 passes SAN=1 down through MAKEFLAGS, and its binaries live in
+# build/san, where the README's bin/kensho is not).
+NEWCOMER=(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SAN)
+newcomer() { "${NEWCOMER[@]}" "$@"; }
+[ -x "$ROOT/bin/kensho" ] && [ -x "$ROOT/bin/kensho-fcgi" ] ||
+    newcomer make -C "$ROOT" --no-print-directory all >"$D/build.log" 2>&1
+
 # ---- 1. the clone, with this checkout's build ----
 git clone -q "$ROOT" "$C" 2>"$D/clone.err"
 check "git clone of HEAD" [ -f "$C/Makefile" ]
@@ -74,7 +82,7 @@ check "the README has commands ($n_cmds)" [ "$n_cmds" -ge 4 ]
 exit_for() { case $1 in TOTAL_PASSED) echo 0 ;; TOTAL_FAILED) echo 1 ;; INDETERMINATE) echo 2 ;; *) echo 0 ;; esac; }
 run_cmd() {
     local cmd=$1 want=$2 rc got want_rc=0
-    (cd "$C" && timeout 60 bash -c "$cmd") >"$D/out" 2>"$D/err"
+    (cd "$C" && newcomer timeout 60 bash -c "$cmd") >"$D/out" 2>"$D/err"
     rc=$?
     case $cmd in bin/kensho\ verify* | bin/kensho\ cert*) want_rc=$(exit_for "$want") ;; esac
     check "README: $cmd: exit $rc (want $want_rc)" [ "$rc" = "$want_rc" ]
@@ -93,7 +101,8 @@ done <"$D/commands"
 
 # ---- 3. make run from the clone ----
 PORT=$(ks_free_port)
-setsid make -C "$C" --no-print-directory run PORT="$PORT" >"$D/run.log" 2>&1 </dev/null &
+# Not through the function: $! must be setsid's own pid, the new group's.
+"${NEWCOMER[@]}" setsid make -C "$C" --no-print-directory run PORT="$PORT" >"$D/run.log" 2>&1 </dev/null &
 PGID=$!
 ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$PORT/readyz")" = 200 ]; }
 if ks_wait_for 120 ready; then
@@ -104,7 +113,7 @@ if ks_wait_for 120 ready; then
     done <"$D/commands"
     # A reload reads what the first load read, as the service's user.
     fpid=$(pgrep -g "$PGID" -x kensho-fcgi | head -n 1)
-    kill -HUP "${fpid:-0}" 2>/dev/null
+    [ -n "$fpid" ] && kill -HUP "$fpid" 2>/dev/null # never "kill 0": that is this test's own group
     check "SIGHUP: kensho-fcgi reloads its configuration" \
         ks_wait_for 10 grep -q '"configuration reloaded' "$C/build/run/kensho-fcgi.log"
     check "SIGHUP: still verifies" bash -c "curl -s --max-time 20 -F signature=@'$C/build/pki/sig-attached-rsa.p7m' \
@@ -132,7 +141,7 @@ fi
 # ---- 5. a CONFIG= file the service user cannot read ----
 if [ "$(id -u)" -eq 0 ]; then
     cp "$C/build/pki/demo.json" "$C/mine.json"
-    (cd "$C" && timeout 60 make --no-print-directory run PORT="$(ks_free_port)" CONFIG=mine.json) >"$D/cfg.log" 2>&1 </dev/null
+    (cd "$C" && newcomer timeout 60 make --no-print-directory run PORT="$(ks_free_port)" CONFIG=mine.json) >"$D/cfg.log" 2>&1 </dev/null
     rc=$?
     check "CONFIG= in a 0700 clone: refused (exit $rc)" [ "$rc" -ne 0 ]
     check "CONFIG= in a 0700 clone: the error names nobody" grep -q 'not readable by nobody' "$D/cfg.log"
