@@ -81,6 +81,8 @@ struct ks_ctx {
     X509_STORE *store;              /* trust anchors only */
     STACK_OF(X509) *anchors;        /* the same anchors, for the path builder */
     STACK_OF(X509) *intermediates;  /* configured CA and cross certificates */
+    STACK_OF(X509) *ts_anchors;     /* timestamp_anchors: TSA trust, apart from the signing anchors */
+    X509_STORE *ts_store;           /* the same, for TSA paths (tsp.c); NULL when none */
     STACK_OF(X509_CRL) *crls;       /* local CRL files ("crls", revocation_sources) */
     char **crl_origins;             /* the file of each, same order */
     ks_revocation_cfg rev;
@@ -238,6 +240,29 @@ ks_result ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, c
  * obj; KS_E_NOMEM when the verdict could not be built whole. */
 ks_result ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in, time_t at,
                                 const time_t *claimed, cJSON *obj, ks_status *st) __attribute__((warn_unused_result));
+
+/* tsp.c: RFC 3161 time-stamp tokens (shared by CAdES, XAdES and PDF).
+ * The verdict on one token: TOTAL_PASSED only when it proves that the data
+ * existed at `time` (signature, ESS binding of the TSA certificate, its
+ * critical id-kp-timeStamping EKU, a path to timestamp_anchors at the time
+ * the caller named, genTime inside the TSA's validity and not after that
+ * time, messageImprint over the data).  `time`/`has_time`, `tsa` and
+ * `imprint_ok` are filled as far as the token decodes, also on failure, so
+ * a failing token can be reported. */
+typedef struct {
+    ks_indication indication;
+    ks_subindication sub;
+    char detail[256];
+    time_t time; /* genTime */
+    int has_time;
+    char tsa[256];  /* the TSA certificate's subject (RFC 2253), "" unknown */
+    int imprint_ok; /* messageImprint == hash(data) with an accepted digest */
+} ks_tsp_result;
+/* Verifies the DER token `der` (exact length) over the concatenation of the
+ * `ndata` pieces of `data` (a PDF's two ByteRange ranges, a CMS signature
+ * value), with the TSA path validated at `at`. */
+void ks_tsp_verify(const ks_ctx *ctx, const uint8_t *der, size_t len, const ks_blob *data, size_t ndata, time_t at,
+                   ks_tsp_result *out);
 
 /* registry.c: CA certificates by the SHA-256 of their DER (hex). */
 int ks_cert_fp(X509 *x, char fp[65]);

@@ -795,14 +795,8 @@ keyUsage               = critical, digitalSignature, nonRepudiation
 extendedKeyUsage       = critical, timeStamping
 subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid:always
-# The same purpose, not marked critical: not a TSA certificate (2.3).
-[ tsa_noncrit ]
-keyUsage               = critical, digitalSignature, nonRepudiation
-extendedKeyUsage       = timeStamping
-subjectKeyIdentifier   = hash
-authorityKeyIdentifier = keyid:always
 EOF
-for k in tsa-ca tsa tsa-noncrit tsa-rogue; do
+for k in tsa-ca tsa tsa-rogue; do
     run openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -pkeyopt ec_param_enc:named_curve \
         -out "$k.key"
 done
@@ -823,7 +817,6 @@ tsa_issue() {
     rm -f work/tsa.csr
 }
 tsa_issue tsa-ca   tsa-ca.pem   tsa         'Synthetic TSA 1'       tsa
-tsa_issue tsa-ca   tsa-ca.pem   tsa-noncrit 'Synthetic TSA noncrit' tsa_noncrit
 tsa_issue rogue-ca rogue-ca.pem tsa-rogue   'Synthetic rogue TSA'   tsa
 rm -f work/tsa-ext.cnf
 # `openssl ts -reply` as the TSA: a token over doc.txt (RFC 3161 2.4.2,
