@@ -94,7 +94,7 @@ done:
     sk_X509_free(one);
     ESS_SIGNING_CERT_free(v1);
     ESS_SIGNING_CERT_V2_free(v2);
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return ok;
 }
 
@@ -111,7 +111,7 @@ static int ks_tsp_eku_ok(X509 *tsa)
     int ok = eku != NULL && sk_ASN1_OBJECT_num(eku) == 1 &&
              OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, 0)) == NID_time_stamp;
     sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return ok;
 }
 
@@ -155,7 +155,7 @@ done:
         snprintf(why, whylen, "internal error validating the TSA path");
     X509_STORE_CTX_free(sctx);
     sk_X509_free(untrusted); /* references only */
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return ok;
 }
 
@@ -188,7 +188,7 @@ static int ks_tsp_imprint(const ks_ctx *ctx, TS_TST_INFO *tst, const ks_blob *da
     ok = ASN1_STRING_length(want) == (int)mdlen && CRYPTO_memcmp(ASN1_STRING_get0_data(want), md, mdlen) == 0;
 done:
     EVP_MD_CTX_free(h);
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return ok;
 }
 
@@ -213,7 +213,7 @@ void ks_tsp_verify(const ks_ctx *ctx, const uint8_t *der, size_t len, const ks_b
 
     memset(out, 0, sizeof *out);
     ks_tsp_fail(out, KS_TOTAL_FAILED, KS_SUB_FORMAT_FAILURE, "not an RFC 3161 time-stamp token");
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     if (der == NULL || len > ks_ctx_max_input(ctx) || (cms = ks_der_to_cms(der, len)) == NULL)
         goto done;
     if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed ||
@@ -244,7 +244,7 @@ void ks_tsp_verify(const ks_ctx *ctx, const uint8_t *der, size_t len, const ks_b
     out->has_time = 1;
 
     certs = CMS_get1_certs(cms);
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     if (sk_X509_num(certs) > KS_TSP_MAX_CERTS) {
         ks_tsp_fail(out, KS_TOTAL_FAILED, KS_SUB_FORMAT_FAILURE, "too many certificates in the time-stamp token");
         goto done;
@@ -252,7 +252,7 @@ void ks_tsp_verify(const ks_ctx *ctx, const uint8_t *der, size_t len, const ks_b
     /* The TSA's certificate: in the token (2.4.1 certReq), or configured
      * as a timestamp anchor itself. */
     if (CMS_set1_signers_certs(cms, ctx->ts_anchors, 0) < 0)
-        ERR_clear_error();
+        ks_openssl_drain(__func__);
     CMS_SignerInfo_get0_algs(si, NULL, &tsa, NULL, NULL);
     if (tsa == NULL) {
         ks_tsp_fail(out, KS_INDETERMINATE, KS_SUB_NO_SIGNING_CERTIFICATE_FOUND,
@@ -335,5 +335,5 @@ done:
     TS_TST_INFO_free(tst);
     sk_X509_pop_free(certs, X509_free);
     CMS_ContentInfo_free(cms);
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
 }
