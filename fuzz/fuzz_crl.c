@@ -49,7 +49,7 @@ static void fz_use(X509_CRL *crl)
     ks_path_result res;
     if (crls == NULL || !sk_X509_CRL_push(crls, crl))
         fz_die("stack", "out of memory");
-    ks_path_check_crls(fz_ctx, fz_chain, crls, ks_ctx_now(fz_ctx), NULL, established, 1, missing, &res);
+    ks_path_check_crls(fz_ctx, fz_chain, crls, ks_ctx_now(fz_ctx), NULL, established, 1, NULL, missing, &res);
     /* A CRL no key of the path signed can never make it pass more than
      * "missing" allows, nor revoke anything. */
     ks_path_result_clear(&res);

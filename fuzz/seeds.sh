@@ -159,6 +159,14 @@ if [ -n "$S" ] && [ -d "$S/pkits/crls" ]; then
     ls "$S/pkits/crls" | sort | awk 'NR % 3 == 1' | while read -r f; do cp "$S/pkits/crls/$f" "$OUT/crl/pkits-$f"; done
 fi
 
+# ---- tsp: the token `openssl ts -reply` made over doc.txt, with and without
+# the data it covers, and a CMS signature that is no token ----
+mkdir -p "$OUT/tsp"
+cp "$P/ts-doc.tst" "$OUT/tsp/"
+{ cat "$P/ts-doc.tst"; printf '%s' "$MARK"; cat "$P/doc.txt"; } >"$OUT/tsp/ts-doc-with-data"
+{ cat "$P/ts-doc.tst"; printf '%s' "$MARK"; cat "$P/doc-tampered.txt"; } >"$OUT/tsp/ts-doc-tampered-data"
+cp "$P/sig-attached-rsa.p7m" "$OUT/tsp/not-a-token.p7m"
+
 # ---- cache: frames as cache/cache.c writes them for the harness's key ----
 python3 - "$OUT/cache" <<'PY'
 import hashlib, hmac, struct, sys

@@ -200,5 +200,39 @@ expect 1 detail "certificate has expired (at depth 0: the end-entity certificate
     cert --config "$T/short.json" --cert "$T/short/ee.pem" --at "$AT250"
 expect 0 indication TOTAL_PASSED -- cert --config "$T/short.json" --cert "$T/short/ee.pem"
 
+# Issue #20, long-term validation through bin/kensho: the signatures and the
+# validation time come from tests/test_ltv.c (a TSA with an injected clock;
+# every instant taken from the test PKI, so nothing rots).
+mkdir "$T/ltv"
+if "${OUT:-build/rel}/tests/test_ltv" --emit "$T/ltv"; then
+    cat >"$T/ltv.json" <<JSON
+{"trust_anchors": ["$P/anchors"], "intermediates": ["$P/intermediates"],
+ "crls": ["$P/pref-ca.crl", "$P/pref-ca2.crl", "$P/jpki-bca.crl", "$P/gpki-bca.crl", "$P/ministry-ca.crl"],
+ "timestamp_anchors": ["$P/tsa-ca.pem"]}
+JSON
+    L="$T/ltv.json"
+    LAT=$(cat "$T/ltv/ltv-at.txt")
+    expect 0 indication TOTAL_PASSED -- verify --config "$L" --signature "$T/ltv/ltv-revoked-after-ts.p7m" --at "$LAT"
+    holds 0 "v['reasons'][0]['ja'] == '署名時刻より後に失効していますが、失効前に署名されたことがタイムスタンプで証明されています' and v['revocation'][0]['status'] == 'revoked'" -- \
+        verify --config "$L" --signature "$T/ltv/ltv-revoked-after-ts.p7m" --at "$LAT"
+    expect 0 indication TOTAL_PASSED -- verify --config "$L" --signature "$T/ltv/ltv-expired-since-ts.p7m" --at "$LAT"
+    holds 0 "v['validation_model']['basis'] == 'best_signature_time' and v['best_signature_time'] == v['poe']['time'] == v['timestamps'][0]['time'] == v['validation_model']['time']" -- \
+        verify --config "$L" --signature "$T/ltv/ltv-expired-since-ts.p7m" --at "$LAT"
+    expect 1 subindication REVOKED -- verify --config "$L" --signature "$T/ltv/ltv-revoked-before-ts.p7m" --at "$LAT"
+    expect 2 subindication OUT_OF_BOUNDS_NO_POE -- verify --config "$L" --signature "$T/ltv/ltv-expired-rogue-ts.p7m" --at "$LAT"
+    holds 2 "v['timestamps'][0]['indication'] == 'INDETERMINATE' and v['poe'] is None and v['validation_model']['basis'] == 'validation_time'" -- \
+        verify --config "$L" --signature "$T/ltv/ltv-expired-rogue-ts.p7m" --at "$LAT"
+    holds 2 "v['subindication'] == 'OUT_OF_BOUNDS_NO_POE' and v['timestamps'][0]['subindication'] == 'SIG_CRYPTO_FAILURE'" -- \
+        verify --config "$L" --signature "$T/ltv/ltv-expired-tampered-ts.p7m" --at "$LAT"
+    holds 2 "v['subindication'] == 'REVOKED_NO_POE' and v['timestamps'][0]['message_imprint_ok'] is False" -- \
+        verify --config "$L" --signature "$T/ltv/ltv-revoked-imprint-ts.p7m" --at "$LAT"
+    # no timestamp_anchors: no TSA is trusted, the token is reported all the same
+    holds 2 "v['subindication'] == 'REVOKED_NO_POE' and v['timestamps'][0]['subindication'] == 'NO_CERTIFICATE_CHAIN_FOUND'" -- \
+        verify --config "$T/crls.json" --signature "$T/ltv/ltv-revoked-after-ts.p7m" --at "$LAT"
+else
+    fail=$((fail + 1))
+    echo "FAIL: ${OUT:-build/rel}/tests/test_ltv --emit did not make the long-term validation inputs" >&2
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

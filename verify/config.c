@@ -570,6 +570,7 @@ static cJSON *ks_policy_summary(const ks_ctx *ctx)
     cJSON_AddNumberToObject(alg, "min_ec_bits", ctx->alg.min_ec_bits);
     cJSON_AddBoolToObject(alg, "allow_sha1", ctx->alg.allow_sha1);
     cJSON_AddNumberToObject(p, "trust_anchors", sk_X509_num(ctx->anchors));
+    cJSON_AddNumberToObject(p, "timestamp_anchors", sk_X509_num(ctx->ts_anchors));
     return p;
 }
 
@@ -587,7 +588,7 @@ ks_result ks_ctx_load(const char *path, ks_ctx **out, char **errmsg)
         "memcached",      "require_explicit_policy", "inhibit_policy_mapping",
         "inhibit_any_policy", "limits",             "algorithms",
         "service",        "cache",                  "audit",
-        "log",            "signer_ekus",    NULL};
+        "log",            "signer_ekus",            "timestamp_anchors", NULL};
     ks_cfgerr e = {0};
     ks_result ret = KS_E_CONFIG;
     uint8_t *text = NULL;
@@ -626,9 +627,11 @@ ks_result ks_ctx_load(const char *path, ks_ctx **out, char **errmsg)
     ctx->store = X509_STORE_new();
     ctx->anchors = sk_X509_new_null();
     ctx->intermediates = sk_X509_new_null();
+    ctx->ts_anchors = sk_X509_new_null();
     ctx->crls = sk_X509_CRL_new_null();
     ctx->policies = sk_ASN1_OBJECT_new_null();
-    if (ctx->store == NULL || ctx->anchors == NULL || ctx->intermediates == NULL || ctx->crls == NULL ||
+    if (ctx->store == NULL || ctx->anchors == NULL || ctx->intermediates == NULL || ctx->ts_anchors == NULL ||
+        ctx->crls == NULL ||
         ctx->policies == NULL) {
         ks_cfg_fail(&e, "out of memory");
         goto done;
@@ -636,7 +639,8 @@ ks_result ks_ctx_load(const char *path, ks_ctx **out, char **errmsg)
     if (!ks_cfg_known(&e, root, "", known) || !ks_cfg_limits(&e, root, ctx) ||
         !ks_cfg_algorithms(&e, root, ctx) || !ks_cfg_revocation(&e, root, ctx) ||
         !ks_cfg_certs(&e, root, "trust_anchors", ctx->anchors) ||
-        !ks_cfg_certs(&e, root, "intermediates", ctx->intermediates) || !ks_cfg_sources(&e, root, ctx) ||
+        !ks_cfg_certs(&e, root, "intermediates", ctx->intermediates) ||
+        !ks_cfg_certs(&e, root, "timestamp_anchors", ctx->ts_anchors) || !ks_cfg_sources(&e, root, ctx) ||
         !ks_cfg_policies(&e, root, ctx) || !ks_cfg_signer_ekus(&e, root, ctx) ||
         !ks_cfg_strings(&e, root, "memcached", "memcached", &ctx->memcached, &ctx->n_memcached) ||
         !ks_cfg_sections(&e, root, ctx))
@@ -659,6 +663,21 @@ ks_result ks_ctx_load(const char *path, ks_ctx **out, char **errmsg)
             ks_log_openssl("X509_STORE_add_cert");
             ks_cfg_fail(&e, "key \"trust_anchors\": cannot add certificate %d", i);
             goto done;
+        }
+    }
+    /* RFC 3161 TSAs are trusted for time, not for signatures: their own
+     * store, so a TSA root never ends a signer's path (tsp.c). */
+    if (sk_X509_num(ctx->ts_anchors) > 0) {
+        if ((ctx->ts_store = X509_STORE_new()) == NULL) {
+            ks_cfg_fail(&e, "out of memory");
+            goto done;
+        }
+        for (int i = 0; i < sk_X509_num(ctx->ts_anchors); i++) {
+            if (X509_STORE_add_cert(ctx->ts_store, sk_X509_value(ctx->ts_anchors, i)) != 1) {
+                ks_log_openssl("X509_STORE_add_cert");
+                ks_cfg_fail(&e, "key \"timestamp_anchors\": cannot add certificate %d", i);
+                goto done;
+            }
         }
     }
     if ((ctx->registry = ks_registry_new(ctx->anchors, ctx->intermediates)) == NULL ||
@@ -708,6 +727,8 @@ void ks_ctx_free_contents(ks_ctx *ctx)
     X509_STORE_free(ctx->store);
     sk_X509_pop_free(ctx->anchors, X509_free);
     sk_X509_pop_free(ctx->intermediates, X509_free);
+    X509_STORE_free(ctx->ts_store);
+    sk_X509_pop_free(ctx->ts_anchors, X509_free);
     for (int i = 0; i < sk_X509_CRL_num(ctx->crls); i++)
         free(ctx->crl_origins[i]);
     free(ctx->crl_origins);

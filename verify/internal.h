@@ -81,6 +81,8 @@ struct ks_ctx {
     X509_STORE *store;              /* trust anchors only */
     STACK_OF(X509) *anchors;        /* the same anchors, for the path builder */
     STACK_OF(X509) *intermediates;  /* configured CA and cross certificates */
+    STACK_OF(X509) *ts_anchors;     /* timestamp_anchors: TSA trust, apart from the signing anchors */
+    X509_STORE *ts_store;           /* the same, for TSA paths (tsp.c); NULL when none */
     STACK_OF(X509_CRL) *crls;       /* local CRL files ("crls", revocation_sources) */
     char **crl_origins;             /* the file of each, same order */
     ks_revocation_cfg rev;
@@ -177,9 +179,18 @@ int ks_policy_explicit(const ks_ctx *ctx);
  * `established` may lack a CRL (its status came from OCSP); with
  * tolerate_missing any depth may, and is flagged in `missing` (n = chain
  * length).  REVOKED and every other failure always stand. */
+/* Past signature validation (ETSI EN 319 102-1 5.6.2.4): the path was
+ * validated at a proven earlier time (the POE) and the CRLs speak of now.
+ * The re-check then forgives validity periods that ended since the POE,
+ * and a revocation at a depth flagged in revoked_ok (revoke.c found its
+ * date after the POE).  Everything else stands. */
+typedef struct {
+    int validity_ok;
+    const unsigned char *revoked_ok; /* per depth; NULL: none */
+} ks_crl_past;
 void ks_path_check_crls(const ks_ctx *ctx, STACK_OF(X509) *chain, STACK_OF(X509_CRL) *crls, time_t at,
                         const time_t *claimed, const unsigned char *established, int tolerate_missing,
-                        unsigned char *missing, ks_path_result *res);
+                        const ks_crl_past *past, unsigned char *missing, ks_path_result *res);
 ks_cert_source ks_path_source(const ks_ctx *ctx, const ks_path_input *in, X509 *x);
 /* Algorithm policy on a key; 1 acceptable. */
 int ks_alg_key_ok(const ks_ctx *ctx, EVP_PKEY *pk, char *why, size_t whylen);
@@ -190,10 +201,14 @@ typedef struct {
     ks_indication indication;
     ks_subindication sub;
     int rev_reason;   /* RFC 5280 5.3.1 CRLReason when revoked, else -1 */
+    int past;         /* KS_PAST_*: passed only thanks to a POE (said in the reasons) */
     char detail[256]; /* English, technical; never personal data */
 } ks_status;
+/* Past signature validation (ETSI EN 319 102-1 5.6.2.4) let it pass: */
+#define KS_PAST_EXPIRED 1 /* a certificate of the path has expired since the POE */
+#define KS_PAST_REVOKED 2 /* one was revoked after the POE */
 
-/* Sets all of *st (rev_reason -1). */
+/* Sets all of *st (rev_reason -1, past 0). */
 void ks_status_set(ks_status *st, ks_indication ind, ks_subindication sub, const char *detail);
 /* ks_verdict_set_status from a ks_status, plus the revocation reason in
  * plain words when there is one. */
@@ -229,15 +244,48 @@ ks_result ks_verdict_finish(ks_result r, cJSON **verdict) __attribute__((warn_un
 /* Establishes the status of every certificate of a validated path (all but
  * the anchor); may turn *st into REVOKED / TRY_LATER.  Adds one evidence
  * object per certificate to `evidence` and warnings to `obj`; KS_E_NOMEM
- * when any of that could not be added (no verdict then). */
+ * when any of that could not be added (no verdict then).  `poe`: the proven
+ * time the path was validated at (NULL: none); a revocation after it passes
+ * (KS_PAST_REVOKED), one at or before it is REVOKED. */
 ks_result ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, const time_t *claimed,
-                              STACK_OF(X509) *chain, ks_status *st, cJSON *evidence, cJSON *obj) __attribute__((warn_unused_result));
+                              const time_t *poe, STACK_OF(X509) *chain, ks_status *st, cJSON *evidence,
+                              cJSON *obj) __attribute__((warn_unused_result));
 
 /* Signing certificate checks shared by CMS, XML and certificate mode: path,
  * keyUsage, EKU, revocation.  Fills status and adds chain/revocation to
  * obj; KS_E_NOMEM when the verdict could not be built whole. */
 ks_result ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in, time_t at,
                                 const time_t *claimed, cJSON *obj, ks_status *st) __attribute__((warn_unused_result));
+/* The same with a proof of existence (ETSI EN 319 102-1 5.6.2.4): with a
+ * POE the path is validated at the POE and revocation judged against it
+ * (the one place that decides which time the path is validated at); adds
+ * "validation_model" {"time", "basis"} to obj.  NULL poe: as above. */
+ks_result ks_check_signing_cert_poe(ks_ctx *ctx, X509 *cert, const ks_path_input *in, time_t at,
+                                    const time_t *claimed, const time_t *poe, cJSON *obj,
+                                    ks_status *st) __attribute__((warn_unused_result));
+
+/* tsp.c: RFC 3161 time-stamp tokens (shared by CAdES, XAdES and PDF).
+ * The verdict on one token: TOTAL_PASSED only when it proves that the data
+ * existed at `time` (signature, ESS binding of the TSA certificate, its
+ * critical id-kp-timeStamping EKU, a path to timestamp_anchors at the time
+ * the caller named, genTime inside the TSA's validity and not after that
+ * time, messageImprint over the data).  `time`/`has_time`, `tsa` and
+ * `imprint_ok` are filled as far as the token decodes, also on failure, so
+ * a failing token can be reported. */
+typedef struct {
+    ks_indication indication;
+    ks_subindication sub;
+    char detail[256];
+    time_t time; /* genTime */
+    int has_time;
+    char tsa[256];  /* the TSA certificate's subject (RFC 2253), "" unknown */
+    int imprint_ok; /* messageImprint == hash(data) with an accepted digest */
+} ks_tsp_result;
+/* Verifies the DER token `der` (exact length) over the concatenation of the
+ * `ndata` pieces of `data` (a PDF's two ByteRange ranges, a CMS signature
+ * value), with the TSA path validated at `at`. */
+void ks_tsp_verify(const ks_ctx *ctx, const uint8_t *der, size_t len, const ks_blob *data, size_t ndata, time_t at,
+                   ks_tsp_result *out);
 
 /* registry.c: CA certificates by the SHA-256 of their DER (hex). */
 int ks_cert_fp(X509 *x, char fp[65]);

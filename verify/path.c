@@ -242,6 +242,7 @@ typedef struct {
     STACK_OF(X509_CRL) *crls;
     const unsigned char *established; /* per depth: status known otherwise */
     int tolerate_missing;             /* soft-fail: a missing CRL is noted */
+    const ks_crl_past *past;          /* past signature validation; NULL: none */
     unsigned char *missing;           /* out, per depth */
     int n;
 } ks_crl_opts;
@@ -276,7 +277,15 @@ static int ks_crl_verify_cb(int ok, X509_STORE_CTX *sctx)
         return 1;
     ks_crl_opts *o = X509_STORE_CTX_get_ex_data(sctx, ks_crl_opts_index);
     int err = X509_STORE_CTX_get_error(sctx), depth = X509_STORE_CTX_get_error_depth(sctx);
-    if (o == NULL || !ks_crl_unavailable(err) || depth < 0 || depth >= o->n)
+    if (o == NULL || depth < 0 || depth >= o->n)
+        return 0;
+    /* The path was validated at the POE; only what happened since is
+     * forgiven here, and only what the caller judged (ks_crl_past). */
+    if (o->past != NULL && err == X509_V_ERR_CERT_HAS_EXPIRED && o->past->validity_ok)
+        return 1;
+    if (o->past != NULL && err == X509_V_ERR_CERT_REVOKED && o->past->revoked_ok != NULL && o->past->revoked_ok[depth])
+        return 1;
+    if (!ks_crl_unavailable(err))
         return 0;
     if (o->established[depth])
         return 1;
@@ -855,11 +864,12 @@ static void ks_path_validate_uncached(const ks_ctx *ctx, X509 *leaf, const ks_pa
 
 static void ks_path_check_crls_pass(const ks_ctx *ctx, STACK_OF(X509) *chain, STACK_OF(X509_CRL) *crls,
                                     time_t at, const time_t *claimed, const unsigned char *established,
-                                    int tolerate_missing, unsigned char *missing, ks_path_result *res)
+                                    int tolerate_missing, const ks_crl_past *past, unsigned char *missing,
+                                    ks_path_result *res)
 {
     int n = sk_X509_num(chain);
     ks_crl_opts o = {.crls = crls, .established = established, .tolerate_missing = tolerate_missing,
-                     .missing = missing, .n = n};
+                     .past = past, .missing = missing, .n = n};
     STACK_OF(X509) *untrusted = sk_X509_new_null();
     memset(res, 0, sizeof *res);
     if (untrusted == NULL || n < 1) {
@@ -924,7 +934,7 @@ static int ks_crl_gives_status(const ks_ctx *ctx, X509_CRL *crl, STACK_OF(X509) 
         ASN1_ENUMERATED_free(reason);
     }
     ASN1_INTEGER_free(delta);
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return ok;
 }
 
@@ -933,11 +943,12 @@ static int ks_crl_gives_status(const ks_ctx *ctx, X509_CRL *crl, STACK_OF(X509) 
  * closed); then, if that passed, with only the CRLs that give a status. */
 static void ks_path_check_crls_uncached(const ks_ctx *ctx, STACK_OF(X509) *chain, STACK_OF(X509_CRL) *crls,
                                         time_t at, const time_t *claimed, const unsigned char *established,
-                                        int tolerate_missing, unsigned char *missing, ks_path_result *res)
+                                        int tolerate_missing, const ks_crl_past *past, unsigned char *missing,
+                                        ks_path_result *res)
 {
     STACK_OF(X509_CRL) *usable = NULL;
     int weak = 0;
-    ks_path_check_crls_pass(ctx, chain, crls, at, claimed, established, tolerate_missing, missing, res);
+    ks_path_check_crls_pass(ctx, chain, crls, at, claimed, established, tolerate_missing, past, missing, res);
     for (int i = 0; i < sk_X509_CRL_num(crls); i++)
         weak |= !ks_crl_gives_status(ctx, sk_X509_CRL_value(crls, i), chain);
     if (res->indication != KS_TOTAL_PASSED || !weak)
@@ -953,9 +964,9 @@ static void ks_path_check_crls_uncached(const ks_ctx *ctx, STACK_OF(X509) *chain
         snprintf(res->detail, sizeof res->detail, "out of memory checking CRLs");
         goto done;
     }
-    ks_path_check_crls_pass(ctx, chain, usable, at, claimed, established, tolerate_missing, missing, res);
+    ks_path_check_crls_pass(ctx, chain, usable, at, claimed, established, tolerate_missing, past, missing, res);
 done:
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     sk_X509_CRL_free(usable);
 }
 
@@ -1025,13 +1036,15 @@ void ks_path_validate(const ks_ctx *ctx, X509 *leaf, const ks_path_input *in, ti
  */
 void ks_path_check_crls(const ks_ctx *ctx, STACK_OF(X509) *chain, STACK_OF(X509_CRL) *crls, time_t at,
                         const time_t *claimed, const unsigned char *established, int tolerate_missing,
-                        unsigned char *missing, ks_path_result *res)
+                        const ks_crl_past *past, unsigned char *missing, ks_path_result *res)
 {
     ks_vcache *c = ctx->vcache;
     int n = sk_X509_num(chain), ncrl = sk_X509_CRL_num(crls);
     unsigned char key[32];
     EVP_MD_CTX *h = NULL;
-    int keyed = n >= 1 && n <= KS_VC_MAX_DEPTH && ks_vc_hash_init(c, &h, "crl-recheck-v1");
+    /* Past signature validation is not reused: its forgiveness is the
+     * caller's judgement of one signature's POE. */
+    int keyed = past == NULL && n >= 1 && n <= KS_VC_MAX_DEPTH && ks_vc_hash_init(c, &h, "crl-recheck-v1");
     if (keyed) {
         unsigned char flags[2] = {(unsigned char)(tolerate_missing != 0), (unsigned char)(claimed != NULL)};
         keyed = ks_hash_certs(c, h, chain) && EVP_DigestUpdate(h, established, (size_t)n) == 1 &&
@@ -1046,7 +1059,7 @@ void ks_path_check_crls(const ks_ctx *ctx, STACK_OF(X509) *chain, STACK_OF(X509_
     ks_openssl_drain(__func__);
     if (keyed && ks_vcache_get_result(c, key, at, res, missing, n))
         return;
-    ks_path_check_crls_uncached(ctx, chain, crls, at, claimed, established, tolerate_missing, missing, res);
+    ks_path_check_crls_uncached(ctx, chain, crls, at, claimed, established, tolerate_missing, past, missing, res);
     if (keyed && res->indication == KS_TOTAL_PASSED) {
         ks_vc_window w;
         ks_vc_window_init(&w, at);

@@ -48,6 +48,11 @@ typedef struct {
     int revoked_depth;
     int reason;
     time_t revocation_time;
+    /* Past signature validation (ETSI EN 319 102-1 5.6.2.4): the proven
+     * time the path was validated at, or NULL; depths revoked after it. */
+    const time_t *poe;
+    unsigned char revoked_ok[KS_REV_MAX_DEPTH];
+    int after_poe;
     ks_path_result crl_failure; /* a CRL problem other than "none available" */
     int have_crl_failure;
     int nomem; /* a piece of evidence could not be added: no verdict */
@@ -83,12 +88,25 @@ static const char *ks_status_word(int st)
     }
 }
 
-static void ks_ev_revoked(ks_rev *rv, int d, time_t when, int reason)
+/* `invalid`: the CRL entry's invalidityDate (RFC 5280 5.3.2), when
+ * earlier than the revocation: the key is suspect from then on. */
+static void ks_ev_revoked(ks_rev *rv, int d, time_t when, const time_t *invalid, int reason)
 {
     cJSON *ev = rv->ev[d];
+    time_t since = invalid != NULL && *invalid < when ? *invalid : when;
     ks_ev_str(rv, ev, "status", "revoked");
     ks_ev_time(rv, ev, "revocation_time", when);
     ks_ev_str(rv, ev, "reason", ks_crl_reason_name(reason));
+    /* Revoked after the signature was proven to exist: the status at the
+     * POE is known, and good (ETSI EN 319 102-1 5.6.2.4). */
+    if (rv->poe != NULL && *rv->poe < since) {
+        if (!ks_json_set(ev, "after_poe", cJSON_CreateTrue()))
+            rv->nomem = 1;
+        rv->established[d] = 1;
+        rv->revoked_ok[d] = 1;
+        rv->after_poe = 1;
+        return;
+    }
     if (rv->revoked_depth < 0 || d < rv->revoked_depth) {
         rv->revoked_depth = d;
         rv->reason = reason;
@@ -475,8 +493,8 @@ static void ks_ev_crl(ks_rev *rv, int d, const ks_crl_item *it)
 static void ks_crl_revoked_entry(ks_rev *rv, int d)
 {
     X509 *cert = sk_X509_value(rv->chain, d);
-    time_t when = 0;
-    int reason = CRL_REASON_UNSPECIFIED;
+    time_t when = 0, it = 0;
+    int reason = CRL_REASON_UNSPECIFIED, have_it = 0;
     for (size_t i = 0; i < rv->ncrls; i++) {
         X509_REVOKED *r = NULL;
         if (X509_CRL_get0_by_cert(rv->crls[i].crl, &r, cert) != 1 || r == NULL)
@@ -490,26 +508,42 @@ static void ks_crl_revoked_entry(ks_rev *rv, int d)
             ASN1_ENUMERATED_free(e);
         }
         ASN1_GENERALIZEDTIME *inv = X509_REVOKED_get_ext_d2i(r, NID_invalidity_date, NULL, NULL);
-        time_t it;
-        if (inv != NULL && ks_asn1_time_to_time_t(inv, &it))
+        if (inv != NULL && ks_asn1_time_to_time_t(inv, &it)) {
             ks_ev_time(rv, rv->ev[d], "invalidity_date", it);
+            have_it = 1;
+        }
         ASN1_GENERALIZEDTIME_free(inv);
         break;
     }
     ks_openssl_drain(__func__);
-    ks_ev_revoked(rv, d, when, reason);
+    ks_ev_revoked(rv, d, when, have_it ? &it : NULL, reason);
 }
 
 static void ks_crl_step(ks_rev *rv)
 {
     unsigned char missing[KS_REV_MAX_DEPTH] = {0};
     ks_path_result res;
+    ks_crl_past past = {.validity_ok = 1, .revoked_ok = rv->revoked_ok};
     rv->crl_done = 1;
     ks_collect_crls(rv);
     STACK_OF(X509_CRL) *sk = sk_X509_CRL_new_null();
     for (size_t i = 0; sk != NULL && i < rv->ncrls; i++)
         sk_X509_CRL_push(sk, rv->crls[i].crl);
-    ks_path_check_crls(rv->ctx, rv->chain, sk, rv->at, NULL, rv->established, 1, missing, &res);
+    /* With a POE, a revocation found after it is forgiven and the path
+     * checked again for the next one up: at most once per depth. */
+    for (int round = 0;; round++) {
+        memset(missing, 0, sizeof missing);
+        ks_path_check_crls(rv->ctx, rv->chain, sk, rv->at, NULL, rv->established, 1, rv->poe ? &past : NULL,
+                           missing, &res);
+        int d = res.error_depth;
+        if (rv->poe == NULL || round >= rv->n || res.x509_error != X509_V_ERR_CERT_REVOKED || d < 0 || d >= rv->n ||
+            rv->revoked_ok[d])
+            break;
+        ks_crl_revoked_entry(rv, d);
+        if (!rv->revoked_ok[d])
+            break; /* revoked before the POE: res stands */
+        ks_path_result_clear(&res);
+    }
     sk_X509_CRL_free(sk);
     if (res.indication == KS_TOTAL_PASSED) {
         for (int d = 0; d < rv->n - 1; d++) {
@@ -577,7 +611,7 @@ static void ks_ocsp_step(ks_rev *rv, int d)
     if (a.status == V_OCSP_CERTSTATUS_GOOD)
         rv->established[d] = 1;
     else if (a.status == V_OCSP_CERTSTATUS_REVOKED)
-        ks_ev_revoked(rv, d, a.revocation_time, a.reason >= 0 ? a.reason : CRL_REASON_UNSPECIFIED);
+        ks_ev_revoked(rv, d, a.revocation_time, NULL, a.reason >= 0 ? a.reason : CRL_REASON_UNSPECIFIED);
     free(url);
 }
 
@@ -599,9 +633,10 @@ static void ks_ocsp_all(ks_rev *rv)
 }
 
 ks_result ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, const time_t *claimed,
-                              STACK_OF(X509) *chain, ks_status *st, cJSON *evidence, cJSON *obj)
+                              const time_t *poe, STACK_OF(X509) *chain, ks_status *st, cJSON *evidence, cJSON *obj)
 {
-    ks_rev rv = {.ctx = ctx, .in = in, .at = at, .chain = chain, .n = sk_X509_num(chain), .revoked_depth = -1};
+    ks_rev rv = {.ctx = ctx, .in = in, .at = at, .chain = chain, .n = sk_X509_num(chain), .revoked_depth = -1,
+                 .poe = poe};
     if (ctx->rev.mode == KS_REV_OFF)
         return ks_verdict_warn(obj, "REVOCATION_NOT_CHECKED", "Revocation was not checked (policy: off).",
                                "失効確認は行っていません（ポリシー: off）。")
@@ -642,8 +677,10 @@ ks_result ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, c
     char detail[256];
     if (rv.revoked_depth >= 0) {
         /* ETSI EN 319 102-1 5.2.5: revoked after the claimed signing time
-         * (which nothing proves) is REVOKED_NO_POE. */
-        int no_poe = claimed != NULL && *claimed < rv.revocation_time;
+         * (which nothing proves) is REVOKED_NO_POE.  Revoked at or before a
+         * proven time (ks_ev_revoked let the later ones pass) is REVOKED:
+         * the proof outweighs the claim. */
+        int no_poe = poe == NULL && claimed != NULL && *claimed < rv.revocation_time;
         snprintf(detail, sizeof detail, "certificate at depth %d revoked (%s)", rv.revoked_depth,
                  ks_crl_reason_name(rv.reason) ? ks_crl_reason_name(rv.reason) : "unspecified");
         ks_status_set(st, no_poe ? KS_INDETERMINATE : KS_TOTAL_FAILED, no_poe ? KS_SUB_REVOKED_NO_POE : KS_SUB_REVOKED,
@@ -665,6 +702,8 @@ ks_result ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, c
         else
             ks_status_set(st, KS_INDETERMINATE, KS_SUB_TRY_LATER, detail);
     }
+    if (st->indication == KS_TOTAL_PASSED && rv.after_poe)
+        st->past |= KS_PAST_REVOKED;
     for (size_t i = 0; i < rv.ncrls; i++)
         X509_CRL_free(rv.crls[i].crl);
     free(rv.crls);

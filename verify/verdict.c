@@ -281,6 +281,7 @@ void ks_status_set(ks_status *st, ks_indication ind, ks_subindication sub, const
     st->indication = ind;
     st->sub = sub;
     st->rev_reason = -1;
+    st->past = 0;
     snprintf(st->detail, sizeof st->detail, "%s", detail ? detail : "");
 }
 
@@ -318,10 +319,42 @@ const char *ks_crl_reason_name(int reason)
     return ks_reason_table[reason].name;
 }
 
+/* Passed thanks to a POE: said in place of "valid and not revoked". */
+static int ks_verdict_past(cJSON *obj, int past)
+{
+    cJSON *a = cJSON_CreateArray();
+    if (a == NULL || !ks_json_set(obj, "reasons", a))
+        return 0;
+    cJSON *t = (past & KS_PAST_REVOKED)
+                   ? ks_text("REVOKED_AFTER_POE",
+                             "The signer's certificate was revoked after the signing time, but a timestamp proves that "
+                             "the signature was made before the revocation.",
+                             "署名時刻より後に失効していますが、失効前に署名されたことがタイムスタンプで証明されています")
+                   : NULL;
+    if ((past & KS_PAST_REVOKED) && (t == NULL || !cJSON_AddItemToArray(a, t))) {
+        cJSON_Delete(t);
+        return 0;
+    }
+    t = (past & KS_PAST_EXPIRED)
+            ? ks_text("EXPIRED_AFTER_POE",
+                      "The signer's certificate has expired since, but a timestamp proves that the signature was made "
+                      "while it was valid.",
+                      "署名者の電子証明書は有効期限が切れていますが、有効期間内に署名されたことがタイムスタンプで証明"
+                      "されています")
+            : NULL;
+    if ((past & KS_PAST_EXPIRED) && (t == NULL || !cJSON_AddItemToArray(a, t))) {
+        cJSON_Delete(t);
+        return 0;
+    }
+    return 1;
+}
+
 int ks_verdict_status(cJSON *obj, const ks_status *st)
 {
     if (!ks_verdict_set_status(obj, st->indication, st->sub, st->detail))
         return 0;
+    if (st->indication == KS_TOTAL_PASSED && st->past != 0)
+        return ks_verdict_past(obj, st->past);
     if (st->indication == KS_TOTAL_PASSED || ks_crl_reason_name(st->rev_reason) == NULL)
         return 1;
     cJSON *r = ks_text(ks_reason_table[st->rev_reason].name, ks_reason_table[st->rev_reason].en,

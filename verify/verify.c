@@ -61,12 +61,23 @@ done:
     return ok;
 }
 
-ks_result ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in, time_t at,
-                                const time_t *claimed, cJSON *obj, ks_status *st)
+ks_result ks_check_signing_cert_poe(ks_ctx *ctx, X509 *cert, const ks_path_input *in, time_t at,
+                                    const time_t *claimed, const time_t *poe, cJSON *obj, ks_status *st)
 {
     ks_result r = KS_E_NOMEM;
     ks_path_result pr;
-    ks_path_validate(ctx, cert, in, at, claimed, &pr);
+    time_t vt = poe != NULL && *poe <= at ? *poe : at;
+    if (poe != NULL && *poe > at)
+        poe = NULL; /* proven later than the time asked about: proves nothing for it */
+    char tbuf[32];
+    ks_time_format(vt, tbuf, sizeof tbuf);
+    cJSON *model = cJSON_AddObjectToObject(obj, "validation_model");
+    if (model == NULL || cJSON_AddStringToObject(model, "time", tbuf) == NULL ||
+        cJSON_AddStringToObject(model, "basis", poe != NULL ? "best_signature_time" : "validation_time") == NULL) {
+        memset(&pr, 0, sizeof pr);
+        goto done;
+    }
+    ks_path_validate(ctx, cert, in, vt, claimed, &pr);
     ks_status_set(st, pr.indication, pr.sub, pr.detail);
     cJSON *evidence = NULL;
     if (!ks_add_owned(obj, "chain", ks_chain_json(ctx, in, pr.chain)) ||
@@ -87,10 +98,110 @@ ks_result ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in
         ks_status_set(st, KS_TOTAL_FAILED, KS_SUB_CHAIN_CONSTRAINTS_FAILURE, why);
         goto done;
     }
-    r = ks_revocation_check(ctx, in, at, claimed, pr.chain, st, evidence, obj);
+    r = ks_revocation_check(ctx, in, at, claimed, poe, pr.chain, st, evidence, obj);
+    /* Expired since the POE: passed, and the reasons say why. */
+    for (int i = 0; poe != NULL && st->indication == KS_TOTAL_PASSED && i < sk_X509_num(pr.chain); i++)
+        if (ASN1_TIME_cmp_time_t(X509_get0_notAfter(sk_X509_value(pr.chain, i)), at) < 0)
+            st->past |= KS_PAST_EXPIRED;
 done:
     ks_path_result_clear(&pr);
     return r;
+}
+
+ks_result ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in, time_t at,
+                                const time_t *claimed, cJSON *obj, ks_status *st)
+{
+    return ks_check_signing_cert_poe(ctx, cert, in, at, claimed, NULL, obj, st);
+}
+
+/* ---------------- signature timestamps (ETSI EN 319 122-1 5.3) ---------------- */
+
+/* At most this many signature timestamps per signer are verified. */
+#define KS_MAX_SIGNER_TIMESTAMPS 8
+
+static cJSON *ks_timestamp_json(const ks_tsp_result *t, const char *type)
+{
+    char buf[32];
+    const char *sub = ks_subindication_name(t->sub);
+    cJSON *o = cJSON_CreateObject();
+    if (t->has_time)
+        ks_time_format(t->time, buf, sizeof buf);
+    if (o == NULL || cJSON_AddStringToObject(o, "type", type) == NULL ||
+        (t->has_time ? cJSON_AddStringToObject(o, "time", buf) : cJSON_AddNullToObject(o, "time")) == NULL ||
+        (t->tsa[0] ? cJSON_AddStringToObject(o, "tsa", t->tsa) : cJSON_AddNullToObject(o, "tsa")) == NULL ||
+        cJSON_AddStringToObject(o, "indication", ks_indication_name(t->indication)) == NULL ||
+        (sub != NULL ? cJSON_AddStringToObject(o, "subindication", sub) : cJSON_AddNullToObject(o, "subindication")) ==
+            NULL ||
+        (t->detail[0] && cJSON_AddStringToObject(o, "detail", t->detail) == NULL) ||
+        cJSON_AddBoolToObject(o, "message_imprint_ok", t->imprint_ok) == NULL) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+/*
+ * The signature timestamps of one signer: each value of each unsigned
+ * id-aa-signatureTimeStampToken attribute, a TimeStampToken over the
+ * contents octets of the SignerInfo's signature value (RFC 3161 Appendix A,
+ * ETSI EN 319 122-1 5.3).  Every one is reported in "timestamps"; a verified
+ * one is a POE of the signature at its genTime, and the earliest is the
+ * best-signature-time.  The TSA paths are validated at `at`: these are the
+ * newest timestamps (archive timestamps are not processed yet).
+ */
+static ks_result ks_signer_timestamps(ks_ctx *ctx, CMS_SignerInfo *si, time_t at, cJSON *sobj, time_t *poe,
+                                      int *has_poe, const char **poe_tsa_out, char *poe_tsa, size_t tsalen)
+{
+    cJSON *arr = cJSON_AddArrayToObject(sobj, "timestamps");
+    ASN1_OCTET_STRING *sv = CMS_SignerInfo_get0_signature(si);
+    int seen = 0;
+    *has_poe = 0;
+    *poe_tsa_out = NULL;
+    if (arr == NULL)
+        return KS_E_NOMEM;
+    for (int idx = -1;;) {
+        idx = CMS_unsigned_get_attr_by_NID(si, NID_id_smime_aa_timeStampToken, idx);
+        if (idx < 0)
+            break;
+        X509_ATTRIBUTE *a = CMS_unsigned_get_attr(si, idx);
+        int nv = a != NULL ? X509_ATTRIBUTE_count(a) : 0;
+        for (int v = 0; v < nv || (v == 0 && nv == 0); v++) {
+            ks_tsp_result t;
+            ASN1_TYPE *ty = nv > 0 ? X509_ATTRIBUTE_get0_type(a, v) : NULL;
+            if (++seen > KS_MAX_SIGNER_TIMESTAMPS) {
+                ks_openssl_drain(__func__);
+                return ks_verdict_warn(sobj, "TIMESTAMPS_NOT_CHECKED",
+                                       "Further signature timestamps were not checked (more than the limit).",
+                                       "上限を超える署名タイムスタンプは検証していません。")
+                           ? KS_OK
+                           : KS_E_NOMEM;
+            }
+            if (ty == NULL || ty->type != V_ASN1_SEQUENCE || sv == NULL) {
+                memset(&t, 0, sizeof t);
+                t.indication = KS_TOTAL_FAILED;
+                t.sub = KS_SUB_FORMAT_FAILURE;
+                snprintf(t.detail, sizeof t.detail, "the signature timestamp attribute is malformed");
+            } else {
+                ks_blob covered = {.name = NULL, .data = ASN1_STRING_get0_data(sv),
+                                   .len = (size_t)ASN1_STRING_length(sv)};
+                ks_tsp_verify(ctx, ASN1_STRING_get0_data(ty->value.sequence),
+                              (size_t)ASN1_STRING_length(ty->value.sequence), &covered, 1, at, &t);
+            }
+            cJSON *tj = ks_timestamp_json(&t, "signature");
+            if (tj == NULL || !cJSON_AddItemToArray(arr, tj)) {
+                cJSON_Delete(tj);
+                return KS_E_NOMEM;
+            }
+            if (t.indication == KS_TOTAL_PASSED && (!*has_poe || t.time < *poe)) {
+                *poe = t.time;
+                *has_poe = 1;
+                snprintf(poe_tsa, tsalen, "%s", t.tsa);
+                *poe_tsa_out = poe_tsa;
+            }
+        }
+    }
+    ks_openssl_drain(__func__);
+    return KS_OK;
 }
 
 /* The signingTime signed attribute (RFC 5652 11.3): a claim, not a proof. */
@@ -345,8 +456,35 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OB
         ks_status_set(st, KS_TOTAL_FAILED, KS_SUB_SIG_CONSTRAINTS_FAILURE,
                       "the signer's certificate is not the one its ESS signingCertificate attribute names "
                       "(RFC 5035 5.4)");
+    /* Timestamps over a signature that stands (over one that does not they
+     * prove nothing): the best-signature-time, ETSI EN 319 102-1 5.6.2.4. */
+    time_t poe = 0;
+    int has_poe = 0;
+    const char *poe_tsa = NULL;
+    char tsabuf[256];
+    if (st->indication == KS_TOTAL_PASSED) {
+        if ((r = ks_signer_timestamps(ctx, si, at, sobj, &poe, &has_poe, &poe_tsa, tsabuf, sizeof tsabuf)) != KS_OK)
+            goto done;
+    } else if (cJSON_AddArrayToObject(sobj, "timestamps") == NULL) {
+        r = KS_E_NOMEM;
+        goto done;
+    }
+    r = KS_E_NOMEM;
+    if (has_poe) {
+        cJSON *p = cJSON_AddObjectToObject(sobj, "poe");
+        ks_time_format(poe, buf, sizeof buf);
+        if (p == NULL || cJSON_AddStringToObject(sobj, "best_signature_time", buf) == NULL ||
+            cJSON_AddStringToObject(p, "time", buf) == NULL ||
+            cJSON_AddStringToObject(p, "source", "signature_timestamp") == NULL ||
+            cJSON_AddStringToObject(p, "tsa", poe_tsa != NULL ? poe_tsa : "") == NULL)
+            goto done;
+    } else if (cJSON_AddNullToObject(sobj, "poe") == NULL || cJSON_AddNullToObject(sobj, "best_signature_time") == NULL) {
+        goto done;
+    }
+    r = KS_OK;
     if (st->indication == KS_TOTAL_PASSED)
-        r = ks_check_signing_cert(ctx, signer, pin, at, has_signing ? &signing : NULL, sobj, st);
+        r = ks_check_signing_cert_poe(ctx, signer, pin, at, has_signing ? &signing : NULL, has_poe ? &poe : NULL,
+                                      sobj, st);
 done:
     ks_ess_clear(&ess);
     return r;
@@ -377,7 +515,8 @@ static cJSON *ks_ref(const cJSON *it)
 ks_result ks_summarise(cJSON *v, cJSON *signers, const ks_status *worst)
 {
     static const char *const mirrored[] = {"signer", "chain", "revocation", "signing_time", "digest_algorithm",
-                                           "signature_algorithm", "references", "warnings", NULL};
+                                           "signature_algorithm", "references", "warnings", "timestamps",
+                                           "best_signature_time", "poe", "validation_model", NULL};
     const char *want = ks_indication_name(worst->indication);
     cJSON *decider = NULL, *s;
     cJSON_ArrayForEach(s, signers)

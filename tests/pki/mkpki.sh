@@ -777,6 +777,78 @@ sign sig-three-signers.p7m       citizen-rsa sha256 -signer citizen-badku.pem -i
     -signer citizen-expired.pem -inkey citizen-expired.key
 rm -f "$LOG"
 
+# ============================================================================
+# Issue #20, long-term validation: a time-stamping authority (RFC 3161) for
+# tests/test_ltv.c and tests/test_cli.sh.  Its own CA, kept apart from the
+# signing anchors (timestamp_anchors in the configuration), and a TSA under
+# the rogue CA, which no configuration trusts.  This block only adds files.
+# ============================================================================
+cat >work/tsa-ext.cnf <<EOF
+[ tsa_ca ]
+basicConstraints       = critical, CA:TRUE
+keyUsage               = critical, keyCertSign, cRLSign
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+# RFC 3161 2.3: the one purpose, critical.
+[ tsa ]
+keyUsage               = critical, digitalSignature, nonRepudiation
+extendedKeyUsage       = critical, timeStamping
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+EOF
+for k in tsa-ca tsa tsa-rogue; do
+    run openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -pkeyopt ec_param_enc:named_curve \
+        -out "$k.key"
+done
+# Dates as the CAs have them (now-3y .. now+15y): a genTime may lie years back.
+mkca tsa-ca tsa-ca.pem tsa-ca.key 7001
+run openssl req -new -config work/req.cnf -utf8 -key tsa-ca.key \
+    -subj '/C=JP/O=Synthetic Test TSA/CN=Synthetic Test TSA Root' -out work/tsa-ca.csr
+run openssl ca -config work/tsa-ca.cnf -batch -notext -utf8 -selfsign -keyfile tsa-ca.key -startdate "$CA_START" \
+    -enddate "$CA_END" -extfile work/tsa-ext.cnf -extensions tsa_ca -in work/tsa-ca.csr -out tsa-ca.pem
+rm -f work/tsa-ca.csr
+# tsa_issue CA CACERT KEYBASE CN EXT
+tsa_issue() {
+    run openssl req -new -config work/req.cnf -utf8 -key "$3.key" -subj "/C=JP/O=Synthetic Test TSA/CN=$4" \
+        -out work/tsa.csr
+    run openssl ca -config "work/$1.cnf" -batch -notext -utf8 -cert "$2" -keyfile "$1.key" -md sha256 \
+        -startdate "$CA_START" -enddate "$CA_END" -extfile work/tsa-ext.cnf -extensions "$5" \
+        -in work/tsa.csr -out "$3.pem"
+    rm -f work/tsa.csr
+}
+tsa_issue tsa-ca   tsa-ca.pem   tsa         'Synthetic TSA 1'       tsa
+tsa_issue rogue-ca rogue-ca.pem tsa-rogue   'Synthetic rogue TSA'   tsa
+rm -f work/tsa-ext.cnf
+# `openssl ts -reply` as the TSA: a token over doc.txt (RFC 3161 2.4.2,
+# with the TSA certificate: -cert), which OpenSSL itself verifies first.
+cat >work/tsa.cnf <<EOF
+[ tsa ]
+default_tsa = tsa_config1
+[ tsa_config1 ]
+dir               = $(cnfval "$OUT")
+serial            = \$dir/work/tsa-serial
+crypto_device     = builtin
+signer_cert       = \$dir/tsa.pem
+certs             = \$dir/tsa-ca.pem
+signer_key        = \$dir/tsa.key
+signer_digest     = sha256
+default_policy    = 1.2.392.200149.8.5.99.1
+digests           = sha256, sha384, sha512
+accuracy          = secs:1
+ordering          = no
+tsa_name          = yes
+ess_cert_id_chain = no
+ess_cert_id_alg   = sha256
+EOF
+echo 01 >work/tsa-serial
+run openssl ts -query -data doc.txt -sha256 -cert -out work/doc.tsq
+run openssl ts -reply -config work/tsa.cnf -queryfile work/doc.tsq -out work/doc.tsr
+run openssl ts -reply -in work/doc.tsr -token_out -out ts-doc.tst
+run openssl ts -verify -data doc.txt -in ts-doc.tst -token_in -CAfile tsa-ca.pem
+must_fail "ts-doc.tst over doc-tampered.txt" \
+    openssl ts -verify -data doc-tampered.txt -in ts-doc.tst -token_in -CAfile tsa-ca.pem
+rm -f work/doc.tsq work/doc.tsr work/tsa-serial "$LOG"
+
 T1=$(date +%s%N)
 nfiles=$(find . -type f ! -name "$MARK" | wc -l)
 printf '%s: %d files in %s (%d.%03d s); chain + policy + CMS self-check OK\n' \

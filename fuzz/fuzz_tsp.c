@@ -1,0 +1,76 @@
+/*
+ * fuzz/fuzz_tsp.c - RFC 3161 time-stamp tokens (verify/tsp.c), the parser
+ * every timestamp goes through (CAdES signature timestamps now; PDF document
+ * timestamps and XAdES later):
+ *   - ks_tsp_verify directly: the token before "\n--KSFUZZ--\n", the data
+ *     its messageImprint should cover after it (doc.txt's text when there is
+ *     no marker), against timestamp_anchors = the test PKI's TSA CA;
+ *   - the same bytes as the id-aa-signatureTimeStampToken unsigned attribute
+ *     of a valid CAdES signature (sig-attached-rsa.p7m), through
+ *     ks_verify_signature: the attribute's walk, the report and the POE.
+ * A token that verifies must say so with a genTime and an imprint that
+ * matches; nothing else may pass.
+ */
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+
+#include "fuzz.h"
+#include "internal.h"
+
+static ks_ctx *fz_ctx;
+static uint8_t *fz_sig;
+static size_t fz_siglen;
+static const char fz_doc[] = "SYNTHETIC TEST FILING";
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    char extra[PATH_MAX + 64], path[PATH_MAX + 64];
+    snprintf(extra, sizeof extra, ", \"timestamp_anchors\": [\"%s/tsa-ca.pem\"]", fz_pki_dir());
+    fz_ctx = fz_ctx_load("{\"mode\": \"off\"}", extra);
+    snprintf(path, sizeof path, "%s/sig-attached-rsa.p7m", fz_pki_dir());
+    if (ks_read_file(path, 1 << 20, &fz_sig, &fz_siglen) != KS_OK)
+        fz_die("cannot read", path);
+    return 0;
+}
+
+/* The valid signature with `tok` as its signature timestamp. */
+static void fz_as_attribute(const uint8_t *tok, size_t len)
+{
+    const unsigned char *p = fz_sig;
+    CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)fz_siglen);
+    CMS_SignerInfo *si = cms ? sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0) : NULL;
+    unsigned char *der = NULL;
+    int n = 0;
+    if (si == NULL)
+        fz_die("sig-attached-rsa.p7m", "does not decode");
+    if (len > 0 && len < 65536 &&
+        CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, tok, (int)len) == 1)
+        n = i2d_CMS_ContentInfo(cms, &der);
+    if (n > 0) {
+        ks_request req = {.signature = {.name = "fuzz.p7m", .data = der, .len = (size_t)n}};
+        cJSON *v = NULL;
+        if (ks_verify_signature(fz_ctx, &req, &v) == KS_OK && v == NULL)
+            fz_die("ks_verify_signature", "KS_OK without a verdict");
+        cJSON_Delete(v);
+    }
+    OPENSSL_free(der);
+    CMS_ContentInfo_free(cms);
+    ks_openssl_drain(__func__);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const uint8_t *rest = NULL;
+    size_t restlen = 0, toklen = fz_split(data, size, &rest, &restlen);
+    ks_blob covered = rest != NULL ? (ks_blob){.data = rest, .len = restlen}
+                                   : (ks_blob){.data = (const uint8_t *)fz_doc, .len = sizeof fz_doc - 1};
+    ks_tsp_result t;
+    ks_tsp_verify(fz_ctx, data, toklen, &covered, 1, ks_ctx_now(fz_ctx), &t);
+    if (t.indication == KS_TOTAL_PASSED && (!t.has_time || !t.imprint_ok))
+        fz_die("ks_tsp_verify", "passed without a genTime or a matching imprint");
+    fz_as_attribute(data, toklen);
+    return 0;
+}

@@ -1,0 +1,532 @@
+/*
+ * tests/test_ltv.c - long-term validation (issue #20): RFC 3161 tokens
+ * (verify/tsp.c) and CAdES signature timestamps as proof of existence
+ * (ETSI EN 319 102-1 5.6.2.4, past signature validation).
+ *
+ * The signatures and tokens are made here, with OpenSSL, from the test PKI
+ * (tests/pki/mkpki.sh: the TSA block): a CMS signature with a chosen
+ * signingTime, and a token from a TSA whose clock is a callback, so genTime
+ * is any instant we name.  Every instant is taken from the PKI itself (the
+ * revocation date in pref-ca.crl, citizen-expired's notAfter, the CRL's
+ * thisUpdate), and the validation time is injected: nothing rots and
+ * nothing sleeps.
+ *
+ * `test_ltv --emit DIR` writes the signatures and the validation time for
+ * tests/test_cli.sh instead of testing.
+ */
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/ts.h>
+
+#include "internal.h"
+#include "testlib.h"
+
+static const char *pki;
+static char cfgdir[PATH_MAX];
+
+#define CRLS "\"crls\": [\"@PKI@/pref-ca.crl\", \"@PKI@/pref-ca2.crl\", \"@PKI@/jpki-bca.crl\"," \
+             " \"@PKI@/gpki-bca.crl\", \"@PKI@/ministry-ca.crl\"]"
+static const t_config configs[] = {
+    /* Revocation required, from the CAs' current CRLs; TSAs under tsa-ca. */
+    {"ltv", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"], " CRLS ","
+            " \"accept_policies\": [\"1.2.392.200149.8.5.1.1.20\"], \"timestamp_anchors\": [\"@PKI@/tsa-ca.pem\"]}"},
+    /* The same without timestamp_anchors: no TSA is trusted. */
+    {"ltv-noanchors", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"], " CRLS
+                      ", \"accept_policies\": [\"1.2.392.200149.8.5.1.1.20\"]}"},
+    /* The signing anchors as timestamp anchors: the TSA does not chain. */
+    {"ltv-wronganchor", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"], " CRLS
+                        ", \"accept_policies\": [\"1.2.392.200149.8.5.1.1.20\"],"
+                        " \"timestamp_anchors\": [\"@PKI@/anchors\"]}"},
+};
+
+/* ---------------- the PKI's own instants ---------------- */
+
+static X509 *load_cert(const char *base)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s.pem", pki, base);
+    FILE *f = fopen(path, "r");
+    X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    if (x == NULL) {
+        fprintf(stderr, "cannot read %s\n", path);
+        exit(2);
+    }
+    return x;
+}
+
+static EVP_PKEY *load_key(const char *base)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s.key", pki, base);
+    FILE *f = fopen(path, "r");
+    EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    if (k == NULL) {
+        fprintf(stderr, "cannot read %s\n", path);
+        exit(2);
+    }
+    return k;
+}
+
+static time_t t_revoked;  /* citizen-revoked's revocationDate in pref-ca.crl */
+static time_t t_crl;      /* pref-ca.crl's thisUpdate */
+static time_t t_expired;  /* citizen-expired's notAfter */
+static time_t t_at;       /* the validation time of every row: the CRLs are current */
+
+static void instants(void)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/pref-ca.crl", pki);
+    FILE *f = fopen(path, "r");
+    X509_CRL *crl = f ? PEM_read_X509_CRL(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    X509 *rev = load_cert("citizen-revoked"), *exp = load_cert("citizen-expired");
+    X509_REVOKED *r = NULL;
+    if (crl == NULL || X509_CRL_get0_by_cert(crl, &r, rev) != 1 ||
+        !ks_asn1_time_to_time_t(X509_REVOKED_get0_revocationDate(r), &t_revoked) ||
+        !ks_asn1_time_to_time_t(X509_CRL_get0_lastUpdate(crl), &t_crl) ||
+        !ks_asn1_time_to_time_t(X509_get0_notAfter(exp), &t_expired)) {
+        fprintf(stderr, "cannot read the PKI's instants\n");
+        exit(2);
+    }
+    /* thisUpdate is an hour before the revocations (mkpki.sh CRL_LAST),
+     * nextUpdate a day after them. */
+    t_at = t_crl + 2 * 3600;
+    X509_CRL_free(crl);
+    X509_free(rev);
+    X509_free(exp);
+}
+
+/* ---------------- a TSA with an injected clock ---------------- */
+
+static int tsa_clock(TS_RESP_CTX *c, void *arg, long *sec, long *usec)
+{
+    (void)c;
+    *sec = (long)*(const time_t *)arg;
+    *usec = 0;
+    return 1;
+}
+
+/* A TimeStampToken (DER) by TSA `tsa` over `data`, genTime `gen`. */
+static uint8_t *make_token(const char *tsa, const uint8_t *data, size_t len, time_t gen, size_t *outlen)
+{
+    X509 *cert = load_cert(tsa);
+    EVP_PKEY *key = load_key(tsa);
+    TS_REQ *req = TS_REQ_new();
+    TS_MSG_IMPRINT *mi = TS_MSG_IMPRINT_new();
+    X509_ALGOR *alg = X509_ALGOR_new();
+    unsigned char md[32];
+    BIO *q = BIO_new(BIO_s_mem());
+    TS_RESP_CTX *rc = TS_RESP_CTX_new();
+    ASN1_OBJECT *pol = OBJ_txt2obj("1.2.392.200149.8.5.99.1", 1);
+    TS_RESP *resp = NULL;
+    uint8_t *out = NULL;
+    int n = 0;
+
+    SHA256(data, len, md);
+    if (req == NULL || mi == NULL || alg == NULL || q == NULL || rc == NULL || pol == NULL ||
+        X509_ALGOR_set0(alg, OBJ_nid2obj(NID_sha256), V_ASN1_NULL, NULL) != 1 ||
+        TS_MSG_IMPRINT_set_algo(mi, alg) != 1 || TS_MSG_IMPRINT_set_msg(mi, md, sizeof md) != 1 ||
+        TS_REQ_set_version(req, 1) != 1 || TS_REQ_set_msg_imprint(req, mi) != 1 || TS_REQ_set_cert_req(req, 1) != 1 ||
+        i2d_TS_REQ_bio(q, req) != 1 || TS_RESP_CTX_set_signer_cert(rc, cert) != 1 ||
+        TS_RESP_CTX_set_signer_key(rc, key) != 1 || TS_RESP_CTX_set_def_policy(rc, pol) != 1 ||
+        TS_RESP_CTX_add_md(rc, EVP_sha256()) != 1 || TS_RESP_CTX_set_signer_digest(rc, EVP_sha256()) != 1 ||
+        TS_RESP_CTX_set_ess_cert_id_digest(rc, EVP_sha256()) != 1)
+        goto done;
+    TS_RESP_CTX_set_time_cb(rc, tsa_clock, &gen);
+    if ((resp = TS_RESP_create_response(rc, q)) == NULL || TS_RESP_get_token(resp) == NULL ||
+        (n = i2d_PKCS7(TS_RESP_get_token(resp), &out)) <= 0)
+        goto done;
+    *outlen = (size_t)n;
+done:
+    if (out == NULL) {
+        ERR_print_errors_fp(stderr);
+        fprintf(stderr, "cannot make a token by %s\n", tsa);
+        exit(2);
+    }
+    TS_RESP_free(resp);
+    ASN1_OBJECT_free(pol);
+    TS_RESP_CTX_free(rc);
+    BIO_free(q);
+    X509_ALGOR_free(alg);
+    TS_MSG_IMPRINT_free(mi);
+    TS_REQ_free(req);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    return out;
+}
+
+/* ---------------- CAdES signatures with a signature timestamp ---------------- */
+
+typedef enum { TS_NONE, TS_GOOD, TS_ROGUE, TS_TAMPERED, TS_OTHER_DATA, TS_TWICE_LATER_BAD } ts_kind;
+
+static const uint8_t doc[] = "SYNTHETIC TEST FILING -- NOT A REAL DOCUMENT\nlong-term validation\n";
+
+/* An attached signature of doc by `who`, signingTime `signing`, with the
+ * signature timestamp `kind` at genTime `gen`; DER in *out. */
+static size_t make_sig(const char *who, time_t signing, ts_kind kind, time_t gen, uint8_t **out)
+{
+    X509 *cert = load_cert(who);
+    EVP_PKEY *key = load_key(who);
+    BIO *in = BIO_new_mem_buf(doc, (int)sizeof doc - 1);
+    unsigned int fl = CMS_BINARY | CMS_PARTIAL;
+    CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, fl);
+    CMS_SignerInfo *si = cms ? CMS_add1_signer(cms, cert, key, EVP_sha256(), fl) : NULL;
+    ASN1_TIME *st = ASN1_TIME_set(NULL, signing);
+    uint8_t *tok = NULL;
+    size_t toklen = 0;
+    int n = 0;
+    *out = NULL;
+    if (si == NULL || st == NULL || CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, st->type, st, -1) != 1 ||
+        CMS_final(cms, in, NULL, CMS_BINARY) != 1)
+        goto done;
+    ASN1_OCTET_STRING *sv = CMS_SignerInfo_get0_signature(si);
+    const uint8_t *svp = ASN1_STRING_get0_data(sv);
+    size_t svlen = (size_t)ASN1_STRING_length(sv);
+    for (int i = 0; kind != TS_NONE && i < (kind == TS_TWICE_LATER_BAD ? 2 : 1); i++) {
+        if (kind == TS_OTHER_DATA)
+            tok = make_token("tsa", doc, sizeof doc - 1, gen, &toklen); /* the content, not the signature */
+        else
+            tok = make_token(kind == TS_ROGUE ? "tsa-rogue" : "tsa", svp, svlen, i == 0 ? gen : gen + 3600, &toklen);
+        /* The last byte of a token without unsigned attributes is its
+         * signature's: the signature no longer verifies. */
+        if (kind == TS_TAMPERED || (kind == TS_TWICE_LATER_BAD && i == 1))
+            tok[toklen - 1] ^= 0x01;
+        if (CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, tok, (int)toklen) !=
+            1)
+            goto done;
+        OPENSSL_free(tok);
+        tok = NULL;
+    }
+    n = i2d_CMS_ContentInfo(cms, out);
+done:
+    if (n <= 0) {
+        ERR_print_errors_fp(stderr);
+        fprintf(stderr, "cannot make a signature by %s\n", who);
+        exit(2);
+    }
+    OPENSSL_free(tok);
+    ASN1_TIME_free(st);
+    CMS_ContentInfo_free(cms);
+    BIO_free(in);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    return (size_t)n;
+}
+
+/* ---------------- verdict readers ---------------- */
+
+static const char *str_at(const cJSON *o, const char *k)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
+}
+
+static const cJSON *signer0(const cJSON *v)
+{
+    return cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(v, "signers"), 0);
+}
+
+static int has_reason(const cJSON *v, const char *code)
+{
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(v, "reasons"))
+    {
+        if (t_str_eq(str_at(r, "code"), code))
+            return 1;
+    }
+    return 0;
+}
+
+/* ---------------- the table ---------------- */
+
+typedef enum { B_REVOKED, B_EXPIRED } base;
+
+static const struct row {
+    const char *name;   /* also the emitted file, ltv-<name>.p7m */
+    const char *signer; /* its .pem/.key in the PKI */
+    ts_kind ts;
+    base gen_base;      /* genTime = base + gen_offset; signingTime a minute before */
+    long gen_offset;
+    const char *config;
+    const char *indication, *sub;
+    const char *ts_indication; /* timestamps[0].indication; NULL: no timestamp */
+    int imprint_ok;            /* timestamps[0].message_imprint_ok */
+    int poe;                   /* a best_signature_time is reported */
+    const char *reason;        /* a reason code the verdict must carry, or NULL */
+} rows[] = {
+    /* Controls without a timestamp: the honest, useless verdicts of today. */
+    {"revoked-nots", "citizen-revoked", TS_NONE, B_REVOKED, -86400, "ltv", "INDETERMINATE", "REVOKED_NO_POE", NULL, 0,
+     0, NULL},
+    {"expired-nots", "citizen-expired", TS_NONE, B_EXPIRED, -30 * 86400L, "ltv", "INDETERMINATE",
+     "OUT_OF_BOUNDS_NO_POE", NULL, 0, 0, NULL},
+    /* Timestamped a day before the revocation: passes, and says why. */
+    {"revoked-after-ts", "citizen-revoked", TS_GOOD, B_REVOKED, -86400, "ltv", "TOTAL_PASSED", NULL, "TOTAL_PASSED", 1,
+     1, "REVOKED_AFTER_POE"},
+    /* Timestamped a minute after the revocation: the proof shows it was
+     * made too late, whatever the signingTime claims. */
+    {"revoked-before-ts", "citizen-revoked", TS_GOOD, B_REVOKED, 60, "ltv", "TOTAL_FAILED", "REVOKED", "TOTAL_PASSED",
+     1, 1, NULL},
+    /* Timestamped a month before the certificate expired. */
+    {"expired-since-ts", "citizen-expired", TS_GOOD, B_EXPIRED, -30 * 86400L, "ltv", "TOTAL_PASSED", NULL,
+     "TOTAL_PASSED", 1, 1, "EXPIRED_AFTER_POE"},
+    /* Timestamped after it expired: no rescue. */
+    {"expired-before-ts", "citizen-expired", TS_GOOD, B_EXPIRED, 86400, "ltv", "TOTAL_FAILED", "EXPIRED",
+     "TOTAL_PASSED", 1, 1, NULL},
+    /* A TSA nobody trusts: reported, and judged without POE. */
+    {"expired-rogue-ts", "citizen-expired", TS_ROGUE, B_EXPIRED, -30 * 86400L, "ltv", "INDETERMINATE",
+     "OUT_OF_BOUNDS_NO_POE", "INDETERMINATE", 1, 0, NULL},
+    {"revoked-rogue-ts", "citizen-revoked", TS_ROGUE, B_REVOKED, -86400, "ltv", "INDETERMINATE", "REVOKED_NO_POE",
+     "INDETERMINATE", 1, 0, NULL},
+    /* No timestamp_anchors at all, or the signing anchors: no TSA trusted. */
+    {"revoked-after-ts", "citizen-revoked", TS_GOOD, B_REVOKED, -86400, "ltv-noanchors", "INDETERMINATE",
+     "REVOKED_NO_POE", "INDETERMINATE", 1, 0, NULL},
+    {"revoked-after-ts", "citizen-revoked", TS_GOOD, B_REVOKED, -86400, "ltv-wronganchor", "INDETERMINATE",
+     "REVOKED_NO_POE", "INDETERMINATE", 1, 0, NULL},
+    /* A tampered token: reported as failing, no POE. */
+    {"expired-tampered-ts", "citizen-expired", TS_TAMPERED, B_EXPIRED, -30 * 86400L, "ltv", "INDETERMINATE",
+     "OUT_OF_BOUNDS_NO_POE", "TOTAL_FAILED", 1, 0, NULL},
+    {"revoked-tampered-ts", "citizen-revoked", TS_TAMPERED, B_REVOKED, -86400, "ltv", "INDETERMINATE",
+     "REVOKED_NO_POE", "TOTAL_FAILED", 1, 0, NULL},
+    /* A good token over other data (the content, not the signature value). */
+    {"revoked-imprint-ts", "citizen-revoked", TS_OTHER_DATA, B_REVOKED, -86400, "ltv", "INDETERMINATE",
+     "REVOKED_NO_POE", "TOTAL_FAILED", 0, 0, NULL},
+    /* A good token and a later broken one: the good one is the POE, the
+     * broken one is still reported. */
+    {"revoked-two-ts", "citizen-revoked", TS_TWICE_LATER_BAD, B_REVOKED, -86400, "ltv", "TOTAL_PASSED", NULL,
+     "TOTAL_PASSED", 1, 1, "REVOKED_AFTER_POE"},
+};
+
+static time_t row_gen(const struct row *r)
+{
+    return (r->gen_base == B_REVOKED ? t_revoked : t_expired) + r->gen_offset;
+}
+
+static void test_rows(void)
+{
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const struct row *r = &rows[i];
+        time_t gen = row_gen(r);
+        uint8_t *sig = NULL;
+        size_t len = make_sig(r->signer, gen - 60, r->ts, gen, &sig);
+        ks_ctx *ctx = t_load_config(cfgdir, r->config);
+        ks_request req = {.signature = {.name = r->name, .data = sig, .len = len}, .at = t_at, .has_at = 1};
+        cJSON *v = NULL;
+        ks_result res = ks_verify_signature(ctx, &req, &v);
+        CHECK(res == KS_OK && v != NULL, "%s [%s]: %s", r->name, r->config, ks_result_name(res));
+        v = t_printed(v);
+        const cJSON *s = signer0(v);
+        CHECK_STR(str_at(v, "indication"), r->indication, "%s [%s]", r->name, r->config);
+        CHECK_STR(str_at(v, "subindication"), r->sub, "%s [%s]", r->name, r->config);
+        const cJSON *tss = cJSON_GetObjectItemCaseSensitive(s, "timestamps");
+        /* The attributes are a DER SET OF: their order is the encoding's. */
+        const cJSON *ts = cJSON_GetArrayItem(tss, 0);
+        if (r->ts == TS_TWICE_LATER_BAD && ts != NULL && t_str_eq(str_at(ts, "indication"), "TOTAL_FAILED"))
+            ts = cJSON_GetArrayItem(tss, 1);
+        CHECK(cJSON_IsArray(tss), "%s: timestamps[]", r->name);
+        CHECK_STR(ts ? str_at(ts, "indication") : NULL, r->ts_indication, "%s [%s] timestamps[0]", r->name, r->config);
+        if (ts != NULL) {
+            CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ts, "message_imprint_ok")) == r->imprint_ok,
+                  "%s [%s]: message_imprint_ok", r->name, r->config);
+            CHECK_STR(str_at(ts, "type"), "signature", "%s", r->name);
+        }
+        char want[32];
+        ks_time_format(gen, want, sizeof want);
+        CHECK_STR(str_at(s, "best_signature_time"), r->poe ? want : NULL, "%s [%s]", r->name, r->config);
+        const cJSON *vm = cJSON_GetObjectItemCaseSensitive(s, "validation_model");
+        if (vm != NULL) /* present once the signature itself verified: always here */
+            CHECK_STR(str_at(vm, "basis"), r->poe ? "best_signature_time" : "validation_time", "%s", r->name);
+        CHECK(vm != NULL, "%s: validation_model", r->name);
+        if (r->poe)
+            CHECK_STR(str_at(cJSON_GetObjectItemCaseSensitive(s, "poe"), "source"), "signature_timestamp", "%s",
+                      r->name);
+        if (r->reason != NULL)
+            CHECK(has_reason(v, r->reason), "%s [%s]: reason %s", r->name, r->config, r->reason);
+        if (r->ts == TS_TWICE_LATER_BAD) { /* the broken one is reported too */
+            const cJSON *t2 = cJSON_GetArrayItem(tss, ts == cJSON_GetArrayItem(tss, 0) ? 1 : 0);
+            CHECK(cJSON_GetArraySize(tss) == 2, "%s: two timestamps", r->name);
+            CHECK_STR(t2 ? str_at(t2, "indication") : NULL, "TOTAL_FAILED", "%s: the broken token", r->name);
+        }
+        cJSON_Delete(v);
+        ks_ctx_unref(ctx);
+        free(sig);
+    }
+}
+
+/* ---------------- all or nothing under allocation failure ---------------- */
+
+static long oom_count, oom_at;
+
+static void *oom_malloc(size_t n)
+{
+    return ++oom_count == oom_at ? NULL : malloc(n);
+}
+
+static char *printed(cJSON *v)
+{
+    char *s = v != NULL ? cJSON_PrintUnformatted(v) : NULL;
+    cJSON_Delete(v);
+    return s;
+}
+
+/* As tests/test_oom.c: the Nth cJSON allocation fails, for every N, under
+ * the library's hooks (which latch it) and with cJSON's own hooks replaced
+ * (which only the checks of every builder call notice).  Each run answers
+ * KS_E_NOMEM with no verdict or the undisturbed verdict exactly: a pass
+ * without its timestamps, POE or reasons would be the fail-open. */
+static void test_oom(const char *name)
+{
+    const struct row *r = NULL;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if (strcmp(rows[i].name, name) == 0 && strcmp(rows[i].config, "ltv") == 0)
+            r = &rows[i];
+    CHECK(r != NULL, "row %s", name);
+    if (r == NULL)
+        return;
+    time_t gen = row_gen(r);
+    uint8_t *sig = NULL;
+    size_t len = make_sig(r->signer, gen - 60, r->ts, gen, &sig);
+    ks_ctx *ctx = t_load_config(cfgdir, r->config);
+    ks_request req = {.signature = {.name = r->name, .data = sig, .len = len}, .at = t_at, .has_at = 1};
+    cJSON *v = NULL;
+    CHECK(ks_verify_signature(ctx, &req, &v) == KS_OK, "%s: undisturbed", name);
+    char *want = printed(v);
+    CHECK(want != NULL && strstr(want, "\"REVOKED_AFTER_POE\"") != NULL, "%s: the undisturbed verdict", name);
+    int nomem = 0, same = 0, wrong = 0;
+    for (int raw = 0; raw < 2; raw++) {
+        for (long n = 1; n < 100000; n++) {
+            oom_count = 0;
+            oom_at = n;
+            if (raw) {
+                cJSON_Hooks h = {.malloc_fn = oom_malloc, .free_fn = free};
+                cJSON_InitHooks(&h);
+            } else {
+                ks_json_set_backend(oom_malloc);
+            }
+            v = NULL;
+            ks_result res = ks_verify_signature(ctx, &req, &v);
+            long made = oom_count;
+            ks_json_set_backend(NULL);
+            char *got = printed(v);
+            if (res == KS_E_NOMEM && got == NULL)
+                nomem++;
+            else if (res == KS_OK && got != NULL && want != NULL && strcmp(got, want) == 0)
+                same++;
+            else
+                wrong++;
+            free(got);
+            if (made < n) /* the failure was never reached: every allocation was tried */
+                break;
+        }
+    }
+    CHECK(wrong == 0 && nomem > 0, "%s: %d runs neither KS_E_NOMEM nor the verdict (%d NOMEM, %d same)", name,
+          wrong, nomem, same);
+    free(want);
+    ks_ctx_unref(ctx);
+    free(sig);
+}
+
+/* The token `openssl ts -reply` made over doc.txt (mkpki.sh), directly. */
+static void test_tsp_direct(void)
+{
+    uint8_t *tok = NULL, *txt = NULL, *bad = NULL;
+    size_t toklen = 0, txtlen = 0, badlen = 0;
+    CHECK(t_read(pki, "ts-doc.tst", &tok, &toklen) && t_read(pki, "doc.txt", &txt, &txtlen) &&
+              t_read(pki, "doc-tampered.txt", &bad, &badlen),
+          "fixtures");
+    static const struct {
+        const char *config;
+        int tampered;
+        long at_offset;
+        ks_indication ind;
+        ks_subindication sub;
+        int imprint_ok;
+    } cases[] = {
+        {"ltv", 0, 0, KS_TOTAL_PASSED, KS_SUB_NONE, 1},
+        {"ltv", 1, 0, KS_TOTAL_FAILED, KS_SUB_HASH_FAILURE, 0},
+        {"ltv-noanchors", 0, 0, KS_INDETERMINATE, KS_SUB_NO_CERTIFICATE_CHAIN_FOUND, 1},
+        {"ltv-wronganchor", 0, 0, KS_INDETERMINATE, KS_SUB_NO_CERTIFICATE_CHAIN_FOUND, 1},
+        /* Asked about a time before the token existed. */
+        {"ltv", 0, -86400, KS_INDETERMINATE, KS_SUB_NOT_YET_VALID, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ks_ctx *ctx = t_load_config(cfgdir, cases[i].config);
+        ks_blob data = {.data = cases[i].tampered ? bad : txt, .len = cases[i].tampered ? badlen : txtlen};
+        ks_tsp_result t;
+        ks_tsp_verify(ctx, tok, toklen, &data, 1, ks_ctx_now(ctx) + cases[i].at_offset, &t);
+        CHECK(t.indication == cases[i].ind && t.sub == cases[i].sub, "case %zu: %s/%s (%s)", i,
+              ks_indication_name(t.indication), t_str(ks_subindication_name(t.sub)), t.detail);
+        CHECK(t.imprint_ok == cases[i].imprint_ok, "case %zu: imprint_ok %d", i, t.imprint_ok);
+        CHECK(t.has_time && strstr(t.tsa, "Synthetic TSA 1") != NULL, "case %zu: time and TSA (%s)", i, t.tsa);
+        ks_ctx_unref(ctx);
+    }
+    /* Not a token: a whole signature, a truncated token, trailing bytes. */
+    uint8_t *sig = NULL;
+    size_t siglen = 0;
+    CHECK(t_read(pki, "sig-attached-rsa.p7m", &sig, &siglen), "fixture");
+    ks_ctx *ctx = t_load_config(cfgdir, "ltv");
+    ks_blob data = {.data = txt, .len = txtlen};
+    ks_tsp_result t;
+    ks_tsp_verify(ctx, sig, siglen, &data, 1, ks_ctx_now(ctx), &t);
+    CHECK(t.indication == KS_TOTAL_FAILED && t.sub == KS_SUB_FORMAT_FAILURE, "a signature is no token: %s", t.detail);
+    ks_tsp_verify(ctx, tok, toklen - 1, &data, 1, ks_ctx_now(ctx), &t);
+    CHECK(t.indication == KS_TOTAL_FAILED && t.sub == KS_SUB_FORMAT_FAILURE, "truncated: %s", t.detail);
+    uint8_t *longer = malloc(toklen + 1);
+    CHECK(longer != NULL, "malloc");
+    if (longer != NULL) {
+        memcpy(longer, tok, toklen);
+        longer[toklen] = 0;
+        ks_tsp_verify(ctx, longer, toklen + 1, &data, 1, ks_ctx_now(ctx), &t);
+        CHECK(t.indication == KS_TOTAL_FAILED && t.sub == KS_SUB_FORMAT_FAILURE, "trailing byte: %s", t.detail);
+    }
+    free(longer);
+    ks_ctx_unref(ctx);
+    free(sig);
+    free(tok);
+    free(txt);
+    free(bad);
+}
+
+/* For tests/test_cli.sh: the signatures of the table and the time. */
+static int emit(const char *dir)
+{
+    char path[PATH_MAX + 64];
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        uint8_t *sig = NULL;
+        time_t gen = row_gen(&rows[i]);
+        size_t len = make_sig(rows[i].signer, gen - 60, rows[i].ts, gen, &sig);
+        snprintf(path, sizeof path, "%s/ltv-%s.p7m", dir, rows[i].name);
+        FILE *f = fopen(path, "wb");
+        if (f == NULL || fwrite(sig, 1, len, f) != len || fclose(f) != 0)
+            return 2;
+        free(sig);
+    }
+    char at[32];
+    ks_time_format(t_at, at, sizeof at);
+    snprintf(path, sizeof path, "%s/ltv-at.txt", dir);
+    FILE *f = fopen(path, "w");
+    if (f == NULL || fprintf(f, "%s\n", at) < 0 || fclose(f) != 0)
+        return 2;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    pki = t_env("PKI", "build/pki");
+    instants();
+    if (argc == 3 && strcmp(argv[1], "--emit") == 0)
+        return emit(argv[2]);
+    t_write_configs("cfg-ltv", configs, sizeof configs / sizeof configs[0], pki, cfgdir);
+    test_tsp_direct();
+    test_rows();
+    test_oom("revoked-two-ts");
+    return t_done("test_ltv");
+}
