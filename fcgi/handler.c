@@ -105,14 +105,37 @@ void ks_fcgi_settings_clear(ks_fcgi_settings *s)
     free(s->socket);
     free(s->listen);
     free(s->user);
+    free(s->allow_from);
     free(s->audit_path);
     memset(s, 0, sizeof *s);
+}
+
+/* service.allow_from: an array of 1..256 addresses or CIDRs. */
+static int ks_allow_from(const cJSON *svc, ks_fcgi_settings *s, char **errmsg)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(svc, "allow_from"), *it;
+    if (arr == NULL)
+        return 1;
+    int n = cJSON_GetArraySize(arr);
+    if (!cJSON_IsArray(arr) || n < 1 || n > 256)
+        return ks_set_fail(errmsg, "key \"%s\": must be an array of 1 to 256 addresses or CIDRs",
+                           "service.allow_from");
+    if ((s->allow_from = calloc((size_t)n, sizeof *s->allow_from)) == NULL)
+        return ks_set_fail(errmsg, "out of memory");
+    cJSON_ArrayForEach(it, arr)
+    {
+        if (!cJSON_IsString(it) || !ks_fcgi_net_parse(it->valuestring, &s->allow_from[s->n_allow_from]))
+            return ks_set_fail(errmsg, "key \"%s\": \"%.64s\" is not an address or a CIDR (host bits must be 0)",
+                               "service.allow_from", cJSON_IsString(it) ? it->valuestring : "?");
+        s->n_allow_from++;
+    }
+    return 1;
 }
 
 ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_fcgi_settings *s, char **errmsg)
 {
     static const char *const service_keys[] = {"threads", "socket", "listen", "socket_mode", "backlog", "user",
-                                                 "bench_routes", NULL};
+                                                 "bench_routes", "allow_from", "drain_ms", NULL};
     static const char *const audit_keys[] = {"path", "required", "fsync", "rotate_bytes", "rotate_seconds", "keep",
                                              NULL};
     static const char *const log_keys[] = {"format", "level", NULL};
@@ -121,6 +144,10 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
     /* 8 threads: with an fdatasync per audit record, threads share each
      * group commit (make bench: 794/s at 4 threads, 1,788/s at 8). */
     long body = KS_DEFAULT_MAX_BODY, parts = 16, depth = 16, timeout = 30000, threads = 8, backlog = 128;
+    /* 2 s: a load balancer polling /readyz every second sees the 503 at
+     * least once before accepting stops, and a replacement started on the
+     * same socket path takes over within it (tests/test_cluster.sh). */
+    long drain_ms = 2000;
     const cJSON *lim = ks_ctx_section(ctx, "limits");
     const cJSON *svc = ks_ctx_section(ctx, "service");
     const cJSON *aud = ks_ctx_section(ctx, "audit");
@@ -136,6 +163,7 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
     if (!ks_known(svc, "service", service_keys, errmsg) ||
         !ks_int_key(svc, "service", "threads", 1, 256, &threads, errmsg) ||
         !ks_int_key(svc, "service", "backlog", 1, 65535, &backlog, errmsg) ||
+        !ks_int_key(svc, "service", "drain_ms", 0, 600000, &drain_ms, errmsg) ||
         !ks_str_key(svc, "service", "socket", &sock, errmsg) || !ks_str_key(svc, "service", "listen", &listen, errmsg) ||
         !ks_str_key(svc, "service", "socket_mode", &mode, errmsg) || !ks_str_key(svc, "service", "user", &user, errmsg))
         goto fail;
@@ -156,6 +184,15 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
         goto fail;
     }
     s->bench_routes = cJSON_IsTrue(bench);
+    if (!ks_allow_from(svc, s, errmsg))
+        goto fail;
+    /* A FastCGI port open beyond this host needs an allow-list: any peer
+     * that can connect could otherwise read /metrics and put requests
+     * straight to the verifier, past nginx's limits. */
+    if (listen != NULL && !ks_fcgi_listen_is_loopback(listen) && s->n_allow_from == 0) {
+        ks_set_fail(errmsg, "key \"%s\": a non-loopback service.listen needs service.allow_from", "service.allow_from");
+        goto fail;
+    }
     s->audit_required = 1;
     long rot_bytes = 0, rot_seconds = 0, keep = 0;
     if (!ks_known(aud, "audit", audit_keys, errmsg) || !ks_str_key(aud, "audit", "path", &apath, errmsg) ||
@@ -224,6 +261,7 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
     s->request_timeout_ms = (int)timeout;
     s->threads = (int)threads;
     s->backlog = (int)backlog;
+    s->drain_ms = (int)drain_ms;
     return KS_OK;
 fail:
     ks_fcgi_settings_clear(s);
@@ -316,9 +354,24 @@ static void ks_check_add(ks_fcgi_readiness *r, const char *name, int ok, const c
         r->checks[r->n++] = (ks_fcgi_check){name, ok, detail};
 }
 
+static atomic_int ks_draining_flag;
+
+void ks_fcgi_set_draining(int on)
+{
+    atomic_store(&ks_draining_flag, on != 0);
+}
+
+int ks_fcgi_draining(void)
+{
+    return atomic_load(&ks_draining_flag);
+}
+
 void ks_fcgi_readiness_collect(const ks_fcgi_gen *g, ks_fcgi_readiness *r)
 {
     r->n = 0;
+    /* First, so a balancer stops sending before accepting stops (main.c). */
+    int draining = ks_fcgi_draining();
+    ks_check_add(r, "draining", !draining, draining ? "stopping: SIGTERM received" : "no");
     ks_check_add(r, "trust_store", g != NULL && g->ctx != NULL, g && g->ctx ? "loaded" : "not loaded");
     if (g == NULL)
         return;
@@ -563,6 +616,7 @@ static int ks_audit_or_refuse(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_re
     /* The injected clock, like every other time of the request (tests pin it). */
     ks_audit_event ev = {.time = ks_ctx_now(g->ctx),
                          .request_id = req->request_id,
+                         .client_request_id = req->client_request_id,
                          .kind = kind,
                          .input = input,
                          .contents = contents,
