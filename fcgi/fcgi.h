@@ -123,13 +123,16 @@ void ks_fcgi_gen_unref(ks_fcgi_gen *g); /* NULL ok */
 
 /* ---------------- readiness ---------------- */
 
-/* One named check per dependency: trust_store, audit_log, memcached (ok
- * when down: degraded, verdicts continue), crls (each configured CRL fresh). */
+/* One named check per dependency: draining, trust_store, audit_log (these
+ * three make /readyz 503: the node cannot give correct, recorded verdicts),
+ * memcached and crls (down or stale: "degraded", still 200, and shown in
+ * /metrics; issue 22: a stale CRL must not take every node out at once). */
 #define KS_FCGI_MAX_CHECKS 8
 typedef struct {
     const char *name;
     int ok;
     const char *detail; /* static or owned by the generation; never personal data */
+    int degraded;       /* ok, but working without this dependency */
 } ks_fcgi_check;
 
 typedef struct {
@@ -138,7 +141,8 @@ typedef struct {
 } ks_fcgi_readiness;
 
 void ks_fcgi_readiness_collect(const ks_fcgi_gen *g, ks_fcgi_readiness *r);
-int ks_fcgi_ready(const ks_fcgi_readiness *r); /* 1 when every check is ok */
+int ks_fcgi_ready(const ks_fcgi_readiness *r);    /* 1 when every check is ok */
+int ks_fcgi_degraded(const ks_fcgi_readiness *r); /* 1 when a check is degraded */
 /* SIGTERM (main.c): /readyz answers 503 ("draining") from this moment,
  * while the service still accepts for service.drain_ms. */
 void ks_fcgi_set_draining(int on);

@@ -351,7 +351,13 @@ void ks_fcgi_gen_unref(ks_fcgi_gen *g)
 static void ks_check_add(ks_fcgi_readiness *r, const char *name, int ok, const char *detail)
 {
     if (r->n < KS_FCGI_MAX_CHECKS)
-        r->checks[r->n++] = (ks_fcgi_check){name, ok, detail};
+        r->checks[r->n++] = (ks_fcgi_check){name, ok, detail, 0};
+}
+
+static void ks_check_degraded(ks_fcgi_readiness *r, const char *name, const char *detail)
+{
+    if (r->n < KS_FCGI_MAX_CHECKS)
+        r->checks[r->n++] = (ks_fcgi_check){name, 1, detail, 1};
 }
 
 static atomic_int ks_draining_flag;
@@ -384,22 +390,38 @@ void ks_fcgi_readiness_collect(const ks_fcgi_gen *g, ks_fcgi_readiness *r)
                      g->set.audit_required ? "cannot be written (audit.required)" : "cannot be written");
     cJSON *st = g->ctx ? ks_ctx_status(g->ctx, ks_ctx_now(g->ctx)) : NULL;
     const cJSON *mc = cJSON_GetObjectItemCaseSensitive(st, "memcached"), *crl;
+    /* Degraded is not unready (issue 22): with memcached down verdicts
+     * continue from memory and the network, and a stale configured CRL
+     * only means that certificate's status must come from elsewhere (OCSP,
+     * a fresher CRL): the verdict says INDETERMINATE when nothing fresh is
+     * found, which is still a correct verdict.  Taking a node out of the
+     * balancer for either would take every node out at the same moment. */
     if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(mc, "servers")) == 0)
         ks_check_add(r, "memcached", 1, "not configured (in-process cache only)");
     else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(mc, "up")))
         ks_check_add(r, "memcached", 1, "up");
     else
-        ks_check_add(r, "memcached", 1, "degraded: unreachable; verdicts continue from memory and the network");
+        ks_check_degraded(r, "memcached", "degraded: unreachable; verdicts continue from memory and the network");
     int ncrl = 0, stale = 0;
     cJSON_ArrayForEach(crl, cJSON_GetObjectItemCaseSensitive(st, "crls"))
     {
         ncrl++;
         stale += !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(crl, "fresh"));
     }
-    ks_check_add(r, "crls", stale == 0,
-                 ncrl == 0 ? "none configured" : stale == 0 ? "every configured CRL is fresh"
-                                                            : "a configured CRL is past nextUpdate (see /metrics)");
+    if (stale > 0)
+        ks_check_degraded(r, "crls", "degraded: a configured CRL is past nextUpdate (see /metrics); its "
+                                     "certificates need OCSP or a fresher CRL");
+    else
+        ks_check_add(r, "crls", 1, ncrl == 0 ? "none configured" : "every configured CRL is fresh");
     cJSON_Delete(st);
+}
+
+int ks_fcgi_degraded(const ks_fcgi_readiness *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->checks[i].degraded)
+            return 1;
+    return 0;
 }
 
 int ks_fcgi_ready(const ks_fcgi_readiness *r)
@@ -847,10 +869,12 @@ static void ks_route_readyz(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req 
     int ready = ks_fcgi_ready(&rd);
     cJSON *o = cJSON_CreateObject();
     cJSON *checks = o ? cJSON_AddObjectToObject(o, "checks") : NULL;
-    int ok = checks != NULL && cJSON_AddStringToObject(o, "status", ready ? "ready" : "not_ready") != NULL;
+    const char *status = !ready ? "not_ready" : ks_fcgi_degraded(&rd) ? "degraded" : "ready";
+    int ok = checks != NULL && cJSON_AddStringToObject(o, "status", status) != NULL;
     for (size_t i = 0; ok && i < rd.n; i++) {
         cJSON *c = cJSON_AddObjectToObject(checks, rd.checks[i].name);
         ok = c != NULL && cJSON_AddBoolToObject(c, "ok", rd.checks[i].ok) != NULL &&
+             cJSON_AddBoolToObject(c, "degraded", rd.checks[i].degraded) != NULL &&
              cJSON_AddStringToObject(c, "detail", rd.checks[i].detail) != NULL;
     }
     if (!ok) {
