@@ -107,6 +107,14 @@ typedef struct {
     ks_fcgi_settings set;
     ks_audit *audit;   /* NULL when off or when it could not be opened */
     char *audit_error; /* why it could not be opened (for /readyz and logs) */
+    /* The local CRL files loaded, with their mtimes at load: main.c reloads
+     * when one changes on disk (no SIGHUP needed; issue 22). */
+    struct ks_fcgi_watched {
+        char *path;
+        struct timespec mtime;
+        long long size;
+    } *watched;
+    size_t n_watched;
 } ks_fcgi_gen;
 
 /* Loads the configuration, the settings, and opens the audit log.  A
@@ -118,6 +126,10 @@ ks_result ks_fcgi_gen_load(const char *config_path, ks_fcgi_gen **out, char **er
  * privilege drop a "Permission denied" is about that account, not the one
  * that started it. */
 void ks_fcgi_name_user(char **errmsg);
+/* 1 when a watched file's mtime or size differs from what was recorded
+ * (or it is gone); the record is updated, so one change is reported once
+ * even when the reload it causes is refused.  Main thread only. */
+int ks_fcgi_gen_files_changed(ks_fcgi_gen *g, const char **which);
 ks_fcgi_gen *ks_fcgi_gen_ref(ks_fcgi_gen *g);
 void ks_fcgi_gen_unref(ks_fcgi_gen *g); /* NULL ok */
 

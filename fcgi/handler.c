@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fcgi.h"
@@ -297,6 +298,55 @@ void ks_fcgi_name_user(char **errmsg)
     }
 }
 
+static void ks_stat_into(struct ks_fcgi_watched *w)
+{
+    struct stat st;
+    if (stat(w->path, &st) == 0) {
+        w->mtime = st.st_mtim;
+        w->size = (long long)st.st_size;
+    } else {
+        w->mtime = (struct timespec){0, 0};
+        w->size = -1;
+    }
+}
+
+/* The local CRL files the context loaded (ks_ctx_status names each), so a
+ * CRL replaced on disk is picked up without a SIGHUP.  Best effort: out of
+ * memory leaves fewer files watched, never a failed load. */
+static void ks_gen_watch_crls(ks_fcgi_gen *g)
+{
+    cJSON *st = ks_ctx_status(g->ctx, ks_ctx_now(g->ctx)), *crl;
+    int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(st, "crls"));
+    if (n > 0 && (g->watched = calloc((size_t)n, sizeof *g->watched)) != NULL) {
+        cJSON_ArrayForEach(crl, cJSON_GetObjectItemCaseSensitive(st, "crls"))
+        {
+            const char *file = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(crl, "file"));
+            if (file == NULL || g->n_watched >= (size_t)n ||
+                (g->watched[g->n_watched].path = strdup(file)) == NULL)
+                continue;
+            ks_stat_into(&g->watched[g->n_watched++]);
+        }
+    }
+    cJSON_Delete(st);
+}
+
+int ks_fcgi_gen_files_changed(ks_fcgi_gen *g, const char **which)
+{
+    int changed = 0;
+    for (size_t i = 0; g != NULL && i < g->n_watched; i++) {
+        struct ks_fcgi_watched now = {.path = g->watched[i].path};
+        ks_stat_into(&now);
+        if (now.size != g->watched[i].size || now.mtime.tv_sec != g->watched[i].mtime.tv_sec ||
+            now.mtime.tv_nsec != g->watched[i].mtime.tv_nsec) {
+            if (!changed && which != NULL)
+                *which = g->watched[i].path;
+            changed = 1;
+            g->watched[i] = now;
+        }
+    }
+    return changed;
+}
+
 ks_result ks_fcgi_gen_load(const char *config_path, ks_fcgi_gen **out, char **errmsg)
 {
     ks_fcgi_gen *g = calloc(1, sizeof *g);
@@ -313,6 +363,7 @@ ks_result ks_fcgi_gen_load(const char *config_path, ks_fcgi_gen **out, char **er
         ks_fcgi_gen_unref(g);
         return r;
     }
+    ks_gen_watch_crls(g);
     if (g->set.audit_path != NULL) {
         char *err = NULL;
         if (ks_audit_open(g->set.audit_path, g->set.audit_fsync, &g->audit, &err) != KS_OK) {
@@ -341,6 +392,9 @@ void ks_fcgi_gen_unref(ks_fcgi_gen *g)
         return;
     ks_audit_close(g->audit);
     free(g->audit_error);
+    for (size_t i = 0; i < g->n_watched; i++)
+        free(g->watched[i].path);
+    free(g->watched);
     ks_fcgi_settings_clear(&g->set);
     ks_ctx_unref(g->ctx);
     free(g);

@@ -710,9 +710,20 @@ int main(int argc, char **argv)
         ks_log_head("start", ks_gen_current);
     }
     while (!atomic_load(&ks_stopping)) {
-        int sig = 0;
-        if (sigwait(&sigs, &sig) != 0)
+        /* Once a second, without a signal: a local CRL file replaced on
+         * disk reloads the configuration (as SIGHUP does), so a CRL pushed
+         * before its predecessor's nextUpdate is used without a reload
+         * being sent to every node (issue 22). */
+        struct timespec tick = {1, 0};
+        int sig = sigtimedwait(&sigs, NULL, &tick);
+        if (sig < 0) {
+            const char *which = NULL;
+            if (ks_gen_current != NULL && ks_fcgi_gen_files_changed(ks_gen_current, &which)) {
+                ks_log(KS_LOG_INFO, "%s changed on disk: reloading", which ? which : "a CRL file");
+                ks_reload();
+            }
             continue;
+        }
         if (sig == SIGHUP) {
             ks_reload();
         } else {

@@ -328,7 +328,8 @@ ks_wait_for 5 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 
 # ---- a configured CRL past its nextUpdate: degraded, still ready ----
 # (issue 22: one stale CRL made every node answer 503 at once, although
 # OCSP or a fresher CRL still gives correct verdicts)
-CRL_FILE=$P/pref-ca-stale.crl write_config "$CFG" "$T/audit.log" true
+cp "$P/pref-ca-stale.crl" "$T/live.crl"
+CRL_FILE=$T/live.crl write_config "$CFG" "$T/audit.log" true
 kill -HUP "$FCGI_PID"
 ks_wait_for 5 bash -c "curl -s --max-time 5 $B/readyz | grep -q degraded"
 req stale "$B/readyz"
@@ -336,6 +337,16 @@ check "readyz 200 for a stale CRL" status_is stale 200
 check "readyz says degraded" [ "$(jget "$T/stale.body" status)" = degraded ]
 check "readyz names the CRLs" [ "$(jget "$T/stale.body" checks.crls.degraded)" = true ]
 check "metrics show the stale CRL" grep -q 'fresh="false"' <(curl -s --max-time 5 "$B/metrics")
+# a fresh CRL put in its place is used without a SIGHUP (mtime watched)
+reloads=$(grep -c 'configuration reloaded' "$LOG")
+sleep 1.1 # a new mtime even on coarse clocks
+cp "$P/pref-ca.crl" "$T/live.crl.tmp" && mv "$T/live.crl.tmp" "$T/live.crl"
+ks_wait_for 10 bash -c "[ \"\$(curl -s --max-time 5 $B/readyz | jq -r .status)\" = ready ]"
+check "a replaced CRL file is re-read without SIGHUP (readyz ready again)" \
+    [ "$(curl -s --max-time 5 "$B/readyz" | jq -r .status)" = ready ]
+check "... by a reload the service started itself" \
+    [ "$(grep -c 'configuration reloaded' "$LOG")" -gt "$reloads" ]
+check "... and says why" grep -q 'live.crl changed on disk: reloading' "$LOG"
 cp "$T/good.json" "$CFG"
 kill -HUP "$FCGI_PID"
 ks_wait_for 5 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 $B/readyz)\" = 200 ]"
