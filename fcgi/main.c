@@ -363,28 +363,36 @@ static void ks_slots_free_all(void)
     free(ks_pools);
 }
 
+/*
+ * Binds and listens on a temporary name beside `path`, then rename()s it
+ * onto `path`: a socket left by a previous run, or the one a draining
+ * predecessor still serves (a restart), is replaced atomically, so a
+ * connect() never finds no socket or one bound but not yet listening
+ * (ECONNREFUSED, a 502 at nginx).
+ */
 static int ks_open_unix(const char *path, unsigned mode, int backlog)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     struct stat st;
-    if (strlen(path) >= sizeof sa.sun_path) {
+    char tmp[sizeof sa.sun_path];
+    if (snprintf(tmp, sizeof tmp, "%s.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
         ks_log(KS_LOG_ERR, "socket path too long: %s", path);
         return -1;
     }
-    strcpy(sa.sun_path, path);
-    if (lstat(path, &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) {
-            ks_log(KS_LOG_ERR, "%s exists and is not a socket", path);
-            return -1;
-        }
-        unlink(path); /* a stale socket from a previous run */
+    if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+        ks_log(KS_LOG_ERR, "%s exists and is not a socket", path);
+        return -1;
     }
+    strcpy(sa.sun_path, tmp);
+    unlink(tmp); /* ours from a crashed run with the same pid, if any */
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     mode_t old = umask(0777 & ~mode);
     int ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
     umask(old);
-    if (!ok || chmod(path, mode) != 0 || lstat(path, &ks_sock_st) != 0 || listen(fd, backlog) != 0) {
+    if (!ok || chmod(tmp, mode) != 0 || listen(fd, backlog) != 0 || rename(tmp, path) != 0 ||
+        lstat(path, &ks_sock_st) != 0) {
         ks_log(KS_LOG_ERR, "%s: %s", path, strerror(errno));
+        unlink(tmp);
         if (fd >= 0)
             close(fd);
         return -1;
