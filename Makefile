@@ -12,7 +12,7 @@
 # at parse time: for the goals that build, install them first (as root,
 # like CI's .ci/run; tests/install-deps.sh does nothing when all are there).
 # KS_DEPS_DONE keeps recursive makes from asking again.
-KS_BUILD_GOALS := all test run pki fuzz fuzz-build fuzz-long bench soak conformance test-www
+KS_BUILD_GOALS := all test run pki fuzz fuzz-build fuzz-long bench soak conformance test-www test-cluster
 ifneq ($(filter $(KS_BUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
 ifeq ($(KS_DEPS_DONE),)
 ifeq ($(shell id -u),0)

@@ -261,11 +261,11 @@ KS_PEER_PORT=$CRL_PORT ks_exec_service "$PY" "$ROOT/tests/revocation/peer.py" "$
     >>"$RUN/crl.log" 2>&1 &
 PIDS+=("$!")
 
+ks_cache_key "$RUN/cache.key"
 write_config() { # write_config FILE FSYNC
     cat >"$1" <<JSON
 {
-$(ks_demo_trust_json "$P" "$OCSP_PORT" "$CRL_PORT" "$MC_PORT" 5000),
-  "cache": {"max_entries": 50000, "wait_ms": 20000},
+$(ks_demo_trust_json "$P" "$OCSP_PORT" "$CRL_PORT" "$MC_PORT" 5000 "$RUN/cache.key" '"max_entries": 50000, "wait_ms": 20000'),
   "limits": {"max_body_bytes": 20971520, "request_timeout_ms": 60000},
   "service": {"threads": $FT, "bench_routes": true},
   "audit": {"path": "$RUN/audit.log", "required": true, "fsync": "$2"}

@@ -138,6 +138,7 @@ typedef struct {
     char *name;                 /* as configured, for logs */
     atomic_llong down_until_ms; /* monotonic; skipped until then */
     atomic_int failed;          /* the last operation failed */
+    atomic_int slow;            /* ... by timing out: skipped until down_until_ms */
 } ks_cache_server;
 
 typedef struct {
@@ -664,20 +665,36 @@ static void ks_cache_mc_give(ks_cache *c, memcached_st *m)
         memcached_pool_release(c->pool, m);
 }
 
-/* The server a memcached key lives on, or -1 while that server backs off
- * (then the caller skips memcached: a dead server costs no stall). */
+/*
+ * The server a memcached key lives on, or -1 while that server backs off
+ * after timing out (then the caller skips memcached: a hung server costs at
+ * most one timeout per back-off window, not one per request).
+ *
+ * Failover is libmemcached's (REMOVE_FAILED_SERVERS with SERVER_FAILURE_LIMIT
+ * 1 and RETRY_TIMEOUT, ks_cache_mc_setup): a server that fails is taken out
+ * of this connection's ketama continuum, so its keys move to the live
+ * servers, the same ones on every node (consistent hashing over the same
+ * list); after the retry timeout the continuum is rebuilt with it and, if
+ * it answers, its keys come back.  memcached_autoeject applies a pending
+ * rebuild first, so the index computed here is the server the operation
+ * will use.  A server that failed fast (refused, closed: it is dead, not
+ * hung) is not skipped: trying it costs nothing and is what makes this
+ * connection eject it (ks_cache_mc_retry).
+ */
 static int ks_cache_mc_server(ks_cache *c, memcached_st *m, const char *k)
 {
-    uint32_t i = memcached_generate_hash(m, k, strlen(k));
     if (c->nservers == 0)
         return -1;
+    memcached_autoeject(m);
+    uint32_t i = memcached_generate_hash(m, k, strlen(k));
     i %= (uint32_t)c->nservers;
-    if (atomic_load(&c->servers[i].down_until_ms) > ks_cache_mono_ms())
+    if (atomic_load(&c->servers[i].slow) && atomic_load(&c->servers[i].down_until_ms) > ks_cache_mono_ms())
         return -1;
     return (int)i;
 }
 
-static void ks_cache_mc_note(ks_cache *c, memcached_st *m, int idx, memcached_return_t rc, const char *op)
+static void ks_cache_mc_note(ks_cache *c, memcached_st *m, int idx, memcached_return_t rc, const char *op,
+                             long long t0)
 {
     ks_cache_server *s = &c->servers[idx];
     if (ks_cache_mc_answered(rc)) {
@@ -685,24 +702,43 @@ static void ks_cache_mc_note(ks_cache *c, memcached_st *m, int idx, memcached_re
             ks_log(KS_LOG_INFO, "cache: memcached %s is back", s->name);
         return;
     }
+    /* Slow: the failure took at least half the timeout (a hung server, or
+     * one behind a dropped route), not a refusal. */
+    int slow = ks_cache_mono_ms() - t0 >= (c->cfg.mc_timeout_ms + 1) / 2;
     atomic_fetch_add(&c->memcached_errors, 1);
+    atomic_store(&s->slow, slow);
     atomic_store(&s->down_until_ms, ks_cache_mono_ms() + c->cfg.mc_backoff_ms);
     if (!atomic_exchange(&s->failed, 1))
-        ks_log(KS_LOG_WARN, "cache: memcached %s failed (%s: %s); skipping it for %lld ms", s->name, op,
-               memcached_strerror(m, rc), c->cfg.mc_backoff_ms);
+        ks_log(KS_LOG_WARN, "cache: memcached %s failed (%s: %s); %s", s->name, op, memcached_strerror(m, rc),
+               slow ? "skipping its keys until the back-off ends" : "its keys go to the other servers");
+}
+
+/* After a failed operation on server `idx`: where to try again, or -1.  A
+ * fast failure (refused, closed) is tried again, at most twice: libmemcached
+ * takes a few failed operations to eject a dead server from a connection's
+ * continuum, after which the key maps to a live server.  A timeout is not
+ * (it would cost another timeout), nor an answer. */
+static int ks_cache_mc_retry(ks_cache *c, memcached_st *m, const char *k, int idx, memcached_return_t rc)
+{
+    if (ks_cache_mc_answered(rc) || atomic_load(&c->servers[idx].slow))
+        return -1;
+    return ks_cache_mc_server(c, m, k);
 }
 
 /* 1 and *val (malloc'd) when the key holds a value of at most maxlen bytes. */
 static int ks_cache_mc_get(ks_cache *c, memcached_st *m, const char *k, size_t maxlen, char **val, size_t *len)
 {
     int idx = ks_cache_mc_server(c, m, k);
-    if (idx < 0)
-        return 0;
     uint32_t flags = 0;
     size_t vlen = 0;
     memcached_return_t rc = MEMCACHED_SUCCESS;
-    char *v = memcached_get(m, k, strlen(k), &vlen, &flags, &rc);
-    ks_cache_mc_note(c, m, idx, rc, "get");
+    char *v = NULL;
+    for (int tries = 0; idx >= 0 && tries < 3; tries++) {
+        long long t0 = ks_cache_mono_ms();
+        v = memcached_get(m, k, strlen(k), &vlen, &flags, &rc);
+        ks_cache_mc_note(c, m, idx, rc, "get", t0);
+        idx = ks_cache_mc_retry(c, m, k, idx, rc);
+    }
     if (v == NULL || rc != MEMCACHED_SUCCESS || vlen > maxlen) {
         if (v != NULL && vlen > maxlen)
             atomic_fetch_add(&c->rejected, 1);
@@ -717,10 +753,13 @@ static int ks_cache_mc_get(ks_cache *c, memcached_st *m, const char *k, size_t m
 static int ks_cache_mc_set(ks_cache *c, memcached_st *m, const char *k, const uint8_t *v, size_t n, time_t ttl)
 {
     int idx = ks_cache_mc_server(c, m, k);
-    if (idx < 0)
-        return 0;
-    memcached_return_t rc = memcached_set(m, k, strlen(k), (const char *)v, n, ttl, 0);
-    ks_cache_mc_note(c, m, idx, rc, "set");
+    memcached_return_t rc = MEMCACHED_FAILURE;
+    for (int tries = 0; idx >= 0 && tries < 3; tries++) {
+        long long t0 = ks_cache_mono_ms();
+        rc = memcached_set(m, k, strlen(k), (const char *)v, n, ttl, 0);
+        ks_cache_mc_note(c, m, idx, rc, "set", t0);
+        idx = ks_cache_mc_retry(c, m, k, idx, rc);
+    }
     if (rc == MEMCACHED_E2BIG)
         atomic_fetch_add(&c->memcached_errors, 1); /* memcached_chunk_bytes above the server's item size */
     return rc == MEMCACHED_SUCCESS;
@@ -744,10 +783,12 @@ static int ks_cache_mc_lock(ks_cache *c, const char *lockkey)
     if (m == NULL)
         return -1;
     int ret = -1, idx = ks_cache_mc_server(c, m, lockkey);
-    if (idx >= 0) {
+    for (int tries = 0; idx >= 0 && tries < 3; tries++) {
+        long long t0 = ks_cache_mono_ms();
         memcached_return_t rc = memcached_add(m, lockkey, strlen(lockkey), "1", 1, (time_t)c->cfg.lock_ttl_s, 0);
-        ks_cache_mc_note(c, m, idx, rc, "add");
+        ks_cache_mc_note(c, m, idx, rc, "add", t0);
         ret = rc == MEMCACHED_SUCCESS ? 1 : (rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS) ? 0 : -1;
+        idx = ks_cache_mc_retry(c, m, lockkey, idx, rc);
     }
     ks_cache_mc_give(c, m);
     return ret;
@@ -760,8 +801,9 @@ static void ks_cache_mc_unlock(ks_cache *c, const char *lockkey)
         return;
     int idx = ks_cache_mc_server(c, m, lockkey);
     if (idx >= 0) {
+        long long t0 = ks_cache_mono_ms();
         memcached_return_t rc = memcached_delete(m, lockkey, strlen(lockkey), 0);
-        ks_cache_mc_note(c, m, idx, rc, "delete");
+        ks_cache_mc_note(c, m, idx, rc, "delete", t0);
     }
     ks_cache_mc_give(c, m);
 }
@@ -1451,6 +1493,12 @@ static ks_result ks_cache_mc_setup(ks_cache *c, char *const *servers, size_t nse
         {MEMCACHED_BEHAVIOR_RCV_TIMEOUT, (uint64_t)to * 1000},
         {MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 1},
         {MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, (uint64_t)(retry_s > 0 ? retry_s : 1)},
+        /* A failed server leaves the continuum (its keys go to the live
+         * ones) until RETRY_TIMEOUT, then is tried again (ks_cache_mc_server). */
+        {MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, 1},
+        /* ... and an ejected server is tried again after DEAD_TIMEOUT
+         * (without it libmemcached never takes it back). */
+        {MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, (uint64_t)(retry_s > 0 ? retry_s : 1)},
     };
     for (size_t i = 0; i < sizeof behaviors / sizeof behaviors[0]; i++) {
         if (memcached_behavior_set(c->master, behaviors[i].b, behaviors[i].v) != MEMCACHED_SUCCESS) {
@@ -1474,6 +1522,7 @@ static ks_result ks_cache_mc_setup(ks_cache *c, char *const *servers, size_t nse
             return KS_E_NOMEM;
         atomic_init(&c->servers[i].down_until_ms, 0);
         atomic_init(&c->servers[i].failed, 0);
+        atomic_init(&c->servers[i].slow, 0);
         c->nservers = i + 1;
     }
     if ((c->pool = memcached_pool_create(c->master, 1, (uint32_t)c->cfg.mc_pool_size)) == NULL) {

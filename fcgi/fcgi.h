@@ -25,7 +25,9 @@
  * max_parts (16), max_json_depth (16), request_timeout_ms (30000).
  * Service keys (section "service"): threads, socket, listen, socket_mode,
  * backlog, user (the account to run as when started as root; default
- * "nobody"; never root: see main.c).  Audit keys (section "audit"): path, required (default true),
+ * "nobody"; never root: see main.c), allow_from (addresses and CIDRs that
+ * may connect over TCP; required with a non-loopback listen), drain_ms
+ * (default 2000: how long SIGTERM keeps accepting after /readyz says 503).  Audit keys (section "audit"): path, required (default true),
  * fsync ("always" default, or "never").  Log keys (section "log"): format
  * ("json", the default: journald and log collectors keep the fields;
  * "text"), level ("info" default; "error", "warn", "debug").
@@ -62,6 +64,13 @@ void ks_fcgi_arena_free(ks_fcgi_arena *a); /* NULL ok */
 
 /* ---------------- settings and generations ---------------- */
 
+/* One entry of service.allow_from (http.c ks_fcgi_net_parse). */
+typedef struct {
+    int family; /* AF_INET or AF_INET6 */
+    uint8_t addr[16];
+    int prefix; /* bits */
+} ks_fcgi_net;
+
 typedef struct {
     size_t max_body_bytes;
     int max_parts;
@@ -73,6 +82,9 @@ typedef struct {
     char *socket;     /* unix socket path, or NULL */
     char *listen;     /* "127.0.0.1:PORT", or NULL */
     char *user;       /* service.user, or NULL (main.c: "nobody" when root) */
+    ks_fcgi_net *allow_from; /* service.allow_from; NULL = anyone who can connect */
+    size_t n_allow_from;
+    int drain_ms; /* service.drain_ms: accepting goes on this long after SIGTERM */
     char *audit_path; /* absolute, or NULL when the audit log is off */
     int audit_required;
     ks_audit_fsync audit_fsync;
@@ -95,6 +107,14 @@ typedef struct {
     ks_fcgi_settings set;
     ks_audit *audit;   /* NULL when off or when it could not be opened */
     char *audit_error; /* why it could not be opened (for /readyz and logs) */
+    /* The local CRL files loaded, with their mtimes at load: main.c reloads
+     * when one changes on disk (no SIGHUP needed; issue 22). */
+    struct ks_fcgi_watched {
+        char *path;
+        struct timespec mtime;
+        long long size;
+    } *watched;
+    size_t n_watched;
 } ks_fcgi_gen;
 
 /* Loads the configuration, the settings, and opens the audit log.  A
@@ -106,18 +126,25 @@ ks_result ks_fcgi_gen_load(const char *config_path, ks_fcgi_gen **out, char **er
  * privilege drop a "Permission denied" is about that account, not the one
  * that started it. */
 void ks_fcgi_name_user(char **errmsg);
+/* 1 when a watched file's mtime or size differs from what was recorded
+ * (or it is gone); the record is updated, so one change is reported once
+ * even when the reload it causes is refused.  Main thread only. */
+int ks_fcgi_gen_files_changed(ks_fcgi_gen *g, const char **which);
 ks_fcgi_gen *ks_fcgi_gen_ref(ks_fcgi_gen *g);
 void ks_fcgi_gen_unref(ks_fcgi_gen *g); /* NULL ok */
 
 /* ---------------- readiness ---------------- */
 
-/* One named check per dependency: trust_store, audit_log, memcached (ok
- * when down: degraded, verdicts continue), crls (each configured CRL fresh). */
+/* One named check per dependency: draining, trust_store, audit_log (these
+ * three make /readyz 503: the node cannot give correct, recorded verdicts),
+ * memcached and crls (down or stale: "degraded", still 200, and shown in
+ * /metrics; issue 22: a stale CRL must not take every node out at once). */
 #define KS_FCGI_MAX_CHECKS 8
 typedef struct {
     const char *name;
     int ok;
     const char *detail; /* static or owned by the generation; never personal data */
+    int degraded;       /* ok, but working without this dependency */
 } ks_fcgi_check;
 
 typedef struct {
@@ -126,7 +153,12 @@ typedef struct {
 } ks_fcgi_readiness;
 
 void ks_fcgi_readiness_collect(const ks_fcgi_gen *g, ks_fcgi_readiness *r);
-int ks_fcgi_ready(const ks_fcgi_readiness *r); /* 1 when every check is ok */
+int ks_fcgi_ready(const ks_fcgi_readiness *r);    /* 1 when every check is ok */
+int ks_fcgi_degraded(const ks_fcgi_readiness *r); /* 1 when a check is degraded */
+/* SIGTERM (main.c): /readyz answers 503 ("draining") from this moment,
+ * while the service still accepts for service.drain_ms. */
+void ks_fcgi_set_draining(int on);
+int ks_fcgi_draining(void);
 
 /* ---------------- requests ---------------- */
 
@@ -145,7 +177,8 @@ typedef struct {
     const char *path;         /* DOCUMENT_URI: decoded, normalised, no query */
     const char *query;        /* QUERY_STRING, may be "" */
     const char *content_type; /* CONTENT_TYPE or NULL */
-    const char *request_id;   /* sanitised, never NULL */
+    const char *request_id;   /* kensho's own (ks_fcgi_request_id), never NULL */
+    const char *client_request_id; /* the caller's, strictly checked, or NULL */
     const uint8_t *body;
     size_t body_len;
     /* How reading the body went (ks_fcgi_read_body): KS_OK, KS_E_TOO_LARGE
@@ -180,9 +213,31 @@ int ks_fcgi_audit_failed(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *re
 
 /* ---------------- HTTP helpers (http.c) ---------------- */
 
-/* X-Request-Id: keeps [A-Za-z0-9-] of `in`, at most 64; empty or NULL ->
- * 32 hex characters from RAND_bytes.  out has 65 bytes. */
-void ks_fcgi_request_id(const char *in, char out[65]);
+/* kensho's own request id (X-Request-Id, the audit record's request_id, the
+ * log lines): 32 hex characters from RAND_bytes.  Never taken from outside:
+ * a raw FastCGI client could otherwise plant ids in the audit log.  out has
+ * 65 bytes. */
+void ks_fcgi_request_id(char out[65]);
+/* The id that came with the request (the REQUEST_ID parameter: nginx's
+ * $request_id), kept as client_request_id only when it is 1..64 characters
+ * of [A-Za-z0-9._-] starting with a letter or digit; anything else is
+ * dropped whole (1 kept, 0 dropped; out is "" then), never "cleaned up". */
+int ks_fcgi_client_request_id(const char *in, char out[65]);
+
+/* service.allow_from: who may talk FastCGI over TCP.  libfcgi's own
+ * FCGI_WEB_SERVER_ADDRS takes exact IPv4 addresses only, is read once at
+ * FCGX_Init and cannot change at a reload, so main.c checks the peer of
+ * each accepted connection against these instead. */
+/* "192.0.2.7", "10.0.0.0/8", "2001:db8::/32": 1 when valid.  Host bits set
+ * beyond the prefix are refused (an allow-list must not widen silently). */
+int ks_fcgi_net_parse(const char *s, ks_fcgi_net *out);
+struct sockaddr;
+/* 1 when the peer (getpeername) is in one of nets; an AF_UNIX peer always
+ * is (the socket file's mode decides), an IPv4-mapped IPv6 peer is matched
+ * as IPv4, anything else is refused. */
+int ks_fcgi_peer_allowed(const ks_fcgi_net *nets, size_t n, const struct sockaddr *sa, size_t salen);
+/* 1 when "HOST:PORT" binds a loopback address (127.0.0.0/8, ::1). */
+int ks_fcgi_listen_is_loopback(const char *hostport);
 
 typedef struct {
     char type[128];     /* "type/subtype", lower case */
@@ -236,6 +291,7 @@ void ks_fcgi_metrics_request(ks_fcgi_route r, int status, const char *indication
 void ks_fcgi_metrics_inflight(int delta);
 void ks_fcgi_metrics_reload(int ok);
 void ks_fcgi_metrics_audit_failure(void);
+void ks_fcgi_metrics_peer_refused(void); /* a connection outside service.allow_from */
 /* Prometheus text format 0.0.4 into an arena buffer. */
 ks_result ks_fcgi_metrics_render(ks_ctx *ctx, ks_audit *audit, ks_fcgi_arena *a, char **out, size_t *outlen);
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fcgi.h"
@@ -105,14 +106,37 @@ void ks_fcgi_settings_clear(ks_fcgi_settings *s)
     free(s->socket);
     free(s->listen);
     free(s->user);
+    free(s->allow_from);
     free(s->audit_path);
     memset(s, 0, sizeof *s);
+}
+
+/* service.allow_from: an array of 1..256 addresses or CIDRs. */
+static int ks_allow_from(const cJSON *svc, ks_fcgi_settings *s, char **errmsg)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(svc, "allow_from"), *it;
+    if (arr == NULL)
+        return 1;
+    int n = cJSON_GetArraySize(arr);
+    if (!cJSON_IsArray(arr) || n < 1 || n > 256)
+        return ks_set_fail(errmsg, "key \"%s\": must be an array of 1 to 256 addresses or CIDRs",
+                           "service.allow_from");
+    if ((s->allow_from = calloc((size_t)n, sizeof *s->allow_from)) == NULL)
+        return ks_set_fail(errmsg, "out of memory");
+    cJSON_ArrayForEach(it, arr)
+    {
+        if (!cJSON_IsString(it) || !ks_fcgi_net_parse(it->valuestring, &s->allow_from[s->n_allow_from]))
+            return ks_set_fail(errmsg, "key \"%s\": \"%.64s\" is not an address or a CIDR (host bits must be 0)",
+                               "service.allow_from", cJSON_IsString(it) ? it->valuestring : "?");
+        s->n_allow_from++;
+    }
+    return 1;
 }
 
 ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_fcgi_settings *s, char **errmsg)
 {
     static const char *const service_keys[] = {"threads", "socket", "listen", "socket_mode", "backlog", "user",
-                                                 "bench_routes", NULL};
+                                                 "bench_routes", "allow_from", "drain_ms", NULL};
     static const char *const audit_keys[] = {"path", "required", "fsync", "rotate_bytes", "rotate_seconds", "keep",
                                              NULL};
     static const char *const log_keys[] = {"format", "level", NULL};
@@ -121,6 +145,10 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
     /* 8 threads: with an fdatasync per audit record, threads share each
      * group commit (make bench: 794/s at 4 threads, 1,788/s at 8). */
     long body = KS_DEFAULT_MAX_BODY, parts = 16, depth = 16, timeout = 30000, threads = 8, backlog = 128;
+    /* 2 s: a load balancer polling /readyz every second sees the 503 at
+     * least once before accepting stops, and a replacement started on the
+     * same socket path takes over within it (tests/test_cluster.sh). */
+    long drain_ms = 2000;
     const cJSON *lim = ks_ctx_section(ctx, "limits");
     const cJSON *svc = ks_ctx_section(ctx, "service");
     const cJSON *aud = ks_ctx_section(ctx, "audit");
@@ -136,6 +164,7 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
     if (!ks_known(svc, "service", service_keys, errmsg) ||
         !ks_int_key(svc, "service", "threads", 1, 256, &threads, errmsg) ||
         !ks_int_key(svc, "service", "backlog", 1, 65535, &backlog, errmsg) ||
+        !ks_int_key(svc, "service", "drain_ms", 0, 600000, &drain_ms, errmsg) ||
         !ks_str_key(svc, "service", "socket", &sock, errmsg) || !ks_str_key(svc, "service", "listen", &listen, errmsg) ||
         !ks_str_key(svc, "service", "socket_mode", &mode, errmsg) || !ks_str_key(svc, "service", "user", &user, errmsg))
         goto fail;
@@ -156,6 +185,15 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
         goto fail;
     }
     s->bench_routes = cJSON_IsTrue(bench);
+    if (!ks_allow_from(svc, s, errmsg))
+        goto fail;
+    /* A FastCGI port open beyond this host needs an allow-list: any peer
+     * that can connect could otherwise read /metrics and put requests
+     * straight to the verifier, past nginx's limits. */
+    if (listen != NULL && !ks_fcgi_listen_is_loopback(listen) && s->n_allow_from == 0) {
+        ks_set_fail(errmsg, "key \"%s\": a non-loopback service.listen needs service.allow_from", "service.allow_from");
+        goto fail;
+    }
     s->audit_required = 1;
     long rot_bytes = 0, rot_seconds = 0, keep = 0;
     if (!ks_known(aud, "audit", audit_keys, errmsg) || !ks_str_key(aud, "audit", "path", &apath, errmsg) ||
@@ -224,6 +262,7 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
     s->request_timeout_ms = (int)timeout;
     s->threads = (int)threads;
     s->backlog = (int)backlog;
+    s->drain_ms = (int)drain_ms;
     return KS_OK;
 fail:
     ks_fcgi_settings_clear(s);
@@ -259,6 +298,55 @@ void ks_fcgi_name_user(char **errmsg)
     }
 }
 
+static void ks_stat_into(struct ks_fcgi_watched *w)
+{
+    struct stat st;
+    if (stat(w->path, &st) == 0) {
+        w->mtime = st.st_mtim;
+        w->size = (long long)st.st_size;
+    } else {
+        w->mtime = (struct timespec){0, 0};
+        w->size = -1;
+    }
+}
+
+/* The local CRL files the context loaded (ks_ctx_status names each), so a
+ * CRL replaced on disk is picked up without a SIGHUP.  Best effort: out of
+ * memory leaves fewer files watched, never a failed load. */
+static void ks_gen_watch_crls(ks_fcgi_gen *g)
+{
+    cJSON *st = ks_ctx_status(g->ctx, ks_ctx_now(g->ctx)), *crl;
+    int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(st, "crls"));
+    if (n > 0 && (g->watched = calloc((size_t)n, sizeof *g->watched)) != NULL) {
+        cJSON_ArrayForEach(crl, cJSON_GetObjectItemCaseSensitive(st, "crls"))
+        {
+            const char *file = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(crl, "file"));
+            if (file == NULL || g->n_watched >= (size_t)n ||
+                (g->watched[g->n_watched].path = strdup(file)) == NULL)
+                continue;
+            ks_stat_into(&g->watched[g->n_watched++]);
+        }
+    }
+    cJSON_Delete(st);
+}
+
+int ks_fcgi_gen_files_changed(ks_fcgi_gen *g, const char **which)
+{
+    int changed = 0;
+    for (size_t i = 0; g != NULL && i < g->n_watched; i++) {
+        struct ks_fcgi_watched now = {.path = g->watched[i].path};
+        ks_stat_into(&now);
+        if (now.size != g->watched[i].size || now.mtime.tv_sec != g->watched[i].mtime.tv_sec ||
+            now.mtime.tv_nsec != g->watched[i].mtime.tv_nsec) {
+            if (!changed && which != NULL)
+                *which = g->watched[i].path;
+            changed = 1;
+            g->watched[i] = now;
+        }
+    }
+    return changed;
+}
+
 ks_result ks_fcgi_gen_load(const char *config_path, ks_fcgi_gen **out, char **errmsg)
 {
     ks_fcgi_gen *g = calloc(1, sizeof *g);
@@ -275,6 +363,7 @@ ks_result ks_fcgi_gen_load(const char *config_path, ks_fcgi_gen **out, char **er
         ks_fcgi_gen_unref(g);
         return r;
     }
+    ks_gen_watch_crls(g);
     if (g->set.audit_path != NULL) {
         char *err = NULL;
         if (ks_audit_open(g->set.audit_path, g->set.audit_fsync, &g->audit, &err) != KS_OK) {
@@ -303,6 +392,9 @@ void ks_fcgi_gen_unref(ks_fcgi_gen *g)
         return;
     ks_audit_close(g->audit);
     free(g->audit_error);
+    for (size_t i = 0; i < g->n_watched; i++)
+        free(g->watched[i].path);
+    free(g->watched);
     ks_fcgi_settings_clear(&g->set);
     ks_ctx_unref(g->ctx);
     free(g);
@@ -313,12 +405,33 @@ void ks_fcgi_gen_unref(ks_fcgi_gen *g)
 static void ks_check_add(ks_fcgi_readiness *r, const char *name, int ok, const char *detail)
 {
     if (r->n < KS_FCGI_MAX_CHECKS)
-        r->checks[r->n++] = (ks_fcgi_check){name, ok, detail};
+        r->checks[r->n++] = (ks_fcgi_check){name, ok, detail, 0};
+}
+
+static void ks_check_degraded(ks_fcgi_readiness *r, const char *name, const char *detail)
+{
+    if (r->n < KS_FCGI_MAX_CHECKS)
+        r->checks[r->n++] = (ks_fcgi_check){name, 1, detail, 1};
+}
+
+static atomic_int ks_draining_flag;
+
+void ks_fcgi_set_draining(int on)
+{
+    atomic_store(&ks_draining_flag, on != 0);
+}
+
+int ks_fcgi_draining(void)
+{
+    return atomic_load(&ks_draining_flag);
 }
 
 void ks_fcgi_readiness_collect(const ks_fcgi_gen *g, ks_fcgi_readiness *r)
 {
     r->n = 0;
+    /* First, so a balancer stops sending before accepting stops (main.c). */
+    int draining = ks_fcgi_draining();
+    ks_check_add(r, "draining", !draining, draining ? "stopping: SIGTERM received" : "no");
     ks_check_add(r, "trust_store", g != NULL && g->ctx != NULL, g && g->ctx ? "loaded" : "not loaded");
     if (g == NULL)
         return;
@@ -331,22 +444,38 @@ void ks_fcgi_readiness_collect(const ks_fcgi_gen *g, ks_fcgi_readiness *r)
                      g->set.audit_required ? "cannot be written (audit.required)" : "cannot be written");
     cJSON *st = g->ctx ? ks_ctx_status(g->ctx, ks_ctx_now(g->ctx)) : NULL;
     const cJSON *mc = cJSON_GetObjectItemCaseSensitive(st, "memcached"), *crl;
+    /* Degraded is not unready (issue 22): with memcached down verdicts
+     * continue from memory and the network, and a stale configured CRL
+     * only means that certificate's status must come from elsewhere (OCSP,
+     * a fresher CRL): the verdict says INDETERMINATE when nothing fresh is
+     * found, which is still a correct verdict.  Taking a node out of the
+     * balancer for either would take every node out at the same moment. */
     if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(mc, "servers")) == 0)
         ks_check_add(r, "memcached", 1, "not configured (in-process cache only)");
     else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(mc, "up")))
         ks_check_add(r, "memcached", 1, "up");
     else
-        ks_check_add(r, "memcached", 1, "degraded: unreachable; verdicts continue from memory and the network");
+        ks_check_degraded(r, "memcached", "degraded: unreachable; verdicts continue from memory and the network");
     int ncrl = 0, stale = 0;
     cJSON_ArrayForEach(crl, cJSON_GetObjectItemCaseSensitive(st, "crls"))
     {
         ncrl++;
         stale += !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(crl, "fresh"));
     }
-    ks_check_add(r, "crls", stale == 0,
-                 ncrl == 0 ? "none configured" : stale == 0 ? "every configured CRL is fresh"
-                                                            : "a configured CRL is past nextUpdate (see /metrics)");
+    if (stale > 0)
+        ks_check_degraded(r, "crls", "degraded: a configured CRL is past nextUpdate (see /metrics); its "
+                                     "certificates need OCSP or a fresher CRL");
+    else
+        ks_check_add(r, "crls", 1, ncrl == 0 ? "none configured" : "every configured CRL is fresh");
     cJSON_Delete(st);
+}
+
+int ks_fcgi_degraded(const ks_fcgi_readiness *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->checks[i].degraded)
+            return 1;
+    return 0;
 }
 
 int ks_fcgi_ready(const ks_fcgi_readiness *r)
@@ -563,6 +692,7 @@ static int ks_audit_or_refuse(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_re
     /* The injected clock, like every other time of the request (tests pin it). */
     ks_audit_event ev = {.time = ks_ctx_now(g->ctx),
                          .request_id = req->request_id,
+                         .client_request_id = req->client_request_id,
                          .kind = kind,
                          .input = input,
                          .contents = contents,
@@ -793,10 +923,12 @@ static void ks_route_readyz(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req 
     int ready = ks_fcgi_ready(&rd);
     cJSON *o = cJSON_CreateObject();
     cJSON *checks = o ? cJSON_AddObjectToObject(o, "checks") : NULL;
-    int ok = checks != NULL && cJSON_AddStringToObject(o, "status", ready ? "ready" : "not_ready") != NULL;
+    const char *status = !ready ? "not_ready" : ks_fcgi_degraded(&rd) ? "degraded" : "ready";
+    int ok = checks != NULL && cJSON_AddStringToObject(o, "status", status) != NULL;
     for (size_t i = 0; ok && i < rd.n; i++) {
         cJSON *c = cJSON_AddObjectToObject(checks, rd.checks[i].name);
         ok = c != NULL && cJSON_AddBoolToObject(c, "ok", rd.checks[i].ok) != NULL &&
+             cJSON_AddBoolToObject(c, "degraded", rd.checks[i].degraded) != NULL &&
              cJSON_AddStringToObject(c, "detail", rd.checks[i].detail) != NULL;
     }
     if (!ok) {

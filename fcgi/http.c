@@ -1,28 +1,23 @@
 /*
  * fcgi/http.c - small HTTP pieces: request ids, media types, base64, JSON
- * depth, reason phrases, a bounded text buffer.
+ * depth, reason phrases, a bounded text buffer, the FastCGI peer allow-list
+ * (service.allow_from).
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "fcgi.h"
 
-void ks_fcgi_request_id(const char *in, char out[65])
+void ks_fcgi_request_id(char out[65])
 {
-    size_t n = 0;
-    for (const char *p = in; p != NULL && *p != '\0' && n < 64; p++) {
-        char c = *p;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')
-            out[n++] = c;
-    }
-    out[n] = '\0';
-    if (n > 0)
-        return;
     uint8_t r[16];
     if (RAND_bytes(r, sizeof r) != 1) {
         ks_log_openssl("RAND_bytes");
@@ -36,6 +31,129 @@ void ks_fcgi_request_id(const char *in, char out[65])
         out[2 * i + 1] = hex[r[i] & 15];
     }
     out[32] = '\0';
+}
+
+int ks_fcgi_client_request_id(const char *in, char out[65])
+{
+    out[0] = '\0';
+    if (in == NULL)
+        return 0;
+    size_t n = strnlen(in, 65);
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = in[i];
+        int alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        /* The first character a letter or digit: nothing that reads as an
+         * option, a path or a JSON/log delimiter. */
+        if (!alnum && (i == 0 || (c != '-' && c != '_' && c != '.')))
+            return 0;
+    }
+    memcpy(out, in, n + 1);
+    return 1;
+}
+
+/* ---------------- service.allow_from ---------------- */
+
+int ks_fcgi_net_parse(const char *s, ks_fcgi_net *out)
+{
+    char host[INET6_ADDRSTRLEN + 1];
+    const char *slash = strchr(s, '/');
+    size_t hlen = slash ? (size_t)(slash - s) : strlen(s);
+    memset(out, 0, sizeof *out);
+    if (hlen == 0 || hlen >= sizeof host)
+        return 0;
+    memcpy(host, s, hlen);
+    host[hlen] = '\0';
+    int bits;
+    if (inet_pton(AF_INET, host, out->addr) == 1) {
+        out->family = AF_INET;
+        bits = 32;
+    } else if (inet_pton(AF_INET6, host, out->addr) == 1) {
+        out->family = AF_INET6;
+        bits = 128;
+    } else {
+        return 0;
+    }
+    out->prefix = bits;
+    if (slash != NULL) {
+        /* Digits only (no sign, no spaces), at most the address's width. */
+        const char *p = slash + 1;
+        int v = 0;
+        if (*p == '\0' || strlen(p) > 3)
+            return 0;
+        for (; *p != '\0'; p++) {
+            if (*p < '0' || *p > '9')
+                return 0;
+            v = v * 10 + (*p - '0');
+        }
+        if (v > bits)
+            return 0;
+        out->prefix = v;
+    }
+    /* Host bits set ("10.1.2.3/8") are refused: the operator meant
+     * something else, and silently widening an allow-list fails open. */
+    for (int i = out->prefix; i < bits; i++)
+        if (out->addr[i / 8] & (0x80u >> (i % 8)))
+            return 0;
+    return 1;
+}
+
+static int ks_net_match(const ks_fcgi_net *n, int family, const uint8_t *addr)
+{
+    if (n->family != family)
+        return 0;
+    int full = n->prefix / 8, rest = n->prefix % 8;
+    if (memcmp(n->addr, addr, (size_t)full) != 0)
+        return 0;
+    if (rest == 0)
+        return 1;
+    uint8_t mask = (uint8_t)(0xffu << (8 - rest));
+    return (n->addr[full] & mask) == (addr[full] & mask);
+}
+
+int ks_fcgi_peer_allowed(const ks_fcgi_net *nets, size_t n, const struct sockaddr *sa, size_t salen)
+{
+    if (sa == NULL)
+        return 0;
+    if (sa->sa_family == AF_UNIX)
+        return 1; /* the socket file's mode decides who connects */
+    uint8_t a[16];
+    int family;
+    if (sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in)) {
+        memcpy(a, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+        family = AF_INET;
+    } else if (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6)) {
+        const uint8_t *b = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(b, mapped, 12) == 0) { /* ::ffff:a.b.c.d is a.b.c.d */
+            memcpy(a, b + 12, 4);
+            family = AF_INET;
+        } else {
+            memcpy(a, b, 16);
+            family = AF_INET6;
+        }
+    } else {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (ks_net_match(&nets[i], family, a))
+            return 1;
+    return 0;
+}
+
+int ks_fcgi_listen_is_loopback(const char *hostport)
+{
+    char host[INET6_ADDRSTRLEN + 1];
+    const char *colon = hostport ? strrchr(hostport, ':') : NULL;
+    if (colon == NULL || (size_t)(colon - hostport) >= sizeof host)
+        return 0;
+    memcpy(host, hostport, (size_t)(colon - hostport));
+    host[colon - hostport] = '\0';
+    uint8_t a[16];
+    if (inet_pton(AF_INET, host, a) == 1)
+        return a[0] == 127; /* 127.0.0.0/8, RFC 1122 3.2.1.3 */
+    return strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0;
 }
 
 /* RFC 9110 5.6.2 tchar */

@@ -13,10 +13,10 @@
  *            handle); on failure logs and keeps the old one, else swaps
  *            the pointer under a mutex.  Requests in flight hold a reference
  *            to the generation they started with.
- *   SIGTERM, SIGINT
- *            stop accepting: a flag, then shutdown() of the listening socket,
- *            which wakes the workers blocked in accept() (libfcgi's own
- *            handling does not); requests in flight finish; exit 0.
+ *   SIGTERM  drains without losing a connection (ks_drain): /readyz 503,
+ *            accepting for service.drain_ms more, then the backlog emptied
+ *            and every accepted request answered; exit 0.
+ *   SIGINT   the same with no grace period (a terminal's Ctrl-C).
  *
  * Privileges: started as root, it reads the settings, binds the socket,
  * hands a unix socket to service.user (default "nobody"; root is refused)
@@ -32,11 +32,13 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +61,10 @@ static pthread_mutex_t ks_gen_mu = PTHREAD_MUTEX_INITIALIZER;
 static ks_fcgi_gen *ks_gen_current;
 static atomic_int ks_stopping;
 static int ks_listen_fd = -1;
+/* The socket file we bound (fstat of a socket gives sockfs's inode, not the
+ * file's): what ks_socket_is_ours compares the path with. */
+static struct stat ks_sock_st;
+static int ks_sock_bound;
 
 static ks_fcgi_gen *ks_gen_get(void)
 {
@@ -135,6 +141,7 @@ typedef struct ks_slot {
     ks_fcgi_req req;
     ks_fcgi_resp resp;
     char rid[65];
+    char crid[65]; /* the caller's id when it passed ks_fcgi_client_request_id */
     double t0;
     ks_audit_wait wait;
     ks_pool *pool;        /* its worker's */
@@ -203,6 +210,7 @@ static void ks_slot_answer(ks_slot *s)
             {.key = "indication", .str = resp->indication},
             {.key = "code", .str = resp->code},
             {.key = "duration_ms", .num = (double)(long long)(dt * 1e4 + 0.5) / 10, .is_num = 1},
+            {.key = "client_request_id", .str = s->req.client_request_id}, /* nginx's $request_id */
         };
         ks_log_fields(KS_LOG_INFO, "request", f, sizeof f / sizeof f[0]);
     }
@@ -236,8 +244,11 @@ static void ks_serve_one(ks_slot *s)
     memset(req, 0, sizeof *req);
     ks_fcgi_arena_set_cap(a, g->set.max_body_bytes * 2 + (4u << 20));
     ks_set_timeouts(rq->ipcFd, g->set.request_timeout_ms);
-    ks_fcgi_request_id(FCGX_GetParam("REQUEST_ID", rq->envp), s->rid);
+    /* Our own id always; the caller's only beside it (fcgi.h). */
+    ks_fcgi_request_id(s->rid);
     req->request_id = s->rid;
+    if (ks_fcgi_client_request_id(FCGX_GetParam("REQUEST_ID", rq->envp), s->crid))
+        req->client_request_id = s->crid;
     req->method = ks_param(rq, a, "REQUEST_METHOD");
     req->path = ks_param(rq, a, "DOCUMENT_URI");
     if (req->path == NULL)
@@ -263,6 +274,19 @@ static void ks_serve_one(ks_slot *s)
     ks_fcgi_gen_unref(keep);
 }
 
+/* service.allow_from against the connection's peer.  Checked per
+ * connection with the current generation, so a reload changes it. */
+static int ks_peer_ok(const ks_fcgi_gen *g, FCGX_Request *rq)
+{
+    if (g->set.n_allow_from == 0)
+        return 1; /* loopback listen or a unix socket (settings refuse the rest) */
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getpeername(rq->ipcFd, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    return ks_fcgi_peer_allowed(g->set.allow_from, g->set.n_allow_from, (struct sockaddr *)&ss, len);
+}
+
 static void *ks_worker(void *arg)
 {
     ks_pool *pool = arg;
@@ -277,9 +301,22 @@ static void *ks_worker(void *arg)
             nanosleep(&ts, NULL); /* do not spin on a persistent error */
             continue;
         }
+        s->g = ks_gen_get();
+        if (!ks_peer_ok(s->g, &s->rq)) {
+            /* Closed unanswered: not even a problem document for a peer
+             * outside service.allow_from.  No address is logged (the
+             * logs never carry one); the counter shows it. */
+            ks_fcgi_metrics_peer_refused();
+            ks_log(KS_LOG_WARN, "FastCGI connection from outside service.allow_from closed");
+            ks_fcgi_gen_unref(s->g);
+            s->g = NULL;
+            FCGX_Detach(&s->rq); /* close() without libfcgi's shutdown-and-drain */
+            FCGX_Free(&s->rq, 1);
+            ks_slot_give(s);
+            continue;
+        }
         s->t0 = ks_now_s();
         ks_fcgi_metrics_inflight(1);
-        s->g = ks_gen_get();
         ks_serve_one(s);
     }
     return NULL;
@@ -326,32 +363,41 @@ static void ks_slots_free_all(void)
     free(ks_pools);
 }
 
+/*
+ * Binds and listens on a temporary name beside `path`, then rename()s it
+ * onto `path`: a socket left by a previous run, or the one a draining
+ * predecessor still serves (a restart), is replaced atomically, so a
+ * connect() never finds no socket or one bound but not yet listening
+ * (ECONNREFUSED, a 502 at nginx).
+ */
 static int ks_open_unix(const char *path, unsigned mode, int backlog)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     struct stat st;
-    if (strlen(path) >= sizeof sa.sun_path) {
+    char tmp[sizeof sa.sun_path];
+    if (snprintf(tmp, sizeof tmp, "%s.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
         ks_log(KS_LOG_ERR, "socket path too long: %s", path);
         return -1;
     }
-    strcpy(sa.sun_path, path);
-    if (lstat(path, &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) {
-            ks_log(KS_LOG_ERR, "%s exists and is not a socket", path);
-            return -1;
-        }
-        unlink(path); /* a stale socket from a previous run */
+    if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+        ks_log(KS_LOG_ERR, "%s exists and is not a socket", path);
+        return -1;
     }
+    strcpy(sa.sun_path, tmp);
+    unlink(tmp); /* ours from a crashed run with the same pid, if any */
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     mode_t old = umask(0777 & ~mode);
     int ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
     umask(old);
-    if (!ok || chmod(path, mode) != 0 || listen(fd, backlog) != 0) {
+    if (!ok || chmod(tmp, mode) != 0 || listen(fd, backlog) != 0 || rename(tmp, path) != 0 ||
+        lstat(path, &ks_sock_st) != 0) {
         ks_log(KS_LOG_ERR, "%s: %s", path, strerror(errno));
+        unlink(tmp);
         if (fd >= 0)
             close(fd);
         return -1;
     }
+    ks_sock_bound = 1;
     return fd;
 }
 
@@ -382,6 +428,77 @@ static int ks_open_tcp(const char *hostport, int backlog)
         return -1;
     }
     return fd;
+}
+
+/* 1 when the unix socket at `path` is still the one we listen on: a
+ * replacement started on the same path (a restart) has put its own there,
+ * which is neither ours to remove nor ours to drain. */
+static int ks_socket_is_ours(const char *path)
+{
+    struct stat a;
+    return path != NULL && ks_listen_fd >= 0 && ks_sock_bound && lstat(path, &a) == 0 && a.st_ino == ks_sock_st.st_ino &&
+           a.st_dev == ks_sock_st.st_dev;
+}
+
+static void ks_reload(void);
+
+/*
+ * SIGTERM (and SIGINT, with no grace): stop without dropping a connection.
+ *  1. /readyz answers 503 ("draining") at once;
+ *  2. accepting goes on for `grace_ms` (service.drain_ms), so a balancer
+ *     that polls /readyz moves away, and a replacement started on the same
+ *     socket path takes the new connections; a second SIGTERM or SIGINT
+ *     ends the wait early, SIGHUP still reloads;
+ *  3. the unix socket's path is removed (when it is still ours), so no new
+ *     connection can reach this process; nginx's connect then fails and it
+ *     tries its next server instead of queueing here;
+ *  4. the listening socket turns non-blocking and the workers take every
+ *     connection still queued in its backlog (closing it with queued
+ *     connections would reset them: the 502s of issue 22); a worker whose
+ *     accept finds the queue empty gets EAGAIN and stops;
+ *  5. once poll() shows the queue empty, shutdown() wakes the workers still
+ *     blocked in accept(); requests in flight are answered; exit 0.
+ * With a TCP listen, connections can still arrive between 4 and 5 (nothing
+ * stops a TCP listener short of closing it): the grace period is what
+ * keeps that window empty.
+ */
+static void ks_drain(const sigset_t *sigs, int grace_ms, const char *sock)
+{
+    ks_fcgi_set_draining(1);
+    ks_log(KS_LOG_INFO, "draining: /readyz answers 503, accepting for %d ms more", grace_ms);
+    double end = ks_now_s() + grace_ms / 1000.0;
+    for (;;) {
+        double left = end - ks_now_s();
+        if (left <= 0)
+            break;
+        struct timespec ts = {.tv_sec = (time_t)left, .tv_nsec = (long)((left - (double)(time_t)left) * 1e9)};
+        int sig = sigtimedwait(sigs, NULL, &ts);
+        if (sig == SIGHUP)
+            ks_reload();
+        else if (sig == SIGTERM || sig == SIGINT)
+            break;
+    }
+    atomic_store(&ks_stopping, 1);
+    if (ks_socket_is_ours(sock))
+        unlink(sock);
+    int fl = fcntl(ks_listen_fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(ks_listen_fd, F_SETFL, fl | O_NONBLOCK);
+    /* The backlog empties as workers finish their requests: bounded by the
+     * request timeout, after which what is left is reset. */
+    ks_fcgi_gen *g = ks_gen_get();
+    int waited = 0, limit = g->set.request_timeout_ms + 1000;
+    ks_fcgi_gen_unref(g);
+    struct pollfd p = {.fd = ks_listen_fd, .events = POLLIN};
+    while (poll(&p, 1, 0) > 0 && (p.revents & POLLIN) && waited < limit) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        waited += 5;
+    }
+    if (waited >= limit)
+        ks_log(KS_LOG_WARN, "draining: connections still queued after %d ms are dropped", limit);
+    shutdown(ks_listen_fd, SHUT_RDWR); /* wakes workers blocked in accept() */
+    ks_log(KS_LOG_INFO, "draining: stopped accepting, answering the requests in flight");
 }
 
 static void ks_log_head(const char *when, ks_fcgi_gen *g)
@@ -556,6 +673,11 @@ int main(int argc, char **argv)
         ks_log(KS_LOG_ERR, "no socket: give --socket, --listen or service.socket");
         goto done;
     }
+    if (listen_at != NULL && !ks_fcgi_listen_is_loopback(listen_at) && set->n_allow_from == 0) {
+        ks_log(KS_LOG_ERR, "--listen %s is not a loopback address: service.allow_from is required", listen_at);
+        rc = 78;
+        goto done;
+    }
     /* Signals: blocked everywhere, taken by the main thread with sigwait. */
     sigset_t sigs;
     sigemptyset(&sigs);
@@ -596,15 +718,27 @@ int main(int argc, char **argv)
         ks_log_head("start", ks_gen_current);
     }
     while (!atomic_load(&ks_stopping)) {
-        int sig = 0;
-        if (sigwait(&sigs, &sig) != 0)
+        /* Once a second, without a signal: a local CRL file replaced on
+         * disk reloads the configuration (as SIGHUP does), so a CRL pushed
+         * before its predecessor's nextUpdate is used without a reload
+         * being sent to every node (issue 22). */
+        struct timespec tick = {1, 0};
+        int sig = sigtimedwait(&sigs, NULL, &tick);
+        if (sig < 0) {
+            const char *which = NULL;
+            if (ks_gen_current != NULL && ks_fcgi_gen_files_changed(ks_gen_current, &which)) {
+                ks_log(KS_LOG_INFO, "%s changed on disk: reloading", which ? which : "a CRL file");
+                ks_reload();
+            }
             continue;
+        }
         if (sig == SIGHUP) {
             ks_reload();
         } else {
-            ks_log(KS_LOG_INFO, "signal %d: draining", sig);
-            atomic_store(&ks_stopping, 1);
-            shutdown(ks_listen_fd, SHUT_RDWR); /* wakes workers blocked in accept() */
+            ks_fcgi_gen *g = ks_gen_get();
+            int grace = sig == SIGTERM ? g->set.drain_ms : 0;
+            ks_fcgi_gen_unref(g);
+            ks_drain(&sigs, grace, sock);
         }
     }
     for (int i = 0; i < nt; i++)
@@ -614,10 +748,10 @@ int main(int argc, char **argv)
 done:
     ks_fcgi_settings_clear(&boot);
     ks_slots_free_all();
+    if (ks_socket_is_ours(sock)) /* not a replacement's socket at the same path */
+        unlink(sock);
     if (ks_listen_fd >= 0)
         close(ks_listen_fd);
-    if (sock != NULL && ks_listen_fd >= 0)
-        unlink(sock);
     ks_fcgi_gen_unref(ks_gen_current);
     return rc;
 }

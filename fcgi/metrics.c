@@ -26,6 +26,7 @@ static atomic_ullong ks_hist_sum_us[KS_ROUTE_COUNT];
 static atomic_llong ks_inflight;
 static atomic_ullong ks_reloads[2]; /* failed, ok */
 static atomic_ullong ks_audit_failures;
+static atomic_ullong ks_peers_refused;
 
 const char *ks_fcgi_route_name(ks_fcgi_route r)
 {
@@ -71,6 +72,11 @@ void ks_fcgi_metrics_reload(int ok)
 void ks_fcgi_metrics_audit_failure(void)
 {
     atomic_fetch_add(&ks_audit_failures, 1);
+}
+
+void ks_fcgi_metrics_peer_refused(void)
+{
+    atomic_fetch_add(&ks_peers_refused, 1);
 }
 
 /* A Prometheus label value (text format 0.0.4): backslash, quote and line
@@ -215,6 +221,13 @@ ks_result ks_fcgi_metrics_render(ks_ctx *ctx, ks_audit *audit, ks_fcgi_arena *a,
     ks_fcgi_buf_printf(&b, "# HELP kensho_audit_write_failures_total Audit records that could not be written.\n"
                            "# TYPE kensho_audit_write_failures_total counter\nkensho_audit_write_failures_total %llu\n",
                        atomic_load(&ks_audit_failures));
+    ks_fcgi_buf_printf(&b, "# HELP kensho_fcgi_connections_refused_total FastCGI connections from outside "
+                           "service.allow_from, closed unanswered.\n"
+                           "# TYPE kensho_fcgi_connections_refused_total counter\n"
+                           "kensho_fcgi_connections_refused_total %llu\n"
+                           "# HELP kensho_draining 1 after SIGTERM: /readyz answers 503, accepting stops after "
+                           "service.drain_ms.\n# TYPE kensho_draining gauge\nkensho_draining %d\n",
+                       atomic_load(&ks_peers_refused), ks_fcgi_draining());
     if (audit != NULL) { /* since the last (re)load: the handle is new after SIGHUP */
         unsigned long long records, syncs;
         ks_audit_stats(audit, &records, &syncs);

@@ -99,7 +99,13 @@ static memcached_return_t fz_delete(memcached_st *m, const char *k, size_t kl, t
     return MEMCACHED_DELETED;
 }
 
+static void fz_autoeject(memcached_st *m)
+{
+    (void)m; /* one fake server: nothing to eject */
+}
+
 #define memcached_pool_fetch fz_pool_fetch
+#define memcached_autoeject fz_autoeject
 #define memcached_pool_release fz_pool_release
 #define memcached_generate_hash fz_generate_hash
 #define memcached_get fz_get
@@ -108,6 +114,7 @@ static memcached_return_t fz_delete(memcached_st *m, const char *k, size_t kl, t
 #define memcached_delete fz_delete
 #include "../cache/cache.c"
 #undef memcached_pool_fetch
+#undef memcached_autoeject
 #undef memcached_pool_release
 #undef memcached_generate_hash
 #undef memcached_get

@@ -121,10 +121,11 @@ KS_PEER_PORT=$CRL_PORT ks_exec_service "$PY" "$PEER" "$RUN/crl.port" static "$RU
 started crl $!
 
 if [ -z "$CONFIG" ]; then
+    ks_cache_key "$RUN/cache.key"
     CONFIG=$RUN/demo.json
     cat >"$CONFIG" <<JSON
 {
-$(ks_demo_trust_json "$SVC_PKI" "$OCSP_PORT" "$CRL_PORT" "$MC_PORT" 3000),
+$(ks_demo_trust_json "$SVC_PKI" "$OCSP_PORT" "$CRL_PORT" "$MC_PORT" 3000 "$RUN/cache.key"),
   "limits": {"max_body_bytes": 20971520},
   "service": {"threads": 4},
   "audit": {"path": "$RUN/audit.log", "required": true, "fsync": "always"}

@@ -993,6 +993,95 @@ static void test_two_servers(t_mc *m1, const t_mc *m2)
     ks_cache_free(b);
 }
 
+/* Issue 22 item 4: one of three memcached servers dies.  Its keys must move
+ * to the live servers, the same ones for every node, so the responder is
+ * asked once per key (the node that first misses), not once per node; when
+ * it returns it gets its keys back.  Each fresh cache is a new node. */
+static int t_fetch_all(ks_cache *c, t_src *s, const char *prefix, int n)
+{
+    int before = atomic_load(&s->fetches), ok = 0;
+    for (int i = 0; i < n; i++) {
+        char k[40];
+        snprintf(k, sizeof k, "%s:%d", prefix, i);
+        ok += t_get_ok(c, s, k, 100);
+    }
+    CHECK(ok == n, "%s: %d of %d served", prefix, ok, n);
+    return atomic_load(&s->fetches) - before;
+}
+
+static void test_failover(t_mc *m1, const t_mc *m2)
+{
+    enum { N = 60 };
+    t_mc m3 = {0};
+    if (!t_mc_start(&m3)) {
+        CHECK(0, "a third memcached");
+        return;
+    }
+    int ports[3] = {m1->port, m2->port, m3.port};
+    /* memcached_backoff_ms 1000: libmemcached's RETRY_TIMEOUT of 1 s */
+#define T_FO "{\"memcached_timeout_ms\": 1000, \"memcached_backoff_ms\": 1000, \"refresh_ahead_s\": 0}"
+    t_src s = {0};
+    atomic_store(&s.expiry, 5000);
+    ks_cache *a = t_cache(T_FO, ports, 3);
+    CHECK(t_fetch_all(a, &s, "fo", N) == N, "node A fetched each key once");
+    memcached_st *r3 = t_raw(m3.port);
+    int on3 = 0;
+    for (int i = 0; i < N; i++) {
+        char k[40], mk[72];
+        size_t l;
+        snprintf(k, sizeof k, "fo:%d", i);
+        t_mckey(k, mk);
+        char *v = t_raw_get(r3, mk, &l);
+        on3 += v != NULL;
+        free(v);
+    }
+    memcached_free(r3);
+    CHECK(on3 > 0 && on3 < N, "server 3 held %d of %d keys", on3, N);
+
+    t_mc_stop(&m3, SIGKILL);
+    long long t0 = t_ms();
+    ks_cache *b = t_cache(T_FO, ports, 3);
+    int fb = t_fetch_all(b, &s, "fo", N);
+    CHECK(fb == on3, "node B, server 3 dead: fetched %d (server 3's %d keys only)", fb, on3);
+    ks_cache *c = t_cache(T_FO, ports, 3);
+    int fc = t_fetch_all(c, &s, "fo", N);
+    CHECK(fc == 0, "node C: %d fetches (server 3's keys now live on servers 1 and 2)", fc);
+    CHECK(t_ms() - t0 < 3000, "a dead server costs no stall: %lld ms for 2 x %d lookups", t_ms() - t0, N);
+
+    /* It returns (empty): after the retry timeout its keys go back to it. */
+    m3.pid = 0;
+    CHECK(t_mc_start(&m3), "server 3 restarted on port %d", m3.port);
+    t_sleep_ms(2100); /* past RETRY_TIMEOUT (whole seconds) and the back-off */
+    ks_cache *d = t_cache(T_FO, ports, 3);
+    int fd = t_fetch_all(d, &s, "fo", N);
+    CHECK(fd == on3, "node D, server 3 back and empty: %d fetches (its %d keys)", fd, on3);
+    r3 = t_raw(m3.port);
+    int back = 0;
+    for (int i = 0; i < N; i++) {
+        char k[40], mk[72];
+        size_t l;
+        snprintf(k, sizeof k, "fo:%d", i);
+        t_mckey(k, mk);
+        char *v = t_raw_get(r3, mk, &l);
+        back += v != NULL;
+        free(v);
+    }
+    memcached_free(r3);
+    CHECK(back == on3, "server 3 holds its %d keys again (%d)", on3, back);
+    /* Node B saw it die: once its retry timeout passed it uses it again. */
+    int fb2 = t_fetch_all(b, &s, "fo2", N);
+    ks_cache *e = t_cache(T_FO, ports, 3);
+    int fe = t_fetch_all(e, &s, "fo2", N);
+    CHECK(fb2 == N && fe == 0, "node B after the return: %d fetches, a fresh node then %d", fb2, fe);
+#undef T_FO
+    ks_cache_free(a);
+    ks_cache_free(b);
+    ks_cache_free(c);
+    ks_cache_free(d);
+    ks_cache_free(e);
+    t_mc_stop(&m3, SIGTERM);
+}
+
 /* memcached killed, then stopped (slow), then back: no errors, no stalls. */
 static void test_down(t_mc *mc)
 {
@@ -1093,6 +1182,7 @@ int main(void)
         test_chunks(&m1);
         test_refresh(&m1);
         test_two_servers(&m1, &m2);
+        test_failover(&m1, &m2);
         test_down(&m1);
     }
     t_mc_stop(&m1, SIGTERM);

@@ -45,6 +45,7 @@ cleanup() {
 }
 trap cleanup EXIT
 ks_rundir "$T"
+ks_cache_key "$T/cache.key" # memcached needs the nodes' shared key
 
 # peer NAME MODE ARGS...: a tests/revocation/peer.py, sets NAME_PORT.
 # Environment for the peer (KS_PEER_*) is passed through by the caller.
@@ -100,7 +101,7 @@ config() {
  "revocation": {"mode": "require", "allow_urls": [$ALLOW], "timeout_ms": $TIMEOUT_MS,
                 "max_response_bytes": $MAXRESP},
  "revocation_sources": [$2],
- "cache": {"negative_ttl_s": 0, "refresh_ahead_s": 0, "max_entries": 1},
+ "cache": {"negative_ttl_s": 0, "refresh_ahead_s": 0, "max_entries": 1, "hmac_key_file": "$T/cache.key"},
  "memcached": ["127.0.0.1:$MC_PORT"],
  "limits": {"max_body_bytes": 1048576},
  "service": {"threads": 4},

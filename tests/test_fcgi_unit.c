@@ -7,10 +7,14 @@
  * body reader (a size refusal is 413, memory 500), the audit record's time
  * from the injected clock, and the log lines (JSON fields, text, journald).
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "fcgi.h"
@@ -117,18 +121,45 @@ static void test_media(void)
 
 static void test_small(void)
 {
-    char id[65];
-    ks_fcgi_request_id("abc-DEF-123", id);
-    CHECK_STR(id, "abc-DEF-123", "kept");
-    ks_fcgi_request_id("a\r\nb\"c<d>", id);
-    CHECK_STR(id, "abcd", "filtered");
-    ks_fcgi_request_id("", id);
-    CHECK(strlen(id) == 32, "generated: %s", id);
+    char id[65], id2[65];
+    /* kensho's own id: never taken from the request (issue 22: a raw
+     * FastCGI client planted ids in the audit log). */
+    ks_fcgi_request_id(id);
+    ks_fcgi_request_id(id2);
+    CHECK(strlen(id) == 32 && strspn(id, "0123456789abcdef") == 32, "generated: %s", id);
+    CHECK(strcmp(id, id2) != 0, "two ids differ");
     char longid[200];
     memset(longid, 'x', sizeof longid - 1);
     longid[sizeof longid - 1] = '\0';
-    ks_fcgi_request_id(longid, id);
-    CHECK(strlen(id) == 64, "capped at 64");
+    char max64[65];
+    memset(max64, 'a', 64);
+    max64[64] = '\0';
+    /* The caller's id is kept only as it came, or dropped whole. */
+    static const struct {
+        const char *in;
+        int kept;
+    } ids[] = {
+        {"abc-DEF-123", 1},
+        {"0123456789abcdef0123456789abcdef", 1}, /* nginx $request_id */
+        {"a.b_c-d", 1},
+        {NULL, 1}, /* max64 below */
+        {"a\r\nb\"c<d>", 0},
+        {"", 0},
+        {"-leading-dash", 0},
+        {".hidden", 0},
+        {"has space", 0},
+        {"quote\"", 0},
+        {"tab\tx", 0},
+        {"\xe6\xa4\x9c", 0}, /* UTF-8 */
+        {NULL, 0}, /* longid below: 199 characters */
+    };
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        const char *in = ids[i].in ? ids[i].in : ids[i].kept ? max64 : longid;
+        int got = ks_fcgi_client_request_id(in, id);
+        CHECK(got == ids[i].kept, "client id row %zu: kept %d", i, got);
+        CHECK(strcmp(id, got ? in : "") == 0, "client id row %zu: \"%s\"", i, id);
+    }
+    CHECK(!ks_fcgi_client_request_id(NULL, id), "NULL dropped");
 
     const char *deep = "[[[[\"]]]]]]]]\"]]]]";
     CHECK(ks_fcgi_json_depth_ok((const uint8_t *)deep, strlen(deep), 4), "strings do not count");
@@ -149,6 +180,121 @@ static void test_small(void)
     CHECK(ks_fcgi_arena_held(a) == KS_FCGI_ARENA_CHUNK, "reset keeps the small chunk only");
     CHECK(ks_fcgi_arena_alloc(a, 900 << 10) != NULL, "cap is per request");
     ks_fcgi_arena_free(a);
+}
+
+/* service.allow_from: parsing and matching, then the settings that need it. */
+static void test_allow_from(void)
+{
+    static const struct {
+        const char *net;
+        int valid;
+        const char *peer; /* NULL: no peer row */
+        int family;
+        int allowed;
+    } rows[] = {
+        {"192.0.2.7", 1, "192.0.2.7", AF_INET, 1},
+        {"192.0.2.7", 1, "192.0.2.8", AF_INET, 0},
+        {"10.0.0.0/8", 1, "10.255.1.2", AF_INET, 1},
+        {"10.0.0.0/8", 1, "11.0.0.1", AF_INET, 0},
+        {"192.0.2.128/25", 1, "192.0.2.129", AF_INET, 1},
+        {"192.0.2.128/25", 1, "192.0.2.127", AF_INET, 0},
+        {"0.0.0.0/0", 1, "203.0.113.9", AF_INET, 1},
+        {"192.0.2.0/24", 1, "::ffff:192.0.2.5", AF_INET6, 1}, /* v4-mapped peer */
+        {"192.0.2.0/24", 1, "2001:db8::1", AF_INET6, 0},
+        {"2001:db8::/32", 1, "2001:db8:1::5", AF_INET6, 1},
+        {"2001:db8::/32", 1, "2001:db9::5", AF_INET6, 0},
+        {"2001:db8::/32", 1, "192.0.2.1", AF_INET, 0},
+        {"10.1.2.3/8", 0, NULL, 0, 0}, /* host bits set: would widen silently */
+        {"10.0.0.0/33", 0, NULL, 0, 0},
+        {"10.0.0.0/", 0, NULL, 0, 0},
+        {"10.0.0.0/-1", 0, NULL, 0, 0},
+        {"10.0.0.0/ 8", 0, NULL, 0, 0},
+        {"10.0.0", 0, NULL, 0, 0},
+        {"example.org", 0, NULL, 0, 0},
+        {"", 0, NULL, 0, 0},
+        {"/8", 0, NULL, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        ks_fcgi_net n;
+        int ok = ks_fcgi_net_parse(rows[i].net, &n);
+        CHECK(ok == rows[i].valid, "%s: valid %d", rows[i].net, ok);
+        if (!ok || rows[i].peer == NULL)
+            continue;
+        struct sockaddr_storage ss;
+        memset(&ss, 0, sizeof ss);
+        size_t len;
+        if (rows[i].family == AF_INET) {
+            struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+            sin->sin_family = AF_INET;
+            inet_pton(AF_INET, rows[i].peer, &sin->sin_addr);
+            len = sizeof *sin;
+        } else {
+            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+            sin6->sin6_family = AF_INET6;
+            inet_pton(AF_INET6, rows[i].peer, &sin6->sin6_addr);
+            len = sizeof *sin6;
+        }
+        CHECK(ks_fcgi_peer_allowed(&n, 1, (struct sockaddr *)&ss, len) == rows[i].allowed, "%s from %s: allowed %d",
+              rows[i].net, rows[i].peer, !rows[i].allowed);
+    }
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    CHECK(ks_fcgi_peer_allowed(NULL, 0, (struct sockaddr *)&sun, sizeof sun), "a unix peer is the file mode's");
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    CHECK(!ks_fcgi_peer_allowed(NULL, 0, (struct sockaddr *)&sin, sizeof sin), "an empty list admits no TCP peer");
+
+    static const struct {
+        const char *listen;
+        int loopback;
+    } lb[] = {{"127.0.0.1:9000", 1}, {"127.1.2.3:9000", 1}, {"0.0.0.0:9000", 0}, {"192.0.2.1:9000", 0},
+              {"9000", 0}, {"[::1]:9000", 1}};
+    for (size_t i = 0; i < sizeof lb / sizeof lb[0]; i++)
+        CHECK(ks_fcgi_listen_is_loopback(lb[i].listen) == lb[i].loopback, "%s loopback", lb[i].listen);
+
+    /* The settings: a non-loopback listen without allow_from refuses to load. */
+    static const struct {
+        const char *service;
+        ks_result want;
+        const char *err_has;
+        size_t n_allow;
+        int drain_ms;
+    } cfgs[] = {
+        {"{\"listen\": \"127.0.0.1:9000\"}", KS_OK, NULL, 0, 2000},
+        {"{\"listen\": \"0.0.0.0:9000\"}", KS_E_CONFIG, "service.allow_from", 0, 0},
+        {"{\"listen\": \"192.0.2.1:9000\"}", KS_E_CONFIG, "service.allow_from", 0, 0},
+        {"{\"listen\": \"0.0.0.0:9000\", \"allow_from\": [\"10.0.0.0/8\", \"192.0.2.7\"]}", KS_OK, NULL, 2, 2000},
+        {"{\"listen\": \"0.0.0.0:9000\", \"allow_from\": []}", KS_E_CONFIG, "service.allow_from", 0, 0},
+        {"{\"allow_from\": [\"10.1.0.0/8\"]}", KS_E_CONFIG, "10.1.0.0/8", 0, 0},
+        {"{\"allow_from\": \"10.0.0.0/8\"}", KS_E_CONFIG, "service.allow_from", 0, 0},
+        {"{\"drain_ms\": 0}", KS_OK, NULL, 0, 0},
+        {"{\"drain_ms\": 600001}", KS_E_CONFIG, "service.drain_ms", 0, 0},
+    };
+    char dir[] = "/tmp/kensho-allow-XXXXXX", cfg[256];
+    if (mkdtemp(dir) == NULL) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    snprintf(cfg, sizeof cfg, "%s/c.json", dir);
+    for (size_t i = 0; i < sizeof cfgs / sizeof cfgs[0]; i++) {
+        FILE *f = fopen(cfg, "w");
+        fprintf(f, "{\"trust_anchors\": [\"%s/anchors\"], \"revocation\": {\"mode\": \"off\"},"
+                   " \"audit\": {\"required\": false}, \"service\": %s}", pki, cfgs[i].service);
+        fclose(f);
+        ks_fcgi_gen *g = NULL;
+        char *err = NULL;
+        ks_result r = ks_fcgi_gen_load(cfg, &g, &err);
+        CHECK(r == cfgs[i].want, "%s: %s (%s)", cfgs[i].service, ks_result_name(r), t_str(err));
+        if (cfgs[i].err_has != NULL)
+            CHECK(err != NULL && strstr(err, cfgs[i].err_has) != NULL, "%s: error names %s: %s", cfgs[i].service,
+                  cfgs[i].err_has, t_str(err));
+        if (r == KS_OK && g != NULL) {
+            CHECK(g->set.n_allow_from == cfgs[i].n_allow, "%s: %zu entries", cfgs[i].service, g->set.n_allow_from);
+            CHECK(g->set.drain_ms == cfgs[i].drain_ms, "%s: drain_ms %d", cfgs[i].service, g->set.drain_ms);
+        }
+        free(err);
+        ks_fcgi_gen_unref(g);
+    }
+    unlink(cfg);
+    rmdir(dir);
 }
 
 static uint8_t *slurp(const char *path, size_t *len)
@@ -742,6 +888,7 @@ int main(void)
     test_multipart();
     test_media();
     test_small();
+    test_allow_from();
     test_read_body();
     test_log();
     test_handler();

@@ -28,6 +28,9 @@ static time_t fake_clock(void *arg)
     return fake_now;
 }
 
+/* Every node's cache key unless a row gives its own (memcached needs one). */
+#define T_NODE_KEY ", \"hmac_key\": \"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf\""
+
 /* A context for one "node": OCSP for the prefecture CA at `ocsp_port`, local
  * CRLs for the bridge CAs, memcached servers from `mc`. */
 static ks_ctx *node(int ocsp_port, const char *mc, const char *cache_extra)
@@ -40,8 +43,8 @@ static ks_ctx *node(int ocsp_port, const char *mc, const char *cache_extra)
              " \"revocation\": {\"mode\": \"require\", \"allow_urls\": [\"http://127.0.0.1:%2$d/\"],"
              "                  \"timeout_ms\": 3000},"
              " \"revocation_sources\": [{\"issuer\": \"%1$s/pref-ca-self.pem\", \"ocsp\": \"http://127.0.0.1:%2$d/ocsp\"}],"
-             " \"memcached\": [%3$s], \"cache\": {\"memcached_timeout_ms\": 100 %4$s}}",
-             pki, ocsp_port, mc, cache_extra);
+             " \"memcached\": [%3$s], \"cache\": {\"memcached_timeout_ms\": 100 %4$s%5$s}}",
+             pki, ocsp_port, mc, cache_extra, strstr(cache_extra, "hmac_key") ? "" : T_NODE_KEY);
     ks_ctx *ctx = t_ctx_from_text(path, text);
     ks_ctx_set_clock(ctx, fake_clock, NULL);
     return ctx;
@@ -245,8 +248,8 @@ static ks_ctx *canned_node(int port, const char *mc, const char *rev, const char
              " \"revocation\": {\"mode\": \"require\", \"allow_urls\": [\"http://127.0.0.1:%2$d/\"],"
              "                  \"timeout_ms\": 3000 %5$s},"
              " \"revocation_sources\": [{\"issuer\": \"%1$s/pref-ca-self.pem\", \"ocsp\": \"http://127.0.0.1:%2$d/ocsp\"}],"
-             " \"memcached\": [%3$s], \"cache\": {\"memcached_timeout_ms\": 100, \"refresh_ahead_s\": 0 %4$s}}",
-             pki, port, mc, cache, rev);
+             " \"memcached\": [%3$s], \"cache\": {\"memcached_timeout_ms\": 100, \"refresh_ahead_s\": 0 %4$s%6$s}}",
+             pki, port, mc, cache, rev, strstr(cache, "hmac_key") ? "" : T_NODE_KEY);
     ks_ctx *ctx = t_ctx_from_text(path, text);
     if (ctx != NULL)
         ks_ctx_set_clock(ctx, fake_clock, NULL);

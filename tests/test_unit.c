@@ -149,6 +149,10 @@ static void test_config_errors(void)
         {"{\"trust_anchors\": [\"@PKI@/anchors\"], \"revocation_sources\": [{\"ocsp\": \"http://x/\"}]}",
          "revocation_sources[0].issuer"},
         {"{\"trust_anchors\": [\"@PKI@/anchors\"], \"memcached\": [1]}", "memcached"},
+        /* issue 22: a shared memcached needs a shared key */
+        {"{\"trust_anchors\": [\"@PKI@/anchors\"], \"memcached\": [\"127.0.0.1:9\"]}", "cache.hmac_key"},
+        {"{\"trust_anchors\": [\"@PKI@/anchors\"], \"memcached\": [\"127.0.0.1:9\"], \"cache\": {\"max_entries\": 5}}",
+         "cache.hmac_key"},
         {"not json", "not a JSON object"},
     };
     const char *pki = t_env("PKI", "build/pki");

@@ -847,6 +847,8 @@ static cJSON *ks_audit_record(const ks_audit_event *ev)
      * (ks_audit_emit), so a reader sees the link before the content. */
     if (cJSON_AddStringToObject(o, "time", t) == NULL ||
         cJSON_AddStringToObject(o, "request_id", ev->request_id ? ev->request_id : "") == NULL ||
+        (ev->client_request_id != NULL &&
+         cJSON_AddStringToObject(o, "client_request_id", ev->client_request_id) == NULL) ||
         cJSON_AddStringToObject(o, "kind", cert ? "certificate" : "signature") == NULL ||
         !ks_add_hash(o, cert ? "certificate_sha256" : "signature_sha256", ev->input) ||
         (contents = cJSON_AddArrayToObject(o, "content_sha256")) == NULL)

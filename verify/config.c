@@ -545,6 +545,21 @@ static int ks_cfg_sections(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
     return 1;
 }
 
+/* memcached is shared by every node, and by anyone else who can reach it:
+ * with servers listed, entries must be authenticated (cache.hmac_key or
+ * hmac_key_file, the same key on every node; README "Scaling out").
+ * Without a key a writer to memcached could plant well-framed entries that
+ * only the re-verification stands between (issue 22). */
+static int ks_cfg_shared_key(ks_cfgerr *e, const cJSON *root, const ks_ctx *ctx)
+{
+    const cJSON *cache = cJSON_GetObjectItemCaseSensitive(root, "cache");
+    if (ctx->n_memcached == 0 || cJSON_GetObjectItemCaseSensitive(cache, "hmac_key") != NULL ||
+        cJSON_GetObjectItemCaseSensitive(cache, "hmac_key_file") != NULL)
+        return 1;
+    return ks_cfg_fail(e, "key \"cache.hmac_key\": required when \"memcached\" lists servers "
+                          "(hmac_key or hmac_key_file, the same on every node)");
+}
+
 static cJSON *ks_policy_summary(const ks_ctx *ctx)
 {
     static const char *modes[] = {"require", "soft-fail", "off"};
@@ -643,7 +658,7 @@ ks_result ks_ctx_load(const char *path, ks_ctx **out, char **errmsg)
         !ks_cfg_certs(&e, root, "timestamp_anchors", ctx->ts_anchors) || !ks_cfg_sources(&e, root, ctx) ||
         !ks_cfg_policies(&e, root, ctx) || !ks_cfg_signer_ekus(&e, root, ctx) ||
         !ks_cfg_strings(&e, root, "memcached", "memcached", &ctx->memcached, &ctx->n_memcached) ||
-        !ks_cfg_sections(&e, root, ctx))
+        !ks_cfg_sections(&e, root, ctx) || !ks_cfg_shared_key(&e, root, ctx))
         goto done;
     char **crls;
     size_t ncrl;

@@ -200,7 +200,9 @@ typedef enum {
 
 typedef struct {
     time_t time;
-    const char *request_id;   /* already sanitised by the caller */
+    const char *request_id;   /* the service's own id, already sanitised */
+    const char *client_request_id; /* the caller's id (strictly checked by the caller), or NULL: recorded
+                                    * beside request_id, never in its place */
     const char *kind;         /* "signature" or "certificate" */
     const ks_blob *input;     /* the signature or certificate submitted */
     const ks_blob *contents;  /* detached content; may be NULL */

@@ -16,10 +16,20 @@ ks_free_port() {
     "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# ks_demo_trust_json PKI OCSP_PORT CRL_PORT MC_PORT TIMEOUT_MS: the demo
-# PKI's anchors, CRLs, revocation sources and memcached as configuration
-# members (no braces), shared by `make run` and `make bench` so the bench
-# measures the configuration people run.
+# ks_cache_key FILE: a fresh memcached HMAC key (32 random bytes as hex) in
+# FILE, readable by the service user only.  Every node that shares a
+# memcached must be given the same file (README "Scaling out").
+ks_cache_key() {
+    (umask 077 && openssl rand -hex 32 >"$1")
+    [ "$(id -u)" -eq 0 ] && chown nobody:nogroup "$1"
+    return 0
+}
+
+# ks_demo_trust_json PKI OCSP_PORT CRL_PORT MC_PORT TIMEOUT_MS KEY_FILE [CACHE_MEMBERS]:
+# the demo PKI's anchors, CRLs, revocation sources, memcached and the cache
+# (its HMAC key from KEY_FILE, plus CACHE_MEMBERS) as configuration members
+# (no braces), shared by `make run` and `make bench` so the bench measures
+# the configuration people run.
 ks_demo_trust_json() {
     local p=$1 ocsp=http://127.0.0.1:$2/ crl=http://127.0.0.1:$3/
     cat <<JSON
@@ -29,7 +39,8 @@ ks_demo_trust_json() {
   "revocation": {"mode": "require", "timeout_ms": $5, "allow_urls": ["$ocsp", "$crl"]},
   "revocation_sources": [{"issuer": "$p/pref-ca-self.pem", "ocsp": "$ocsp", "crl": ["${crl}pref-ca.crl"]}],
   "accept_policies": ["1.2.392.200149.8.5.1.1.20"],
-  "memcached": ["127.0.0.1:$4"]
+  "memcached": ["127.0.0.1:$4"],
+  "cache": {"hmac_key_file": "$6"${7:+, $7}}
 JSON
 }
 

@@ -56,6 +56,7 @@ cleanup() {
 }
 trap cleanup EXIT
 ks_rundir "$T"
+ks_cache_key "$T/cache.key" # memcached needs the nodes' shared key
 chmod 0755 "$T"
 
 # ---- the bodies mix.lua cycles through ----
@@ -98,7 +99,7 @@ cat >"$T/kensho.json" <<JSON
  "crls": ["$P/ministry-ca.crl", "$P/gpki-bca.crl", "$P/jpki-bca.crl"],
  "revocation": {"mode": "require", "allow_urls": ["$OCSP/"], "timeout_ms": 3000},
  "revocation_sources": [{"issuer": "$P/pref-ca-self.pem", "ocsp": "$OCSP/ocsp"}],
- "memcached": ["127.0.0.1:$MC_PORT"],
+ "memcached": ["127.0.0.1:$MC_PORT"], "cache": {"hmac_key_file": "$T/cache.key"},
  "limits": {"max_body_bytes": 1048576, "max_json_depth": 16},
  "service": {"threads": 8},
  "audit": {"path": "$T/audit.log", "required": true, "fsync": "never"}}
