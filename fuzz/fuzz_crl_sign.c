@@ -449,7 +449,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ks_path_result res;
         if (crls == NULL || !sk_X509_CRL_push(crls, crl))
             fz_die("stack", "out of memory");
-        ks_path_check_crls(fz_ctx, fz_chain, crls, rc.at, NULL, established, 0, missing, &res);
+        ks_path_check_crls(fz_ctx, fz_chain, crls, rc.at, NULL, established, 0, NULL, missing, &res);
         if (res.indication == KS_TOTAL_PASSED && (why = fz_status_opinion(crl, &rc)) != NULL)
             fz_differ("found the certificate not revoked", why, &rc);
         ks_path_result_clear(&res);
