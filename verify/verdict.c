@@ -375,7 +375,10 @@ int ks_verdict_common(const ks_ctx *ctx, cJSON *v, const char *format, time_t at
 {
     char buf[32];
     ks_time_format(at, buf, sizeof buf);
-    return cJSON_AddStringToObject(v, "format", format) != NULL &&
+    /* First, so a client can dispatch on it before reading anything else
+     * (README "API changelog": what a client may rely on per version). */
+    return cJSON_AddStringToObject(v, "api_version", KS_API_VERSION) != NULL &&
+           cJSON_AddStringToObject(v, "format", format) != NULL &&
            cJSON_AddStringToObject(v, "validation_time", buf) != NULL &&
            cJSON_AddRawToObject(v, "policy", ctx->policy_json) != NULL; /* printed as is */
 }

@@ -55,6 +55,12 @@ cJSON *ks_error_json(ks_result r, const char *detail);
 /* Verdict vocabulary (ETSI EN 319 102-1).                            */
 /* ------------------------------------------------------------------ */
 
+/* The verdict contract's version, "api_version" in every verdict: "1.<minor>".
+ * The minor grows when fields are added; a change that removes or renames a
+ * field, or changes a field's meaning, is a new major (README "API
+ * changelog"). */
+#define KS_API_VERSION "1.1"
+
 typedef enum { KS_TOTAL_PASSED = 0, KS_INDETERMINATE, KS_TOTAL_FAILED } ks_indication;
 
 #define KS_SUBINDICATIONS(X)      \
