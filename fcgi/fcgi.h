@@ -211,6 +211,15 @@ void ks_fcgi_handle(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks
  * record, no verdict) and 0 is returned, else it stands (1). */
 int ks_fcgi_audit_failed(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp, ks_result r);
 
+/* GET /api/v1/openapi.json (openapi.c): the OpenAPI 3.1 document, its
+ * enums filled from the code's own tables; built once, static, never freed.
+ * KS_E_INTERNAL when the embedded template cannot be filled (a build bug)
+ * or memory ran out the one time it was built. */
+ks_result ks_fcgi_openapi(const char **text, size_t *len);
+/* The problem codes the handler sends without a ks_result behind them
+ * ("HTTP_NOT_FOUND", ...), i = 0, 1, ... until NULL. */
+const char *ks_fcgi_http_problem_code(size_t i);
+
 /* ---------------- HTTP helpers (http.c) ---------------- */
 
 /* kensho's own request id (X-Request-Id, the audit record's request_id, the

@@ -6,6 +6,7 @@
  *                             "content"), a raw signature, or JSON
  *                             {"signature": b64, "content": b64}; ?at=RFC3339
  *   POST /api/v1/certificate  raw DER/PEM or JSON {"certificate": PEM or b64}
+ *   GET  /api/v1/openapi.json  the contract (OpenAPI 3.1, openapi.c)
  *   GET  /healthz /readyz /metrics
  * 200 carries exactly the verdict bin/kensho prints.  Errors are RFC 9457
  * application/problem+json; a ks_result becomes a status only through
@@ -553,6 +554,12 @@ static const struct {
     {405, "HTTP_METHOD_NOT_ALLOWED"},
 };
 
+const char *ks_fcgi_http_problem_code(size_t i)
+{
+    size_t n = sizeof ks_http_problems / sizeof ks_http_problems[0];
+    return i < n ? ks_http_problems[i].code : i == n ? "HTTP_ERROR" : NULL;
+}
+
 static void ks_http_problem(ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp, int status,
                             const char *detail)
 {
@@ -954,6 +961,22 @@ static void ks_route_metrics(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req
     resp->body_len = len;
 }
 
+static void ks_route_openapi(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp)
+{
+    (void)g;
+    const char *text = NULL;
+    size_t len = 0;
+    ks_result r = ks_fcgi_openapi(&text, &len);
+    if (r != KS_OK) {
+        ks_problem(a, req, resp, r, "the OpenAPI document could not be built");
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = "application/json";
+    resp->body = text; /* static, built once */
+    resp->body_len = len;
+}
+
 /* The floor of `make bench`: the same body read through nginx and libfcgi,
  * no verification, a fixed answer.  Exists only with service.bench_routes. */
 static void ks_route_echo_bench(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp)
@@ -988,6 +1011,7 @@ static const struct {
     {"/healthz", "GET", KS_ROUTE_HEALTHZ, ks_route_healthz, 0},
     {"/readyz", "GET", KS_ROUTE_READYZ, ks_route_readyz, 0},
     {"/metrics", "GET", KS_ROUTE_METRICS, ks_route_metrics, 0},
+    {"/api/v1/openapi.json", "GET", KS_ROUTE_OTHER, ks_route_openapi, 0},
     {"/api/v1/echo-bench", "POST", KS_ROUTE_OTHER, ks_route_echo_bench, 1, 1},
 };
 

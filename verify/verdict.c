@@ -362,6 +362,30 @@ int ks_verdict_status(cJSON *obj, const ks_status *st)
     return r != NULL && cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(obj, "reasons"), r);
 }
 
+/* Every warnings[].code a verdict may carry, for the OpenAPI enum
+ * (fcgi/openapi.c); tests/test_api.sh checks that every ks_verdict_warn
+ * call in the sources names one of these, so the contract cannot drift. */
+static const char *const ks_warning_table[] = {"REVOCATION_NOT_CHECKED", "REVOCATION_UNAVAILABLE", "UNSIGNED_OBJECT",
+                                               "ATTACHMENT_NOT_SIGNED"};
+
+const char *ks_warning_code(size_t i)
+{
+    return i < sizeof ks_warning_table / sizeof ks_warning_table[0] ? ks_warning_table[i] : NULL;
+}
+
+const char *ks_reason_code(size_t i)
+{
+    if (i == 0)
+        return "VALID";
+    if (i < KS_SUB_COUNT)
+        return ks_sub_table[i].name;
+    /* then the RFC 5280 5.3.1 reasons that have a name (7 is unused) */
+    for (size_t r = 0, k = KS_SUB_COUNT; r < sizeof ks_reason_table / sizeof ks_reason_table[0]; r++)
+        if (ks_reason_table[r].name != NULL && k++ == i)
+            return ks_reason_table[r].name;
+    return NULL;
+}
+
 int ks_verdict_warn(cJSON *obj, const char *code, const char *en, const char *ja)
 {
     cJSON *w = cJSON_GetObjectItemCaseSensitive(obj, "warnings");

@@ -93,6 +93,11 @@ const char *ks_indication_name(ks_indication i);        /* "TOTAL_PASSED" */
 const char *ks_subindication_name(ks_subindication s);  /* NULL for NONE  */
 /* Exit status of bin/kensho for a verdict: 0 passed, 1 failed, 2 indeterminate. */
 int ks_indication_exit_code(ks_indication i);
+/* The vocabulary of reasons[].code ("VALID", every subindication, the RFC
+ * 5280 revocation reasons) and of warnings[].code, i = 0, 1, ... until
+ * NULL: the enums of the OpenAPI document. */
+const char *ks_reason_code(size_t i);
+const char *ks_warning_code(size_t i);
 /* Reads "indication" back from a verdict; KS_TOTAL_FAILED if absent. */
 ks_indication ks_verdict_indication(const cJSON *verdict);
 

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# tests/test_api.sh - the integrator's API (issue #23) through the real nginx
+# and kensho-fcgi on 127.0.0.1 (free ports), both started and stopped here:
+#   GET /api/v1/openapi.json is OpenAPI 3.1 whose enums are the codes the
+#   sources can emit; every answer of this test (verdicts of each format and
+#   input form, every error status) validates against it with Debian's
+#   python3-jsonschema (tests/api/validate.py);
+#   api_version in every verdict.
+# Bounded: every curl has --max-time; waits are capped.
+set -u
+K=${KENSHO:?}
+P=${PKI:?}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+FCGI=$(dirname "$K")/kensho-fcgi
+# shellcheck source=tests/fcgi/stack.sh
+. "$HERE/fcgi/stack.sh"
+# shellcheck source=tests/lib.sh
+. "$HERE/lib.sh"
+
+for tool in curl nginx jq openssl; do
+    command -v "$tool" >/dev/null || { echo "test_api: $tool missing (tests/install-deps.sh)" >&2; echo "0 passed, 1 failed"; exit 1; }
+done
+"$PY" -c 'import jsonschema' 2>/dev/null || { echo "test_api: python3-jsonschema missing (tests/install-deps.sh)" >&2; echo "0 passed, 1 failed"; exit 1; }
+[ -x "$FCGI" ] || { echo "test_api: no $FCGI" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+T=$(mktemp -d /tmp/kensho-api-test.XXXXXX)
+A=$T/answers # every answer, for the schema check
+mkdir -p "$A"
+FCGI_PID=
+NGINX_PID=
+cleanup() {
+    ks_stop_stack
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+CFG=$T/kensho.json
+write_config() { # write_config FILE [EXTRA_TOP_LEVEL_JSON]
+    cat >"$1" <<JSON
+{"trust_anchors": ["$P/anchors"], "intermediates": ["$P/intermediates"],
+ "revocation": {"mode": "off"}, "accept_policies": ["1.2.392.200149.8.5.1.1.20"],
+ "crls": ["$P/pref-ca.crl"],
+ "limits": {"max_body_bytes": 262144, "max_parts": 8, "max_json_depth": 8, "request_timeout_ms": 10000},
+ "service": {"threads": 2},
+ "audit": {"path": "$T/audit.log", "required": true, "fsync": "always"}${2:-}}
+JSON
+}
+write_config "$CFG"
+SOCK=$T/fcgi.sock
+PORT=$(ks_free_port)
+B=http://127.0.0.1:$PORT
+ks_rundir "$T"
+if ! ks_start_fcgi "$FCGI" "$CFG" "$SOCK" "$T/fcgi.log" 2 ||
+    ! ks_start_nginx "$T/nginx" "$PORT" "$ROOT/www" "$SOCK" 2m 100000 100000; then
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+# req NAME CURL_ARGS...: body, headers, status and "METHOD URL" of the answer in $A.
+req() {
+    local name=$1 w
+    shift
+    w=$(curl -s --max-time 20 -o "$A/$name.body" -D "$A/$name.hdr" -w '%{http_code} %{method} %{url_effective}' "$@")
+    echo "${w%% *}" >"$A/$name.code"
+    echo "${w#* }" >"$A/$name.req"
+}
+code_is() { [ "$(cat "$A/$1.code")" = "$2" ]; }
+jget() { jq -r ".$2" "$A/$1.body" 2>/dev/null || echo NOT-JSON; }
+
+# ---- the document ----
+req openapi "$B/api/v1/openapi.json"
+check "openapi.json 200" code_is openapi 200
+cp "$A/openapi.body" "$T/openapi.json"
+check "OpenAPI 3.1" [ "$(jget openapi openapi)" = 3.1.0 ]
+check "info.version is the verdicts' api_version" [ "$(jget openapi info.version)" = "$(grep -o 'KS_API_VERSION "[0-9.]*"' "$ROOT/verify/verify.h" | cut -d'"' -f2)" ]
+for route in /api/v1/verify /api/v1/certificate /api/v1/openapi.json /healthz /readyz /metrics; do
+    check "route $route documented" [ "$(jq -r --arg r "$route" '.paths[$r] | keys | length' "$T/openapi.json")" -ge 1 ]
+done
+check "no enum left unfilled" [ "$(grep -c x-kensho-enum "$T/openapi.json")" = 0 ]
+enum() { jq -r ".components.schemas.$1" "$T/openapi.json"; }
+# The enums are the sources' own vocabulary (filled from the tables at run
+# time; checked here against the sources so neither side can drift).
+subs=$(sed -n '/define KS_SUBINDICATIONS/,/^$/p' "$ROOT/verify/verify.h" | grep -o 'X([A-Z_]*)' | sed 's/X(//; s/)//' | grep -v '^NONE$' | sort)
+check "subindication enum = KS_SUBINDICATIONS" [ "$(enum 'Verdict.properties.subindication.oneOf[1].enum[]' | sort)" = "$subs" ]
+results=$(grep -o 'X(KS_E_[A-Z_]*' "$ROOT/cache/base.h" | sed 's/X(//' | sort)
+check "problem code enum has every KS_RESULTS error" [ -z "$(comm -23 <(echo "$results") <(enum 'Problem.properties.code.enum[]' | sort))" ]
+warns=$(grep -ho 'ks_verdict_warn([a-z]*, "[A-Z_]*"' "$ROOT"/verify/*.c | grep -o '"[A-Z_]*"' | tr -d '"' | sort -u)
+check "warning codes in the sources are found" [ -n "$warns" ]
+check "warning code enum has every code the sources emit" [ -z "$(comm -23 <(echo "$warns") <(enum 'Warning.properties.code.enum[]' | sort))" ]
+check "reason code enum has VALID and every subindication" [ -z "$(comm -23 <(printf 'VALID\n%s\n' "$subs" | sort) <(enum 'Reason.properties.code.enum[]' | sort))" ]
+check "reason code enum has the CRL reasons" bash -c "jq -e '.components.schemas.Reason.properties.code.enum | index(\"keyCompromise\")' '$T/openapi.json' >/dev/null"
+
+# ---- answers of every kind ----
+req healthz "$B/healthz"
+req readyz "$B/readyz"
+req metrics "$B/metrics"
+for s in rsa expired tampered-sig rogue revoked ec; do
+    req "raw-$s" -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-$s.p7m" "$B/api/v1/verify?at=$AT"
+done
+req three -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-three-signers.p7m" "$B/api/v1/verify"
+req mp-doc -F "signature=@$P/sig-detached-rsa.p7s" -F "content=@$P/doc.txt" "$B/api/v1/verify"
+req mp-tampered -F "signature=@$P/sig-detached-rsa.p7s" -F "content=@$P/doc-tampered.txt" "$B/api/v1/verify"
+req detached-alone -H 'Content-Type: application/pkcs7-signature' --data-binary "@$P/sig-detached-rsa.p7s" "$B/api/v1/verify"
+jq -n --arg s "$(base64 -w 0 "$P/sig-detached-rsa.p7s")" --arg c "$(base64 -w 0 "$P/doc.txt")" '{signature: $s, content: $c}' >"$T/req.json"
+req json-doc -H 'Content-Type: application/json' --data-binary "@$T/req.json" "$B/api/v1/verify"
+X=$P/xml
+req xml-etax -H 'Content-Type: application/xml' --data-binary "@$X/etax-rsa.xtx" "$B/api/v1/verify"
+req xml-etax-tampered -H 'Content-Type: application/xml' --data-binary "@$X/etax-tampered.xtx" "$B/api/v1/verify"
+req xml-zip -H 'Content-Type: application/zip' --data-binary "@$X/egov.zip" "$B/api/v1/verify"
+req xml-unsigned -H 'Content-Type: application/zip' --data-binary "@$X/egov-unsigned.zip" "$B/api/v1/verify"
+req xml-mp -F "signature=@$X/egov/kousei.xml" -F "attachment=@$X/egov/form1.xml" -F "attachment=@$X/egov/form2.pdf" "$B/api/v1/verify"
+req cert-raw -H 'Content-Type: application/x-pem-file' --data-binary "@$P/citizen-rsa.pem" "$B/api/v1/certificate"
+req cert-revoked -H 'Content-Type: application/x-pem-file' --data-binary "@$P/citizen-revoked.pem" "$B/api/v1/certificate"
+jq -Rs '{certificate: .}' "$P/citizen-expired.pem" >"$T/cert.json"
+req cert-json -H 'Content-Type: application/json' --data-binary "@$T/cert.json" "$B/api/v1/certificate"
+for n in raw-rsa raw-revoked three mp-doc detached-alone xml-zip xml-etax-tampered cert-raw; do
+    check "$n: api_version" [ "$(jget "$n" api_version)" = "$(jget openapi info.version)" ]
+done
+check "detached alone is SIGNED_DATA_NOT_FOUND" [ "$(jget detached-alone subindication)" = SIGNED_DATA_NOT_FOUND ]
+# errors
+req e400 -H 'Content-Type: application/octet-stream' --data-binary 'hello, not a signature' "$B/api/v1/verify"
+req e400json -H 'Content-Type: application/json' --data-binary '{"signature": "AAAA", "colour": "red"}' "$B/api/v1/verify"
+req e400at -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify?at=yesterday"
+req e400nosig -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/certs-only.p7b" "$B/api/v1/verify"
+req e404 "$B/api/v1/nothing"
+req e405 "$B/api/v1/verify"
+req e405b -X POST --data x "$B/api/v1/openapi.json"
+head -c 300000 /dev/zero >"$T/big.bin"
+req e413 -H 'Content-Type: application/octet-stream' --data-binary "@$T/big.bin" "$B/api/v1/verify"
+req e415 -H 'Content-Type: text/plain' --data-binary x "$B/api/v1/verify"
+req e400empty -H 'Content-Type: application/octet-stream' --data-binary '' "$B/api/v1/verify"
+check "errors are problems" [ "$(jget e415 code)" = KS_E_UNSUPPORTED ]
+
+# ---- every answer above against the document ----
+check "every answer validates against openapi.json" "$PY" "$HERE/api/validate.py" "$T/openapi.json" "$A"
+# ... and the validator does reject: a verdict with an unknown code fails.
+mkdir -p "$T/neg"
+for f in code hdr req; do cp "$A/raw-rsa.$f" "$T/neg/x.$f"; done
+jq '.subindication = "NOT_A_CODE" | .indication = "TOTAL_FAILED"' "$A/raw-rsa.body" >"$T/neg/x.body"
+check "a verdict with an unknown subindication is rejected" bash -c "! '$PY' '$HERE/api/validate.py' '$T/openapi.json' '$T/neg' >/dev/null"
+jq 'del(.api_version)' "$A/raw-rsa.body" >"$T/neg/x.body"
+check "a verdict without api_version is rejected" bash -c "! '$PY' '$HERE/api/validate.py' '$T/openapi.json' '$T/neg' >/dev/null"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
