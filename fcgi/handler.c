@@ -620,10 +620,10 @@ static int ks_type_in(const char *type, const char *const *list)
     return 0;
 }
 
-/* Parses a JSON body whose members are all strings, from `keys` only, each at
- * most once.  vals[i] receives the string for keys[i] or NULL. */
-static ks_result ks_json_strings(ks_fcgi_arena *a, const ks_fcgi_gen *g, const ks_fcgi_req *req,
-                                 const char *const *keys, const char **vals, size_t nkeys, const char **why)
+/* Parses the JSON body (depth bounded first, nothing after it); the tree is
+ * the arena's. */
+static ks_result ks_json_body(ks_fcgi_arena *a, const ks_fcgi_gen *g, const ks_fcgi_req *req, cJSON **out,
+                              const char **why)
 {
     const char *end = NULL;
     if (!ks_fcgi_json_depth_ok(req->body, req->body_len, g->set.max_json_depth)) {
@@ -642,6 +642,19 @@ static ks_result ks_json_strings(ks_fcgi_arena *a, const ks_fcgi_gen *g, const k
             *why = "data after the JSON document";
             return KS_E_BAD_REQUEST;
         }
+    *out = doc;
+    return KS_OK;
+}
+
+/* Parses a JSON body whose members are all strings, from `keys` only, each at
+ * most once.  vals[i] receives the string for keys[i] or NULL. */
+static ks_result ks_json_strings(ks_fcgi_arena *a, const ks_fcgi_gen *g, const ks_fcgi_req *req,
+                                 const char *const *keys, const char **vals, size_t nkeys, const char **why)
+{
+    cJSON *doc = NULL;
+    ks_result r = ks_json_body(a, g, req, &doc, why);
+    if (r != KS_OK)
+        return r;
     if (!cJSON_IsObject(doc)) {
         *why = "JSON body must be an object";
         return KS_E_BAD_REQUEST;
@@ -673,6 +686,107 @@ static ks_result ks_json_strings(ks_fcgi_arena *a, const ks_fcgi_gen *g, const k
 }
 
 /* ---------------- verification routes ---------------- */
+
+/* A base64 member into an arena buffer. */
+static ks_result ks_b64_member(ks_fcgi_arena *a, const cJSON *it, uint8_t **p, size_t *len, const char **why,
+                               const char *not_b64)
+{
+    if (!cJSON_IsString(it)) {
+        *why = "JSON members must be strings";
+        return KS_E_BAD_REQUEST;
+    }
+    ks_result r = ks_fcgi_b64_decode(a, it->valuestring, strlen(it->valuestring), p, len);
+    if (r != KS_OK)
+        *why = not_b64;
+    return r;
+}
+
+/*
+ * One JSON verify body (or one batch item, with "id" when `id` is not NULL):
+ * {"signature": b64, "content": b64} or, hash-only,
+ * {"signature": b64, "content_digests": [{"algorithm": "sha256", "value": b64}, ...]}.
+ * Unknown or repeated members are refused.  Everything decoded lives in the
+ * arena; vr->contents and vr->digests point into it.
+ */
+static ks_result ks_json_verify_item(ks_fcgi_arena *a, const ks_fcgi_gen *g, const cJSON *obj, ks_request *vr,
+                                     const char **id, const char **why)
+{
+    const cJSON *it, *sig = NULL, *content = NULL, *digests = NULL, *idv = NULL;
+    uint8_t *p;
+    size_t len;
+    ks_result r;
+    if (!cJSON_IsObject(obj)) {
+        *why = "a JSON verify body must be an object";
+        return KS_E_BAD_REQUEST;
+    }
+    cJSON_ArrayForEach(it, obj)
+    {
+        const cJSON **slot = strcmp(it->string, "signature") == 0         ? &sig
+                             : strcmp(it->string, "content") == 0         ? &content
+                             : strcmp(it->string, "content_digests") == 0 ? &digests
+                             : id != NULL && strcmp(it->string, "id") == 0 ? &idv
+                                                                          : NULL;
+        if (slot == NULL) {
+            *why = "unknown member in the JSON body";
+            return KS_E_BAD_REQUEST;
+        }
+        if (*slot != NULL) {
+            *why = "a member appears twice in the JSON body";
+            return KS_E_BAD_REQUEST;
+        }
+        *slot = it;
+    }
+    if (id != NULL) {
+        if (!cJSON_IsString(idv) || idv->valuestring[0] == '\0' || strlen(idv->valuestring) > 128) {
+            *why = "every item needs an \"id\": a string of 1 to 128 characters";
+            return KS_E_BAD_REQUEST;
+        }
+        *id = idv->valuestring;
+    }
+    if (sig == NULL) {
+        *why = "no \"signature\" member";
+        return KS_E_BAD_REQUEST;
+    }
+    if ((r = ks_b64_member(a, sig, &p, &len, why, "\"signature\" is not base64")) != KS_OK)
+        return r;
+    vr->signature = (ks_blob){.data = p, .len = len};
+    if (content != NULL) {
+        ks_blob *c = ks_fcgi_arena_alloc(a, sizeof *c);
+        if (c == NULL)
+            return KS_E_NOMEM;
+        if ((r = ks_b64_member(a, content, &p, &len, why, "\"content\" is not base64")) != KS_OK)
+            return r;
+        *c = (ks_blob){.data = p, .len = len};
+        vr->contents = c;
+        vr->n_contents = 1;
+    }
+    if (digests != NULL) {
+        int n = cJSON_GetArraySize(digests);
+        if (!cJSON_IsArray(digests) || n < 1 || n > KS_MAX_DIGESTS || n > g->set.max_parts) {
+            *why = "\"content_digests\" must be an array of 1 to 8 digests";
+            return cJSON_IsArray(digests) && n > 0 ? KS_E_LIMIT : KS_E_BAD_REQUEST;
+        }
+        ks_digest *d = ks_fcgi_arena_alloc(a, sizeof *d * (size_t)n);
+        if (d == NULL)
+            return KS_E_NOMEM;
+        size_t k = 0;
+        cJSON_ArrayForEach(it, digests)
+        {
+            const cJSON *alg = cJSON_GetObjectItemCaseSensitive(it, "algorithm");
+            const cJSON *val = cJSON_GetObjectItemCaseSensitive(it, "value");
+            if (!cJSON_IsObject(it) || cJSON_GetArraySize(it) != 2 || !cJSON_IsString(alg) || val == NULL) {
+                *why = "each content digest is {\"algorithm\": \"sha256\", \"value\": base64}";
+                return KS_E_BAD_REQUEST;
+            }
+            if ((r = ks_b64_member(a, val, &p, &len, why, "a content digest \"value\" is not base64")) != KS_OK)
+                return r;
+            d[k++] = (ks_digest){.algorithm = alg->valuestring, .value = p, .len = len};
+        }
+        vr->digests = d;
+        vr->n_digests = k;
+    }
+    return KS_OK;
+}
 
 int ks_fcgi_audit_failed(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp, ks_result r)
 {
@@ -805,34 +919,12 @@ static void ks_route_verify(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req 
     } else if (ks_type_in(m.type, ks_sig_raw_types)) {
         vr.signature = (ks_blob){.name = NULL, .data = req->body, .len = req->body_len};
     } else if (strcmp(m.type, "application/json") == 0) {
-        static const char *const keys[] = {"signature", "content"};
-        const char *vals[2];
-        if ((r = ks_json_strings(a, g, req, keys, vals, 2, &why)) != KS_OK)
+        cJSON *doc = NULL;
+        if ((r = ks_json_body(a, g, req, &doc, &why)) != KS_OK ||
+            (r = ks_json_verify_item(a, g, doc, &vr, NULL, &why)) != KS_OK)
             goto fail;
-        if (vals[0] == NULL) {
-            r = KS_E_BAD_REQUEST;
-            why = "no \"signature\" member";
-            goto fail;
-        }
-        uint8_t *p;
-        size_t len;
-        if ((r = ks_fcgi_b64_decode(a, vals[0], strlen(vals[0]), &p, &len)) != KS_OK) {
-            why = "\"signature\" is not base64";
-            goto fail;
-        }
-        vr.signature = (ks_blob){.data = p, .len = len};
-        if (vals[1] != NULL) {
-            if ((contents = ks_fcgi_arena_alloc(a, sizeof *contents)) == NULL) {
-                r = KS_E_NOMEM;
-                goto fail;
-            }
-            if ((r = ks_fcgi_b64_decode(a, vals[1], strlen(vals[1]), &p, &len)) != KS_OK) {
-                why = "\"content\" is not base64";
-                goto fail;
-            }
-            contents[0] = (ks_blob){.data = p, .len = len};
-            ncontents = 1;
-        }
+        contents = (ks_blob *)vr.contents;
+        ncontents = vr.n_contents;
     } else {
         r = KS_E_UNSUPPORTED;
         why = "use multipart/form-data, application/pkcs7-signature, application/pkcs7-mime, "

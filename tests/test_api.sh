@@ -119,6 +119,28 @@ for n in raw-rsa raw-revoked three mp-doc detached-alone xml-zip xml-etax-tamper
     check "$n: api_version" [ "$(jget "$n" api_version)" = "$(jget openapi info.version)" ]
 done
 check "detached alone is SIGNED_DATA_NOT_FOUND" [ "$(jget detached-alone subindication)" = SIGNED_DATA_NOT_FOUND ]
+# hash-only (content_digests): the content's digest, another's, XML, and beside content
+dig() { jq -n --arg s "$(base64 -w 0 "$1")" --arg d "$(openssl dgst -sha256 -binary "$2" | base64 -w 0)" \
+    "{signature: \$s, content_digests: [{algorithm: \"sha256\", value: \$d}]${3:-}}"; }
+dig "$P/sig-detached-rsa.p7s" "$P/doc.txt" >"$T/h1.json"
+req hash-good -H 'Content-Type: application/json' --data-binary "@$T/h1.json" "$B/api/v1/verify"
+check "hash-only: TOTAL_PASSED" [ "$(jget hash-good indication)" = TOTAL_PASSED ]
+check "hash-only: content_checked digest" [ "$(jget hash-good content_checked)" = digest ]
+dig "$P/sig-detached-rsa.p7s" "$P/doc-tampered.txt" >"$T/h2.json"
+req hash-other -H 'Content-Type: application/json' --data-binary "@$T/h2.json" "$B/api/v1/verify"
+check "hash-only, another content's digest: HASH_FAILURE" [ "$(jget hash-other subindication)" = HASH_FAILURE ]
+dig "$P/xml/etax-rsa.xtx" "$P/doc.txt" >"$T/h3.json"
+req hash-xml -H 'Content-Type: application/json' --data-binary "@$T/h3.json" "$B/api/v1/verify"
+check "hash-only XML: 415 KS_E_UNSUPPORTED" [ "$(cat "$A/hash-xml.code") $(jget hash-xml code)" = "415 KS_E_UNSUPPORTED" ]
+dig "$P/sig-detached-rsa.p7s" "$P/doc.txt" ", content: \"$(base64 -w 0 "$P/doc.txt")\"" >"$T/h4.json"
+req hash-and-content -H 'Content-Type: application/json' --data-binary "@$T/h4.json" "$B/api/v1/verify"
+check "digest beside content: 400 KS_E_CONTENT_CONFLICT" [ "$(jget hash-and-content code)" = KS_E_CONTENT_CONFLICT ]
+req hash-bad -H 'Content-Type: application/json' --data-binary '{"signature": "AAAA", "content_digests": [{"algorithm": "sha256"}]}' "$B/api/v1/verify"
+check "a digest without value: 400" [ "$(jget hash-bad code)" = KS_E_BAD_REQUEST ]
+"$K" verify --config "$CFG" --signature "$P/sig-detached-rsa.p7s" --content-digest "sha256:$(sha256sum "$P/doc.txt" | cut -c1-64)" >"$T/cli-hash.json"
+check "CLI --content-digest: TOTAL_PASSED, exit 0" [ "$? $(jq -r '.indication + " " + .content_checked' "$T/cli-hash.json")" = "0 TOTAL_PASSED digest" ]
+"$K" verify --config "$CFG" --signature "$P/sig-detached-rsa.p7s" --content-digest "sha256:$(sha256sum "$P/doc-tampered.txt" | cut -c1-64)" >"$T/cli-hash2.json"
+check "CLI --content-digest of another content: exit 1 HASH_FAILURE" [ "$? $(jq -r .subindication "$T/cli-hash2.json")" = "1 HASH_FAILURE" ]
 # errors
 req e400 -H 'Content-Type: application/octet-stream' --data-binary 'hello, not a signature' "$B/api/v1/verify"
 req e400json -H 'Content-Type: application/json' --data-binary '{"signature": "AAAA", "colour": "red"}' "$B/api/v1/verify"

@@ -1,7 +1,7 @@
 /*
  * verify/cli.c - bin/kensho, the command-line adapter over the library.
  *
- *   kensho verify --config FILE --signature FILE [--content FILE]... [--at TIME]
+ *   kensho verify --config FILE --signature FILE [--content FILE | --content-digest ALG:HEX]... [--at TIME]
  *   kensho cert   --config FILE --cert FILE [--at TIME]
  *   kensho audit-verify DIR|FILE...
  *
@@ -20,7 +20,8 @@
 
 static void ks_usage(void)
 {
-    fputs("usage: kensho verify --config FILE --signature FILE [--content FILE]... [--at TIME]\n"
+    fputs("usage: kensho verify --config FILE --signature FILE [--content FILE | --content-digest ALG:HEX]... "
+          "[--at TIME]\n"
           "       kensho cert   --config FILE --cert FILE [--at TIME]\n"
           "       kensho audit-verify DIR|FILE...\n"
           "       kensho --version\n"
@@ -73,6 +74,26 @@ static int ks_audit_verify_cmd(int argc, char **argv)
     return rc;
 }
 
+/* --content-digest ALG:HEX (as sha256sum prints it): hash-only submission
+ * of a detached CMS signature's content (verify/digest.c).  0 when
+ * malformed; the algorithm and length are checked by the library. */
+static int ks_parse_digest(char *arg, ks_digest *d, uint8_t buf[64])
+{
+    char *colon = strchr(arg, ':');
+    size_t n = colon ? strlen(colon + 1) : 0;
+    if (colon == NULL || n == 0 || n % 2 != 0 || n / 2 > 64)
+        return 0;
+    *colon = '\0';
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = ks_hex_digit(colon[1 + 2 * i]), lo = ks_hex_digit(colon[2 + 2 * i]);
+        if (hi < 0 || lo < 0)
+            return 0;
+        buf[i] = (uint8_t)(hi << 4 | lo);
+    }
+    *d = (ks_digest){.algorithm = arg, .value = buf, .len = n / 2};
+    return 1;
+}
+
 static const char *ks_basename(const char *p)
 {
     const char *s = strrchr(p, '/');
@@ -92,6 +113,9 @@ int main(int argc, char **argv)
     ks_blob blobs[KS_MAX_CONTENTS];
     uint8_t *bufs[KS_MAX_CONTENTS] = {0};
     cJSON *verdict = NULL;
+    ks_digest digests[KS_MAX_DIGESTS];
+    uint8_t digest_bufs[KS_MAX_DIGESTS][64];
+    size_t ndigest = 0;
 
     if (argc < 2) {
         ks_usage();
@@ -123,7 +147,11 @@ int main(int argc, char **argv)
             sig = val;
         else if (is_verify && strcmp(opt, "--content") == 0 && ncontent < KS_MAX_CONTENTS)
             content[ncontent++] = val;
-        else if (is_cert && strcmp(opt, "--cert") == 0)
+        else if (is_verify && strcmp(opt, "--content-digest") == 0 && ndigest < KS_MAX_DIGESTS) {
+            if (!ks_parse_digest(argv[i + 1], &digests[ndigest], digest_bufs[ndigest]))
+                return ks_fail(KS_E_USAGE, "--content-digest is ALGORITHM:HEX, e.g. sha256:<64 hex digits>");
+            ndigest++;
+        } else if (is_cert && strcmp(opt, "--cert") == 0)
             cert = val;
         else {
             ks_usage();
@@ -169,6 +197,8 @@ int main(int argc, char **argv)
         ks_request req = {.signature = {.name = ks_basename(sig), .data = in, .len = inlen},
                           .contents = blobs,
                           .n_contents = ncontent,
+                          .digests = digests,
+                          .n_digests = ndigest,
                           .at = at,
                           .has_at = at_s != NULL};
         r = ks_verify_signature(ctx, &req, &verdict);

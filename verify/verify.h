@@ -148,10 +148,26 @@ typedef struct {
     size_t len;
 } ks_blob;
 
+/* The digest of a detached content, for hash-only submission (digest.c):
+ * algorithm "sha256", "sha384" or "sha512", value the raw digest. */
+typedef struct {
+    const char *algorithm;
+    const uint8_t *value;
+    size_t len;
+} ks_digest;
+#define KS_MAX_DIGESTS 8
+
 typedef struct {
     ks_blob signature;
     const ks_blob *contents; /* detached content / attachments */
     size_t n_contents;
+    /* Hash-only: instead of contents, the digests of the one detached CMS
+     * content (one per algorithm; each signer uses its own algorithm's).
+     * KS_E_CONTENT_CONFLICT with contents or an attached content;
+     * KS_E_UNSUPPORTED for XML signatures.  The verdict then carries
+     * "content_checked": "digest". */
+    const ks_digest *digests;
+    size_t n_digests;
     time_t at;  /* validation time, used when has_at */
     int has_at; /* 0: the context clock's now */
 } ks_request;
