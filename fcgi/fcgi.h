@@ -115,6 +115,8 @@ typedef struct {
         long long size;
     } *watched;
     size_t n_watched;
+    ks_jws_key *signer; /* verdict_signing: the key of signed verdicts, or NULL */
+    int sign_default;   /* verdict_signing.sign: every verdict signed unless ?sign=0 */
 } ks_fcgi_gen;
 
 /* Loads the configuration, the settings, and opens the audit log.  A

@@ -6,6 +6,7 @@
  *                             "content"), a raw signature, or JSON
  *                             {"signature": b64, "content": b64}; ?at=RFC3339
  *   POST /api/v1/certificate  raw DER/PEM or JSON {"certificate": PEM or b64}
+ *   ?sign=1 on both: the verdict as a compact JWS (verdict_signing)
  *   GET  /api/v1/openapi.json  the contract (OpenAPI 3.1, openapi.c)
  *   GET  /healthz /readyz /metrics
  * 200 carries exactly the verdict bin/kensho prints.  Errors are RFC 9457
@@ -20,6 +21,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "fcgi.h"
 
@@ -348,6 +351,42 @@ int ks_fcgi_gen_files_changed(ks_fcgi_gen *g, const char **which)
     return changed;
 }
 
+/* "verdict_signing": {"key_file", "cert_file", "sign"}: the key signed
+ * verdicts are signed with (jws.c), and whether every verdict is signed
+ * (default false: only with ?sign=1). */
+static ks_result ks_fcgi_signing_load(ks_fcgi_gen *g, const char *config_path, char **errmsg)
+{
+    static const char *const keys[] = {"key_file", "cert_file", "sign", NULL};
+    const cJSON *o = ks_ctx_section(g->ctx, "verdict_signing");
+    const char *kf = NULL, *cf = NULL;
+    char *kp = NULL, *cp = NULL;
+    if (o == NULL)
+        return KS_OK;
+    if (!ks_known(o, "verdict_signing", keys, errmsg) || !ks_str_key(o, "verdict_signing", "key_file", &kf, errmsg) ||
+        !ks_str_key(o, "verdict_signing", "cert_file", &cf, errmsg))
+        return KS_E_CONFIG;
+    const cJSON *sign = cJSON_GetObjectItemCaseSensitive(o, "sign");
+    if (sign != NULL && !cJSON_IsBool(sign)) {
+        ks_set_fail(errmsg, "key \"%s\": must be true or false", "verdict_signing.sign");
+        return KS_E_CONFIG;
+    }
+    if (kf == NULL || cf == NULL) {
+        ks_set_fail(errmsg, "key \"%s\": required with verdict_signing", kf == NULL ? "verdict_signing.key_file"
+                                                                                    : "verdict_signing.cert_file");
+        return KS_E_CONFIG;
+    }
+    if ((kp = ks_resolve(config_path, kf)) == NULL || (cp = ks_resolve(config_path, cf)) == NULL) {
+        free(kp);
+        *errmsg = strdup("out of memory");
+        return KS_E_NOMEM;
+    }
+    ks_result r = ks_jws_key_load(kp, cp, &g->signer, errmsg);
+    free(kp);
+    free(cp);
+    g->sign_default = cJSON_IsTrue(sign);
+    return r;
+}
+
 ks_result ks_fcgi_gen_load(const char *config_path, ks_fcgi_gen **out, char **errmsg)
 {
     ks_fcgi_gen *g = calloc(1, sizeof *g);
@@ -365,6 +404,11 @@ ks_result ks_fcgi_gen_load(const char *config_path, ks_fcgi_gen **out, char **er
         return r;
     }
     ks_gen_watch_crls(g);
+    if ((r = ks_fcgi_signing_load(g, config_path, errmsg)) != KS_OK) {
+        ks_fcgi_name_user(errmsg);
+        ks_fcgi_gen_unref(g);
+        return r;
+    }
     if (g->set.audit_path != NULL) {
         char *err = NULL;
         if (ks_audit_open(g->set.audit_path, g->set.audit_fsync, &g->audit, &err) != KS_OK) {
@@ -392,6 +436,7 @@ void ks_fcgi_gen_unref(ks_fcgi_gen *g)
     if (g == NULL || atomic_fetch_sub(&g->refs, 1) != 1)
         return;
     ks_audit_close(g->audit);
+    ks_jws_key_free(g->signer);
     free(g->audit_error);
     for (size_t i = 0; i < g->n_watched; i++)
         free(g->watched[i].path);
@@ -573,11 +618,16 @@ static void ks_http_problem(ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_re
 
 /* ---------------- request parsing ---------------- */
 
-/* The query: only "at" (once).  Percent-decoding per RFC 3986 2.1; a '+' is a
- * plus sign (an RFC 3339 offset), not a space. */
-static ks_result ks_query_at(ks_fcgi_arena *a, const char *q, time_t *at, int *has_at, const char **why)
+/* The query: "at" and "sign" (each once).  Percent-decoding per RFC 3986
+ * 2.1; a '+' is a plus sign (an RFC 3339 offset), not a space.  *sign is
+ * the configured default (verdict_signing.sign) unless "sign=1" or
+ * "sign=0" says otherwise. */
+static ks_result ks_query_at(ks_fcgi_arena *a, const ks_fcgi_gen *g, const char *q, time_t *at, int *has_at,
+                             int *sign, const char **why)
 {
+    int has_sign = 0;
     *has_at = 0;
+    *sign = g != NULL && g->sign_default;
     if (q == NULL || *q == '\0')
         return KS_OK;
     size_t qlen = strlen(q);
@@ -591,8 +641,17 @@ static ks_result ks_query_at(ks_fcgi_arena *a, const char *q, time_t *at, int *h
     char *save = NULL;
     for (char *kv = strtok_r(buf, "&", &save); kv != NULL; kv = strtok_r(NULL, "&", &save)) {
         char *eq = strchr(kv, '=');
+        if (eq != NULL && (size_t)(eq - kv) == 4 && strncmp(kv, "sign", 4) == 0) {
+            if (has_sign || (strcmp(eq + 1, "1") != 0 && strcmp(eq + 1, "0") != 0)) {
+                *why = "\"sign\" is 1 or 0, once";
+                return KS_E_BAD_REQUEST;
+            }
+            has_sign = 1;
+            *sign = eq[1] == '1';
+            continue;
+        }
         if (eq == NULL || (size_t)(eq - kv) != 2 || strncmp(kv, "at", 2) != 0) {
-            *why = "unknown query parameter (only \"at\" is accepted)";
+            *why = "unknown query parameter (only \"at\" and \"sign\" are accepted)";
             return KS_E_BAD_REQUEST;
         }
         if (*has_at) {
@@ -608,6 +667,10 @@ static ks_result ks_query_at(ks_fcgi_arena *a, const char *q, time_t *at, int *h
             return KS_E_BAD_TIME;
         }
         *has_at = 1;
+    }
+    if (*sign && (g == NULL || g->signer == NULL)) {
+        *why = "a signed verdict needs a verdict_signing key in the configuration";
+        return KS_E_BAD_REQUEST;
     }
     return KS_OK;
 }
@@ -862,6 +925,126 @@ done:
     return ret;
 }
 
+static int ks_add_sha256(cJSON *arr, const char *role, const uint8_t *p, size_t n)
+{
+    uint8_t md[32];
+    unsigned int mdlen = 0;
+    char hex[65];
+    cJSON *o = NULL;
+    if (EVP_Digest(p != NULL ? p : (const uint8_t *)"", n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+        return 0;
+    ks_hex_encode(md, 32, hex);
+    if ((o = cJSON_CreateObject()) == NULL || cJSON_AddStringToObject(o, "role", role) == NULL ||
+        cJSON_AddStringToObject(o, "sha256", hex) == NULL || !cJSON_AddItemToArray(arr, o)) {
+        cJSON_Delete(o);
+        return 0;
+    }
+    return 1;
+}
+
+/*
+ * A signed verdict (?sign=1, verdict_signing.sign): the answer is one RFC
+ * 7515 compact JWS, application/jose, whose payload is
+ *   {"verdict": the verdict as bin/kensho prints it,
+ *    "inputs": [{"role": "signature" | "certificate" | "content", "sha256"}],
+ *    "content_digests": [...] (hash-only), "audit": {"record_sha256", "seq"}
+ *    or null (audit off), "request_id", "iat", "signed_at"}.
+ * The audit record's line hash is known only once the group commit wrote
+ * it, so this waits for it here (the worker blocks, as a signed verdict is
+ * evidence and the record is part of it) and then signs: nothing is sent
+ * for a record that is not on disk.  Takes `verdict`; 0 only when out of
+ * memory (resp untouched).
+ */
+static int ks_answer_signed(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp,
+                            ks_result r, const char *kind, const ks_request *vr, cJSON *verdict)
+{
+    int ret = 1;
+    cJSON *pl = NULL, *inputs = NULL, *au = NULL;
+    char *vtext = NULL, *ptext = NULL, *jws = NULL, hash[65], t[32];
+    unsigned long long ticket = 0, record = 0, seq = 0;
+    if (r != KS_OK) {
+        ks_problem(a, req, resp, r, NULL);
+        goto done;
+    }
+    if (g->set.audit_path != NULL) {
+        ks_audit_event ev = {.time = ks_ctx_now(g->ctx), .request_id = req->request_id, .kind = kind,
+                             .input = &vr->signature, .contents = vr->contents, .n_contents = vr->n_contents,
+                             .verdict = verdict, .policy = ks_ctx_policy(g->ctx)};
+        r = g->audit ? ks_audit_write_ticket(g->audit, &ev, &ticket, &record) : KS_E_UNAVAILABLE;
+        if (r == KS_OK)
+            r = ks_audit_synced(g->audit, ticket);
+        if (r == KS_OK && ks_audit_record_hash(g->audit, record, hash, &seq) != KS_OK)
+            r = KS_E_INTERNAL;
+        if (r != KS_OK && !ks_fcgi_audit_failed(g, a, req, resp, r))
+            goto done; /* no record, no verdict */
+        if (r != KS_OK)
+            record = 0; /* audit.required false: signed without a record, and says so */
+    }
+    ret = 0;
+    time_t now = ks_ctx_now(g->ctx);
+    ks_time_format(now, t, sizeof t);
+    if ((pl = cJSON_CreateObject()) == NULL || (vtext = cJSON_PrintUnformatted(verdict)) == NULL ||
+        cJSON_AddRawToObject(pl, "verdict", vtext) == NULL || (inputs = cJSON_AddArrayToObject(pl, "inputs")) == NULL ||
+        !ks_add_sha256(inputs, kind, vr->signature.data, vr->signature.len))
+        goto done;
+    for (size_t i = 0; i < vr->n_contents; i++)
+        if (!ks_add_sha256(inputs, "content", vr->contents[i].data, vr->contents[i].len))
+            goto done;
+    if (vr->n_digests > 0) {
+        cJSON *ds = cJSON_AddArrayToObject(pl, "content_digests");
+        for (size_t i = 0; ds != NULL && i < vr->n_digests; i++) {
+            char hex[2 * 64 + 1];
+            cJSON *o = cJSON_CreateObject();
+            if (vr->digests[i].len > 64)
+                ds = NULL;
+            else
+                ks_hex_encode(vr->digests[i].value, vr->digests[i].len, hex);
+            if (ds == NULL || o == NULL || cJSON_AddStringToObject(o, "algorithm", vr->digests[i].algorithm) == NULL ||
+                cJSON_AddStringToObject(o, "value_hex", hex) == NULL || !cJSON_AddItemToArray(ds, o)) {
+                cJSON_Delete(o);
+                goto done;
+            }
+        }
+        if (ds == NULL)
+            goto done;
+    }
+    if (record != 0) {
+        if ((au = cJSON_AddObjectToObject(pl, "audit")) == NULL ||
+            cJSON_AddStringToObject(au, "record_sha256", hash) == NULL ||
+            cJSON_AddNumberToObject(au, "seq", (double)seq) == NULL)
+            goto done;
+    } else if (cJSON_AddNullToObject(pl, "audit") == NULL) {
+        goto done;
+    }
+    if (cJSON_AddStringToObject(pl, "request_id", req->request_id) == NULL ||
+        cJSON_AddNumberToObject(pl, "iat", (double)now) == NULL || cJSON_AddStringToObject(pl, "signed_at", t) == NULL ||
+        (ptext = cJSON_PrintUnformatted(pl)) == NULL)
+        goto done;
+    ret = 1;
+    if ((r = ks_jws_sign(g->signer, ptext, strlen(ptext), &jws)) != KS_OK) {
+        ks_problem(a, req, resp, r, "the verdict could not be signed");
+        goto done;
+    }
+    if (!ks_fcgi_arena_cleanup(a, ks_free_ptr, jws)) {
+        jws = NULL;
+        ret = 0;
+        goto done;
+    }
+    resp->indication = ks_indication_name(ks_verdict_indication(verdict));
+    resp->status = 200;
+    resp->content_type = "application/jose";
+    resp->body = jws;
+    resp->body_len = strlen(jws);
+    jws = NULL;
+done:
+    cJSON_Delete(pl);
+    free(vtext);
+    free(ptext);
+    free(jws);
+    cJSON_Delete(verdict);
+    return ret;
+}
+
 /* CMS (RFC 8551 3.2), XML Signature filings (e-Tax .xtx, e-Gov), e-Gov
  * ZIP packages and signed PDFs (RFC 8118). */
 static const char *const ks_sig_raw_types[] = {"application/pkcs7-signature", "application/pkcs7-mime",
@@ -876,7 +1059,8 @@ static void ks_route_verify(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req 
     ks_request vr = {0};
     ks_blob *contents = NULL;
     size_t ncontents = 0;
-    ks_result r = ks_query_at(a, req->query, &vr.at, &vr.has_at, &why);
+    int sign = 0;
+    ks_result r = ks_query_at(a, g, req->query, &vr.at, &vr.has_at, &sign, &why);
     if (r != KS_OK)
         goto fail;
     if ((r = ks_fcgi_media_parse(req->content_type, &m, &why)) != KS_OK)
@@ -935,7 +1119,8 @@ static void ks_route_verify(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req 
     vr.n_contents = ncontents;
     cJSON *verdict = NULL;
     r = ks_verify_signature(g->ctx, &vr, &verdict);
-    if (ks_answer_verdict(g, a, req, resp, r, "signature", &vr.signature, contents, ncontents, verdict))
+    if (sign ? ks_answer_signed(g, a, req, resp, r, "signature", &vr, verdict)
+             : ks_answer_verdict(g, a, req, resp, r, "signature", &vr.signature, contents, ncontents, verdict))
         return;
     r = KS_E_NOMEM;
 fail:
@@ -957,7 +1142,8 @@ static void ks_route_certificate(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi
     time_t at = 0;
     int has_at = 0;
     ks_blob cert = {0};
-    ks_result r = ks_query_at(a, req->query, &at, &has_at, &why);
+    int sign = 0;
+    ks_result r = ks_query_at(a, g, req->query, &at, &has_at, &sign, &why);
     if (r != KS_OK)
         goto fail;
     if ((r = ks_fcgi_media_parse(req->content_type, &m, &why)) != KS_OK)
@@ -993,7 +1179,9 @@ static void ks_route_certificate(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi
     }
     cJSON *verdict = NULL;
     r = ks_verify_certificate(g->ctx, &cert, at, has_at, &verdict);
-    if (ks_answer_verdict(g, a, req, resp, r, "certificate", &cert, NULL, 0, verdict))
+    ks_request cr = {.signature = cert};
+    if (sign ? ks_answer_signed(g, a, req, resp, r, "certificate", &cr, verdict)
+             : ks_answer_verdict(g, a, req, resp, r, "certificate", &cert, NULL, 0, verdict))
         return;
     r = KS_E_NOMEM;
 fail:

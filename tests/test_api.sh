@@ -48,6 +48,13 @@ write_config() { # write_config FILE [EXTRA_TOP_LEVEL_JSON]
 JSON
 }
 write_config "$CFG"
+# The gateway's verdict-signing keys (ES256, PS256) and a stranger's.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/vs-ec.key" -out "$T/vs-ec.pem" \
+    -subj /CN=kensho-verdicts-ec -days 30 2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/vs-rsa.key" -out "$T/vs-rsa.pem" -subj /CN=kensho-verdicts-rsa \
+    -days 30 2>/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/other.key" -out "$T/other.pem" \
+    -subj /CN=someone-else -days 30 2>/dev/null
 SOCK=$T/fcgi.sock
 PORT=$(ks_free_port)
 B=http://127.0.0.1:$PORT
@@ -154,6 +161,66 @@ req e413 -H 'Content-Type: application/octet-stream' --data-binary "@$T/big.bin"
 req e415 -H 'Content-Type: text/plain' --data-binary x "$B/api/v1/verify"
 req e400empty -H 'Content-Type: application/octet-stream' --data-binary '' "$B/api/v1/verify"
 check "errors are problems" [ "$(jget e415 code)" = KS_E_UNSUPPORTED ]
+
+# ---- signed verdicts ----
+req sign-off -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify?sign=1"
+check "?sign=1 without verdict_signing: 400" [ "$(cat "$A/sign-off.code") $(jget sign-off code)" = "400 KS_E_BAD_REQUEST" ]
+req sign-bad -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify?sign=yes"
+check "?sign=yes: 400" [ "$(jget sign-bad code)" = KS_E_BAD_REQUEST ]
+reload_with() { # reload_with EXTRA_JSON: SIGHUP with it, wait until ?sign=1 is served
+    write_config "$CFG" "$1"
+    kill -HUP "$FCGI_PID"
+    ks_wait_for 10 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H 'Content-Type: application/x-pem-file' --data-binary @'$P/citizen-rsa.pem' '$B/api/v1/certificate?sign=1')\" = 200 ]"
+}
+check "reload with verdict_signing (ES256)" reload_with ", \"verdict_signing\": {\"key_file\": \"$T/vs-ec.key\", \"cert_file\": \"$T/vs-ec.pem\"}"
+sign_check() { # sign_check NAME CERT: the answer is a JWS that verify-verdict accepts with CERT
+    "$K" verify-verdict --cert "$2" "$A/$1.body" >"$T/$1.vv" 2>/dev/null
+}
+for alg in ec rsa; do
+    [ "$alg" = rsa ] && check "reload with verdict_signing (PS256)" reload_with ", \"verdict_signing\": {\"key_file\": \"$T/vs-rsa.key\", \"cert_file\": \"$T/vs-rsa.pem\"}"
+    n=signed-$alg
+    req "$n" -F "signature=@$P/sig-detached-rsa.p7s" -F "content=@$P/doc.txt" "$B/api/v1/verify?sign=1&at=$AT"
+    check "$n: 200 application/jose" [ "$(cat "$A/$n.code") $(grep -i '^content-type:' "$A/$n.hdr" | tr -d '\r' | cut -d' ' -f2)" = "200 application/jose" ]
+    check "$n: verify-verdict accepts it" sign_check "$n" "$T/vs-$alg.pem"
+    hdr_alg=$(cut -d. -f1 "$A/$n.body" | tr '_-' '/+' | base64 -d 2>/dev/null | jq -r .alg 2>/dev/null)
+    check "$n: alg $([ $alg = ec ] && echo ES256 || echo PS256)" [ "$hdr_alg" = "$([ $alg = ec ] && echo ES256 || echo PS256)" ]
+    pl() { jq -r ".payload.$1" "$T/$n.vv"; }
+    check "$n: payload verdict" [ "$(pl verdict.indication) $(pl verdict.api_version)" = "TOTAL_PASSED $(jget openapi info.version)" ]
+    check "$n: payload has the signature's SHA-256" [ "$(pl 'inputs[0].role') $(pl 'inputs[0].sha256')" = "signature $(sha256sum <"$P/sig-detached-rsa.p7s" | cut -c1-64)" ]
+    check "$n: payload has the content's SHA-256" [ "$(pl 'inputs[1].sha256')" = "$(sha256sum <"$P/doc.txt" | cut -c1-64)" ]
+    check "$n: payload has the time" [ "$(pl signed_at | cut -c1-4)" = "$(date -u +%Y)" ]
+    seq=$(pl audit.seq)
+    line=$(jq -c --argjson s "$seq" 'select(.seq == $s)' "$T/audit.log" 2>/dev/null | head -n 1)
+    check "$n: the audit record it names is in the log" [ -n "$line" ]
+    check "$n: audit.record_sha256 is that line's hash" [ "$(grep -m1 "\"seq\":$seq," "$T/audit.log" | tr -d '\n' | sha256sum | cut -c1-64)" = "$(pl audit.record_sha256)" ]
+    check "$n: not accepted with another certificate" bash -c "! '$K' verify-verdict --cert '$T/other.pem' '$A/$n.body' >/dev/null 2>&1"
+done
+# tampering: a payload byte changed, the signature cut, alg switched to none or HS256
+body=$(cat "$A/signed-rsa.body")
+h=${body%%.*}; rest=${body#*.}; p=${rest%%.*}; sg=${rest#*.}
+tp=$(printf '%s' "$p" | tr '_-' '/+' | base64 -d 2>/dev/null | sed 's/TOTAL_PASSED/TOTAL_FAILED/' | base64 -w0 | tr '/+' '_-' | tr -d '=')
+printf '%s.%s.%s' "$h" "$tp" "$sg" >"$T/tampered.jws"
+check "a JWS with its payload altered fails" bash -c "! '$K' verify-verdict --cert '$T/vs-rsa.pem' '$T/tampered.jws' >/dev/null"
+printf '%s.%s.' "$h" "$p" >"$T/nosig.jws"
+check "a JWS without its signature fails" bash -c "! '$K' verify-verdict --cert '$T/vs-rsa.pem' '$T/nosig.jws' >/dev/null"
+for a2 in none HS256 ES256; do
+    h2=$(printf '{"alg":"%s"}' "$a2" | base64 -w0 | tr '/+' '_-' | tr -d '=')
+    printf '%s.%s.%s' "$h2" "$p" "$sg" >"$T/alg.jws"
+    check "a JWS whose header says alg $a2 fails with the RSA certificate" bash -c "! '$K' verify-verdict --cert '$T/vs-rsa.pem' '$T/alg.jws' >/dev/null"
+done
+"$K" verify-verdict --cert "$T/vs-rsa.pem" "$T/tampered.jws" >"$T/tampered.vv"
+check "verify-verdict says why (exit 1, valid false)" [ "$? $(jq -r .valid "$T/tampered.vv")" = "1 false" ]
+req signed-cert -H 'Content-Type: application/x-pem-file' --data-binary "@$P/citizen-revoked.pem" "$B/api/v1/certificate?sign=1"
+check "certificate route signs too" sign_check signed-cert "$T/vs-rsa.pem"
+check "... with the certificate's SHA-256" [ "$(jq -r '.payload.inputs[0].role' "$T/signed-cert.vv")" = certificate ]
+req signed-hash -H 'Content-Type: application/json' --data-binary "@$T/h1.json" "$B/api/v1/verify?sign=1"
+check "hash-only signed verdict carries the digests" [ "$(sign_check signed-hash "$T/vs-rsa.pem" && jq -r '.payload.content_digests[0].value_hex' "$T/signed-hash.vv")" = "$(sha256sum <"$P/doc.txt" | cut -c1-64)" ]
+check "reload with verdict_signing.sign true" reload_with ", \"verdict_signing\": {\"key_file\": \"$T/vs-ec.key\", \"cert_file\": \"$T/vs-ec.pem\", \"sign\": true}"
+req signed-default -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify"
+check "sign: true signs without ?sign=1" sign_check signed-default "$T/vs-ec.pem"
+req signed-zero -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify?sign=0"
+check "?sign=0 answers the plain verdict" [ "$(jget signed-zero indication)" = TOTAL_PASSED ]
+check "the audit chain is intact" "$K" audit-verify "$T/audit.log"
 
 # ---- every answer above against the document ----
 check "every answer validates against openapi.json" "$PY" "$HERE/api/validate.py" "$T/openapi.json" "$A"

@@ -4,6 +4,7 @@
  *   kensho verify --config FILE --signature FILE [--content FILE | --content-digest ALG:HEX]... [--at TIME]
  *   kensho cert   --config FILE --cert FILE [--at TIME]
  *   kensho audit-verify DIR|FILE...
+ *   kensho verify-verdict --cert FILE VERDICT.jws
  *
  * stdout: one JSON verdict (or {"error": ...}), the same JSON the service
  * answers.  Exit: 0 TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE, 64 usage,
@@ -24,6 +25,7 @@ static void ks_usage(void)
           "[--at TIME]\n"
           "       kensho cert   --config FILE --cert FILE [--at TIME]\n"
           "       kensho audit-verify DIR|FILE...\n"
+          "       kensho verify-verdict --cert FILE VERDICT.jws\n"
           "       kensho --version\n"
           "TIME is RFC 3339, e.g. 2026-03-15T09:00:00+09:00; default now.\n",
           stderr);
@@ -94,6 +96,56 @@ static int ks_parse_digest(char *arg, ks_digest *d, uint8_t buf[64])
     return 1;
 }
 
+/* kensho verify-verdict --cert CERT FILE: checks a signed verdict (a
+ * compact JWS from ?sign=1) against the gateway's certificate.  Prints
+ * {"valid": true, "payload": ...} and exits 0, or {"valid": false,
+ * "reason": ...} and exits 1. */
+static int ks_verify_verdict_cmd(int argc, char **argv)
+{
+    const char *cert = NULL, *file = NULL, *why = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--cert") == 0 && i + 1 < argc && cert == NULL)
+            cert = argv[++i];
+        else if (argv[i][0] != '-' && file == NULL)
+            file = argv[i];
+        else
+            return ks_fail(KS_E_USAGE, "usage: kensho verify-verdict --cert FILE VERDICT.jws");
+    }
+    if (cert == NULL || file == NULL)
+        return ks_fail(KS_E_USAGE, "usage: kensho verify-verdict --cert FILE VERDICT.jws");
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    ks_result r = ks_read_file(file, 64u << 20, &buf, &len);
+    if (r != KS_OK) {
+        char d[512];
+        snprintf(d, sizeof d, "%s: %s", file, r == KS_E_IO ? strerror(errno) : ks_result_message(r));
+        ks_fail(r, d);
+        free(buf);
+        return r == KS_E_IO ? 66 : ks_result_exit_code(r);
+    }
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
+        len--;
+    cJSON *payload = NULL, *out = cJSON_CreateObject();
+    int ok = ks_jws_verify((const char *)buf, len, cert, &payload, &why);
+    int rc = ok ? 0 : 1;
+    if (out == NULL || cJSON_AddBoolToObject(out, "valid", ok) == NULL ||
+        (ok ? !cJSON_AddItemToObject(out, "payload", payload) : cJSON_AddStringToObject(out, "reason", why) == NULL)) {
+        if (!ok || out == NULL || cJSON_GetObjectItemCaseSensitive(out, "payload") != payload)
+            cJSON_Delete(payload);
+        rc = ks_fail(KS_E_NOMEM, NULL);
+    } else {
+        char *s = cJSON_PrintUnformatted(out);
+        if (s != NULL)
+            printf("%s\n", s);
+        else
+            rc = ks_fail(KS_E_NOMEM, NULL);
+        free(s);
+    }
+    cJSON_Delete(out);
+    free(buf);
+    return rc;
+}
+
 static const char *ks_basename(const char *p)
 {
     const char *s = strrchr(p, '/');
@@ -128,6 +180,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "audit-verify") == 0)
         return ks_audit_verify_cmd(argc, argv);
+    if (strcmp(cmd, "verify-verdict") == 0)
+        return ks_verify_verdict_cmd(argc, argv);
     int is_verify = strcmp(cmd, "verify") == 0, is_cert = strcmp(cmd, "cert") == 0;
     if (!is_verify && !is_cert) {
         ks_usage();

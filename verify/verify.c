@@ -734,7 +734,8 @@ ks_result ks_cms_verify_detached(ks_ctx *ctx, const uint8_t *der, size_t derlen,
         goto done;
     }
     ks_path_input pin = {.embedded = certs, .crls = crls};
-    r = ks_verify_signer(ctx, si, CMS_get0_eContentType(cms), cmsbio, &pin, at, sobj, st);
+    static const ks_request content_given = {0}; /* the content is here: no hash-only digests */
+    r = ks_verify_signer(ctx, si, CMS_get0_eContentType(cms), cmsbio, &content_given, &pin, at, sobj, st);
 done:
     while (cmsbio != NULL && cmsbio != dcont) { /* the digest BIOs CMS_dataInit pushed */
         BIO *next = BIO_pop(cmsbio);

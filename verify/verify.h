@@ -207,6 +207,25 @@ const char *ks_version_openssl(void);
 const char *ks_version_xmlsec(void);
 
 /* ------------------------------------------------------------------ */
+/* Signed verdicts (verify/jws.c): RFC 7515 compact JWS, ES256 / PS256. */
+/* ------------------------------------------------------------------ */
+
+typedef struct ks_jws_key ks_jws_key;
+/* The gateway's signing key (PEM) and its certificate (PEM or DER):
+ * EC P-256 signs ES256, RSA >= 2048 PS256; the key must be the
+ * certificate's.  KS_E_CONFIG with *errmsg (malloc'd) naming what is wrong. */
+ks_result ks_jws_key_load(const char *key_file, const char *cert_file, ks_jws_key **out, char **errmsg);
+void ks_jws_key_free(ks_jws_key *k); /* NULL ok */
+const char *ks_jws_key_alg(const ks_jws_key *k);
+/* header.payload.signature over `payload` (malloc'd into *out); the
+ * protected header is {"alg", "typ": "JOSE", "cty", "x5t#S256"}. */
+ks_result ks_jws_sign(const ks_jws_key *k, const char *payload, size_t len, char **out);
+/* 1 when jws[0..n) is a JWS by the key of the certificate in cert_file,
+ * with the algorithm that key implies; *payload then holds the parsed
+ * payload (caller frees).  0 with *why otherwise. */
+int ks_jws_verify(const char *jws, size_t n, const char *cert_file, cJSON **payload, const char **why);
+
+/* ------------------------------------------------------------------ */
 /* Audit log (verify/audit.c; used by kensho-fcgi, checked by         */
 /* `kensho audit-verify`).                                            */
 /* ------------------------------------------------------------------ */
@@ -266,6 +285,15 @@ void ks_audit_close(ks_audit *a); /* NULL ok */
 /* Appends one record; KS_OK only once it is written (and synced per policy):
  * ks_audit_write, then ks_audit_synced. */
 ks_result ks_audit_append(ks_audit *a, const ks_audit_event *ev);
+/* ks_audit_write, and in *record the record's own number for
+ * ks_audit_record_hash (not 0 whenever KS_OK, whatever the fsync policy). */
+ks_result ks_audit_write_ticket(ks_audit *a, const ks_audit_event *ev, unsigned long long *ticket,
+                                unsigned long long *record);
+/* Once record `record` is written (after ks_audit_synced): the SHA-256 hex
+ * of its line, which is the "prev" of the next line, and its "seq", so a
+ * signed verdict can name its place in the hash chain.  KS_E_UNAVAILABLE
+ * when it is not written yet, failed, or is more than 1024 records old. */
+ks_result ks_audit_record_hash(ks_audit *a, unsigned long long record, char hash[65], unsigned long long *seq);
 /* Takes one record (the chain's next line) without waiting for the disk.
  * *seq is the record's ticket for ks_audit_when_synced, which writes and
  * syncs it, or 0 when there is nothing to wait for (fsync "never": written
