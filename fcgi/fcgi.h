@@ -22,7 +22,7 @@
  *                   freed by its cleanup handlers.
  *
  * Limits (configuration section "limits"): max_body_bytes (default 20 MiB),
- * max_parts (16), max_json_depth (16), request_timeout_ms (30000).
+ * max_parts (16), max_json_depth (16), request_timeout_ms (30000), max_batch (100).
  * Service keys (section "service"): threads, socket, listen, socket_mode,
  * backlog, user (the account to run as when started as root; default
  * "nobody"; never root: see main.c), allow_from (addresses and CIDRs that
@@ -74,6 +74,7 @@ typedef struct {
 typedef struct {
     size_t max_body_bytes;
     int max_parts;
+    int max_batch; /* limits.max_batch (100): items of POST /api/v1/verify/batch */
     int max_json_depth;
     int request_timeout_ms;
     int threads;

@@ -42,7 +42,7 @@ write_config() { # write_config FILE [EXTRA_TOP_LEVEL_JSON]
 {"trust_anchors": ["$P/anchors"], "intermediates": ["$P/intermediates"],
  "revocation": {"mode": "off"}, "accept_policies": ["1.2.392.200149.8.5.1.1.20"],
  "crls": ["$P/pref-ca.crl"],
- "limits": {"max_body_bytes": 262144, "max_parts": 8, "max_json_depth": 8, "request_timeout_ms": 10000},
+ "limits": {"max_body_bytes": 262144, "max_parts": 8, "max_json_depth": 8, "request_timeout_ms": 10000, "max_batch": 6},
  "service": {"threads": 2},
  "audit": {"path": "$T/audit.log", "required": true, "fsync": "always"}${2:-}}
 JSON
@@ -82,7 +82,7 @@ check "openapi.json 200" code_is openapi 200
 cp "$A/openapi.body" "$T/openapi.json"
 check "OpenAPI 3.1" [ "$(jget openapi openapi)" = 3.1.0 ]
 check "info.version is the verdicts' api_version" [ "$(jget openapi info.version)" = "$(grep -o 'KS_API_VERSION "[0-9.]*"' "$ROOT/verify/verify.h" | cut -d'"' -f2)" ]
-for route in /api/v1/verify /api/v1/certificate /api/v1/openapi.json /healthz /readyz /metrics; do
+for route in /api/v1/verify /api/v1/verify/batch /api/v1/certificate /api/v1/openapi.json /healthz /readyz /metrics; do
     check "route $route documented" [ "$(jq -r --arg r "$route" '.paths[$r] | keys | length' "$T/openapi.json")" -ge 1 ]
 done
 check "no enum left unfilled" [ "$(grep -c x-kensho-enum "$T/openapi.json")" = 0 ]
@@ -161,6 +161,38 @@ req e413 -H 'Content-Type: application/octet-stream' --data-binary "@$T/big.bin"
 req e415 -H 'Content-Type: text/plain' --data-binary x "$B/api/v1/verify"
 req e400empty -H 'Content-Type: application/octet-stream' --data-binary '' "$B/api/v1/verify"
 check "errors are problems" [ "$(jget e415 code)" = KS_E_UNSUPPORTED ]
+
+# ---- batch: good, bad and malformed items, in order, one audit record per verdict ----
+b64() { base64 -w 0 "$1"; }
+jq -n --arg good "$(b64 "$P/sig-attached-rsa.p7m")" --arg bad "$(b64 "$P/sig-attached-tampered-sig.p7m")" \
+    --arg det "$(b64 "$P/sig-detached-rsa.p7s")" \
+    --arg dig "$(openssl dgst -sha256 -binary "$P/doc.txt" | base64 -w 0)" '{items: [
+    {id: "good", signature: $good},
+    {id: "bad", signature: $bad},
+    {id: "not-base64", signature: "%%%"},
+    {id: "not-a-signature", signature: "aGVsbG8="},
+    {signature: $good},
+    {id: "hash-only", signature: $det, content_digests: [{algorithm: "sha256", value: $dig}]}]}' >"$T/batch.json"
+before=$(wc -l <"$T/audit.log")
+req batch -H 'Content-Type: application/json' --data-binary "@$T/batch.json" "$B/api/v1/verify/batch"
+check "batch: 200" code_is batch 200
+check "batch: results in order with their ids" [ "$(jq -r '[.results[].id] | map(. // "null") | join(",")' "$A/batch.body")" = "good,bad,not-base64,not-a-signature,null,hash-only" ]
+check "batch: statuses per item" [ "$(jq -r '[.results[].status] | map(tostring) | join(",")' "$A/batch.body")" = "200,200,400,400,400,200" ]
+check "batch: good passes, bad fails" [ "$(jq -r '[.results[0,1,5].verdict.indication] | join(",")' "$A/batch.body")" = "TOTAL_PASSED,TOTAL_FAILED,TOTAL_PASSED" ]
+check "batch: bad is SIG_CRYPTO_FAILURE" [ "$(jq -r '.results[1].verdict.subindication' "$A/batch.body")" = SIG_CRYPTO_FAILURE ]
+check "batch: malformed items are problems" [ "$(jq -r "[.results[2,3,4].problem.code] | join(\",\")" "$A/batch.body")" = "KS_E_ENCODING,KS_E_ENCODING,KS_E_BAD_REQUEST" ]
+check "batch: hash-only item says so" [ "$(jq -r '.results[5].verdict.content_checked' "$A/batch.body")" = digest ]
+check "batch: one audit record per verdict (3)" [ $(($(wc -l <"$T/audit.log") - before)) = 3 ]
+check "batch: audit chain intact" "$K" audit-verify "$T/audit.log"
+jq '.items += [.items[0]]' "$T/batch.json" >"$T/batch7.json"
+req batch-big -H 'Content-Type: application/json' --data-binary "@$T/batch7.json" "$B/api/v1/verify/batch"
+check "batch over limits.max_batch: 413 KS_E_LIMIT" [ "$(cat "$A/batch-big.code") $(jget batch-big code)" = "413 KS_E_LIMIT" ]
+req batch-empty -H 'Content-Type: application/json' --data-binary '{"items": []}' "$B/api/v1/verify/batch"
+check "empty batch: 400" [ "$(jget batch-empty code)" = KS_E_BAD_REQUEST ]
+req batch-sign -H 'Content-Type: application/json' --data-binary "@$T/batch.json" "$B/api/v1/verify/batch?sign=1"
+check "batch ?sign=1: 400 (not signed)" [ "$(jget batch-sign code)" = KS_E_BAD_REQUEST ]
+req batch-multipart -F "signature=@$P/sig-attached-rsa.p7m" "$B/api/v1/verify/batch"
+check "batch as multipart: 415" [ "$(jget batch-multipart code)" = KS_E_UNSUPPORTED ]
 
 # ---- signed verdicts ----
 req sign-off -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify?sign=1"

@@ -479,7 +479,7 @@ static int ks_cfg_limits(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
 {
     static const char *const known[] = {"max_input_bytes", "max_certs",       "max_crls",  "max_signers",
                                         "max_path_length", "max_paths",       "max_body_bytes",
-                                        "max_parts",       "max_json_depth", "request_timeout_ms", NULL};
+                                        "max_parts",       "max_json_depth", "request_timeout_ms", "max_batch", NULL};
     ctx->limits = ks_default_limits;
     const cJSON *o;
     if (!ks_cfg_object(e, root, "limits", &o) || o == NULL)
