@@ -128,7 +128,7 @@ static X509 *ks_read_cert(const char *path)
     X509 *x = NULL;
     BIO *b = BIO_new_file(path, "rb");
     if (b != NULL && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL) {
-        ERR_clear_error();
+        ks_openssl_drain(__func__); /* not PEM: DER is tried next */
         (void)BIO_reset(b);
         x = d2i_X509_bio(b, NULL);
     }
@@ -152,7 +152,7 @@ ks_result ks_jws_key_load(const char *key_file, const char *cert_file, ks_jws_ke
     BIO *b = NULL;
     const char *why = "out of memory";
     *out = NULL;
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     if (k == NULL) {
         r = KS_E_NOMEM;
         goto done;
@@ -180,7 +180,8 @@ done:
         *errmsg = strdup(why);
     BIO_free(b);
     ks_jws_key_free(k);
-    ERR_clear_error();
+    if (r != KS_OK)
+        ks_log_openssl(__func__); /* the configuration's key or certificate: an operator must act */
     return r;
 }
 
@@ -237,7 +238,7 @@ ks_result ks_jws_sign(const ks_jws_key *k, const char *payload, size_t len, char
     uint8_t *sig = NULL, raw[64];
     size_t siglen = 0;
     *out = NULL;
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     if (h == NULL || md == NULL || cJSON_AddStringToObject(h, "alg", k->alg) == NULL ||
         cJSON_AddStringToObject(h, "typ", "JOSE") == NULL ||
         cJSON_AddStringToObject(h, "cty", "application/vnd.kensho.verdict+json") == NULL ||
@@ -284,7 +285,7 @@ done:
     free(sig);
     free(jws);
     EVP_MD_CTX_free(md);
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     return r;
 }
 
@@ -300,7 +301,7 @@ int ks_jws_verify(const char *jws, size_t n, const char *cert_file, cJSON **payl
     cJSON *h = NULL, *p = NULL;
     char x5t[64];
     *payload = NULL;
-    ERR_clear_error();
+    ks_openssl_drain(__func__);
     const char *dot1 = memchr(jws, '.', n), *dot2 = dot1 ? memchr(dot1 + 1, '.', n - (size_t)(dot1 + 1 - jws)) : NULL;
     *why = "not a JWS in compact serialization (three base64url parts)";
     if (dot1 == NULL || dot2 == NULL || memchr(dot2 + 1, '.', n - (size_t)(dot2 + 1 - jws)) != NULL)
@@ -353,6 +354,6 @@ done:
     EVP_MD_CTX_free(md);
     EVP_PKEY_free(pub);
     X509_free(cert);
-    ERR_clear_error();
+    ks_openssl_drain(__func__); /* a token we refuse: the caller's problem */
     return ok;
 }
