@@ -5,7 +5,7 @@
 #   sources can emit; every answer of this test (verdicts of each format and
 #   input form, every error status) validates against it with Debian's
 #   python3-jsonschema (tests/api/validate.py);
-#   api_version in every verdict.
+#   api_version in every verdict; signed PDFs of every fixture validate too;
 # Bounded: every curl has --max-time; waits are capped.
 set -u
 K=${KENSHO:?}
@@ -118,6 +118,9 @@ req xml-etax-tampered -H 'Content-Type: application/xml' --data-binary "@$X/etax
 req xml-zip -H 'Content-Type: application/zip' --data-binary "@$X/egov.zip" "$B/api/v1/verify"
 req xml-unsigned -H 'Content-Type: application/zip' --data-binary "@$X/egov-unsigned.zip" "$B/api/v1/verify"
 req xml-mp -F "signature=@$X/egov/kousei.xml" -F "attachment=@$X/egov/form1.xml" -F "attachment=@$X/egov/form2.pdf" "$B/api/v1/verify"
+for f in "$P"/pdf/*.pdf; do # signed PDFs, of each outcome the PKI makes (format "pdf")
+    req "pdf-$(basename "$f" .pdf)" -H 'Content-Type: application/pdf' --data-binary "@$f" "$B/api/v1/verify"
+done
 req cert-raw -H 'Content-Type: application/x-pem-file' --data-binary "@$P/citizen-rsa.pem" "$B/api/v1/certificate"
 req cert-revoked -H 'Content-Type: application/x-pem-file' --data-binary "@$P/citizen-revoked.pem" "$B/api/v1/certificate"
 jq -Rs '{certificate: .}' "$P/citizen-expired.pem" >"$T/cert.json"
