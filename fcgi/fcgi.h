@@ -22,7 +22,7 @@
  *                   freed by its cleanup handlers.
  *
  * Limits (configuration section "limits"): max_body_bytes (default 20 MiB),
- * max_parts (16), max_json_depth (16), request_timeout_ms (30000).
+ * max_parts (16), max_json_depth (16), request_timeout_ms (30000), max_batch (100).
  * Service keys (section "service"): threads, socket, listen, socket_mode,
  * backlog, user (the account to run as when started as root; default
  * "nobody"; never root: see main.c), allow_from (addresses and CIDRs that
@@ -74,6 +74,7 @@ typedef struct {
 typedef struct {
     size_t max_body_bytes;
     int max_parts;
+    int max_batch; /* limits.max_batch (100): items of POST /api/v1/verify/batch */
     int max_json_depth;
     int request_timeout_ms;
     int threads;
@@ -115,6 +116,8 @@ typedef struct {
         long long size;
     } *watched;
     size_t n_watched;
+    ks_jws_key *signer; /* verdict_signing: the key of signed verdicts, or NULL */
+    int sign_default;   /* verdict_signing.sign: every verdict signed unless ?sign=0 */
 } ks_fcgi_gen;
 
 /* Loads the configuration, the settings, and opens the audit log.  A
@@ -210,6 +213,15 @@ void ks_fcgi_handle(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks
  * logged; with audit.required the verdict in resp becomes a 503 problem (no
  * record, no verdict) and 0 is returned, else it stands (1). */
 int ks_fcgi_audit_failed(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp, ks_result r);
+
+/* GET /api/v1/openapi.json (openapi.c): the OpenAPI 3.1 document, its
+ * enums filled from the code's own tables; built once, static, never freed.
+ * KS_E_INTERNAL when the embedded template cannot be filled (a build bug)
+ * or memory ran out the one time it was built. */
+ks_result ks_fcgi_openapi(const char **text, size_t *len);
+/* The problem codes the handler sends without a ks_result behind them
+ * ("HTTP_NOT_FOUND", ...), i = 0, 1, ... until NULL. */
+const char *ks_fcgi_http_problem_code(size_t i);
 
 /* ---------------- HTTP helpers (http.c) ---------------- */
 

@@ -6,6 +6,9 @@
  *                             "content"), a raw signature, or JSON
  *                             {"signature": b64, "content": b64}; ?at=RFC3339
  *   POST /api/v1/certificate  raw DER/PEM or JSON {"certificate": PEM or b64}
+ *   ?sign=1 on both: the verdict as a compact JWS (verdict_signing)
+ *   POST /api/v1/verify/batch  {"items": [{"id", ...a JSON verify body}]}
+ *   GET  /api/v1/openapi.json  the contract (OpenAPI 3.1, openapi.c)
  *   GET  /healthz /readyz /metrics
  * 200 carries exactly the verdict bin/kensho prints.  Errors are RFC 9457
  * application/problem+json; a ks_result becomes a status only through
@@ -13,12 +16,15 @@
  */
 #include <errno.h>
 #include <pwd.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "fcgi.h"
 
@@ -144,6 +150,7 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
     *errmsg = NULL;
     /* 8 threads: with an fdatasync per audit record, threads share each
      * group commit (make bench: 794/s at 4 threads, 1,788/s at 8). */
+    long batch = 100;
     long body = KS_DEFAULT_MAX_BODY, parts = 16, depth = 16, timeout = 30000, threads = 8, backlog = 128;
     /* 2 s: a load balancer polling /readyz every second sees the 503 at
      * least once before accepting stops, and a replacement started on the
@@ -159,7 +166,8 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
     if (!ks_int_key(lim, "limits", "max_body_bytes", 1024, 1L << 30, &body, errmsg) ||
         !ks_int_key(lim, "limits", "max_parts", 1, 256, &parts, errmsg) ||
         !ks_int_key(lim, "limits", "max_json_depth", 1, 128, &depth, errmsg) ||
-        !ks_int_key(lim, "limits", "request_timeout_ms", 100, 600000, &timeout, errmsg))
+        !ks_int_key(lim, "limits", "request_timeout_ms", 100, 600000, &timeout, errmsg) ||
+        !ks_int_key(lim, "limits", "max_batch", 1, 10000, &batch, errmsg))
         goto fail;
     if (!ks_known(svc, "service", service_keys, errmsg) ||
         !ks_int_key(svc, "service", "threads", 1, 256, &threads, errmsg) ||
@@ -258,6 +266,7 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
     }
     s->max_body_bytes = (size_t)body;
     s->max_parts = (int)parts;
+    s->max_batch = (int)batch;
     s->max_json_depth = (int)depth;
     s->request_timeout_ms = (int)timeout;
     s->threads = (int)threads;
@@ -347,6 +356,42 @@ int ks_fcgi_gen_files_changed(ks_fcgi_gen *g, const char **which)
     return changed;
 }
 
+/* "verdict_signing": {"key_file", "cert_file", "sign"}: the key signed
+ * verdicts are signed with (jws.c), and whether every verdict is signed
+ * (default false: only with ?sign=1). */
+static ks_result ks_fcgi_signing_load(ks_fcgi_gen *g, const char *config_path, char **errmsg)
+{
+    static const char *const keys[] = {"key_file", "cert_file", "sign", NULL};
+    const cJSON *o = ks_ctx_section(g->ctx, "verdict_signing");
+    const char *kf = NULL, *cf = NULL;
+    char *kp = NULL, *cp = NULL;
+    if (o == NULL)
+        return KS_OK;
+    if (!ks_known(o, "verdict_signing", keys, errmsg) || !ks_str_key(o, "verdict_signing", "key_file", &kf, errmsg) ||
+        !ks_str_key(o, "verdict_signing", "cert_file", &cf, errmsg))
+        return KS_E_CONFIG;
+    const cJSON *sign = cJSON_GetObjectItemCaseSensitive(o, "sign");
+    if (sign != NULL && !cJSON_IsBool(sign)) {
+        ks_set_fail(errmsg, "key \"%s\": must be true or false", "verdict_signing.sign");
+        return KS_E_CONFIG;
+    }
+    if (kf == NULL || cf == NULL) {
+        ks_set_fail(errmsg, "key \"%s\": required with verdict_signing", kf == NULL ? "verdict_signing.key_file"
+                                                                                    : "verdict_signing.cert_file");
+        return KS_E_CONFIG;
+    }
+    if ((kp = ks_resolve(config_path, kf)) == NULL || (cp = ks_resolve(config_path, cf)) == NULL) {
+        free(kp);
+        *errmsg = strdup("out of memory");
+        return KS_E_NOMEM;
+    }
+    ks_result r = ks_jws_key_load(kp, cp, &g->signer, errmsg);
+    free(kp);
+    free(cp);
+    g->sign_default = cJSON_IsTrue(sign);
+    return r;
+}
+
 ks_result ks_fcgi_gen_load(const char *config_path, ks_fcgi_gen **out, char **errmsg)
 {
     ks_fcgi_gen *g = calloc(1, sizeof *g);
@@ -364,6 +409,11 @@ ks_result ks_fcgi_gen_load(const char *config_path, ks_fcgi_gen **out, char **er
         return r;
     }
     ks_gen_watch_crls(g);
+    if ((r = ks_fcgi_signing_load(g, config_path, errmsg)) != KS_OK) {
+        ks_fcgi_name_user(errmsg);
+        ks_fcgi_gen_unref(g);
+        return r;
+    }
     if (g->set.audit_path != NULL) {
         char *err = NULL;
         if (ks_audit_open(g->set.audit_path, g->set.audit_fsync, &g->audit, &err) != KS_OK) {
@@ -391,6 +441,7 @@ void ks_fcgi_gen_unref(ks_fcgi_gen *g)
     if (g == NULL || atomic_fetch_sub(&g->refs, 1) != 1)
         return;
     ks_audit_close(g->audit);
+    ks_jws_key_free(g->signer);
     free(g->audit_error);
     for (size_t i = 0; i < g->n_watched; i++)
         free(g->watched[i].path);
@@ -553,6 +604,12 @@ static const struct {
     {405, "HTTP_METHOD_NOT_ALLOWED"},
 };
 
+const char *ks_fcgi_http_problem_code(size_t i)
+{
+    size_t n = sizeof ks_http_problems / sizeof ks_http_problems[0];
+    return i < n ? ks_http_problems[i].code : i == n ? "HTTP_ERROR" : NULL;
+}
+
 static void ks_http_problem(ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp, int status,
                             const char *detail)
 {
@@ -566,11 +623,16 @@ static void ks_http_problem(ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_re
 
 /* ---------------- request parsing ---------------- */
 
-/* The query: only "at" (once).  Percent-decoding per RFC 3986 2.1; a '+' is a
- * plus sign (an RFC 3339 offset), not a space. */
-static ks_result ks_query_at(ks_fcgi_arena *a, const char *q, time_t *at, int *has_at, const char **why)
+/* The query: "at" and "sign" (each once).  Percent-decoding per RFC 3986
+ * 2.1; a '+' is a plus sign (an RFC 3339 offset), not a space.  *sign is
+ * the configured default (verdict_signing.sign) unless "sign=1" or
+ * "sign=0" says otherwise. */
+static ks_result ks_query_at(ks_fcgi_arena *a, const ks_fcgi_gen *g, const char *q, time_t *at, int *has_at,
+                             int *sign, const char **why)
 {
+    int has_sign = 0;
     *has_at = 0;
+    *sign = g != NULL && g->sign_default;
     if (q == NULL || *q == '\0')
         return KS_OK;
     size_t qlen = strlen(q);
@@ -584,8 +646,17 @@ static ks_result ks_query_at(ks_fcgi_arena *a, const char *q, time_t *at, int *h
     char *save = NULL;
     for (char *kv = strtok_r(buf, "&", &save); kv != NULL; kv = strtok_r(NULL, "&", &save)) {
         char *eq = strchr(kv, '=');
+        if (eq != NULL && (size_t)(eq - kv) == 4 && strncmp(kv, "sign", 4) == 0) {
+            if (has_sign || (strcmp(eq + 1, "1") != 0 && strcmp(eq + 1, "0") != 0)) {
+                *why = "\"sign\" is 1 or 0, once";
+                return KS_E_BAD_REQUEST;
+            }
+            has_sign = 1;
+            *sign = eq[1] == '1';
+            continue;
+        }
         if (eq == NULL || (size_t)(eq - kv) != 2 || strncmp(kv, "at", 2) != 0) {
-            *why = "unknown query parameter (only \"at\" is accepted)";
+            *why = "unknown query parameter (only \"at\" and \"sign\" are accepted)";
             return KS_E_BAD_REQUEST;
         }
         if (*has_at) {
@@ -602,6 +673,10 @@ static ks_result ks_query_at(ks_fcgi_arena *a, const char *q, time_t *at, int *h
         }
         *has_at = 1;
     }
+    if (*sign && (g == NULL || g->signer == NULL)) {
+        *why = "a signed verdict needs a verdict_signing key in the configuration";
+        return KS_E_BAD_REQUEST;
+    }
     return KS_OK;
 }
 
@@ -613,10 +688,10 @@ static int ks_type_in(const char *type, const char *const *list)
     return 0;
 }
 
-/* Parses a JSON body whose members are all strings, from `keys` only, each at
- * most once.  vals[i] receives the string for keys[i] or NULL. */
-static ks_result ks_json_strings(ks_fcgi_arena *a, const ks_fcgi_gen *g, const ks_fcgi_req *req,
-                                 const char *const *keys, const char **vals, size_t nkeys, const char **why)
+/* Parses the JSON body (depth bounded first, nothing after it); the tree is
+ * the arena's. */
+static ks_result ks_json_body(ks_fcgi_arena *a, const ks_fcgi_gen *g, const ks_fcgi_req *req, cJSON **out,
+                              const char **why)
 {
     const char *end = NULL;
     if (!ks_fcgi_json_depth_ok(req->body, req->body_len, g->set.max_json_depth)) {
@@ -635,6 +710,19 @@ static ks_result ks_json_strings(ks_fcgi_arena *a, const ks_fcgi_gen *g, const k
             *why = "data after the JSON document";
             return KS_E_BAD_REQUEST;
         }
+    *out = doc;
+    return KS_OK;
+}
+
+/* Parses a JSON body whose members are all strings, from `keys` only, each at
+ * most once.  vals[i] receives the string for keys[i] or NULL. */
+static ks_result ks_json_strings(ks_fcgi_arena *a, const ks_fcgi_gen *g, const ks_fcgi_req *req,
+                                 const char *const *keys, const char **vals, size_t nkeys, const char **why)
+{
+    cJSON *doc = NULL;
+    ks_result r = ks_json_body(a, g, req, &doc, why);
+    if (r != KS_OK)
+        return r;
     if (!cJSON_IsObject(doc)) {
         *why = "JSON body must be an object";
         return KS_E_BAD_REQUEST;
@@ -666,6 +754,107 @@ static ks_result ks_json_strings(ks_fcgi_arena *a, const ks_fcgi_gen *g, const k
 }
 
 /* ---------------- verification routes ---------------- */
+
+/* A base64 member into an arena buffer. */
+static ks_result ks_b64_member(ks_fcgi_arena *a, const cJSON *it, uint8_t **p, size_t *len, const char **why,
+                               const char *not_b64)
+{
+    if (!cJSON_IsString(it)) {
+        *why = "JSON members must be strings";
+        return KS_E_BAD_REQUEST;
+    }
+    ks_result r = ks_fcgi_b64_decode(a, it->valuestring, strlen(it->valuestring), p, len);
+    if (r != KS_OK)
+        *why = not_b64;
+    return r;
+}
+
+/*
+ * One JSON verify body (or one batch item, with "id" when `id` is not NULL):
+ * {"signature": b64, "content": b64} or, hash-only,
+ * {"signature": b64, "content_digests": [{"algorithm": "sha256", "value": b64}, ...]}.
+ * Unknown or repeated members are refused.  Everything decoded lives in the
+ * arena; vr->contents and vr->digests point into it.
+ */
+static ks_result ks_json_verify_item(ks_fcgi_arena *a, const ks_fcgi_gen *g, const cJSON *obj, ks_request *vr,
+                                     const char **id, const char **why)
+{
+    const cJSON *it, *sig = NULL, *content = NULL, *digests = NULL, *idv = NULL;
+    uint8_t *p;
+    size_t len;
+    ks_result r;
+    if (!cJSON_IsObject(obj)) {
+        *why = "a JSON verify body must be an object";
+        return KS_E_BAD_REQUEST;
+    }
+    cJSON_ArrayForEach(it, obj)
+    {
+        const cJSON **slot = strcmp(it->string, "signature") == 0         ? &sig
+                             : strcmp(it->string, "content") == 0         ? &content
+                             : strcmp(it->string, "content_digests") == 0 ? &digests
+                             : id != NULL && strcmp(it->string, "id") == 0 ? &idv
+                                                                          : NULL;
+        if (slot == NULL) {
+            *why = "unknown member in the JSON body";
+            return KS_E_BAD_REQUEST;
+        }
+        if (*slot != NULL) {
+            *why = "a member appears twice in the JSON body";
+            return KS_E_BAD_REQUEST;
+        }
+        *slot = it;
+    }
+    if (id != NULL) {
+        if (!cJSON_IsString(idv) || idv->valuestring[0] == '\0' || strlen(idv->valuestring) > 128) {
+            *why = "every item needs an \"id\": a string of 1 to 128 characters";
+            return KS_E_BAD_REQUEST;
+        }
+        *id = idv->valuestring;
+    }
+    if (sig == NULL) {
+        *why = "no \"signature\" member";
+        return KS_E_BAD_REQUEST;
+    }
+    if ((r = ks_b64_member(a, sig, &p, &len, why, "\"signature\" is not base64")) != KS_OK)
+        return r;
+    vr->signature = (ks_blob){.data = p, .len = len};
+    if (content != NULL) {
+        ks_blob *c = ks_fcgi_arena_alloc(a, sizeof *c);
+        if (c == NULL)
+            return KS_E_NOMEM;
+        if ((r = ks_b64_member(a, content, &p, &len, why, "\"content\" is not base64")) != KS_OK)
+            return r;
+        *c = (ks_blob){.data = p, .len = len};
+        vr->contents = c;
+        vr->n_contents = 1;
+    }
+    if (digests != NULL) {
+        int n = cJSON_GetArraySize(digests);
+        if (!cJSON_IsArray(digests) || n < 1 || n > KS_MAX_DIGESTS || n > g->set.max_parts) {
+            *why = "\"content_digests\" must be an array of 1 to 8 digests";
+            return cJSON_IsArray(digests) && n > 0 ? KS_E_LIMIT : KS_E_BAD_REQUEST;
+        }
+        ks_digest *d = ks_fcgi_arena_alloc(a, sizeof *d * (size_t)n);
+        if (d == NULL)
+            return KS_E_NOMEM;
+        size_t k = 0;
+        cJSON_ArrayForEach(it, digests)
+        {
+            const cJSON *alg = cJSON_GetObjectItemCaseSensitive(it, "algorithm");
+            const cJSON *val = cJSON_GetObjectItemCaseSensitive(it, "value");
+            if (!cJSON_IsObject(it) || cJSON_GetArraySize(it) != 2 || !cJSON_IsString(alg) || val == NULL) {
+                *why = "each content digest is {\"algorithm\": \"sha256\", \"value\": base64}";
+                return KS_E_BAD_REQUEST;
+            }
+            if ((r = ks_b64_member(a, val, &p, &len, why, "a content digest \"value\" is not base64")) != KS_OK)
+                return r;
+            d[k++] = (ks_digest){.algorithm = alg->valuestring, .value = p, .len = len};
+        }
+        vr->digests = d;
+        vr->n_digests = k;
+    }
+    return KS_OK;
+}
 
 int ks_fcgi_audit_failed(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp, ks_result r)
 {
@@ -741,6 +930,126 @@ done:
     return ret;
 }
 
+static int ks_add_sha256(cJSON *arr, const char *role, const uint8_t *p, size_t n)
+{
+    uint8_t md[32];
+    unsigned int mdlen = 0;
+    char hex[65];
+    cJSON *o = NULL;
+    if (EVP_Digest(p != NULL ? p : (const uint8_t *)"", n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+        return 0;
+    ks_hex_encode(md, 32, hex);
+    if ((o = cJSON_CreateObject()) == NULL || cJSON_AddStringToObject(o, "role", role) == NULL ||
+        cJSON_AddStringToObject(o, "sha256", hex) == NULL || !cJSON_AddItemToArray(arr, o)) {
+        cJSON_Delete(o);
+        return 0;
+    }
+    return 1;
+}
+
+/*
+ * A signed verdict (?sign=1, verdict_signing.sign): the answer is one RFC
+ * 7515 compact JWS, application/jose, whose payload is
+ *   {"verdict": the verdict as bin/kensho prints it,
+ *    "inputs": [{"role": "signature" | "certificate" | "content", "sha256"}],
+ *    "content_digests": [...] (hash-only), "audit": {"record_sha256", "seq"}
+ *    or null (audit off), "request_id", "iat", "signed_at"}.
+ * The audit record's line hash is known only once the group commit wrote
+ * it, so this waits for it here (the worker blocks, as a signed verdict is
+ * evidence and the record is part of it) and then signs: nothing is sent
+ * for a record that is not on disk.  Takes `verdict`; 0 only when out of
+ * memory (resp untouched).
+ */
+static int ks_answer_signed(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp,
+                            ks_result r, const char *kind, const ks_request *vr, cJSON *verdict)
+{
+    int ret = 1;
+    cJSON *pl = NULL, *inputs = NULL, *au = NULL;
+    char *vtext = NULL, *ptext = NULL, *jws = NULL, hash[65], t[32];
+    unsigned long long ticket = 0, record = 0, seq = 0;
+    if (r != KS_OK) {
+        ks_problem(a, req, resp, r, NULL);
+        goto done;
+    }
+    if (g->set.audit_path != NULL) {
+        ks_audit_event ev = {.time = ks_ctx_now(g->ctx), .request_id = req->request_id, .kind = kind,
+                             .input = &vr->signature, .contents = vr->contents, .n_contents = vr->n_contents,
+                             .verdict = verdict, .policy = ks_ctx_policy(g->ctx)};
+        r = g->audit ? ks_audit_write_ticket(g->audit, &ev, &ticket, &record) : KS_E_UNAVAILABLE;
+        if (r == KS_OK)
+            r = ks_audit_synced(g->audit, ticket);
+        if (r == KS_OK && ks_audit_record_hash(g->audit, record, hash, &seq) != KS_OK)
+            r = KS_E_INTERNAL;
+        if (r != KS_OK && !ks_fcgi_audit_failed(g, a, req, resp, r))
+            goto done; /* no record, no verdict */
+        if (r != KS_OK)
+            record = 0; /* audit.required false: signed without a record, and says so */
+    }
+    ret = 0;
+    time_t now = ks_ctx_now(g->ctx);
+    ks_time_format(now, t, sizeof t);
+    if ((pl = cJSON_CreateObject()) == NULL || (vtext = cJSON_PrintUnformatted(verdict)) == NULL ||
+        cJSON_AddRawToObject(pl, "verdict", vtext) == NULL || (inputs = cJSON_AddArrayToObject(pl, "inputs")) == NULL ||
+        !ks_add_sha256(inputs, kind, vr->signature.data, vr->signature.len))
+        goto done;
+    for (size_t i = 0; i < vr->n_contents; i++)
+        if (!ks_add_sha256(inputs, "content", vr->contents[i].data, vr->contents[i].len))
+            goto done;
+    if (vr->n_digests > 0) {
+        cJSON *ds = cJSON_AddArrayToObject(pl, "content_digests");
+        for (size_t i = 0; ds != NULL && i < vr->n_digests; i++) {
+            char hex[2 * 64 + 1];
+            cJSON *o = cJSON_CreateObject();
+            if (vr->digests[i].len > 64)
+                ds = NULL;
+            else
+                ks_hex_encode(vr->digests[i].value, vr->digests[i].len, hex);
+            if (ds == NULL || o == NULL || cJSON_AddStringToObject(o, "algorithm", vr->digests[i].algorithm) == NULL ||
+                cJSON_AddStringToObject(o, "value_hex", hex) == NULL || !cJSON_AddItemToArray(ds, o)) {
+                cJSON_Delete(o);
+                goto done;
+            }
+        }
+        if (ds == NULL)
+            goto done;
+    }
+    if (record != 0) {
+        if ((au = cJSON_AddObjectToObject(pl, "audit")) == NULL ||
+            cJSON_AddStringToObject(au, "record_sha256", hash) == NULL ||
+            cJSON_AddNumberToObject(au, "seq", (double)seq) == NULL)
+            goto done;
+    } else if (cJSON_AddNullToObject(pl, "audit") == NULL) {
+        goto done;
+    }
+    if (cJSON_AddStringToObject(pl, "request_id", req->request_id) == NULL ||
+        cJSON_AddNumberToObject(pl, "iat", (double)now) == NULL || cJSON_AddStringToObject(pl, "signed_at", t) == NULL ||
+        (ptext = cJSON_PrintUnformatted(pl)) == NULL)
+        goto done;
+    ret = 1;
+    if ((r = ks_jws_sign(g->signer, ptext, strlen(ptext), &jws)) != KS_OK) {
+        ks_problem(a, req, resp, r, "the verdict could not be signed");
+        goto done;
+    }
+    if (!ks_fcgi_arena_cleanup(a, ks_free_ptr, jws)) {
+        jws = NULL;
+        ret = 0;
+        goto done;
+    }
+    resp->indication = ks_indication_name(ks_verdict_indication(verdict));
+    resp->status = 200;
+    resp->content_type = "application/jose";
+    resp->body = jws;
+    resp->body_len = strlen(jws);
+    jws = NULL;
+done:
+    cJSON_Delete(pl);
+    free(vtext);
+    free(ptext);
+    free(jws);
+    cJSON_Delete(verdict);
+    return ret;
+}
+
 /* CMS (RFC 8551 3.2), XML Signature filings (e-Tax .xtx, e-Gov), e-Gov
  * ZIP packages and signed PDFs (RFC 8118). */
 static const char *const ks_sig_raw_types[] = {"application/pkcs7-signature", "application/pkcs7-mime",
@@ -755,7 +1064,8 @@ static void ks_route_verify(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req 
     ks_request vr = {0};
     ks_blob *contents = NULL;
     size_t ncontents = 0;
-    ks_result r = ks_query_at(a, req->query, &vr.at, &vr.has_at, &why);
+    int sign = 0;
+    ks_result r = ks_query_at(a, g, req->query, &vr.at, &vr.has_at, &sign, &why);
     if (r != KS_OK)
         goto fail;
     if ((r = ks_fcgi_media_parse(req->content_type, &m, &why)) != KS_OK)
@@ -798,34 +1108,12 @@ static void ks_route_verify(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req 
     } else if (ks_type_in(m.type, ks_sig_raw_types)) {
         vr.signature = (ks_blob){.name = NULL, .data = req->body, .len = req->body_len};
     } else if (strcmp(m.type, "application/json") == 0) {
-        static const char *const keys[] = {"signature", "content"};
-        const char *vals[2];
-        if ((r = ks_json_strings(a, g, req, keys, vals, 2, &why)) != KS_OK)
+        cJSON *doc = NULL;
+        if ((r = ks_json_body(a, g, req, &doc, &why)) != KS_OK ||
+            (r = ks_json_verify_item(a, g, doc, &vr, NULL, &why)) != KS_OK)
             goto fail;
-        if (vals[0] == NULL) {
-            r = KS_E_BAD_REQUEST;
-            why = "no \"signature\" member";
-            goto fail;
-        }
-        uint8_t *p;
-        size_t len;
-        if ((r = ks_fcgi_b64_decode(a, vals[0], strlen(vals[0]), &p, &len)) != KS_OK) {
-            why = "\"signature\" is not base64";
-            goto fail;
-        }
-        vr.signature = (ks_blob){.data = p, .len = len};
-        if (vals[1] != NULL) {
-            if ((contents = ks_fcgi_arena_alloc(a, sizeof *contents)) == NULL) {
-                r = KS_E_NOMEM;
-                goto fail;
-            }
-            if ((r = ks_fcgi_b64_decode(a, vals[1], strlen(vals[1]), &p, &len)) != KS_OK) {
-                why = "\"content\" is not base64";
-                goto fail;
-            }
-            contents[0] = (ks_blob){.data = p, .len = len};
-            ncontents = 1;
-        }
+        contents = (ks_blob *)vr.contents;
+        ncontents = vr.n_contents;
     } else {
         r = KS_E_UNSUPPORTED;
         why = "use multipart/form-data, application/pkcs7-signature, application/pkcs7-mime, "
@@ -836,7 +1124,8 @@ static void ks_route_verify(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req 
     vr.n_contents = ncontents;
     cJSON *verdict = NULL;
     r = ks_verify_signature(g->ctx, &vr, &verdict);
-    if (ks_answer_verdict(g, a, req, resp, r, "signature", &vr.signature, contents, ncontents, verdict))
+    if (sign ? ks_answer_signed(g, a, req, resp, r, "signature", &vr, verdict)
+             : ks_answer_verdict(g, a, req, resp, r, "signature", &vr.signature, contents, ncontents, verdict))
         return;
     r = KS_E_NOMEM;
 fail:
@@ -858,7 +1147,8 @@ static void ks_route_certificate(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi
     time_t at = 0;
     int has_at = 0;
     ks_blob cert = {0};
-    ks_result r = ks_query_at(a, req->query, &at, &has_at, &why);
+    int sign = 0;
+    ks_result r = ks_query_at(a, g, req->query, &at, &has_at, &sign, &why);
     if (r != KS_OK)
         goto fail;
     if ((r = ks_fcgi_media_parse(req->content_type, &m, &why)) != KS_OK)
@@ -894,10 +1184,153 @@ static void ks_route_certificate(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi
     }
     cJSON *verdict = NULL;
     r = ks_verify_certificate(g->ctx, &cert, at, has_at, &verdict);
-    if (ks_answer_verdict(g, a, req, resp, r, "certificate", &cert, NULL, 0, verdict))
+    ks_request cr = {.signature = cert};
+    if (sign ? ks_answer_signed(g, a, req, resp, r, "certificate", &cr, verdict)
+             : ks_answer_verdict(g, a, req, resp, r, "certificate", &cert, NULL, 0, verdict))
         return;
     r = KS_E_NOMEM;
 fail:
+    ks_problem(a, req, resp, r, why);
+}
+
+/* ---------------- batch ---------------- */
+
+static double ks_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* One item's problem, as the problem document says it (no request_id: the
+ * batch's X-Request-Id is the answer's). */
+static cJSON *ks_item_problem(ks_result r, const char *detail)
+{
+    char type[96];
+    cJSON *p = cJSON_CreateObject();
+    snprintf(type, sizeof type, "urn:kensho:problem:%s", ks_result_name(r));
+    if (p != NULL && (cJSON_AddStringToObject(p, "type", type) == NULL ||
+                      cJSON_AddStringToObject(p, "title", ks_result_message(r)) == NULL ||
+                      cJSON_AddNumberToObject(p, "status", ks_result_http_status(r)) == NULL ||
+                      (detail != NULL && cJSON_AddStringToObject(p, "detail", detail) == NULL) ||
+                      cJSON_AddStringToObject(p, "code", ks_result_name(r)) == NULL)) {
+        cJSON_Delete(p);
+        p = NULL;
+    }
+    return p;
+}
+
+/*
+ * POST /api/v1/verify/batch: {"items": [{"id", "signature", "content" |
+ * "content_digests"}, ...]}, at most limits.max_batch items, ?at= for all.
+ * Answers 200 {"api_version", "results": [{"id", "status", "verdict" |
+ * "problem"}]} in the items' order: an item that fails (malformed, not a
+ * signature, no audit record) is a problem in its place, never a failed
+ * whole.  One audit record per verdict, each with the request id and the
+ * item's place ("<id>-<n>"); the answer waits for the last of them (the
+ * group commit writes records in order).  The whole batch is bounded by
+ * max_body_bytes (the body) and request_timeout_ms: items not started in
+ * time answer 503 each.  Batch answers are not signed.
+ */
+static void ks_route_batch(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp)
+{
+    const char *why = NULL;
+    ks_fcgi_media m;
+    cJSON *doc = NULL, *out = NULL, *results = NULL;
+    time_t at = 0;
+    int has_at = 0, sign = 0;
+    unsigned long long last = 0;
+    ks_result r = ks_query_at(a, NULL, req->query, &at, &has_at, &sign, &why);
+    if (r != KS_OK)
+        goto fail;
+    if ((r = ks_fcgi_media_parse(req->content_type, &m, &why)) != KS_OK)
+        goto fail;
+    if (strcmp(m.type, "application/json") != 0) {
+        r = KS_E_UNSUPPORTED;
+        why = "a batch is application/json";
+        goto fail;
+    }
+    if ((r = ks_json_body(a, g, req, &doc, &why)) != KS_OK)
+        goto fail;
+    const cJSON *items = cJSON_GetObjectItemCaseSensitive(doc, "items"), *it;
+    r = KS_E_BAD_REQUEST;
+    if (!cJSON_IsObject(doc) || cJSON_GetArraySize(doc) != 1 || !cJSON_IsArray(items) ||
+        cJSON_GetArraySize(items) == 0) {
+        why = "a batch is {\"items\": [...]} with at least one item";
+        goto fail;
+    }
+    if (cJSON_GetArraySize(items) > g->set.max_batch) {
+        r = KS_E_LIMIT;
+        why = "more items than limits.max_batch";
+        goto fail;
+    }
+    r = KS_E_NOMEM;
+    if ((out = cJSON_CreateObject()) == NULL || cJSON_AddStringToObject(out, "api_version", KS_API_VERSION) == NULL ||
+        (results = cJSON_AddArrayToObject(out, "results")) == NULL)
+        goto fail;
+    double deadline = ks_mono_ms() + g->set.request_timeout_ms;
+    size_t n = 0;
+    cJSON_ArrayForEach(it, items)
+    {
+        ks_request vr = {.at = at, .has_at = has_at};
+        const char *id = NULL, *iwhy = NULL;
+        cJSON *res = cJSON_CreateObject(), *verdict = NULL, *prob = NULL;
+        if (res == NULL || !cJSON_AddItemToArray(results, res)) {
+            cJSON_Delete(res);
+            goto fail;
+        }
+        n++;
+        ks_result ir = ks_json_verify_item(a, g, it, &vr, &id, &iwhy);
+        const cJSON *idv = cJSON_GetObjectItemCaseSensitive(it, "id");
+        if (cJSON_AddItemToObject(res, "id", cJSON_IsString(idv) ? cJSON_CreateString(idv->valuestring)
+                                                                 : cJSON_CreateNull()) == 0)
+            goto fail;
+        if (ir == KS_OK && ks_mono_ms() > deadline) {
+            ir = KS_E_UNAVAILABLE;
+            iwhy = "the batch ran out of limits.request_timeout_ms before this item";
+        }
+        if (ir == KS_OK)
+            ir = ks_verify_signature(g->ctx, &vr, &verdict);
+        if (ir == KS_OK && g->set.audit_path != NULL) {
+            char rid[96];
+            unsigned long long ticket = 0, record = 0;
+            snprintf(rid, sizeof rid, "%s-%zu", req->request_id, n);
+            ks_audit_event ev = {.time = ks_ctx_now(g->ctx), .request_id = rid, .kind = "signature",
+                                 .input = &vr.signature, .contents = vr.contents, .n_contents = vr.n_contents,
+                                 .verdict = verdict, .policy = ks_ctx_policy(g->ctx)};
+            ks_result ar = g->audit ? ks_audit_write_ticket(g->audit, &ev, &ticket, &record) : KS_E_UNAVAILABLE;
+            if (ar == KS_OK && ticket > last)
+                last = ticket;
+            if (ar != KS_OK) {
+                ks_fcgi_metrics_audit_failure();
+                if (g->set.audit_required) {
+                    cJSON_Delete(verdict);
+                    verdict = NULL;
+                    ir = KS_E_UNAVAILABLE;
+                    iwhy = "the audit record could not be written";
+                }
+            }
+        }
+        if (ir == KS_OK) {
+            if (cJSON_AddNumberToObject(res, "status", 200) == NULL || !cJSON_AddItemToObject(res, "verdict", verdict)) {
+                cJSON_Delete(verdict);
+                goto fail;
+            }
+        } else if ((prob = ks_item_problem(ir, iwhy)) == NULL ||
+                   cJSON_AddNumberToObject(res, "status", ks_result_http_status(ir)) == NULL ||
+                   !cJSON_AddItemToObject(res, "problem", prob)) {
+            cJSON_Delete(prob);
+            goto fail;
+        }
+    }
+    resp->audit_seq = last; /* the records are written in order: the last one covers all */
+    ks_send_json(a, resp, 200, "application/json", out);
+    return;
+fail:
+    cJSON_Delete(out);
+    if (r == KS_E_NOMEM)
+        why = NULL;
+    resp->audit_seq = 0;
     ks_problem(a, req, resp, r, why);
 }
 
@@ -954,6 +1387,22 @@ static void ks_route_metrics(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req
     resp->body_len = len;
 }
 
+static void ks_route_openapi(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp)
+{
+    (void)g;
+    const char *text = NULL;
+    size_t len = 0;
+    ks_result r = ks_fcgi_openapi(&text, &len);
+    if (r != KS_OK) {
+        ks_problem(a, req, resp, r, "the OpenAPI document could not be built");
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = "application/json";
+    resp->body = text; /* static, built once */
+    resp->body_len = len;
+}
+
 /* The floor of `make bench`: the same body read through nginx and libfcgi,
  * no verification, a fixed answer.  Exists only with service.bench_routes. */
 static void ks_route_echo_bench(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req *req, ks_fcgi_resp *resp)
@@ -988,6 +1437,8 @@ static const struct {
     {"/healthz", "GET", KS_ROUTE_HEALTHZ, ks_route_healthz, 0},
     {"/readyz", "GET", KS_ROUTE_READYZ, ks_route_readyz, 0},
     {"/metrics", "GET", KS_ROUTE_METRICS, ks_route_metrics, 0},
+    {"/api/v1/openapi.json", "GET", KS_ROUTE_OTHER, ks_route_openapi, 0},
+    {"/api/v1/verify/batch", "POST", KS_ROUTE_OTHER, ks_route_batch, 1},
     {"/api/v1/echo-bench", "POST", KS_ROUTE_OTHER, ks_route_echo_bench, 1, 1},
 };
 

@@ -10,6 +10,7 @@ pkgs=(
     libqpdf-dev zlib1g-dev qpdf poppler-utils  # PDF signatures: libqpdf parses; the qpdf CLI encrypts and pdfsig cross-checks test fixtures
     memcached nginx wrk clang
     curl jq gettext-base
+    python3-jsonschema  # tests/test_api.sh, test_fcgi.sh: answers validated against /api/v1/openapi.json
     python3-cryptography  # make bench: the OCSP responder signs in process (tests/revocation/peer.py ocsp-fast)
     chromium fonts-ipafont-gothic  # tests/test_www.sh: the browser, a Japanese font for screenshots
 )

@@ -62,11 +62,13 @@ if ! ks_start_fcgi "$FCGI" "$CFG" "$SOCK" "$LOG" 4 ||
 fi
 
 # req NAME CURL_ARGS...: response body in $T/NAME.body, headers in $T/NAME.hdr,
-# status in $T/NAME.code.
+# status in $T/NAME.code, "METHOD URL" in $T/NAME.req (for the schema check).
 req() {
-    local name=$1
+    local name=$1 w
     shift
-    curl -s --max-time 20 -o "$T/$name.body" -D "$T/$name.hdr" -w '%{http_code}' "$@" >"$T/$name.code"
+    w=$(curl -s --max-time 20 -o "$T/$name.body" -D "$T/$name.hdr" -w '%{http_code} %{method} %{url_effective}' "$@")
+    echo "${w%% *}" >"$T/$name.code"
+    echo "${w#* }" >"$T/$name.req"
 }
 status_is() { [ "$(cat "$T/$1.code")" = "$2" ]; }
 header() { grep -i "^$2:" "$T/$1.hdr" | head -n 1 | sed -E 's/^[^:]+:[ ]*//; s/\r$//'; }
@@ -230,6 +232,12 @@ ver=$("$FCGI" --version | awk '{print $2}')
 check "kensho-fcgi --version ($ver) and kensho --version agree" [ -n "$ver" -a "$("$K" --version | awk '{print $2}')" = "$ver" ]
 check "metrics build_info names the version, OpenSSL and libxmlsec1" \
     bash -c "grep -F 'kensho_build_info{version=\"$ver\",openssl=\"' '$T/metrics.body' | grep -Eq 'libxmlsec1=\"[0-9][^\"]*\"\} 1\$'"
+
+# ---- every answer so far, verdicts, problems (the 503s and reloads below
+# are the service's and nginx's), against the API's own OpenAPI document
+# (tests/api/validate.py, Debian's python3-jsonschema) ----
+req openapi "$B/api/v1/openapi.json"
+check "every answer validates against /api/v1/openapi.json" "$PY" "$HERE/api/validate.py" "$T/openapi.body" "$T"
 
 # ---- SIGHUP under load: no failed request ----
 metric() { curl -s --max-time 10 "$B/metrics" | awk -v m="$1" '$1 == m {print $2}'; }

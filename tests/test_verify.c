@@ -190,6 +190,7 @@ static void run_row(const struct row *r)
               cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reason, "ja")) != NULL,
           "%s: reasons in en and ja", what);
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "format")), "cms", "%s", what);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "api_version")), KS_API_VERSION, "%s", what);
     cJSON *signers = cJSON_GetObjectItemCaseSensitive(v, "signers");
     if (r->signer_cn != NULL) {
         char want[64];

@@ -58,6 +58,7 @@
 
 #define KS_AUDIT_MAX_LINE (1024 * 1024) /* our records are a few KiB */
 #define KS_AUDIT_ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+#define KS_AUDIT_RECENT 1024
 #define KS_AUDIT_PREV_OPEN "{\"prev\":\"" /* how every record begins (ks_audit_record) */
 
 struct ks_audit {
@@ -91,6 +92,13 @@ struct ks_audit {
     ino_t ino;                         /*   a rename or replacement from outside */
     char *out;                         /* lines as written: prefix + queued body */
     size_t out_cap;
+    /* The line hash and "seq" of the latest records written, by ticket, for
+     * signed verdicts (ks_audit_record_hash): a ring, so a record's entry
+     * lasts for KS_AUDIT_RECENT records written after it. */
+    struct {
+        unsigned long long ticket, seq;
+        char hash[65];
+    } recent[KS_AUDIT_RECENT];
 };
 
 static int ks_sha256_hex(const void *p, size_t n, char out[65])
@@ -646,10 +654,19 @@ static ks_result ks_audit_flush(ks_audit *a)
     }
     memcpy(head, a->head, 65);
     seq = a->seq;
+    unsigned long long nq = 0, ticket;
+    for (const char *p = a->queue, *end = a->queue + a->queue_len; (p = memchr(p, '\n', (size_t)(end - p))) != NULL;
+         p++)
+        nq++;
+    ticket = a->queued - nq; /* the queue holds the last nq tickets taken, in order */
     for (char *p = a->queue, *end = a->queue + a->queue_len; p < end;) {
         char *nl = memchr(p, '\n', (size_t)(end - p)); /* every queued body ends in one */
         if ((ret = ks_audit_emit(a, &len, p, (size_t)(nl + 1 - p), head, &seq)) != KS_OK)
             goto unlock;
+        ticket++;
+        a->recent[ticket % KS_AUDIT_RECENT].ticket = ticket;
+        a->recent[ticket % KS_AUDIT_RECENT].seq = seq;
+        memcpy(a->recent[ticket % KS_AUDIT_RECENT].hash, head, 65);
         p = nl + 1;
     }
     if ((ret = ks_write_all(a->fd, a->out, len)) != KS_OK) {
@@ -893,10 +910,33 @@ static ks_result ks_audit_take(ks_audit *a, const char *line, size_t len)
 
 ks_result ks_audit_write(ks_audit *a, const ks_audit_event *ev, unsigned long long *ticket)
 {
+    unsigned long long record;
+    return ks_audit_write_ticket(a, ev, ticket, &record);
+}
+
+ks_result ks_audit_record_hash(ks_audit *a, unsigned long long record, char hash[65], unsigned long long *seq)
+{
+    ks_result r = KS_E_UNAVAILABLE;
+    pthread_mutex_lock(&a->mu);
+    /* Only once written: an entry of a record still queued would be stale. */
+    if (record != 0 && record <= a->written && a->failed < record &&
+        a->recent[record % KS_AUDIT_RECENT].ticket == record) {
+        memcpy(hash, a->recent[record % KS_AUDIT_RECENT].hash, 65);
+        *seq = a->recent[record % KS_AUDIT_RECENT].seq;
+        r = KS_OK;
+    }
+    pthread_mutex_unlock(&a->mu);
+    return r;
+}
+
+ks_result ks_audit_write_ticket(ks_audit *a, const ks_audit_event *ev, unsigned long long *ticket,
+                                unsigned long long *record)
+{
     ks_result ret = KS_E_NOMEM;
     cJSON *rec = NULL;
     char *line = NULL;
     *ticket = 0;
+    *record = 0;
     if (a == NULL)
         return KS_E_UNAVAILABLE;
     if ((rec = ks_audit_record(ev)) == NULL || (line = cJSON_PrintUnformatted(rec)) == NULL)
@@ -916,6 +956,8 @@ ks_result ks_audit_write(ks_audit *a, const ks_audit_event *ev, unsigned long lo
     if (a->queue_len == 0)
         a->queue_first = ev->time;
     ret = ks_audit_take(a, line + 1, len);
+    if (ret == KS_OK)
+        *record = a->queued;
     if (ret == KS_OK && a->fsync_policy == KS_AUDIT_FSYNC_NEVER) {
         /* Nothing to wait for: written at once, as the page cache takes it. */
         if ((ret = ks_audit_flush(a)) != KS_OK)

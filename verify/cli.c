@@ -1,9 +1,10 @@
 /*
  * verify/cli.c - bin/kensho, the command-line adapter over the library.
  *
- *   kensho verify --config FILE --signature FILE [--content FILE]... [--at TIME]
+ *   kensho verify --config FILE --signature FILE [--content FILE | --content-digest ALG:HEX]... [--at TIME]
  *   kensho cert   --config FILE --cert FILE [--at TIME]
  *   kensho audit-verify DIR|FILE...
+ *   kensho verify-verdict --cert FILE VERDICT.jws
  *
  * stdout: one JSON verdict (or {"error": ...}), the same JSON the service
  * answers.  Exit: 0 TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE, 64 usage,
@@ -20,9 +21,11 @@
 
 static void ks_usage(void)
 {
-    fputs("usage: kensho verify --config FILE --signature FILE [--content FILE]... [--at TIME]\n"
+    fputs("usage: kensho verify --config FILE --signature FILE [--content FILE | --content-digest ALG:HEX]... "
+          "[--at TIME]\n"
           "       kensho cert   --config FILE --cert FILE [--at TIME]\n"
           "       kensho audit-verify DIR|FILE...\n"
+          "       kensho verify-verdict --cert FILE VERDICT.jws\n"
           "       kensho --version\n"
           "TIME is RFC 3339, e.g. 2026-03-15T09:00:00+09:00; default now.\n",
           stderr);
@@ -73,6 +76,76 @@ static int ks_audit_verify_cmd(int argc, char **argv)
     return rc;
 }
 
+/* --content-digest ALG:HEX (as sha256sum prints it): hash-only submission
+ * of a detached CMS signature's content (verify/digest.c).  0 when
+ * malformed; the algorithm and length are checked by the library. */
+static int ks_parse_digest(char *arg, ks_digest *d, uint8_t buf[64])
+{
+    char *colon = strchr(arg, ':');
+    size_t n = colon ? strlen(colon + 1) : 0;
+    if (colon == NULL || n == 0 || n % 2 != 0 || n / 2 > 64)
+        return 0;
+    *colon = '\0';
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = ks_hex_digit(colon[1 + 2 * i]), lo = ks_hex_digit(colon[2 + 2 * i]);
+        if (hi < 0 || lo < 0)
+            return 0;
+        buf[i] = (uint8_t)(hi << 4 | lo);
+    }
+    *d = (ks_digest){.algorithm = arg, .value = buf, .len = n / 2};
+    return 1;
+}
+
+/* kensho verify-verdict --cert CERT FILE: checks a signed verdict (a
+ * compact JWS from ?sign=1) against the gateway's certificate.  Prints
+ * {"valid": true, "payload": ...} and exits 0, or {"valid": false,
+ * "reason": ...} and exits 1. */
+static int ks_verify_verdict_cmd(int argc, char **argv)
+{
+    const char *cert = NULL, *file = NULL, *why = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--cert") == 0 && i + 1 < argc && cert == NULL)
+            cert = argv[++i];
+        else if (argv[i][0] != '-' && file == NULL)
+            file = argv[i];
+        else
+            return ks_fail(KS_E_USAGE, "usage: kensho verify-verdict --cert FILE VERDICT.jws");
+    }
+    if (cert == NULL || file == NULL)
+        return ks_fail(KS_E_USAGE, "usage: kensho verify-verdict --cert FILE VERDICT.jws");
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    ks_result r = ks_read_file(file, 64u << 20, &buf, &len);
+    if (r != KS_OK) {
+        char d[512];
+        snprintf(d, sizeof d, "%s: %s", file, r == KS_E_IO ? strerror(errno) : ks_result_message(r));
+        ks_fail(r, d);
+        free(buf);
+        return r == KS_E_IO ? 66 : ks_result_exit_code(r);
+    }
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
+        len--;
+    cJSON *payload = NULL, *out = cJSON_CreateObject();
+    int ok = ks_jws_verify((const char *)buf, len, cert, &payload, &why);
+    int rc = ok ? 0 : 1;
+    if (out == NULL || cJSON_AddBoolToObject(out, "valid", ok) == NULL ||
+        (ok ? !cJSON_AddItemToObject(out, "payload", payload) : cJSON_AddStringToObject(out, "reason", why) == NULL)) {
+        if (!ok || out == NULL || cJSON_GetObjectItemCaseSensitive(out, "payload") != payload)
+            cJSON_Delete(payload);
+        rc = ks_fail(KS_E_NOMEM, NULL);
+    } else {
+        char *s = cJSON_PrintUnformatted(out);
+        if (s != NULL)
+            printf("%s\n", s);
+        else
+            rc = ks_fail(KS_E_NOMEM, NULL);
+        free(s);
+    }
+    cJSON_Delete(out);
+    free(buf);
+    return rc;
+}
+
 static const char *ks_basename(const char *p)
 {
     const char *s = strrchr(p, '/');
@@ -92,6 +165,9 @@ int main(int argc, char **argv)
     ks_blob blobs[KS_MAX_CONTENTS];
     uint8_t *bufs[KS_MAX_CONTENTS] = {0};
     cJSON *verdict = NULL;
+    ks_digest digests[KS_MAX_DIGESTS];
+    uint8_t digest_bufs[KS_MAX_DIGESTS][64];
+    size_t ndigest = 0;
 
     if (argc < 2) {
         ks_usage();
@@ -104,6 +180,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "audit-verify") == 0)
         return ks_audit_verify_cmd(argc, argv);
+    if (strcmp(cmd, "verify-verdict") == 0)
+        return ks_verify_verdict_cmd(argc, argv);
     int is_verify = strcmp(cmd, "verify") == 0, is_cert = strcmp(cmd, "cert") == 0;
     if (!is_verify && !is_cert) {
         ks_usage();
@@ -123,7 +201,11 @@ int main(int argc, char **argv)
             sig = val;
         else if (is_verify && strcmp(opt, "--content") == 0 && ncontent < KS_MAX_CONTENTS)
             content[ncontent++] = val;
-        else if (is_cert && strcmp(opt, "--cert") == 0)
+        else if (is_verify && strcmp(opt, "--content-digest") == 0 && ndigest < KS_MAX_DIGESTS) {
+            if (!ks_parse_digest(argv[i + 1], &digests[ndigest], digest_bufs[ndigest]))
+                return ks_fail(KS_E_USAGE, "--content-digest is ALGORITHM:HEX, e.g. sha256:<64 hex digits>");
+            ndigest++;
+        } else if (is_cert && strcmp(opt, "--cert") == 0)
             cert = val;
         else {
             ks_usage();
@@ -169,6 +251,8 @@ int main(int argc, char **argv)
         ks_request req = {.signature = {.name = ks_basename(sig), .data = in, .len = inlen},
                           .contents = blobs,
                           .n_contents = ncontent,
+                          .digests = digests,
+                          .n_digests = ndigest,
                           .at = at,
                           .has_at = at_s != NULL};
         r = ks_verify_signature(ctx, &req, &verdict);

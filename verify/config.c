@@ -479,7 +479,7 @@ static int ks_cfg_limits(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
 {
     static const char *const known[] = {"max_input_bytes", "max_certs",       "max_crls",  "max_signers",
                                         "max_path_length", "max_paths",       "max_body_bytes",
-                                        "max_parts",       "max_json_depth", "request_timeout_ms", NULL};
+                                        "max_parts",       "max_json_depth", "request_timeout_ms", "max_batch", NULL};
     ctx->limits = ks_default_limits;
     const cJSON *o;
     if (!ks_cfg_object(e, root, "limits", &o) || o == NULL)
@@ -531,7 +531,7 @@ static int ks_cfg_algorithms(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
 /* Sections parsed by other modules (fcgi/, cache/) are kept as JSON. */
 static int ks_cfg_sections(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
 {
-    static const char *const names[] = {"service", "cache", "audit", "limits", "log", NULL};
+    static const char *const names[] = {"service", "cache", "audit", "limits", "log", "verdict_signing", NULL};
     ctx->sections = cJSON_CreateObject();
     if (ctx->sections == NULL)
         return ks_cfg_fail(e, "out of memory");
@@ -603,7 +603,7 @@ ks_result ks_ctx_load(const char *path, ks_ctx **out, char **errmsg)
         "memcached",      "require_explicit_policy", "inhibit_policy_mapping",
         "inhibit_any_policy", "limits",             "algorithms",
         "service",        "cache",                  "audit",
-        "log",            "signer_ekus",            "timestamp_anchors", NULL};
+        "log",            "signer_ekus",            "timestamp_anchors", "verdict_signing", NULL};
     ks_cfgerr e = {0};
     ks_result ret = KS_E_CONFIG;
     uint8_t *text = NULL;

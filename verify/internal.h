@@ -208,6 +208,21 @@ typedef struct {
 #define KS_PAST_EXPIRED 1 /* a certificate of the path has expired since the POE */
 #define KS_PAST_REVOKED 2 /* one was revoked after the POE */
 
+/* digest.c: hash-only submission.  The NID of a digest name a caller may
+ * use (and its size in *len), or NID_undef. */
+int ks_digest_alg_nid(const char *name, size_t *len);
+/* The request's digests are well formed: KS_E_UNSUPPORTED for an unknown
+ * algorithm, KS_E_BAD_REQUEST for a wrong size or an algorithm twice,
+ * KS_E_LIMIT past KS_MAX_DIGESTS. */
+ks_result ks_digests_check(const ks_request *req);
+/* 1 when the signer's messageDigest attribute equals the supplied digest
+ * of its digest algorithm; else 0 with *st saying why (no signed
+ * attributes, no digest of that algorithm: INDETERMINATE /
+ * SIGNED_DATA_NOT_FOUND; a different digest: TOTAL_FAILED/HASH_FAILURE).
+ * The signature over the signed attributes is checked by the caller. */
+int ks_cms_digest_matches(CMS_SignerInfo *si, const ks_request *req, ks_status *st);
+
+/* Sets all of *st (rev_reason -1). */
 /* Sets all of *st (rev_reason -1, past 0). */
 void ks_status_set(ks_status *st, ks_indication ind, ks_subindication sub, const char *detail);
 /* ks_verdict_set_status from a ks_status, plus the revocation reason in

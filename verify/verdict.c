@@ -362,6 +362,31 @@ int ks_verdict_status(cJSON *obj, const ks_status *st)
     return r != NULL && cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(obj, "reasons"), r);
 }
 
+/* Every warnings[].code a verdict may carry, for the OpenAPI enum
+ * (fcgi/openapi.c); tests/test_api.sh checks that every ks_verdict_warn
+ * call in the sources names one of these, so the contract cannot drift. */
+static const char *const ks_warning_table[] = {"REVOCATION_NOT_CHECKED", "REVOCATION_UNAVAILABLE", "UNSIGNED_OBJECT",
+                                               "ATTACHMENT_NOT_SIGNED",  "PDF_CHANGED_AFTER_SIGNING",
+                                               "TIMESTAMPS_NOT_CHECKED"};
+
+const char *ks_warning_code(size_t i)
+{
+    return i < sizeof ks_warning_table / sizeof ks_warning_table[0] ? ks_warning_table[i] : NULL;
+}
+
+const char *ks_reason_code(size_t i)
+{
+    if (i == 0)
+        return "VALID";
+    if (i < KS_SUB_COUNT)
+        return ks_sub_table[i].name;
+    /* then the RFC 5280 5.3.1 reasons that have a name (7 is unused) */
+    for (size_t r = 0, k = KS_SUB_COUNT; r < sizeof ks_reason_table / sizeof ks_reason_table[0]; r++)
+        if (ks_reason_table[r].name != NULL && k++ == i)
+            return ks_reason_table[r].name;
+    return NULL;
+}
+
 int ks_verdict_warn(cJSON *obj, const char *code, const char *en, const char *ja)
 {
     cJSON *w = cJSON_GetObjectItemCaseSensitive(obj, "warnings");
@@ -375,7 +400,10 @@ int ks_verdict_common(const ks_ctx *ctx, cJSON *v, const char *format, time_t at
 {
     char buf[32];
     ks_time_format(at, buf, sizeof buf);
-    return cJSON_AddStringToObject(v, "format", format) != NULL &&
+    /* First, so a client can dispatch on it before reading anything else
+     * (README "API changelog": what a client may rely on per version). */
+    return cJSON_AddStringToObject(v, "api_version", KS_API_VERSION) != NULL &&
+           cJSON_AddStringToObject(v, "format", format) != NULL &&
            cJSON_AddStringToObject(v, "validation_time", buf) != NULL &&
            cJSON_AddRawToObject(v, "policy", ctx->policy_json) != NULL; /* printed as is */
 }

@@ -348,7 +348,7 @@ done:
 
 /* Crypto checks of one signer (RFC 5652 5.4, 5.6). */
 static void ks_check_signer_crypto(const ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OBJECT *ectype, BIO *cmsbio,
-                                   ks_status *st)
+                                   const ks_request *req, ks_status *st)
 {
     X509_ALGOR *dig = NULL, *sig = NULL;
     const ASN1_OBJECT *obj = NULL;
@@ -383,7 +383,10 @@ static void ks_check_signer_crypto(const ks_ctx *ctx, CMS_SignerInfo *si, const 
                       "no signed attributes over content that is not id-data (RFC 5652 5.3)");
         goto done;
     }
-    if (CMS_SignerInfo_verify_content(si, cmsbio) != 1) {
+    if (cmsbio == NULL) { /* hash-only: the messageDigest against the caller's digest (digest.c) */
+        if (!ks_cms_digest_matches(si, req, st))
+            goto done;
+    } else if (CMS_SignerInfo_verify_content(si, cmsbio) != 1) {
         if (has_attrs)
             ks_status_set(st, KS_TOTAL_FAILED, KS_SUB_HASH_FAILURE, "message digest does not match the content");
         else
@@ -407,7 +410,8 @@ done:
 }
 
 static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OBJECT *ectype, BIO *cmsbio,
-                                  const ks_path_input *pin, time_t at, cJSON *sobj, ks_status *st)
+                                  const ks_request *req, const ks_path_input *pin, time_t at, cJSON *sobj,
+                                  ks_status *st)
 {
     ks_result r = KS_E_NOMEM;
     X509 *signer = NULL;
@@ -442,12 +446,12 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OB
         r = KS_E_NOMEM;
         goto done;
     }
-    if (cmsbio == NULL) {
+    if (cmsbio == NULL && req->n_digests == 0) {
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_SIGNED_DATA_NOT_FOUND,
                       "detached signature: the signed content was not supplied");
         goto done;
     }
-    ks_check_signer_crypto(ctx, si, ectype, cmsbio, st);
+    ks_check_signer_crypto(ctx, si, ectype, cmsbio, req, st);
     /* The ESS attributes are signed: judged once the signature stands. */
     if (st->indication == KS_TOTAL_PASSED && ess.malformed)
         ks_status_set(st, KS_TOTAL_FAILED, KS_SUB_FORMAT_FAILURE,
@@ -556,11 +560,14 @@ static ks_result ks_verify_signature_once(ks_ctx *ctx, const ks_request *req, cJ
 
     *verdict = NULL;
     ks_openssl_drain(__func__);
-    /* Signed PDFs go to pdf.c; XMLDSig (e-Tax, e-Gov) and ZIP packages to xml.c. */
+    if ((r = ks_digests_check(req)) != KS_OK)
+        return r;
+    /* Signed PDFs go to pdf.c; XMLDSig (e-Tax, e-Gov) and ZIP packages to xml.c
+     * (hash-only is for detached CMS only). */
     if (ks_pdf_detect(&req->signature))
-        return ks_verify_pdf(ctx, req, verdict);
+        return req->n_digests > 0 ? KS_E_UNSUPPORTED : ks_verify_pdf(ctx, req, verdict);
     if (ks_xml_detect(&req->signature) != KS_XML_NONE)
-        return ks_verify_xml(ctx, req, verdict);
+        return req->n_digests > 0 ? KS_E_UNSUPPORTED : ks_verify_xml(ctx, req, verdict);
     if ((r = ks_input_cms(ctx, &req->signature, &cms, &smime_content)) != KS_OK)
         goto done;
     r = KS_E_NOT_SIGNATURE;
@@ -584,7 +591,8 @@ static ks_result ks_verify_signature_once(ks_ctx *ctx, const ks_request *req, cJ
      * S/MIME multipart/signed never stands in for an eContent that is there:
      * CMS_dataInit would digest the part instead (RFC 8551 3.5 wraps a
      * detached signature only). */
-    if ((!detached && (req->n_contents > 0 || smime_content != NULL)) ||
+    if ((req->n_digests > 0 && (!detached || req->n_contents > 0 || smime_content != NULL)) ||
+        (!detached && (req->n_contents > 0 || smime_content != NULL)) ||
         (smime_content != NULL && req->n_contents > 0) || req->n_contents > 1) {
         r = KS_E_CONTENT_CONFLICT;
         goto done;
@@ -615,7 +623,8 @@ static ks_result ks_verify_signature_once(ks_ctx *ctx, const ks_request *req, cJ
     }
     r = KS_E_NOMEM;
     v = cJSON_CreateObject();
-    if (v == NULL || !ks_verdict_common(ctx, v, "cms", at))
+    if (v == NULL || !ks_verdict_common(ctx, v, "cms", at) ||
+        (req->n_digests > 0 && cJSON_AddStringToObject(v, "content_checked", "digest") == NULL))
         goto done;
     cJSON *signers = cJSON_AddArrayToObject(v, "signers");
     if (signers == NULL)
@@ -632,8 +641,8 @@ static ks_result ks_verify_signature_once(ks_ctx *ctx, const ks_request *req, cJ
             cJSON_Delete(sobj);
             goto done;
         }
-        if ((r = ks_verify_signer(ctx, sk_CMS_SignerInfo_value(sinfos, i), CMS_get0_eContentType(cms), cmsbio, &pin,
-                                  at, sobj, &st)) != KS_OK)
+        if ((r = ks_verify_signer(ctx, sk_CMS_SignerInfo_value(sinfos, i), CMS_get0_eContentType(cms), cmsbio, req,
+                                  &pin, at, sobj, &st)) != KS_OK)
             goto done;
         if (!ks_verdict_status(sobj, &st)) {
             r = KS_E_NOMEM;
@@ -725,7 +734,8 @@ ks_result ks_cms_verify_detached(ks_ctx *ctx, const uint8_t *der, size_t derlen,
         goto done;
     }
     ks_path_input pin = {.embedded = certs, .crls = crls};
-    r = ks_verify_signer(ctx, si, CMS_get0_eContentType(cms), cmsbio, &pin, at, sobj, st);
+    static const ks_request content_given = {0}; /* the content is here: no hash-only digests */
+    r = ks_verify_signer(ctx, si, CMS_get0_eContentType(cms), cmsbio, &content_given, &pin, at, sobj, st);
 done:
     while (cmsbio != NULL && cmsbio != dcont) { /* the digest BIOs CMS_dataInit pushed */
         BIO *next = BIO_pop(cmsbio);

@@ -55,6 +55,12 @@ cJSON *ks_error_json(ks_result r, const char *detail);
 /* Verdict vocabulary (ETSI EN 319 102-1).                            */
 /* ------------------------------------------------------------------ */
 
+/* The verdict contract's version, "api_version" in every verdict: "1.<minor>".
+ * The minor grows when fields are added; a change that removes or renames a
+ * field, or changes a field's meaning, is a new major (README "API
+ * changelog"). */
+#define KS_API_VERSION "1.1"
+
 typedef enum { KS_TOTAL_PASSED = 0, KS_INDETERMINATE, KS_TOTAL_FAILED } ks_indication;
 
 #define KS_SUBINDICATIONS(X)      \
@@ -87,6 +93,11 @@ const char *ks_indication_name(ks_indication i);        /* "TOTAL_PASSED" */
 const char *ks_subindication_name(ks_subindication s);  /* NULL for NONE  */
 /* Exit status of bin/kensho for a verdict: 0 passed, 1 failed, 2 indeterminate. */
 int ks_indication_exit_code(ks_indication i);
+/* The vocabulary of reasons[].code ("VALID", every subindication, the RFC
+ * 5280 revocation reasons) and of warnings[].code, i = 0, 1, ... until
+ * NULL: the enums of the OpenAPI document. */
+const char *ks_reason_code(size_t i);
+const char *ks_warning_code(size_t i);
 /* Reads "indication" back from a verdict; KS_TOTAL_FAILED if absent. */
 ks_indication ks_verdict_indication(const cJSON *verdict);
 
@@ -137,10 +148,26 @@ typedef struct {
     size_t len;
 } ks_blob;
 
+/* The digest of a detached content, for hash-only submission (digest.c):
+ * algorithm "sha256", "sha384" or "sha512", value the raw digest. */
+typedef struct {
+    const char *algorithm;
+    const uint8_t *value;
+    size_t len;
+} ks_digest;
+#define KS_MAX_DIGESTS 8
+
 typedef struct {
     ks_blob signature;
     const ks_blob *contents; /* detached content / attachments */
     size_t n_contents;
+    /* Hash-only: instead of contents, the digests of the one detached CMS
+     * content (one per algorithm; each signer uses its own algorithm's).
+     * KS_E_CONTENT_CONFLICT with contents or an attached content;
+     * KS_E_UNSUPPORTED for XML signatures.  The verdict then carries
+     * "content_checked": "digest". */
+    const ks_digest *digests;
+    size_t n_digests;
     time_t at;  /* validation time, used when has_at */
     int has_at; /* 0: the context clock's now */
 } ks_request;
@@ -178,6 +205,25 @@ int ks_pct_decode_inplace(char *s);
 const char *ks_version(void);
 const char *ks_version_openssl(void);
 const char *ks_version_xmlsec(void);
+
+/* ------------------------------------------------------------------ */
+/* Signed verdicts (verify/jws.c): RFC 7515 compact JWS, ES256 / PS256. */
+/* ------------------------------------------------------------------ */
+
+typedef struct ks_jws_key ks_jws_key;
+/* The gateway's signing key (PEM) and its certificate (PEM or DER):
+ * EC P-256 signs ES256, RSA >= 2048 PS256; the key must be the
+ * certificate's.  KS_E_CONFIG with *errmsg (malloc'd) naming what is wrong. */
+ks_result ks_jws_key_load(const char *key_file, const char *cert_file, ks_jws_key **out, char **errmsg);
+void ks_jws_key_free(ks_jws_key *k); /* NULL ok */
+const char *ks_jws_key_alg(const ks_jws_key *k);
+/* header.payload.signature over `payload` (malloc'd into *out); the
+ * protected header is {"alg", "typ": "JOSE", "cty", "x5t#S256"}. */
+ks_result ks_jws_sign(const ks_jws_key *k, const char *payload, size_t len, char **out);
+/* 1 when jws[0..n) is a JWS by the key of the certificate in cert_file,
+ * with the algorithm that key implies; *payload then holds the parsed
+ * payload (caller frees).  0 with *why otherwise. */
+int ks_jws_verify(const char *jws, size_t n, const char *cert_file, cJSON **payload, const char **why);
 
 /* ------------------------------------------------------------------ */
 /* Audit log (verify/audit.c; used by kensho-fcgi, checked by         */
@@ -239,6 +285,15 @@ void ks_audit_close(ks_audit *a); /* NULL ok */
 /* Appends one record; KS_OK only once it is written (and synced per policy):
  * ks_audit_write, then ks_audit_synced. */
 ks_result ks_audit_append(ks_audit *a, const ks_audit_event *ev);
+/* ks_audit_write, and in *record the record's own number for
+ * ks_audit_record_hash (not 0 whenever KS_OK, whatever the fsync policy). */
+ks_result ks_audit_write_ticket(ks_audit *a, const ks_audit_event *ev, unsigned long long *ticket,
+                                unsigned long long *record);
+/* Once record `record` is written (after ks_audit_synced): the SHA-256 hex
+ * of its line, which is the "prev" of the next line, and its "seq", so a
+ * signed verdict can name its place in the hash chain.  KS_E_UNAVAILABLE
+ * when it is not written yet, failed, or is more than 1024 records old. */
+ks_result ks_audit_record_hash(ks_audit *a, unsigned long long record, char hash[65], unsigned long long *seq);
 /* Takes one record (the chain's next line) without waiting for the disk.
  * *seq is the record's ticket for ks_audit_when_synced, which writes and
  * syncs it, or 0 when there is nothing to wait for (fsync "never": written
