@@ -35,27 +35,6 @@
 
 #include "fuzz.h"
 
-/* ---------------- the recipe cursor ---------------- */
-
-typedef struct {
-    const uint8_t *p;
-    size_t n;
-} fz_in;
-
-static unsigned fz_u8(fz_in *in)
-{
-    if (in->n == 0)
-        return 0;
-    in->n--;
-    return *in->p++;
-}
-
-static long fz_s16(fz_in *in)
-{
-    unsigned hi = fz_u8(in), lo = fz_u8(in);
-    return (long)(int16_t)(uint16_t)((hi << 8) | lo);
-}
-
 /* ---------------- the world ---------------- */
 
 #define FZ_MAXCHAIN 3 /* below the root */
