@@ -19,6 +19,7 @@
 
 #include <openssl/cms.h>
 #include <openssl/err.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/ts.h>
@@ -42,6 +43,17 @@ static const t_config configs[] = {
     {"ltv-wronganchor", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"], " CRLS
                         ", \"accept_policies\": [\"1.2.392.200149.8.5.1.1.20\"],"
                         " \"timestamp_anchors\": [\"@PKI@/anchors\"]}"},
+    /* Revocation required, every responder down (nothing listens on port
+     * 9), no local CRLs: only what the signature carries can help. */
+    {"ltv-offline", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"],"
+                    " \"accept_policies\": [\"1.2.392.200149.8.5.1.1.20\"], \"timestamp_anchors\": [\"@PKI@/tsa-ca.pem\"],"
+                    " \"revocation\": {\"mode\": \"require\", \"allow_urls\": [\"http://127.0.0.1:9/\"], \"timeout_ms\": 500},"
+                    " \"revocation_sources\": ["
+                    "{\"issuer\": \"@PKI@/pref-ca-self.pem\", \"ocsp\": \"http://127.0.0.1:9/ocsp\","
+                    " \"crl\": [\"http://127.0.0.1:9/pref-ca.crl\"]},"
+                    "{\"issuer\": \"@PKI@/jpki-bca-self.pem\", \"crl\": [\"http://127.0.0.1:9/jpki-bca.crl\"]},"
+                    "{\"issuer\": \"@PKI@/gpki-bca-self.pem\", \"crl\": [\"http://127.0.0.1:9/gpki-bca.crl\"]},"
+                    "{\"issuer\": \"@PKI@/ministry-ca.pem\", \"crl\": [\"http://127.0.0.1:9/ministry-ca.crl\"]}]}"},
 };
 
 /* ---------------- the PKI's own instants ---------------- */
@@ -361,6 +373,238 @@ static void test_rows(void)
     }
 }
 
+/* ---------------- embedded revocation evidence ---------------- */
+
+/* A DER OCSP response about `cert` (issued by `issuer_base`), signed by
+ * `signer_base`, with the stated times.  OCSP_basic_sign stamps producedAt
+ * with the wall clock: it is set afterwards and the data signed again. */
+static uint8_t *make_ocsp(const char *signer_base, const char *issuer_base, X509 *cert, int status, time_t revoked,
+                          time_t this_update, time_t next_update, size_t *len)
+{
+    X509 *signer = load_cert(signer_base), *issuer = load_cert(issuer_base);
+    EVP_PKEY *key = load_key(signer_base);
+    OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
+    OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), cert, issuer);
+    OCSP_RESPONSE *resp = NULL;
+    ASN1_TIME *tu = ASN1_GENERALIZEDTIME_set(NULL, this_update), *nu = ASN1_GENERALIZEDTIME_set(NULL, next_update);
+    ASN1_TIME *rt = ASN1_GENERALIZEDTIME_set(NULL, revoked);
+    int rev = status == V_OCSP_CERTSTATUS_REVOKED;
+    unsigned char *der = NULL;
+    int n = 0;
+    if (bs != NULL && id != NULL && tu != NULL && nu != NULL && rt != NULL &&
+        OCSP_basic_add1_status(bs, id, status, rev ? OCSP_REVOKED_STATUS_KEYCOMPROMISE : -1, rev ? rt : NULL, tu, nu) !=
+            NULL &&
+        OCSP_basic_sign(bs, signer, key, EVP_sha256(), NULL, 0) == 1 &&
+        ASN1_GENERALIZEDTIME_set((ASN1_GENERALIZEDTIME *)OCSP_resp_get0_produced_at(bs), this_update) != NULL &&
+        ASN1_item_sign(ASN1_ITEM_rptr(OCSP_RESPDATA), (X509_ALGOR *)OCSP_resp_get0_tbs_sigalg(bs), NULL,
+                       (ASN1_BIT_STRING *)OCSP_resp_get0_signature(bs), (void *)OCSP_resp_get0_respdata(bs), key,
+                       EVP_sha256()) > 0 &&
+        (resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs)) != NULL)
+        n = i2d_OCSP_RESPONSE(resp, &der);
+    if (n <= 0) {
+        ERR_print_errors_fp(stderr);
+        fprintf(stderr, "cannot make an OCSP response by %s\n", signer_base);
+        exit(2);
+    }
+    *len = (size_t)n;
+    OCSP_RESPONSE_free(resp);
+    OCSP_BASICRESP_free(bs);
+    OCSP_CERTID_free(id);
+    ASN1_TIME_free(tu);
+    ASN1_TIME_free(nu);
+    ASN1_TIME_free(rt);
+    EVP_PKEY_free(key);
+    X509_free(signer);
+    X509_free(issuer);
+    return der;
+}
+
+static X509_CRL *load_crl(const char *file)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s.crl", pki, file);
+    FILE *f = fopen(path, "r");
+    X509_CRL *crl = f ? PEM_read_X509_CRL(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    if (crl == NULL) {
+        fprintf(stderr, "cannot read %s\n", path);
+        exit(2);
+    }
+    return crl;
+}
+
+/* A CRL in the name of CA `name_of` (its subject), current over the same
+ * period as its real one, but signed with the rogue CA's key: a forgery. */
+static X509_CRL *forge_crl(const char *name_of, const char *real)
+{
+    X509 *ca = load_cert(name_of);
+    X509_CRL *orig = load_crl(real), *crl = X509_CRL_new();
+    EVP_PKEY *key = load_key("rogue-ca");
+    if (crl == NULL || X509_CRL_set_version(crl, X509_CRL_VERSION_2) != 1 ||
+        X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) != 1 ||
+        X509_CRL_set1_lastUpdate(crl, X509_CRL_get0_lastUpdate(orig)) != 1 ||
+        X509_CRL_set1_nextUpdate(crl, X509_CRL_get0_nextUpdate(orig)) != 1 || X509_CRL_sign(crl, key, EVP_sha256()) <= 0) {
+        ERR_print_errors_fp(stderr);
+        fprintf(stderr, "cannot forge a CRL\n");
+        exit(2);
+    }
+    EVP_PKEY_free(key);
+    X509_CRL_free(orig);
+    X509_free(ca);
+    return crl;
+}
+
+/* Requests made to the dead responders (port 9) so far. */
+static double dead_fetches(void)
+{
+    cJSON *a = ks_fetch_stats_json(), *o;
+    double n = 0;
+    cJSON_ArrayForEach(o, a)
+    {
+        if (t_str_eq(str_at(o, "authority"), "http://127.0.0.1:9"))
+            n += cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "requests"));
+    }
+    cJSON_Delete(a);
+    return n;
+}
+
+static time_t fixed_clock(void *arg)
+{
+    return *(const time_t *)arg;
+}
+
+typedef enum { O_NONE, O_GOOD, O_STALE, O_UNAUTHORISED, O_ROGUE, O_REVOKED } emb_ocsp;
+typedef enum { C_NONE, C_CAS, C_ALL, C_FORGED } emb_crls;
+
+/*
+ * Issue #20 item 3: the path input's embedded OCSP responses and CRLs (the
+ * fields CAdES revocation-values, PDF DSS and XAdES RevocationValues fill)
+ * are consulted before any fetch and verified like fetched ones.  The
+ * signer's path is citizen -> pref-ca -> jpki-bca -> gpki-bca -> ministry
+ * (anchor): an OCSP answer for the citizen and the three CA CRLs cover it.
+ * The POE is half an hour after the CRLs' thisUpdate; the validation time
+ * a month later, when nothing embedded is current any more: only evidence
+ * of the POE's time can pass a signature then.
+ */
+static void test_embedded(void)
+{
+    static const struct {
+        const char *name;
+        const char *signer;
+        emb_ocsp ocsp;
+        emb_crls crls;
+        int with_poe;      /* 0: no POE, validated a minute after the OCSP answer */
+        const char *indication, *sub;
+        int fetches;       /* 0: nothing may be fetched; 1: something must have been tried */
+        const char *ev0;   /* revocation[0].status, or NULL */
+        int at_poe;        /* revocation[0].at_poe */
+        const char *error; /* a substring of revocation[0].errors, or NULL */
+    } erows[] = {
+        {"ocsp+crls at the POE", "citizen-rsa", O_GOOD, C_CAS, 1, "TOTAL_PASSED", NULL, 0, "good", 1, NULL},
+        {"ocsp+crls now", "citizen-rsa", O_GOOD, C_CAS, 0, "TOTAL_PASSED", NULL, 0, "good", 0, NULL},
+        {"crls only at the POE", "citizen-rsa", O_NONE, C_ALL, 1, "TOTAL_PASSED", NULL, 0, "good", 1, NULL},
+        /* Control: nothing embedded, responders down. */
+        {"nothing embedded", "citizen-rsa", O_NONE, C_NONE, 1, "INDETERMINATE", "TRY_LATER", 1, "unavailable", 0, NULL},
+        /* Stale at the POE (and now): not used, so fetched, and down. */
+        {"stale ocsp", "citizen-rsa", O_STALE, C_CAS, 1, "INDETERMINATE", "TRY_LATER", 1, "unavailable", 0, "stale"},
+        /* Signed by a certificate of the CA without id-kp-OCSPSigning. */
+        {"unauthorised responder", "citizen-rsa", O_UNAUTHORISED, C_CAS, 1, "INDETERMINATE", "TRY_LATER", 1,
+         "unavailable", 0, "not authorised"},
+        /* Signed by another CA's subscriber. */
+        {"rogue responder", "citizen-rsa", O_ROGUE, C_CAS, 1, "INDETERMINATE", "TRY_LATER", 1, "unavailable", 0,
+         "responder"},
+        /* jpki-bca's CRL forged with the rogue CA's key. */
+        {"forged crl", "citizen-rsa", O_GOOD, C_FORGED, 1, "INDETERMINATE", "TRY_LATER", 1, "good", 1, NULL},
+        /* An answer of the POE's time showing a revocation before it. */
+        {"revoked before the POE", "citizen-revoked", O_REVOKED, C_CAS, 1, "TOTAL_FAILED", "REVOKED", 0, "revoked", 1,
+         NULL},
+        /* The same certificate, proven to exist before its revocation,
+         * with an answer of that time: good then. */
+        {"good at a POE before the revocation", "citizen-revoked", O_GOOD, C_CAS, 1, "TOTAL_PASSED", NULL, 0, "good", 1,
+         NULL},
+    };
+    for (size_t i = 0; i < sizeof erows / sizeof erows[0]; i++) {
+        int revoked_signer = strcmp(erows[i].signer, "citizen-revoked") == 0;
+        /* Revoked signer: POE 10 min after the revocation, or half an hour
+         * before it (the CRLs, an hour older than the revocation, are current). */
+        time_t poe = !revoked_signer ? t_crl + 1800
+                     : erows[i].ocsp == O_REVOKED ? t_revoked + 600 : t_revoked - 1800;
+        time_t tu = poe + 60; /* the answer was fetched a minute after the timestamp */
+        time_t at = erows[i].with_poe ? poe + 30 * 86400L : tu + 60;
+        X509 *cert = load_cert(erows[i].signer);
+        ks_blob ob = {0};
+        uint8_t *ocsp = NULL;
+        size_t olen = 0;
+        switch (erows[i].ocsp) {
+        case O_GOOD:
+            ocsp = make_ocsp("ocsp-responder", "pref-ca-self", cert, V_OCSP_CERTSTATUS_GOOD, 0, tu, tu + 86400, &olen);
+            break;
+        case O_STALE:
+            ocsp = make_ocsp("ocsp-responder", "pref-ca-self", cert, V_OCSP_CERTSTATUS_GOOD, 0, poe - 2 * 86400,
+                             poe - 86400, &olen);
+            break;
+        case O_UNAUTHORISED:
+            ocsp = make_ocsp("ocsp-unauthorised", "pref-ca-self", cert, V_OCSP_CERTSTATUS_GOOD, 0, tu, tu + 86400,
+                             &olen);
+            break;
+        case O_ROGUE:
+            ocsp = make_ocsp("rogue-citizen", "pref-ca-self", cert, V_OCSP_CERTSTATUS_GOOD, 0, tu, tu + 86400, &olen);
+            break;
+        case O_REVOKED:
+            ocsp = make_ocsp("ocsp-responder", "pref-ca-self", cert, V_OCSP_CERTSTATUS_REVOKED, t_revoked, tu,
+                             tu + 86400, &olen);
+            break;
+        case O_NONE:
+        default:
+            break;
+        }
+        ob.data = ocsp;
+        ob.len = olen;
+        STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
+        static const char *const cas[] = {"jpki-bca", "gpki-bca", "ministry-ca", "pref-ca"};
+        for (int k = 0; erows[i].crls != C_NONE && k < (erows[i].crls == C_ALL ? 4 : 3); k++)
+            sk_X509_CRL_push(crls, erows[i].crls == C_FORGED && k == 0 ? forge_crl("jpki-bca-self", "jpki-bca")
+                                                                        : load_crl(cas[k]));
+        ks_path_input pin = {.crls = crls, .ocsps = ocsp ? &ob : NULL, .n_ocsps = ocsp ? 1 : 0};
+        ks_ctx *ctx = t_load_config(cfgdir, "ltv-offline");
+        ks_ctx_set_clock(ctx, fixed_clock, &at);
+        double before = dead_fetches();
+        /* Twice: the second time an answer used now comes from the cache. */
+        for (int round = 0; round < (erows[i].with_poe ? 1 : 2); round++) {
+            ks_status st;
+            cJSON *obj = cJSON_CreateObject();
+            ks_status_set(&st, KS_TOTAL_FAILED, KS_SUB_NONE, NULL);
+            ks_result r = ks_check_signing_cert_poe(ctx, cert, &pin, at, NULL, erows[i].with_poe ? &poe : NULL, obj, &st);
+            CHECK(r == KS_OK, "%s: %s", erows[i].name, ks_result_name(r));
+            CHECK_STR(ks_indication_name(st.indication), erows[i].indication, "%s: %s", erows[i].name, st.detail);
+            CHECK_STR(ks_subindication_name(st.sub), erows[i].sub, "%s: %s", erows[i].name, st.detail);
+            const cJSON *ev0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(obj, "revocation"), 0);
+            CHECK_STR(str_at(ev0, "status"), erows[i].ev0, "%s: revocation[0].status", erows[i].name);
+            if (erows[i].ev0 != NULL && strcmp(erows[i].ev0, "unavailable") != 0) {
+                CHECK_STR(str_at(ev0, "from"), "message", "%s: revocation[0].from", erows[i].name);
+                CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev0, "at_poe")) == erows[i].at_poe,
+                      "%s: revocation[0].at_poe", erows[i].name);
+            }
+            if (round == 1)
+                CHECK_STR(str_at(ev0, "cached"), "memory", "%s: the second use comes from the cache", erows[i].name);
+            if (erows[i].error != NULL) {
+                char *errs = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(ev0, "errors"));
+                CHECK(errs != NULL && strstr(errs, erows[i].error) != NULL, "%s: errors %s lack \"%s\"", erows[i].name,
+                      errs ? errs : "(none)", erows[i].error);
+                free(errs);
+            }
+            cJSON_Delete(obj);
+        }
+        double fetched = dead_fetches() - before;
+        CHECK(erows[i].fetches ? fetched > 0 : fetched == 0, "%s: %.0f fetches", erows[i].name, fetched);
+        ks_ctx_unref(ctx);
+        sk_X509_CRL_pop_free(crls, X509_CRL_free);
+        OPENSSL_free(ocsp);
+        X509_free(cert);
+    }
+}
+
 /* ---------------- all or nothing under allocation failure ---------------- */
 
 static long oom_count, oom_at;
@@ -527,6 +771,7 @@ int main(int argc, char **argv)
     t_write_configs("cfg-ltv", configs, sizeof configs / sizeof configs[0], pki, cfgdir);
     test_tsp_direct();
     test_rows();
+    test_embedded();
     test_oom("revoked-two-ts");
     return t_done("test_ltv");
 }

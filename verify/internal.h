@@ -156,10 +156,19 @@ typedef struct {
     char detail[256];
 } ks_path_result;
 
-/* Sources of certificates for one validation. */
+/* Sources of certificates and revocation evidence for one validation.
+ * Everything here came with the request, so none of it is trusted for
+ * itself: certificates are path candidates, and the revocation evidence
+ * (the CMS SignedData crls, CAdES certificate-values/revocation-values,
+ * PDF DSS /Certs /CRLs /OCSPs, XAdES CertificateValues/RevocationValues)
+ * is verified by revoke.c exactly like fetched evidence, and consulted
+ * before anything is fetched (README "Embedded evidence").  The caller
+ * owns every field and caps the counts (limits.max_certs, max_crls). */
 typedef struct {
     STACK_OF(X509) *embedded;  /* from the signature; may be NULL */
     STACK_OF(X509_CRL) *crls;  /* CRLs the signature carries; may be NULL */
+    const ks_blob *ocsps;      /* DER OCSPResponses it carries (RFC 6960 4.2.1); may be NULL */
+    size_t n_ocsps;
     int from_input;            /* embedded came with a submitted certificate
                                   (a PEM bundle), not in a signature: "input" */
 } ks_path_input;
@@ -369,6 +378,27 @@ ks_result ks_ocsp_check(const ks_ctx *ctx, time_t at, const uint8_t *der, size_t
 /* Status of `cert` from `url`, through the cache. */
 ks_result ks_ocsp_lookup(ks_ctx *ctx, X509 *cert, X509 *issuer, const char *url, time_t at, ks_ocsp_answer *out,
                          const char **from, char *err, size_t errlen);
+/* An OCSP response the signed object carries (ks_path_input.ocsps), about
+ * `cert` from `issuer`, used for time `at`.  *about is 0 when no
+ * SingleResponse names the certificate (not an error: the object carries
+ * evidence about others).  Otherwise checked as a fetched answer is
+ * (ks_ocsp_check: signature, responder rules, freshness at `at`).  For a
+ * validation time of now it goes through the cache (key "ocsp|...|emb:<SHA-256
+ * of the DER>") and the rollback record (ks_registry_ocsp_seen); with `past`
+ * (a proven earlier time, ETSI EN 319 102-1 5.6.2.4) it is checked at that
+ * time alone: the cache and the rollback record speak of the present, and
+ * a later answer about the same certificate does not contradict what was
+ * true then.  *from: "message", or the cache tier that served it. */
+ks_result ks_ocsp_embedded(ks_ctx *ctx, X509 *cert, X509 *issuer, const ks_blob *der, time_t at, int past,
+                           ks_ocsp_answer *out, const char **from, int *about, char *err, size_t errlen);
+/* revoke.c: embedded evidence through the cache.  The cache's fetch for an
+ * "...|emb:<hex>" key serves the bytes this thread set (and only when
+ * their SHA-256 is the key's): embedded evidence is never fetched, so a
+ * background refresh of such a key fails and the entry simply expires. */
+void ks_rev_emb_set(const ks_blob *b); /* NULL: none */
+int ks_rev_emb_fetch(void *arg, const char *key, uint8_t **val, size_t *len);
+/* "emb:<64 hex>" of the bytes' SHA-256 into buf[70]; 0 on failure. */
+int ks_rev_emb_tag(const uint8_t *p, size_t len, char buf[70]);
 /* Checks one OCSP response about `cert` from `issuer`'s side at time `at`
  * (for the vector tests); *status is V_OCSP_CERTSTATUS_* on KS_OK. */
 ks_result ks_ocsp_verify_response(ks_ctx *ctx, const uint8_t *der, size_t len, X509 *cert, X509 *issuer, time_t at,

@@ -435,9 +435,13 @@ done:
 }
 
 static const ks_cache_ops ks_ocsp_ops = {.fetch = ks_ocsp_fetch, .decode = ks_ocsp_decode, .free_obj = free};
+/* Embedded answers: the same decode (the same checks at every load), bytes
+ * from the signed object instead of the responder. */
+static const ks_cache_ops ks_ocsp_emb_ops = {.fetch = ks_rev_emb_fetch, .decode = ks_ocsp_decode, .free_obj = free};
 
-ks_result ks_ocsp_lookup(ks_ctx *ctx, X509 *cert, X509 *issuer, const char *url, time_t at, ks_ocsp_answer *out,
-                         const char **from, char *err, size_t errlen)
+/* `url` is the responder's, or "emb:<hash>" for an embedded answer. */
+static ks_result ks_ocsp_lookup_ops(ks_ctx *ctx, X509 *cert, X509 *issuer, const char *url, const ks_cache_ops *ops,
+                                    time_t at, ks_ocsp_answer *out, const char **from, char *err, size_t errlen)
 {
     char fp[65], key[2400];
     BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
@@ -460,11 +464,11 @@ ks_result ks_ocsp_lookup(ks_ctx *ctx, X509 *cert, X509 *issuer, const char *url,
         ks_rev_obj obj;
         ks_fresh f;
         char why[KS_REV_ERRLEN];
-        if ((r = ks_rev_load(ctx, key, &ks_ocsp_ops, at, &obj, err, errlen)) != KS_OK)
+        if ((r = ks_rev_load(ctx, key, ops, at, &obj, err, errlen)) != KS_OK)
             goto done;
         *out = *(const ks_ocsp_answer *)obj.obj;
         *from = obj.from;
-        ks_rev_release(&obj, &ks_ocsp_ops);
+        ks_rev_release(&obj, ops);
         ks_ocsp_fresh(ctx, out, &f);
         if (!ks_rev_fresh(ctx, &f, at, NULL, why, sizeof why)) {
             snprintf(err, errlen, "answer not usable at the validation time: %s", why);
@@ -481,6 +485,60 @@ done:
     OPENSSL_free(serial);
     BN_free(bn);
     ks_openssl_drain(__func__);
+    return r;
+}
+
+ks_result ks_ocsp_lookup(ks_ctx *ctx, X509 *cert, X509 *issuer, const char *url, time_t at, ks_ocsp_answer *out,
+                         const char **from, char *err, size_t errlen)
+{
+    return ks_ocsp_lookup_ops(ctx, cert, issuer, url, &ks_ocsp_ops, at, out, from, err, errlen);
+}
+
+/* 1 when a SingleResponse of the (unverified) response names `serial` from
+ * `issuer`: only then is the response evidence about this certificate,
+ * and worth checking (and reporting when it fails). */
+static int ks_ocsp_mentions(const uint8_t *der, size_t len, X509 *issuer, const ASN1_INTEGER *serial)
+{
+    const unsigned char *p = der;
+    OCSP_RESPONSE *resp = NULL;
+    OCSP_BASICRESP *bs = NULL;
+    int found = 0;
+    if (len == 0 || len > LONG_MAX || (resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len)) == NULL || p != der + len ||
+        (bs = OCSP_response_get1_basic(resp)) == NULL)
+        goto done;
+    found = ks_ocsp_next_match(bs, issuer, serial, -1) >= 0;
+done:
+    OCSP_BASICRESP_free(bs);
+    OCSP_RESPONSE_free(resp);
+    ks_openssl_drain(__func__);
+    return found;
+}
+
+ks_result ks_ocsp_embedded(ks_ctx *ctx, X509 *cert, X509 *issuer, const ks_blob *der, time_t at, int past,
+                           ks_ocsp_answer *out, const char **from, int *about, char *err, size_t errlen)
+{
+    char tag[70];
+    ks_result r = KS_E_UNAVAILABLE;
+    *about = ks_ocsp_mentions(der->data, der->len, issuer, X509_get0_serialNumber(cert));
+    *from = "message";
+    if (!*about)
+        return KS_E_UNAVAILABLE;
+    if (past) {
+        /* ETSI EN 319 102-1 5.6.2.4: the status at the POE, from evidence
+         * of that time, every check of a fetched answer but the rollback
+         * record (which speaks of now). */
+        memset(out, 0, sizeof *out);
+        return ks_ocsp_check(ctx, at, der->data, der->len, issuer, X509_get0_serialNumber(cert), out, err, errlen);
+    }
+    if (!ks_rev_emb_tag(der->data, der->len, tag)) {
+        snprintf(err, errlen, "cannot hash the embedded response");
+        return KS_E_NOMEM;
+    }
+    ks_rev_emb_set(der);
+    r = ks_ocsp_lookup_ops(ctx, cert, issuer, tag, &ks_ocsp_emb_ops, at, out, from, err, errlen);
+    ks_rev_emb_set(NULL);
+    if (r == KS_OK && strcmp(*from, "network") == 0)
+        *from = "message"; /* decoded from the message just now, not fetched */
     return r;
 }
 

@@ -53,6 +53,7 @@ typedef struct {
     const time_t *poe;
     unsigned char revoked_ok[KS_REV_MAX_DEPTH];
     int after_poe;
+    int emb_crls_added; /* the message's CRLs are in crls already */
     ks_path_result crl_failure; /* a CRL problem other than "none available" */
     int have_crl_failure;
     int nomem; /* a piece of evidence could not be added: no verdict */
@@ -254,6 +255,50 @@ void ks_rev_release(ks_rev_obj *o, const ks_cache_ops *ops)
     memset(o, 0, sizeof *o);
 }
 
+/* ---------------- embedded evidence through the cache ---------------- */
+
+/* The bytes of the one embedded object this thread is loading: set around
+ * a single ks_rev_load, never shared with another thread. */
+static __thread const ks_blob *ks_emb_cur;
+
+void ks_rev_emb_set(const ks_blob *b)
+{
+    ks_emb_cur = b;
+}
+
+int ks_rev_emb_tag(const uint8_t *p, size_t len, char buf[70])
+{
+    unsigned char md[32];
+    if (EVP_Digest(p, len, md, NULL, EVP_sha256(), NULL) != 1) {
+        ks_openssl_drain(__func__);
+        return 0;
+    }
+    memcpy(buf, "emb:", 4);
+    ks_hex_encode(md, sizeof md, buf + 4);
+    return 1;
+}
+
+/* The key names the bytes by their hash (content-addressed): what the
+ * cache keeps under it can only ever be these bytes, checked again by
+ * decode at every load, from memory or memcached. */
+int ks_rev_emb_fetch(void *arg, const char *key, uint8_t **val, size_t *len)
+{
+    (void)arg;
+    const char *tag = strrchr(key, '|');
+    char want[70];
+    *val = NULL;
+    if (ks_emb_cur == NULL || tag == NULL || strncmp(tag + 1, "emb:", 4) != 0 ||
+        !ks_rev_emb_tag(ks_emb_cur->data, ks_emb_cur->len, want) || strcmp(tag + 1, want) != 0) {
+        snprintf(ks_rev_err, sizeof ks_rev_err, "embedded evidence is not fetched");
+        return -1;
+    }
+    if ((*val = malloc(ks_emb_cur->len ? ks_emb_cur->len : 1)) == NULL)
+        return -1;
+    memcpy(*val, ks_emb_cur->data, ks_emb_cur->len);
+    *len = ks_emb_cur->len;
+    return 0;
+}
+
 /* ---------------- CRLs through the cache ---------------- */
 
 /* "crl|<issuer sha256>|<url>" */
@@ -340,6 +385,8 @@ static void ks_crl_free_obj(void *obj)
 }
 
 static const ks_cache_ops ks_crl_ops = {.fetch = ks_crl_fetch, .decode = ks_crl_decode, .free_obj = ks_crl_free_obj};
+static const ks_cache_ops ks_crl_emb_ops = {.fetch = ks_rev_emb_fetch, .decode = ks_crl_decode,
+                                            .free_obj = ks_crl_free_obj};
 
 static void ks_ev_error(ks_rev *rv, int d, const char *what, const char *url, const char *err)
 {
@@ -431,8 +478,9 @@ static void ks_collect_crls(ks_rev *rv)
     const ks_ctx *ctx = rv->ctx;
     for (int i = 0; i < sk_X509_CRL_num(ctx->crls); i++)
         ks_add_crl(rv, sk_X509_CRL_value(ctx->crls, i), ctx->crl_origins[i], "file");
-    for (int i = 0; rv->in != NULL && i < sk_X509_CRL_num(rv->in->crls); i++)
+    for (int i = 0; rv->in != NULL && !rv->emb_crls_added && i < sk_X509_CRL_num(rv->in->crls); i++)
         ks_add_crl(rv, sk_X509_CRL_value(rv->in->crls, i), "signature", "message");
+    rv->emb_crls_added = 1;
     for (int d = 0; d < rv->n - 1; d++) {
         if (rv->established[d])
             continue;
@@ -615,7 +663,7 @@ static void ks_ocsp_step(ks_rev *rv, int d)
     free(url);
 }
 
-/* ---------------- the whole check ---------------- */
+/* ---------------- embedded evidence ---------------- */
 
 static int ks_all_established(const ks_rev *rv)
 {
@@ -624,6 +672,201 @@ static int ks_all_established(const ks_rev *rv)
             return 0;
     return 1;
 }
+
+/*
+ * Evidence the signed object carries (ks_path_input: CMS crls, CAdES
+ * revocation-values, PDF DSS, XAdES RevocationValues) is consulted before
+ * anything is fetched, and verified exactly as fetched evidence is: an
+ * OCSP answer by ks_ocsp_check (issuer, signature, responder rules,
+ * freshness), a CRL by its issuer's name and signature and ks_rev_fresh.
+ * It is used for two times:
+ *   - the validation time, through the cache and the rollback record, as
+ *     an answer from the network would be;
+ *   - with a POE, the proven time (ETSI EN 319 102-1 5.6.2.4): evidence
+ *     fresh then gives the status the certificate had then, which is what
+ *     past signature validation needs; a revocation it shows at or before
+ *     the POE is REVOKED, a later one is judged as any other.
+ * A depth it establishes is never fetched for.
+ */
+
+static void ks_ev_used(ks_rev *rv, int d, time_t t, int past)
+{
+    ks_ev_str(rv, rv->ev[d], "from", "message");
+    ks_ev_time(rv, rv->ev[d], "used_for", t);
+    if (!ks_json_set(rv->ev[d], "at_poe", cJSON_CreateBool(past)))
+        rv->nomem = 1;
+}
+
+static void ks_emb_ocsp(ks_rev *rv, int d, time_t t, int past)
+{
+    X509 *cert = sk_X509_value(rv->chain, d), *issuer = sk_X509_value(rv->chain, d + 1);
+    for (size_t i = 0; i < rv->in->n_ocsps && !rv->established[d]; i++) {
+        ks_ocsp_answer a;
+        const char *from = NULL;
+        int about = 0;
+        char err[KS_REV_ERRLEN];
+        ks_result r = ks_ocsp_embedded(rv->ctx, cert, issuer, &rv->in->ocsps[i], t, past, &a, &from, &about, err,
+                                       sizeof err);
+        if (!about)
+            continue; /* about another certificate */
+        if (r != KS_OK) {
+            ks_ev_error(rv, d, past ? "OCSP (embedded, at the POE)" : "OCSP (embedded)", "signature", err);
+            continue;
+        }
+        if (a.status != V_OCSP_CERTSTATUS_GOOD && a.status != V_OCSP_CERTSTATUS_REVOKED)
+            continue;
+        cJSON *ev = rv->ev[d];
+        ks_ev_str(rv, ev, "source", "ocsp");
+        ks_ev_used(rv, d, t, past);
+        if (strcmp(from, "message") != 0)
+            ks_ev_str(rv, ev, "cached", from);
+        ks_ev_str(rv, ev, "status", ks_status_word(a.status));
+        ks_ev_time(rv, ev, "this_update", a.this_update);
+        ks_ev_time(rv, ev, "next_update", a.next_update);
+        ks_ev_time(rv, ev, "produced_at", a.produced_at);
+        if (a.status == V_OCSP_CERTSTATUS_GOOD)
+            rv->established[d] = 1;
+        else
+            ks_ev_revoked(rv, d, a.revocation_time, NULL, a.reason >= 0 ? a.reason : CRL_REASON_UNSPECIFIED);
+        return;
+    }
+}
+
+/* An embedded CRL usable for the certificate at depth d at time t: a
+ * complete CRL from its issuer (name, signature) current at t.  For now
+ * through the cache under its hash (ks_crl_decode: the same checks as a
+ * fetched CRL, rollback included); at a proven past time checked here. */
+static int ks_emb_crl_usable(ks_rev *rv, X509_CRL *crl, int d, time_t t, int past)
+{
+    X509 *issuer = sk_X509_value(rv->chain, d + 1);
+    unsigned char *der = NULL;
+    int ok = 0, len;
+    char fp[65], tag[70], key[160], err[KS_REV_ERRLEN] = "";
+    if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0 ||
+        X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0)
+        goto done; /* another CA's: not about this certificate */
+    if (past) {
+        ks_fresh f = {0};
+        if (ks_vcache_crl_verify(rv->ctx, crl, issuer) != 1)
+            snprintf(err, sizeof err, "CRL not signed by the issuing CA");
+        else if (!ks_asn1_time_to_time_t(X509_CRL_get0_lastUpdate(crl), &f.this_update) ||
+                 !ks_asn1_time_to_time_t(X509_CRL_get0_nextUpdate(crl), &f.next_update))
+            snprintf(err, sizeof err, "CRL without thisUpdate/nextUpdate");
+        else
+            ok = ks_rev_fresh(rv->ctx, &f, t, NULL, err, sizeof err);
+        goto done;
+    }
+    if ((len = i2d_X509_CRL(crl, &der)) <= 0 || !ks_registry_put(rv->ctx->registry, issuer, fp) ||
+        !ks_rev_emb_tag(der, (size_t)len, tag)) {
+        snprintf(err, sizeof err, "cannot encode the CRL");
+        goto done;
+    }
+    snprintf(key, sizeof key, "crl|%s|%s", fp, tag);
+    ks_blob b = {.name = NULL, .data = der, .len = (size_t)len};
+    ks_rev_obj o;
+    ks_rev_emb_set(&b);
+    if (ks_rev_load(rv->ctx, key, &ks_crl_emb_ops, t, &o, err, sizeof err) == KS_OK) {
+        ok = 1;
+        ks_rev_release(&o, &ks_crl_emb_ops);
+    }
+    ks_rev_emb_set(NULL);
+done:
+    if (!ok && err[0])
+        ks_ev_error(rv, d, past ? "CRL (embedded, at the POE)" : "CRL (embedded)", "signature", err);
+    OPENSSL_free(der);
+    ks_openssl_drain(__func__);
+    return ok;
+}
+
+/* The embedded CRLs usable at t, checked along the path at t (RFC 5280
+ * 6.3) for the depths they cover. */
+static void ks_emb_crls(ks_rev *rv, time_t t, int past)
+{
+    unsigned char covered[KS_REV_MAX_DEPTH] = {0}, missing[KS_REV_MAX_DEPTH];
+    ks_crl_past pp = {.validity_ok = 1, .revoked_ok = rv->revoked_ok};
+    ks_path_result res;
+    int any = 0;
+    STACK_OF(X509_CRL) *sk = sk_X509_CRL_new_null();
+    if (sk == NULL) {
+        rv->nomem = 1;
+        return;
+    }
+    for (int i = 0; i < sk_X509_CRL_num(rv->in->crls); i++) {
+        X509_CRL *crl = sk_X509_CRL_value(rv->in->crls, i);
+        int use = 0;
+        for (int d = 0; d < rv->n - 1; d++)
+            if (!rv->established[d] && ks_emb_crl_usable(rv, crl, d, t, past))
+                use = covered[d] = 1;
+        if (use && sk_X509_CRL_push(sk, crl) <= 0)
+            rv->nomem = 1;
+        any |= use;
+    }
+    memset(&res, 0, sizeof res);
+    /* A revocation after the POE is forgiven and the path checked again
+     * for the next one up, at most once per depth (as ks_crl_step). */
+    for (int round = 0; any && round < rv->n; round++) {
+        memset(missing, 0, sizeof missing);
+        ks_path_check_crls(rv->ctx, rv->chain, sk, t, NULL, rv->established, 1, rv->poe ? &pp : NULL, missing, &res);
+        int d = res.error_depth;
+        if (res.x509_error != X509_V_ERR_CERT_REVOKED || d < 0 || d >= rv->n - 1 || rv->revoked_ok[d])
+            break;
+        ks_crl_revoked_entry(rv, d);
+        ks_ev_used(rv, d, t, past);
+        if (!rv->revoked_ok[d])
+            break; /* revoked at or before the POE: final */
+        ks_path_result_clear(&res);
+    }
+    if (any && res.indication == KS_TOTAL_PASSED) {
+        for (int d = 0; d < rv->n - 1; d++) {
+            if (rv->established[d] || missing[d] || !covered[d])
+                continue;
+            ks_crl_item it = {.from = "message"};
+            snprintf(it.origin, sizeof it.origin, "signature");
+            for (int i = 0; i < sk_X509_CRL_num(sk) && it.crl == NULL; i++)
+                if (X509_NAME_cmp(X509_CRL_get_issuer(sk_X509_CRL_value(sk, i)),
+                                  X509_get_issuer_name(sk_X509_value(rv->chain, d))) == 0)
+                    it.crl = sk_X509_CRL_value(sk, i);
+            rv->established[d] = 1;
+            ks_ev_str(rv, rv->ev[d], "status", "good");
+            if (it.crl != NULL)
+                ks_ev_crl(rv, d, &it);
+            else
+                ks_ev_str(rv, rv->ev[d], "source", "crl");
+            ks_ev_used(rv, d, t, past);
+        }
+    }
+    ks_path_result_clear(&res);
+    sk_X509_CRL_free(sk);
+    ks_openssl_drain(__func__);
+}
+
+static void ks_embedded(ks_rev *rv)
+{
+    if (rv->in == NULL || (rv->in->n_ocsps == 0 && sk_X509_CRL_num(rv->in->crls) <= 0))
+        return;
+    for (int i = 0; !rv->emb_crls_added && i < sk_X509_CRL_num(rv->in->crls); i++)
+        ks_add_crl(rv, sk_X509_CRL_value(rv->in->crls, i), "signature", "message");
+    rv->emb_crls_added = 1;
+    for (int pass = 0; pass < 2; pass++) {
+        int past = pass == 1;
+        if (past && (rv->poe == NULL || *rv->poe == rv->at))
+            break;
+        time_t t = past ? *rv->poe : rv->at;
+        for (int step = 0; step < 2; step++) {
+            if ((step == 0) == (rv->ctx->rev.prefer_crl != 0)) {
+                ks_emb_crls(rv, t, past);
+            } else {
+                for (int d = 0; d < rv->n - 1 && rv->revoked_depth < 0; d++)
+                    if (!rv->established[d])
+                        ks_emb_ocsp(rv, d, t, past);
+            }
+            if (rv->revoked_depth >= 0 || ks_all_established(rv))
+                return;
+        }
+    }
+}
+
+/* ---------------- the whole check ---------------- */
 
 static void ks_ocsp_all(ks_rev *rv)
 {
@@ -664,7 +907,12 @@ ks_result ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, c
         if (ev == NULL)
             return KS_E_NOMEM;
     }
-    if (ctx->rev.prefer_crl) {
+    /* What the signed object carries first: a depth it establishes is
+     * never fetched for. */
+    ks_embedded(&rv);
+    if (rv.revoked_depth >= 0 || ks_all_established(&rv)) {
+        /* nothing left to fetch */
+    } else if (ctx->rev.prefer_crl) {
         ks_crl_step(&rv);
         if (rv.revoked_depth < 0 && !rv.have_crl_failure)
             ks_ocsp_all(&rv);
