@@ -493,6 +493,16 @@ void ks_fcgi_readiness_collect(const ks_fcgi_gen *g, ks_fcgi_readiness *r)
     else
         ks_check_add(r, "audit_log", !g->set.audit_required,
                      g->set.audit_required ? "cannot be written (audit.required)" : "cannot be written");
+    /* Present only when verdict_signing is configured: the citizens' page
+     * (www/app.js) asks for a signed verdict (?sign=1) only when it sees
+     * this check, so it never shows a download the service cannot make.
+     * The key was loaded with the configuration; a key that fails to load
+     * fails the load, so a present check is always ok. */
+    if (g->signer != NULL)
+        ks_check_add(r, "verdict_signing", 1,
+                     strcmp(ks_jws_key_alg(g->signer), "ES256") == 0
+                         ? "ES256: ?sign=1 answers a signed verdict (application/jose)"
+                         : "PS256: ?sign=1 answers a signed verdict (application/jose)");
     cJSON *st = g->ctx ? ks_ctx_status(g->ctx, ks_ctx_now(g->ctx)) : NULL;
     const cJSON *mc = cJSON_GetObjectItemCaseSensitive(st, "memcached"), *crl;
     /* Degraded is not unready (issue 22): with memcached down verdicts

@@ -120,12 +120,24 @@ KS_PEER_PORT=$CRL_PORT ks_exec_service "$PY" "$PEER" "$RUN/crl.port" static "$RU
     >>"$RUN/crl.log" 2>&1 &
 started crl $!
 
+VS_CERT=
 if [ -z "$CONFIG" ]; then
     ks_cache_key "$RUN/cache.key"
+    # The demo's own verdict-signing key (ES256), made fresh for each run, so
+    # the page's "download the signed result" works and
+    # `bin/kensho verify-verdict --cert build/run/verdict-signing.pem FILE`
+    # checks what it saved.  A real deployment keeps its key (README).
+    (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout "$RUN/verdict-signing.key" -out "$RUN/verdict-signing.pem" -subj "/CN=kensho demo verdicts" \
+        -days 30 2>/dev/null)
+    chmod 0644 "$RUN/verdict-signing.pem"
+    [ "$(id -u)" -eq 0 ] && chown nobody:nogroup "$RUN/verdict-signing.key"
+    VS_CERT=$RUN/verdict-signing.pem
     CONFIG=$RUN/demo.json
     cat >"$CONFIG" <<JSON
 {
 $(ks_demo_trust_json "$SVC_PKI" "$OCSP_PORT" "$CRL_PORT" "$MC_PORT" 3000 "$RUN/cache.key"),
+  "verdict_signing": {"key_file": "$RUN/verdict-signing.key", "cert_file": "$VS_CERT"},
   "limits": {"max_body_bytes": 20971520},
   "service": {"threads": 4},
   "audit": {"path": "$RUN/audit.log", "required": true, "fsync": "always"}
@@ -157,6 +169,8 @@ cat <<EOF
     curl -s -F signature=@$P/sig-detached-rsa.p7s -F content=@$P/doc.txt http://127.0.0.1:$PORT/api/v1/verify
     curl -s --data-binary @$P/citizen-rsa.pem -H 'Content-Type: application/x-pem-file' http://127.0.0.1:$PORT/api/v1/certificate
     curl -s http://127.0.0.1:$PORT/readyz ; curl -s http://127.0.0.1:$PORT/metrics
+    curl -s -F signature=@$P/sig-attached-rsa.p7m 'http://127.0.0.1:$PORT/api/v1/verify?sign=1' >result.jws
+    $K verify-verdict --cert ${VS_CERT:-CERT} result.jws   # also what the page's download saved
     kill -HUP $FCGI_PID   # kensho-fcgi reloads the configuration and trust anchors
     $K audit-verify $RUN/audit.log
 

@@ -200,6 +200,9 @@ check "batch as multipart: 415" [ "$(jget batch-multipart code)" = KS_E_UNSUPPOR
 # ---- signed verdicts ----
 req sign-off -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify?sign=1"
 check "?sign=1 without verdict_signing: 400" [ "$(cat "$A/sign-off.code") $(jget sign-off code)" = "400 KS_E_BAD_REQUEST" ]
+# /readyz names a verdict_signing check exactly when the service can sign
+# (the citizens' page offers the signed result's download only then).
+check "no verdict_signing: /readyz names no verdict_signing check" [ "$(jget readyz checks.verdict_signing)" = null ]
 req sign-bad -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify?sign=yes"
 check "?sign=yes: 400" [ "$(jget sign-bad code)" = KS_E_BAD_REQUEST ]
 reload_with() { # reload_with EXTRA_JSON: SIGHUP with it, wait until ?sign=1 is served
@@ -214,6 +217,9 @@ sign_check() { # sign_check NAME CERT: the answer is a JWS that verify-verdict a
 for alg in ec rsa; do
     [ "$alg" = rsa ] && check "reload with verdict_signing (PS256)" reload_with ", \"verdict_signing\": {\"key_file\": \"$T/vs-rsa.key\", \"cert_file\": \"$T/vs-rsa.pem\"}"
     n=signed-$alg
+    req "readyz-$n" "$B/readyz"
+    check "$n: /readyz names verdict_signing, ok, with its algorithm" \
+        [ "$(jget "readyz-$n" checks.verdict_signing.ok) $(jget "readyz-$n" checks.verdict_signing.detail | cut -d: -f1)" = "true $([ $alg = ec ] && echo ES256 || echo PS256)" ]
     req "$n" -F "signature=@$P/sig-detached-rsa.p7s" -F "content=@$P/doc.txt" "$B/api/v1/verify?sign=1&at=$AT"
     check "$n: 200 application/jose" [ "$(cat "$A/$n.code") $(grep -i '^content-type:' "$A/$n.hdr" | tr -d '\r' | cut -d' ' -f2)" = "200 application/jose" ]
     check "$n: verify-verdict accepts it" sign_check "$n" "$T/vs-$alg.pem"

@@ -6,6 +6,12 @@
 # Debian's chromium through playwright-core.  Screenshots (and a printed
 # PDF) go to build/www-artifacts/.
 #
+# The service signs verdicts (verdict_signing, a key made here) and trusts
+# the test PKI's TSA (timestamp_anchors): the page shows PDFs' signature
+# fields (build/pki/pdf, tests/pki/mkpdf.sh), long-term signatures (made by
+# $OUT/tests/test_ltv --emit) and downloads the signed result, which
+# bin/kensho verify-verdict must accept.
+#
 # Chromium, node or npm missing: the test FAILS, loudly (CI installs them
 # with tests/install-deps.sh).  KS_SKIP_BROWSER=1 skips it on a developer
 # machine, saying so (not in CI: CI=true ignores it).  playwright-core comes from tests/www/package-lock.json
@@ -87,8 +93,22 @@ trap cleanup EXIT
 # The service accepts 1 MiB (so a 1.5 MiB upload meets its 413), the page
 # checks 20 MiB itself (www/index.html), nginx lets 21 MiB through.
 SERVER_MAX=1048576
+# The gateway's verdict-signing key (ES256), for the page's download.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/vs.key" -out "$T/vs.pem" \
+    -subj /CN=kensho-www-test-verdicts -days 30 2>/dev/null
+# Long-term signatures with a TSA whose clock tests/test_ltv.c chose, and
+# the validation time they are meant for (the page's requests get ?at=).
+mkdir -p "$T/ltv"
+if ! "${OUT:-$ROOT/build/rel}/tests/test_ltv" --emit "$T/ltv" || [ ! -s "$T/ltv/ltv-at.txt" ]; then
+    echo "test_www: ${OUT:-build/rel}/tests/test_ltv --emit did not make the long-term signatures (make)" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+[ -f "$P/pdf/two-sigs.pdf" ] || { echo "test_www: no $P/pdf (make build/pki/pdf/.done)" >&2; echo "0 passed, 1 failed"; exit 1; }
 cat >"$T/kensho.json" <<JSON
 {"trust_anchors": ["$P/anchors"], "intermediates": ["$P/intermediates"],
+ "timestamp_anchors": ["$P/tsa-ca.pem"],
+ "verdict_signing": {"key_file": "$T/vs.key", "cert_file": "$T/vs.pem"},
  "crls": ["$P/pref-ca.crl", "$P/pref-ca2.crl", "$P/ministry-ca.crl", "$P/gpki-bca.crl", "$P/jpki-bca.crl"],
  "revocation": {"mode": "require", "timeout_ms": 3000},
  "accept_policies": ["1.2.392.200149.8.5.1.1.20"],
@@ -108,6 +128,7 @@ fi
 rm -rf "$ART"
 mkdir -p "$ART"
 BASE=http://127.0.0.1:$PORT PKI=$P ART=$ART CHROMIUM=$CHROMIUM SERVER_MAX=$SERVER_MAX \
+    LTV=$T/ltv LAT=$(cat "$T/ltv/ltv-at.txt") DL=$T/dl \
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PLAYWRIGHT_BROWSERS_PATH=0 \
     timeout 300 node "$W/e2e.mjs" >"$T/e2e.out"
 rc=$?
@@ -121,6 +142,20 @@ else
     [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && bad "e2e.mjs exit $rc with no failed check"
 fi
 echo "  screenshots: $(find "$ART" -name '*.png' | wc -l) in $ART" >&2
+
+# ---- the signed result the page saved is one bin/kensho accepts ----
+vv() { "$K" verify-verdict --cert "$1" "$2" >"$T/vv.json" 2>"$T/vv.err"; }
+check "downloaded result: verify-verdict accepts it" vv "$T/vs.pem" "$T/dl/result.jws"
+check "downloaded result: the check shown on the page (request id, verdict)" python3 -c '
+import json, sys
+v = json.load(open(sys.argv[1]))
+p = v.get("payload") or {}
+ok = v.get("valid") is True and p.get("request_id") == open(sys.argv[2]).read().strip() != "" \
+    and p["verdict"]["indication"] == "TOTAL_PASSED" and p["inputs"][0]["role"] == "signature"
+sys.exit(0 if ok else 1)' "$T/vv.json" "$T/dl/result.request-id"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/other.key" -out "$T/other.pem" \
+    -subj /CN=someone-else -days 30 2>/dev/null
+check "downloaded result: refused with another certificate" bash -c "! '$K' verify-verdict --cert '$T/other.pem' '$T/dl/result.jws' >/dev/null 2>&1"
 
 # ---- what the page sent left no personal data in any log ----
 ks_stop "$NGINX_PID" 10

@@ -21,7 +21,7 @@
     return;
   }
   var SVG_NS = 'http://www.w3.org/2000/svg';
-  var SIG_EXT = /\.(p7s|p7m|xml|xtx|zip|pem|p7b|p7c|b64)$/i;
+  var SIG_EXT = /\.(p7s|p7m|xml|xtx|zip|pdf|pem|p7b|p7c|b64)$/i;
   var TIMEOUT_MS = 120000;
   var ERAS = {
     meiji: [1868, '明治', 'Meiji'],
@@ -38,7 +38,8 @@
     xhr: null,
     busy: null,       // {key, vars} of the progress text
     formError: null,  // {key, vars}
-    result: null      // {kind: 'verdict'|'problem', ...}
+    result: null,     // {kind: 'verdict'|'problem', ..., jws (when signed)}
+    canSign: false    // /readyz names a verdict_signing check
   };
 
   function $(id) {
@@ -513,9 +514,14 @@
     });
     var xhr = new XMLHttpRequest();
     state.xhr = xhr;
-    xhr.open('POST', 'api/v1/verify');
+    // When the service can sign, the one check asks for the signed verdict
+    // (?sign=1, a compact JWS): the page shows the verdict inside it and the
+    // download saves exactly that answer, with the same request id and
+    // audit record; no second verification that could differ.
+    xhr.open('POST', state.canSign ? 'api/v1/verify?sign=1' : 'api/v1/verify');
     xhr.timeout = TIMEOUT_MS;
-    xhr.setRequestHeader('Accept', 'application/json, application/problem+json');
+    xhr.setRequestHeader('Accept', state.canSign ? 'application/jose, application/problem+json' :
+      'application/json, application/problem+json');
     xhr.upload.addEventListener('progress', function (e) {
       if (e.lengthComputable && e.total > 0 && e.loaded < e.total && state.xhr === xhr) {
         setBusy({key: 'progress_upload', vars: {pct: Math.min(100, Math.round(100 * e.loaded / e.total))}});
@@ -548,9 +554,53 @@
     xhr.send(fd);
   }
 
+  /* RFC 4648 5 base64url, then UTF-8 (fatal on a bad sequence). */
+  function b64urlText(s) {
+    if (!/^[A-Za-z0-9_-]+$/.test(s)) {
+      throw new Error('not base64url');
+    }
+    var b = s.replace(/-/g, '+').replace(/_/g, '/');
+    while (b.length % 4) {
+      b += '=';
+    }
+    var bin = window.atob(b);
+    var bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) {
+      bytes[i] = bin.charCodeAt(i);
+    }
+    return new TextDecoder('utf-8', {fatal: true}).decode(bytes);
+  }
+
+  /* A signed verdict (README "Signed verdicts"): the compact JWS of
+   * {"verdict", "inputs", "audit", "request_id", "signed_at", ...}.  The
+   * page does not check the signature (it trusts this service as it trusts
+   * its JSON answers); `bin/kensho verify-verdict` does, on the saved file.
+   * Anything that does not read as one is "an unexpected answer". */
+  function signedVerdict(text) {
+    var parts = String(text || '').trim().split('.');
+    if (parts.length !== 3 || !parts[2]) {
+      return null;
+    }
+    try {
+      var pl = JSON.parse(b64urlText(parts[1]));
+      if (isObj(pl) && isObj(pl.verdict) && typeof pl.verdict.indication === 'string') {
+        return {verdict: pl.verdict, jws: parts.join('.')};
+      }
+    } catch (e) {
+      return null;
+    }
+    return null;
+  }
+
   function interpret(xhr) {
     var rid = xhr.getResponseHeader('X-Request-Id') || '';
     var ct = (xhr.getResponseHeader('Content-Type') || '').toLowerCase();
+    if (xhr.status === 200 && ct.indexOf('application/jose') === 0) {
+      var sv = signedVerdict(xhr.responseText);
+      if (sv) {
+        return {kind: 'verdict', verdict: sv.verdict, jws: sv.jws, requestId: rid};
+      }
+    }
     var body = null;
     try {
       body = JSON.parse(xhr.responseText);
@@ -723,7 +773,7 @@
     add(s, dl([
       [t('signing_time'), timeNode(v.signing_time) || t('signing_time_none')],
       [t('validation_time'), timeNode(v.validation_time)]
-    ]));
+    ].concat(vmRows(v.validation_model))));
     return s;
   }
 
@@ -947,6 +997,300 @@
     return add(s, ol);
   }
 
+  /* ---- timestamps, PDF signature fields (issue #19), long-term signatures (#20) ---- */
+
+  function isObj(x) {
+    return !!x && typeof x === 'object' && !Array.isArray(x);
+  }
+
+  function objList(a) {
+    return Array.isArray(a) ? a.filter(isObj) : [];
+  }
+
+  function badgeClass(st) {
+    return st === 'TOTAL_PASSED' ? 'badge-good' : st === 'TOTAL_FAILED' ? 'badge-bad' : 'badge-warn';
+  }
+
+  /* A PDF date (ISO 32000-1 7.9.4, "D:YYYYMMDDHHmmSSOHH'mm'") exactly as the
+   * file claims it: shown in Japan time when it names its offset, else as
+   * written.  Whoever made the file wrote it: a claim, never a fact. */
+  function pdfDateText(s) {
+    var m = /^D:(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(Z|([+-])(\d{2})'?(\d{2})'?)$/.exec(String(s || ''));
+    if (!m) {
+      return String(s || '');
+    }
+    var off = m[7] === 'Z' ? 'Z' : m[8] + m[9] + ':' + m[10];
+    var iso = m[1] + '-' + m[2] + '-' + m[3] + 'T' + m[4] + ':' + m[5] + ':' + m[6] + off;
+    return isNaN(new Date(iso).getTime()) ? String(s) : timeText(iso);
+  }
+
+  function tsTypeKey(type) {
+    var k = 'ts_type_' + String(type || '');
+    return has(k) ? k : 'ts_type_other';
+  }
+
+  /* timestamps[]: {type, time, tsa, indication, message_imprint_ok}.  A
+   * timestamp that does not verify is shown as such, never left out. */
+  function tsList(list) {
+    var items = objList(list);
+    if (!items.length) {
+      return null;
+    }
+    var ul = el('ul', 'ts-list');
+    items.forEach(function (x) {
+      var st = stateOf(x.indication);
+      var li = el('li', 'ts-item ts-' + CLS[st]);
+      li.setAttribute('data-type', String(x.type || ''));
+      var head = el('div', 'ts-head');
+      add(head, el('span', 'ts-type', t(tsTypeKey(x.type))));
+      add(head, el('span', 'badge ' + badgeClass(st), t(st === 'TOTAL_PASSED' ? 'ts_ok' : 'ts_bad')));
+      add(li, head);
+      add(li, dl([
+        [t('ts_time'), timeNode(x.time) || t('ts_time_none')],
+        [t('ts_tsa'), x.tsa ? dnName(x.tsa) : t('ts_tsa_none')],
+        [t('ts_imprint'), x.message_imprint_ok === true ? t('ts_imprint_ok') :
+          x.message_imprint_ok === false ? t('ts_imprint_bad') : '', x.message_imprint_ok === false ? 'emph' : ''],
+        [t('tech_subindication'), x.subindication, 'tech']
+      ], 'facts facts-compact'));
+      add(ul, li);
+    });
+    return ul;
+  }
+
+  function timestampsBlock(v) {
+    if (v.format === 'pdf') {
+      return null; // shown under each signature field
+    }
+    var ul = tsList(v.timestamps);
+    if (!ul) {
+      return null;
+    }
+    var s = section('ts_heading', 'block-ts');
+    add(s, el('p', 'block-lede', t('ts_lede')));
+    ul.id = 'timestamps';
+    return add(s, ul);
+  }
+
+  function modKindKey(kind) {
+    var k = 'mod_' + String(kind || '');
+    return has(k) ? k : 'mod_other';
+  }
+
+  function modItem(m) {
+    var ok = m.allowed === true; // anything else is not allowed: fail closed
+    var li = el('li', 'mod ' + (ok ? 'mod-ok' : 'mod-bad'));
+    li.setAttribute('data-kind', String(m.kind || ''));
+    add(li, el('span', 'mod-kind', t(modKindKey(m.kind))));
+    if (m.object) {
+      add(li, el('code', 'mod-object', m.object));
+    }
+    add(li, el('span', 'badge ' + (ok ? 'badge-good' : 'badge-bad'), t(ok ? 'mod_allowed' : 'mod_disallowed')));
+    return li;
+  }
+
+  function pdfField(x, nrev) {
+    var st = stateOf(x.indication);
+    var isTs = x.type === 'document_timestamp';
+    var li = el('li', 'pdf-field pdf-field-' + CLS[st]);
+    li.setAttribute('data-field', String(x.field || ''));
+    var head = el('div', 'pdf-field-head');
+    add(head, icon(ICON[st], 'mini-icon mini-' + CLS[st]));
+    add(head, el('span', 'pdf-field-kind', t(isTs ? 'pdf_kind_doc_ts' : 'pdf_kind_signature')));
+    add(head, el('code', 'pdf-field-name', x.field || t('pdf_field_unnamed')));
+    add(head, el('span', 'badge ' + badgeClass(st), t('state_' + st)));
+    add(li, head);
+    var reasons = objList(x.reasons);
+    if (reasons.length) {
+      add(li, el('p', 'pdf-field-reason', vtext(reasons[0])));
+    }
+    var mods = objList(x.modifications_after_signing);
+    var bad = mods.filter(function (m) {
+      return m.allowed !== true;
+    });
+    if (bad.length) {
+      // What changed after signing and is not allowed: first, in red.
+      var alert = el('div', 'pdf-alert');
+      add(alert, el('p', 'pdf-alert-title', t('pdf_mods_bad_title')));
+      var bl = el('ul', 'mods mods-bad');
+      bad.forEach(function (m) {
+        add(bl, modItem(m));
+      });
+      add(li, add(alert, bl));
+    }
+    var claims = isObj(x.claims) ? x.claims : {};
+    var sg = isObj(x.signer) ? x.signer : null;
+    var tss = objList(x.timestamps);
+    var who = sg ? dnName(sg.subject) : isTs && tss.length && tss[0].tsa ? dnName(tss[0].tsa) : '';
+    // Not the whole file: plain words when every later change is allowed
+    // (a further signature, a timestamp), red when anything else is.
+    var laterOk = x.covers_whole_document === false && mods.length > 0 && bad.length === 0;
+    var cover = x.covers_whole_document === true ? t('pdf_covers_all') : laterOk ? t('pdf_covers_then') :
+      x.covers_whole_document === false ? t('pdf_covers_part') : '';
+    var rev = typeof x.revision === 'number' ? (typeof nrev === 'number' ?
+      t('pdf_revision_of', {n: x.revision, total: nrev}) : t('pdf_revision_n', {n: x.revision})) : '';
+    add(li, dl([
+      [t(isTs ? 'pdf_tsa' : st === 'TOTAL_PASSED' ? 'pdf_who' : 'cert_subject'), who],
+      [t('pdf_claimed_time'), claims.signing_time ? pdfDateText(claims.signing_time) : ''],
+      [t('pdf_claimed_reason'), claims.reason],
+      [t('pdf_claimed_location'), claims.location],
+      [t('pdf_claimed_contact'), claims.contact_info],
+      [t('pdf_coverage'), cover, x.covers_whole_document === true ? 'ok' : laterOk ? '' : 'emph'],
+      [t('pdf_revision'), rev],
+      [t('pdf_sub_filter'), x.sub_filter, 'tech']
+    ], 'facts facts-compact'));
+    if (claims.signing_time || claims.reason || claims.location || claims.contact_info) {
+      add(li, el('p', 'note pdf-claims-note', t('pdf_claims_note')));
+    }
+    if (mods.length) {
+      add(li, el('h3', 'pdf-sub', t('pdf_mods_heading')));
+      var ul = el('ul', 'mods');
+      mods.forEach(function (m) {
+        add(ul, modItem(m));
+      });
+      add(li, ul);
+    } else if (x.covers_whole_document === true) {
+      add(li, el('p', 'note', t('pdf_mods_none')));
+    }
+    var tl = tsList(tss);
+    if (tl) {
+      add(li, el('h3', 'pdf-sub', t('ts_heading')));
+      add(li, tl);
+    }
+    return li;
+  }
+
+  function pdfBlock(v) {
+    if (v.format !== 'pdf') {
+      return null;
+    }
+    var info = isObj(v.pdf) ? v.pdf : {};
+    var list = objList(v.signers);
+    var s = section('pdf_heading', 'block-pdf');
+    add(s, el('p', 'block-lede', typeof info.revisions === 'number' ?
+      t('pdf_lede_rev', {n: list.length, r: info.revisions}) : t('pdf_lede', {n: list.length})));
+    if (!list.length) {
+      add(s, el('p', 'note', t('pdf_no_fields')));
+      return s;
+    }
+    var ol = el('ol', 'pdf-fields');
+    ol.id = 'pdf-fields';
+    list.forEach(function (x) {
+      add(ol, pdfField(x, info.revisions));
+    });
+    return add(s, ol);
+  }
+
+  function isoMs(iso) {
+    var d = typeof iso === 'string' && iso !== '' ? new Date(iso) : null;
+    return d && !isNaN(d.getTime()) ? d.getTime() : null;
+  }
+
+  /* signed -> timestamped -> expired / revoked -> archive timestamps ->
+   * checked, in the order the times say.  `x` is one signer (or the
+   * verdict itself for one signer), `later` the PDF document timestamps
+   * after its revision. */
+  function timeline(x, v, later) {
+    var ev = [];
+    function push(iso, key, cls, who, ok) {
+      var ms = isoMs(iso);
+      if (ms !== null) {
+        ev.push({ms: ms, i: ev.length, iso: iso, key: key, cls: cls, who: who, ok: ok});
+      }
+    }
+    push(x.signing_time, 'tl_signed', 'tl-claim');
+    objList(x.timestamps).concat(later).forEach(function (ts) {
+      var key = ts.type === 'archive' ? 'tl_archive' : ts.type === 'document' ? 'tl_document' : 'tl_timestamped';
+      var ok = stateOf(ts.indication) === 'TOTAL_PASSED';
+      push(ts.time, key, ok ? 'tl-proof' : 'tl-bad', ts.tsa ? dnName(ts.tsa) : '', ok);
+    });
+    var sg = isObj(x.signer) ? x.signer : null;
+    var vt = isoMs(v.validation_time);
+    if (sg && isoMs(sg.not_after) !== null && vt !== null && isoMs(sg.not_after) <= vt) {
+      push(sg.not_after, 'tl_expired', 'tl-end');
+    }
+    objList(x.revocation).forEach(function (r) {
+      if (r.depth === 0 && r.status === 'revoked') {
+        push(r.revocation_time, 'tl_revoked', 'tl-end');
+      }
+    });
+    push(v.validation_time, 'tl_checked', 'tl-checked');
+    ev.sort(function (a, b) {
+      return a.ms - b.ms || a.i - b.i;
+    });
+    var ol = el('ol', 'timeline');
+    ev.forEach(function (e) {
+      var li = el('li', 'tl-item ' + e.cls);
+      li.setAttribute('data-event', e.key.replace('tl_', ''));
+      add(li, timeNode(e.iso));
+      add(li, el('span', 'tl-what', t(e.key)));
+      if (e.who) {
+        add(li, el('span', 'tl-who', t('tl_by', {tsa: e.who})));
+      }
+      if (e.ok === false) {
+        add(li, el('span', 'badge badge-bad', t('ts_bad')));
+      }
+      add(ol, li);
+    });
+    return ol;
+  }
+
+  function vmRows(vm) {
+    if (!isObj(vm)) {
+      return [];
+    }
+    var k = 'vm_basis_' + String(vm.basis || '');
+    return [
+      [t('vm_time'), timeNode(vm.time)],
+      [t('vm_basis'), has(k) ? t(k) : String(vm.basis || '')]
+    ];
+  }
+
+  function ltvBlock(v) {
+    var subjects = objList(v.signers);
+    if (!subjects.length) {
+      subjects = [v];
+    }
+    var docTs = v.format === 'pdf' ? subjects.filter(function (x) {
+      return x.type === 'document_timestamp';
+    }) : [];
+    var shown = subjects.filter(function (x) {
+      return x.type !== 'document_timestamp' && (isObj(x.poe) || typeof x.best_signature_time === 'string');
+    });
+    if (!shown.length) {
+      return null;
+    }
+    var s = section('ltv_heading', 'block-ltv');
+    s.id = 'ltv';
+    add(s, el('p', 'block-lede', t('ltv_lede')));
+    shown.forEach(function (x) {
+      var box = el('div', 'ltv-item');
+      if (subjects.length > 1) {
+        add(box, el('h3', 'pdf-sub', x.field ? t('ltv_field', {field: x.field}) :
+          t('signer_n', {n: subjects.indexOf(x) + 1})));
+      }
+      var poe = isObj(x.poe) ? x.poe : {};
+      var when = poe.time || x.best_signature_time;
+      var p = el('p', 'ltv-proven', t('ltv_proven', {time: timeText(when)}));
+      add(box, p);
+      var src = 'poe_source_' + String(poe.source || '');
+      add(box, dl([
+        [t('ltv_when'), timeNode(when)],
+        [t('ltv_by'), poe.tsa ? dnName(poe.tsa) : ''],
+        [t('ltv_how'), has(src) ? t(src) : String(poe.source || '')]
+      ].concat(vmRows(x.validation_model)), 'facts facts-compact'));
+      var later = [];
+      docTs.forEach(function (d) {
+        if (typeof d.revision === 'number' && typeof x.revision === 'number' && d.revision > x.revision) {
+          later = later.concat(objList(d.timestamps));
+        }
+      });
+      add(box, el('h3', 'pdf-sub', t('tl_heading')));
+      add(box, timeline(x, v, later));
+      add(s, box);
+    });
+    return s;
+  }
+
   function techBlock(v, r) {
     var d = el('details', 'block block-tech');
     add(d, el('summary', 'block-title', t('tech_heading')));
@@ -974,11 +1318,14 @@
     add(box, reasonBlock(v));
     add(box, warningsBlock(v));
     add(box, signerBlock(v));
+    add(box, pdfBlock(v));
+    add(box, ltvBlock(v));
     add(box, timesBlock(v));
+    add(box, timestampsBlock(v));
     add(box, refsBlock(v));
     add(box, chainBlock(v));
     add(box, revocationBlock(v));
-    add(box, signersBlock(v));
+    add(box, v.format === 'pdf' ? null : signersBlock(v));
     add(box, techBlock(v, r));
     add(box, el('p', 'print-only print-note', t('print_note')));
   }
@@ -1018,6 +1365,8 @@
     clear(box);
     var r = state.result;
     $('result-actions').hidden = !r;
+    $('download').hidden = !(r && r.jws);
+    $('download-note').hidden = !(r && r.jws);
     // The answer takes the form's place; "check another file" brings it back.
     $('form').hidden = !!r || !!state.busy;
     if (!r) {
@@ -1037,6 +1386,49 @@
         h.focus();
       }
     }
+  }
+
+  /* ---- the signed result ---- */
+
+  /* Does the service sign verdicts?  /readyz lists a "verdict_signing"
+   * check exactly when verdict_signing is configured (README).  Unknown,
+   * unreachable or anything else: no, and the page asks for plain JSON. */
+  function askSigning() {
+    var xhr = new XMLHttpRequest();
+    xhr.open('GET', 'readyz');
+    xhr.timeout = 10000;
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.addEventListener('load', function () {
+      var b = null;
+      try {
+        b = JSON.parse(xhr.responseText);
+      } catch (e) {
+        b = null;
+      }
+      var c = isObj(b) && isObj(b.checks) ? b.checks.verdict_signing : null;
+      state.canSign = isObj(c) && c.ok === true;
+    });
+    xhr.send();
+  }
+
+  /* Saves the JWS as it came: the file is the evidence, byte for byte. */
+  function download() {
+    var r = state.result;
+    if (!r || !r.jws) {
+      return;
+    }
+    var id = String(r.requestId || '').replace(/[^A-Za-z0-9_-]/g, '').slice(0, 64);
+    var url = URL.createObjectURL(new Blob([r.jws], {type: 'application/jose'}));
+    var a = el('a');
+    a.href = url;
+    a.download = 'kensho-result' + (id ? '-' + id : '') + '.jws';
+    a.hidden = true;
+    document.body.appendChild(a);
+    a.click();
+    document.body.removeChild(a);
+    window.setTimeout(function () {
+      URL.revokeObjectURL(url);
+    }, 10000);
   }
 
   /* ---- start ---- */
@@ -1078,6 +1470,8 @@
     $('print').addEventListener('click', function () {
       window.print();
     });
+    $('download').addEventListener('click', download);
+    askSigning();
     window.addEventListener('beforeprint', function () {
       var pd = $('print-date');
       if (pd) {

@@ -6,13 +6,20 @@
 //   ART      where screenshots and the printed PDF go (build/www-artifacts)
 //   CHROMIUM the browser (default /usr/bin/chromium)
 //   SERVER_MAX  the service's limits.max_body_bytes (smaller than the page's)
+//   LTV, LAT the long-term signatures of tests/test_ltv.c --emit and the
+//            validation time they are meant for (?at=, added on the way)
+//   DL       where the downloaded signed result goes (test_www.sh checks it
+//            with bin/kensho verify-verdict)
 // Uploads through the page a valid, an expired, a revoked (after a move) and
 // a tampered signature, a detached one with and without its document, an
 // XML (e-Gov zip) filing, a file that is not a signature, one over the
 // service's limit and one over the page's; asserts the state, reason and
 // advice shown in Japanese and English; the request id; the print summary;
 // keyboard use, visible focus, contrast, phone width; no CSP violation, no
-// page error, no request outside BASE.  Prints "N passed, M failed".
+// page error, no request outside BASE.  Then PDFs (signature fields, what
+// each covers, a disallowed change after signing, claims shown as claims,
+// timestamps), long-term signatures (長期署名, the timeline) and the signed
+// result's download, in Japanese and English.  Prints "N passed, M failed".
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,8 +29,11 @@ const PKI = process.env.PKI;
 const ART = process.env.ART;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SERVER_MAX = Number(process.env.SERVER_MAX || 1048576);
-if (!BASE || !PKI || !ART) {
-  console.error('e2e: BASE, PKI and ART are required');
+const LTV = process.env.LTV;
+const LAT = process.env.LAT;
+const DL = process.env.DL;
+if (!BASE || !PKI || !ART || !LTV || !LAT || !DL) {
+  console.error('e2e: BASE, PKI, ART, LTV, LAT and DL are required');
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
@@ -40,6 +50,12 @@ function check(what, cond, got) {
 }
 const pki = (f) => path.join(PKI, f);
 const shots = [];
+// One block of the result, close up.
+async function shotOf(page, selector, name) {
+  const file = path.join(ART, `${name}.png`);
+  await page.locator(selector).first().screenshot({ path: file });
+  shots.push(file);
+}
 async function shot(page, name, opts = {}) {
   const file = path.join(ART, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true, ...opts });
@@ -99,6 +115,9 @@ async function readResult(page) {
   });
 }
 
+// The verify route, with or without ?sign=1 and ?at=.
+const isVerify = (u) => new URL(u).pathname === '/api/v1/verify';
+
 // Chooses the files through the real <input type=file>, clicks the button,
 // waits for the answer; returns the shown result and the HTTP response.
 let step = 'start';
@@ -109,12 +128,14 @@ async function verify(page, sig, contents = []) {
     await page.setInputFiles('#content-input', contents);
   }
   const [resp] = await Promise.all([
-    page.waitForResponse((r) => r.url().endsWith('/api/v1/verify'), { timeout: 30000 }),
+    page.waitForResponse((r) => isVerify(r.url()), { timeout: 30000 }),
     page.click('#check'),
   ]);
   const r = await readResult(page);
   r.status = resp.status();
   r.header = (await resp.allHeaders())['x-request-id'];
+  r.url = resp.url();
+  r.ctype = (await resp.allHeaders())['content-type'] || '';
   return r;
 }
 
@@ -206,7 +227,7 @@ const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true
 try {
   // ---------------- desktop, Japanese browser ----------------
   const ctx = await browser.newContext({
-    locale: 'ja-JP', timezoneId: 'Asia/Tokyo', viewport: { width: 1024, height: 900 }, acceptDownloads: false,
+    locale: 'ja-JP', timezoneId: 'Asia/Tokyo', viewport: { width: 1024, height: 900 }, acceptDownloads: true,
   });
   ctx.setDefaultTimeout(30000);
   const page = await ctx.newPage();
@@ -322,7 +343,8 @@ try {
 
   // progress while it runs (the answer held back for a moment)
   step = 'progress';
-  await page.route('**/api/v1/verify', async (route) => {
+  const verifyRoute = (u) => isVerify(u.href);
+  await page.route(verifyRoute, async (route) => {
     await new Promise((res) => setTimeout(res, 1500));
     await route.continue();
   });
@@ -334,7 +356,7 @@ try {
   await shot(page, 'progress-ja', { fullPage: false });
   r = await readResult(page);
   check('progress: then the result', r.state === 'valid' && !(await page.isVisible('#progress')));
-  await page.unroute('**/api/v1/verify');
+  await page.unroute(verifyRoute);
   await again(page);
 
   // two signers: each one's result listed
@@ -379,7 +401,7 @@ try {
   // over the page's own limit: refused before sending
   let posted = 0;
   const count = (q) => {
-    if (q.url().endsWith('/api/v1/verify')) posted++;
+    if (isVerify(q.url())) posted++;
   };
   page.on('request', count);
   // made in the page (21 MiB over the DevTools protocol is slow): the same
@@ -414,6 +436,206 @@ try {
   await page.keyboard.press('Enter');
   r = await readResult(page);
   check('keyboard: Enter on the button checks the dropped file', r.state === 'valid', r.state);
+
+  // ---------------- PDF: each signature field (issue #19) ----------------
+  await again(page);
+  step = 'pdf';
+  const pdfRead = () => page.evaluate(() => {
+    const all = (s, root = document) => Array.from(root.querySelectorAll(s));
+    return all('#pdf-fields .pdf-field').map((f) => ({
+      field: f.getAttribute('data-field'),
+      text: f.textContent,
+      alert: f.querySelector('.pdf-alert') ? f.querySelector('.pdf-alert').textContent : null,
+      mods: all('.mods:not(.mods-bad) .mod', f).map((m) => [m.getAttribute('data-kind'), m.textContent]),
+      ts: all('.ts-item', f).map((t) => [t.getAttribute('data-type'), t.textContent]),
+    }));
+  });
+  // Page content changed after signing: not valid, the change named, red.
+  r = await verify(page, pki('pdf/isa-content.pdf'));
+  check('pdf changed page: not valid', r.state === 'invalid', [r.state, r.reason]);
+  let f = await pdfRead();
+  check('pdf changed page: one field, Signature1', f.length === 1 && f[0].field === 'Signature1', f.map((x) => x.field));
+  check('pdf changed page: covers part only (ja)', f[0].text.includes('文書の一部だけです'), f[0].text);
+  check('pdf changed page: disallowed change shown first (ja)', (f[0].alert || '').includes('許されない変更') &&
+    (f[0].alert || '').includes('ページの内容の変更'), f[0].alert);
+  check('pdf changed page: the change listed as not allowed', f[0].mods.some(([k, txt]) =>
+    k === 'page_content_changed' && txt.includes('許されない変更')), f[0].mods);
+  check('pdf: /M shown as a claim (ja)', f[0].text.includes('署名日時（署名者の申告）') &&
+    f[0].text.includes('2026年1月1日') && f[0].text.includes('確かめられた事実ではありません'), f[0].text);
+  check('pdf: revision shown (ja)', f[0].text.includes('第 1 版（全 2 版）'), f[0].text);
+  check('pdf changed page: the alert is red', await page.evaluate(() => {
+    const a = document.querySelector('.pdf-alert');
+    return !!a && getComputedStyle(a).backgroundColor !== 'rgba(0, 0, 0, 0)' && a.offsetHeight > 0;
+  }));
+  check('contrast of the disallowed-change alert >= 4.5', (await contrast(page, '.pdf-alert-title')) >= 4.5);
+  await shot(page, 'pdf-changed-ja');
+  await shotOf(page, '.block-pdf', 'pdf-changed-ja-block');
+  await setLang(page, 'en');
+  f = await pdfRead();
+  check('pdf changed page (en): covers part only', f[0].text.includes('only part of the document'), f[0].text);
+  check('pdf changed page (en): disallowed change', (f[0].alert || '').includes('not allowed') &&
+    (f[0].alert || '').includes('page content changed'), f[0].alert);
+  check('pdf (en): /M as claimed', f[0].text.includes('Signing time (as claimed by the signer)') &&
+    f[0].text.includes('1 January 2026'), f[0].text);
+  check('pdf (en): heading', ((await page.textContent('.block-pdf .block-title')) || '').includes('Signatures in the PDF'));
+  await shot(page, 'pdf-changed-en');
+  await setLang(page, 'ja');
+  await again(page);
+
+  // Two signatures by incremental update: both valid; the second signature
+  // is an allowed change after the first, the second covers everything.
+  r = await verify(page, pki('pdf/two-sigs.pdf'));
+  f = await pdfRead();
+  check('pdf two signatures: valid, two fields', r.state === 'valid' && f.length === 2, [r.state, f.length]);
+  check('pdf two signatures: the first is followed by an allowed signature', f.length === 2 &&
+    f[0].mods.some(([k, txt]) => k === 'signature_added' && txt.includes('許される変更')) && f[0].alert === null &&
+    f[0].text.includes('署名した時点の文書全体です'), f[0] && [f[0].mods, f[0].text]);
+  check('pdf two signatures: the second covers the whole document', f.length === 2 &&
+    f[1].text.includes('文書全体に署名されています') && f[1].text.includes('署名の後の変更はありません'), f[1] && f[1].text);
+  await shot(page, 'pdf-two-sigs-ja');
+  await again(page);
+
+  // Timestamps and a document timestamp, drawn from the verdict's shape:
+  // the test PKI's PDFs carry no timestamp yet, so the real answer for
+  // two-sigs.pdf is given timestamps[] entries and a DocTimeStamp field on
+  // its way to the page (as plain JSON: the page's unsigned path).
+  step = 'pdf timestamps';
+  const TSA = 'CN=Synthetic TSA 1,O=Synthetic Test TSA,C=JP';
+  // (Playwright cannot replay a multipart upload: the answer is fetched
+  // here, for the same file, from the same service.)
+  const shape = async (route) => {
+    const resp = await fetch(BASE + '/api/v1/verify', {
+      method: 'POST', headers: { 'Content-Type': 'application/pdf' }, body: fs.readFileSync(pki('pdf/two-sigs.pdf')),
+    });
+    const text = await resp.text();
+    let v = null;
+    try {
+      v = JSON.parse(text);
+    } catch (e) {
+      v = null;
+    }
+    if (!v || !Array.isArray(v.signers) || v.signers.length !== 2) {
+      check('pdf timestamps: the service answered two-sigs.pdf with two signers', false, [resp.status, text.slice(0, 300)]);
+      await route.fulfill({ status: resp.status, contentType: 'application/json', body: text });
+      return;
+    }
+    const s1 = v.signers[0];
+    const t0 = new Date(s1.signing_time).getTime();
+    const iso = (ms) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+    s1.timestamps = [
+      { type: 'signature', time: iso(t0 + 60000), tsa: TSA, indication: 'TOTAL_PASSED', subindication: null, message_imprint_ok: true },
+      { type: 'signature', time: iso(t0 + 120000), tsa: TSA, indication: 'TOTAL_FAILED', subindication: 'HASH_FAILURE', message_imprint_ok: false },
+      { type: 'archive', time: iso(t0 + 240000), tsa: TSA, indication: 'TOTAL_PASSED', subindication: null, message_imprint_ok: true },
+    ];
+    s1.poe = { time: iso(t0 + 60000), source: 'signature_timestamp', tsa: TSA };
+    s1.best_signature_time = s1.poe.time;
+    s1.validation_model = { time: s1.poe.time, basis: 'best_signature_time' };
+    v.signers.push({
+      field: 'DocTS1', type: 'document_timestamp', sub_filter: 'ETSI.RFC3161', covers_whole_document: true,
+      revision: 3, modifications_after_signing: [],
+      timestamps: [{ type: 'document', time: iso(t0 + 180000), tsa: TSA, indication: 'TOTAL_PASSED', subindication: null, message_imprint_ok: true }],
+      indication: 'TOTAL_PASSED', subindication: null, reasons: v.signers[1].reasons,
+    });
+    v.pdf.revisions = 3;
+    await route.fulfill({ status: 200, contentType: 'application/json', headers: { 'X-Request-Id': resp.headers.get('x-request-id') || '' }, body: JSON.stringify(v) });
+  };
+  await page.route(verifyRoute, shape);
+  r = await verify(page, pki('pdf/two-sigs.pdf'));
+  f = await pdfRead();
+  check('pdf timestamps: three fields, the last a document timestamp', f.length === 3 &&
+    f[2].field === 'DocTS1' && f[2].text.includes('文書タイムスタンプ') && f[2].text.includes('Synthetic TSA 1'), f.map((x) => x.field));
+  check('pdf timestamps: the document timestamp listed', f.length === 3 && f[2].ts.length === 1 && f[2].ts[0][0] === 'document' &&
+    f[2].ts[0][1].includes('有効'), f.length === 3 ? f[2].ts : f.length);
+  check('pdf timestamps: a bad timestamp is shown, not dropped', f.length === 3 && f[0].ts.length === 3 && f[0].ts[1][1].includes('無効（証明になりません）') &&
+    f[0].ts[1][1].includes('一致しません'), f[0].ts);
+  let tl = await page.$$eval('#ltv .timeline .tl-item', (l) => l.map((e) => e.getAttribute('data-event')));
+  check('pdf timestamps: 長期署名 with signed -> timestamped -> document -> archive -> checked',
+    JSON.stringify(tl) === JSON.stringify(['signed', 'timestamped', 'timestamped', 'document', 'archive', 'checked']), tl);
+  await shot(page, 'pdf-timestamps-ja');
+  await shotOf(page, '.block-pdf', 'pdf-timestamps-ja-block');
+  await setLang(page, 'en');
+  f = await pdfRead();
+  check('pdf timestamps (en): document timestamp, archive timestamp', f.length === 3 && f[2].text.includes('Document timestamp') &&
+    f[0].ts[2][1].includes('Archive timestamp') && f[0].ts[1][1].includes('not valid (proves nothing)'), f[0].ts);
+  await shot(page, 'pdf-timestamps-en');
+  await shotOf(page, '#ltv', 'pdf-timestamps-en-block');
+  await setLang(page, 'ja');
+  await page.unroute(verifyRoute, shape);
+  await again(page);
+
+  // ---------------- long-term signatures (issue #20) ----------------
+  // tests/test_ltv.c's signatures are meant for the time in ltv-at.txt:
+  // the page's request gets ?at= on its way.
+  step = 'ltv';
+  const atRoute = (route) => {
+    const u = new URL(route.request().url());
+    u.searchParams.set('at', LAT);
+    return route.continue({ url: u.href });
+  };
+  await page.route(verifyRoute, atRoute);
+  const ltvRead = () => page.evaluate(() => ({
+    text: document.querySelector('#ltv') ? document.querySelector('#ltv').textContent : null,
+    title: document.querySelector('#ltv .block-title') ? document.querySelector('#ltv .block-title').textContent : null,
+    events: Array.from(document.querySelectorAll('#ltv .timeline .tl-item')).map((e) => e.getAttribute('data-event')),
+    timeline: Array.from(document.querySelectorAll('#ltv .timeline .tl-item')).map((e) => e.textContent),
+    times: document.querySelector('.block-times') ? document.querySelector('.block-times').textContent : '',
+  }));
+  r = await verify(page, path.join(LTV, 'ltv-revoked-after-ts.p7m'));
+  let l = await ltvRead();
+  check('ltv revoked after the timestamp: valid', r.state === 'valid', [r.state, r.reason]);
+  check('ltv: the reason says it was proven before the revocation', (r.reason || '').includes('タイムスタンプで証明されています'), r.reason);
+  check('ltv: 長期署名 shown', l.title === '長期署名', l.title);
+  check('ltv: when it was proven and by whom', (l.text || '').includes('存在が証明された時刻') && (l.text || '').includes('Synthetic TSA 1') &&
+    (l.text || '').includes('日本時間'), l.text);
+  check('ltv: timeline signed -> timestamped -> revoked -> checked',
+    JSON.stringify(l.events) === JSON.stringify(['signed', 'timestamped', 'revoked', 'checked']), l.events);
+  check('ltv: validation model (time and basis)', (l.text || '').includes('検証の基準時刻') &&
+    (l.text || '').includes('タイムスタンプで証明された署名の時刻'), l.text);
+  await shot(page, 'ltv-revoked-after-ts-ja');
+  await shotOf(page, '#ltv', 'ltv-revoked-after-ts-ja-block');
+  await setLang(page, 'en');
+  l = await ltvRead();
+  check('ltv (en): Long-term signature', l.title === 'Long-term signature', l.title);
+  check('ltv (en): proven, by whom, timeline', (l.text || '').includes('Proven to exist at') && (l.text || '').includes('Synthetic TSA 1') &&
+    l.timeline.some((x) => x.includes('Certificate revoked')) && l.timeline.some((x) => x.includes('Timestamped')), l.timeline);
+  check('ltv (en): validation model', (l.text || '').includes('the signing time proven by a timestamp'), l.text);
+  await shot(page, 'ltv-revoked-after-ts-en');
+  await shotOf(page, '#ltv', 'ltv-revoked-after-ts-en-block');
+  await setLang(page, 'ja');
+  await again(page);
+  r = await verify(page, path.join(LTV, 'ltv-expired-since-ts.p7m'));
+  l = await ltvRead();
+  check('ltv expired since the timestamp: valid, timeline with the expiry',
+    r.state === 'valid' && JSON.stringify(l.events) === JSON.stringify(['signed', 'timestamped', 'expired', 'checked']), [r.state, l.events]);
+  await shot(page, 'ltv-expired-since-ts-ja');
+  await again(page);
+  r = await verify(page, path.join(LTV, 'ltv-expired-rogue-ts.p7m'));
+  l = await ltvRead();
+  check('ltv untrusted TSA: no 長期署名, the timestamp shown as not valid', l.title === null &&
+    ((await page.textContent('#timestamps')) || '').includes('無効（証明になりません）') && r.state !== 'valid', [l.title, r.state]);
+  check('ltv untrusted TSA: validated at the time of the check', l.times.includes('この確認を行った時刻'), l.times);
+  await page.unroute(verifyRoute, atRoute);
+  await again(page);
+
+  // ---------------- the signed result (issue #23) ----------------
+  step = 'download';
+  r = await verify(page, pki('sig-attached-rsa.p7m'));
+  check('signed: the page asked for a signed verdict', new URL(r.url).searchParams.get('sign') === '1' &&
+    r.ctype.startsWith('application/jose'), [r.url, r.ctype]);
+  check('signed: the verdict inside is shown', r.state === 'valid' && (r.reason || '').includes('署名は有効です'), [r.state, r.reason]);
+  check('signed: download button (ja)', (await page.isVisible('#download')) &&
+    ((await page.textContent('#download')) || '').trim() === '結果の証明書をダウンロード');
+  await setLang(page, 'en');
+  check('signed: download button (en)', ((await page.textContent('#download')) || '').trim() === 'Download the signed result');
+  await setLang(page, 'ja');
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }), page.click('#download')]);
+  check('signed: the file is named for the request', /^kensho-result-[A-Za-z0-9_-]+\.jws$/.test(dl.suggestedFilename()) &&
+    dl.suggestedFilename().includes(r.requestId), dl.suggestedFilename());
+  fs.mkdirSync(DL, { recursive: true });
+  await dl.saveAs(path.join(DL, 'result.jws'));
+  fs.writeFileSync(path.join(DL, 'result.request-id'), r.requestId || '');
+  await shot(page, 'signed-download-ja');
+  await again(page);
   await ctx.close();
 
   // ---------------- English browser ----------------
@@ -421,11 +643,20 @@ try {
   const ectx = await browser.newContext({ locale: 'en-US', timezoneId: 'Europe/London', viewport: { width: 1024, height: 900 } });
   const ep = await ectx.newPage();
   watch(ep);
+  // This service does not sign (its /readyz names no verdict_signing): the
+  // page asks for plain JSON and offers no download.
+  await ep.route((u) => u.pathname === '/readyz', (route) => route.fulfill({
+    status: 200, contentType: 'application/json',
+    body: JSON.stringify({ status: 'ready', checks: { trust_store: { ok: true, degraded: false, detail: 'loaded' } } }),
+  }));
   await ep.goto(BASE + '/', { waitUntil: 'load' });
   check('English browser: English page', (await ep.getAttribute('html', 'lang')) === 'en' &&
     (await ep.textContent('h1')).trim() === 'Check an electronic signature');
   r = await verify(ep, pki('sig-attached-moved.p7m'));
   checkShown(CASES[2], 'en', r);
+  check('no verdict_signing: plain JSON asked for', !new URL(r.url).searchParams.has('sign') &&
+    r.ctype.startsWith('application/json'), [r.url, r.ctype]);
+  check('no verdict_signing: no download button', !(await ep.isVisible('#download')));
   check('English: times in Japan time', (await ep.textContent('.block-times')).includes('(Japan time)'));
   await shot(ep, 'revoked-moved-en-browser');
   await ectx.close();
