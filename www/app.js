@@ -1199,8 +1199,10 @@
     }
     push(x.signing_time, 'tl_signed', 'tl-claim');
     objList(x.timestamps).concat(later).forEach(function (ts) {
-      var key = ts.type === 'archive' ? 'tl_archive' : ts.type === 'document' ? 'tl_document' : 'tl_timestamped';
+      // One that does not verify proves nothing: it says so, in its place.
       var ok = stateOf(ts.indication) === 'TOTAL_PASSED';
+      var key = !ok ? 'tl_ts_bad' : ts.type === 'archive' ? 'tl_archive' : ts.type === 'document' ? 'tl_document' :
+        'tl_timestamped';
       push(ts.time, key, ok ? 'tl-proof' : 'tl-bad', ts.tsa ? dnName(ts.tsa) : '', ok);
     });
     var sg = isObj(x.signer) ? x.signer : null;

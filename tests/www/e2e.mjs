@@ -549,8 +549,8 @@ try {
   check('pdf timestamps: a bad timestamp is shown, not dropped', f.length === 3 && f[0].ts.length === 3 && f[0].ts[1][1].includes('無効（証明になりません）') &&
     f[0].ts[1][1].includes('一致しません'), f[0].ts);
   let tl = await page.$$eval('#ltv .timeline .tl-item', (l) => l.map((e) => e.getAttribute('data-event')));
-  check('pdf timestamps: 長期署名 with signed -> timestamped -> document -> archive -> checked',
-    JSON.stringify(tl) === JSON.stringify(['signed', 'timestamped', 'timestamped', 'document', 'archive', 'checked']), tl);
+  check('pdf timestamps: 長期署名 with signed -> timestamped -> (a bad one) -> document -> archive -> checked',
+    JSON.stringify(tl) === JSON.stringify(['signed', 'timestamped', 'ts_bad', 'document', 'archive', 'checked']), tl);
   await shot(page, 'pdf-timestamps-ja');
   await shotOf(page, '.block-pdf', 'pdf-timestamps-ja-block');
   await setLang(page, 'en');
@@ -636,6 +636,15 @@ try {
   fs.writeFileSync(path.join(DL, 'result.request-id'), r.requestId || '');
   await shot(page, 'signed-download-ja');
   await again(page);
+  // A signed answer that does not read as a verdict is never shown as one.
+  const badJws = (route) => route.fulfill({ status: 200, contentType: 'application/jose',
+    body: 'eyJhbGciOiJFUzI1NiJ9.' + Buffer.from('{"verdict":"TOTAL_PASSED"}').toString('base64url') + '.c2ln' });
+  await page.route(verifyRoute, badJws);
+  r = await verify(page, pki('sig-attached-rsa.p7m'));
+  check('a JWS without a verdict object: an unexpected answer, no download', r.state === 'problem' &&
+    (r.problem || '').includes('予期しない応答') && !(await page.isVisible('#download')), [r.state, r.problem]);
+  await page.unroute(verifyRoute, badJws);
+  await again(page);
   await ctx.close();
 
   // ---------------- English browser ----------------
@@ -678,6 +687,12 @@ try {
     await shot(pp, `phone-${c.name}-ja`);
     await again(pp);
   }
+  r = await verify(pp, pki('pdf/isa-content.pdf'));
+  const poverflow = await pp.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check('phone pdf: fields shown, no sideways scrolling', r.state === 'invalid' && (await pp.isVisible('.pdf-alert')) &&
+    poverflow <= 0, [r.state, poverflow]);
+  await shot(pp, 'phone-pdf-changed-ja');
+  await again(pp);
   await pctx.close();
 } catch (e) {
   check(`browser run, at ${step}: ${e && e.message ? e.message.split('\n')[0] : e}`, false);
