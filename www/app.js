@@ -964,6 +964,9 @@
         [t('rev_this_update'), timeNode(r.this_update)],
         [t('rev_next_update'), timeNode(r.next_update)],
         [t('rev_produced_at'), timeNode(r.produced_at)],
+        // Evidence carried in the signature, applied at the proven time
+        // (long-term validation) rather than now.
+        [t('rev_used_for'), r.at_poe === true ? timeNode(r.used_for) : null],
         [t('rev_errors'), errs.join(' / '), 'tech']
       ], 'facts facts-compact'));
       add(ul, li);
