@@ -41,7 +41,7 @@ write_config() { # write_config FILE [EXTRA_TOP_LEVEL_JSON]
     cat >"$1" <<JSON
 {"trust_anchors": ["$P/anchors"], "intermediates": ["$P/intermediates"],
  "revocation": {"mode": "off"}, "accept_policies": ["1.2.392.200149.8.5.1.1.20"],
- "crls": ["$P/pref-ca.crl"],
+ "crls": ["${CRL_FILE:-$P/pref-ca.crl}"],
  "limits": {"max_body_bytes": 262144, "max_parts": 8, "max_json_depth": 8, "request_timeout_ms": 10000, "max_batch": 6},
  "service": {"threads": 2},
  "audit": {"path": "$T/audit.log", "required": true, "fsync": "always"}${2:-}}
@@ -262,6 +262,15 @@ check "sign: true signs without ?sign=1" sign_check signed-default "$T/vs-ec.pem
 req signed-zero -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify?sign=0"
 check "?sign=0 answers the plain verdict" [ "$(jget signed-zero indication)" = TOTAL_PASSED ]
 check "the audit chain is intact" "$K" audit-verify "$T/audit.log"
+
+# ---- a degraded node: a configured CRL past its nextUpdate ----
+# /readyz answers 200 "degraded" (OCSP or a fresher CRL still gives right
+# verdicts); the document must allow that status too.
+CRL_FILE=$P/pref-ca-stale.crl write_config "$CFG"
+kill -HUP "$FCGI_PID"
+check "stale CRL: /readyz 200 degraded" ks_wait_for 10 bash -c \
+    "curl -s --max-time 5 -o '$T/deg.body' -w '%{http_code}' '$B/readyz' | grep -qx 200 && jq -e '.status == \"degraded\"' '$T/deg.body' >/dev/null"
+req readyz-degraded "$B/readyz"
 
 # ---- every answer above against the document ----
 check "every answer validates against openapi.json" "$PY" "$HERE/api/validate.py" "$T/openapi.json" "$A"
