@@ -782,7 +782,8 @@ static ks_result ks_b64_member(ks_fcgi_arena *a, const cJSON *it, uint8_t **p, s
 /*
  * One JSON verify body (or one batch item, with "id" when `id` is not NULL):
  * {"signature": b64, "content": b64} or, hash-only,
- * {"signature": b64, "content_digests": [{"algorithm": "sha256", "value": b64}, ...]}.
+ * {"signature": b64, "content_digests": [{"algorithm": "sha256", "value": b64}, ...]}, each digest with a
+ * "name" for an XML signature's attachment (verify/xml_digest.c).
  * Unknown or repeated members are refused.  Everything decoded lives in the
  * arena; vr->contents and vr->digests point into it.
  */
@@ -841,7 +842,7 @@ static ks_result ks_json_verify_item(ks_fcgi_arena *a, const ks_fcgi_gen *g, con
     if (digests != NULL) {
         int n = cJSON_GetArraySize(digests);
         if (!cJSON_IsArray(digests) || n < 1 || n > KS_MAX_DIGESTS || n > g->set.max_parts) {
-            *why = "\"content_digests\" must be an array of 1 to 8 digests";
+            *why = "\"content_digests\" must be an array of 1 to limits.max_parts digests (256 at most)";
             return cJSON_IsArray(digests) && n > 0 ? KS_E_LIMIT : KS_E_BAD_REQUEST;
         }
         ks_digest *d = ks_fcgi_arena_alloc(a, sizeof *d * (size_t)n);
@@ -852,13 +853,19 @@ static ks_result ks_json_verify_item(ks_fcgi_arena *a, const ks_fcgi_gen *g, con
         {
             const cJSON *alg = cJSON_GetObjectItemCaseSensitive(it, "algorithm");
             const cJSON *val = cJSON_GetObjectItemCaseSensitive(it, "value");
-            if (!cJSON_IsObject(it) || cJSON_GetArraySize(it) != 2 || !cJSON_IsString(alg) || val == NULL) {
-                *why = "each content digest is {\"algorithm\": \"sha256\", \"value\": base64}";
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "name");
+            if (!cJSON_IsObject(it) || cJSON_GetArraySize(it) != (name != NULL ? 3 : 2) || !cJSON_IsString(alg) ||
+                val == NULL || (name != NULL && !cJSON_IsString(name))) {
+                *why = "each content digest is {\"algorithm\": \"sha256\", \"value\": base64}, with a \"name\" "
+                       "for an XML attachment";
                 return KS_E_BAD_REQUEST;
             }
             if ((r = ks_b64_member(a, val, &p, &len, why, "a content digest \"value\" is not base64")) != KS_OK)
                 return r;
-            d[k++] = (ks_digest){.algorithm = alg->valuestring, .value = p, .len = len};
+            d[k++] = (ks_digest){.name = name != NULL ? name->valuestring : NULL,
+                                 .algorithm = alg->valuestring,
+                                 .value = p,
+                                 .len = len};
         }
         vr->digests = d;
         vr->n_digests = k;
@@ -1014,7 +1021,9 @@ static int ks_answer_signed(ks_fcgi_gen *g, ks_fcgi_arena *a, const ks_fcgi_req 
                 ds = NULL;
             else
                 ks_hex_encode(vr->digests[i].value, vr->digests[i].len, hex);
-            if (ds == NULL || o == NULL || cJSON_AddStringToObject(o, "algorithm", vr->digests[i].algorithm) == NULL ||
+            if (ds == NULL || o == NULL ||
+                (vr->digests[i].name != NULL && cJSON_AddStringToObject(o, "name", vr->digests[i].name) == NULL) ||
+                cJSON_AddStringToObject(o, "algorithm", vr->digests[i].algorithm) == NULL ||
                 cJSON_AddStringToObject(o, "value_hex", hex) == NULL || !cJSON_AddItemToArray(ds, o)) {
                 cJSON_Delete(o);
                 goto done;

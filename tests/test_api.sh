@@ -141,7 +141,53 @@ req hash-other -H 'Content-Type: application/json' --data-binary "@$T/h2.json" "
 check "hash-only, another content's digest: HASH_FAILURE" [ "$(jget hash-other subindication)" = HASH_FAILURE ]
 dig "$P/xml/etax-rsa.xtx" "$P/doc.txt" >"$T/h3.json"
 req hash-xml -H 'Content-Type: application/json' --data-binary "@$T/h3.json" "$B/api/v1/verify"
-check "hash-only XML: 415 KS_E_UNSUPPORTED" [ "$(cat "$A/hash-xml.code") $(jget hash-xml code)" = "415 KS_E_UNSUPPORTED" ]
+check "hash-only XML, the digest unnamed: 400 KS_E_BAD_REQUEST" [ "$(cat "$A/hash-xml.code") $(jget hash-xml code)" = "400 KS_E_BAD_REQUEST" ]
+# hash-only for an e-Gov package: the signed XML (or a ZIP) and named digests
+# instead of its attachments: xdig SIG NAME=ALG:FILE...
+xdig() {
+    local sig=$1 ds='[]' spec name alg file
+    shift
+    for spec in "$@"; do
+        name=${spec%%=*} alg=${spec#*=} file=${alg#*:} alg=${alg%%:*}
+        ds=$(jq -c --arg n "$name" --arg a "$alg" --arg v "$(openssl dgst "-$alg" -binary "$X/$file" | base64 -w 0)" \
+            '. + [{name: $n, algorithm: $a, value: $v}]' <<<"$ds")
+    done
+    jq -n --arg s "$(base64 -w 0 "$X/$sig")" --argjson d "$ds" '{signature: $s, content_digests: $d}'
+}
+xreq() { # xreq NAME SIG SPEC...
+    local n=$1
+    shift
+    xdig "$@" >"$T/$n.json"
+    req "$n" -H 'Content-Type: application/json' --data-binary "@$T/$n.json" "$B/api/v1/verify"
+}
+verdict_is() { [ "$(jq -r '[.indication, (.subindication // "-"), (.content_checked // "-")] | join(" ")' "$A/$1.body")" = "$2" ]; }
+F1=form1.xml=sha256:egov/form1.xml F2=form2.pdf=sha256:egov/form2.pdf
+xreq xh-good egov/kousei.xml "$F1" "$F2"
+check "XML hash-only: TOTAL_PASSED, content_checked digest" verdict_is xh-good "TOTAL_PASSED - digest"
+check "XML hash-only: both attachments checked by digest" [ "$(jq '[.signers[0].references[] | select(.content_checked == "digest")] | length' "$A/xh-good.body")" = 2 ]
+xreq xh-wrong egov/kousei.xml form1.xml=sha256:egov-altered/form1.xml "$F2"
+check "XML hash-only, a wrong digest: HASH_FAILURE" verdict_is xh-wrong "TOTAL_FAILED HASH_FAILURE digest"
+xreq xh-swapped egov/kousei.xml form1.xml=sha256:egov/form2.pdf form2.pdf=sha256:egov/form1.xml
+check "XML hash-only, digests swapped between References: HASH_FAILURE" verdict_is xh-swapped "TOTAL_FAILED HASH_FAILURE digest"
+xreq xh-alg egov/kousei.xml form1.xml=sha384:egov/form1.xml "$F2"
+check "XML hash-only, not the Reference's algorithm: SIGNED_DATA_NOT_FOUND" verdict_is xh-alg "INDETERMINATE SIGNED_DATA_NOT_FOUND digest"
+xreq xh-fewer egov/kousei.xml "$F1"
+check "XML hash-only, fewer digests than References: SIGNED_DATA_NOT_FOUND" verdict_is xh-fewer "INDETERMINATE SIGNED_DATA_NOT_FOUND digest"
+xreq xh-more egov/kousei.xml "$F1" "$F2" note.txt=sha256:egov/form1.xml
+check "XML hash-only, more digests than References: passes, the extra one unsigned" [ "$(jq -r '[.indication, .unsigned_attachments[0], (.warnings | map(.code) | index("ATTACHMENT_NOT_SIGNED") != null | tostring)] | join(" ")' "$A/xh-more.body")" = "TOTAL_PASSED note.txt true" ]
+xreq xh-both egov.zip "$F1"
+check "XML hash-only, a ZIP entry and its digest: KS_E_CONTENT_CONFLICT" [ "$(jget xh-both code)" = KS_E_CONTENT_CONFLICT ]
+xreq xh-c14n egov-c14n.xml "$F1" "$F2"
+check "XML hash-only, a Reference that transforms its file: SIGNED_DATA_NOT_FOUND" verdict_is xh-c14n "INDETERMINATE SIGNED_DATA_NOT_FOUND digest"
+jq '.content_digests[0] += {name: "doc.txt"}' "$T/h1.json" >"$T/h5.json"
+req hash-cms-named -H 'Content-Type: application/json' --data-binary "@$T/h5.json" "$B/api/v1/verify"
+check "CMS hash-only with a named digest: 400 KS_E_BAD_REQUEST" [ "$(jget hash-cms-named code)" = KS_E_BAD_REQUEST ]
+"$K" verify --config "$CFG" --signature "$X/egov/kousei.xml" --content-digest "sha256:$(sha256sum "$X/egov/form1.xml" | cut -c1-64):form1.xml" \
+    --content-digest "sha256:$(sha256sum "$X/egov/form2.pdf" | cut -c1-64):form2.pdf" >"$T/cli-xh.json"
+check "CLI --content-digest ALG:HEX:NAME (XML): TOTAL_PASSED, exit 0" [ "$? $(jq -r '.indication + " " + .content_checked' "$T/cli-xh.json")" = "0 TOTAL_PASSED digest" ]
+"$K" verify --config "$CFG" --signature "$X/egov/kousei.xml" --content-digest "sha256:$(sha256sum "$X/egov-altered/form1.xml" | cut -c1-64):form1.xml" \
+    --content-digest "sha256:$(sha256sum "$X/egov/form2.pdf" | cut -c1-64):form2.pdf" >"$T/cli-xh2.json"
+check "CLI --content-digest (XML) of a changed file: exit 1 HASH_FAILURE" [ "$? $(jq -r .subindication "$T/cli-xh2.json")" = "1 HASH_FAILURE" ]
 dig "$P/sig-detached-rsa.p7s" "$P/doc.txt" ", content: \"$(base64 -w 0 "$P/doc.txt")\"" >"$T/h4.json"
 req hash-and-content -H 'Content-Type: application/json' --data-binary "@$T/h4.json" "$B/api/v1/verify"
 check "digest beside content: 400 KS_E_CONTENT_CONFLICT" [ "$(jget hash-and-content code)" = KS_E_CONTENT_CONFLICT ]

@@ -1,7 +1,8 @@
 /*
  * verify/cli.c - bin/kensho, the command-line adapter over the library.
  *
- *   kensho verify --config FILE --signature FILE [--content FILE | --content-digest ALG:HEX]... [--at TIME]
+ *   kensho verify --config FILE --signature FILE [--content FILE | --content-digest ALG:HEX[:NAME]]...
+ *                 [--at TIME]
  *   kensho cert   --config FILE --cert FILE [--at TIME]
  *   kensho audit-verify DIR|FILE...
  *   kensho verify-verdict --cert FILE VERDICT.jws
@@ -21,7 +22,7 @@
 
 static void ks_usage(void)
 {
-    fputs("usage: kensho verify --config FILE --signature FILE [--content FILE | --content-digest ALG:HEX]... "
+    fputs("usage: kensho verify --config FILE --signature FILE [--content FILE | --content-digest ALG:HEX[:NAME]]... "
           "[--at TIME]\n"
           "       kensho cert   --config FILE --cert FILE [--at TIME]\n"
           "       kensho audit-verify DIR|FILE...\n"
@@ -76,14 +77,19 @@ static int ks_audit_verify_cmd(int argc, char **argv)
     return rc;
 }
 
-/* --content-digest ALG:HEX (as sha256sum prints it): hash-only submission
- * of a detached CMS signature's content (verify/digest.c).  0 when
+/* --content-digest ALG:HEX (HEX as sha256sum prints it): hash-only
+ * submission of a detached CMS signature's content (verify/digest.c);
+ * ALG:HEX:NAME for the attachment NAME of an XML signature
+ * (verify/xml_digest.c; a file name a Reference may use has no ':').  0 when
  * malformed; the algorithm and length are checked by the library. */
 static int ks_parse_digest(char *arg, ks_digest *d, uint8_t buf[64])
 {
     char *colon = strchr(arg, ':');
+    char *name = colon ? strchr(colon + 1, ':') : NULL;
+    if (name != NULL)
+        *name++ = '\0';
     size_t n = colon ? strlen(colon + 1) : 0;
-    if (colon == NULL || n == 0 || n % 2 != 0 || n / 2 > 64)
+    if (colon == NULL || n == 0 || n % 2 != 0 || n / 2 > 64 || (name != NULL && name[0] == '\0'))
         return 0;
     *colon = '\0';
     for (size_t i = 0; i < n / 2; i++) {
@@ -92,7 +98,7 @@ static int ks_parse_digest(char *arg, ks_digest *d, uint8_t buf[64])
             return 0;
         buf[i] = (uint8_t)(hi << 4 | lo);
     }
-    *d = (ks_digest){.algorithm = arg, .value = buf, .len = n / 2};
+    *d = (ks_digest){.name = name, .algorithm = arg, .value = buf, .len = n / 2};
     return 1;
 }
 
@@ -203,7 +209,7 @@ int main(int argc, char **argv)
             content[ncontent++] = val;
         else if (is_verify && strcmp(opt, "--content-digest") == 0 && ndigest < KS_MAX_DIGESTS) {
             if (!ks_parse_digest(argv[i + 1], &digests[ndigest], digest_bufs[ndigest]))
-                return ks_fail(KS_E_USAGE, "--content-digest is ALGORITHM:HEX, e.g. sha256:<64 hex digits>");
+                return ks_fail(KS_E_USAGE, "--content-digest is ALGORITHM:HEX[:NAME], e.g. sha256:<64 hex digits>");
             ndigest++;
         } else if (is_cert && strcmp(opt, "--cert") == 0)
             cert = val;

@@ -1,7 +1,9 @@
 /*
  * verify/digest.c - hash-only submission for a detached CMS signature: the
  * caller sends the digest of the content instead of the content (privacy
- * rules that forbid sending a filing to a shared service).
+ * rules that forbid sending a filing to a shared service).  The checks on
+ * the request's digests are common to CMS and XML; XML's detached
+ * References are matched against named digests in xml_digest.c.
  *
  * RFC 5652 5.4: with signedAttrs present, the signature covers the DER of
  * the signed attributes, and the messageDigest attribute among them is the
@@ -57,11 +59,28 @@ ks_result ks_digests_check(const ks_request *req)
             return KS_E_UNSUPPORTED;
         if (req->digests[i].value == NULL || req->digests[i].len != want)
             return KS_E_BAD_REQUEST;
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(req->digests[i].algorithm, req->digests[j].algorithm) == 0)
-                return KS_E_BAD_REQUEST; /* two digests of one kind: which is the content's? */
+        const char *name = req->digests[i].name;
+        if (name != NULL && name[0] == '\0')
+            return KS_E_BAD_REQUEST;
+        /* Two digests of one kind for one content: which is the content's?
+         * (XML names are compared again in NFC, xml_digest.c.) */
+        for (size_t j = 0; j < i; j++) {
+            const char *other = req->digests[j].name;
+            if (strcmp(req->digests[i].algorithm, req->digests[j].algorithm) == 0 &&
+                (name == NULL ? other == NULL : other != NULL && strcmp(name, other) == 0))
+                return KS_E_BAD_REQUEST;
+        }
     }
     return KS_OK;
+}
+
+size_t ks_digests_named(const ks_request *req)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < req->n_digests; i++)
+        if (req->digests[i].name != NULL)
+            n++;
+    return n;
 }
 
 int ks_cms_digest_matches(CMS_SignerInfo *si, const ks_request *req, ks_status *st)

@@ -221,9 +221,12 @@ typedef struct {
  * use (and its size in *len), or NID_undef. */
 int ks_digest_alg_nid(const char *name, size_t *len);
 /* The request's digests are well formed: KS_E_UNSUPPORTED for an unknown
- * algorithm, KS_E_BAD_REQUEST for a wrong size or an algorithm twice,
- * KS_E_LIMIT past KS_MAX_DIGESTS. */
+ * algorithm, KS_E_BAD_REQUEST for a wrong size, an empty name or an
+ * algorithm twice for one name (or for the unnamed content), KS_E_LIMIT
+ * past KS_MAX_DIGESTS. */
 ks_result ks_digests_check(const ks_request *req);
+/* How many of the request's digests carry a name (XML attachments). */
+size_t ks_digests_named(const ks_request *req);
 /* 1 when the signer's messageDigest attribute equals the supplied digest
  * of its digest algorithm; else 0 with *st saying why (no signed
  * attributes, no digest of that algorithm: INDETERMINATE /

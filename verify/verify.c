@@ -562,12 +562,15 @@ static ks_result ks_verify_signature_once(ks_ctx *ctx, const ks_request *req, cJ
     ks_openssl_drain(__func__);
     if ((r = ks_digests_check(req)) != KS_OK)
         return r;
-    /* Signed PDFs go to pdf.c; XMLDSig (e-Tax, e-Gov) and ZIP packages to xml.c
-     * (hash-only is for detached CMS only). */
+    /* Signed PDFs go to pdf.c (no hash-only: a PDF's content is the file);
+     * XMLDSig (e-Tax, e-Gov) and ZIP packages to xml.c, hash-only included
+     * (digests named after the attachments they stand in for). */
     if (ks_pdf_detect(&req->signature))
         return req->n_digests > 0 ? KS_E_UNSUPPORTED : ks_verify_pdf(ctx, req, verdict);
     if (ks_xml_detect(&req->signature) != KS_XML_NONE)
-        return req->n_digests > 0 ? KS_E_UNSUPPORTED : ks_verify_xml(ctx, req, verdict);
+        return ks_verify_xml(ctx, req, verdict);
+    if (ks_digests_named(req) > 0)
+        return KS_E_BAD_REQUEST; /* one CMS content: a name would match nothing */
     if ((r = ks_input_cms(ctx, &req->signature, &cms, &smime_content)) != KS_OK)
         goto done;
     r = KS_E_NOT_SIGNATURE;

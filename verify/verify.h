@@ -149,22 +149,29 @@ typedef struct {
 } ks_blob;
 
 /* The digest of a detached content, for hash-only submission (digest.c):
- * algorithm "sha256", "sha384" or "sha512", value the raw digest. */
+ * algorithm "sha256", "sha384" or "sha512", value the raw digest.  name:
+ * NULL for the one content of a detached CMS; for an XML signature the
+ * attachment's file name as a detached Reference names it (xml_digest.c),
+ * which the digest stands in for. */
 typedef struct {
+    const char *name;
     const char *algorithm;
     const uint8_t *value;
     size_t len;
 } ks_digest;
-#define KS_MAX_DIGESTS 8
+#define KS_MAX_DIGESTS 256 /* as many as an e-Gov package has References (KS_XML_MAX_REFS) */
 
 typedef struct {
     ks_blob signature;
     const ks_blob *contents; /* detached content / attachments */
     size_t n_contents;
     /* Hash-only: instead of contents, the digests of the one detached CMS
-     * content (one per algorithm; each signer uses its own algorithm's).
-     * KS_E_CONTENT_CONFLICT with contents or an attached content;
-     * KS_E_UNSUPPORTED for XML signatures.  The verdict then carries
+     * content (one per algorithm, no name; each signer uses its own
+     * algorithm's), or of an XML signature's detached attachments (each
+     * named; one per name and algorithm).  KS_E_CONTENT_CONFLICT with an
+     * attached CMS content, with any CMS content, or with an XML attachment
+     * of the same name; KS_E_BAD_REQUEST for a named CMS digest or an
+     * unnamed XML one; KS_E_UNSUPPORTED for PDF.  The verdict then carries
      * "content_checked": "digest". */
     const ks_digest *digests;
     size_t n_digests;

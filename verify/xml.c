@@ -502,6 +502,11 @@ typedef struct {
     int has_transforms;
     int md_nid;
     ks_xml_ref_state state;
+    /* Hash-only (xml_digest.c): a digest names this detached Reference. */
+    int by_digest;
+    long dig;          /* the supplied digest of md_nid, -1 none */
+    int dig_match;     /* it equals the signed DigestValue */
+    ks_xml_dv_swap sw; /* the DigestValue, set aside while xmlsec digests */
 } ks_xml_ref;
 
 /* What one request works on. */
@@ -512,12 +517,17 @@ typedef struct {
     size_t n_atts;
     char **att_nfc;           /* per attachment: its name in NFC, NULL when it has none */
     unsigned char *att_named; /* per attachment: some Reference names it */
+    const ks_digest *digs;    /* hash-only: digests standing in for attachments */
+    size_t n_digs;
+    char **dig_nfc;           /* per digest: its name in NFC */
+    unsigned char *dig_named; /* per digest: some Reference names it */
     int dup_ids;
 } ks_xml_req;
 
 static void ks_xml_refs_free(ks_xml_ref *refs, size_t n)
 {
     for (size_t i = 0; refs != NULL && i < n; i++) {
+        ks_xml_dv_swap_off(&refs[i].sw);
         xmlFree(refs[i].uri);
         free(refs[i].name);
         free(refs[i].nfc);
@@ -618,6 +628,7 @@ static int ks_xml_scan_ref(ks_xml_req *rq, xmlNodePtr sig, size_t idx, ks_xml_re
     int oom = 0;
     xmlNodePtr n = ks_xml_first_el(ref->node->children);
     ref->att = -1;
+    ref->dig = -1;
     ref->state = KS_RS_REFUSED;
     ref->uri = xmlGetProp(ref->node, BAD_CAST "URI"); /* as xmlsec reads it */
     if (ks_xml_is(n, KS_DSIG_NS, "Transforms")) {
@@ -731,6 +742,26 @@ static int ks_xml_scan_ref(ks_xml_req *rq, xmlNodePtr sig, size_t idx, ks_xml_re
                 return 0;
             }
         }
+        /* Hash-only: digests of that name stand in for the attachment
+         * (never both: ks_verify_xml refused that), the one of the
+         * Reference's own DigestMethod is compared (xml_digest.c). */
+        for (size_t i = 0; k > 0 && ref->att < 0 && i < rq->n_digs; i++) {
+            if (strcmp(rq->dig_nfc[i], ref->nfc) != 0)
+                continue;
+            rq->dig_named[i] = 1;
+            ref->by_digest = 1;
+            if (ks_digest_alg_nid(rq->digs[i].algorithm, NULL) == ref->md_nid)
+                ref->dig = (long)i;
+        }
+        if (ref->by_digest && ref->has_transforms) {
+            ks_status_fmt(st, KS_INDETERMINATE, KS_SUB_SIGNED_DATA_NOT_FOUND,
+                          "Reference %zu transforms the attachment before digesting it: a digest of the file "
+                          "cannot stand in for it, the content is needed",
+                          no);
+            return 0;
+        }
+        if (ref->dig >= 0)
+            ref->dig_match = ks_xml_digest_matches(ref->node, &rq->digs[ref->dig]);
     }
     ref->state = KS_RS_UNCHECKED;
     return 1;
@@ -761,6 +792,7 @@ static cJSON *ks_xml_ref_json(const ks_xml_ref *ref)
              (ref->md_nid != NID_undef ? cJSON_AddStringToObject(o, "digest_algorithm", OBJ_nid2ln(ref->md_nid))
                                        : cJSON_AddNullToObject(o, "digest_algorithm")) != NULL &&
              cJSON_AddBoolToObject(o, "valid", ref->state == KS_RS_VALID) != NULL &&
+             (!ref->by_digest || cJSON_AddStringToObject(o, "content_checked", "digest") != NULL) &&
              (problems[ref->state] == NULL || cJSON_AddStringToObject(o, "problem", problems[ref->state]) != NULL);
     if (!ok) {
         cJSON_Delete(o);
@@ -898,11 +930,39 @@ static int ks_xml_enable(xmlSecDSigCtxPtr dsig)
  * Returns xmlsec's result (< 0: could not be processed) and leaves the
  * context for the caller to read the key from.
  */
+/* The References whose DigestValue a hash-only digest stands in for. */
+typedef struct {
+    ks_xml_ref *refs;
+    size_t n;
+} ks_xml_swaps;
+
+static void ks_xml_swaps_off(const ks_xml_swaps *sw)
+{
+    for (size_t i = 0; i < sw->n; i++)
+        ks_xml_dv_swap_off(&sw->refs[i].sw);
+}
+
+/* xmlsec runs this right before it canonicalizes SignedInfo for the
+ * SignatureValue, after every Reference was digested: SignedInfo is
+ * signed as it came (xml_digest.c). */
+static int ks_xml_swaps_restore(xmlSecTransformCtxPtr t)
+{
+    if (t->userData != NULL)
+        ks_xml_swaps_off(t->userData);
+    return 0;
+}
+
 static int ks_xml_run(xmlSecDSigCtxPtr dsig, xmlNodePtr sig, ks_xml_ref *refs, size_t nrefs,
                       const ks_xml_io_table *io)
 {
+    ks_xml_swaps sw = {.refs = refs, .n = nrefs};
     ks_xml_io_current = io;
+    dsig->transformCtx.userData = &sw;
+    dsig->transformCtx.preExecCallback = ks_xml_swaps_restore;
     int rc = xmlSecDSigCtxVerify(dsig, sig);
+    ks_xml_swaps_off(&sw); /* when xmlsec stopped before SignedInfo */
+    dsig->transformCtx.userData = NULL;
+    dsig->transformCtx.preExecCallback = NULL;
     xmlSecSize k = xmlSecPtrListGetSize(&dsig->signedInfoReferences);
     for (xmlSecSize i = 0; i < k && i < nrefs; i++) {
         xmlSecDSigReferenceCtxPtr rc_i = xmlSecPtrListGetItem(&dsig->signedInfoReferences, i);
@@ -916,6 +976,8 @@ static int ks_xml_run(xmlSecDSigCtxPtr dsig, xmlNodePtr sig, ks_xml_ref *refs, s
      * verdict says which of them still match. */
     if (rc == 0 && dsig->status == xmlSecDSigStatusInvalid) {
         for (size_t i = k; i < nrefs; i++) {
+            if (refs[i].by_digest)
+                continue; /* the digest decides, below */
             xmlSecDSigReferenceCtxPtr r = xmlSecDSigReferenceCtxCreate(dsig, xmlSecDSigReferenceOriginSignedInfo);
             if (r == NULL)
                 break;
@@ -927,10 +989,20 @@ static int ks_xml_run(xmlSecDSigCtxPtr dsig, xmlNodePtr sig, ks_xml_ref *refs, s
         }
     }
     ks_xml_io_current = NULL;
-    /* A missing attachment was served as nothing: never "valid". */
-    for (size_t i = 0; i < nrefs; i++)
-        if (refs[i].type == KS_REF_DETACHED && refs[i].att < 0)
+    /* A missing attachment was served as nothing: never "valid".  One
+     * checked by digest is what the digest says: missing without one of
+     * the Reference's algorithm, invalid when it differs, and valid only
+     * when xmlsec also said so. */
+    for (size_t i = 0; i < nrefs; i++) {
+        if (refs[i].type != KS_REF_DETACHED || refs[i].att >= 0)
+            continue;
+        if (refs[i].dig < 0)
             refs[i].state = KS_RS_MISSING;
+        else if (!refs[i].dig_match)
+            refs[i].state = KS_RS_INVALID;
+        else if (i >= k && rc == 0 && dsig->status == xmlSecDSigStatusInvalid)
+            refs[i].state = KS_RS_VALID; /* after xmlsec's stop: the digest alone */
+    }
     return rc;
 }
 
@@ -964,7 +1036,9 @@ static void ks_xml_crypto_status(const ks_xml_ref *refs, size_t nrefs, int rc, c
         ks_status_set(st, KS_TOTAL_FAILED, KS_SUB_HASH_FAILURE, d);
     } else if (missing > 0) {
         char d[sizeof st->detail];
-        snprintf(d, sizeof d, "%zu Reference(s) name an attachment that was not supplied, the first is Reference %zu",
+        snprintf(d, sizeof d,
+                 "%zu Reference(s) name an attachment that was not supplied (nor its digest with the Reference's "
+                 "digest algorithm), the first is Reference %zu",
                  missing, first_missing);
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_SIGNED_DATA_NOT_FOUND, d);
     } else if (rc < 0 && dsig->signKey == NULL) {
@@ -1149,6 +1223,9 @@ static ks_result ks_xml_crypto(ks_xml_req *rq, ks_xml_sig *s, cJSON *sobj, ks_st
         goto done;
     }
     ks_xml_io_table table = {.v = s->io, .n = s->nio};
+    for (size_t i = 0; i < s->nrefs; i++)
+        if (s->refs[i].dig_match && (r = ks_xml_dv_swap_on(s->refs[i].node, s->refs[i].md_nid, &s->refs[i].sw)) != KS_OK)
+            goto done;
     int rc = ks_xml_run(s->dsig, s->sig, s->refs, s->nrefs, &table);
     if ((r = ks_xml_signer_certs(s->dsig, &s->signer, &s->embedded, &s->crls)) != KS_OK)
         goto done;
@@ -1350,7 +1427,8 @@ ks_result ks_verify_xml(ks_ctx *ctx, const ks_request *req, cJSON **verdict)
     ks_zip_entry *ents = NULL;
     size_t nents = 0;
     ks_blob xml = req->signature, *zatts = NULL;
-    ks_xml_req rq = {.ctx = ctx, .atts = req->contents, .n_atts = req->n_contents};
+    ks_xml_req rq = {
+        .ctx = ctx, .atts = req->contents, .n_atts = req->n_contents, .digs = req->digests, .n_digs = req->n_digests};
     xmlNodePtr *sigs = NULL;
     size_t nsigs = 0;
     cJSON *v = NULL;
@@ -1376,13 +1454,37 @@ ks_result ks_verify_xml(ks_ctx *ctx, const ks_request *req, cJSON **verdict)
     r = KS_E_LIMIT;
     if (rq.n_atts > KS_XML_MAX_ATTACHMENTS)
         goto done;
+    r = KS_E_BAD_REQUEST;
+    if (ks_digests_named(req) != req->n_digests)
+        goto done; /* an unnamed digest: which attachment does it stand in for? */
     r = KS_E_NOMEM;
     if ((rq.att_named = calloc(rq.n_atts + 1, 1)) == NULL ||
-        (rq.att_nfc = calloc(rq.n_atts + 1, sizeof *rq.att_nfc)) == NULL)
+        (rq.att_nfc = calloc(rq.n_atts + 1, sizeof *rq.att_nfc)) == NULL ||
+        (rq.dig_named = calloc(rq.n_digs + 1, 1)) == NULL ||
+        (rq.dig_nfc = calloc(rq.n_digs + 1, sizeof *rq.dig_nfc)) == NULL)
         goto done;
     for (size_t i = 0; i < rq.n_atts; i++)
         if (rq.atts[i].name != NULL && ks_xml_nfc(rq.atts[i].name, &rq.att_nfc[i]) < 0)
             goto done;
+    /* Digest names are matched as attachment names are: in NFC.  A name
+     * that is not UTF-8 can name no Reference; a name twice for one
+     * algorithm is ambiguous. */
+    for (size_t i = 0; i < rq.n_digs; i++) {
+        int k = ks_xml_nfc(rq.digs[i].name, &rq.dig_nfc[i]);
+        r = k < 0 ? KS_E_NOMEM : KS_E_BAD_REQUEST;
+        if (k <= 0)
+            goto done;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(rq.dig_nfc[i], rq.dig_nfc[j]) == 0 && strcmp(rq.digs[i].algorithm, rq.digs[j].algorithm) == 0)
+                goto done;
+    }
+    /* One content, from one place: a file sent both as an attachment (or a
+     * ZIP entry) and as a digest is refused, never one of them picked. */
+    r = KS_E_CONTENT_CONFLICT;
+    for (size_t i = 0; i < rq.n_digs; i++)
+        for (size_t j = 0; j < rq.n_atts; j++)
+            if (rq.att_nfc[j] != NULL && strcmp(rq.dig_nfc[i], rq.att_nfc[j]) == 0)
+                goto done;
     /* Two attachments of one name, or of two names equal in NFC: which one
      * was signed?  Refused, never one of them picked. */
     r = KS_E_CONTENT_CONFLICT;
@@ -1400,7 +1502,8 @@ ks_result ks_verify_xml(ks_ctx *ctx, const ks_request *req, cJSON **verdict)
 
     r = KS_E_NOMEM;
     v = cJSON_CreateObject();
-    if (v == NULL || !ks_verdict_common(ctx, v, "xmldsig", at))
+    if (v == NULL || !ks_verdict_common(ctx, v, "xmldsig", at) ||
+        (rq.n_digs > 0 && cJSON_AddStringToObject(v, "content_checked", "digest") == NULL))
         goto done;
     cJSON *signers = cJSON_AddArrayToObject(v, "signers");
     if (signers == NULL)
@@ -1426,8 +1529,8 @@ ks_result ks_verify_xml(ks_ctx *ctx, const ks_request *req, cJSON **verdict)
     if ((r = ks_summarise(v, signers, &worst)) != KS_OK)
         goto done;
     r = KS_E_NOMEM;
-    /* Files that came with the signature but that no Reference names are
-     * not signed, whatever the verdict says. */
+    /* Files that came with the signature (or their digests) but that no
+     * Reference names are not signed, whatever the verdict says. */
     cJSON *unsigned_atts = cJSON_AddArrayToObject(v, "unsigned_attachments");
     if (unsigned_atts == NULL)
         goto done;
@@ -1435,6 +1538,19 @@ ks_result ks_verify_xml(ks_ctx *ctx, const ks_request *req, cJSON **verdict)
         if (rq.att_named[i])
             continue;
         cJSON *s = cJSON_CreateString(rq.atts[i].name != NULL ? rq.atts[i].name : "");
+        if (s == NULL || !cJSON_AddItemToArray(unsigned_atts, s)) {
+            cJSON_Delete(s);
+            goto done;
+        }
+    }
+    for (size_t i = 0; i < rq.n_digs; i++) {
+        /* One entry per name, however many algorithms came for it. */
+        int seen = rq.dig_named[i];
+        for (size_t j = 0; !seen && j < i; j++)
+            seen = strcmp(rq.dig_nfc[i], rq.dig_nfc[j]) == 0;
+        if (seen)
+            continue;
+        cJSON *s = cJSON_CreateString(rq.digs[i].name);
         if (s == NULL || !cJSON_AddItemToArray(unsigned_atts, s)) {
             cJSON_Delete(s);
             goto done;
@@ -1463,6 +1579,10 @@ done:
     for (size_t i = 0; rq.att_nfc != NULL && i < rq.n_atts; i++)
         free(rq.att_nfc[i]);
     free(rq.att_nfc);
+    free(rq.dig_named);
+    for (size_t i = 0; rq.dig_nfc != NULL && i < rq.n_digs; i++)
+        free(rq.dig_nfc[i]);
+    free(rq.dig_nfc);
     free(zatts);
     ks_zip_free(ents, nents);
     ks_openssl_drain(__func__);

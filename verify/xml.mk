@@ -2,7 +2,7 @@
 # libxmlsec1 (OpenSSL backend) over libxml2, libzip for e-Gov ZIP packages,
 # libunistring for the Unicode NFC of attachment names (it has no
 # pkg-config file: linked through LIBS).
-LIB_SRC  += verify/xml.c verify/xml_zip.c verify/xml_xades.c
+LIB_SRC  += verify/xml.c verify/xml_zip.c verify/xml_xades.c verify/xml_digest.c
 HDRS     += verify/xml_int.h
 PKGS     += xmlsec1-openssl libxml-2.0 libzip
 LIBS     += -lunistring

@@ -77,6 +77,29 @@ void ks_zip_free(ks_zip_entry *e, size_t n); /* NULL ok */
 ks_result ks_zip_load(const ks_ctx *ctx, const ks_blob *in, ks_zip_entry **out, size_t *nout);
 
 /* ------------------------------------------------------------------ */
+/* xml_digest.c: hash-only submission                                 */
+/* ------------------------------------------------------------------ */
+
+/* 1 when the Reference element's signed DigestValue is d's value (same
+ * length, constant-time compare); 0 otherwise, a malformed one included.
+ * The caller has matched d's algorithm with the DigestMethod. */
+int ks_xml_digest_matches(xmlNodePtr ref, const ks_digest *d);
+
+/* A DigestValue whose children are set aside while xmlsec digests the
+ * References (see xml_digest.c for why). */
+typedef struct {
+    xmlNodePtr dv;          /* the DigestValue element */
+    xmlNodePtr first, last; /* its own children, set aside */
+    int on;
+} ks_xml_dv_swap;
+
+/* Replaces the DigestValue of ref by H("") under md_nid; KS_E_NOMEM or
+ * KS_E_INTERNAL, the document unchanged, otherwise. */
+ks_result ks_xml_dv_swap_on(xmlNodePtr ref, int md_nid, ks_xml_dv_swap *sw);
+/* Puts the original children back; idempotent, NULL ok. */
+void ks_xml_dv_swap_off(ks_xml_dv_swap *sw);
+
+/* ------------------------------------------------------------------ */
 /* xml_xades.c                                                        */
 /* ------------------------------------------------------------------ */
 

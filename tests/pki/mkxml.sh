@@ -12,6 +12,7 @@
 #   egov-altered/    form1.xml changed after signing
 #   egov-*.zip       the package as a ZIP, intact and broken in various ways
 #   egov-wrap-*.xml  signature wrapping attempts
+#   egov-c14n.xml    egov/kousei.xml with form1.xml canonicalized before digesting
 #   xxe-*.xml, bomb-*.xml   DTD attacks (the verifier must refuse them unread)
 #   xades-*.xtx      XAdES SigningCertificate(V2) bound, mismatched, unsigned;
 #                    alias.pem: a second certificate for citizen-rsa's key
@@ -313,6 +314,14 @@ EOF
 # xmlsec1 resolves the detached References relative to its working directory.
 (cd egov && run xmlsec1 --sign --privkey-pem "$P/citizen-rsa.key,$P/citizen-rsa.pem" \
     --id-attr:ID 構成情報 --output kousei.xml ../work/kousei.tmpl)
+
+# The same package with the form1.xml Reference canonicalized before it is
+# digested: a digest of the file cannot stand in for it (hash-only refused).
+sed "s|<Reference URI=\"form1.xml\"><DigestMethod|<Reference URI=\"form1.xml\"><Transforms><Transform Algorithm=\"$C14N\"/></Transforms><DigestMethod|" \
+    work/kousei.tmpl >work/kousei-c14n.tmpl
+grep -q '"form1.xml"><Transforms>' work/kousei-c14n.tmpl || die "kousei-c14n.tmpl: no transform inserted"
+(cd egov && run xmlsec1 --sign --privkey-pem "$P/citizen-rsa.key,$P/citizen-rsa.pem" \
+    --id-attr:ID 構成情報 --output ../egov-c14n.xml ../work/kousei-c14n.tmpl)
 
 # Attachment names in Unicode NFC and NFD (ZIP tools on some systems store
 # names in NFD).  egov-nfc/ signs a Reference naming "データ.xml" in NFC (raw
