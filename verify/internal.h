@@ -440,6 +440,10 @@ ks_result ks_verify_pdf(ks_ctx *ctx, const ks_request *req, cJSON **verdict);
  * certificate or CRL ceilings, KS_E_NOMEM. */
 ks_result ks_cms_verify_detached(ks_ctx *ctx, const uint8_t *der, size_t derlen, const uint8_t *content,
                                  size_t clen, time_t at, int require_ess, cJSON *sobj, ks_status *st);
+/* The same over content in parts, digested in order where they lie (a PDF's
+ * two ByteRange ranges). */
+ks_result ks_cms_verify_detached_parts(ks_ctx *ctx, const uint8_t *der, size_t derlen, const ks_blob *parts,
+                                       size_t nparts, time_t at, int require_ess, cJSON *sobj, ks_status *st);
 
 /* Per-responder fetch counters (process-wide) as a JSON array. */
 cJSON *ks_fetch_stats_json(void);

@@ -454,13 +454,13 @@ static ks_pdf_sub pd_sub_filter(qpdf_data q, qpdf_oh sig, cJSON *sobj)
     return r;
 }
 
-/* Everything about one signature field into sobj and *st. */
+/* Everything about one signature field into sobj and *st.  revs: the
+ * document's %%EOF count (a scan of the whole file, done once). */
 static ks_result pd_verify_one(ks_ctx *ctx, qpdf_data w, const ks_pdf_sig *s, const uint8_t *data, size_t len,
-                               time_t at, cJSON *sobj, ks_status *st)
+                               size_t revs, time_t at, cJSON *sobj, ks_status *st)
 {
     ks_result r = KS_E_NOMEM;
     qpdf_data rev = NULL;
-    uint8_t *content = NULL;
     const char *why = NULL;
     ks_pdf_layout lo = {0};
 
@@ -494,7 +494,7 @@ static ks_result pd_verify_one(ks_ctx *ctx, qpdf_data w, const ks_pdf_sig *s, co
     }
     int whole = lo.end == len;
     if (cJSON_AddBoolToObject(sobj, "covers_whole_document", whole) == NULL ||
-        cJSON_AddNumberToObject(sobj, "revision", (double)pd_count_eof(data, lo.end)) == NULL ||
+        cJSON_AddNumberToObject(sobj, "revision", (double)(whole ? revs : pd_count_eof(data, lo.end))) == NULL ||
         cJSON_AddNumberToObject(sobj, "signed_revision_bytes", (double)lo.end) == NULL)
         goto done;
     cJSON *mods = cJSON_AddArrayToObject(sobj, "modifications_after_signing");
@@ -506,14 +506,15 @@ static ks_result pd_verify_one(ks_ctx *ctx, qpdf_data w, const ks_pdf_sig *s, co
     switch (sub) {
     case PD_SUB_DETACHED:
     case PD_SUB_CADES:
-        if ((content = malloc((size_t)(lo.br[1] + lo.br[3]))) == NULL)
-            goto done;
-        memcpy(content, data, (size_t)lo.br[1]);
-        memcpy(content + lo.br[1], data + lo.br[2], (size_t)lo.br[3]);
-        if ((r = ks_cms_verify_detached(ctx, lo.contents, lo.der_len, content, (size_t)(lo.br[1] + lo.br[3]), at,
-                                        sub == PD_SUB_CADES, sobj, st)) != KS_OK)
+    {
+        /* The two ranges digested where they lie: one pass, no copy. */
+        const ks_blob parts[2] = {{.data = data, .len = (size_t)lo.br[1]},
+                                  {.data = data + lo.br[2], .len = (size_t)lo.br[3]}};
+        if ((r = ks_cms_verify_detached_parts(ctx, lo.contents, lo.der_len, parts, 2, at, sub == PD_SUB_CADES, sobj,
+                                              st)) != KS_OK)
             goto done;
         break;
+    }
     case PD_SUB_LEGACY:
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_CRYPTO_CONSTRAINTS_FAILURE,
                       "adbe.pkcs7.sha1 and adbe.x509.rsa_sha1 signatures are refused (SHA-1)");
@@ -578,7 +579,6 @@ static ks_result pd_verify_one(ks_ctx *ctx, qpdf_data w, const ks_pdf_sig *s, co
     }
     r = KS_OK;
 done:
-    free(content);
     free(lo.contents);
     if (rev != NULL)
         qpdf_cleanup(&rev);
@@ -621,8 +621,9 @@ ks_result ks_verify_pdf(ks_ctx *ctx, const ks_request *req, cJSON **verdict)
         goto done;
     cJSON *doc = cJSON_AddObjectToObject(v, "pdf");
     ks_pdf_mdp mdp = ks_pdf_docmdp(q);
+    size_t revs = pd_count_eof(data, len);
     if (doc == NULL || cJSON_AddNumberToObject(doc, "bytes", (double)len) == NULL ||
-        cJSON_AddNumberToObject(doc, "revisions", (double)pd_count_eof(data, len)) == NULL ||
+        cJSON_AddNumberToObject(doc, "revisions", (double)revs) == NULL ||
         (mdp == KS_MDP_NONE ? cJSON_AddNullToObject(doc, "docmdp") : cJSON_AddNumberToObject(doc, "docmdp", mdp)) ==
             NULL)
         goto done;
@@ -637,7 +638,7 @@ ks_result ks_verify_pdf(ks_ctx *ctx, const ks_request *req, cJSON **verdict)
         cJSON *sobj = cJSON_CreateObject();
         if (sobj == NULL || !cJSON_AddItemToArray(signers, sobj))
             goto done;
-        if ((r = pd_verify_one(ctx, q, &sigs.v[i], data, len, at, sobj, &st)) != KS_OK)
+        if ((r = pd_verify_one(ctx, q, &sigs.v[i], data, len, revs, at, sobj, &st)) != KS_OK)
             goto done;
         r = KS_E_NOMEM;
         if (!ks_verdict_status(sobj, &st))

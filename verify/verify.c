@@ -676,10 +676,18 @@ done:
     return r;
 }
 
-/* The bytes a PDF signature's ByteRange covers, or any detached content,
- * through the same signer checks as ks_verify_signature. */
 ks_result ks_cms_verify_detached(ks_ctx *ctx, const uint8_t *der, size_t derlen, const uint8_t *content,
                                  size_t clen, time_t at, int require_ess, cJSON *sobj, ks_status *st)
+{
+    const ks_blob part = {.data = content, .len = clen};
+    return ks_cms_verify_detached_parts(ctx, der, derlen, &part, 1, at, require_ess, sobj, st);
+}
+
+/* The bytes a PDF signature's ByteRange covers (two parts of the file,
+ * digested where they lie: no copy of a 20 MB document), or any detached
+ * content, through the same signer checks as ks_verify_signature. */
+ks_result ks_cms_verify_detached_parts(ks_ctx *ctx, const uint8_t *der, size_t derlen, const ks_blob *parts,
+                                       size_t nparts, time_t at, int require_ess, cJSON *sobj, ks_status *st)
 {
     ks_result r = KS_OK;
     CMS_ContentInfo *cms = NULL;
@@ -722,16 +730,21 @@ ks_result ks_cms_verify_detached(ks_ctx *ctx, const uint8_t *der, size_t derlen,
     }
     if (CMS_set1_signers_certs(cms, ctx->intermediates, 0) < 0)
         ks_openssl_drain(__func__); /* a signer without certificate is reported as such */
-    if (clen > (size_t)INT32_MAX) {
-        r = KS_E_TOO_LARGE;
-        goto done;
-    }
-    if ((dcont = BIO_new_mem_buf(content, (int)clen)) == NULL) {
+    /* The digest BIOs CMS_dataInit pushes digest what is written through
+     * them as well as what is read: write the parts in place into a sink,
+     * rather than copying them into one buffer to read back. */
+    if ((dcont = BIO_new(BIO_s_null())) == NULL) {
         r = KS_E_NOMEM;
         goto done;
     }
     cmsbio = CMS_dataInit(cms, dcont);
-    if (cmsbio == NULL || !ks_drain(cmsbio)) {
+    int fed = cmsbio != NULL;
+    for (size_t i = 0; fed && i < nparts; i++) {
+        size_t wrote = 0;
+        fed = parts[i].len == 0 || (BIO_write_ex(cmsbio, parts[i].data, parts[i].len, &wrote) == 1 &&
+                                    wrote == parts[i].len);
+    }
+    if (!fed) {
         ks_openssl_drain("CMS_dataInit"); /* the submitted SignedData: a caller's problem */
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE, "the SignedData cannot be processed");
         goto done;
