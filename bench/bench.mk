@@ -3,8 +3,11 @@
 #   make bench            the whole season load (bench/run.sh), under 10 minutes
 #   make bench-crl        the 1,000,000-entry CRL alone
 # BENCH_SECONDS (per scenario, default 20), BENCH_CONNS (64), BENCH_DOCS
-# (10000), BENCH_COLD (cold signers, 2000) are passed through.
-BENCH_TOOLS := $(OUT)/bench/crl_bench $(OUT)/bench/mkfilings $(OUT)/bench/naive $(OUT)/bench/loop
+# (10000), BENCH_COLD (cold signers, 2000) are passed through, and
+# BENCH_ONLY (e.g. BENCH_ONLY=pdf,batch: those scenarios alone, written to
+# build/bench/results-partial.json).
+BENCH_TOOLS := $(OUT)/bench/crl_bench $(OUT)/bench/mkfilings $(OUT)/bench/naive $(OUT)/bench/loop \
+               $(OUT)/bench/pdf_bench
 
 $(OUT)/bench/%: bench/%.c $(OUT)/libkensho.a
 	@mkdir -p $(dir $@)

@@ -16,11 +16,23 @@
 #   mixed   1 MiB detached CMS + XML Signature filings + certificate checks
 #   cold    BENCH_COLD distinct signers, empty caches, responder +50 ms
 #   crl     a 1,000,000-entry CRL (bench/crl_bench.c)
+#   batch   the hot filings 100 per POST /api/v1/verify/batch (issue #23):
+#           verifications per second, next to hot
+#   pdf     signed PDFs of 2 KiB, 1 MiB and 20 MiB of page content, made at
+#           bench time by tests/pki/mkpdf.py --bench (issue #19, Speed):
+#           bench/pdf_bench times the library's verification against
+#           SHA-256 over the same bytes, and `openssl speed -evp sha256`
+#           runs beside it; bin/kensho verify's peak RSS per file
+#           (getrusage of the child) against the file size
 # Knobs: BENCH_SECONDS (per scenario, default 20), BENCH_HOT_SECONDS (the
 # main figure and the RSS check, default 60), BENCH_CONNS (64),
 # BENCH_WRK_THREADS (2), BENCH_DOCS (10000), BENCH_SIGNERS (200),
-# BENCH_COLD (10000), BENCH_FCGI_THREADS (8), BENCH_ONLY (space-separated
-# scenario names), BENCH_OUT (default bench/results.json).
+# BENCH_COLD (10000), BENCH_FCGI_THREADS (8), BENCH_BATCH_CONNS (16),
+# BENCH_PDF_RUNS (15), BENCH_ONLY (scenario names separated by spaces or
+# commas, e.g. BENCH_ONLY=pdf,batch; BENCH_SCENARIOS is the same), BENCH_OUT
+# (default bench/results.json for the whole run; a run of some scenarios
+# only writes build/bench/results-partial.json instead, so that it never
+# replaces the committed figures with a part of them).
 # Environment from the Makefile: KENSHO, PKI, BENCH_BIN.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -37,8 +49,19 @@ DOCS=${BENCH_DOCS:-10000}
 NSIGNERS=${BENCH_SIGNERS:-200}
 NCOLD=${BENCH_COLD:-10000}
 FT=${BENCH_FCGI_THREADS:-8}
-ONLY=${BENCH_ONLY:-floor hot fsync threads naive library mixed cold crl}
-OUTJSON=${BENCH_OUT:-$HERE/results.json}
+ALL_SCENARIOS="floor hot fsync threads naive library mixed batch cold crl pdf"
+ONLY=${BENCH_ONLY:-${BENCH_SCENARIOS:-$ALL_SCENARIOS}}
+ONLY=${ONLY//,/ }
+for s in $ONLY; do
+    [[ " $ALL_SCENARIOS " == *" $s "* ]] || { echo "bench: unknown scenario '$s' (scenarios: $ALL_SCENARIOS)" >&2; exit 64; }
+done
+if [ -n "${BENCH_ONLY:-${BENCH_SCENARIOS:-}}" ]; then
+    OUTJSON=${BENCH_OUT:-$ROOT/build/bench/results-partial.json}
+else
+    OUTJSON=${BENCH_OUT:-$HERE/results.json}
+fi
+BATCH_CONNS=${BENCH_BATCH_CONNS:-16}
+PDF_RUNS=${BENCH_PDF_RUNS:-15}
 RUN=$ROOT/build/bench/run
 FX=$ROOT/build/bench/fx
 . "$ROOT/tests/fcgi/stack.sh"
@@ -63,7 +86,7 @@ def load(n):
     except Exception:
         return None
 names = ["floor", "hot", "hot_fsync_never", "hot_threads_1", "hot_threads_4", "hot_threads_16", "hot_2procs",
-         "naive", "library", "mixed", "cold", "crl"]
+         "naive", "library", "mixed", "batch", "cold", "crl", "pdf"]
 sc = {n: load(n) for n in names if load(n) is not None}
 def rps(n):
     s = sc.get(n) or {}
@@ -96,6 +119,14 @@ if h:
     k = h.get("kensho_fcgi", {})
     if k.get("rss_kb_first"):
         summary["targets"]["rss_growth_kb_over_hot_run"] = k["rss_kb_last"] - k["rss_kb_first"]
+b = sc.get("batch")
+if b and b.get("verifications_per_s"):
+    summary["batch_verifications_per_s"] = b["verifications_per_s"]
+    if rps("hot"):
+        summary["batch_over_hot"] = round(b["verifications_per_s"] / rps("hot"), 2)
+pdf = sc.get("pdf")
+if pdf and pdf.get("targets"):
+    summary.setdefault("targets", {}).update(pdf["targets"])
 c = sc.get("cold")
 if c:
     # The responder counts requests and the distinct certificates they ask
@@ -204,6 +235,42 @@ with open(os.path.join(fx, "mixed.pack"), "wb") as o:
 EOF
     echo "$STAMP" >"$FX/.stamp"
     say "fixtures ready in $(($(date +%s) - t0)) s"
+fi
+
+# The batch bodies: the hot filings, 100 per request (limits.max_batch's
+# default), 40 requests (4,000 filings) per pack.
+if want batch && { [ ! -s "$FX/batch.pack" ] || [ "$FX/hot.pack" -nt "$FX/batch.pack" ]; }; then
+    "$PY" - "$FX" <<'EOF'
+import base64, json, os, sys
+fx = sys.argv[1]
+recs, f = [], open(os.path.join(fx, "hot.pack"), "rb")
+while len(recs) < 4000:
+    h = f.readline()
+    if not h:
+        break
+    recs.append(f.read(int(h.split(b" ")[0])))
+with open(os.path.join(fx, "batch.pack"), "wb") as o:
+    for k in range(len(recs) // 100):
+        items = [{"id": "f%d" % (100 * k + j), "signature": base64.b64encode(recs[100 * k + j]).decode()}
+                 for j in range(100)]
+        body = json.dumps({"items": items}, separators=(",", ":")).encode()
+        o.write(b"%d /api/v1/verify/batch application/json\n" % len(body) + body)
+EOF
+fi
+# The signed PDFs, made with the project's own fixture writer (the test
+# PKI's citizen-rsa signs), again whenever the writer or the PKI changes.
+PDF_SIZES="2048 1048576 20971520"
+if want pdf; then
+    for n in $PDF_SIZES; do
+        if [ ! -s "$FX/pdf/bench-$n.pdf" ] || [ "$ROOT/tests/pki/mkpdf.py" -nt "$FX/pdf/bench-$n.pdf" ] ||
+            [ "$P/.done" -nt "$FX/pdf/bench-$n.pdf" ]; then
+            say "writing signed PDFs of $PDF_SIZES bytes of page content"
+            rm -rf "$FX/pdf"
+            mkdir -p "$FX/pdf"
+            "$PY" "$ROOT/tests/pki/mkpdf.py" "$P" --bench "$FX/pdf" $PDF_SIZES
+            break
+        fi
+    done
 fi
 
 # --------------------------------------------------------------- stack ---
@@ -372,7 +439,7 @@ warm() { # warm SECONDS: every signer asked for at least once
     say "warm-up: OCSP requests so far $(ocsp_count)"
 }
 
-if want floor || want hot || want fsync || want threads; then
+if want floor || want hot || want fsync || want threads || want batch; then
     warm 10
 fi
 want floor && run_wrk floor "$FX/hot.pack" "$SECS" /api/v1/echo-bench spread '"status":"ok"'
@@ -429,6 +496,31 @@ fi
 
 want mixed && run_wrk mixed "$FX/mixed.pack" "$SECS" "" spread '"indication":"TOTAL_PASSED"' 16
 
+if want batch; then
+    # Every answer: 100 items answered 200, none failed or refused.
+    KS_EXPECT_N=100 KS_REJECT='"indication":"TOTAL_FAILED"|"indication":"INDETERMINATE"|"problem"' \
+        run_wrk batch "$FX/batch.pack" "$SECS" "" spread '"status":200' "$BATCH_CONNS"
+    "$PY" - "$RUN/res/batch.json" "$RUN/res/warmup.json" <<'EOF' >"$RUN/res/batch2.json"
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["items_per_request"] = 100
+try:  # the hot filings one per request in this very run (the warm-up: first OCSP fetches included)
+    w = json.load(open(sys.argv[2]))
+    r["warmup_same_run"] = {"requests_per_s": w.get("requests_per_s"),
+                            "cpu_us_per_request": w.get("kensho_fcgi", {}).get("cpu_us_per_request")}
+except Exception:
+    pass
+if r.get("requests_per_s") is not None:
+    r["verifications_per_s"] = round(r["requests_per_s"] * 100, 1)
+k = r.get("kensho_fcgi", {})
+if k.get("cpu_us_per_request"):
+    k["cpu_us_per_verification"] = round(k["cpu_us_per_request"] / 100, 1)
+print(json.dumps(r))
+EOF
+    mv "$RUN/res/batch2.json" "$RUN/res/batch.json"
+    say "batch, per verification: $("$PY" -c 'import json, sys; r = json.load(open(sys.argv[1])); print(r.get("verifications_per_s"), "verifications/s,", r.get("kensho_fcgi", {}).get("cpu_us_per_verification"), "us CPU each")' "$RUN/res/batch.json")"
+fi
+
 if want cold; then
     # Empty caches everywhere: a new memcached, a new kensho-fcgi, and a
     # responder 50 ms slower.  Hot filings keep coming meanwhile (8
@@ -479,6 +571,57 @@ fi
 if want crl; then
     "$BB/crl_bench" 1000000 "$ROOT/build/bench-crl.der" >"$RUN/res/crl.json"
     say "crl: $(cat "$RUN/res/crl.json")"
+fi
+
+if want pdf; then
+    # The bench configuration with room for a 20 MiB file (limits.max_input_bytes).
+    "$PY" -c 'import json, sys; c = json.load(open(sys.argv[1])); c.setdefault("limits", {})["max_input_bytes"] = 64 << 20
+json.dump(c, open(sys.argv[2], "w"))' "$CONF" "$RUN/pdf.json"
+    files=()
+    for n in $PDF_SIZES; do files+=("$FX/pdf/bench-$n.pdf"); done
+    speed=$(openssl speed -mr -evp sha256 -seconds 3 -bytes 16384 2>/dev/null | awk -F: '/^\+F:/ {print $4}')
+    "$BB/pdf_bench" "$RUN/pdf.json" "$PDF_RUNS" "${files[@]}" >"$RUN/res/pdf_bench.json" 2>>"$RUN/pdf.log" ||
+        say "pdf: bench/pdf_bench failed (see $RUN/pdf.log)"
+    "$PY" - "$RUN/res/pdf_bench.json" "${speed:-0}" "$K" "$RUN/pdf.json" "${files[@]}" <<'EOF' >"$RUN/res/pdf.json"
+import json, os, sys
+bench, speed, kensho, conf, files = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5:]
+try:
+    r = json.load(open(bench))
+except Exception:
+    r = {"files": []}
+# Peak RSS of bin/kensho verify per file: the child's own getrusage.
+for f, path in zip(r["files"], files):
+    pid = os.fork()
+    if pid == 0:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, 1)
+        os.execv(kensho, [kensho, "verify", "--config", conf, "--signature", path])
+    _, status, ru = os.wait4(pid, 0)
+    f["cli_exit"] = os.waitstatus_to_exitcode(status)
+    f["cli_peak_rss_kb"] = ru.ru_maxrss
+    f["cli_rss_over_file_size"] = round(ru.ru_maxrss * 1024 / f["bytes"], 2)
+fs = sorted(r["files"], key=lambda f: f["bytes"])
+if len(fs) >= 2:
+    small, big = fs[0], fs[-1]
+    extra = big["bytes"] - small["bytes"]
+    verify_bps = extra / (big["verify_cpu_s"] - small["verify_cpu_s"])
+    sha_bps = big["bytes"] / big["sha256_cpu_s"]
+    # The largest file's bytes beyond the smallest's, over the CPU time they added.
+    r["verify_bytes_per_s"] = round(verify_bps)
+    r["sha256_in_process_bytes_per_s"] = round(sha_bps)  # EVP SHA-256 over the largest file, same process
+    r["openssl_speed_sha256_16k_bytes_per_s"] = round(speed) if speed else None
+    r["verify_over_openssl_speed"] = round(verify_bps / speed, 3) if speed else None
+    r["verify_over_sha256_in_process"] = round(verify_bps / sha_bps, 3)
+    # The RSS a larger file adds per byte it adds (the libraries and the trust store left out).
+    r["cli_rss_added_over_bytes_added"] = round((big["cli_peak_rss_kb"] - small["cli_peak_rss_kb"]) * 1024 / extra, 2)
+    r["targets"] = {
+        "pdf_verify_at_least_70pct_of_openssl_speed": bool(speed) and verify_bps >= 0.7 * speed,
+        "pdf_peak_rss_at_most_3x_file": big["cli_rss_over_file_size"] <= 3,
+        "pdf_all_passed": all(f.get("cli_exit") == 0 for f in fs),
+    }
+print(json.dumps(r))
+EOF
+    say "pdf: $(cat "$RUN/res/pdf.json")"
 fi
 
 stop_all

@@ -6,12 +6,15 @@
 --   KS_PACK    the pack (required)
 --   KS_PATH    send every record to this path instead (the floor: /api/v1/echo-bench)
 --   KS_EXPECT  a string every 200 answer must contain (default the passed verdict)
+--   KS_EXPECT_N  ... at least this many times (default 1: a batch of 100 wants 100)
+--   KS_REJECT  strings, separated by "|", no 200 answer may contain (default none)
 --   KS_MODE    "spread" (default): thread t starts at record t*N/T;
 --              "cold": records come in pairs (2k, 2k+1: two filings of cold
 --              signer k) and thread t sends 2i + t%2, so every cold
 --              certificate is asked for by two threads at about the same time
 --   KS_OUT     JSON summary written here by done()
--- An answer that is not 200 or lacks KS_EXPECT counts as an error ("bad").
+-- An answer that is not 200, lacks KS_EXPECT (KS_EXPECT_N times) or holds a
+-- KS_REJECT string counts as an error ("bad").
 
 local threads = {}
 local nthreads = 0
@@ -27,6 +30,9 @@ function init(args)
    local override = os.getenv("KS_PATH")
    if override == "" then override = nil end
    expect = os.getenv("KS_EXPECT") or '"indication":"TOTAL_PASSED"'
+   expect_n = tonumber(os.getenv("KS_EXPECT_N") or "1")
+   reject = {}
+   for r in string.gmatch(os.getenv("KS_REJECT") or "", "[^|]+") do reject[#reject + 1] = r end
    mode = os.getenv("KS_MODE") or "spread"
    local f = assert(io.open(pack, "rb"))
    reqs = {}
@@ -63,8 +69,26 @@ function request()
    return r
 end
 
+local function count(body, s, upto)
+   local n, at = 0, 1
+   while n < upto do
+      local i = body:find(s, at, true)
+      if not i then break end
+      n, at = n + 1, i + #s
+   end
+   return n
+end
+
+local function acceptable(body)
+   if count(body, expect, expect_n) < expect_n then return false end
+   for _, r in ipairs(reject) do
+      if body:find(r, 1, true) then return false end
+   end
+   return true
+end
+
 function response(status, headers, body)
-   if status ~= 200 or not body or not body:find(expect, 1, true) then
+   if status ~= 200 or not body or not acceptable(body) then
       bad = bad + 1
       if bad <= 3 then
          io.stderr:write("wrk.lua: unexpected answer " .. status .. ": " .. string.sub(body or "", 1, 300) .. "\n")

@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
 """mkpdf.py PKIDIR - signed PDF fixtures (PAdES) from the test PKI.
+   mkpdf.py PKIDIR --bench OUTDIR SIZE... - one signed PDF per SIZE
+   (bench-SIZE.pdf: a page showing one raw 8-bit image of SIZE bytes, like a
+   scanned page; the file is about 18 KB more), for `make bench`
+   (bench/run.sh, scenario pdf).
 
 Called by mkpdf.sh.  Writes PKIDIR/pdf/ (wiped and rebuilt by mkpdf.sh).
 Python 3 standard library only: the PDFs are written byte by byte here so
@@ -11,6 +15,7 @@ Everything here is SYNTHETIC TEST DATA.  See tests/test_pdf.c for what each
 file is expected to give.
 """
 import os
+import random
 import re
 import struct
 import subprocess
@@ -484,5 +489,35 @@ def main():
     save("swa-gap-xref.pdf", bytes(g))
 
 
+def bench(outdir, sizes):
+    """A signed one-page PDF per size: the page draws an image XObject whose
+    raw samples (incompressible, like a scan's) make up the size."""
+    global OUT, WORK
+    OUT, WORK = outdir, os.path.join(outdir, "work")
+    os.makedirs(WORK, exist_ok=True)
+    rnd = random.Random(19)  # the same bytes every run
+    for size in sizes:
+        n = int(size)  # the image; the file is about 18 KB more (8 KiB reserved for the CMS, hex)
+        w = 1024 if n >= 1024 else n
+        h = max(n // w, 1)
+        img = rnd.randbytes(w * h)
+        objs = base_objects(content=PAGE_TEXT + b" q 500 0 0 700 50 50 cm /Im1 Do Q",
+                            page_extra=b"")
+        objs[3] = objs[3].replace(b"/Resources << /Font << /F1 6 0 R >> >>",
+                                  b"/Resources << /Font << /F1 6 0 R >> /XObject << /Im1 9 0 R >> >>")
+        objs[9] = stream(img, b" /Type /XObject /Subtype /Image /Width %d /Height %d"
+                              b" /ColorSpace /DeviceGray /BitsPerComponent 8" % (w, h))
+        d = Doc()
+        d.write_revision(objs, b"1 0 R", b"8 0 R")
+        d.data = fill_signature(d.data, "citizen-rsa")
+        save("bench-%s.pdf" % size, d.data)
+    for f in os.listdir(WORK):
+        os.unlink(os.path.join(WORK, f))
+    os.rmdir(WORK)
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 3 and sys.argv[2] == "--bench":
+        bench(os.path.abspath(sys.argv[3]), sys.argv[4:])
+    else:
+        main()
