@@ -925,11 +925,6 @@ static int ks_xml_enable(xmlSecDSigCtxPtr dsig)
     return xmlSecPtrListAdd(&dsig->keyInfoReadCtx.enabledKeyData, (xmlSecPtr)xmlSecOpenSSLKeyDataX509Id) >= 0;
 }
 
-/*
- * Runs xmlsec over one Signature and sets every Reference's state.
- * Returns xmlsec's result (< 0: could not be processed) and leaves the
- * context for the caller to read the key from.
- */
 /* The References whose DigestValue a hash-only digest stands in for. */
 typedef struct {
     ks_xml_ref *refs;
@@ -952,6 +947,11 @@ static int ks_xml_swaps_restore(xmlSecTransformCtxPtr t)
     return 0;
 }
 
+/*
+ * Runs xmlsec over one Signature and sets every Reference's state.
+ * Returns xmlsec's result (< 0: could not be processed) and leaves the
+ * context for the caller to read the key from.
+ */
 static int ks_xml_run(xmlSecDSigCtxPtr dsig, xmlNodePtr sig, ks_xml_ref *refs, size_t nrefs,
                       const ks_xml_io_table *io)
 {
@@ -1223,9 +1223,11 @@ static ks_result ks_xml_crypto(ks_xml_req *rq, ks_xml_sig *s, cJSON *sobj, ks_st
         goto done;
     }
     ks_xml_io_table table = {.v = s->io, .n = s->nio};
-    for (size_t i = 0; i < s->nrefs; i++)
-        if (s->refs[i].dig_match && (r = ks_xml_dv_swap_on(s->refs[i].node, s->refs[i].md_nid, &s->refs[i].sw)) != KS_OK)
-            goto done;
+    for (size_t i = 0; i < s->nrefs; i++) {
+        ks_xml_ref *ref = &s->refs[i];
+        if (ref->dig_match && (r = ks_xml_dv_swap_on(ref->node, ref->md_nid, &ref->sw)) != KS_OK)
+            goto done; /* ks_xml_sig_clear puts back any swapped before */
+    }
     int rc = ks_xml_run(s->dsig, s->sig, s->refs, s->nrefs, &table);
     if ((r = ks_xml_signer_certs(s->dsig, &s->signer, &s->embedded, &s->crls)) != KS_OK)
         goto done;
