@@ -87,7 +87,7 @@ $(BIN)/kensho: $(OUT)/verify/cli.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(OUT)/tests/%: tests/%.c tests/testlib.h tests/testnet.h $(LIB)
+$(OUT)/tests/%: tests/%.c tests/testlib.h tests/testnet.h tests/ltvlib.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -Icache -Ifcgi -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS)
 

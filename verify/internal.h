@@ -314,6 +314,36 @@ typedef struct {
 void ks_tsp_verify(const ks_ctx *ctx, const uint8_t *der, size_t len, const ks_blob *data, size_t ndata, time_t at,
                    ks_tsp_result *out);
 
+/* verify.c: proof of existence from signature timestamps (ETSI EN 319
+ * 102-1 5.6.2.4), one collector for CAdES (id-aa-signatureTimeStampToken)
+ * and XAdES (SignatureTimeStamp): every token offered is reported in the
+ * signer's "timestamps", and the earliest verified genTime is the POE.  At
+ * most KS_MAX_SIGNER_TIMESTAMPS are verified per signer. */
+#define KS_MAX_SIGNER_TIMESTAMPS 8
+typedef struct {
+    cJSON *sobj;   /* the signer object */
+    cJSON *arr;    /* its "timestamps" */
+    int seen;      /* tokens offered so far */
+    int has;       /* a verified one */
+    time_t time;   /* the earliest verified genTime */
+    char tsa[256]; /* its TSA */
+} ks_poe;
+/* Sets "timestamps" of sobj to [] (replacing one already there). */
+ks_result ks_poe_init(ks_poe *p, cJSON *sobj) __attribute__((warn_unused_result));
+/* 1 when one more token may be verified; 0 past the ceiling, where the
+ * TIMESTAMPS_NOT_CHECKED warning is added once (-1: it could not be). */
+int ks_poe_room(ks_poe *p);
+/* Reports a token's verdict (type "signature"); a verified one may become
+ * the POE. */
+ks_result ks_poe_add(ks_poe *p, const ks_tsp_result *t) __attribute__((warn_unused_result));
+/* ks_tsp_verify of one token over `data`, then ks_poe_add. */
+ks_result ks_poe_token(const ks_ctx *ctx, ks_poe *p, const uint8_t *der, size_t len, const ks_blob *data,
+                       size_t ndata, time_t at) __attribute__((warn_unused_result));
+/* Sets "poe" and "best_signature_time" of sobj (null without a POE). */
+ks_result ks_poe_report(const ks_poe *p, cJSON *sobj) __attribute__((warn_unused_result));
+/* A result that is not a token's verdict (a malformed carrier). */
+void ks_tsp_result_fail(ks_tsp_result *t, ks_subindication sub, const char *detail);
+
 /* registry.c: CA certificates by the SHA-256 of their DER (hex). */
 int ks_cert_fp(X509 *x, char fp[65]);
 ks_registry *ks_registry_new(STACK_OF(X509) *anchors, STACK_OF(X509) *intermediates);

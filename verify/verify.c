@@ -114,10 +114,7 @@ ks_result ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in
     return ks_check_signing_cert_poe(ctx, cert, in, at, claimed, NULL, obj, st);
 }
 
-/* ---------------- signature timestamps (ETSI EN 319 122-1 5.3) ---------------- */
-
-/* At most this many signature timestamps per signer are verified. */
-#define KS_MAX_SIGNER_TIMESTAMPS 8
+/* ---------------- proof of existence (ETSI EN 319 102-1 5.6.2.4) ---------------- */
 
 static cJSON *ks_timestamp_json(const ks_tsp_result *t, const char *type)
 {
@@ -140,68 +137,125 @@ static cJSON *ks_timestamp_json(const ks_tsp_result *t, const char *type)
     return o;
 }
 
+ks_result ks_poe_init(ks_poe *p, cJSON *sobj)
+{
+    memset(p, 0, sizeof *p);
+    p->sobj = sobj;
+    if ((p->arr = cJSON_CreateArray()) == NULL)
+        return KS_E_NOMEM;
+    cJSON *arr = p->arr;
+    if (!ks_json_set(sobj, "timestamps", arr)) { /* consumes arr */
+        p->arr = NULL;
+        return KS_E_NOMEM;
+    }
+    return KS_OK;
+}
+
+int ks_poe_room(ks_poe *p)
+{
+    if (++p->seen <= KS_MAX_SIGNER_TIMESTAMPS)
+        return 1;
+    if (p->seen > KS_MAX_SIGNER_TIMESTAMPS + 1)
+        return 0; /* said once */
+    return ks_verdict_warn(p->sobj, "TIMESTAMPS_NOT_CHECKED",
+                           "Further signature timestamps were not checked (more than the limit).",
+                           "上限を超える署名タイムスタンプは検証していません。")
+               ? 0
+               : -1;
+}
+
+void ks_tsp_result_fail(ks_tsp_result *t, ks_subindication sub, const char *detail)
+{
+    memset(t, 0, sizeof *t);
+    t->indication = KS_TOTAL_FAILED;
+    t->sub = sub;
+    snprintf(t->detail, sizeof t->detail, "%s", detail);
+}
+
+ks_result ks_poe_add(ks_poe *p, const ks_tsp_result *t)
+{
+    cJSON *tj = ks_timestamp_json(t, "signature");
+    if (tj == NULL || p->arr == NULL || !cJSON_AddItemToArray(p->arr, tj)) {
+        cJSON_Delete(tj);
+        return KS_E_NOMEM;
+    }
+    /* The earliest proof is the best-signature-time. */
+    if (t->indication == KS_TOTAL_PASSED && t->has_time && (!p->has || t->time < p->time)) {
+        p->time = t->time;
+        p->has = 1;
+        snprintf(p->tsa, sizeof p->tsa, "%s", t->tsa);
+    }
+    return KS_OK;
+}
+
+ks_result ks_poe_token(const ks_ctx *ctx, ks_poe *p, const uint8_t *der, size_t len, const ks_blob *data,
+                       size_t ndata, time_t at)
+{
+    ks_tsp_result t;
+    ks_tsp_verify(ctx, der, len, data, ndata, at, &t);
+    return ks_poe_add(p, &t);
+}
+
+ks_result ks_poe_report(const ks_poe *p, cJSON *sobj)
+{
+    char buf[32];
+    if (!p->has)
+        return ks_json_set(sobj, "poe", cJSON_CreateNull()) &&
+                       ks_json_set(sobj, "best_signature_time", cJSON_CreateNull())
+                   ? KS_OK
+                   : KS_E_NOMEM;
+    ks_time_format(p->time, buf, sizeof buf);
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL || cJSON_AddStringToObject(o, "time", buf) == NULL ||
+        cJSON_AddStringToObject(o, "source", "signature_timestamp") == NULL ||
+        cJSON_AddStringToObject(o, "tsa", p->tsa) == NULL) {
+        cJSON_Delete(o);
+        return KS_E_NOMEM;
+    }
+    return ks_json_set(sobj, "poe", o) && ks_json_set(sobj, "best_signature_time", cJSON_CreateString(buf))
+               ? KS_OK
+               : KS_E_NOMEM;
+}
+
 /*
- * The signature timestamps of one signer: each value of each unsigned
+ * The signature timestamps of one CMS signer: each value of each unsigned
  * id-aa-signatureTimeStampToken attribute, a TimeStampToken over the
  * contents octets of the SignerInfo's signature value (RFC 3161 Appendix A,
- * ETSI EN 319 122-1 5.3).  Every one is reported in "timestamps"; a verified
- * one is a POE of the signature at its genTime, and the earliest is the
- * best-signature-time.  The TSA paths are validated at `at`: these are the
- * newest timestamps (archive timestamps are not processed yet).
+ * ETSI EN 319 122-1 5.3).  The TSA paths are validated at `at`: these are
+ * the newest timestamps (archive timestamps are not processed yet).
  */
-static ks_result ks_signer_timestamps(ks_ctx *ctx, CMS_SignerInfo *si, time_t at, cJSON *sobj, time_t *poe,
-                                      int *has_poe, const char **poe_tsa_out, char *poe_tsa, size_t tsalen)
+static ks_result ks_signer_timestamps(ks_ctx *ctx, CMS_SignerInfo *si, time_t at, ks_poe *poe)
 {
-    cJSON *arr = cJSON_AddArrayToObject(sobj, "timestamps");
     ASN1_OCTET_STRING *sv = CMS_SignerInfo_get0_signature(si);
-    int seen = 0;
-    *has_poe = 0;
-    *poe_tsa_out = NULL;
-    if (arr == NULL)
-        return KS_E_NOMEM;
-    for (int idx = -1;;) {
+    ks_result r = KS_OK;
+    for (int idx = -1; r == KS_OK;) {
         idx = CMS_unsigned_get_attr_by_NID(si, NID_id_smime_aa_timeStampToken, idx);
         if (idx < 0)
             break;
         X509_ATTRIBUTE *a = CMS_unsigned_get_attr(si, idx);
         int nv = a != NULL ? X509_ATTRIBUTE_count(a) : 0;
-        for (int v = 0; v < nv || (v == 0 && nv == 0); v++) {
-            ks_tsp_result t;
+        for (int v = 0; r == KS_OK && (v < nv || (v == 0 && nv == 0)); v++) {
             ASN1_TYPE *ty = nv > 0 ? X509_ATTRIBUTE_get0_type(a, v) : NULL;
-            if (++seen > KS_MAX_SIGNER_TIMESTAMPS) {
-                ks_openssl_drain(__func__);
-                return ks_verdict_warn(sobj, "TIMESTAMPS_NOT_CHECKED",
-                                       "Further signature timestamps were not checked (more than the limit).",
-                                       "上限を超える署名タイムスタンプは検証していません。")
-                           ? KS_OK
-                           : KS_E_NOMEM;
+            int room = ks_poe_room(poe);
+            if (room <= 0) {
+                r = room < 0 ? KS_E_NOMEM : KS_OK;
+                goto done;
             }
             if (ty == NULL || ty->type != V_ASN1_SEQUENCE || sv == NULL) {
-                memset(&t, 0, sizeof t);
-                t.indication = KS_TOTAL_FAILED;
-                t.sub = KS_SUB_FORMAT_FAILURE;
-                snprintf(t.detail, sizeof t.detail, "the signature timestamp attribute is malformed");
+                ks_tsp_result t;
+                ks_tsp_result_fail(&t, KS_SUB_FORMAT_FAILURE, "the signature timestamp attribute is malformed");
+                r = ks_poe_add(poe, &t);
             } else {
                 ks_blob covered = {.name = NULL, .data = ASN1_STRING_get0_data(sv),
                                    .len = (size_t)ASN1_STRING_length(sv)};
-                ks_tsp_verify(ctx, ASN1_STRING_get0_data(ty->value.sequence),
-                              (size_t)ASN1_STRING_length(ty->value.sequence), &covered, 1, at, &t);
-            }
-            cJSON *tj = ks_timestamp_json(&t, "signature");
-            if (tj == NULL || !cJSON_AddItemToArray(arr, tj)) {
-                cJSON_Delete(tj);
-                return KS_E_NOMEM;
-            }
-            if (t.indication == KS_TOTAL_PASSED && (!*has_poe || t.time < *poe)) {
-                *poe = t.time;
-                *has_poe = 1;
-                snprintf(poe_tsa, tsalen, "%s", t.tsa);
-                *poe_tsa_out = poe_tsa;
+                r = ks_poe_token(ctx, poe, ASN1_STRING_get0_data(ty->value.sequence),
+                                 (size_t)ASN1_STRING_length(ty->value.sequence), &covered, 1, at);
             }
         }
     }
+done:
     ks_openssl_drain(__func__);
-    return KS_OK;
+    return r;
 }
 
 /* The signingTime signed attribute (RFC 5652 11.3): a claim, not a proof. */
@@ -462,32 +516,15 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OB
                       "(RFC 5035 5.4)");
     /* Timestamps over a signature that stands (over one that does not they
      * prove nothing): the best-signature-time, ETSI EN 319 102-1 5.6.2.4. */
-    time_t poe = 0;
-    int has_poe = 0;
-    const char *poe_tsa = NULL;
-    char tsabuf[256];
-    if (st->indication == KS_TOTAL_PASSED) {
-        if ((r = ks_signer_timestamps(ctx, si, at, sobj, &poe, &has_poe, &poe_tsa, tsabuf, sizeof tsabuf)) != KS_OK)
-            goto done;
-    } else if (cJSON_AddArrayToObject(sobj, "timestamps") == NULL) {
-        r = KS_E_NOMEM;
+    ks_poe poe;
+    if ((r = ks_poe_init(&poe, sobj)) != KS_OK)
         goto done;
-    }
-    r = KS_E_NOMEM;
-    if (has_poe) {
-        cJSON *p = cJSON_AddObjectToObject(sobj, "poe");
-        ks_time_format(poe, buf, sizeof buf);
-        if (p == NULL || cJSON_AddStringToObject(sobj, "best_signature_time", buf) == NULL ||
-            cJSON_AddStringToObject(p, "time", buf) == NULL ||
-            cJSON_AddStringToObject(p, "source", "signature_timestamp") == NULL ||
-            cJSON_AddStringToObject(p, "tsa", poe_tsa != NULL ? poe_tsa : "") == NULL)
-            goto done;
-    } else if (cJSON_AddNullToObject(sobj, "poe") == NULL || cJSON_AddNullToObject(sobj, "best_signature_time") == NULL) {
+    if (st->indication == KS_TOTAL_PASSED && (r = ks_signer_timestamps(ctx, si, at, &poe)) != KS_OK)
         goto done;
-    }
-    r = KS_OK;
+    if ((r = ks_poe_report(&poe, sobj)) != KS_OK)
+        goto done;
     if (st->indication == KS_TOTAL_PASSED)
-        r = ks_check_signing_cert_poe(ctx, signer, pin, at, has_signing ? &signing : NULL, has_poe ? &poe : NULL,
+        r = ks_check_signing_cert_poe(ctx, signer, pin, at, has_signing ? &signing : NULL, poe.has ? &poe.time : NULL,
                                       sobj, st);
 done:
     ks_ess_clear(&ess);

@@ -1295,8 +1295,16 @@ static ks_result ks_xml_signer(ks_xml_req *rq, ks_xml_sig *s, time_t at, cJSON *
         if (!ks_json_set(sobj, "signing_time", cJSON_CreateString(buf)))
             goto done;
     }
+    /* XAdES-T and -X-L (xml_xades.c): timestamps as proof of existence,
+     * validation data as path candidates and revocation evidence. */
+    ks_poe poe;
+    if ((r = ks_poe_init(&poe, sobj)) != KS_OK ||
+        (r = ks_xades_unsigned(rq->ctx, s->sig, at, &poe, &s->embedded, &s->crls, sobj)) != KS_OK ||
+        (r = ks_poe_report(&poe, sobj)) != KS_OK)
+        goto done;
     ks_path_input pin = {.embedded = s->embedded, .crls = s->crls};
-    r = ks_check_signing_cert(rq->ctx, s->signer, &pin, at, has_signing ? &signing : NULL, sobj, st);
+    r = ks_check_signing_cert_poe(rq->ctx, s->signer, &pin, at, has_signing ? &signing : NULL,
+                                  poe.has ? &poe.time : NULL, sobj, st);
 done:
     return r;
 }
@@ -1379,7 +1387,8 @@ static cJSON *ks_xml_signer_obj(void)
     cJSON *o = cJSON_CreateObject();
     if (o == NULL || cJSON_AddNullToObject(o, "digest_algorithm") == NULL ||
         cJSON_AddNullToObject(o, "signature_algorithm") == NULL || cJSON_AddNullToObject(o, "signing_time") == NULL ||
-        cJSON_AddNullToObject(o, "signer") == NULL) {
+        cJSON_AddNullToObject(o, "signer") == NULL || cJSON_AddArrayToObject(o, "timestamps") == NULL ||
+        cJSON_AddNullToObject(o, "poe") == NULL || cJSON_AddNullToObject(o, "best_signature_time") == NULL) {
         cJSON_Delete(o);
         return NULL;
     }

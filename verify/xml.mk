@@ -6,7 +6,7 @@ LIB_SRC  += verify/xml.c verify/xml_zip.c verify/xml_xades.c verify/xml_digest.c
 HDRS     += verify/xml_int.h
 PKGS     += xmlsec1-openssl libxml-2.0 libzip
 LIBS     += -lunistring
-TEST_SRC += tests/test_xml.c
+TEST_SRC += tests/test_xml.c tests/test_xades.c
 
 # XML fixtures are signed with the xmlsec1 CLI from the test PKI, after it.
 XML_PKI := build/pki

@@ -119,4 +119,23 @@ void ks_xml_dv_swap_off(ks_xml_dv_swap *sw);
 ks_result ks_xades_bind(const ks_ctx *ctx, xmlNodePtr const *props, size_t n, X509 **signer,
                         STACK_OF(X509) *embedded, int *bound, ks_status *st);
 
+/*
+ * The unsigned signature properties of one Signature (ETSI EN 319 132-1
+ * 4.3, 5.3, 5.5), read from the one xades:QualifyingProperties inside it:
+ *   - SignatureTimeStamp (XAdES-T): each EncapsulatedTimeStamp, an RFC 3161
+ *     token over the ds:SignatureValue element canonicalized with the
+ *     timestamp's ds:CanonicalizationMethod, goes to `poe` (verified at
+ *     `at`, reported in "timestamps");
+ *   - CertificateValues and RevocationValues (XAdES-X-L): certificates
+ *     join *certs (path candidates, nothing more) and CRLs *crls (evidence,
+ *     verified like any other by revoke.c), within limits.max_certs and
+ *     max_crls together with KeyInfo's (KS_E_LIMIT past them).
+ * Call only for a signature that verified: over one that did not, nothing
+ * proves anything.  A value that cannot be read is ignored with the warning
+ * LTV_VALUE_UNREADABLE (less evidence never passes more).  KS_E_NOMEM and
+ * KS_E_LIMIT are the only errors.
+ */
+ks_result ks_xades_unsigned(const ks_ctx *ctx, xmlNodePtr sig, time_t at, ks_poe *poe, STACK_OF(X509) **certs,
+                            STACK_OF(X509_CRL) **crls, cJSON *sobj);
+
 #endif

@@ -14,9 +14,18 @@
  * of the signing certificate): a certificate the property does not name is
  * not the signer's.
  *
+ * The unsigned properties are read here too (ks_xades_unsigned): the
+ * signature timestamps of XAdES-T and the certificate and revocation values
+ * of XAdES-X-L (ETSI EN 319 132-1 5.3, 5.5; JIS X 5093).  They are unsigned
+ * by design, so nothing in them is believed for being there: a timestamp
+ * proves a time only when tsp.c verifies it over this SignatureValue, a
+ * certificate is a path candidate like KeyInfo's, and a CRL is evidence only
+ * when revoke.c finds it signed by the issuing CA and current.
+ *
  * Everything read here is untrusted text from the document: lengths are
  * capped, base64 and DER are decoded with their exact lengths.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +35,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
+
+#include <libxml/c14n.h>
+#include <libxml/xmlIO.h>
 
 #include <xmlsec/base64.h>
 
@@ -62,10 +74,11 @@ static char *ks_xades_text(xmlNodePtr n, size_t max)
     return out;
 }
 
-/* Base64 element text -> bytes (xmlsec's decoder skips white space). */
-static ks_xb ks_xades_b64(xmlNodePtr n, uint8_t **out, size_t *outlen)
+/* Base64 element text of at most max characters -> bytes (xmlsec's
+ * decoder skips white space). */
+static ks_xb ks_xades_b64_max(xmlNodePtr n, size_t max, uint8_t **out, size_t *outlen)
 {
-    char *s = ks_xades_text(n, KS_XADES_MAX_B64);
+    char *s = ks_xades_text(n, max);
     xmlSecSize w = 0;
     *out = NULL;
     if (s == NULL)
@@ -84,6 +97,11 @@ static ks_xb ks_xades_b64(xmlNodePtr n, uint8_t **out, size_t *outlen)
     }
     *outlen = w;
     return KS_XB_MATCH;
+}
+
+static ks_xb ks_xades_b64(xmlNodePtr n, uint8_t **out, size_t *outlen)
+{
+    return ks_xades_b64_max(n, KS_XADES_MAX_B64, out, outlen);
 }
 
 /* ---------------------------------------------------------------- */
@@ -459,4 +477,330 @@ ks_result ks_xades_bind(const ks_ctx *ctx, xmlNodePtr const *props, size_t n, X5
                       "the XAdES SigningCertificate cannot be read");
         return KS_OK;
     }
+}
+
+/* ---------------------------------------------------------------- */
+/* Unsigned properties: XAdES-T and XAdES-X-L.                      */
+/* ---------------------------------------------------------------- */
+
+#define KS_XADES_ENC_DER "http://uri.etsi.org/01903/v1.2.2#DER"
+
+/* The canonicalization methods of the XMLDSig allow-list (xml.c), as
+ * libxml2 modes (XMLDSig 6.5; Exclusive C14N 1.0; C14N 1.1). */
+static const struct {
+    const char *uri;
+    int mode;
+    int comments;
+} ks_xades_c14n_algs[] = {
+    {"http://www.w3.org/TR/2001/REC-xml-c14n-20010315", XML_C14N_1_0, 0},
+    {"http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments", XML_C14N_1_0, 1},
+    {"http://www.w3.org/2006/12/xml-c14n11", XML_C14N_1_1, 0},
+    {"http://www.w3.org/2006/12/xml-c14n11#WithComments", XML_C14N_1_1, 1},
+    {"http://www.w3.org/2001/10/xml-exc-c14n#", XML_C14N_EXCLUSIVE_1_0, 0},
+    {"http://www.w3.org/2001/10/xml-exc-c14n#WithComments", XML_C14N_EXCLUSIVE_1_0, 1},
+};
+
+/* The node set of one element (XMLDSig 4.3.3.3: the element, its
+ * attributes and namespace nodes, and its content), as libxml2's C14N asks
+ * about it: attributes and namespace nodes come with their element as
+ * `parent` (an xmlNs has no parent of its own). */
+static int ks_xades_in_subtree(void *top, xmlNodePtr node, xmlNodePtr parent)
+{
+    const xmlNode *n = node;
+    if (node == NULL)
+        return 0;
+    if (node->type == XML_NAMESPACE_DECL || node->type == XML_ATTRIBUTE_NODE)
+        n = parent;
+    for (; n != NULL; n = n->parent)
+        if (n == top)
+            return 1;
+    return 0;
+}
+
+/* el canonicalized (mode, comments); 1 done, 0 failed, -1 out of memory. */
+static int ks_xades_c14n(xmlNodePtr el, int mode, int comments, uint8_t **out, size_t *len)
+{
+    int ok = 0;
+    xmlBufferPtr b = xmlBufferCreate();
+    xmlOutputBufferPtr ob = b != NULL ? xmlOutputBufferCreateBuffer(b, NULL) : NULL;
+    *out = NULL;
+    if (ob == NULL) {
+        ok = -1;
+        goto done;
+    }
+    int n = xmlC14NExecute(el->doc, ks_xades_in_subtree, el, mode, NULL, comments, ob);
+    if (xmlOutputBufferClose(ob) < 0 || n < 0)
+        goto done;
+    size_t k = (size_t)xmlBufferLength(b);
+    if ((*out = malloc(k > 0 ? k : 1)) == NULL) {
+        ok = -1;
+        goto done;
+    }
+    memcpy(*out, xmlBufferContent(b), k);
+    *len = k;
+    ok = 1;
+done:
+    xmlBufferFree(b);
+    return ok;
+}
+
+/* A timestamp that is not a token's verdict, reported in its place. */
+static ks_result ks_xades_ts_fail(ks_poe *poe, const char *detail)
+{
+    ks_tsp_result t;
+    int room = ks_poe_room(poe);
+    if (room <= 0)
+        return room < 0 ? KS_E_NOMEM : KS_OK;
+    ks_tsp_result_fail(&t, KS_SUB_FORMAT_FAILURE, detail);
+    return ks_poe_add(poe, &t);
+}
+
+/*
+ * One xades:SignatureTimeStamp (ETSI EN 319 132-1 5.3, XAdESTimeStampType):
+ * ds:CanonicalizationMethod?, then EncapsulatedTimeStamp+.  Its message
+ * imprint covers the ds:SignatureValue element canonicalized with that
+ * method, inclusive C14N 1.0 when it is absent (4.5).  Include and
+ * ReferenceInfo are for other timestamps (5.5.x), XMLTimeStamp is not
+ * supported: such a timestamp is reported and proves nothing.
+ */
+static ks_result ks_xades_sts(const ks_ctx *ctx, xmlNodePtr sigval, xmlNodePtr sts, time_t at, ks_poe *poe)
+{
+    ks_result r = KS_OK;
+    uint8_t *data = NULL, *der = NULL;
+    size_t dlen = 0, len = 0;
+    int mode = XML_C14N_1_0, comments = 0, tokens = 0;
+    xmlNodePtr c = ks_xml_first_el(sts->children);
+
+    if (ks_xml_is(c, KS_DSIG_NS, "CanonicalizationMethod")) {
+        xmlChar *uri = xmlGetProp(c, BAD_CAST "Algorithm");
+        size_t i = 0, n = sizeof ks_xades_c14n_algs / sizeof ks_xades_c14n_algs[0];
+        while (uri != NULL && i < n && strcmp((const char *)uri, ks_xades_c14n_algs[i].uri) != 0)
+            i++;
+        xmlFree(uri);
+        /* No InclusiveNamespaces PrefixList (or anything else) inside. */
+        if (i == n || ks_xml_first_el(c->children) != NULL) {
+            r = ks_xades_ts_fail(poe, "the SignatureTimeStamp names a canonicalization method that is not supported");
+            goto done;
+        }
+        mode = ks_xades_c14n_algs[i].mode;
+        comments = ks_xades_c14n_algs[i].comments;
+        c = ks_xml_next_el(c);
+    }
+    for (; c != NULL; c = ks_xml_next_el(c)) {
+        if (!ks_xml_is_xades(c, "EncapsulatedTimeStamp")) {
+            r = ks_xades_ts_fail(poe, "a SignatureTimeStamp holds only ds:CanonicalizationMethod and "
+                                      "EncapsulatedTimeStamp here (Include, ReferenceInfo and XMLTimeStamp are not "
+                                      "supported)");
+            goto done;
+        }
+        tokens++;
+        int room = ks_poe_room(poe);
+        if (room <= 0) {
+            r = room < 0 ? KS_E_NOMEM : KS_OK;
+            goto done;
+        }
+        ks_tsp_result t;
+        xmlChar *enc = xmlGetProp(c, BAD_CAST "Encoding");
+        int der_enc = enc == NULL || strcmp((const char *)enc, KS_XADES_ENC_DER) == 0;
+        xmlFree(enc);
+        ks_xb k = der_enc ? ks_xades_b64_max(c, ks_ctx_max_input(ctx), &der, &len) : KS_XB_FORMAT;
+        if (k == KS_XB_NOMEM) {
+            r = KS_E_NOMEM;
+            goto done;
+        }
+        if (k != KS_XB_MATCH) {
+            ks_tsp_result_fail(&t, KS_SUB_FORMAT_FAILURE, "the EncapsulatedTimeStamp is not base64 of a DER token");
+            r = ks_poe_add(poe, &t);
+        } else {
+            int cz = data != NULL ? 1 : ks_xades_c14n(sigval, mode, comments, &data, &dlen);
+            if (cz < 0) {
+                r = KS_E_NOMEM;
+                goto done;
+            }
+            ks_blob covered = {.name = NULL, .data = data, .len = dlen};
+            if (cz == 0) {
+                ks_tsp_result_fail(&t, KS_SUB_FORMAT_FAILURE, "the SignatureValue cannot be canonicalized");
+                r = ks_poe_add(poe, &t);
+            } else {
+                r = ks_poe_token(ctx, poe, der, len, &covered, 1, at);
+            }
+        }
+        free(der);
+        der = NULL;
+        if (r != KS_OK)
+            goto done;
+    }
+    if (tokens == 0)
+        r = ks_xades_ts_fail(poe, "a SignatureTimeStamp without an EncapsulatedTimeStamp");
+done:
+    free(data);
+    free(der);
+    return r;
+}
+
+/* The DER of one Encapsulated*Value (default encoding DER, 5.5.1): 1,
+ * 0 unreadable, -1 out of memory. */
+static int ks_xades_value(const ks_ctx *ctx, xmlNodePtr v, uint8_t **der, size_t *len)
+{
+    xmlChar *enc = xmlGetProp(v, BAD_CAST "Encoding");
+    int ok = enc == NULL || strcmp((const char *)enc, KS_XADES_ENC_DER) == 0;
+    xmlFree(enc);
+    if (!ok)
+        return 0;
+    ks_xb k = ks_xades_b64_max(v, ks_ctx_max_input(ctx), der, len);
+    return k == KS_XB_MATCH ? 1 : k == KS_XB_NOMEM ? -1 : 0;
+}
+
+/* xades:CertificateValues (5.5.1): EncapsulatedX509Certificate elements
+ * join the path candidates.  *bad counts what could not be read. */
+static ks_result ks_xades_cert_values(const ks_ctx *ctx, xmlNodePtr cv, STACK_OF(X509) *certs, int *bad)
+{
+    for (xmlNodePtr c = ks_xml_first_el(cv->children); c != NULL; c = ks_xml_next_el(c)) {
+        uint8_t *der = NULL;
+        size_t len = 0;
+        if (!ks_xml_is_xades(c, "EncapsulatedX509Certificate")) {
+            (*bad)++; /* OtherCertificate: not supported */
+            continue;
+        }
+        int k = ks_xades_value(ctx, c, &der, &len);
+        if (k < 0)
+            return KS_E_NOMEM;
+        X509 *x = k > 0 ? ks_vcache_x509(ctx->vcache, der, len) : NULL;
+        free(der);
+        if (x == NULL) {
+            (*bad)++;
+            continue;
+        }
+        if (sk_X509_num(certs) >= ctx->limits.max_certs) {
+            X509_free(x);
+            return KS_E_LIMIT;
+        }
+        if (!sk_X509_push(certs, x)) {
+            X509_free(x);
+            return KS_E_NOMEM;
+        }
+    }
+    return KS_OK;
+}
+
+/* xades:RevocationValues (5.5.2): CRLValues/EncapsulatedCRLValue join the
+ * CRLs the revocation check may use; OCSPValues and OtherValues are not
+ * used yet. */
+static ks_result ks_xades_rev_values(const ks_ctx *ctx, xmlNodePtr rv, STACK_OF(X509_CRL) *crls, int *bad)
+{
+    for (xmlNodePtr g = ks_xml_first_el(rv->children); g != NULL; g = ks_xml_next_el(g)) {
+        if (!ks_xml_is_xades(g, "CRLValues"))
+            continue;
+        for (xmlNodePtr c = ks_xml_first_el(g->children); c != NULL; c = ks_xml_next_el(c)) {
+            uint8_t *der = NULL;
+            size_t len = 0;
+            X509_CRL *crl = NULL;
+            int k = ks_xml_is_xades(c, "EncapsulatedCRLValue") ? ks_xades_value(ctx, c, &der, &len) : 0;
+            if (k < 0)
+                return KS_E_NOMEM;
+            if (k > 0 && len <= LONG_MAX) {
+                const unsigned char *p = der;
+                crl = d2i_X509_CRL(NULL, &p, (long)len);
+                if (crl != NULL && p != der + len) { /* trailing bytes */
+                    X509_CRL_free(crl);
+                    crl = NULL;
+                }
+            }
+            free(der);
+            ks_openssl_drain(__func__);
+            if (crl == NULL) {
+                (*bad)++;
+                continue;
+            }
+            if (sk_X509_CRL_num(crls) >= ctx->limits.max_crls) {
+                X509_CRL_free(crl);
+                return KS_E_LIMIT;
+            }
+            if (!sk_X509_CRL_push(crls, crl)) {
+                X509_CRL_free(crl);
+                return KS_E_NOMEM;
+            }
+        }
+    }
+    return KS_OK;
+}
+
+/* 1 when QualifyingProperties qp belongs to sig: no Target, or Target
+ * "#" + the signature's Id (EN 319 132-1 4.3.1). */
+static int ks_xades_qp_ours(xmlNodePtr sig, xmlNodePtr qp)
+{
+    xmlChar *target = xmlGetProp(qp, BAD_CAST "Target"), *id = xmlGetProp(sig, BAD_CAST "Id");
+    int ok = target == NULL || (id != NULL && target[0] == '#' && strcmp((const char *)target + 1, (const char *)id) == 0);
+    xmlFree(target);
+    xmlFree(id);
+    return ok;
+}
+
+/* The first child of parent named xades:local, and how many there are. */
+static xmlNodePtr ks_xades_child(xmlNodePtr parent, const char *local, int *count)
+{
+    xmlNodePtr found = NULL;
+    *count = 0;
+    for (xmlNodePtr c = parent != NULL ? ks_xml_first_el(parent->children) : NULL; c != NULL; c = ks_xml_next_el(c))
+        if (ks_xml_is_xades(c, local) && (*count)++ == 0)
+            found = c;
+    return found;
+}
+
+/* The UnsignedSignatureProperties of the one QualifyingProperties of sig
+ * (in its ds:Object elements), or NULL; *ambiguous when there are several
+ * QualifyingProperties, UnsignedProperties or UnsignedSignatureProperties
+ * (4.3: one each): which one would the signer's relying parties read? */
+static xmlNodePtr ks_xades_usp(xmlNodePtr sig, int *ambiguous)
+{
+    xmlNodePtr qp = NULL;
+    int nqp = 0, nup = 0, nusp = 0;
+    for (xmlNodePtr o = ks_xml_first_el(sig->children); o != NULL; o = ks_xml_next_el(o)) {
+        if (!ks_xml_is(o, KS_DSIG_NS, "Object"))
+            continue;
+        for (xmlNodePtr c = ks_xml_first_el(o->children); c != NULL; c = ks_xml_next_el(c))
+            if (ks_xml_is_xades(c, "QualifyingProperties") && ks_xades_qp_ours(sig, c) && nqp++ == 0)
+                qp = c;
+    }
+    xmlNodePtr up = nqp == 1 ? ks_xades_child(qp, "UnsignedProperties", &nup) : NULL;
+    xmlNodePtr usp = nup == 1 ? ks_xades_child(up, "UnsignedSignatureProperties", &nusp) : NULL;
+    *ambiguous = nqp > 1 || nup > 1 || nusp > 1;
+    return nusp == 1 ? usp : NULL;
+}
+
+ks_result ks_xades_unsigned(const ks_ctx *ctx, xmlNodePtr sig, time_t at, ks_poe *poe, STACK_OF(X509) **certs,
+                            STACK_OF(X509_CRL) **crls, cJSON *sobj)
+{
+    ks_result r = KS_OK;
+    int ambiguous = 0, bad = 0;
+    xmlNodePtr usp = ks_xades_usp(sig, &ambiguous);
+    /* The shape ks_xml_shape checked: SignedInfo, then SignatureValue. */
+    xmlNodePtr sigval = ks_xml_next_el(ks_xml_first_el(sig->children));
+
+    if (ambiguous && !ks_verdict_warn(sobj, "XADES_PROPERTIES_AMBIGUOUS",
+                                      "The signature carries more than one set of XAdES qualifying properties; none "
+                                      "of their timestamps or validation data were used.",
+                                      "XAdES の限定プロパティが複数あるため、そのタイムスタンプや検証データは使用していま"
+                                      "せん。"))
+        return KS_E_NOMEM;
+    if (usp == NULL || !ks_xml_is(sigval, KS_DSIG_NS, "SignatureValue"))
+        return KS_OK;
+    if ((*certs == NULL && (*certs = sk_X509_new_null()) == NULL) ||
+        (*crls == NULL && (*crls = sk_X509_CRL_new_null()) == NULL))
+        return KS_E_NOMEM;
+    for (xmlNodePtr p = ks_xml_first_el(usp->children); p != NULL && r == KS_OK; p = ks_xml_next_el(p)) {
+        if (ks_xml_is_xades(p, "SignatureTimeStamp"))
+            r = ks_xades_sts(ctx, sigval, p, at, poe);
+        else if (ks_xml_is_xades(p, "CertificateValues"))
+            r = ks_xades_cert_values(ctx, p, *certs, &bad);
+        else if (ks_xml_is_xades(p, "RevocationValues"))
+            r = ks_xades_rev_values(ctx, p, *crls, &bad);
+    }
+    if (r == KS_OK && bad > 0 &&
+        !ks_verdict_warn(sobj, "LTV_VALUE_UNREADABLE",
+                         "Some certificate or revocation values in the signature could not be read and were not "
+                         "used.",
+                         "署名に含まれる証明書または失効情報の一部を読み取れなかったため、使用していません。"))
+        r = KS_E_NOMEM;
+    return r;
 }

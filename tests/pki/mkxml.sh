@@ -16,6 +16,8 @@
 #   xxe-*.xml, bomb-*.xml   DTD attacks (the verifier must refuse them unread)
 #   xades-*.xtx      XAdES SigningCertificate(V2) bound, mismatched, unsigned;
 #                    alias.pem: a second certificate for citizen-rsa's key
+#   egov-xades/      the e-Gov package signed as XAdES by three citizens, for
+#                    the long-term validation tests (tests/test_xades.c)
 #   etax-two*.xtx    two signatures (taxpayer and tax accountant), one damaged
 #   egov-nfc/, egov-nfd/, egov-nfc*.zip, egov-nfd*.zip  attachment names in
 #                    NFC and NFD; egov-liar.zip: an entry lying about its size
@@ -474,6 +476,54 @@ for _ in range(n_ent):
     p += 46 + nl + xl + cl
 open("egov-liar.zip", "wb").write(bytes(z))
 PYEOF
+
+# ---------------------------------------------------- e-Gov XAdES (ES-T, X-L) ---
+# egov-xades/: the e-Gov package of egov/ signed as XAdES (ETSI EN 319 132-1)
+# by citizen-rsa, citizen-revoked and citizen-expired: a Signature with an Id,
+# xades declared on it (so inclusive and exclusive canonicalization of its
+# SignatureValue differ), SigningTime and SigningCertificateV2 in a signed
+# SignedProperties.  The unsigned properties (SignatureTimeStamp,
+# CertificateValues, RevocationValues) are added by tests/test_xades.c, which
+# makes the timestamps with an injected TSA clock.  The SigningTime claims are
+# the PKI's own instants: a day and a minute before citizen-revoked's
+# revocation, thirty days and a minute before citizen-expired's notAfter.
+mkdir -p egov-xades
+cp egov/form1.xml egov/form2.pdf egov-xades/
+claim() { # claim revoked|expired|now -> xsd:dateTime
+    python3 - "$P" "$1" <<'PYEOF'
+import datetime, sys
+from cryptography import x509
+P, what = sys.argv[1], sys.argv[2]
+def cert(n): return x509.load_pem_x509_certificate(open("%s/%s.pem" % (P, n), "rb").read())
+if what == "revoked":
+    crl = x509.load_pem_x509_crl(open(P + "/pref-ca.crl", "rb").read())
+    r = crl.get_revoked_certificate_by_serial_number(cert("citizen-revoked").serial_number)
+    t = getattr(r, "revocation_date_utc", None) or r.revocation_date
+    t -= datetime.timedelta(days=1, seconds=60)
+elif what == "expired":
+    c = cert("citizen-expired")
+    t = (getattr(c, "not_valid_after_utc", None) or c.not_valid_after) - datetime.timedelta(days=30, seconds=60)
+else:
+    t = datetime.datetime.utcnow()
+print(t.strftime("%Y-%m-%dT%H:%M:%SZ"), end="")
+PYEOF
+}
+egov_xades() { # egov_xades WHO CLAIM
+    local who=$1
+    sed -e "s|<Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\">|<Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\" xmlns:xades=\"$XADES\" Id=\"SIG\">|" \
+        -e "s|<Reference URI=\"form%32.pdf\"><DigestMethod Algorithm=\"$SHA256\"/><DigestValue/></Reference>|&\n        <Reference URI=\"#SP\" Type=\"http://uri.etsi.org/01903#SignedProperties\"><Transforms><Transform Algorithm=\"$C14N\"/></Transforms><DigestMethod Algorithm=\"$SHA256\"/><DigestValue/></Reference>|" \
+        -e "s|<KeyInfo>$CERT_ONLY</KeyInfo>|&\n      <Object><xades:QualifyingProperties Target=\"#SIG\"><xades:SignedProperties Id=\"SP\"><xades:SignedSignatureProperties><xades:SigningTime>$(claim "$2")</xades:SigningTime>$(sigcert V2 "$P/$who.pem")</xades:SignedSignatureProperties></xades:SignedProperties></xades:QualifyingProperties></Object>|" \
+        work/kousei.tmpl >work/kousei-$who.tmpl
+    grep -q 'Id="SP"' work/kousei-$who.tmpl && grep -q 'URI="#SP"' work/kousei-$who.tmpl && grep -q 'Id="SIG"' work/kousei-$who.tmpl ||
+        die "egov_xades: template surgery failed"
+    (cd egov-xades && run xmlsec1 --sign --privkey-pem "$P/$who.key,$P/$who.pem" --id-attr:ID 構成情報 \
+        --id-attr:Id "$XADES:SignedProperties" --output kousei-$who.xml ../work/kousei-$who.tmpl)
+    (cd egov-xades && run xmlsec1 --verify --insecure --id-attr:ID 構成情報 \
+        --id-attr:Id "$XADES:SignedProperties" kousei-$who.xml)
+}
+egov_xades citizen-rsa now
+egov_xades citizen-revoked revoked
+egov_xades citizen-expired expired
 
 # Self-check: what must verify with xmlsec1 itself does (trust aside).
 for f in etax-rsa.xtx etax-id.xtx etax-ec.xtx etax-sha1.xtx etax-chain.xtx; do

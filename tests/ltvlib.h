@@ -1,0 +1,138 @@
+/*
+ * tests/ltvlib.h - what the long-term validation tests share: the test PKI's
+ * own instants (tests/pki/mkpki.sh) and an RFC 3161 TSA whose clock is
+ * injected, so genTime is any instant a row names.  Include after testlib.h
+ * and internal.h; the including file defines `pki` (the PKI directory).
+ */
+#ifndef KENSHO_TESTS_LTVLIB_H
+#define KENSHO_TESTS_LTVLIB_H
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/ts.h>
+
+static const char *pki;
+
+/* ---------------- the PKI's own instants ---------------- */
+
+static X509 *load_cert(const char *base)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s.pem", pki, base);
+    FILE *f = fopen(path, "r");
+    X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    if (x == NULL) {
+        fprintf(stderr, "cannot read %s\n", path);
+        exit(2);
+    }
+    return x;
+}
+
+static EVP_PKEY *load_key(const char *base)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s.key", pki, base);
+    FILE *f = fopen(path, "r");
+    EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    if (k == NULL) {
+        fprintf(stderr, "cannot read %s\n", path);
+        exit(2);
+    }
+    return k;
+}
+
+static time_t t_revoked;  /* citizen-revoked's revocationDate in pref-ca.crl */
+static time_t t_crl;      /* pref-ca.crl's thisUpdate */
+static time_t t_expired;  /* citizen-expired's notAfter */
+static time_t t_at;       /* the validation time of every row: the CRLs are current */
+
+static void instants(void)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/pref-ca.crl", pki);
+    FILE *f = fopen(path, "r");
+    X509_CRL *crl = f ? PEM_read_X509_CRL(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    X509 *rev = load_cert("citizen-revoked"), *exp = load_cert("citizen-expired");
+    X509_REVOKED *r = NULL;
+    if (crl == NULL || X509_CRL_get0_by_cert(crl, &r, rev) != 1 ||
+        !ks_asn1_time_to_time_t(X509_REVOKED_get0_revocationDate(r), &t_revoked) ||
+        !ks_asn1_time_to_time_t(X509_CRL_get0_lastUpdate(crl), &t_crl) ||
+        !ks_asn1_time_to_time_t(X509_get0_notAfter(exp), &t_expired)) {
+        fprintf(stderr, "cannot read the PKI's instants\n");
+        exit(2);
+    }
+    /* thisUpdate is an hour before the revocations (mkpki.sh CRL_LAST),
+     * nextUpdate a day after them. */
+    t_at = t_crl + 2 * 3600;
+    X509_CRL_free(crl);
+    X509_free(rev);
+    X509_free(exp);
+}
+
+/* ---------------- a TSA with an injected clock ---------------- */
+
+static int tsa_clock(TS_RESP_CTX *c, void *arg, long *sec, long *usec)
+{
+    (void)c;
+    *sec = (long)*(const time_t *)arg;
+    *usec = 0;
+    return 1;
+}
+
+/* A TimeStampToken (DER) by TSA `tsa` over `data`, genTime `gen`. */
+static uint8_t *make_token(const char *tsa, const uint8_t *data, size_t len, time_t gen, size_t *outlen)
+{
+    X509 *cert = load_cert(tsa);
+    EVP_PKEY *key = load_key(tsa);
+    TS_REQ *req = TS_REQ_new();
+    TS_MSG_IMPRINT *mi = TS_MSG_IMPRINT_new();
+    X509_ALGOR *alg = X509_ALGOR_new();
+    unsigned char md[32];
+    BIO *q = BIO_new(BIO_s_mem());
+    TS_RESP_CTX *rc = TS_RESP_CTX_new();
+    ASN1_OBJECT *pol = OBJ_txt2obj("1.2.392.200149.8.5.99.1", 1);
+    TS_RESP *resp = NULL;
+    uint8_t *out = NULL;
+    int n = 0;
+
+    SHA256(data, len, md);
+    if (req == NULL || mi == NULL || alg == NULL || q == NULL || rc == NULL || pol == NULL ||
+        X509_ALGOR_set0(alg, OBJ_nid2obj(NID_sha256), V_ASN1_NULL, NULL) != 1 ||
+        TS_MSG_IMPRINT_set_algo(mi, alg) != 1 || TS_MSG_IMPRINT_set_msg(mi, md, sizeof md) != 1 ||
+        TS_REQ_set_version(req, 1) != 1 || TS_REQ_set_msg_imprint(req, mi) != 1 || TS_REQ_set_cert_req(req, 1) != 1 ||
+        i2d_TS_REQ_bio(q, req) != 1 || TS_RESP_CTX_set_signer_cert(rc, cert) != 1 ||
+        TS_RESP_CTX_set_signer_key(rc, key) != 1 || TS_RESP_CTX_set_def_policy(rc, pol) != 1 ||
+        TS_RESP_CTX_add_md(rc, EVP_sha256()) != 1 || TS_RESP_CTX_set_signer_digest(rc, EVP_sha256()) != 1 ||
+        TS_RESP_CTX_set_ess_cert_id_digest(rc, EVP_sha256()) != 1)
+        goto done;
+    TS_RESP_CTX_set_time_cb(rc, tsa_clock, &gen);
+    if ((resp = TS_RESP_create_response(rc, q)) == NULL || TS_RESP_get_token(resp) == NULL ||
+        (n = i2d_PKCS7(TS_RESP_get_token(resp), &out)) <= 0)
+        goto done;
+    *outlen = (size_t)n;
+done:
+    if (out == NULL) {
+        ERR_print_errors_fp(stderr);
+        fprintf(stderr, "cannot make a token by %s\n", tsa);
+        exit(2);
+    }
+    TS_RESP_free(resp);
+    ASN1_OBJECT_free(pol);
+    TS_RESP_CTX_free(rc);
+    BIO_free(q);
+    X509_ALGOR_free(alg);
+    TS_MSG_IMPRINT_free(mi);
+    TS_REQ_free(req);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    return out;
+}
+
+#endif

@@ -1,0 +1,632 @@
+/*
+ * tests/test_xades.c - long-term validation of XAdES signatures (issue #20):
+ * XAdES-T, a SignatureTimeStamp as proof of existence (ETSI EN 319 132-1
+ * 5.3), and XAdES-X-L, CertificateValues and RevocationValues as evidence
+ * (5.5.1, 5.5.2), over the e-Gov packages tests/pki/mkxml.sh signs as XAdES
+ * ($PKI/xml/egov-xades).
+ *
+ * The unsigned properties are added here, after signing (they are unsigned):
+ * tokens from a TSA whose clock is injected (tests/ltvlib.h), over the
+ * SignatureValue element canonicalized the way XMLDSig names a node set,
+ * with an XPath node-set (not the verifier's code path), and the PKI's own
+ * certificates and CRLs.  Every row names its expected indication.
+ */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <libxml/c14n.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "internal.h"
+#include "testlib.h"
+
+#include "ltvlib.h"
+
+static char cfgdir[PATH_MAX];
+
+#define XADES_NS "http://uri.etsi.org/01903/v1.3.2#"
+#define DS_NS "http://www.w3.org/2000/09/xmldsig#"
+#define C14N "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+#define EXC "http://www.w3.org/2001/10/xml-exc-c14n#"
+
+#define CRLS "\"crls\": [\"@PKI@/pref-ca.crl\", \"@PKI@/pref-ca2.crl\", \"@PKI@/jpki-bca.crl\"," \
+             " \"@PKI@/gpki-bca.crl\", \"@PKI@/ministry-ca.crl\"]"
+static const t_config configs[] = {
+    /* As tests/test_ltv.c: CRL files, revocation required, TSAs under tsa-ca. */
+    {"ltv", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"], " CRLS ","
+            " \"accept_policies\": [\"1.2.392.200149.8.5.1.1.20\"], \"timestamp_anchors\": [\"@PKI@/tsa-ca.pem\"]}"},
+    {"ltv-noanchors", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"], " CRLS
+                      ", \"accept_policies\": [\"1.2.392.200149.8.5.1.1.20\"]}"},
+};
+
+/* ---------------- building the unsigned properties ---------------- */
+
+static char *b64(const uint8_t *p, size_t n)
+{
+    char *out = malloc(4 * ((n + 2) / 3) + 1);
+    if (out == NULL || EVP_EncodeBlock((unsigned char *)out, p, (int)n) < 0)
+        exit(2);
+    return out;
+}
+
+static uint8_t *read_pki(const char *rel, size_t *len)
+{
+    uint8_t *buf = NULL;
+    if (!t_read(pki, rel, &buf, len)) {
+        fprintf(stderr, "cannot read %s/%s\n", pki, rel);
+        exit(2);
+    }
+    return buf;
+}
+
+/* XMLDSig 4.3.3.3 / 6.6.3: the node set of the SignatureValue element
+ * (the element, its attributes and namespaces, its content), canonicalized
+ * by libxml2 with `mode` (XML_C14N_1_0, XML_C14N_EXCLUSIVE_1_0). */
+static uint8_t *c14n_sigvalue(const char *xml, int mode, size_t *len)
+{
+    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL, XML_PARSE_NONET);
+    xmlXPathContextPtr xc = doc ? xmlXPathNewContext(doc) : NULL;
+    xmlXPathObjectPtr set = NULL;
+    xmlChar *out = NULL;
+    int n = -1;
+    if (xc != NULL && xmlXPathRegisterNs(xc, BAD_CAST "ds", BAD_CAST DS_NS) == 0)
+        set = xmlXPathEvalExpression(
+            BAD_CAST "(//. | //@* | //namespace::*)[ancestor-or-self::ds:SignatureValue]", xc);
+    if (set != NULL && set->nodesetval != NULL)
+        n = xmlC14NDocDumpMemory(doc, set->nodesetval, mode, NULL, 0, &out);
+    xmlXPathFreeObject(set);
+    xmlXPathFreeContext(xc);
+    xmlFreeDoc(doc);
+    if (n <= 0) {
+        fprintf(stderr, "cannot canonicalize the SignatureValue\n");
+        exit(2);
+    }
+    *len = (size_t)n;
+    return out;
+}
+
+/* A copy of xml with `add` inserted before the first `before`. */
+static char *insert_before(const char *xml, const char *before, const char *add)
+{
+    const char *at = strstr(xml, before);
+    if (at == NULL)
+        exit(2);
+    size_t a = (size_t)(at - xml), n = strlen(xml), k = strlen(add);
+    char *out = malloc(n + k + 1);
+    if (out == NULL)
+        exit(2);
+    memcpy(out, xml, a);
+    memcpy(out + a, add, k);
+    memcpy(out + a + k, at, n - a + 1);
+    return out;
+}
+
+/* Appends printf output to a malloc'd string. */
+__attribute__((format(printf, 2, 3))) static void cat(char **s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *more = NULL;
+    if (vasprintf(&more, fmt, ap) < 0)
+        exit(2);
+    va_end(ap);
+    size_t a = *s ? strlen(*s) : 0, b = strlen(more);
+    char *n = realloc(*s, a + b + 1);
+    if (n == NULL)
+        exit(2);
+    memcpy(n + a, more, b + 1);
+    *s = n;
+    free(more);
+}
+
+/* ---------------- the timestamps ---------------- */
+
+typedef enum {
+    TS_NONE,
+    TS_GOOD,        /* by tsa, over the SignatureValue canonicalized as declared */
+    TS_ROGUE,       /* by tsa-rogue (not under timestamp_anchors) */
+    TS_TAMPERED,    /* the token's signature broken */
+    TS_OTHER_DATA,  /* over the SignatureValue's base64 text, not the element */
+    TS_WRONG_C14N,  /* over the other canonical form than the one declared */
+    TS_BAD_METHOD,  /* a CanonicalizationMethod that is not a canonicalization */
+    TS_TWO_LATER_BAD /* a good token and, an hour later, a tampered one */
+} ts_kind;
+
+/* The SignatureTimeStamp element(s) for `kind`; `method` the declared
+ * CanonicalizationMethod (NULL: none, the default inclusive C14N 1.0). */
+static char *make_sts(const char *xml, ts_kind kind, const char *method, time_t gen)
+{
+    char *out = NULL;
+    int exc = method != NULL && strcmp(method, EXC) == 0;
+    if (kind == TS_WRONG_C14N)
+        exc = !exc;
+    size_t clen = 0;
+    uint8_t *canon = c14n_sigvalue(xml, exc ? XML_C14N_EXCLUSIVE_1_0 : XML_C14N_1_0, &clen);
+    const uint8_t *data = canon;
+    size_t dlen = clen;
+    const char *sv = strstr(xml, "<SignatureValue>");
+    if (kind == TS_OTHER_DATA && sv != NULL) {
+        data = (const uint8_t *)sv + strlen("<SignatureValue>");
+        dlen = (size_t)(strstr((const char *)data, "</SignatureValue>") - (const char *)data);
+    }
+    for (int i = 0; i < (kind == TS_TWO_LATER_BAD ? 2 : 1); i++) {
+        size_t toklen = 0;
+        uint8_t *tok = make_token(kind == TS_ROGUE ? "tsa-rogue" : "tsa", data, dlen, gen + i * 3600, &toklen);
+        if (kind == TS_TAMPERED || i == 1)
+            tok[toklen - 1] ^= 0x01; /* the last byte is the token's signature's */
+        char *t64 = b64(tok, toklen);
+        cat(&out, "<xades:SignatureTimeStamp Id=\"TS%d\">", i + 1);
+        if (kind == TS_BAD_METHOD)
+            cat(&out, "<ds:CanonicalizationMethod xmlns:ds=\"%s\" Algorithm=\"%s\"/>", DS_NS,
+                "http://www.w3.org/TR/1999/REC-xslt-19991116");
+        else if (method != NULL)
+            cat(&out, "<ds:CanonicalizationMethod xmlns:ds=\"%s\" Algorithm=\"%s\"/>", DS_NS, method);
+        cat(&out, "<xades:EncapsulatedTimeStamp>%s</xades:EncapsulatedTimeStamp></xades:SignatureTimeStamp>", t64);
+        free(t64);
+        OPENSSL_free(tok);
+    }
+    xmlFree(canon);
+    return out;
+}
+
+/* ---------------- XAdES-X-L values ---------------- */
+
+typedef enum {
+    XL_NONE,
+    XL_FULL,       /* the path's CA certificates and every CA's current CRL */
+    XL_CERTS_ONLY, /* certificates, no revocation values */
+    XL_FORGED_CRL, /* pref-ca.crl re-signed by another key */
+    XL_STALE_CRL,  /* pref-ca-stale.crl, genuine but past its nextUpdate */
+    XL_GARBAGE_CRL /* an EncapsulatedCRLValue that is not a CRL */
+} xl_kind;
+
+static const char *const xl_certs[] = {"cross-jpki-to-pref.pem", "cross-gpki-to-jpki.pem",
+                                       "cross-ministry-to-gpki.pem"};
+static const char *const xl_crls[] = {"pref-ca.crl", "pref-ca2.crl", "jpki-bca.crl", "gpki-bca.crl",
+                                      "ministry-ca.crl"};
+
+static char *der_b64_of(const char *rel, int crl, int forge)
+{
+    size_t len = 0;
+    uint8_t *pem = read_pki(rel, &len);
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    unsigned char *der = NULL;
+    int n = -1;
+    if (crl) {
+        X509_CRL *c = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL);
+        if (c != NULL && forge) { /* the same CRL, the issuer's name, another key */
+            EVP_PKEY *k = load_key("rogue-ca");
+            if (X509_CRL_sign(c, k, EVP_sha256()) <= 0)
+                exit(2);
+            EVP_PKEY_free(k);
+        }
+        n = c ? i2d_X509_CRL(c, &der) : -1;
+        X509_CRL_free(c);
+    } else {
+        X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+        n = x ? i2d_X509(x, &der) : -1;
+        X509_free(x);
+    }
+    BIO_free(b);
+    free(pem);
+    if (n <= 0)
+        exit(2);
+    char *out = b64(der, (size_t)n);
+    OPENSSL_free(der);
+    return out;
+}
+
+static char *make_xl(xl_kind kind)
+{
+    char *out = NULL;
+    if (kind == XL_NONE)
+        return NULL;
+    cat(&out, "<xades:CertificateValues>");
+    for (size_t i = 0; i < sizeof xl_certs / sizeof xl_certs[0]; i++) {
+        char *c = der_b64_of(xl_certs[i], 0, 0);
+        cat(&out, "<xades:EncapsulatedX509Certificate>%s</xades:EncapsulatedX509Certificate>", c);
+        free(c);
+    }
+    cat(&out, "</xades:CertificateValues>");
+    if (kind == XL_CERTS_ONLY)
+        return out;
+    cat(&out, "<xades:RevocationValues><xades:CRLValues>");
+    for (size_t i = 0; i < sizeof xl_crls / sizeof xl_crls[0]; i++) {
+        int pref = i == 0;
+        char *c = NULL;
+        if (pref && kind == XL_GARBAGE_CRL)
+            c = strdup("bm90IGEgQ1JMIGF0IGFsbA==");
+        else
+            c = der_b64_of(pref && kind == XL_STALE_CRL ? "pref-ca-stale.crl" : xl_crls[i], 1,
+                           pref && kind == XL_FORGED_CRL);
+        cat(&out, "<xades:EncapsulatedCRLValue>%s</xades:EncapsulatedCRLValue>", c);
+        free(c);
+    }
+    cat(&out, "</xades:CRLValues></xades:RevocationValues>");
+    return out;
+}
+
+/* The signed package of `who` with the unsigned properties of a row. */
+static char *make_doc(const char *who, ts_kind ts, const char *method, time_t gen, xl_kind xl)
+{
+    char rel[128];
+    size_t len = 0;
+    snprintf(rel, sizeof rel, "xml/egov-xades/kousei-%s.xml", who);
+    uint8_t *raw = read_pki(rel, &len);
+    char *xml = strndup((const char *)raw, len);
+    free(raw);
+    char *sts = ts != TS_NONE ? make_sts(xml, ts, method, gen) : NULL;
+    char *vals = make_xl(xl);
+    if (sts == NULL && vals == NULL)
+        return xml;
+    char *usp = NULL;
+    cat(&usp, "<xades:UnsignedProperties><xades:UnsignedSignatureProperties>%s%s"
+              "</xades:UnsignedSignatureProperties></xades:UnsignedProperties>",
+        sts ? sts : "", vals ? vals : "");
+    char *out = insert_before(xml, "</xades:QualifyingProperties>", usp);
+    free(usp);
+    free(sts);
+    free(vals);
+    free(xml);
+    return out;
+}
+
+static ks_result verify_doc(ks_ctx *ctx, const char *xml, time_t at, cJSON **v)
+{
+    uint8_t *f1 = NULL, *f2 = NULL;
+    size_t l1 = 0, l2 = 0;
+    f1 = read_pki("xml/egov-xades/form1.xml", &l1);
+    f2 = read_pki("xml/egov-xades/form2.pdf", &l2);
+    ks_blob atts[2] = {{.name = "form1.xml", .data = f1, .len = l1}, {.name = "form2.pdf", .data = f2, .len = l2}};
+    ks_request req = {.signature = {.name = "kousei.xml", .data = (const uint8_t *)xml, .len = strlen(xml)},
+                      .contents = atts,
+                      .n_contents = 2,
+                      .at = at,
+                      .has_at = 1};
+    ks_result r = ks_verify_signature(ctx, &req, v);
+    free(f1);
+    free(f2);
+    if (*v != NULL)
+        *v = t_printed(*v);
+    return r;
+}
+
+/* ---------------- verdict readers ---------------- */
+
+static const char *str_at(const cJSON *o, const char *k)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
+}
+
+static const cJSON *signer0(const cJSON *v)
+{
+    return cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(v, "signers"), 0);
+}
+
+static int has_code(const cJSON *arr, const char *code)
+{
+    const cJSON *r;
+    cJSON_ArrayForEach(r, arr)
+    {
+        if (t_str_eq(str_at(r, "code"), code))
+            return 1;
+    }
+    return 0;
+}
+
+/* ---------------- XAdES-T ---------------- */
+
+typedef enum { B_REVOKED, B_EXPIRED } base;
+
+static const struct trow {
+    const char *name;
+    const char *who;
+    ts_kind ts;
+    const char *method; /* the timestamp's CanonicalizationMethod, NULL none */
+    base gen_base;
+    long gen_offset;
+    const char *config;
+    const char *indication, *sub;
+    const char *ts_indication, *ts_sub; /* timestamps[0]; NULL: none */
+    int imprint_ok;
+    int poe;
+    const char *reason;
+} trows[] = {
+    /* Without a timestamp: the signed SigningTime is a claim only. */
+    {"revoked-nots", "citizen-revoked", TS_NONE, NULL, B_REVOKED, -86400, "ltv", "INDETERMINATE", "REVOKED_NO_POE",
+     NULL, NULL, 0, 0, NULL},
+    {"expired-nots", "citizen-expired", TS_NONE, NULL, B_EXPIRED, -30 * 86400L, "ltv", "INDETERMINATE",
+     "OUT_OF_BOUNDS_NO_POE", NULL, NULL, 0, 0, NULL},
+    /* Expired since the timestamp: passes, and says why. */
+    {"expired-since-ts", "citizen-expired", TS_GOOD, NULL, B_EXPIRED, -30 * 86400L, "ltv", "TOTAL_PASSED", NULL,
+     "TOTAL_PASSED", NULL, 1, 1, "EXPIRED_AFTER_POE"},
+    {"expired-after-ts-exc", "citizen-expired", TS_GOOD, EXC, B_EXPIRED, -30 * 86400L, "ltv", "TOTAL_PASSED", NULL,
+     "TOTAL_PASSED", NULL, 1, 1, "EXPIRED_AFTER_POE"},
+    {"expired-after-ts-c14n", "citizen-expired", TS_GOOD, C14N, B_EXPIRED, -30 * 86400L, "ltv", "TOTAL_PASSED", NULL,
+     "TOTAL_PASSED", NULL, 1, 1, "EXPIRED_AFTER_POE"},
+    /* Timestamped after it expired: the proof comes too late, and the
+     * signed SigningTime (before notAfter) is only a claim (EN 319 102-1
+     * 5.6.2.4: no POE before the expiry). */
+    {"expired-before-ts", "citizen-expired", TS_GOOD, NULL, B_EXPIRED, 86400, "ltv", "INDETERMINATE",
+     "OUT_OF_BOUNDS_NO_POE", "TOTAL_PASSED", NULL, 1, 1, NULL},
+    /* Revoked after the timestamp: passes; before it: fails. */
+    {"revoked-after-ts", "citizen-revoked", TS_GOOD, NULL, B_REVOKED, -86400, "ltv", "TOTAL_PASSED", NULL,
+     "TOTAL_PASSED", NULL, 1, 1, "REVOKED_AFTER_POE"},
+    {"revoked-before-ts", "citizen-revoked", TS_GOOD, NULL, B_REVOKED, 60, "ltv", "TOTAL_FAILED", "REVOKED",
+     "TOTAL_PASSED", NULL, 1, 1, NULL},
+    /* An untrusted TSA, or none trusted: judged without POE. */
+    {"expired-rogue-ts", "citizen-expired", TS_ROGUE, NULL, B_EXPIRED, -30 * 86400L, "ltv", "INDETERMINATE",
+     "OUT_OF_BOUNDS_NO_POE", "INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND", 1, 0, NULL},
+    {"revoked-rogue-ts", "citizen-revoked", TS_ROGUE, NULL, B_REVOKED, -86400, "ltv", "INDETERMINATE",
+     "REVOKED_NO_POE", "INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND", 1, 0, NULL},
+    {"revoked-noanchors", "citizen-revoked", TS_GOOD, NULL, B_REVOKED, -86400, "ltv-noanchors", "INDETERMINATE",
+     "REVOKED_NO_POE", "INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND", 1, 0, NULL},
+    /* A tampered token: reported, no POE. */
+    {"expired-tampered-ts", "citizen-expired", TS_TAMPERED, NULL, B_EXPIRED, -30 * 86400L, "ltv", "INDETERMINATE",
+     "OUT_OF_BOUNDS_NO_POE", "TOTAL_FAILED", "SIG_CRYPTO_FAILURE", 1, 0, NULL},
+    {"revoked-tampered-ts", "citizen-revoked", TS_TAMPERED, NULL, B_REVOKED, -86400, "ltv", "INDETERMINATE",
+     "REVOKED_NO_POE", "TOTAL_FAILED", "SIG_CRYPTO_FAILURE", 1, 0, NULL},
+    /* Message imprints over something else: the base64 text, or the
+     * element canonicalized otherwise than the timestamp declares. */
+    {"revoked-imprint-text", "citizen-revoked", TS_OTHER_DATA, NULL, B_REVOKED, -86400, "ltv", "INDETERMINATE",
+     "REVOKED_NO_POE", "TOTAL_FAILED", "HASH_FAILURE", 0, 0, NULL},
+    {"revoked-imprint-exc-declared-c14n", "citizen-revoked", TS_WRONG_C14N, C14N, B_REVOKED, -86400, "ltv",
+     "INDETERMINATE", "REVOKED_NO_POE", "TOTAL_FAILED", "HASH_FAILURE", 0, 0, NULL},
+    {"revoked-imprint-c14n-declared-exc", "citizen-revoked", TS_WRONG_C14N, EXC, B_REVOKED, -86400, "ltv",
+     "INDETERMINATE", "REVOKED_NO_POE", "TOTAL_FAILED", "HASH_FAILURE", 0, 0, NULL},
+    {"revoked-imprint-default-is-c14n", "citizen-revoked", TS_WRONG_C14N, NULL, B_REVOKED, -86400, "ltv",
+     "INDETERMINATE", "REVOKED_NO_POE", "TOTAL_FAILED", "HASH_FAILURE", 0, 0, NULL},
+    /* A CanonicalizationMethod that is not on the allow-list (XSLT). */
+    {"revoked-bad-method", "citizen-revoked", TS_BAD_METHOD, NULL, B_REVOKED, -86400, "ltv", "INDETERMINATE",
+     "REVOKED_NO_POE", "TOTAL_FAILED", "FORMAT_FAILURE", 0, 0, NULL},
+    /* A good token and a later broken one: the good one is the POE. */
+    {"revoked-two-ts", "citizen-revoked", TS_TWO_LATER_BAD, NULL, B_REVOKED, -86400, "ltv", "TOTAL_PASSED", NULL,
+     "TOTAL_PASSED", NULL, 1, 1, "REVOKED_AFTER_POE"},
+};
+
+static time_t row_gen(base b, long off)
+{
+    return (b == B_REVOKED ? t_revoked : t_expired) + off;
+}
+
+static void test_t_rows(void)
+{
+    for (size_t i = 0; i < sizeof trows / sizeof trows[0]; i++) {
+        const struct trow *r = &trows[i];
+        time_t gen = row_gen(r->gen_base, r->gen_offset);
+        char *xml = make_doc(r->who, r->ts, r->method, gen, XL_NONE);
+        ks_ctx *ctx = t_load_config(cfgdir, r->config);
+        cJSON *v = NULL;
+        ks_result res = verify_doc(ctx, xml, t_at, &v);
+        CHECK(res == KS_OK && v != NULL, "%s: %s", r->name, ks_result_name(res));
+        const cJSON *s = signer0(v);
+        CHECK_STR(str_at(v, "indication"), r->indication, "%s", r->name);
+        CHECK_STR(str_at(v, "subindication"), r->sub, "%s (%s)", r->name, t_str(str_at(v, "detail")));
+        const cJSON *tss = cJSON_GetObjectItemCaseSensitive(s, "timestamps");
+        CHECK(cJSON_IsArray(tss), "%s: timestamps[]", r->name);
+        const cJSON *ts = cJSON_GetArrayItem(tss, 0);
+        CHECK_STR(ts ? str_at(ts, "indication") : NULL, r->ts_indication, "%s timestamps[0] (%s)", r->name,
+                  t_str(ts ? str_at(ts, "detail") : NULL));
+        if (ts != NULL) {
+            CHECK_STR(str_at(ts, "subindication"), r->ts_sub, "%s timestamps[0]", r->name);
+            CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ts, "message_imprint_ok")) == r->imprint_ok,
+                  "%s: message_imprint_ok", r->name);
+            CHECK_STR(str_at(ts, "type"), "signature", "%s", r->name);
+        }
+        if (r->ts == TS_TWO_LATER_BAD) {
+            const cJSON *t2 = cJSON_GetArrayItem(tss, 1);
+            CHECK(cJSON_GetArraySize(tss) == 2, "%s: two timestamps", r->name);
+            CHECK_STR(t2 ? str_at(t2, "indication") : NULL, "TOTAL_FAILED", "%s: the broken token", r->name);
+        } else {
+            CHECK(cJSON_GetArraySize(tss) == (r->ts == TS_NONE ? 0 : 1), "%s: %d timestamps", r->name,
+                  cJSON_GetArraySize(tss));
+        }
+        char want[32];
+        ks_time_format(gen, want, sizeof want);
+        CHECK_STR(str_at(s, "best_signature_time"), r->poe ? want : NULL, "%s", r->name);
+        CHECK_STR(str_at(v, "best_signature_time"), r->poe ? want : NULL, "%s: top level", r->name);
+        const cJSON *poe = cJSON_GetObjectItemCaseSensitive(s, "poe");
+        CHECK(r->poe ? cJSON_IsObject(poe) : cJSON_IsNull(poe), "%s: poe", r->name);
+        if (r->poe) {
+            CHECK_STR(str_at(poe, "source"), "signature_timestamp", "%s", r->name);
+            CHECK(str_at(poe, "tsa") != NULL && strstr(str_at(poe, "tsa"), "Synthetic TSA 1") != NULL, "%s: poe.tsa",
+                  r->name);
+        }
+        const cJSON *vm = cJSON_GetObjectItemCaseSensitive(s, "validation_model");
+        CHECK_STR(vm ? str_at(vm, "basis") : NULL, r->poe ? "best_signature_time" : "validation_time", "%s",
+                  r->name);
+        if (r->reason != NULL)
+            CHECK(has_code(cJSON_GetObjectItemCaseSensitive(v, "reasons"), r->reason), "%s: reason %s", r->name,
+                  r->reason);
+        cJSON_Delete(v);
+        ks_ctx_unref(ctx);
+        free(xml);
+    }
+}
+
+/* The two canonical forms the rows rely on do differ: xades is declared
+ * on ds:Signature, so inclusive C14N carries it and exclusive does not. */
+static void test_c14n_forms(void)
+{
+    size_t len = 0, a = 0, b = 0;
+    uint8_t *raw = read_pki("xml/egov-xades/kousei-citizen-revoked.xml", &len);
+    char *xml = strndup((const char *)raw, len);
+    uint8_t *inc = c14n_sigvalue(xml, XML_C14N_1_0, &a), *exc = c14n_sigvalue(xml, XML_C14N_EXCLUSIVE_1_0, &b);
+    static const char want_inc[] = "<SignatureValue xmlns=\"" DS_NS "\" xmlns:xades=\"" XADES_NS "\">",
+                      want_exc[] = "<SignatureValue xmlns=\"" DS_NS "\">";
+    CHECK(strncmp((const char *)inc, want_inc, sizeof want_inc - 1) == 0, "inclusive: %.100s", (const char *)inc);
+    CHECK(strncmp((const char *)exc, want_exc, sizeof want_exc - 1) == 0, "exclusive: %.80s", (const char *)exc);
+    xmlFree(inc);
+    xmlFree(exc);
+    free(xml);
+    free(raw);
+}
+
+/* A signature that does not verify: its timestamps prove nothing and are
+ * not looked at. */
+static void test_broken_signature(void)
+{
+    char *xml = make_doc("citizen-revoked", TS_GOOD, NULL, t_revoked - 86400, XL_NONE);
+    char *p = strstr(xml, "<手続ID>900A000000000001");
+    CHECK(p != NULL, "fixture");
+    if (p != NULL)
+        p[strlen("<手続ID>900A00000000000")] = '9';
+    ks_ctx *ctx = t_load_config(cfgdir, "ltv");
+    cJSON *v = NULL;
+    CHECK(verify_doc(ctx, xml, t_at, &v) == KS_OK && v != NULL, "verdict");
+    const cJSON *s = signer0(v);
+    CHECK_STR(str_at(v, "indication"), "TOTAL_FAILED", "altered package");
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(s, "timestamps")) == 0, "no timestamps checked");
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(s, "best_signature_time")), "no POE");
+    cJSON_Delete(v);
+    ks_ctx_unref(ctx);
+    free(xml);
+}
+
+/* ---------------- XAdES-X-L: every responder down ---------------- */
+
+static atomic_int hits;
+static atomic_int stop;
+
+static void *listener_main(void *arg)
+{
+    int fd = *(int *)arg;
+    while (!atomic_load(&stop)) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 50) > 0) {
+            int c = accept(fd, NULL, NULL);
+            if (c >= 0) {
+                atomic_fetch_add(&hits, 1);
+                close(c); /* "down": every fetch fails */
+            }
+        }
+    }
+    return NULL;
+}
+
+static const struct xrow {
+    const char *name;
+    const char *who;
+    xl_kind xl;
+    ts_kind ts;
+    long gen_offset; /* from citizen-revoked's revocation */
+    const char *indication, *sub;
+    int fetches; /* 0: none may be attempted; 1: some must have been */
+    const char *reason;
+} xrows[] = {
+    /* No values: no path (no intermediates configured) . */
+    {"xl-none", "citizen-rsa", XL_NONE, TS_NONE, 0, "INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND", 0, NULL},
+    /* Certificates only: the path builds, revocation needs the network. */
+    {"xl-certs-only", "citizen-rsa", XL_CERTS_ONLY, TS_NONE, 0, "INDETERMINATE", "TRY_LATER", 1, NULL},
+    /* XAdES-X-L: certificates and CRLs: passes with nothing fetched. */
+    {"xl-full", "citizen-rsa", XL_FULL, TS_NONE, 0, "TOTAL_PASSED", NULL, 0, NULL},
+    {"xl-full-ts", "citizen-rsa", XL_FULL, TS_GOOD, -3600, "TOTAL_PASSED", NULL, 0, NULL},
+    /* Revoked after its timestamp, the embedded CRL saying so. */
+    {"xl-revoked-after-ts", "citizen-revoked", XL_FULL, TS_GOOD, -86400, "TOTAL_PASSED", NULL, 0,
+     "REVOKED_AFTER_POE"},
+    {"xl-revoked-before-ts", "citizen-revoked", XL_FULL, TS_GOOD, 60, "TOTAL_FAILED", "REVOKED", 0, NULL},
+    /* A forged or stale embedded CRL is no evidence. */
+    {"xl-forged-crl", "citizen-rsa", XL_FORGED_CRL, TS_NONE, 0, "INDETERMINATE", "TRY_LATER", 1, NULL},
+    {"xl-stale-crl", "citizen-rsa", XL_STALE_CRL, TS_NONE, 0, "INDETERMINATE", "TRY_LATER", 1, NULL},
+    {"xl-garbage-crl", "citizen-rsa", XL_GARBAGE_CRL, TS_NONE, 0, "INDETERMINATE", "TRY_LATER", 1, NULL},
+};
+
+static void test_xl_rows(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 16) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
+        CHECK(0, "listener");
+        return;
+    }
+    int port = ntohs(sa.sin_port);
+    pthread_t th;
+    pthread_create(&th, NULL, listener_main, &fd);
+    /* No intermediates, no CRL files; every CA's CRL "published" on the
+     * listener, which is down; revocation required. */
+    char tmpl[4096], path[PATH_MAX + 64];
+    snprintf(tmpl, sizeof tmpl,
+             "{\"trust_anchors\": [\"@PKI@/anchors\"], \"accept_policies\": [\"1.2.392.200149.8.5.1.1.20\"],"
+             " \"timestamp_anchors\": [\"@PKI@/tsa-ca.pem\"],"
+             " \"revocation\": {\"mode\": \"require\", \"prefer\": \"crl\", \"timeout_ms\": 500,"
+             " \"allow_urls\": [\"http://127.0.0.1:%1$d/\"]},"
+             " \"revocation_sources\": ["
+             "{\"issuer\": \"@PKI@/pref-ca-self.pem\", \"crl\": [\"http://127.0.0.1:%1$d/pref-ca.crl\"]},"
+             "{\"issuer\": \"@PKI@/jpki-bca-self.pem\", \"crl\": [\"http://127.0.0.1:%1$d/jpki-bca.crl\"]},"
+             "{\"issuer\": \"@PKI@/gpki-bca-self.pem\", \"crl\": [\"http://127.0.0.1:%1$d/gpki-bca.crl\"]},"
+             "{\"issuer\": \"@PKI@/ministry-ca.pem\", \"crl\": [\"http://127.0.0.1:%1$d/ministry-ca.crl\"]}]}",
+             port);
+    snprintf(path, sizeof path, "%s/xl.json", cfgdir);
+    if (!t_write_template(path, tmpl, pki))
+        exit(2);
+    for (size_t i = 0; i < sizeof xrows / sizeof xrows[0]; i++) {
+        const struct xrow *r = &xrows[i];
+        time_t gen = r->ts != TS_NONE ? t_revoked + r->gen_offset : 0;
+        char *xml = make_doc(r->who, r->ts, NULL, gen, r->xl);
+        ks_ctx *ctx = t_load_ctx(path); /* a fresh context: nothing cached */
+        int before = atomic_load(&hits);
+        cJSON *v = NULL;
+        ks_result res = verify_doc(ctx, xml, t_at, &v);
+        int fetched = atomic_load(&hits) - before;
+        CHECK(res == KS_OK && v != NULL, "%s: %s", r->name, ks_result_name(res));
+        CHECK_STR(str_at(v, "indication"), r->indication, "%s (%s)", r->name, t_str(str_at(v, "detail")));
+        CHECK_STR(str_at(v, "subindication"), r->sub, "%s", r->name);
+        CHECK(r->fetches ? fetched > 0 : fetched == 0, "%s: %d fetches", r->name, fetched);
+        if (r->reason != NULL)
+            CHECK(has_code(cJSON_GetObjectItemCaseSensitive(v, "reasons"), r->reason), "%s: reason %s", r->name,
+                  r->reason);
+        if (r->xl == XL_FULL && t_str_eq(r->indication, "TOTAL_PASSED")) {
+            /* Every depth's status came from the signature's own CRLs. */
+            const cJSON *ev, *rev = cJSON_GetObjectItemCaseSensitive(v, "revocation");
+            int n = 0;
+            cJSON_ArrayForEach(ev, rev)
+            {
+                n++;
+                CHECK(t_str_eq(str_at(ev, "from"), "message"), "%s: depth %d from %s", r->name, n - 1,
+                      t_str(str_at(ev, "from")));
+            }
+            CHECK(n >= 2, "%s: %d revocation entries", r->name, n);
+        }
+        if (r->xl == XL_GARBAGE_CRL)
+            CHECK(has_code(cJSON_GetObjectItemCaseSensitive(signer0(v), "warnings"), "LTV_VALUE_UNREADABLE"),
+                  "%s: warning", r->name);
+        cJSON_Delete(v);
+        ks_ctx_unref(ctx);
+        free(xml);
+    }
+    atomic_store(&stop, 1);
+    pthread_join(th, NULL);
+    close(fd);
+}
+
+int main(void)
+{
+    pki = t_env("PKI", "build/pki");
+    char probe[600];
+    snprintf(probe, sizeof probe, "%s/xml/egov-xades/kousei-citizen-rsa.xml", pki);
+    if (access(probe, R_OK) != 0) {
+        fprintf(stderr, "test_xades: %s missing (make build/pki/xml/.done)\n", probe);
+        CHECK(0, "fixtures");
+        return t_done("test_xades");
+    }
+    instants();
+    t_write_configs("cfg-xades", configs, sizeof configs / sizeof configs[0], pki, cfgdir);
+    test_c14n_forms();
+    test_t_rows();
+    test_broken_signature();
+    test_xl_rows();
+    return t_done("test_xades");
+}
