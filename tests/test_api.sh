@@ -41,7 +41,7 @@ write_config() { # write_config FILE [EXTRA_TOP_LEVEL_JSON]
     cat >"$1" <<JSON
 {"trust_anchors": ["$P/anchors"], "intermediates": ["$P/intermediates"],
  "revocation": {"mode": "off"}, "accept_policies": ["1.2.392.200149.8.5.1.1.20"],
- "crls": ["${CRL_FILE:-$P/pref-ca.crl}"],
+ "crls": ["${CRL_FILE:-$P/pref-ca.crl}"], "timestamp_anchors": ["$P/tsa-ca.pem"],
  "limits": {"max_body_bytes": 262144, "max_parts": 8, "max_json_depth": 8, "request_timeout_ms": 10000, "max_batch": 6},
  "service": {"threads": 2},
  "audit": {"path": "$T/audit.log", "required": true, "fsync": "always"}${2:-}}
@@ -118,6 +118,15 @@ req xml-etax-tampered -H 'Content-Type: application/xml' --data-binary "@$X/etax
 req xml-zip -H 'Content-Type: application/zip' --data-binary "@$X/egov.zip" "$B/api/v1/verify"
 req xml-unsigned -H 'Content-Type: application/zip' --data-binary "@$X/egov-unsigned.zip" "$B/api/v1/verify"
 req xml-mp -F "signature=@$X/egov/kousei.xml" -F "attachment=@$X/egov/form1.xml" -F "attachment=@$X/egov/form2.pdf" "$B/api/v1/verify"
+# XAdES-T and -X-L (issue #20): timestamps, poe and validation_model in the document
+XG=$X/egov-xades
+for f in t xl; do
+    req "xades-$f" -F "signature=@$XG/kousei-$f.xml" -F "attachment=@$XG/form1.xml" -F "attachment=@$XG/form2.pdf" \
+        "$B/api/v1/verify"
+    check "xades-$f: TOTAL_PASSED with a POE from its SignatureTimeStamp" \
+        [ "$(jget "xades-$f" indication) $(jget "xades-$f" poe.source) $(jget "xades-$f" 'timestamps[0].type')" = \
+            "TOTAL_PASSED signature_timestamp signature" ]
+done
 for f in "$P"/pdf/*.pdf; do # signed PDFs, of each outcome the PKI makes (format "pdf")
     req "pdf-$(basename "$f" .pdf)" -H 'Content-Type: application/pdf' --data-binary "@$f" "$B/api/v1/verify"
 done

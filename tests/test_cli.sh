@@ -234,5 +234,44 @@ else
     echo "FAIL: ${OUT:-build/rel}/tests/test_ltv --emit did not make the long-term validation inputs" >&2
 fi
 
+# The same for XAdES (e-Gov packages): XAdES-T rows from tests/test_xades.c,
+# and the XAdES-X-L package of mkxml.sh (its own certificates and CRLs: no
+# intermediates, no CRL files, revocation required, nothing to fetch from).
+mkdir "$T/xades"
+XG="$P/xml/egov-xades"
+if "${OUT:-build/rel}/tests/test_xades" --emit "$T/xades"; then
+    XAT=$(cat "$T/xades/xades-at.txt")
+    cat >"$T/xades.json" <<JSON
+{"trust_anchors": ["$P/anchors"], "intermediates": ["$P/intermediates"],
+ "crls": ["$P/pref-ca.crl", "$P/pref-ca2.crl", "$P/jpki-bca.crl", "$P/gpki-bca.crl", "$P/ministry-ca.crl"],
+ "accept_policies": ["1.2.392.200149.8.5.1.1.20"], "timestamp_anchors": ["$P/tsa-ca.pem"]}
+JSON
+    xv() { # xv ROW: the arguments verifying that row's package
+        echo verify --config "$T/xades.json" --signature "$T/xades/xades-$1.xml" --content "$XG/form1.xml" \
+            --content "$XG/form2.pdf" --at "$XAT"
+    }
+    # shellcheck disable=SC2046
+    {
+        expect 0 indication TOTAL_PASSED -- $(xv expired-since-ts)
+        holds 0 "v['format'] == 'xmldsig' and v['validation_model']['basis'] == 'best_signature_time' and v['best_signature_time'] == v['signers'][0]['timestamps'][0]['time']" -- $(xv expired-since-ts)
+        holds 0 "v['reasons'][0]['ja'] == '署名時刻より後に失効していますが、失効前に署名されたことがタイムスタンプで証明されています'" -- $(xv revoked-after-ts)
+        expect 1 subindication REVOKED -- $(xv revoked-before-ts)
+        holds 2 "v['subindication'] == 'OUT_OF_BOUNDS_NO_POE' and v['timestamps'][0]['subindication'] == 'NO_CERTIFICATE_CHAIN_FOUND' and v['poe'] is None" -- $(xv expired-rogue-ts)
+        holds 2 "v['subindication'] == 'REVOKED_NO_POE' and v['timestamps'][0]['subindication'] == 'SIG_CRYPTO_FAILURE'" -- $(xv revoked-tampered-ts)
+        holds 2 "v['subindication'] == 'REVOKED_NO_POE' and v['timestamps'][0]['message_imprint_ok'] is False" -- $(xv revoked-imprint-text)
+    }
+    cat >"$T/xl.json" <<JSON
+{"trust_anchors": ["$P/anchors"], "timestamp_anchors": ["$P/tsa-ca.pem"],
+ "accept_policies": ["1.2.392.200149.8.5.1.1.20"], "revocation": {"mode": "require", "prefer": "crl"}}
+JSON
+    holds 0 "v['indication'] == 'TOTAL_PASSED' and all(e['from'] == 'message' for e in v['revocation']) and v['poe']['source'] == 'signature_timestamp'" -- \
+        verify --config "$T/xl.json" --signature "$XG/kousei-xl.xml" --content "$XG/form1.xml" --content "$XG/form2.pdf"
+    expect 2 subindication NO_CERTIFICATE_CHAIN_FOUND -- \
+        verify --config "$T/xl.json" --signature "$XG/kousei-t.xml" --content "$XG/form1.xml" --content "$XG/form2.pdf"
+else
+    fail=$((fail + 1))
+    echo "FAIL: ${OUT:-build/rel}/tests/test_xades --emit did not make the XAdES inputs" >&2
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -612,7 +612,34 @@ static void test_xl_rows(void)
     close(fd);
 }
 
-int main(void)
+/* For tests/test_cli.sh: the XAdES-T rows as files, xades-<name>.xml, and
+ * the validation time (xades-at.txt).  The attachments are those of
+ * $PKI/xml/egov-xades. */
+static int emit(const char *dir)
+{
+    char path[PATH_MAX + 64];
+    for (size_t i = 0; i < sizeof trows / sizeof trows[0]; i++) {
+        const struct trow *r = &trows[i];
+        char *xml = make_doc(r->who, r->ts, r->method, row_gen(r->gen_base, r->gen_offset), XL_NONE);
+        snprintf(path, sizeof path, "%s/xades-%s.xml", dir, r->name);
+        FILE *f = fopen(path, "w");
+        int ok = f != NULL && fputs(xml, f) >= 0;
+        if (f != NULL && fclose(f) != 0)
+            ok = 0;
+        free(xml);
+        if (!ok)
+            return 2;
+    }
+    char at[32];
+    ks_time_format(t_at, at, sizeof at);
+    snprintf(path, sizeof path, "%s/xades-at.txt", dir);
+    FILE *f = fopen(path, "w");
+    if (f == NULL || fprintf(f, "%s\n", at) < 0 || fclose(f) != 0)
+        return 2;
+    return 0;
+}
+
+int main(int argc, char **argv)
 {
     pki = t_env("PKI", "build/pki");
     char probe[600];
@@ -623,6 +650,8 @@ int main(void)
         return t_done("test_xades");
     }
     instants();
+    if (argc == 3 && strcmp(argv[1], "--emit") == 0)
+        return emit(argv[2]);
     t_write_configs("cfg-xades", configs, sizeof configs / sizeof configs[0], pki, cfgdir);
     test_c14n_forms();
     test_t_rows();

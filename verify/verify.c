@@ -157,7 +157,8 @@ int ks_poe_room(ks_poe *p)
         return 1;
     if (p->seen > KS_MAX_SIGNER_TIMESTAMPS + 1)
         return 0; /* said once */
-    return ks_verdict_warn(p->sobj, "TIMESTAMPS_NOT_CHECKED",
+    cJSON *sobj = p->sobj;
+    return ks_verdict_warn(sobj, "TIMESTAMPS_NOT_CHECKED",
                            "Further signature timestamps were not checked (more than the limit).",
                            "上限を超える署名タイムスタンプは検証していません。")
                ? 0

@@ -524,6 +524,72 @@ egov_xades() { # egov_xades WHO CLAIM
 egov_xades citizen-rsa now
 egov_xades citizen-revoked revoked
 egov_xades citizen-expired expired
+# kousei-t.xml and kousei-xl.xml: citizen-rsa's package as XAdES-T (a
+# SignatureTimeStamp from `openssl ts -reply`, genTime now, over the
+# SignatureValue element in inclusive C14N 1.0: the element with the two
+# namespace declarations in scope and its text, written out here for this
+# simple element without attributes) and as XAdES-X-L (the same, plus the
+# cross certificates of the path in CertificateValues and every CA's
+# current CRL in RevocationValues).  For the CLI and HTTP API tests and the
+# fuzz seeds; tests/test_xades.c covers the rows.
+cat >work/tsa.cnf <<TSACNF
+[ tsa ]
+default_tsa = tsa_config1
+[ tsa_config1 ]
+serial            = $X/work/tsa-serial
+crypto_device     = builtin
+signer_cert       = $P/tsa.pem
+certs             = $P/tsa-ca.pem
+signer_key        = $P/tsa.key
+signer_digest     = sha256
+default_policy    = 1.2.392.200149.8.5.99.1
+digests           = sha256
+accuracy          = secs:1
+ordering          = no
+tsa_name          = yes
+ess_cert_id_chain = no
+ess_cert_id_alg   = sha256
+TSACNF
+echo 01 >work/tsa-serial
+python3 - egov-xades/kousei-citizen-rsa.xml work/sv.c14n <<'PYEOF'
+import re, sys
+s = open(sys.argv[1], encoding="utf-8").read()
+v = re.search(r"<SignatureValue>([A-Za-z0-9+/=\n]*)</SignatureValue>", s).group(1)
+open(sys.argv[2], "w", encoding="utf-8", newline="").write(
+    '<SignatureValue xmlns="http://www.w3.org/2000/09/xmldsig#" xmlns:xades="http://uri.etsi.org/01903/v1.3.2#">'
+    + v + "</SignatureValue>")
+PYEOF
+run openssl ts -query -data work/sv.c14n -sha256 -cert -out work/sv.tsq
+run openssl ts -reply -config work/tsa.cnf -queryfile work/sv.tsq -token_out -out work/sv.tst
+run openssl ts -verify -data work/sv.c14n -in work/sv.tst -token_in -CAfile "$P/tsa-ca.pem"
+b64der() { # b64der x509|crl FILE
+    openssl "$1" -in "$2" -outform DER | base64 -w 0
+}
+XL_CERTS='' XL_CRLS=''
+for c in cross-jpki-to-pref cross-gpki-to-jpki cross-ministry-to-gpki; do
+    XL_CERTS+="<xades:EncapsulatedX509Certificate>$(b64der x509 "$P/$c.pem")</xades:EncapsulatedX509Certificate>"
+done
+for c in pref-ca pref-ca2 jpki-bca gpki-bca ministry-ca; do
+    XL_CRLS+="<xades:EncapsulatedCRLValue>$(b64der crl "$P/$c.crl")</xades:EncapsulatedCRLValue>"
+done
+STS="<xades:SignatureTimeStamp Id=\"TS1\"><xades:EncapsulatedTimeStamp>$(base64 -w 0 work/sv.tst)</xades:EncapsulatedTimeStamp></xades:SignatureTimeStamp>"
+unsigned() { # unsigned CONTENT: the package with UnsignedSignatureProperties CONTENT
+    python3 - egov-xades/kousei-citizen-rsa.xml "$1" <<'PYEOF'
+import sys
+s = open(sys.argv[1], encoding="utf-8").read()
+end = "</xades:QualifyingProperties>"
+assert s.count(end) == 1
+u = "<xades:UnsignedProperties><xades:UnsignedSignatureProperties>%s</xades:UnsignedSignatureProperties></xades:UnsignedProperties>"
+sys.stdout.write(s.replace(end, u % sys.argv[2] + end))
+PYEOF
+}
+unsigned "$STS" >egov-xades/kousei-t.xml
+unsigned "$STS<xades:CertificateValues>$XL_CERTS</xades:CertificateValues><xades:RevocationValues><xades:CRLValues>$XL_CRLS</xades:CRLValues></xades:RevocationValues>" >egov-xades/kousei-xl.xml
+for f in kousei-t kousei-xl; do
+    (cd egov-xades && run xmlsec1 --verify --insecure --id-attr:ID 構成情報 \
+        --id-attr:Id "$XADES:SignedProperties" $f.xml)
+done
+rm -f work/tsa-serial work/sv.tsq
 
 # Self-check: what must verify with xmlsec1 itself does (trust aside).
 for f in etax-rsa.xtx etax-id.xtx etax-ec.xtx etax-sha1.xtx etax-chain.xtx; do
