@@ -8,6 +8,7 @@
 #define KENSHO_TESTS_LTVLIB_H
 
 #include <openssl/err.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/ts.h>
@@ -133,6 +134,52 @@ done:
     EVP_PKEY_free(key);
     X509_free(cert);
     return out;
+}
+
+/* ---------------- an OCSP responder ---------------- */
+
+/* A DER OCSP response about `cert` (issued by `issuer_base`), signed by
+ * `signer_base`, with the stated times.  OCSP_basic_sign stamps producedAt
+ * with the wall clock: it is set afterwards and the data signed again. */
+static uint8_t *make_ocsp(const char *signer_base, const char *issuer_base, X509 *cert, int status, time_t revoked,
+                          time_t this_update, time_t next_update, size_t *len)
+{
+    X509 *signer = load_cert(signer_base), *issuer = load_cert(issuer_base);
+    EVP_PKEY *key = load_key(signer_base);
+    OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
+    OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), cert, issuer);
+    OCSP_RESPONSE *resp = NULL;
+    ASN1_TIME *tu = ASN1_GENERALIZEDTIME_set(NULL, this_update), *nu = ASN1_GENERALIZEDTIME_set(NULL, next_update);
+    ASN1_TIME *rt = ASN1_GENERALIZEDTIME_set(NULL, revoked);
+    int rev = status == V_OCSP_CERTSTATUS_REVOKED;
+    unsigned char *der = NULL;
+    int n = 0;
+    if (bs != NULL && id != NULL && tu != NULL && nu != NULL && rt != NULL &&
+        OCSP_basic_add1_status(bs, id, status, rev ? OCSP_REVOKED_STATUS_KEYCOMPROMISE : -1, rev ? rt : NULL, tu, nu) !=
+            NULL &&
+        OCSP_basic_sign(bs, signer, key, EVP_sha256(), NULL, 0) == 1 &&
+        ASN1_GENERALIZEDTIME_set((ASN1_GENERALIZEDTIME *)OCSP_resp_get0_produced_at(bs), this_update) != NULL &&
+        ASN1_item_sign(ASN1_ITEM_rptr(OCSP_RESPDATA), (X509_ALGOR *)OCSP_resp_get0_tbs_sigalg(bs), NULL,
+                       (ASN1_BIT_STRING *)OCSP_resp_get0_signature(bs), (void *)OCSP_resp_get0_respdata(bs), key,
+                       EVP_sha256()) > 0 &&
+        (resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs)) != NULL)
+        n = i2d_OCSP_RESPONSE(resp, &der);
+    if (n <= 0) {
+        ERR_print_errors_fp(stderr);
+        fprintf(stderr, "cannot make an OCSP response by %s\n", signer_base);
+        exit(2);
+    }
+    *len = (size_t)n;
+    OCSP_RESPONSE_free(resp);
+    OCSP_BASICRESP_free(bs);
+    OCSP_CERTID_free(id);
+    ASN1_TIME_free(tu);
+    ASN1_TIME_free(nu);
+    ASN1_TIME_free(rt);
+    EVP_PKEY_free(key);
+    X509_free(signer);
+    X509_free(issuer);
+    return der;
 }
 
 #endif

@@ -473,34 +473,6 @@ static void ks_fetch_cdp(ks_rev *rv, int d)
  * (ks_path_check_crls: OpenSSL's CRL time check, no skew past nextUpdate,
  * the bounds of ks_rev_fresh); a stale one gives no status but still
  * counts for what it says is revoked. */
-/* 1 when a CRL that came with the signature already speaks for the
- * certificate at depth d: a full CRL (no delta, no issuingDistributionPoint
- * narrowing its scope) from its issuer, verifying with the issuer's key and
- * current at the validation time.  Then nothing is fetched for that depth
- * (issue #20: embedded evidence is used before the network; XAdES-X-L,
- * CAdES-X-L).  The path check still judges it like any other CRL. */
-static int ks_message_covers(const ks_rev *rv, int d)
-{
-    X509 *cert = sk_X509_value(rv->chain, d), *issuer = sk_X509_value(rv->chain, d + 1);
-    char err[96];
-    int ok = 0;
-    for (size_t i = 0; !ok && i < rv->ncrls; i++) {
-        X509_CRL *crl = rv->crls[i].crl;
-        ks_fresh f = {0};
-        if (strcmp(rv->crls[i].from, "message") != 0 ||
-            X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(cert)) != 0 ||
-            X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) >= 0 ||
-            X509_CRL_get_ext_by_NID(crl, NID_issuing_distribution_point, -1) >= 0 ||
-            !ks_asn1_time_to_time_t(X509_CRL_get0_lastUpdate(crl), &f.this_update) ||
-            X509_CRL_get0_nextUpdate(crl) == NULL ||
-            !ks_asn1_time_to_time_t(X509_CRL_get0_nextUpdate(crl), &f.next_update))
-            continue;
-        ok = ks_rev_fresh(rv->ctx, &f, rv->at, NULL, err, sizeof err) && ks_vcache_crl_verify(rv->ctx, crl, issuer) == 1;
-    }
-    ks_openssl_drain(__func__);
-    return ok;
-}
-
 static void ks_collect_crls(ks_rev *rv)
 {
     const ks_ctx *ctx = rv->ctx;
@@ -510,7 +482,7 @@ static void ks_collect_crls(ks_rev *rv)
         ks_add_crl(rv, sk_X509_CRL_value(rv->in->crls, i), "signature", "message");
     rv->emb_crls_added = 1;
     for (int d = 0; d < rv->n - 1; d++) {
-        if (rv->established[d] || ks_message_covers(rv, d))
+        if (rv->established[d])
             continue;
         const ks_rev_source *src = ks_source_for(ctx, sk_X509_value(rv->chain, d + 1));
         for (size_t k = 0; src != NULL && k < src->n_crl; k++)

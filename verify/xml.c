@@ -1086,6 +1086,7 @@ typedef struct {
     X509 *signer;
     STACK_OF(X509) *embedded; /* KeyInfo's certificates and CRLs */
     STACK_OF(X509_CRL) *crls;
+    ks_xades_ocsps ocsps;     /* XAdES OCSPValues */
     int bound;                /* a signed XAdES SigningCertificate names the signer */
     int stop;                 /* *st is this signature's verdict: go to the report */
 } ks_xml_sig;
@@ -1098,6 +1099,7 @@ static void ks_xml_sig_clear(ks_xml_sig *s)
     X509_free(s->signer);
     sk_X509_pop_free(s->embedded, X509_free);
     sk_X509_CRL_pop_free(s->crls, X509_CRL_free);
+    ks_xades_ocsps_free(&s->ocsps);
     ks_xml_refs_free(s->refs, s->nrefs);
     free(s->io);
 }
@@ -1299,10 +1301,10 @@ static ks_result ks_xml_signer(ks_xml_req *rq, ks_xml_sig *s, time_t at, cJSON *
      * validation data as path candidates and revocation evidence. */
     ks_poe poe;
     if ((r = ks_poe_init(&poe, sobj)) != KS_OK ||
-        (r = ks_xades_unsigned(rq->ctx, s->sig, at, &poe, &s->embedded, &s->crls, sobj)) != KS_OK ||
+        (r = ks_xades_unsigned(rq->ctx, s->sig, at, &poe, &s->embedded, &s->crls, &s->ocsps, sobj)) != KS_OK ||
         (r = ks_poe_report(&poe, sobj)) != KS_OK)
         goto done;
-    ks_path_input pin = {.embedded = s->embedded, .crls = s->crls};
+    ks_path_input pin = {.embedded = s->embedded, .crls = s->crls, .ocsps = s->ocsps.v, .n_ocsps = s->ocsps.n};
     r = ks_check_signing_cert_poe(rq->ctx, s->signer, &pin, at, has_signing ? &signing : NULL,
                                   poe.has ? &poe.time : NULL, sobj, st);
 done:

@@ -119,6 +119,15 @@ void ks_xml_dv_swap_off(ks_xml_dv_swap *sw);
 ks_result ks_xades_bind(const ks_ctx *ctx, xmlNodePtr const *props, size_t n, X509 **signer,
                         STACK_OF(X509) *embedded, int *bound, ks_status *st);
 
+/* OCSP responses a signature carries (XAdES RevocationValues/OCSPValues):
+ * DER, each checked to be one OCSPResponse and nothing more, owned here;
+ * for ks_path_input.ocsps. */
+typedef struct {
+    ks_blob *v;
+    size_t n;
+} ks_xades_ocsps;
+void ks_xades_ocsps_free(ks_xades_ocsps *o); /* empties it; NULL ok */
+
 /*
  * The unsigned signature properties of one Signature (ETSI EN 319 132-1
  * 4.3, 5.3, 5.5), read from the one xades:QualifyingProperties inside it:
@@ -127,15 +136,17 @@ ks_result ks_xades_bind(const ks_ctx *ctx, xmlNodePtr const *props, size_t n, X5
  *     timestamp's ds:CanonicalizationMethod, goes to `poe` (verified at
  *     `at`, reported in "timestamps");
  *   - CertificateValues and RevocationValues (XAdES-X-L): certificates
- *     join *certs (path candidates, nothing more) and CRLs *crls (evidence,
- *     verified like any other by revoke.c), within limits.max_certs and
- *     max_crls together with KeyInfo's (KS_E_LIMIT past them).
+ *     join *certs (path candidates, nothing more), CRLs *crls and OCSP
+ *     responses *ocsps (evidence, verified like fetched evidence by
+ *     revoke.c before anything is fetched), within limits.max_certs and
+ *     max_crls together with KeyInfo's, and max_crls OCSP responses
+ *     (KS_E_LIMIT past them).
  * Call only for a signature that verified: over one that did not, nothing
  * proves anything.  A value that cannot be read is ignored with the warning
  * LTV_VALUE_UNREADABLE (less evidence never passes more).  KS_E_NOMEM and
  * KS_E_LIMIT are the only errors.
  */
 ks_result ks_xades_unsigned(const ks_ctx *ctx, xmlNodePtr sig, time_t at, ks_poe *poe, STACK_OF(X509) **certs,
-                            STACK_OF(X509_CRL) **crls, cJSON *sobj);
+                            STACK_OF(X509_CRL) **crls, ks_xades_ocsps *ocsps, cJSON *sobj);
 
 #endif

@@ -34,6 +34,7 @@
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 
 #include <libxml/c14n.h>
@@ -683,12 +684,71 @@ static ks_result ks_xades_cert_values(const ks_ctx *ctx, xmlNodePtr cv, STACK_OF
     return KS_OK;
 }
 
+void ks_xades_ocsps_free(ks_xades_ocsps *o)
+{
+    for (size_t i = 0; o != NULL && i < o->n; i++)
+        free((void *)o->v[i].data);
+    if (o != NULL) {
+        free(o->v);
+        o->v = NULL;
+        o->n = 0;
+    }
+}
+
+/* OCSPValues (5.5.2): each EncapsulatedOCSPValue, the DER of one
+ * OCSPResponse (RFC 6960 4.2.1) with nothing after it, joins *ocsps;
+ * revoke.c checks what it says and who signed it. */
+static ks_result ks_xades_ocsp_values(const ks_ctx *ctx, xmlNodePtr g, ks_xades_ocsps *ocsps, int *bad)
+{
+    for (xmlNodePtr c = ks_xml_first_el(g->children); c != NULL; c = ks_xml_next_el(c)) {
+        uint8_t *der = NULL;
+        size_t len = 0;
+        int k = ks_xml_is_xades(c, "EncapsulatedOCSPValue") ? ks_xades_value(ctx, c, &der, &len) : 0;
+        if (k < 0)
+            return KS_E_NOMEM;
+        OCSP_RESPONSE *resp = NULL;
+        if (k > 0 && len <= LONG_MAX) {
+            const unsigned char *p = der;
+            resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
+            if (resp != NULL && p != der + len)
+                k = 0;
+        }
+        int ok = resp != NULL && k > 0;
+        OCSP_RESPONSE_free(resp);
+        ks_openssl_drain(__func__);
+        if (!ok) {
+            free(der);
+            (*bad)++;
+            continue;
+        }
+        if (ocsps->n >= (size_t)ctx->limits.max_crls) {
+            free(der);
+            return KS_E_LIMIT;
+        }
+        ks_blob *nv = realloc(ocsps->v, (ocsps->n + 1) * sizeof *nv);
+        if (nv == NULL) {
+            free(der);
+            return KS_E_NOMEM;
+        }
+        ocsps->v = nv;
+        ocsps->v[ocsps->n++] = (ks_blob){.name = NULL, .data = der, .len = len};
+    }
+    return KS_OK;
+}
+
 /* xades:RevocationValues (5.5.2): CRLValues/EncapsulatedCRLValue join the
- * CRLs the revocation check may use; OCSPValues and OtherValues are not
- * used yet. */
-static ks_result ks_xades_rev_values(const ks_ctx *ctx, xmlNodePtr rv, STACK_OF(X509_CRL) *crls, int *bad)
+ * CRLs and OCSPValues the OCSP responses the revocation check consults
+ * first; OtherValues are not used. */
+static ks_result ks_xades_rev_values(const ks_ctx *ctx, xmlNodePtr rv, STACK_OF(X509_CRL) *crls,
+                                     ks_xades_ocsps *ocsps, int *bad)
 {
     for (xmlNodePtr g = ks_xml_first_el(rv->children); g != NULL; g = ks_xml_next_el(g)) {
+        if (ks_xml_is_xades(g, "OCSPValues")) {
+            ks_result r = ks_xades_ocsp_values(ctx, g, ocsps, bad);
+            if (r != KS_OK)
+                return r;
+            continue;
+        }
         if (!ks_xml_is_xades(g, "CRLValues"))
             continue;
         for (xmlNodePtr c = ks_xml_first_el(g->children); c != NULL; c = ks_xml_next_el(c)) {
@@ -769,7 +829,7 @@ static xmlNodePtr ks_xades_usp(xmlNodePtr sig, int *ambiguous)
 }
 
 ks_result ks_xades_unsigned(const ks_ctx *ctx, xmlNodePtr sig, time_t at, ks_poe *poe, STACK_OF(X509) **certs,
-                            STACK_OF(X509_CRL) **crls, cJSON *sobj)
+                            STACK_OF(X509_CRL) **crls, ks_xades_ocsps *ocsps, cJSON *sobj)
 {
     ks_result r = KS_OK;
     int ambiguous = 0, bad = 0;
@@ -794,7 +854,7 @@ ks_result ks_xades_unsigned(const ks_ctx *ctx, xmlNodePtr sig, time_t at, ks_poe
         else if (ks_xml_is_xades(p, "CertificateValues"))
             r = ks_xades_cert_values(ctx, p, *certs, &bad);
         else if (ks_xml_is_xades(p, "RevocationValues"))
-            r = ks_xades_rev_values(ctx, p, *crls, &bad);
+            r = ks_xades_rev_values(ctx, p, *crls, ocsps, &bad);
     }
     if (r == KS_OK && bad > 0 &&
         !ks_verdict_warn(sobj, "LTV_VALUE_UNREADABLE",
