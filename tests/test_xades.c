@@ -525,6 +525,91 @@ static void test_broken_signature(void)
     free(xml);
 }
 
+/* ---------------- unsigned properties in hostile shapes ---------------- */
+
+/* s with the first `from` replaced by `to` (a new string). */
+static char *replace1(const char *s, const char *from, const char *to)
+{
+    const char *at = strstr(s, from);
+    if (at == NULL)
+        exit(2);
+    char *out = NULL;
+    cat(&out, "%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
+    return out;
+}
+
+static void test_hostile(void)
+{
+    static const struct {
+        const char *name;
+        const char *from, *to; /* applied to a good revoked-after-ts package */
+        int copies;            /* SignatureTimeStamp elements (0: one) */
+        const char *sub;       /* expected subindication */
+        int ntimestamps;
+        const char *ts_sub; /* timestamps[0].subindication */
+        const char *warning;
+    } cases[] = {
+        /* Properties whose Target names another signature: not this one's. */
+        {"target-other", "Target=\"#SIG\"", "Target=\"#OTHER\"", 0, "REVOKED_NO_POE", 0, NULL, NULL},
+        /* Two sets of qualifying properties: which one counts?  Neither. */
+        {"two-qualifying", "</Object>",
+         "</Object><Object><xades:QualifyingProperties Target=\"#SIG\"><xades:UnsignedProperties>"
+         "<xades:UnsignedSignatureProperties/></xades:UnsignedProperties></xades:QualifyingProperties></Object>",
+         0, "REVOKED_NO_POE", 0, NULL, "XADES_PROPERTIES_AMBIGUOUS"},
+        /* A token in an encoding other than DER. */
+        {"ber-encoding", "<xades:EncapsulatedTimeStamp>",
+         "<xades:EncapsulatedTimeStamp Encoding=\"http://uri.etsi.org/01903/v1.2.2#BER\">", 0, "REVOKED_NO_POE", 1,
+         "FORMAT_FAILURE", NULL},
+        /* An XMLTimeStamp, which is not supported. */
+        {"xml-timestamp", "<xades:EncapsulatedTimeStamp>", "<xades:XMLTimeStamp/><xades:EncapsulatedTimeStamp>", 0,
+         "REVOKED_NO_POE", 1, "FORMAT_FAILURE", NULL},
+        /* A canonicalization method with an InclusiveNamespaces child. */
+        {"c14n-with-child", "<xades:EncapsulatedTimeStamp>",
+         "<ds:CanonicalizationMethod xmlns:ds=\"" DS_NS "\" Algorithm=\"" EXC "\"><ec:InclusiveNamespaces "
+         "xmlns:ec=\"" EXC "\" PrefixList=\"xades\"/></ds:CanonicalizationMethod><xades:EncapsulatedTimeStamp>",
+         0, "REVOKED_NO_POE", 1, "FORMAT_FAILURE", NULL},
+        /* Twelve timestamps: eight are verified, the rest said so. */
+        {"twelve", NULL, NULL, 12, NULL, 8, NULL, "TIMESTAMPS_NOT_CHECKED"},
+    };
+    ks_ctx *ctx = t_load_config(cfgdir, "ltv");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *xml = make_doc("citizen-revoked", TS_GOOD, NULL, t_revoked - 86400, XL_NONE);
+        if (cases[i].from != NULL) {
+            char *x2 = replace1(xml, cases[i].from, cases[i].to);
+            free(xml);
+            xml = x2;
+        }
+        for (int k = 1; k < cases[i].copies; k++) { /* the first SignatureTimeStamp, again */
+            const char *a = strstr(xml, "<xades:SignatureTimeStamp"), *b = strstr(xml, "</xades:SignatureTimeStamp>");
+            char *one = NULL;
+            cat(&one, "%.*s</xades:SignatureTimeStamp>", (int)(b - a), a);
+            char *id = strstr(one, " Id=\"TS1\"");
+            if (id != NULL)
+                memcpy(id, "         ", 9); /* IDs stay unique */
+            char *x2 = insert_before(xml, "<xades:SignatureTimeStamp", one);
+            free(one);
+            free(xml);
+            xml = x2;
+        }
+        cJSON *v = NULL;
+        CHECK(verify_doc(ctx, xml, t_at, &v) == KS_OK && v != NULL, "%s: verdict", cases[i].name);
+        const cJSON *s = signer0(v), *tss = cJSON_GetObjectItemCaseSensitive(s, "timestamps");
+        CHECK_STR(str_at(v, "subindication"), cases[i].sub, "%s", cases[i].name);
+        CHECK(cJSON_GetArraySize(tss) == cases[i].ntimestamps, "%s: %d timestamps", cases[i].name,
+              cJSON_GetArraySize(tss));
+        if (cases[i].ts_sub != NULL)
+            CHECK_STR(str_at(cJSON_GetArrayItem(tss, 0), "subindication"), cases[i].ts_sub, "%s", cases[i].name);
+        if (cases[i].warning != NULL)
+            CHECK(has_code(cJSON_GetObjectItemCaseSensitive(s, "warnings"), cases[i].warning), "%s: warning %s",
+                  cases[i].name, cases[i].warning);
+        if (cases[i].sub != NULL)
+            CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(s, "poe")), "%s: no POE", cases[i].name);
+        cJSON_Delete(v);
+        free(xml);
+    }
+    ks_ctx_unref(ctx);
+}
+
 /* ---------------- XAdES-X-L: every responder down ---------------- */
 
 static atomic_int hits;
@@ -701,6 +786,7 @@ int main(int argc, char **argv)
     test_c14n_forms();
     test_t_rows();
     test_broken_signature();
+    test_hostile();
     test_xl_rows();
     return t_done("test_xades");
 }
