@@ -56,6 +56,14 @@ if [ -d "$P/xml" ]; then
           for a in form1.xml form2.pdf; do printf '%s%s\n' "$MARK" "$a"; cat "$P/xml/egov/$a"; done
         } >"$OUT/xml/egov-$k-with-forms"
     done
+    # XAdES-T and -X-L packages: their unsigned properties are not signed,
+    # so mutations of them keep the signature valid and reach xml_xades.c.
+    for k in kousei-t kousei-xl; do
+        [ -f "$P/xml/egov-xades/$k.xml" ] || continue
+        { cat "$P/xml/egov-xades/$k.xml"
+          for a in form1.xml form2.pdf; do printf '%s%s\n' "$MARK" "$a"; cat "$P/xml/egov-xades/$a"; done
+        } >"$OUT/xml/egov-xades-$k-with-forms"
+    done
 fi
 
 # ---- pdf: the signed PDFs and attack files of mkpdf.sh ----
