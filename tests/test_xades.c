@@ -525,6 +525,73 @@ static void test_broken_signature(void)
     free(xml);
 }
 
+/* ---------------- all or nothing under allocation failure ---------------- */
+
+static long oom_count, oom_at;
+
+static void *oom_malloc(size_t n)
+{
+    return ++oom_count == oom_at ? NULL : malloc(n);
+}
+
+static char *printed(cJSON *v)
+{
+    char *s = v != NULL ? cJSON_PrintUnformatted(v) : NULL;
+    cJSON_Delete(v);
+    return s;
+}
+
+/* As tests/test_ltv.c: the Nth allocation of the verdict fails, for every
+ * N; each run gives KS_E_NOMEM and no verdict, or exactly the undisturbed
+ * verdict.  A pass without its timestamps or reasons would be the
+ * fail-open. */
+static void test_oom(void)
+{
+    char *xml = make_doc("citizen-revoked", TS_TWO_LATER_BAD, NULL, t_revoked - 86400, XL_NONE);
+    ks_ctx *ctx = t_load_config(cfgdir, "ltv");
+    uint8_t *f1 = NULL, *f2 = NULL;
+    size_t l1 = 0, l2 = 0;
+    f1 = read_pki("xml/egov-xades/form1.xml", &l1);
+    f2 = read_pki("xml/egov-xades/form2.pdf", &l2);
+    ks_blob atts[2] = {{.name = "form1.xml", .data = f1, .len = l1}, {.name = "form2.pdf", .data = f2, .len = l2}};
+    ks_request req = {.signature = {.name = "kousei.xml", .data = (const uint8_t *)xml, .len = strlen(xml)},
+                      .contents = atts,
+                      .n_contents = 2,
+                      .at = t_at,
+                      .has_at = 1};
+    cJSON *v = NULL;
+    CHECK(ks_verify_signature(ctx, &req, &v) == KS_OK, "oom: undisturbed");
+    char *want = printed(v);
+    CHECK(want != NULL && strstr(want, "\"REVOKED_AFTER_POE\"") != NULL, "oom: the undisturbed verdict");
+    int nomem = 0, same = 0, wrong = 0;
+    for (long n = 1; n < 100000; n++) {
+        oom_count = 0;
+        oom_at = n;
+        ks_json_set_backend(oom_malloc);
+        v = NULL;
+        ks_result res = ks_verify_signature(ctx, &req, &v);
+        long made = oom_count;
+        ks_json_set_backend(NULL);
+        char *got = printed(v);
+        if (res == KS_E_NOMEM && got == NULL)
+            nomem++;
+        else if (res == KS_OK && got != NULL && want != NULL && strcmp(got, want) == 0)
+            same++;
+        else
+            wrong++;
+        free(got);
+        if (made < n)
+            break;
+    }
+    CHECK(wrong == 0 && nomem > 0, "oom: %d runs neither KS_E_NOMEM nor the verdict (%d NOMEM, %d same)", wrong,
+          nomem, same);
+    free(want);
+    free(f1);
+    free(f2);
+    ks_ctx_unref(ctx);
+    free(xml);
+}
+
 /* ---------------- unsigned properties in hostile shapes ---------------- */
 
 /* s with the first `from` replaced by `to` (a new string). */
@@ -787,6 +854,7 @@ int main(int argc, char **argv)
     test_t_rows();
     test_broken_signature();
     test_hostile();
+    test_oom();
     test_xl_rows();
     return t_done("test_xades");
 }
