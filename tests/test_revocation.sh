@@ -48,6 +48,8 @@ KS_PEER_DELAY_MS=600 start late ocsp "$P/pref-ca-db/index.txt" "$P/pref-ca-self.
 openssl ocsp -issuer "$P/pref-ca-self.pem" -cert "$P/citizen-url.pem" -url "http://127.0.0.1:$ocsp_PORT/" \
     -respout "$T/url.resp" -noverify >/dev/null 2>&1
 start canned canned "$T/url.resp"
+# Accepts and resets every connection: the request write meets a dead peer.
+start reset reset
 # A pre-produced answer (no nonce) about citizen-rsa, served to every request.
 openssl ocsp -issuer "$P/pref-ca-self.pem" -cert "$P/citizen-rsa.pem" -url "http://127.0.0.1:$ocsp_PORT/" \
     -respout "$T/nononce.resp" -noverify -no_nonce >/dev/null 2>&1
@@ -71,7 +73,7 @@ dead_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)
 BRIDGE_CRLS="\"$P/ministry-ca.crl\", \"$P/gpki-bca.crl\", \"$P/jpki-bca.crl\""
 ALLOW="\"http://127.0.0.1:$ocsp_PORT/\", \"http://127.0.0.1:$unauth_PORT/\", \"http://127.0.0.1:$unknown_PORT/\",
        \"http://127.0.0.1:$crl_PORT/\", \"http://127.0.0.1:$canned_PORT/\", \"http://127.0.0.1:$dead_port/\",
-       \"http://127.0.0.1:$rogue_PORT/\", \"http://127.0.0.1:$late_PORT/\", \"http://127.0.0.1:$nononce_PORT/\""
+       \"http://127.0.0.1:$rogue_PORT/\", \"http://127.0.0.1:$late_PORT/\", \"http://127.0.0.1:$nononce_PORT/\", \"http://127.0.0.1:$reset_PORT/\""
 # cfg NAME MODE SOURCES [EXTRA]: a configuration file
 cfg() {
     cat >"$T/$1.json" <<JSON
@@ -97,6 +99,7 @@ cfg mismatch require "$(src_ocsp "$canned_PORT")" ', "ocsp_nonce": false'
 cfg replay require "$(src_ocsp "$canned_PORT")"
 cfg down require "$(src_ocsp "$dead_port")"
 cfg down-soft soft-fail "$(src_ocsp "$dead_port")"
+cfg reset require "$(src_ocsp "$reset_PORT")"
 cfg both require "{\"issuer\": \"$P/pref-ca-self.pem\", \"ocsp\": \"http://127.0.0.1:$ocsp_PORT/ocsp\",
                    \"crl\": [\"$P/pref-ca.crl\"]}"
 cfg both-crlfirst require "{\"issuer\": \"$P/pref-ca-self.pem\", \"ocsp\": \"http://127.0.0.1:$ocsp_PORT/ocsp\",
@@ -159,6 +162,8 @@ row mismatch sig-attached-rsa.p7m 2 INDETERMINATE TRY_LATER 'any("CertID mismatc
 # the same canned answer, to a request with a nonce: a replay
 row replay sig-attached-url.p7m 2 INDETERMINATE TRY_LATER 'any("nonce mismatch" in e for e in r0["errors"])'
 row down sig-attached-rsa.p7m 2 INDETERMINATE TRY_LATER 'r0["status"] == "unavailable"'
+# a responder that resets the connection: a verdict (no SIGPIPE death, exit 141)
+row reset sig-attached-rsa.p7m 2 INDETERMINATE TRY_LATER 'r0["status"] == "unavailable"'
 row down-soft sig-attached-rsa.p7m 0 TOTAL_PASSED None 'any(w["code"] == "REVOCATION_UNAVAILABLE" for w in v["warnings"])'
 # the responder answers with nextUpdate = now + 5 min: two days later it is stale
 row ocsp sig-attached-rsa.p7m 2 INDETERMINATE TRY_LATER 'any("stale" in e for e in r0["errors"])' \

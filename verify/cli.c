@@ -12,6 +12,7 @@
  * 65 not a signature/certificate, 66 input file unreadable, 78 configuration.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +176,12 @@ int main(int argc, char **argv)
     uint8_t digest_bufs[KS_MAX_DIGESTS][64];
     size_t ndigest = 0;
 
+    /* A responder that closes the connection under an OCSP or CRL request
+     * makes the socket write raise SIGPIPE (OpenSSL's socket BIO sends
+     * without MSG_NOSIGNAL), which would end the process with no verdict;
+     * ignored, the write fails with EPIPE and the fetch is "unavailable".
+     * fcgi/main.c does the same. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         ks_usage();
         return ks_fail(KS_E_USAGE, "no command");

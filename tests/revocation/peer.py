@@ -257,6 +257,12 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     def verify_request(self, request, client_address):
         if mode == "count":
             bump()
+        if mode == "reset":
+            # accept, then close the connection before reading a byte: the
+            # client's first write draws a reset, its next one EPIPE/SIGPIPE
+            bump()
+            request.close()
+            return False
         return True
 
 
