@@ -441,6 +441,207 @@ static void test_embedded(void)
     }
 }
 
+/* ---------------- CAdES ES-X-L (RFC 5126 6.3.3, 6.3.4) ---------------- */
+
+/* DER building blocks, written here with OpenSSL's header writer and not
+ * with the decoder's templates, so a mistake in one is caught by the
+ * other: TLV(tag, class, the concatenated DER of `parts`). */
+static uint8_t *tlv(int tag, int xclass, const uint8_t *const *parts, const size_t *lens, size_t n, size_t *outlen)
+{
+    size_t body = 0;
+    for (size_t i = 0; i < n; i++)
+        body += lens[i];
+    int hl = ASN1_object_size(1, (int)body, tag) - (int)body;
+    uint8_t *out = malloc(body + (size_t)hl), *p = out;
+    if (out == NULL)
+        exit(2);
+    ASN1_put_object(&p, 1, (int)body, tag, xclass);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(p, parts[i], lens[i]);
+        p += lens[i];
+    }
+    *outlen = (size_t)(p - out);
+    return out;
+}
+
+static uint8_t *der_crl(X509_CRL *c, size_t *len)
+{
+    uint8_t *d = NULL;
+    int n = i2d_X509_CRL(c, &d);
+    if (n <= 0)
+        exit(2);
+    *len = (size_t)n;
+    return d;
+}
+
+/* The BasicOCSPResponse inside a DER OCSPResponse. */
+static uint8_t *der_basic(const uint8_t *resp, size_t rlen, size_t *len)
+{
+    const unsigned char *p = resp;
+    OCSP_RESPONSE *r = d2i_OCSP_RESPONSE(NULL, &p, (long)rlen);
+    OCSP_BASICRESP *bs = r ? OCSP_response_get1_basic(r) : NULL;
+    uint8_t *d = NULL;
+    int n = bs ? i2d_OCSP_BASICRESP(bs, &d) : -1;
+    if (n <= 0)
+        exit(2);
+    OCSP_BASICRESP_free(bs);
+    OCSP_RESPONSE_free(r);
+    *len = (size_t)n;
+    return d;
+}
+
+typedef enum { XL_NONE, XL_GOOD, XL_STALE, XL_FORGED, XL_MALFORMED, XL_CRL_ONLY } xl_kind;
+
+/* An ES-T by citizen-rsa (signature timestamp at `gen` by tsa), plus the
+ * ES-X-L values `kind`: certificate-values with the path's CA
+ * certificates, revocation-values with the CA CRLs and an OCSP answer
+ * about the signer a minute after `gen` (stale: of two days before). */
+static size_t make_xl(xl_kind kind, time_t gen, uint8_t **out)
+{
+    X509 *cert = load_cert("citizen-rsa");
+    EVP_PKEY *key = load_key("citizen-rsa");
+    BIO *in = BIO_new_mem_buf(doc, (int)sizeof doc - 1);
+    unsigned int fl = CMS_BINARY | CMS_PARTIAL;
+    CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, fl);
+    CMS_SignerInfo *si = cms ? CMS_add1_signer(cms, cert, key, EVP_sha256(), fl) : NULL;
+    ASN1_TIME *st = ASN1_TIME_set(NULL, gen - 60);
+    int n = 0;
+    *out = NULL;
+    if (si == NULL || st == NULL || CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, st->type, st, -1) != 1 ||
+        CMS_final(cms, in, NULL, CMS_BINARY) != 1)
+        goto done;
+    ASN1_OCTET_STRING *sv = CMS_SignerInfo_get0_signature(si);
+    size_t toklen = 0;
+    uint8_t *tok = make_token("tsa", ASN1_STRING_get0_data(sv), (size_t)ASN1_STRING_length(sv), gen, &toklen);
+    if (CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, tok, (int)toklen) != 1)
+        goto done;
+    OPENSSL_free(tok);
+    if (kind != XL_NONE) {
+        /* certificate-values: SEQUENCE OF Certificate */
+        static const char *const cas[] = {"cross-jpki-to-pref", "cross-gpki-to-jpki", "cross-ministry-to-gpki"};
+        uint8_t *cd[3];
+        size_t cl[3], cvlen = 0, rvlen = 0;
+        for (int i = 0; i < 3; i++) {
+            X509 *x = load_cert(cas[i]);
+            cd[i] = NULL;
+            int k = i2d_X509(x, &cd[i]);
+            if (k <= 0)
+                goto done;
+            cl[i] = (size_t)k;
+            X509_free(x);
+        }
+        uint8_t *cv = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, (const uint8_t *const *)cd, cl, 3, &cvlen);
+        /* revocation-values: SEQUENCE { [0] EXPLICIT SEQUENCE OF CRL, [1] EXPLICIT SEQUENCE OF BasicOCSPResponse } */
+        static const char *const crlf[] = {"jpki-bca", "gpki-bca", "ministry-ca"};
+        uint8_t *rd[3], *od[1], *parts[2];
+        size_t rl[3], ol[1], pl[2], l0 = 0, l1 = 0;
+        for (int i = 0; i < 3; i++) {
+            X509_CRL *c = kind == XL_FORGED && i == 0 ? forge_crl("jpki-bca-self", "jpki-bca") : load_crl(crlf[i]);
+            rd[i] = der_crl(c, &rl[i]);
+            X509_CRL_free(c);
+        }
+        size_t olen = 0;
+        uint8_t *resp = kind == XL_STALE
+                            ? make_ocsp("ocsp-responder", "pref-ca-self", cert, V_OCSP_CERTSTATUS_GOOD, 0,
+                                        gen - 2 * 86400, gen - 86400, &olen)
+                            : make_ocsp("ocsp-responder", "pref-ca-self", cert, V_OCSP_CERTSTATUS_GOOD, 0, gen + 60,
+                                        gen + 86400, &olen);
+        od[0] = der_basic(resp, olen, &ol[0]);
+        OPENSSL_free(resp);
+        uint8_t *seq0 = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, (const uint8_t *const *)rd, rl, 3, &l0);
+        uint8_t *seq1 = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, (const uint8_t *const *)od, ol, 1, &l1);
+        parts[0] = tlv(0, V_ASN1_CONTEXT_SPECIFIC, (const uint8_t *const *)&seq0, &l0, 1, &pl[0]);
+        parts[1] = tlv(1, V_ASN1_CONTEXT_SPECIFIC, (const uint8_t *const *)&seq1, &l1, 1, &pl[1]);
+        uint8_t *rv = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, (const uint8_t *const *)parts, pl,
+                          kind == XL_CRL_ONLY ? 1 : 2, &rvlen);
+        if (kind == XL_MALFORMED) { /* SEQUENCE { INTEGER 5 }: DER, but no RevocationValues */
+            static const uint8_t bad[] = {0x30, 0x03, 0x02, 0x01, 0x05};
+            memcpy(rv, bad, sizeof bad);
+            rvlen = sizeof bad;
+        }
+        if (CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_ets_certValues, V_ASN1_SEQUENCE, cv, (int)cvlen) != 1 ||
+            CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_ets_revocationValues, V_ASN1_SEQUENCE, rv,
+                                          (int)rvlen) != 1)
+            goto done;
+        for (int i = 0; i < 3; i++) {
+            OPENSSL_free(cd[i]);
+            OPENSSL_free(rd[i]);
+        }
+        OPENSSL_free(od[0]);
+        free(seq0);
+        free(seq1);
+        free(parts[0]);
+        free(parts[1]);
+        free(cv);
+        free(rv);
+    }
+    n = i2d_CMS_ContentInfo(cms, out);
+done:
+    if (n <= 0) {
+        ERR_print_errors_fp(stderr);
+        fprintf(stderr, "cannot make an ES-X-L\n");
+        exit(2);
+    }
+    ASN1_TIME_free(st);
+    CMS_ContentInfo_free(cms);
+    BIO_free(in);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    return (size_t)n;
+}
+
+/* Issue #20: ES-X-L while every responder is down, revocation `require`:
+ * the values the signature carries pass it with no fetch; stale or forged
+ * ones do not, and what could not be used is fetched for (and fails). */
+static void test_xl(void)
+{
+    static const struct {
+        const char *name;
+        xl_kind kind;
+        const char *indication, *sub;
+        int fetches;
+        const char *warning;
+    } xrows[] = {
+        {"es-x-l", XL_GOOD, "TOTAL_PASSED", NULL, 0, NULL},
+        {"es-t without values", XL_NONE, "INDETERMINATE", "TRY_LATER", 1, NULL},
+        {"es-x-l stale ocsp", XL_STALE, "INDETERMINATE", "TRY_LATER", 1, NULL},
+        {"es-x-l forged crl", XL_FORGED, "INDETERMINATE", "TRY_LATER", 1, NULL},
+        {"es-x-l crls only (no answer for the signer)", XL_CRL_ONLY, "INDETERMINATE", "TRY_LATER", 1, NULL},
+        {"es-x-l malformed revocation-values", XL_MALFORMED, "INDETERMINATE", "TRY_LATER", 1, "LTV_VALUES_MALFORMED"},
+    };
+    time_t gen = t_crl + 1800, at = gen + 30 * 86400L;
+    for (size_t i = 0; i < sizeof xrows / sizeof xrows[0]; i++) {
+        uint8_t *sig = NULL;
+        size_t len = make_xl(xrows[i].kind, gen, &sig);
+        ks_ctx *ctx = t_load_config(cfgdir, "ltv-offline");
+        ks_ctx_set_clock(ctx, fixed_clock, &at);
+        ks_request req = {.signature = {.name = xrows[i].name, .data = sig, .len = len}, .at = at, .has_at = 1};
+        cJSON *v = NULL;
+        double before = dead_fetches();
+        ks_result res = ks_verify_signature(ctx, &req, &v);
+        double fetched = dead_fetches() - before;
+        CHECK(res == KS_OK && v != NULL, "%s: %s", xrows[i].name, ks_result_name(res));
+        v = t_printed(v);
+        CHECK_STR(str_at(v, "indication"), xrows[i].indication, "%s: %s", xrows[i].name, str_at(v, "detail"));
+        CHECK_STR(str_at(v, "subindication"), xrows[i].sub, "%s", xrows[i].name);
+        CHECK(xrows[i].fetches ? fetched > 0 : fetched == 0, "%s: %.0f fetches", xrows[i].name, fetched);
+        char want[32];
+        ks_time_format(gen, want, sizeof want);
+        CHECK_STR(str_at(signer0(v), "best_signature_time"), want, "%s", xrows[i].name);
+        int warned = 0;
+        const cJSON *w;
+        cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(signer0(v), "warnings"))
+        {
+            warned |= t_str_eq(str_at(w, "code"), xrows[i].warning);
+        }
+        CHECK(warned == (xrows[i].warning != NULL), "%s: warning %s", xrows[i].name,
+              xrows[i].warning ? xrows[i].warning : "(none)");
+        cJSON_Delete(v);
+        ks_ctx_unref(ctx);
+        free(sig);
+    }
+}
+
 /* ---------------- all or nothing under allocation failure ---------------- */
 
 static long oom_count, oom_at;
@@ -608,6 +809,7 @@ int main(int argc, char **argv)
     test_tsp_direct();
     test_rows();
     test_embedded();
+    test_xl();
     test_oom("revoked-two-ts");
     return t_done("test_ltv");
 }

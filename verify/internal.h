@@ -291,6 +291,25 @@ ks_result ks_check_signing_cert_poe(ks_ctx *ctx, X509 *cert, const ks_path_input
                                     const time_t *claimed, const time_t *poe, cJSON *obj,
                                     ks_status *st) __attribute__((warn_unused_result));
 
+/* cades.c: CAdES ES-X-L values of one signer (RFC 5126 6.3.3, 6.3.4).
+ * `pin` is the signer's path input: `base` (the message's certificates,
+ * CRLs and any enclosing object's OCSP answers) plus the certificates of
+ * id-aa-ets-certValues as path candidates and the CRLs and OCSP answers of
+ * id-aa-ets-revocationValues as embedded evidence.  A malformed or
+ * repeated attribute is ignored and flagged (`malformed`).  KS_E_LIMIT
+ * past limits.max_certs / max_crls; KS_E_NOMEM.  Free with
+ * ks_cades_values_free (also after a failure). */
+typedef struct {
+    ks_path_input pin;
+    STACK_OF(X509) *certs;
+    STACK_OF(X509_CRL) *crls;
+    ks_blob *ocsps; /* DER OCSPResponses; [n_base, n_ocsps) owned */
+    size_t n_ocsps, n_base;
+    int has_cert_values, has_revocation_values, malformed;
+} ks_cades_values;
+ks_result ks_cades_values_get(const ks_ctx *ctx, CMS_SignerInfo *si, const ks_path_input *base, ks_cades_values *v);
+void ks_cades_values_free(ks_cades_values *v);
+
 /* tsp.c: RFC 3161 time-stamp tokens (shared by CAdES, XAdES and PDF).
  * The verdict on one token: TOTAL_PASSED only when it proves that the data
  * existed at `time` (signature, ESS binding of the TSA certificate, its

@@ -475,8 +475,21 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OB
     time_t signing;
     int has_signing = ks_signing_time(si, &signing), bound = 0;
     ks_ess ess;
+    ks_cades_values cv;
 
     ks_ess_decode(si, &ess);
+    /* ES-X-L (RFC 5126 6.3.3, 6.3.4): this signer's certificate and
+     * revocation values join the message's as candidates and evidence. */
+    if ((r = ks_cades_values_get(ctx, si, pin, &cv)) != KS_OK)
+        goto done;
+    if (cv.malformed &&
+        !ks_verdict_warn(sobj, "LTV_VALUES_MALFORMED",
+                         "A certificate-values or revocation-values attribute is malformed or repeated; it was not used.",
+                         "証明書値または失効情報値の属性が不正または重複しているため、使用しませんでした。")) {
+        r = KS_E_NOMEM;
+        goto done;
+    }
+    pin = &cv.pin;
     if ((r = ks_ess_select(ctx, si, &ess, pin->embedded, &bound)) != KS_OK)
         goto done;
     r = KS_E_NOMEM;
@@ -528,6 +541,7 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OB
         r = ks_check_signing_cert_poe(ctx, signer, pin, at, has_signing ? &signing : NULL, poe.has ? &poe.time : NULL,
                                       sobj, st);
 done:
+    ks_cades_values_free(&cv);
     ks_ess_clear(&ess);
     return r;
 }
