@@ -642,6 +642,277 @@ static void test_xl(void)
     }
 }
 
+/* ---------------- CAdES ES-A (archive-time-stamp v2, RFC 5126 6.4.1) ---------------- */
+
+typedef struct {
+    uint8_t *p;
+    size_t len;
+} der_item;
+
+static int der_item_cmp(const void *a, const void *b)
+{
+    const der_item *x = a, *y = b;
+    int c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
+    return c != 0 ? c : x->len < y->len ? -1 : x->len > y->len ? 1 : 0;
+}
+
+/* Appends to a growing buffer. */
+static void put(uint8_t **buf, size_t *len, const uint8_t *p, size_t n)
+{
+    uint8_t *b = realloc(*buf, *len + n + 1);
+    if (b == NULL)
+        exit(2);
+    memcpy(b + *len, p, n);
+    *buf = b;
+    *len += n;
+}
+
+/* The DER SET OF `items` (sorted, X.690 11.6) as tag [tag] IMPLICIT, or
+ * the bare concatenation of the sorted items when tag < 0. */
+static void put_set(uint8_t **buf, size_t *len, der_item *items, size_t n, int tag)
+{
+    qsort(items, n, sizeof *items, der_item_cmp);
+    uint8_t *cat = NULL;
+    size_t catlen = 0;
+    for (size_t i = 0; i < n; i++)
+        put(&cat, &catlen, items[i].p, items[i].len);
+    if (tag < 0) {
+        put(buf, len, cat, catlen);
+    } else {
+        size_t l = 0;
+        const uint8_t *parts[1] = {cat};
+        uint8_t *w = tlv(tag, V_ASN1_CONTEXT_SPECIFIC, parts, &catlen, 1, &l);
+        put(buf, len, w, l);
+        free(w);
+    }
+    free(cat);
+}
+
+/* The data an archive-time-stamp v2 covers, built from OpenSSL's view of
+ * the signature (not from its encoding, as kensho does): encapContentInfo,
+ * certificates, the SignerInfo's fields and its unsigned attributes. */
+static uint8_t *ats_data(CMS_ContentInfo *cms, CMS_SignerInfo *si, size_t *outlen)
+{
+    uint8_t *buf = NULL, *d = NULL;
+    size_t len = 0, l1 = 0, l2 = 0;
+    int n;
+    /* encapContentInfo: SEQUENCE { id-data, [0] EXPLICIT OCTET STRING } */
+    ASN1_OCTET_STRING *content = *CMS_get0_content(cms);
+    uint8_t *oid = NULL, *oct = NULL;
+    int ol = i2d_ASN1_OBJECT(OBJ_nid2obj(NID_pkcs7_data), &oid), cl = i2d_ASN1_OCTET_STRING(content, &oct);
+    size_t ocl = (size_t)cl;
+    const uint8_t *p0[1] = {oct};
+    uint8_t *exp0 = tlv(0, V_ASN1_CONTEXT_SPECIFIC, p0, &ocl, 1, &l1);
+    const uint8_t *p1[2] = {oid, exp0};
+    size_t pl1[2] = {(size_t)ol, l1};
+    uint8_t *encap = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, p1, pl1, 2, &l2);
+    put(&buf, &len, encap, l2);
+    free(exp0);
+    free(encap);
+    OPENSSL_free(oid);
+    OPENSSL_free(oct);
+    /* certificates [0] IMPLICIT SET OF */
+    STACK_OF(X509) *certs = CMS_get1_certs(cms);
+    der_item items[64];
+    size_t ni = 0;
+    for (int i = 0; i < sk_X509_num(certs); i++) {
+        items[ni].p = NULL;
+        items[ni].len = (size_t)i2d_X509(sk_X509_value(certs, i), &items[ni].p);
+        ni++;
+    }
+    if (ni > 0)
+        put_set(&buf, &len, items, ni, 0);
+    for (size_t i = 0; i < ni; i++)
+        OPENSSL_free(items[i].p);
+    sk_X509_pop_free(certs, X509_free);
+    /* SignerInfo: version 1, sid (issuerAndSerialNumber), digestAlgorithm,
+     * signedAttrs [0], signatureAlgorithm, signature */
+    static const uint8_t v1[] = {0x02, 0x01, 0x01};
+    put(&buf, &len, v1, sizeof v1);
+    X509_NAME *issuer = NULL;
+    ASN1_INTEGER *sno = NULL;
+    ASN1_OCTET_STRING *keyid = NULL;
+    X509_ALGOR *dig = NULL, *sig = NULL;
+    CMS_SignerInfo_get0_signer_id(si, &keyid, &issuer, &sno);
+    CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, &sig);
+    uint8_t *nm = NULL, *sn = NULL;
+    const uint8_t *p2[2];
+    size_t pl2[2];
+    pl2[0] = (size_t)i2d_X509_NAME(issuer, &nm);
+    pl2[1] = (size_t)i2d_ASN1_INTEGER(sno, &sn);
+    p2[0] = nm;
+    p2[1] = sn;
+    uint8_t *sid = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, p2, pl2, 2, &l1);
+    put(&buf, &len, sid, l1);
+    free(sid);
+    OPENSSL_free(nm);
+    OPENSSL_free(sn);
+    n = i2d_X509_ALGOR(dig, &d);
+    put(&buf, &len, d, (size_t)n);
+    OPENSSL_free(d);
+    d = NULL;
+    ni = 0;
+    for (int i = 0; i < CMS_signed_get_attr_count(si); i++) {
+        items[ni].p = NULL;
+        items[ni].len = (size_t)i2d_X509_ATTRIBUTE(CMS_signed_get_attr(si, i), &items[ni].p);
+        ni++;
+    }
+    put_set(&buf, &len, items, ni, 0);
+    for (size_t i = 0; i < ni; i++)
+        OPENSSL_free(items[i].p);
+    n = i2d_X509_ALGOR(sig, &d);
+    put(&buf, &len, d, (size_t)n);
+    OPENSSL_free(d);
+    d = NULL;
+    n = i2d_ASN1_OCTET_STRING(CMS_SignerInfo_get0_signature(si), &d);
+    put(&buf, &len, d, (size_t)n);
+    OPENSSL_free(d);
+    /* every unsigned attribute there is (the new one is not yet) */
+    ni = 0;
+    for (int i = 0; i < CMS_unsigned_get_attr_count(si); i++) {
+        items[ni].p = NULL;
+        items[ni].len = (size_t)i2d_X509_ATTRIBUTE(CMS_unsigned_get_attr(si, i), &items[ni].p);
+        ni++;
+    }
+    put_set(&buf, &len, items, ni, -1);
+    for (size_t i = 0; i < ni; i++)
+        OPENSSL_free(items[i].p);
+    *outlen = len;
+    return buf;
+}
+
+typedef enum { A_NONE, A_ONE, A_IMPRINT, A_TWO } ats_kind;
+
+/* citizen-expired signs `signing`; tsa-old timestamps the signature at
+ * `g1`; then archive timestamps: A_ONE by tsa at g2; A_IMPRINT the same over
+ * data without the unsigned attributes (a wrong imprint); A_TWO by
+ * tsa-old at g2 and by tsa at g3 over it. */
+static size_t make_esa(ats_kind kind, time_t g1, time_t g2, time_t g3, uint8_t **out)
+{
+    X509 *cert = load_cert("citizen-expired");
+    EVP_PKEY *key = load_key("citizen-expired");
+    BIO *in = BIO_new_mem_buf(doc, (int)sizeof doc - 1);
+    unsigned int fl = CMS_BINARY | CMS_PARTIAL;
+    CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, fl);
+    CMS_SignerInfo *si = cms ? CMS_add1_signer(cms, cert, key, EVP_sha256(), fl) : NULL;
+    ASN1_TIME *st = ASN1_TIME_set(NULL, g1 - 60);
+    ASN1_OBJECT *atsv2 = OBJ_txt2obj("1.2.840.113549.1.9.16.2.48", 1);
+    int n = 0;
+    *out = NULL;
+    if (si == NULL || st == NULL || atsv2 == NULL ||
+        CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, st->type, st, -1) != 1 ||
+        CMS_final(cms, in, NULL, CMS_BINARY) != 1)
+        goto done;
+    ASN1_OCTET_STRING *sv = CMS_SignerInfo_get0_signature(si);
+    size_t toklen = 0;
+    uint8_t *tok = make_token("tsa-old", ASN1_STRING_get0_data(sv), (size_t)ASN1_STRING_length(sv), g1, &toklen);
+    if (CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, tok, (int)toklen) != 1)
+        goto done;
+    OPENSSL_free(tok);
+    for (int k = 0; kind != A_NONE && k < (kind == A_TWO ? 2 : 1); k++) {
+        size_t dl = 0;
+        uint8_t *data = ats_data(cms, si, &dl);
+        if (kind == A_IMPRINT)
+            data[dl - 1] ^= 0x01;
+        const char *tsa = kind == A_TWO && k == 0 ? "tsa-old" : "tsa";
+        tok = make_token(tsa, data, dl, kind == A_TWO && k == 1 ? g3 : g2, &toklen);
+        free(data);
+        if (CMS_unsigned_add1_attr_by_OBJ(si, atsv2, V_ASN1_SEQUENCE, tok, (int)toklen) != 1)
+            goto done;
+        OPENSSL_free(tok);
+    }
+    n = i2d_CMS_ContentInfo(cms, out);
+done:
+    if (n <= 0) {
+        ERR_print_errors_fp(stderr);
+        fprintf(stderr, "cannot make an ES-A\n");
+        exit(2);
+    }
+    ASN1_OBJECT_free(atsv2);
+    ASN1_TIME_free(st);
+    CMS_ContentInfo_free(cms);
+    BIO_free(in);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    return (size_t)n;
+}
+
+/*
+ * Issue #20 item 1: the chain of timestamps from the newest down.
+ * citizen-expired's certificate expired two years ago; tsa-old's 100 days
+ * ago.  The signature was timestamped by tsa-old a month before the
+ * signer's certificate expired (g1).  Alone, that token proves nothing
+ * today (its TSA has expired); under an archive timestamp made while
+ * tsa-old was valid, it is validated at that time and proves g1.
+ */
+static void test_esa(void)
+{
+    time_t now = t_at, g1 = t_expired - 30 * 86400L, g2 = t_expired + 365 * 86400L;
+    static const struct {
+        const char *name;
+        ats_kind kind;
+        long g2_from_now; /* 0: g2 above; else the last archive timestamp at now - this */
+        const char *indication, *sub;
+        int poe_g1;              /* best_signature_time is g1 */
+        const char *archive_ind; /* timestamps[0] (the newest archive timestamp), or NULL */
+        const char *sig_ind;     /* the signature timestamp */
+        const char *reason;
+    } arows[] = {
+        {"es-t, expired TSA", A_NONE, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0, NULL, "INDETERMINATE", NULL},
+        {"es-a", A_ONE, 0, "TOTAL_PASSED", NULL, 1, "TOTAL_PASSED", "TOTAL_PASSED", "EXPIRED_AFTER_POE"},
+        /* Made after tsa-old expired: the token is validated then, and fails;
+         * the archive timestamp's own POE is after the signer's expiry, and
+         * the claimed signingTime before it proves nothing. */
+        {"es-a too late", A_ONE, 50 * 86400L, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0, "TOTAL_PASSED", "INDETERMINATE", NULL},
+        {"es-a wrong imprint", A_IMPRINT, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0, "TOTAL_FAILED",
+         "INDETERMINATE", NULL},
+        /* tsa-old's own archive timestamp at g2, re-timestamped by tsa 120
+         * days ago (tsa-old still valid): the chain holds down to g1. */
+        {"es-a twice", A_TWO, 120 * 86400L, "TOTAL_PASSED", NULL, 1, "TOTAL_PASSED", "TOTAL_PASSED",
+         "EXPIRED_AFTER_POE"},
+        /* Re-timestamped 50 days ago, after tsa-old expired: the older
+         * archive timestamp and the signature timestamp fail. */
+        {"es-a twice, too late", A_TWO, 50 * 86400L, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0, "TOTAL_PASSED", "INDETERMINATE",
+         NULL},
+    };
+    for (size_t i = 0; i < sizeof arows / sizeof arows[0]; i++) {
+        time_t last = arows[i].g2_from_now ? now - arows[i].g2_from_now : g2;
+        uint8_t *sig = NULL;
+        size_t len = arows[i].kind == A_TWO ? make_esa(A_TWO, g1, g2, last, &sig)
+                                            : make_esa(arows[i].kind, g1, last, 0, &sig);
+        ks_ctx *ctx = t_load_config(cfgdir, "ltv");
+        ks_request req = {.signature = {.name = arows[i].name, .data = sig, .len = len}, .at = now, .has_at = 1};
+        cJSON *v = NULL;
+        ks_result res = ks_verify_signature(ctx, &req, &v);
+        CHECK(res == KS_OK && v != NULL, "%s: %s", arows[i].name, ks_result_name(res));
+        v = t_printed(v);
+        const cJSON *s = signer0(v), *tss = cJSON_GetObjectItemCaseSensitive(s, "timestamps"), *t;
+        CHECK_STR(str_at(v, "indication"), arows[i].indication, "%s: %s", arows[i].name, str_at(v, "detail"));
+        CHECK_STR(str_at(v, "subindication"), arows[i].sub, "%s", arows[i].name);
+        char want[32];
+        ks_time_format(g1, want, sizeof want);
+        if (arows[i].poe_g1)
+            CHECK_STR(str_at(s, "best_signature_time"), want, "%s", arows[i].name);
+        else
+            CHECK(!t_str_eq(str_at(s, "best_signature_time"), want), "%s: no POE at g1", arows[i].name);
+        const char *arch = NULL, *sigts = NULL;
+        cJSON_ArrayForEach(t, tss)
+        {
+            if (t_str_eq(str_at(t, "type"), "archive") && arch == NULL)
+                arch = str_at(t, "indication");
+            if (t_str_eq(str_at(t, "type"), "signature"))
+                sigts = str_at(t, "indication");
+        }
+        CHECK_STR(arch, arows[i].archive_ind, "%s: the newest archive timestamp", arows[i].name);
+        CHECK_STR(sigts, arows[i].sig_ind, "%s: the signature timestamp", arows[i].name);
+        if (arows[i].reason != NULL)
+            CHECK(has_reason(v, arows[i].reason), "%s: reason %s", arows[i].name, arows[i].reason);
+        cJSON_Delete(v);
+        ks_ctx_unref(ctx);
+        free(sig);
+    }
+}
+
 /* ---------------- all or nothing under allocation failure ---------------- */
 
 static long oom_count, oom_at;
@@ -810,6 +1081,7 @@ int main(int argc, char **argv)
     test_rows();
     test_embedded();
     test_xl();
+    test_esa();
     test_oom("revoked-two-ts");
     return t_done("test_ltv");
 }

@@ -310,6 +310,27 @@ typedef struct {
 ks_result ks_cades_values_get(const ks_ctx *ctx, CMS_SignerInfo *si, const ks_path_input *base, ks_cades_values *v);
 void ks_cades_values_free(ks_cades_values *v);
 
+/* cades.c: ES-A archive timestamps (archive-time-stamp v2,
+ * id-aa-ets-archiveTimestampV2 1.2.840.113549.1.9.16.2.48, RFC 5126 6.4.1;
+ * the data covered: cades.c ks_ats_walk).  Every one of the signer's is
+ * verified, newest first: the newest with its TSA path at `at`, each older
+ * one at the genTime of the last that passed (ETSI EN 319 102-1 5.6.2.5),
+ * and reported in sobj's "timestamps" (type "archive", "validated_at").
+ * next_at: the time the signer's older material (its signature
+ * timestamps) is validated at; poe: the oldest verified genTime (a POE of
+ * the signature too).  `detached`: the content when eContent is absent. */
+typedef struct ks_tsp_result ks_tsp_result;
+typedef cJSON *(*ks_ts_json_fn)(const ks_tsp_result *t, const char *type);
+typedef struct {
+    time_t next_at;
+    time_t poe;
+    int has_poe;
+    char tsa[256];
+} ks_cades_archive_result;
+ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerInfo *si, const ks_blob *detached,
+                           time_t at, cJSON *sobj, ks_ts_json_fn tojson, ks_cades_archive_result *res)
+    __attribute__((warn_unused_result));
+
 /* tsp.c: RFC 3161 time-stamp tokens (shared by CAdES, XAdES and PDF).
  * The verdict on one token: TOTAL_PASSED only when it proves that the data
  * existed at `time` (signature, ESS binding of the TSA certificate, its
@@ -318,7 +339,7 @@ void ks_cades_values_free(ks_cades_values *v);
  * time, messageImprint over the data).  `time`/`has_time`, `tsa` and
  * `imprint_ok` are filled as far as the token decodes, also on failure, so
  * a failing token can be reported. */
-typedef struct {
+struct ks_tsp_result {
     ks_indication indication;
     ks_subindication sub;
     char detail[256];
@@ -326,7 +347,7 @@ typedef struct {
     int has_time;
     char tsa[256];  /* the TSA certificate's subject (RFC 2253), "" unknown */
     int imprint_ok; /* messageImprint == hash(data) with an accepted digest */
-} ks_tsp_result;
+};
 /* Verifies the DER token `der` (exact length) over the concatenation of the
  * `ndata` pieces of `data` (a PDF's two ByteRange ranges, a CMS signature
  * value), with the TSA path validated at `at`. */
@@ -346,6 +367,7 @@ typedef struct {
     int has;       /* a verified one */
     time_t time;   /* the earliest verified genTime */
     char tsa[256]; /* its TSA */
+    const char *source; /* "poe"."source"; NULL: "signature_timestamp" */
 } ks_poe;
 /* Sets "timestamps" of sobj to [] (replacing one already there). */
 ks_result ks_poe_init(ks_poe *p, cJSON *sobj) __attribute__((warn_unused_result));

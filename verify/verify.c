@@ -208,7 +208,7 @@ ks_result ks_poe_report(const ks_poe *p, cJSON *sobj)
     ks_time_format(p->time, buf, sizeof buf);
     cJSON *o = cJSON_CreateObject();
     if (o == NULL || cJSON_AddStringToObject(o, "time", buf) == NULL ||
-        cJSON_AddStringToObject(o, "source", "signature_timestamp") == NULL ||
+        cJSON_AddStringToObject(o, "source", p->source != NULL ? p->source : "signature_timestamp") == NULL ||
         cJSON_AddStringToObject(o, "tsa", p->tsa) == NULL) {
         cJSON_Delete(o);
         return KS_E_NOMEM;
@@ -222,8 +222,9 @@ ks_result ks_poe_report(const ks_poe *p, cJSON *sobj)
  * The signature timestamps of one CMS signer: each value of each unsigned
  * id-aa-signatureTimeStampToken attribute, a TimeStampToken over the
  * contents octets of the SignerInfo's signature value (RFC 3161 Appendix A,
- * ETSI EN 319 122-1 5.3).  The TSA paths are validated at `at`: these are
- * the newest timestamps (archive timestamps are not processed yet).
+ * ETSI EN 319 122-1 5.3).  The TSA paths are validated at `at`: the
+ * validation time, or the genTime of the oldest verified archive timestamp
+ * covering them (cades.c ks_cades_archive, ETSI EN 319 102-1 5.6.2.5).
  */
 static ks_result ks_signer_timestamps(ks_ctx *ctx, CMS_SignerInfo *si, time_t at, ks_poe *poe)
 {
@@ -464,9 +465,9 @@ done:
     ks_openssl_drain(__func__);
 }
 
-static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OBJECT *ectype, BIO *cmsbio,
-                                  const ks_request *req, const ks_path_input *pin, time_t at, cJSON *sobj,
-                                  ks_status *st)
+static ks_result ks_verify_signer(ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerInfo *si, const ASN1_OBJECT *ectype,
+                                  BIO *cmsbio, const ks_blob *detached, const ks_request *req,
+                                  const ks_path_input *pin, time_t at, cJSON *sobj, ks_status *st)
 {
     ks_result r = KS_E_NOMEM;
     X509 *signer = NULL;
@@ -531,10 +532,22 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OB
     /* Timestamps over a signature that stands (over one that does not they
      * prove nothing): the best-signature-time, ETSI EN 319 102-1 5.6.2.4. */
     ks_poe poe;
+    ks_cades_archive_result ar = {.next_at = at};
     if ((r = ks_poe_init(&poe, sobj)) != KS_OK)
         goto done;
-    if (st->indication == KS_TOTAL_PASSED && (r = ks_signer_timestamps(ctx, si, at, &poe)) != KS_OK)
-        goto done;
+    if (st->indication == KS_TOTAL_PASSED) {
+        /* ES-A: the archive timestamps first, newest down; the signature
+         * timestamps are then validated at the time they prove. */
+        if ((r = ks_cades_archive(ctx, cms, si, detached, at, sobj, ks_timestamp_json, &ar)) != KS_OK ||
+            (r = ks_signer_timestamps(ctx, si, ar.next_at, &poe)) != KS_OK)
+            goto done;
+        if (!poe.has && ar.has_poe) { /* an archive timestamp covers the signature value too */
+            poe.time = ar.poe;
+            poe.has = 1;
+            snprintf(poe.tsa, sizeof poe.tsa, "%s", ar.tsa);
+            poe.source = "archive_timestamp";
+        }
+    }
     if ((r = ks_poe_report(&poe, sobj)) != KS_OK)
         goto done;
     if (st->indication == KS_TOTAL_PASSED)
@@ -696,8 +709,9 @@ static ks_result ks_verify_signature_once(ks_ctx *ctx, const ks_request *req, cJ
             cJSON_Delete(sobj);
             goto done;
         }
-        if ((r = ks_verify_signer(ctx, sk_CMS_SignerInfo_value(sinfos, i), CMS_get0_eContentType(cms), cmsbio, req,
-                                  &pin, at, sobj, &st)) != KS_OK)
+        if ((r = ks_verify_signer(ctx, cms, sk_CMS_SignerInfo_value(sinfos, i), CMS_get0_eContentType(cms), cmsbio,
+                                  req->n_contents == 1 ? &req->contents[0] : NULL, req, &pin, at, sobj, &st)) !=
+            KS_OK)
             goto done;
         if (!ks_verdict_status(sobj, &st)) {
             r = KS_E_NOMEM;
@@ -803,7 +817,9 @@ ks_result ks_cms_verify_detached_parts(ks_ctx *ctx, const uint8_t *der, size_t d
     }
     ks_path_input pin = {.embedded = certs, .crls = crls};
     static const ks_request content_given = {0}; /* the content is here: no hash-only digests */
-    r = ks_verify_signer(ctx, si, CMS_get0_eContentType(cms), cmsbio, &content_given, &pin, at, sobj, st);
+    ks_blob detached = {.name = NULL, .data = content, .len = clen};
+    r = ks_verify_signer(ctx, cms, si, CMS_get0_eContentType(cms), cmsbio, &detached, &content_given, &pin, at, sobj,
+                         st);
 done:
     while (cmsbio != NULL && cmsbio != dcont) { /* the digest BIOs CMS_dataInit pushed */
         BIO *next = BIO_pop(cmsbio);
