@@ -62,6 +62,7 @@ static const t_config configs[] = {
 typedef enum { TS_NONE, TS_GOOD, TS_ROGUE, TS_TAMPERED, TS_OTHER_DATA, TS_TWICE_LATER_BAD } ts_kind;
 
 static const uint8_t doc[] = "SYNTHETIC TEST FILING -- NOT A REAL DOCUMENT\nlong-term validation\n";
+static const char *sign_md = "SHA256"; /* the signer's digest (test_sunset: SHA1) */
 
 /* An attached signature of doc by `who`, signingTime `signing`, with the
  * signature timestamp `kind` at genTime `gen`; DER in *out. */
@@ -72,7 +73,7 @@ static size_t make_sig(const char *who, time_t signing, ts_kind kind, time_t gen
     BIO *in = BIO_new_mem_buf(doc, (int)sizeof doc - 1);
     unsigned int fl = CMS_BINARY | CMS_PARTIAL;
     CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, fl);
-    CMS_SignerInfo *si = cms ? CMS_add1_signer(cms, cert, key, EVP_sha256(), fl) : NULL;
+    CMS_SignerInfo *si = cms ? CMS_add1_signer(cms, cert, key, EVP_get_digestbyname(sign_md), fl) : NULL;
     ASN1_TIME *st = ASN1_TIME_set(NULL, signing);
     uint8_t *tok = NULL;
     size_t toklen = 0;
@@ -913,6 +914,70 @@ static void test_esa(void)
     }
 }
 
+/* ---------------- algorithms.sunset ---------------- */
+
+/*
+ * Issue #20 item 4: a SHA-1 signature is acceptable only when a timestamp
+ * made with strong algorithms proves it existed before SHA-1's sunset.
+ * The sunset is set around the timestamp's genTime; the default (the end
+ * of 2009) is long before it.
+ */
+static void test_sunset(void)
+{
+    static const struct {
+        const char *name;
+        ts_kind ts;
+        long sunset_from_gen; /* 0: the default sunset */
+        const char *indication, *sub;
+        int warned;
+    } srows[] = {
+        {"sha1 timestamped before its sunset", TS_GOOD, 86400, "TOTAL_PASSED", NULL, 1},
+        {"sha1 timestamped after its sunset", TS_GOOD, -86400, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE", 0},
+        {"sha1 timestamped after the default sunset (2009)", TS_GOOD, 0, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE", 0},
+        {"sha1 without a timestamp", TS_NONE, 86400, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE", 0},
+        {"sha1 with an untrusted TSA's timestamp", TS_ROGUE, 86400, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE", 0},
+        {"sha1 with a tampered timestamp", TS_TAMPERED, 86400, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE", 0},
+    };
+    time_t gen = t_crl + 1800;
+    for (size_t i = 0; i < sizeof srows / sizeof srows[0]; i++) {
+        char json[2048], sun[128] = "", path[PATH_MAX + 64], date[32];
+        if (srows[i].sunset_from_gen != 0) {
+            ks_time_format(gen + srows[i].sunset_from_gen, date, sizeof date);
+            snprintf(sun, sizeof sun, ", \"algorithms\": {\"sunset\": {\"sha1\": \"%s\"}}", date);
+        }
+        snprintf(json, sizeof json,
+                 "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"], " CRLS
+                 ", \"accept_policies\": [\"1.2.392.200149.8.5.1.1.20\"], \"timestamp_anchors\": [\"@PKI@/tsa-ca.pem\"]%s}",
+                 sun);
+        snprintf(path, sizeof path, "%s/sunset-%zu.json", cfgdir, i);
+        if (!t_write_template(path, json, pki))
+            exit(2);
+        ks_ctx *ctx = t_load_ctx(path);
+        uint8_t *sig = NULL;
+        sign_md = "SHA1";
+        size_t len = make_sig("citizen-rsa", gen - 60, srows[i].ts, gen, &sig);
+        sign_md = "SHA256";
+        ks_request req = {.signature = {.name = srows[i].name, .data = sig, .len = len}, .at = t_at, .has_at = 1};
+        cJSON *v = NULL;
+        ks_result res = ks_verify_signature(ctx, &req, &v);
+        CHECK(res == KS_OK && v != NULL, "%s: %s", srows[i].name, ks_result_name(res));
+        v = t_printed(v);
+        CHECK_STR(str_at(v, "indication"), srows[i].indication, "%s: %s", srows[i].name, str_at(v, "detail"));
+        CHECK_STR(str_at(v, "subindication"), srows[i].sub, "%s", srows[i].name);
+        int warned = 0;
+        const cJSON *w;
+        cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(signer0(v), "warnings"))
+        {
+            warned |= t_str_eq(str_at(w, "code"), "WEAK_ALGORITHM_BEFORE_SUNSET");
+        }
+        CHECK(warned == srows[i].warned, "%s: WEAK_ALGORITHM_BEFORE_SUNSET", srows[i].name);
+        CHECK_STR(str_at(signer0(v), "digest_algorithm"), "sha1", "%s", srows[i].name);
+        cJSON_Delete(v);
+        ks_ctx_unref(ctx);
+        free(sig);
+    }
+}
+
 /* ---------------- all or nothing under allocation failure ---------------- */
 
 static long oom_count, oom_at;
@@ -1082,6 +1147,7 @@ int main(int argc, char **argv)
     test_embedded();
     test_xl();
     test_esa();
+    test_sunset();
     test_oom("revoked-two-ts");
     return t_done("test_ltv");
 }

@@ -37,6 +37,12 @@ typedef struct {
     int min_dsa_bits;
     int allow_sha1;
     int allow_md5;
+    /* algorithms.sunset (ETSI EN 319 102-1 5.2.8 with the dates of ETSI TS
+     * 119 312): a weak algorithm refused above is still accepted for an
+     * object proven (by a timestamp made with strong algorithms) to have
+     * existed before its date.  0: no sunset, always refused. */
+    time_t sunset_sha1;
+    time_t sunset_rsa1024;
 } ks_algpolicy;
 
 typedef struct {
@@ -201,6 +207,12 @@ void ks_path_check_crls(const ks_ctx *ctx, STACK_OF(X509) *chain, STACK_OF(X509_
                         const time_t *claimed, const unsigned char *established, int tolerate_missing,
                         const ks_crl_past *past, unsigned char *missing, ks_path_result *res);
 ks_cert_source ks_path_source(const ks_ctx *ctx, const ks_path_input *in, X509 *x);
+/* algorithms.sunset: a copy of *ctx (into *relaxed) whose algorithm policy
+ * also accepts what a proof of existence at `poe` makes acceptable (SHA-1,
+ * RSA keys down to 1024 bits, each before its sunset), with no validation
+ * cache (its results must never be served to a strict validation).  1 when
+ * anything was relaxed, 0 when *relaxed is not to be used. */
+int ks_alg_sunset_ctx(const ks_ctx *ctx, time_t poe, ks_ctx *relaxed);
 /* Algorithm policy on a key; 1 acceptable. */
 int ks_alg_key_ok(const ks_ctx *ctx, EVP_PKEY *pk, char *why, size_t whylen);
 int ks_alg_digest_ok(const ks_ctx *ctx, int md_nid);

@@ -71,6 +71,22 @@ int ks_alg_digest_ok(const ks_ctx *ctx, int md_nid)
     }
 }
 
+int ks_alg_sunset_ctx(const ks_ctx *ctx, time_t poe, ks_ctx *relaxed)
+{
+    int any = 0;
+    memcpy(relaxed, ctx, sizeof *relaxed); /* read-only use by one validation */
+    relaxed->vcache = NULL;
+    if (!ctx->alg.allow_sha1 && ctx->alg.sunset_sha1 != 0 && poe < ctx->alg.sunset_sha1) {
+        relaxed->alg.allow_sha1 = 1;
+        any = 1;
+    }
+    if (ctx->alg.min_rsa_bits > 1024 && ctx->alg.sunset_rsa1024 != 0 && poe < ctx->alg.sunset_rsa1024) {
+        relaxed->alg.min_rsa_bits = 1024;
+        any = 1;
+    }
+    return any;
+}
+
 int ks_alg_key_ok(const ks_ctx *ctx, EVP_PKEY *pk, char *why, size_t whylen)
 {
     if (pk == NULL) {

@@ -368,7 +368,8 @@ int ks_verdict_status(cJSON *obj, const ks_status *st)
 static const char *const ks_warning_table[] = {"REVOCATION_NOT_CHECKED", "REVOCATION_UNAVAILABLE", "UNSIGNED_OBJECT",
                                                "ATTACHMENT_NOT_SIGNED",  "PDF_CHANGED_AFTER_SIGNING",
                                                "TIMESTAMPS_NOT_CHECKED", "LTV_VALUE_UNREADABLE",
-                                               "XADES_PROPERTIES_AMBIGUOUS", "LTV_VALUES_MALFORMED"};
+                                               "XADES_PROPERTIES_AMBIGUOUS", "LTV_VALUES_MALFORMED",
+                                               "WEAK_ALGORITHM_BEFORE_SUNSET"};
 
 const char *ks_warning_code(size_t i)
 {

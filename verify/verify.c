@@ -78,6 +78,28 @@ ks_result ks_check_signing_cert_poe(ks_ctx *ctx, X509 *cert, const ks_path_input
         goto done;
     }
     ks_path_validate(ctx, cert, in, vt, claimed, &pr);
+    /* algorithms.sunset: a path refused only for a weak algorithm may
+     * still have been acceptable at the POE (ETSI EN 319 102-1 5.2.8). */
+    ks_ctx relaxed;
+    if (poe != NULL && pr.indication == KS_INDETERMINATE && pr.sub == KS_SUB_CRYPTO_CONSTRAINTS_FAILURE &&
+        ks_alg_sunset_ctx(ctx, *poe, &relaxed)) {
+        ks_path_result again;
+        ks_path_validate(&relaxed, cert, in, vt, claimed, &again);
+        if (again.indication == KS_TOTAL_PASSED) {
+            ks_path_result_clear(&pr);
+            pr = again;
+            if (!ks_verdict_warn(obj, "WEAK_ALGORITHM_BEFORE_SUNSET",
+                                 "A certificate of the path uses an algorithm or key size no longer secure; a "
+                                 "timestamp proves the signature existed before its sunset.",
+                                 "証明書の経路に現在は安全でないアルゴリズムまたは鍵長が使われていますが、その利用期限より"
+                                 "前に署名が存在したことがタイムスタンプで証明されています。")) {
+                r = KS_E_NOMEM;
+                goto done;
+            }
+        } else {
+            ks_path_result_clear(&again);
+        }
+    }
     ks_status_set(st, pr.indication, pr.sub, pr.detail);
     cJSON *evidence = NULL;
     if (!ks_add_owned(obj, "chain", ks_chain_json(ctx, in, pr.chain)) ||
@@ -404,8 +426,9 @@ done:
 
 /* Crypto checks of one signer (RFC 5652 5.4, 5.6). */
 static void ks_check_signer_crypto(const ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OBJECT *ectype, BIO *cmsbio,
-                                   const ks_request *req, ks_status *st)
+                                   const ks_request *req, ks_status *st, int *weak_md)
 {
+    *weak_md = NID_undef;
     X509_ALGOR *dig = NULL, *sig = NULL;
     const ASN1_OBJECT *obj = NULL;
     CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, &sig);
@@ -456,6 +479,10 @@ static void ks_check_signer_crypto(const ks_ctx *ctx, CMS_SignerInfo *si, const 
         sig_md = NID_undef;
     if (!ks_alg_digest_ok(ctx, md) || (sig_md != NID_undef && !ks_alg_digest_ok(ctx, sig_md))) {
         char d[128];
+        *weak_md = ks_alg_digest_ok(ctx, md) ? sig_md : md;
+        /* Both refused digests must be the same one for a sunset to help. */
+        if (!ks_alg_digest_ok(ctx, md) && sig_md != NID_undef && !ks_alg_digest_ok(ctx, sig_md) && sig_md != md)
+            *weak_md = NID_undef;
         snprintf(d, sizeof d, "signature uses the %s digest", OBJ_nid2sn(ks_alg_digest_ok(ctx, md) ? sig_md : md));
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_CRYPTO_CONSTRAINTS_FAILURE, d);
         goto done;
@@ -520,22 +547,32 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerI
                       "detached signature: the signed content was not supplied");
         goto done;
     }
-    ks_check_signer_crypto(ctx, si, ectype, cmsbio, req, st);
+    int weak_md = NID_undef;
+    ks_check_signer_crypto(ctx, si, ectype, cmsbio, req, st, &weak_md);
+    /* algorithms.sunset: a SHA-1 signature that verified is refused only
+     * by the policy; a POE before the sunset can still accept it (ETSI EN
+     * 319 102-1 5.2.8), so its timestamps are looked at. */
+    int sunset_pending = st->indication == KS_INDETERMINATE && st->sub == KS_SUB_CRYPTO_CONSTRAINTS_FAILURE &&
+                         weak_md == NID_sha1 && ctx->alg.sunset_sha1 != 0;
+    int stands = st->indication == KS_TOTAL_PASSED || sunset_pending;
     /* The ESS attributes are signed: judged once the signature stands. */
-    if (st->indication == KS_TOTAL_PASSED && ess.malformed)
+    if (stands && ess.malformed) {
         ks_status_set(st, KS_TOTAL_FAILED, KS_SUB_FORMAT_FAILURE,
                       "the ESS signingCertificate attribute is malformed or repeated (RFC 5035)");
-    else if (st->indication == KS_TOTAL_PASSED && ess.present && !bound)
+        stands = sunset_pending = 0;
+    } else if (stands && ess.present && !bound) {
         ks_status_set(st, KS_TOTAL_FAILED, KS_SUB_SIG_CONSTRAINTS_FAILURE,
                       "the signer's certificate is not the one its ESS signingCertificate attribute names "
                       "(RFC 5035 5.4)");
+        stands = sunset_pending = 0;
+    }
     /* Timestamps over a signature that stands (over one that does not they
      * prove nothing): the best-signature-time, ETSI EN 319 102-1 5.6.2.4. */
     ks_poe poe;
     ks_cades_archive_result ar = {.next_at = at};
     if ((r = ks_poe_init(&poe, sobj)) != KS_OK)
         goto done;
-    if (st->indication == KS_TOTAL_PASSED) {
+    if (stands) {
         /* ES-A: the archive timestamps first, newest down; the signature
          * timestamps are then validated at the time they prove. */
         if ((r = ks_cades_archive(ctx, cms, si, detached, at, sobj, ks_timestamp_json, &ar)) != KS_OK ||
@@ -550,6 +587,26 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerI
     }
     if ((r = ks_poe_report(&poe, sobj)) != KS_OK)
         goto done;
+    r = KS_OK;
+    if (sunset_pending) {
+        char d[256], sun[32];
+        ks_time_format(ctx->alg.sunset_sha1, sun, sizeof sun);
+        if (poe.has && poe.time < ctx->alg.sunset_sha1 && poe.time <= at) {
+            ks_status_set(st, KS_TOTAL_PASSED, KS_SUB_NONE, NULL);
+            snprintf(d, sizeof d, "The signature uses SHA-1, no longer secure since %s; a timestamp proves it existed "
+                     "before then.", sun);
+            if (!ks_verdict_warn(sobj, "WEAK_ALGORITHM_BEFORE_SUNSET", d,
+                                 "署名には現在は安全でない SHA-1 が使われていますが、その利用期限より前に存在したことが"
+                                 "タイムスタンプで証明されています。")) {
+                r = KS_E_NOMEM;
+                goto done;
+            }
+        } else {
+            snprintf(d, sizeof d, "signature uses the SHA1 digest, and nothing proves it existed before its sunset (%s)",
+                     sun);
+            ks_status_set(st, KS_INDETERMINATE, KS_SUB_CRYPTO_CONSTRAINTS_FAILURE, d);
+        }
+    }
     if (st->indication == KS_TOTAL_PASSED)
         r = ks_check_signing_cert_poe(ctx, signer, pin, at, has_signing ? &signing : NULL, poe.has ? &poe.time : NULL,
                                       sobj, st);
