@@ -937,13 +937,20 @@ static void test_sunset(void)
         {"sha1 without a timestamp", TS_NONE, 86400, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE", 0},
         {"sha1 with an untrusted TSA's timestamp", TS_ROGUE, 86400, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE", 0},
         {"sha1 with a tampered timestamp", TS_TAMPERED, 86400, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE", 0},
+        /* citizen-legacy's certificate is signed with SHA-1 by its CA and
+         * has a 1024-bit RSA key (the signature itself uses SHA-256): the
+         * path, not the signature, needs the sunset. */
+        {"legacy certificate timestamped before the sunset", TS_GOOD, 86400, "TOTAL_PASSED", NULL, 1},
+        {"legacy certificate timestamped after the sunset", TS_GOOD, -86400, "INDETERMINATE",
+         "CRYPTO_CONSTRAINTS_FAILURE", 0},
     };
     time_t gen = t_crl + 1800;
     for (size_t i = 0; i < sizeof srows / sizeof srows[0]; i++) {
         char json[2048], sun[128] = "", path[PATH_MAX + 64], date[32];
         if (srows[i].sunset_from_gen != 0) {
             ks_time_format(gen + srows[i].sunset_from_gen, date, sizeof date);
-            snprintf(sun, sizeof sun, ", \"algorithms\": {\"sunset\": {\"sha1\": \"%s\"}}", date);
+            snprintf(sun, sizeof sun, ", \"algorithms\": {\"sunset\": {\"sha1\": \"%s\", \"rsa-1024\": \"%s\"}}", date,
+                     date);
         }
         snprintf(json, sizeof json,
                  "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"], " CRLS
@@ -954,8 +961,9 @@ static void test_sunset(void)
             exit(2);
         ks_ctx *ctx = t_load_ctx(path);
         uint8_t *sig = NULL;
-        sign_md = "SHA1";
-        size_t len = make_sig("citizen-rsa", gen - 60, srows[i].ts, gen, &sig);
+        int legacy = strstr(srows[i].name, "legacy") != NULL;
+        sign_md = legacy ? "SHA256" : "SHA1";
+        size_t len = make_sig(legacy ? "citizen-legacy" : "citizen-rsa", gen - 60, srows[i].ts, gen, &sig);
         sign_md = "SHA256";
         ks_request req = {.signature = {.name = srows[i].name, .data = sig, .len = len}, .at = t_at, .has_at = 1};
         cJSON *v = NULL;
@@ -971,7 +979,7 @@ static void test_sunset(void)
             warned |= t_str_eq(str_at(w, "code"), "WEAK_ALGORITHM_BEFORE_SUNSET");
         }
         CHECK(warned == srows[i].warned, "%s: WEAK_ALGORITHM_BEFORE_SUNSET", srows[i].name);
-        CHECK_STR(str_at(signer0(v), "digest_algorithm"), "sha1", "%s", srows[i].name);
+        CHECK_STR(str_at(signer0(v), "digest_algorithm"), legacy ? "sha256" : "sha1", "%s", srows[i].name);
         cJSON_Delete(v);
         ks_ctx_unref(ctx);
         free(sig);

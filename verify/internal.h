@@ -43,6 +43,11 @@ typedef struct {
      * existed before its date.  0: no sunset, always refused. */
     time_t sunset_sha1;
     time_t sunset_rsa1024;
+    /* Set only in a sunset-relaxed copy (ks_alg_sunset_ctx), read only for
+     * the certificates of a path (keys, certificate signatures): evidence
+     * (OCSP, CRLs, tokens) is always judged by the fields above. */
+    int path_allow_sha1;
+    int path_min_rsa_bits; /* 0: min_rsa_bits */
 } ks_algpolicy;
 
 typedef struct {
@@ -207,11 +212,14 @@ void ks_path_check_crls(const ks_ctx *ctx, STACK_OF(X509) *chain, STACK_OF(X509_
                         const time_t *claimed, const unsigned char *established, int tolerate_missing,
                         const ks_crl_past *past, unsigned char *missing, ks_path_result *res);
 ks_cert_source ks_path_source(const ks_ctx *ctx, const ks_path_input *in, X509 *x);
-/* algorithms.sunset: a copy of *ctx (into *relaxed) whose algorithm policy
- * also accepts what a proof of existence at `poe` makes acceptable (SHA-1,
- * RSA keys down to 1024 bits, each before its sunset), with no validation
- * cache (its results must never be served to a strict validation).  1 when
- * anything was relaxed, 0 when *relaxed is not to be used. */
+/* algorithms.sunset: a copy of *ctx (into *relaxed) whose policy for the
+ * certificates of a path also accepts what a proof of existence at `poe`
+ * makes acceptable (SHA-1 certificate signatures, RSA keys down to 1024
+ * bits, each before its sunset), with no validation cache (its results
+ * must never be served to a strict validation) and no revocation cache
+ * (which would keep a pointer to the copy).  It lives on the caller's
+ * stack for one validation.  1 when anything was relaxed, 0 when
+ * *relaxed is not to be used. */
 int ks_alg_sunset_ctx(const ks_ctx *ctx, time_t poe, ks_ctx *relaxed);
 /* Algorithm policy on a key; 1 acceptable. */
 int ks_alg_key_ok(const ks_ctx *ctx, EVP_PKEY *pk, char *why, size_t whylen);

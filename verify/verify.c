@@ -81,6 +81,7 @@ ks_result ks_check_signing_cert_poe(ks_ctx *ctx, X509 *cert, const ks_path_input
     /* algorithms.sunset: a path refused only for a weak algorithm may
      * still have been acceptable at the POE (ETSI EN 319 102-1 5.2.8). */
     ks_ctx relaxed;
+    ks_ctx *pctx = ctx; /* the context the path (and its CRL re-check) is judged with */
     if (poe != NULL && pr.indication == KS_INDETERMINATE && pr.sub == KS_SUB_CRYPTO_CONSTRAINTS_FAILURE &&
         ks_alg_sunset_ctx(ctx, *poe, &relaxed)) {
         ks_path_result again;
@@ -88,6 +89,7 @@ ks_result ks_check_signing_cert_poe(ks_ctx *ctx, X509 *cert, const ks_path_input
         if (again.indication == KS_TOTAL_PASSED) {
             ks_path_result_clear(&pr);
             pr = again;
+            pctx = &relaxed;
             if (!ks_verdict_warn(obj, "WEAK_ALGORITHM_BEFORE_SUNSET",
                                  "A certificate of the path uses an algorithm or key size no longer secure; a "
                                  "timestamp proves the signature existed before its sunset.",
@@ -120,7 +122,7 @@ ks_result ks_check_signing_cert_poe(ks_ctx *ctx, X509 *cert, const ks_path_input
         ks_status_set(st, KS_TOTAL_FAILED, KS_SUB_CHAIN_CONSTRAINTS_FAILURE, why);
         goto done;
     }
-    r = ks_revocation_check(ctx, in, at, claimed, poe, pr.chain, st, evidence, obj);
+    r = ks_revocation_check(pctx, in, at, claimed, poe, pr.chain, st, evidence, obj);
     /* Expired since the POE: passed, and the reasons say why. */
     for (int i = 0; poe != NULL && st->indication == KS_TOTAL_PASSED && i < sk_X509_num(pr.chain); i++)
         if (ASN1_TIME_cmp_time_t(X509_get0_notAfter(sk_X509_value(pr.chain, i)), at) < 0)
