@@ -1120,27 +1120,87 @@ static void test_tsp_direct(void)
     free(bad);
 }
 
-/* For tests/test_cli.sh: the signatures of the table and the time. */
-static int emit(const char *dir)
+/* Writes `len` bytes (or a line of text when len is 0) to dir/name. */
+static int emit_file(const char *dir, const char *name, const void *data, size_t len)
 {
     char path[PATH_MAX + 64];
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    size_t n = len ? len : strlen(data);
+    int ok = f != NULL && fwrite(data, 1, n, f) == n && (len != 0 || fputc('\n', f) != EOF);
+    return f != NULL && fclose(f) == 0 && ok;
+}
+
+static int emit_time(const char *dir, const char *name, time_t t)
+{
+    char buf[32];
+    ks_time_format(t, buf, sizeof buf);
+    return emit_file(dir, name, buf, 0);
+}
+
+/* For tests/test_cli.sh and tests/conformance/ltv.py: the signatures of
+ * the tables and their times (validation times, sunset dates). */
+static int emit(const char *dir)
+{
+    char name[128];
+    int ok = 1;
+    for (size_t i = 0; ok && i < sizeof rows / sizeof rows[0]; i++) {
         uint8_t *sig = NULL;
         time_t gen = row_gen(&rows[i]);
         size_t len = make_sig(rows[i].signer, gen - 60, rows[i].ts, gen, &sig);
-        snprintf(path, sizeof path, "%s/ltv-%s.p7m", dir, rows[i].name);
-        FILE *f = fopen(path, "wb");
-        if (f == NULL || fwrite(sig, 1, len, f) != len || fclose(f) != 0)
-            return 2;
+        snprintf(name, sizeof name, "ltv-%s.p7m", rows[i].name);
+        ok = emit_file(dir, name, sig, len);
         free(sig);
     }
-    char at[32];
-    ks_time_format(t_at, at, sizeof at);
-    snprintf(path, sizeof path, "%s/ltv-at.txt", dir);
-    FILE *f = fopen(path, "w");
-    if (f == NULL || fprintf(f, "%s\n", at) < 0 || fclose(f) != 0)
-        return 2;
-    return 0;
+    ok = ok && emit_time(dir, "ltv-at.txt", t_at);
+    /* ES-X-L, checked a month after its POE with every responder down. */
+    static const struct {
+        const char *name;
+        xl_kind kind;
+    } xl[] = {{"xl", XL_GOOD}, {"xl-none", XL_NONE}, {"xl-stale", XL_STALE}, {"xl-forged", XL_FORGED}};
+    time_t xgen = t_crl + 1800;
+    for (size_t i = 0; ok && i < sizeof xl / sizeof xl[0]; i++) {
+        uint8_t *sig = NULL;
+        size_t len = make_xl(xl[i].kind, xgen, &sig);
+        snprintf(name, sizeof name, "ltv-%s.p7m", xl[i].name);
+        ok = emit_file(dir, name, sig, len);
+        free(sig);
+    }
+    ok = ok && emit_time(dir, "ltv-at-xl.txt", xgen + 30 * 86400L);
+    /* ES-A (test_esa's instants), checked at t_at. */
+    time_t g1 = t_expired - 30 * 86400L, g2 = t_expired + 365 * 86400L;
+    static const struct {
+        const char *name;
+        ats_kind kind;
+        long last_from_now;
+    } esa[] = {{"esa", A_ONE, 0}, {"esa-none", A_NONE, 0}, {"esa-imprint", A_IMPRINT, 0},
+               {"esa-twice", A_TWO, 120 * 86400L}, {"esa-twice-late", A_TWO, 50 * 86400L}};
+    for (size_t i = 0; ok && i < sizeof esa / sizeof esa[0]; i++) {
+        uint8_t *sig = NULL;
+        time_t last = esa[i].last_from_now ? t_at - esa[i].last_from_now : g2;
+        size_t len = esa[i].kind == A_TWO ? make_esa(A_TWO, g1, g2, last, &sig) : make_esa(esa[i].kind, g1, last, 0, &sig);
+        snprintf(name, sizeof name, "ltv-%s.p7m", esa[i].name);
+        ok = emit_file(dir, name, sig, len);
+        free(sig);
+    }
+    /* SHA-1 signatures timestamped at sgen; the sunset a day after or before. */
+    time_t sgen = t_crl + 1800;
+    static const struct {
+        const char *name;
+        ts_kind ts;
+    } sha1[] = {{"sha1-ts", TS_GOOD}, {"sha1-nots", TS_NONE}};
+    for (size_t i = 0; ok && i < sizeof sha1 / sizeof sha1[0]; i++) {
+        uint8_t *sig = NULL;
+        sign_md = "SHA1";
+        size_t len = make_sig("citizen-rsa", sgen - 60, sha1[i].ts, sgen, &sig);
+        sign_md = "SHA256";
+        snprintf(name, sizeof name, "ltv-%s.p7m", sha1[i].name);
+        ok = emit_file(dir, name, sig, len);
+        free(sig);
+    }
+    ok = ok && emit_time(dir, "ltv-sunset-later.txt", sgen + 86400) &&
+         emit_time(dir, "ltv-sunset-earlier.txt", sgen - 86400);
+    return ok ? 0 : 2;
 }
 
 int main(int argc, char **argv)
