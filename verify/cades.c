@@ -323,14 +323,22 @@ static int ks_ats_walk(const uint8_t *der, size_t len, const ASN1_OCTET_STRING *
                        const ASN1_OBJECT *ats, ks_ats_data *out, char *why, size_t whylen)
 {
     ks_der top = {der, der + len}, d;
-    ks_tlv ci, oid, exp0, sd, t, encap, si;
+    ks_tlv ci = {0}, oid = {0}, exp0 = {0}, sd = {0}, t = {0}, encap = {0}, si = {0};
     int found = 0;
     out->n = 0;
-    if (!ks_der_expect(&top, &ci, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL) || (d = ci.in, 0) ||
-        !ks_der_expect(&d, &oid, V_ASN1_OBJECT, V_ASN1_UNIVERSAL) || !ks_der_expect(&d, &exp0, 0, V_ASN1_CONTEXT_SPECIFIC) ||
-        (d = exp0.in, 0) || !ks_der_expect(&d, &sd, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL) || (d = sd.in, 0) ||
-        !ks_der_expect(&d, &t, V_ASN1_INTEGER, V_ASN1_UNIVERSAL) || !ks_der_expect(&d, &t, V_ASN1_SET, V_ASN1_UNIVERSAL) ||
-        !ks_der_expect(&d, &encap, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL)) {
+    /* ContentInfo { contentType, [0] EXPLICIT SignedData { version,
+     * digestAlgorithms, encapContentInfo, ... } } (RFC 5652 3, 5.1) */
+    int ok = ks_der_expect(&top, &ci, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+    d = ci.in;
+    ok = ok && ks_der_expect(&d, &oid, V_ASN1_OBJECT, V_ASN1_UNIVERSAL) &&
+         ks_der_expect(&d, &exp0, 0, V_ASN1_CONTEXT_SPECIFIC);
+    d = exp0.in;
+    ok = ok && ks_der_expect(&d, &sd, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+    d = sd.in;
+    ok = ok && ks_der_expect(&d, &t, V_ASN1_INTEGER, V_ASN1_UNIVERSAL) &&
+         ks_der_expect(&d, &t, V_ASN1_SET, V_ASN1_UNIVERSAL) &&
+         ks_der_expect(&d, &encap, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+    if (!ok) {
         snprintf(why, whylen, "the SignedData does not have the expected structure");
         return 0;
     }
@@ -451,11 +459,10 @@ ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerIn
      * the validation time. */
     qsort(list, n, sizeof list[0], ks_ats_cmp);
     char why[200] = "";
-    int walked = 0;
-    if (i2d_CMS_ContentInfo(cms, &der) > 0 && (data = calloc(1, sizeof *data)) != NULL) {
-        int dl = i2d_CMS_ContentInfo(cms, NULL);
+    int walked = 0, dl = i2d_CMS_ContentInfo(cms, &der);
+    if (dl > 0 && (data = calloc(1, sizeof *data)) != NULL) {
         walked = ks_ats_walk(der, (size_t)dl, CMS_SignerInfo_get0_signature(si), detached, ats, data, why, sizeof why);
-    } else if (data == NULL && der != NULL) {
+    } else if (dl > 0) {
         r = KS_E_NOMEM;
         goto done;
     }
