@@ -320,7 +320,7 @@ typedef struct {
 } ks_ats_data;
 
 static int ks_ats_walk(const uint8_t *der, size_t len, const ASN1_OCTET_STRING *sigval, const ks_blob *detached,
-                       const ASN1_OBJECT *ats, ks_ats_data *out, char *why, size_t whylen)
+                       size_t ndetached, const ASN1_OBJECT *ats, ks_ats_data *out, char *why, size_t whylen)
 {
     ks_der top = {der, der + len}, d;
     ks_tlv ci = {0}, oid = {0}, exp0 = {0}, sd = {0}, t = {0}, encap = {0}, si = {0};
@@ -348,11 +348,12 @@ static int ks_ats_walk(const uint8_t *der, size_t len, const ASN1_OCTET_STRING *
     ks_tlv ectype, econtent;
     int attached = ks_der_next(&e, &ectype) && ks_der_next(&e, &econtent);
     if (!attached) {
-        if (detached == NULL) {
+        if (detached == NULL || ndetached == 0 || ndetached > 8) {
             snprintf(why, whylen, "detached signature: the signed content is needed for the archive timestamp");
             return 0;
         }
-        out->piece[out->n++] = *detached;
+        for (size_t i = 0; i < ndetached; i++)
+            out->piece[out->n++] = detached[i];
     }
     for (;;) {
         if (!ks_der_next(&d, &t)) {
@@ -360,6 +361,10 @@ static int ks_ats_walk(const uint8_t *der, size_t len, const ASN1_OCTET_STRING *
             return 0;
         }
         if (t.xclass == V_ASN1_CONTEXT_SPECIFIC && (t.tag == 0 || t.tag == 1)) {
+            if (out->n >= 16) { /* OpenSSL's own encoding has one of each */
+                snprintf(why, whylen, "the SignedData does not have the expected structure");
+                return 0;
+            }
             out->piece[out->n++] = (ks_blob){.data = t.start, .len = t.len};
             continue;
         }
@@ -418,7 +423,7 @@ static int ks_ats_cmp(const void *a, const void *b)
 }
 
 ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerInfo *si, const ks_blob *detached,
-                           time_t at, cJSON *sobj, ks_ts_json_fn tojson, ks_cades_archive_result *res)
+                           size_t ndetached, time_t at, cJSON *sobj, ks_ts_json_fn tojson, ks_cades_archive_result *res)
 {
     ks_result r = KS_E_NOMEM;
     ASN1_OBJECT *ats = OBJ_txt2obj(ks_atsv2_oid, 1);
@@ -461,7 +466,8 @@ ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerIn
     char why[200] = "";
     int walked = 0, dl = i2d_CMS_ContentInfo(cms, &der);
     if (dl > 0 && (data = calloc(1, sizeof *data)) != NULL) {
-        walked = ks_ats_walk(der, (size_t)dl, CMS_SignerInfo_get0_signature(si), detached, ats, data, why, sizeof why);
+        walked = ks_ats_walk(der, (size_t)dl, CMS_SignerInfo_get0_signature(si), detached, ndetached, ats, data, why,
+                             sizeof why);
     } else if (dl > 0) {
         r = KS_E_NOMEM;
         goto done;

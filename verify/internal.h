@@ -338,7 +338,8 @@ void ks_cades_values_free(ks_cades_values *v);
  * and reported in sobj's "timestamps" (type "archive", "validated_at").
  * next_at: the time the signer's older material (its signature
  * timestamps) is validated at; poe: the oldest verified genTime (a POE of
- * the signature too).  `detached`: the content when eContent is absent. */
+ * the signature too).  `detached`: the content when eContent is absent,
+ * in `ndetached` pieces (a PDF's two ByteRange ranges). */
 typedef struct ks_tsp_result ks_tsp_result;
 typedef cJSON *(*ks_ts_json_fn)(const ks_tsp_result *t, const char *type);
 typedef struct {
@@ -348,7 +349,7 @@ typedef struct {
     char tsa[256];
 } ks_cades_archive_result;
 ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerInfo *si, const ks_blob *detached,
-                           time_t at, cJSON *sobj, ks_ts_json_fn tojson, ks_cades_archive_result *res)
+                           size_t ndetached, time_t at, cJSON *sobj, ks_ts_json_fn tojson, ks_cades_archive_result *res)
     __attribute__((warn_unused_result));
 
 /* tsp.c: RFC 3161 time-stamp tokens (shared by CAdES, XAdES and PDF).

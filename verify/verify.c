@@ -495,7 +495,7 @@ done:
 }
 
 static ks_result ks_verify_signer(ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerInfo *si, const ASN1_OBJECT *ectype,
-                                  BIO *cmsbio, const ks_blob *detached, const ks_request *req,
+                                  BIO *cmsbio, const ks_blob *detached, size_t ndetached, const ks_request *req,
                                   const ks_path_input *pin, time_t at, cJSON *sobj, ks_status *st)
 {
     ks_result r = KS_E_NOMEM;
@@ -577,7 +577,7 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerI
     if (stands) {
         /* ES-A: the archive timestamps first, newest down; the signature
          * timestamps are then validated at the time they prove. */
-        if ((r = ks_cades_archive(ctx, cms, si, detached, at, sobj, ks_timestamp_json, &ar)) != KS_OK ||
+        if ((r = ks_cades_archive(ctx, cms, si, detached, ndetached, at, sobj, ks_timestamp_json, &ar)) != KS_OK ||
             (r = ks_signer_timestamps(ctx, si, ar.next_at, &poe)) != KS_OK)
             goto done;
         if (!poe.has && ar.has_poe) { /* an archive timestamp covers the signature value too */
@@ -769,7 +769,8 @@ static ks_result ks_verify_signature_once(ks_ctx *ctx, const ks_request *req, cJ
             goto done;
         }
         if ((r = ks_verify_signer(ctx, cms, sk_CMS_SignerInfo_value(sinfos, i), CMS_get0_eContentType(cms), cmsbio,
-                                  req->n_contents == 1 ? &req->contents[0] : NULL, req, &pin, at, sobj, &st)) !=
+                                  req->n_contents == 1 ? &req->contents[0] : NULL, req->n_contents == 1 ? 1 : 0, req,
+                                  &pin, at, sobj, &st)) !=
             KS_OK)
             goto done;
         if (!ks_verdict_status(sobj, &st)) {
@@ -876,9 +877,8 @@ ks_result ks_cms_verify_detached_parts(ks_ctx *ctx, const uint8_t *der, size_t d
     }
     ks_path_input pin = {.embedded = certs, .crls = crls};
     static const ks_request content_given = {0}; /* the content is here: no hash-only digests */
-    ks_blob detached = {.name = NULL, .data = content, .len = clen};
-    r = ks_verify_signer(ctx, cms, si, CMS_get0_eContentType(cms), cmsbio, &detached, &content_given, &pin, at, sobj,
-                         st);
+    r = ks_verify_signer(ctx, cms, si, CMS_get0_eContentType(cms), cmsbio, parts, nparts, &content_given, &pin, at,
+                         sobj, st);
 done:
     while (cmsbio != NULL && cmsbio != dcont) { /* the digest BIOs CMS_dataInit pushed */
         BIO *next = BIO_pop(cmsbio);
