@@ -39,7 +39,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissi
            -Wno-missing-field-initializers
 VERIFY_SRC := verify/util.c verify/config.c verify/input.c verify/certinfo.c verify/path.c \
               verify/verdict.c verify/revoke.c verify/ocsp.c verify/registry.c verify/fetch.c \
-              verify/status.c verify/verify.c verify/tsp.c verify/digest.c verify/jws.c
+              verify/status.c verify/verify.c verify/tsp.c verify/digest.c verify/jws.c verify/cades.c
 LIB_SRC    := $(VERIFY_SRC)
 HDRS       := verify/verify.h verify/internal.h
 TEST_SRC   := tests/test_unit.c tests/test_verify.c tests/test_ltv.c tests/test_digest.c tests/test_ocsp_vectors.c tests/test_revcache.c tests/test_oom.c

@@ -7,7 +7,11 @@
  *     no marker), against timestamp_anchors = the test PKI's TSA CA;
  *   - the same bytes as the id-aa-signatureTimeStampToken unsigned attribute
  *     of a valid CAdES signature (sig-attached-rsa.p7m), through
- *     ks_verify_signature: the attribute's walk, the report and the POE.
+ *     ks_verify_signature: the attribute's walk, the report and the POE;
+ *   - the same bytes as an archive-time-stamp v2 (verify/cades.c: the walk
+ *     over the SignedData's DER, the chain of timestamps), and as the
+ *     ES-X-L certificate-values and revocation-values attributes (their
+ *     ASN.1 templates, the OCSP re-encoding, the limits).
  * A token that verifies must say so with a genTime and an imprint that
  * matches; nothing else may pass.
  */
@@ -36,9 +40,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* The valid signature with `tok` as its signature timestamp. */
-static void fz_as_attribute(const uint8_t *tok, size_t len)
+/* The valid signature with `tok` as the value of unsigned attribute `oid`. */
+static void fz_as_attribute(const char *oid, const uint8_t *tok, size_t len)
 {
+    ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
     const unsigned char *p = fz_sig;
     CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)fz_siglen);
     CMS_SignerInfo *si = cms ? sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0) : NULL;
@@ -46,8 +51,9 @@ static void fz_as_attribute(const uint8_t *tok, size_t len)
     int n = 0;
     if (si == NULL)
         fz_die("sig-attached-rsa.p7m", "does not decode");
-    if (len > 0 && len < 65536 &&
-        CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, tok, (int)len) == 1)
+    if (obj == NULL)
+        fz_die("OBJ_txt2obj", oid);
+    if (len > 0 && len < 65536 && CMS_unsigned_add1_attr_by_OBJ(si, obj, V_ASN1_SEQUENCE, tok, (int)len) == 1)
         n = i2d_CMS_ContentInfo(cms, &der);
     if (n > 0) {
         ks_request req = {.signature = {.name = "fuzz.p7m", .data = der, .len = (size_t)n}};
@@ -58,6 +64,7 @@ static void fz_as_attribute(const uint8_t *tok, size_t len)
     }
     OPENSSL_free(der);
     CMS_ContentInfo_free(cms);
+    ASN1_OBJECT_free(obj);
     ks_openssl_drain(__func__);
 }
 
@@ -71,6 +78,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ks_tsp_verify(fz_ctx, data, toklen, &covered, 1, ks_ctx_now(fz_ctx), &t);
     if (t.indication == KS_TOTAL_PASSED && (!t.has_time || !t.imprint_ok))
         fz_die("ks_tsp_verify", "passed without a genTime or a matching imprint");
-    fz_as_attribute(data, toklen);
+    fz_as_attribute("1.2.840.113549.1.9.16.2.14", data, toklen); /* signature timestamp */
+    fz_as_attribute("1.2.840.113549.1.9.16.2.48", data, toklen); /* archive-time-stamp v2 */
+    fz_as_attribute("1.2.840.113549.1.9.16.2.23", data, toklen); /* certificate-values */
+    fz_as_attribute("1.2.840.113549.1.9.16.2.24", data, toklen); /* revocation-values */
     return 0;
 }

@@ -127,6 +127,19 @@ for f in t xl; do
         [ "$(jget "xades-$f" indication) $(jget "xades-$f" poe.source) $(jget "xades-$f" 'timestamps[0].type')" = \
             "TOTAL_PASSED signature_timestamp signature" ]
 done
+# Long-term validation (issue #20): ES-A (archive timestamps), ES-X-L and
+# ES-T signatures made by tests/test_ltv.c, at the validation time it names.
+mkdir -p "$T/ltv"
+if PKI=$P "${OUT:-build/rel}/tests/test_ltv" --emit "$T/ltv" >/dev/null 2>&1; then
+    LAT=$(cat "$T/ltv/ltv-at.txt")
+    for f in esa esa-twice esa-none revoked-after-ts xl; do
+        req "ltv-$f" -H 'Content-Type: application/pkcs7-mime' --data-binary "@$T/ltv/ltv-$f.p7m" "$B/api/v1/verify?at=$LAT"
+    done
+fi
+check "ES-A through the API: TOTAL_PASSED" [ "$(jget ltv-esa indication 2>/dev/null)" = TOTAL_PASSED ]
+check "ES-A: the archive timestamp is reported, and passed" \
+    [ "$(jq -r '[.signers[0].timestamps[] | select(.type == "archive") | .indication] | join(",")' "$A/ltv-esa.body" 2>/dev/null)" = TOTAL_PASSED ]
+check "ES-A without its archive timestamp: OUT_OF_BOUNDS_NO_POE" [ "$(jget ltv-esa-none subindication 2>/dev/null)" = OUT_OF_BOUNDS_NO_POE ]
 for f in "$P"/pdf/*.pdf; do # signed PDFs, of each outcome the PKI makes (format "pdf")
     req "pdf-$(basename "$f" .pdf)" -H 'Content-Type: application/pdf' --data-binary "@$f" "$B/api/v1/verify"
 done

@@ -62,6 +62,7 @@ static const t_config configs[] = {
 typedef enum { TS_NONE, TS_GOOD, TS_ROGUE, TS_TAMPERED, TS_OTHER_DATA, TS_TWICE_LATER_BAD } ts_kind;
 
 static const uint8_t doc[] = "SYNTHETIC TEST FILING -- NOT A REAL DOCUMENT\nlong-term validation\n";
+static const char *sign_md = "SHA256"; /* the signer's digest (test_sunset: SHA1) */
 
 /* An attached signature of doc by `who`, signingTime `signing`, with the
  * signature timestamp `kind` at genTime `gen`; DER in *out. */
@@ -72,7 +73,7 @@ static size_t make_sig(const char *who, time_t signing, ts_kind kind, time_t gen
     BIO *in = BIO_new_mem_buf(doc, (int)sizeof doc - 1);
     unsigned int fl = CMS_BINARY | CMS_PARTIAL;
     CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, fl);
-    CMS_SignerInfo *si = cms ? CMS_add1_signer(cms, cert, key, EVP_sha256(), fl) : NULL;
+    CMS_SignerInfo *si = cms ? CMS_add1_signer(cms, cert, key, EVP_get_digestbyname(sign_md), fl) : NULL;
     ASN1_TIME *st = ASN1_TIME_set(NULL, signing);
     uint8_t *tok = NULL;
     size_t toklen = 0;
@@ -441,6 +442,550 @@ static void test_embedded(void)
     }
 }
 
+/* ---------------- CAdES ES-X-L (RFC 5126 6.3.3, 6.3.4) ---------------- */
+
+/* DER building blocks, written here with OpenSSL's header writer and not
+ * with the decoder's templates, so a mistake in one is caught by the
+ * other: TLV(tag, class, the concatenated DER of `parts`). */
+static uint8_t *tlv(int tag, int xclass, const uint8_t *const *parts, const size_t *lens, size_t n, size_t *outlen)
+{
+    size_t body = 0;
+    for (size_t i = 0; i < n; i++)
+        body += lens[i];
+    int hl = ASN1_object_size(1, (int)body, tag) - (int)body;
+    uint8_t *out = malloc(body + (size_t)hl), *p = out;
+    if (out == NULL)
+        exit(2);
+    ASN1_put_object(&p, 1, (int)body, tag, xclass);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(p, parts[i], lens[i]);
+        p += lens[i];
+    }
+    *outlen = (size_t)(p - out);
+    return out;
+}
+
+static uint8_t *der_crl(X509_CRL *c, size_t *len)
+{
+    uint8_t *d = NULL;
+    int n = i2d_X509_CRL(c, &d);
+    if (n <= 0)
+        exit(2);
+    *len = (size_t)n;
+    return d;
+}
+
+/* The BasicOCSPResponse inside a DER OCSPResponse. */
+static uint8_t *der_basic(const uint8_t *resp, size_t rlen, size_t *len)
+{
+    const unsigned char *p = resp;
+    OCSP_RESPONSE *r = d2i_OCSP_RESPONSE(NULL, &p, (long)rlen);
+    OCSP_BASICRESP *bs = r ? OCSP_response_get1_basic(r) : NULL;
+    uint8_t *d = NULL;
+    int n = bs ? i2d_OCSP_BASICRESP(bs, &d) : -1;
+    if (n <= 0)
+        exit(2);
+    OCSP_BASICRESP_free(bs);
+    OCSP_RESPONSE_free(r);
+    *len = (size_t)n;
+    return d;
+}
+
+typedef enum { XL_NONE, XL_GOOD, XL_STALE, XL_FORGED, XL_MALFORMED, XL_CRL_ONLY } xl_kind;
+
+/* An ES-T by citizen-rsa (signature timestamp at `gen` by tsa), plus the
+ * ES-X-L values `kind`: certificate-values with the path's CA
+ * certificates, revocation-values with the CA CRLs and an OCSP answer
+ * about the signer a minute after `gen` (stale: of two days before). */
+static size_t make_xl(xl_kind kind, time_t gen, uint8_t **out)
+{
+    X509 *cert = load_cert("citizen-rsa");
+    EVP_PKEY *key = load_key("citizen-rsa");
+    BIO *in = BIO_new_mem_buf(doc, (int)sizeof doc - 1);
+    unsigned int fl = CMS_BINARY | CMS_PARTIAL;
+    CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, fl);
+    CMS_SignerInfo *si = cms ? CMS_add1_signer(cms, cert, key, EVP_sha256(), fl) : NULL;
+    ASN1_TIME *st = ASN1_TIME_set(NULL, gen - 60);
+    int n = 0;
+    *out = NULL;
+    if (si == NULL || st == NULL || CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, st->type, st, -1) != 1 ||
+        CMS_final(cms, in, NULL, CMS_BINARY) != 1)
+        goto done;
+    ASN1_OCTET_STRING *sv = CMS_SignerInfo_get0_signature(si);
+    size_t toklen = 0;
+    uint8_t *tok = make_token("tsa", ASN1_STRING_get0_data(sv), (size_t)ASN1_STRING_length(sv), gen, &toklen);
+    if (CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, tok, (int)toklen) != 1)
+        goto done;
+    OPENSSL_free(tok);
+    if (kind != XL_NONE) {
+        /* certificate-values: SEQUENCE OF Certificate */
+        static const char *const cas[] = {"cross-jpki-to-pref", "cross-gpki-to-jpki", "cross-ministry-to-gpki"};
+        uint8_t *cd[3];
+        size_t cl[3], cvlen = 0, rvlen = 0;
+        for (int i = 0; i < 3; i++) {
+            X509 *x = load_cert(cas[i]);
+            cd[i] = NULL;
+            int k = i2d_X509(x, &cd[i]);
+            if (k <= 0)
+                goto done;
+            cl[i] = (size_t)k;
+            X509_free(x);
+        }
+        uint8_t *cv = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, (const uint8_t *const *)cd, cl, 3, &cvlen);
+        /* revocation-values: SEQUENCE { [0] EXPLICIT SEQUENCE OF CRL, [1] EXPLICIT SEQUENCE OF BasicOCSPResponse } */
+        static const char *const crlf[] = {"jpki-bca", "gpki-bca", "ministry-ca"};
+        uint8_t *rd[3], *od[1], *parts[2];
+        size_t rl[3], ol[1], pl[2], l0 = 0, l1 = 0;
+        for (int i = 0; i < 3; i++) {
+            X509_CRL *c = kind == XL_FORGED && i == 0 ? forge_crl("jpki-bca-self", "jpki-bca") : load_crl(crlf[i]);
+            rd[i] = der_crl(c, &rl[i]);
+            X509_CRL_free(c);
+        }
+        size_t olen = 0;
+        uint8_t *resp = kind == XL_STALE
+                            ? make_ocsp("ocsp-responder", "pref-ca-self", cert, V_OCSP_CERTSTATUS_GOOD, 0,
+                                        gen - 2 * 86400, gen - 86400, &olen)
+                            : make_ocsp("ocsp-responder", "pref-ca-self", cert, V_OCSP_CERTSTATUS_GOOD, 0, gen + 60,
+                                        gen + 86400, &olen);
+        od[0] = der_basic(resp, olen, &ol[0]);
+        OPENSSL_free(resp);
+        uint8_t *seq0 = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, (const uint8_t *const *)rd, rl, 3, &l0);
+        uint8_t *seq1 = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, (const uint8_t *const *)od, ol, 1, &l1);
+        parts[0] = tlv(0, V_ASN1_CONTEXT_SPECIFIC, (const uint8_t *const *)&seq0, &l0, 1, &pl[0]);
+        parts[1] = tlv(1, V_ASN1_CONTEXT_SPECIFIC, (const uint8_t *const *)&seq1, &l1, 1, &pl[1]);
+        uint8_t *rv = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, (const uint8_t *const *)parts, pl,
+                          kind == XL_CRL_ONLY ? 1 : 2, &rvlen);
+        if (kind == XL_MALFORMED) { /* SEQUENCE { INTEGER 5 }: DER, but no RevocationValues */
+            static const uint8_t bad[] = {0x30, 0x03, 0x02, 0x01, 0x05};
+            memcpy(rv, bad, sizeof bad);
+            rvlen = sizeof bad;
+        }
+        if (CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_ets_certValues, V_ASN1_SEQUENCE, cv, (int)cvlen) != 1 ||
+            CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_ets_revocationValues, V_ASN1_SEQUENCE, rv,
+                                          (int)rvlen) != 1)
+            goto done;
+        for (int i = 0; i < 3; i++) {
+            OPENSSL_free(cd[i]);
+            OPENSSL_free(rd[i]);
+        }
+        OPENSSL_free(od[0]);
+        free(seq0);
+        free(seq1);
+        free(parts[0]);
+        free(parts[1]);
+        free(cv);
+        free(rv);
+    }
+    n = i2d_CMS_ContentInfo(cms, out);
+done:
+    if (n <= 0) {
+        ERR_print_errors_fp(stderr);
+        fprintf(stderr, "cannot make an ES-X-L\n");
+        exit(2);
+    }
+    ASN1_TIME_free(st);
+    CMS_ContentInfo_free(cms);
+    BIO_free(in);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    return (size_t)n;
+}
+
+/* Issue #20: ES-X-L while every responder is down, revocation `require`:
+ * the values the signature carries pass it with no fetch; stale or forged
+ * ones do not, and what could not be used is fetched for (and fails). */
+static void test_xl(void)
+{
+    static const struct {
+        const char *name;
+        xl_kind kind;
+        const char *indication, *sub;
+        int fetches;
+        const char *warning;
+    } xrows[] = {
+        {"es-x-l", XL_GOOD, "TOTAL_PASSED", NULL, 0, NULL},
+        {"es-t without values", XL_NONE, "INDETERMINATE", "TRY_LATER", 1, NULL},
+        {"es-x-l stale ocsp", XL_STALE, "INDETERMINATE", "TRY_LATER", 1, NULL},
+        {"es-x-l forged crl", XL_FORGED, "INDETERMINATE", "TRY_LATER", 1, NULL},
+        {"es-x-l crls only (no answer for the signer)", XL_CRL_ONLY, "INDETERMINATE", "TRY_LATER", 1, NULL},
+        {"es-x-l malformed revocation-values", XL_MALFORMED, "INDETERMINATE", "TRY_LATER", 1, "LTV_VALUES_MALFORMED"},
+    };
+    time_t gen = t_crl + 1800, at = gen + 30 * 86400L;
+    for (size_t i = 0; i < sizeof xrows / sizeof xrows[0]; i++) {
+        uint8_t *sig = NULL;
+        size_t len = make_xl(xrows[i].kind, gen, &sig);
+        ks_ctx *ctx = t_load_config(cfgdir, "ltv-offline");
+        ks_ctx_set_clock(ctx, fixed_clock, &at);
+        ks_request req = {.signature = {.name = xrows[i].name, .data = sig, .len = len}, .at = at, .has_at = 1};
+        cJSON *v = NULL;
+        double before = dead_fetches();
+        ks_result res = ks_verify_signature(ctx, &req, &v);
+        double fetched = dead_fetches() - before;
+        CHECK(res == KS_OK && v != NULL, "%s: %s", xrows[i].name, ks_result_name(res));
+        v = t_printed(v);
+        CHECK_STR(str_at(v, "indication"), xrows[i].indication, "%s: %s", xrows[i].name, str_at(v, "detail"));
+        CHECK_STR(str_at(v, "subindication"), xrows[i].sub, "%s", xrows[i].name);
+        CHECK(xrows[i].fetches ? fetched > 0 : fetched == 0, "%s: %.0f fetches", xrows[i].name, fetched);
+        char want[32];
+        ks_time_format(gen, want, sizeof want);
+        CHECK_STR(str_at(signer0(v), "best_signature_time"), want, "%s", xrows[i].name);
+        int warned = 0;
+        const cJSON *w;
+        cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(signer0(v), "warnings"))
+        {
+            warned |= t_str_eq(str_at(w, "code"), xrows[i].warning);
+        }
+        CHECK(warned == (xrows[i].warning != NULL), "%s: warning %s", xrows[i].name,
+              xrows[i].warning ? xrows[i].warning : "(none)");
+        cJSON_Delete(v);
+        ks_ctx_unref(ctx);
+        free(sig);
+    }
+}
+
+/* ---------------- CAdES ES-A (archive-time-stamp v2, RFC 5126 6.4.1) ---------------- */
+
+typedef struct {
+    uint8_t *p;
+    size_t len;
+} der_item;
+
+static int der_item_cmp(const void *a, const void *b)
+{
+    const der_item *x = a, *y = b;
+    int c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
+    return c != 0 ? c : x->len < y->len ? -1 : x->len > y->len ? 1 : 0;
+}
+
+/* Appends to a growing buffer. */
+static void put(uint8_t **buf, size_t *len, const uint8_t *p, size_t n)
+{
+    uint8_t *b = realloc(*buf, *len + n + 1);
+    if (b == NULL)
+        exit(2);
+    memcpy(b + *len, p, n);
+    *buf = b;
+    *len += n;
+}
+
+/* The DER SET OF `items` (sorted, X.690 11.6) as tag [tag] IMPLICIT, or
+ * the bare concatenation of the sorted items when tag < 0. */
+static void put_set(uint8_t **buf, size_t *len, der_item *items, size_t n, int tag)
+{
+    qsort(items, n, sizeof *items, der_item_cmp);
+    uint8_t *cat = NULL;
+    size_t catlen = 0;
+    for (size_t i = 0; i < n; i++)
+        put(&cat, &catlen, items[i].p, items[i].len);
+    if (tag < 0) {
+        put(buf, len, cat, catlen);
+    } else {
+        size_t l = 0;
+        const uint8_t *parts[1] = {cat};
+        uint8_t *w = tlv(tag, V_ASN1_CONTEXT_SPECIFIC, parts, &catlen, 1, &l);
+        put(buf, len, w, l);
+        free(w);
+    }
+    free(cat);
+}
+
+/* The data an archive-time-stamp v2 covers, built from OpenSSL's view of
+ * the signature (not from its encoding, as kensho does): encapContentInfo,
+ * certificates, the SignerInfo's fields and its unsigned attributes. */
+static uint8_t *ats_data(CMS_ContentInfo *cms, CMS_SignerInfo *si, size_t *outlen)
+{
+    uint8_t *buf = NULL, *d = NULL;
+    size_t len = 0, l1 = 0, l2 = 0;
+    int n;
+    /* encapContentInfo: SEQUENCE { id-data, [0] EXPLICIT OCTET STRING } */
+    ASN1_OCTET_STRING *content = *CMS_get0_content(cms);
+    uint8_t *oid = NULL, *oct = NULL;
+    int ol = i2d_ASN1_OBJECT(OBJ_nid2obj(NID_pkcs7_data), &oid), cl = i2d_ASN1_OCTET_STRING(content, &oct);
+    size_t ocl = (size_t)cl;
+    const uint8_t *p0[1] = {oct};
+    uint8_t *exp0 = tlv(0, V_ASN1_CONTEXT_SPECIFIC, p0, &ocl, 1, &l1);
+    const uint8_t *p1[2] = {oid, exp0};
+    size_t pl1[2] = {(size_t)ol, l1};
+    uint8_t *encap = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, p1, pl1, 2, &l2);
+    put(&buf, &len, encap, l2);
+    free(exp0);
+    free(encap);
+    OPENSSL_free(oid);
+    OPENSSL_free(oct);
+    /* certificates [0] IMPLICIT SET OF */
+    STACK_OF(X509) *certs = CMS_get1_certs(cms);
+    der_item items[64];
+    size_t ni = 0;
+    for (int i = 0; i < sk_X509_num(certs); i++) {
+        items[ni].p = NULL;
+        items[ni].len = (size_t)i2d_X509(sk_X509_value(certs, i), &items[ni].p);
+        ni++;
+    }
+    if (ni > 0)
+        put_set(&buf, &len, items, ni, 0);
+    for (size_t i = 0; i < ni; i++)
+        OPENSSL_free(items[i].p);
+    sk_X509_pop_free(certs, X509_free);
+    /* SignerInfo: version 1, sid (issuerAndSerialNumber), digestAlgorithm,
+     * signedAttrs [0], signatureAlgorithm, signature */
+    static const uint8_t v1[] = {0x02, 0x01, 0x01};
+    put(&buf, &len, v1, sizeof v1);
+    X509_NAME *issuer = NULL;
+    ASN1_INTEGER *sno = NULL;
+    ASN1_OCTET_STRING *keyid = NULL;
+    X509_ALGOR *dig = NULL, *sig = NULL;
+    CMS_SignerInfo_get0_signer_id(si, &keyid, &issuer, &sno);
+    CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, &sig);
+    uint8_t *nm = NULL, *sn = NULL;
+    const uint8_t *p2[2];
+    size_t pl2[2];
+    pl2[0] = (size_t)i2d_X509_NAME(issuer, &nm);
+    pl2[1] = (size_t)i2d_ASN1_INTEGER(sno, &sn);
+    p2[0] = nm;
+    p2[1] = sn;
+    uint8_t *sid = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, p2, pl2, 2, &l1);
+    put(&buf, &len, sid, l1);
+    free(sid);
+    OPENSSL_free(nm);
+    OPENSSL_free(sn);
+    n = i2d_X509_ALGOR(dig, &d);
+    put(&buf, &len, d, (size_t)n);
+    OPENSSL_free(d);
+    d = NULL;
+    ni = 0;
+    for (int i = 0; i < CMS_signed_get_attr_count(si); i++) {
+        items[ni].p = NULL;
+        items[ni].len = (size_t)i2d_X509_ATTRIBUTE(CMS_signed_get_attr(si, i), &items[ni].p);
+        ni++;
+    }
+    put_set(&buf, &len, items, ni, 0);
+    for (size_t i = 0; i < ni; i++)
+        OPENSSL_free(items[i].p);
+    n = i2d_X509_ALGOR(sig, &d);
+    put(&buf, &len, d, (size_t)n);
+    OPENSSL_free(d);
+    d = NULL;
+    n = i2d_ASN1_OCTET_STRING(CMS_SignerInfo_get0_signature(si), &d);
+    put(&buf, &len, d, (size_t)n);
+    OPENSSL_free(d);
+    /* every unsigned attribute there is (the new one is not yet) */
+    ni = 0;
+    for (int i = 0; i < CMS_unsigned_get_attr_count(si); i++) {
+        items[ni].p = NULL;
+        items[ni].len = (size_t)i2d_X509_ATTRIBUTE(CMS_unsigned_get_attr(si, i), &items[ni].p);
+        ni++;
+    }
+    put_set(&buf, &len, items, ni, -1);
+    for (size_t i = 0; i < ni; i++)
+        OPENSSL_free(items[i].p);
+    *outlen = len;
+    return buf;
+}
+
+typedef enum { A_NONE, A_ONE, A_IMPRINT, A_TWO } ats_kind;
+
+/* citizen-expired signs `signing`; tsa-old timestamps the signature at
+ * `g1`; then archive timestamps: A_ONE by tsa at g2; A_IMPRINT the same over
+ * data without the unsigned attributes (a wrong imprint); A_TWO by
+ * tsa-old at g2 and by tsa at g3 over it. */
+static size_t make_esa(ats_kind kind, time_t g1, time_t g2, time_t g3, uint8_t **out)
+{
+    X509 *cert = load_cert("citizen-expired");
+    EVP_PKEY *key = load_key("citizen-expired");
+    BIO *in = BIO_new_mem_buf(doc, (int)sizeof doc - 1);
+    unsigned int fl = CMS_BINARY | CMS_PARTIAL;
+    CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, fl);
+    CMS_SignerInfo *si = cms ? CMS_add1_signer(cms, cert, key, EVP_sha256(), fl) : NULL;
+    ASN1_TIME *st = ASN1_TIME_set(NULL, g1 - 60);
+    ASN1_OBJECT *atsv2 = OBJ_txt2obj("1.2.840.113549.1.9.16.2.48", 1);
+    int n = 0;
+    *out = NULL;
+    if (si == NULL || st == NULL || atsv2 == NULL ||
+        CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, st->type, st, -1) != 1 ||
+        CMS_final(cms, in, NULL, CMS_BINARY) != 1)
+        goto done;
+    ASN1_OCTET_STRING *sv = CMS_SignerInfo_get0_signature(si);
+    size_t toklen = 0;
+    uint8_t *tok = make_token("tsa-old", ASN1_STRING_get0_data(sv), (size_t)ASN1_STRING_length(sv), g1, &toklen);
+    if (CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, tok, (int)toklen) != 1)
+        goto done;
+    OPENSSL_free(tok);
+    for (int k = 0; kind != A_NONE && k < (kind == A_TWO ? 2 : 1); k++) {
+        size_t dl = 0;
+        uint8_t *data = ats_data(cms, si, &dl);
+        if (kind == A_IMPRINT)
+            data[dl - 1] ^= 0x01;
+        const char *tsa = kind == A_TWO && k == 0 ? "tsa-old" : "tsa";
+        tok = make_token(tsa, data, dl, kind == A_TWO && k == 1 ? g3 : g2, &toklen);
+        free(data);
+        if (CMS_unsigned_add1_attr_by_OBJ(si, atsv2, V_ASN1_SEQUENCE, tok, (int)toklen) != 1)
+            goto done;
+        OPENSSL_free(tok);
+    }
+    n = i2d_CMS_ContentInfo(cms, out);
+done:
+    if (n <= 0) {
+        ERR_print_errors_fp(stderr);
+        fprintf(stderr, "cannot make an ES-A\n");
+        exit(2);
+    }
+    ASN1_OBJECT_free(atsv2);
+    ASN1_TIME_free(st);
+    CMS_ContentInfo_free(cms);
+    BIO_free(in);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    return (size_t)n;
+}
+
+/*
+ * Issue #20 item 1: the chain of timestamps from the newest down.
+ * citizen-expired's certificate expired two years ago; tsa-old's 100 days
+ * ago.  The signature was timestamped by tsa-old a month before the
+ * signer's certificate expired (g1).  Alone, that token proves nothing
+ * today (its TSA has expired); under an archive timestamp made while
+ * tsa-old was valid, it is validated at that time and proves g1.
+ */
+static void test_esa(void)
+{
+    time_t now = t_at, g1 = t_expired - 30 * 86400L, g2 = t_expired + 365 * 86400L;
+    static const struct {
+        const char *name;
+        ats_kind kind;
+        long g2_from_now; /* 0: g2 above; else the last archive timestamp at now - this */
+        const char *indication, *sub;
+        int poe_g1;              /* best_signature_time is g1 */
+        const char *archive_ind; /* timestamps[0] (the newest archive timestamp), or NULL */
+        const char *sig_ind;     /* the signature timestamp */
+        const char *reason;
+    } arows[] = {
+        {"es-t, expired TSA", A_NONE, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0, NULL, "INDETERMINATE", NULL},
+        {"es-a", A_ONE, 0, "TOTAL_PASSED", NULL, 1, "TOTAL_PASSED", "TOTAL_PASSED", "EXPIRED_AFTER_POE"},
+        /* Made after tsa-old expired: the token is validated then, and fails;
+         * the archive timestamp's own POE is after the signer's expiry, and
+         * the claimed signingTime before it proves nothing. */
+        {"es-a too late", A_ONE, 50 * 86400L, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0, "TOTAL_PASSED", "INDETERMINATE", NULL},
+        {"es-a wrong imprint", A_IMPRINT, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0, "TOTAL_FAILED",
+         "INDETERMINATE", NULL},
+        /* tsa-old's own archive timestamp at g2, re-timestamped by tsa 120
+         * days ago (tsa-old still valid): the chain holds down to g1. */
+        {"es-a twice", A_TWO, 120 * 86400L, "TOTAL_PASSED", NULL, 1, "TOTAL_PASSED", "TOTAL_PASSED",
+         "EXPIRED_AFTER_POE"},
+        /* Re-timestamped 50 days ago, after tsa-old expired: the older
+         * archive timestamp and the signature timestamp fail. */
+        {"es-a twice, too late", A_TWO, 50 * 86400L, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0, "TOTAL_PASSED", "INDETERMINATE",
+         NULL},
+    };
+    for (size_t i = 0; i < sizeof arows / sizeof arows[0]; i++) {
+        time_t last = arows[i].g2_from_now ? now - arows[i].g2_from_now : g2;
+        uint8_t *sig = NULL;
+        size_t len = arows[i].kind == A_TWO ? make_esa(A_TWO, g1, g2, last, &sig)
+                                            : make_esa(arows[i].kind, g1, last, 0, &sig);
+        ks_ctx *ctx = t_load_config(cfgdir, "ltv");
+        ks_request req = {.signature = {.name = arows[i].name, .data = sig, .len = len}, .at = now, .has_at = 1};
+        cJSON *v = NULL;
+        ks_result res = ks_verify_signature(ctx, &req, &v);
+        CHECK(res == KS_OK && v != NULL, "%s: %s", arows[i].name, ks_result_name(res));
+        v = t_printed(v);
+        const cJSON *s = signer0(v), *tss = cJSON_GetObjectItemCaseSensitive(s, "timestamps"), *t;
+        CHECK_STR(str_at(v, "indication"), arows[i].indication, "%s: %s", arows[i].name, str_at(v, "detail"));
+        CHECK_STR(str_at(v, "subindication"), arows[i].sub, "%s", arows[i].name);
+        char want[32];
+        ks_time_format(g1, want, sizeof want);
+        if (arows[i].poe_g1)
+            CHECK_STR(str_at(s, "best_signature_time"), want, "%s", arows[i].name);
+        else
+            CHECK(!t_str_eq(str_at(s, "best_signature_time"), want), "%s: no POE at g1", arows[i].name);
+        const char *arch = NULL, *sigts = NULL;
+        cJSON_ArrayForEach(t, tss)
+        {
+            if (t_str_eq(str_at(t, "type"), "archive") && arch == NULL)
+                arch = str_at(t, "indication");
+            if (t_str_eq(str_at(t, "type"), "signature"))
+                sigts = str_at(t, "indication");
+        }
+        CHECK_STR(arch, arows[i].archive_ind, "%s: the newest archive timestamp", arows[i].name);
+        CHECK_STR(sigts, arows[i].sig_ind, "%s: the signature timestamp", arows[i].name);
+        if (arows[i].reason != NULL)
+            CHECK(has_reason(v, arows[i].reason), "%s: reason %s", arows[i].name, arows[i].reason);
+        cJSON_Delete(v);
+        ks_ctx_unref(ctx);
+        free(sig);
+    }
+}
+
+/* ---------------- algorithms.sunset ---------------- */
+
+/*
+ * Issue #20 item 4: a SHA-1 signature is acceptable only when a timestamp
+ * made with strong algorithms proves it existed before SHA-1's sunset.
+ * The sunset is set around the timestamp's genTime; the default (the end
+ * of 2009) is long before it.
+ */
+static void test_sunset(void)
+{
+    static const struct {
+        const char *name;
+        ts_kind ts;
+        long sunset_from_gen; /* 0: the default sunset */
+        const char *indication, *sub;
+        int warned;
+    } srows[] = {
+        {"sha1 timestamped before its sunset", TS_GOOD, 86400, "TOTAL_PASSED", NULL, 1},
+        {"sha1 timestamped after its sunset", TS_GOOD, -86400, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE", 0},
+        {"sha1 timestamped after the default sunset (2009)", TS_GOOD, 0, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE", 0},
+        {"sha1 without a timestamp", TS_NONE, 86400, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE", 0},
+        {"sha1 with an untrusted TSA's timestamp", TS_ROGUE, 86400, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE", 0},
+        {"sha1 with a tampered timestamp", TS_TAMPERED, 86400, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE", 0},
+        /* citizen-legacy's certificate is signed with SHA-1 by its CA and
+         * has a 1024-bit RSA key (the signature itself uses SHA-256): the
+         * path, not the signature, needs the sunset. */
+        {"legacy certificate timestamped before the sunset", TS_GOOD, 86400, "TOTAL_PASSED", NULL, 1},
+        {"legacy certificate timestamped after the sunset", TS_GOOD, -86400, "INDETERMINATE",
+         "CRYPTO_CONSTRAINTS_FAILURE", 0},
+    };
+    time_t gen = t_crl + 1800;
+    for (size_t i = 0; i < sizeof srows / sizeof srows[0]; i++) {
+        char json[2048], sun[128] = "", path[PATH_MAX + 64], date[32];
+        if (srows[i].sunset_from_gen != 0) {
+            ks_time_format(gen + srows[i].sunset_from_gen, date, sizeof date);
+            snprintf(sun, sizeof sun, ", \"algorithms\": {\"sunset\": {\"sha1\": \"%s\", \"rsa-1024\": \"%s\"}}", date,
+                     date);
+        }
+        snprintf(json, sizeof json,
+                 "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"], " CRLS
+                 ", \"accept_policies\": [\"1.2.392.200149.8.5.1.1.20\"], \"timestamp_anchors\": [\"@PKI@/tsa-ca.pem\"]%s}",
+                 sun);
+        snprintf(path, sizeof path, "%s/sunset-%zu.json", cfgdir, i);
+        if (!t_write_template(path, json, pki))
+            exit(2);
+        ks_ctx *ctx = t_load_ctx(path);
+        uint8_t *sig = NULL;
+        int legacy = strstr(srows[i].name, "legacy") != NULL;
+        sign_md = legacy ? "SHA256" : "SHA1";
+        size_t len = make_sig(legacy ? "citizen-legacy" : "citizen-rsa", gen - 60, srows[i].ts, gen, &sig);
+        sign_md = "SHA256";
+        ks_request req = {.signature = {.name = srows[i].name, .data = sig, .len = len}, .at = t_at, .has_at = 1};
+        cJSON *v = NULL;
+        ks_result res = ks_verify_signature(ctx, &req, &v);
+        CHECK(res == KS_OK && v != NULL, "%s: %s", srows[i].name, ks_result_name(res));
+        v = t_printed(v);
+        CHECK_STR(str_at(v, "indication"), srows[i].indication, "%s: %s", srows[i].name, str_at(v, "detail"));
+        CHECK_STR(str_at(v, "subindication"), srows[i].sub, "%s", srows[i].name);
+        int warned = 0;
+        const cJSON *w;
+        cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(signer0(v), "warnings"))
+        {
+            warned |= t_str_eq(str_at(w, "code"), "WEAK_ALGORITHM_BEFORE_SUNSET");
+        }
+        CHECK(warned == srows[i].warned, "%s: WEAK_ALGORITHM_BEFORE_SUNSET", srows[i].name);
+        CHECK_STR(str_at(signer0(v), "digest_algorithm"), legacy ? "sha256" : "sha1", "%s", srows[i].name);
+        cJSON_Delete(v);
+        ks_ctx_unref(ctx);
+        free(sig);
+    }
+}
+
 /* ---------------- all or nothing under allocation failure ---------------- */
 
 static long oom_count, oom_at;
@@ -462,6 +1007,8 @@ static char *printed(cJSON *v)
  * (which only the checks of every builder call notice).  Each run answers
  * KS_E_NOMEM with no verdict or the undisturbed verdict exactly: a pass
  * without its timestamps, POE or reasons would be the fail-open. */
+static void oom_run(const char *name, const uint8_t *sig, size_t len, const char *must);
+
 static void test_oom(const char *name)
 {
     const struct row *r = NULL;
@@ -474,12 +1021,20 @@ static void test_oom(const char *name)
     time_t gen = row_gen(r);
     uint8_t *sig = NULL;
     size_t len = make_sig(r->signer, gen - 60, r->ts, gen, &sig);
-    ks_ctx *ctx = t_load_config(cfgdir, r->config);
-    ks_request req = {.signature = {.name = r->name, .data = sig, .len = len}, .at = t_at, .has_at = 1};
+    oom_run(name, sig, len, "\"REVOKED_AFTER_POE\"");
+    free(sig);
+}
+
+/* Every allocation of one verification failed in turn: KS_E_NOMEM and no
+ * verdict, or the very verdict of the undisturbed run (which holds `must`). */
+static void oom_run(const char *name, const uint8_t *sig, size_t len, const char *must)
+{
+    ks_ctx *ctx = t_load_config(cfgdir, "ltv");
+    ks_request req = {.signature = {.name = name, .data = sig, .len = len}, .at = t_at, .has_at = 1};
     cJSON *v = NULL;
     CHECK(ks_verify_signature(ctx, &req, &v) == KS_OK, "%s: undisturbed", name);
     char *want = printed(v);
-    CHECK(want != NULL && strstr(want, "\"REVOKED_AFTER_POE\"") != NULL, "%s: the undisturbed verdict", name);
+    CHECK(want != NULL && strstr(want, must) != NULL, "%s: the undisturbed verdict", name);
     int nomem = 0, same = 0, wrong = 0;
     for (int raw = 0; raw < 2; raw++) {
         for (long n = 1; n < 100000; n++) {
@@ -511,6 +1066,15 @@ static void test_oom(const char *name)
           wrong, nomem, same);
     free(want);
     ks_ctx_unref(ctx);
+}
+
+/* The same for an ES-A: archive timestamps, then the signature timestamp
+ * at the time they prove. */
+static void test_oom_esa(void)
+{
+    uint8_t *sig = NULL;
+    size_t len = make_esa(A_ONE, t_expired - 30 * 86400L, t_expired + 365 * 86400L, 0, &sig);
+    oom_run("es-a", sig, len, "\"archive\"");
     free(sig);
 }
 
@@ -575,27 +1139,87 @@ static void test_tsp_direct(void)
     free(bad);
 }
 
-/* For tests/test_cli.sh: the signatures of the table and the time. */
-static int emit(const char *dir)
+/* Writes `len` bytes (or a line of text when len is 0) to dir/name. */
+static int emit_file(const char *dir, const char *name, const void *data, size_t len)
 {
     char path[PATH_MAX + 64];
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    size_t n = len ? len : strlen(data);
+    int ok = f != NULL && fwrite(data, 1, n, f) == n && (len != 0 || fputc('\n', f) != EOF);
+    return f != NULL && fclose(f) == 0 && ok;
+}
+
+static int emit_time(const char *dir, const char *name, time_t t)
+{
+    char buf[32];
+    ks_time_format(t, buf, sizeof buf);
+    return emit_file(dir, name, buf, 0);
+}
+
+/* For tests/test_cli.sh and tests/conformance/ltv.py: the signatures of
+ * the tables and their times (validation times, sunset dates). */
+static int emit(const char *dir)
+{
+    char name[128];
+    int ok = 1;
+    for (size_t i = 0; ok && i < sizeof rows / sizeof rows[0]; i++) {
         uint8_t *sig = NULL;
         time_t gen = row_gen(&rows[i]);
         size_t len = make_sig(rows[i].signer, gen - 60, rows[i].ts, gen, &sig);
-        snprintf(path, sizeof path, "%s/ltv-%s.p7m", dir, rows[i].name);
-        FILE *f = fopen(path, "wb");
-        if (f == NULL || fwrite(sig, 1, len, f) != len || fclose(f) != 0)
-            return 2;
+        snprintf(name, sizeof name, "ltv-%s.p7m", rows[i].name);
+        ok = emit_file(dir, name, sig, len);
         free(sig);
     }
-    char at[32];
-    ks_time_format(t_at, at, sizeof at);
-    snprintf(path, sizeof path, "%s/ltv-at.txt", dir);
-    FILE *f = fopen(path, "w");
-    if (f == NULL || fprintf(f, "%s\n", at) < 0 || fclose(f) != 0)
-        return 2;
-    return 0;
+    ok = ok && emit_time(dir, "ltv-at.txt", t_at);
+    /* ES-X-L, checked a month after its POE with every responder down. */
+    static const struct {
+        const char *name;
+        xl_kind kind;
+    } xl[] = {{"xl", XL_GOOD}, {"xl-none", XL_NONE}, {"xl-stale", XL_STALE}, {"xl-forged", XL_FORGED}};
+    time_t xgen = t_crl + 1800;
+    for (size_t i = 0; ok && i < sizeof xl / sizeof xl[0]; i++) {
+        uint8_t *sig = NULL;
+        size_t len = make_xl(xl[i].kind, xgen, &sig);
+        snprintf(name, sizeof name, "ltv-%s.p7m", xl[i].name);
+        ok = emit_file(dir, name, sig, len);
+        free(sig);
+    }
+    ok = ok && emit_time(dir, "ltv-at-xl.txt", xgen + 30 * 86400L);
+    /* ES-A (test_esa's instants), checked at t_at. */
+    time_t g1 = t_expired - 30 * 86400L, g2 = t_expired + 365 * 86400L;
+    static const struct {
+        const char *name;
+        ats_kind kind;
+        long last_from_now;
+    } esa[] = {{"esa", A_ONE, 0}, {"esa-none", A_NONE, 0}, {"esa-imprint", A_IMPRINT, 0},
+               {"esa-twice", A_TWO, 120 * 86400L}, {"esa-twice-late", A_TWO, 50 * 86400L}};
+    for (size_t i = 0; ok && i < sizeof esa / sizeof esa[0]; i++) {
+        uint8_t *sig = NULL;
+        time_t last = esa[i].last_from_now ? t_at - esa[i].last_from_now : g2;
+        size_t len = esa[i].kind == A_TWO ? make_esa(A_TWO, g1, g2, last, &sig) : make_esa(esa[i].kind, g1, last, 0, &sig);
+        snprintf(name, sizeof name, "ltv-%s.p7m", esa[i].name);
+        ok = emit_file(dir, name, sig, len);
+        free(sig);
+    }
+    /* SHA-1 signatures timestamped at sgen; the sunset a day after or before. */
+    time_t sgen = t_crl + 1800;
+    static const struct {
+        const char *name;
+        ts_kind ts;
+    } sha1[] = {{"sha1-ts", TS_GOOD}, {"sha1-nots", TS_NONE}};
+    for (size_t i = 0; ok && i < sizeof sha1 / sizeof sha1[0]; i++) {
+        uint8_t *sig = NULL;
+        sign_md = "SHA1";
+        size_t len = make_sig("citizen-rsa", sgen - 60, sha1[i].ts, sgen, &sig);
+        sign_md = "SHA256";
+        snprintf(name, sizeof name, "ltv-%s.p7m", sha1[i].name);
+        ok = emit_file(dir, name, sig, len);
+        free(sig);
+    }
+    ok = ok && emit_time(dir, "ltv-sunset-later.txt", sgen + 86400) &&
+         emit_time(dir, "ltv-sunset-earlier.txt", sgen - 86400);
+    return ok ? 0 : 2;
 }
 
 int main(int argc, char **argv)
@@ -608,6 +1232,10 @@ int main(int argc, char **argv)
     test_tsp_direct();
     test_rows();
     test_embedded();
+    test_xl();
+    test_esa();
+    test_sunset();
     test_oom("revoked-two-ts");
+    test_oom_esa();
     return t_done("test_ltv");
 }

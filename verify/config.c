@@ -33,8 +33,17 @@ static const ks_limits ks_default_limits = {
     .max_paths = 32,
 };
 
-static const ks_algpolicy ks_default_alg = {
-    .min_rsa_bits = 2048, .min_ec_bits = 256, .min_dsa_bits = 2048, .allow_sha1 = 0, .allow_md5 = 0};
+/* Sunsets: the end of 2009 for SHA-1 in signatures and for 1024-bit RSA,
+ * as ETSI TS 102 176-1 set them and TS 119 312 (and EU DSS's default
+ * validation policy) keep them (README "Algorithm sunset"). */
+#define KS_SUNSET_2010 ((time_t)1262304000) /* 2010-01-01T00:00:00Z */
+static const ks_algpolicy ks_default_alg = {.min_rsa_bits = 2048,
+                                            .min_ec_bits = 256,
+                                            .min_dsa_bits = 2048,
+                                            .allow_sha1 = 0,
+                                            .allow_md5 = 0,
+                                            .sunset_sha1 = KS_SUNSET_2010,
+                                            .sunset_rsa1024 = KS_SUNSET_2010};
 
 typedef struct {
     char *msg; /* first error wins */
@@ -505,10 +514,41 @@ static int ks_cfg_limits(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
     return 1;
 }
 
+/* algorithms.sunset: {"sha1": "YYYY-MM-DD" | RFC 3339 | null, "rsa-1024": ...}. */
+static int ks_cfg_sunset(ks_cfgerr *e, const cJSON *o, ks_ctx *ctx)
+{
+    static const char *const known[] = {"sha1", "rsa-1024", NULL};
+    const cJSON *sun = cJSON_GetObjectItemCaseSensitive(o, "sunset"), *it;
+    if (sun == NULL)
+        return 1;
+    if (!cJSON_IsObject(sun))
+        return ks_cfg_fail(e, "key \"algorithms.sunset\": must be an object");
+    if (!ks_cfg_known(e, sun, "algorithms.sunset", known))
+        return 0;
+    cJSON_ArrayForEach(it, sun)
+    {
+        time_t *dst = strcmp(it->string, "sha1") == 0 ? &ctx->alg.sunset_sha1 : &ctx->alg.sunset_rsa1024;
+        char buf[64];
+        const char *v = cJSON_GetStringValue(it);
+        if (cJSON_IsNull(it)) {
+            *dst = 0;
+            continue;
+        }
+        if (v != NULL && strlen(v) == 10)
+            snprintf(buf, sizeof buf, "%sT00:00:00Z", v);
+        else
+            snprintf(buf, sizeof buf, "%s", v != NULL ? v : "");
+        if (v == NULL || strlen(v) >= 40 || ks_time_parse(buf, dst) != KS_OK)
+            return ks_cfg_fail(e, "key \"algorithms.sunset.%s\": must be a date (YYYY-MM-DD or RFC 3339) or null",
+                               it->string);
+    }
+    return 1;
+}
+
 static int ks_cfg_algorithms(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
 {
     static const char *const known[] = {"min_rsa_bits", "min_ec_bits", "min_dsa_bits", "allow_sha1",
-                                        "allow_md5", NULL};
+                                        "allow_md5", "sunset", NULL};
     ctx->alg = ks_default_alg;
     const cJSON *o;
     if (!ks_cfg_object(e, root, "algorithms", &o) || o == NULL)
@@ -520,7 +560,7 @@ static int ks_cfg_algorithms(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
         !ks_cfg_int(e, o, "min_ec_bits", "algorithms.min_ec_bits", 160, 571, &ec) ||
         !ks_cfg_int(e, o, "min_dsa_bits", "algorithms.min_dsa_bits", 512, 16384, &dsa) ||
         !ks_cfg_bool(e, o, "allow_sha1", "algorithms.allow_sha1", &ctx->alg.allow_sha1) ||
-        !ks_cfg_bool(e, o, "allow_md5", "algorithms.allow_md5", &ctx->alg.allow_md5))
+        !ks_cfg_bool(e, o, "allow_md5", "algorithms.allow_md5", &ctx->alg.allow_md5) || !ks_cfg_sunset(e, o, ctx))
         return 0;
     ctx->alg.min_rsa_bits = (int)rsa;
     ctx->alg.min_ec_bits = (int)ec;
@@ -584,6 +624,17 @@ static cJSON *ks_policy_summary(const ks_ctx *ctx)
     cJSON_AddNumberToObject(alg, "min_rsa_bits", ctx->alg.min_rsa_bits);
     cJSON_AddNumberToObject(alg, "min_ec_bits", ctx->alg.min_ec_bits);
     cJSON_AddBoolToObject(alg, "allow_sha1", ctx->alg.allow_sha1);
+    cJSON *sun = cJSON_AddObjectToObject(alg, "sunset");
+    const time_t sunsets[2] = {ctx->alg.sunset_sha1, ctx->alg.sunset_rsa1024};
+    const char *const sunset_names[2] = {"sha1", "rsa-1024"};
+    for (int i = 0; i < 2; i++) {
+        char tb[32];
+        ks_time_format(sunsets[i], tb, sizeof tb);
+        if (sunsets[i] != 0)
+            cJSON_AddStringToObject(sun, sunset_names[i], tb);
+        else
+            cJSON_AddNullToObject(sun, sunset_names[i]);
+    }
     cJSON_AddNumberToObject(p, "trust_anchors", sk_X509_num(ctx->anchors));
     cJSON_AddNumberToObject(p, "timestamp_anchors", sk_X509_num(ctx->ts_anchors));
     return p;

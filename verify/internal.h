@@ -37,6 +37,17 @@ typedef struct {
     int min_dsa_bits;
     int allow_sha1;
     int allow_md5;
+    /* algorithms.sunset (ETSI EN 319 102-1 5.2.8 with the dates of ETSI TS
+     * 119 312): a weak algorithm refused above is still accepted for an
+     * object proven (by a timestamp made with strong algorithms) to have
+     * existed before its date.  0: no sunset, always refused. */
+    time_t sunset_sha1;
+    time_t sunset_rsa1024;
+    /* Set only in a sunset-relaxed copy (ks_alg_sunset_ctx), read only for
+     * the certificates of a path (keys, certificate signatures): evidence
+     * (OCSP, CRLs, tokens) is always judged by the fields above. */
+    int path_allow_sha1;
+    int path_min_rsa_bits; /* 0: min_rsa_bits */
 } ks_algpolicy;
 
 typedef struct {
@@ -201,6 +212,15 @@ void ks_path_check_crls(const ks_ctx *ctx, STACK_OF(X509) *chain, STACK_OF(X509_
                         const time_t *claimed, const unsigned char *established, int tolerate_missing,
                         const ks_crl_past *past, unsigned char *missing, ks_path_result *res);
 ks_cert_source ks_path_source(const ks_ctx *ctx, const ks_path_input *in, X509 *x);
+/* algorithms.sunset: a copy of *ctx (into *relaxed) whose policy for the
+ * certificates of a path also accepts what a proof of existence at `poe`
+ * makes acceptable (SHA-1 certificate signatures, RSA keys down to 1024
+ * bits, each before its sunset), with no validation cache (its results
+ * must never be served to a strict validation) and no revocation cache
+ * (which would keep a pointer to the copy).  It lives on the caller's
+ * stack for one validation.  1 when anything was relaxed, 0 when
+ * *relaxed is not to be used. */
+int ks_alg_sunset_ctx(const ks_ctx *ctx, time_t poe, ks_ctx *relaxed);
 /* Algorithm policy on a key; 1 acceptable. */
 int ks_alg_key_ok(const ks_ctx *ctx, EVP_PKEY *pk, char *why, size_t whylen);
 int ks_alg_digest_ok(const ks_ctx *ctx, int md_nid);
@@ -291,6 +311,47 @@ ks_result ks_check_signing_cert_poe(ks_ctx *ctx, X509 *cert, const ks_path_input
                                     const time_t *claimed, const time_t *poe, cJSON *obj,
                                     ks_status *st) __attribute__((warn_unused_result));
 
+/* cades.c: CAdES ES-X-L values of one signer (RFC 5126 6.3.3, 6.3.4).
+ * `pin` is the signer's path input: `base` (the message's certificates,
+ * CRLs and any enclosing object's OCSP answers) plus the certificates of
+ * id-aa-ets-certValues as path candidates and the CRLs and OCSP answers of
+ * id-aa-ets-revocationValues as embedded evidence.  A malformed or
+ * repeated attribute is ignored and flagged (`malformed`).  KS_E_LIMIT
+ * past limits.max_certs / max_crls; KS_E_NOMEM.  Free with
+ * ks_cades_values_free (also after a failure). */
+typedef struct {
+    ks_path_input pin;
+    STACK_OF(X509) *certs;
+    STACK_OF(X509_CRL) *crls;
+    ks_blob *ocsps; /* DER OCSPResponses; [n_base, n_ocsps) owned */
+    size_t n_ocsps, n_base;
+    int has_cert_values, has_revocation_values, malformed;
+} ks_cades_values;
+ks_result ks_cades_values_get(const ks_ctx *ctx, CMS_SignerInfo *si, const ks_path_input *base, ks_cades_values *v);
+void ks_cades_values_free(ks_cades_values *v);
+
+/* cades.c: ES-A archive timestamps (archive-time-stamp v2,
+ * id-aa-ets-archiveTimestampV2 1.2.840.113549.1.9.16.2.48, RFC 5126 6.4.1;
+ * the data covered: cades.c ks_ats_walk).  Every one of the signer's is
+ * verified, newest first: the newest with its TSA path at `at`, each older
+ * one at the genTime of the last that passed (ETSI EN 319 102-1 5.6.2.5),
+ * and reported in sobj's "timestamps" (type "archive", "validated_at").
+ * next_at: the time the signer's older material (its signature
+ * timestamps) is validated at; poe: the oldest verified genTime (a POE of
+ * the signature too).  `detached`: the content when eContent is absent,
+ * in `ndetached` pieces (a PDF's two ByteRange ranges). */
+typedef struct ks_tsp_result ks_tsp_result;
+typedef cJSON *(*ks_ts_json_fn)(const ks_tsp_result *t, const char *type);
+typedef struct {
+    time_t next_at;
+    time_t poe;
+    int has_poe;
+    char tsa[256];
+} ks_cades_archive_result;
+ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerInfo *si, const ks_blob *detached,
+                           size_t ndetached, time_t at, cJSON *sobj, ks_ts_json_fn tojson, ks_cades_archive_result *res)
+    __attribute__((warn_unused_result));
+
 /* tsp.c: RFC 3161 time-stamp tokens (shared by CAdES, XAdES and PDF).
  * The verdict on one token: TOTAL_PASSED only when it proves that the data
  * existed at `time` (signature, ESS binding of the TSA certificate, its
@@ -299,7 +360,7 @@ ks_result ks_check_signing_cert_poe(ks_ctx *ctx, X509 *cert, const ks_path_input
  * time, messageImprint over the data).  `time`/`has_time`, `tsa` and
  * `imprint_ok` are filled as far as the token decodes, also on failure, so
  * a failing token can be reported. */
-typedef struct {
+struct ks_tsp_result {
     ks_indication indication;
     ks_subindication sub;
     char detail[256];
@@ -307,7 +368,7 @@ typedef struct {
     int has_time;
     char tsa[256];  /* the TSA certificate's subject (RFC 2253), "" unknown */
     int imprint_ok; /* messageImprint == hash(data) with an accepted digest */
-} ks_tsp_result;
+};
 /* Verifies the DER token `der` (exact length) over the concatenation of the
  * `ndata` pieces of `data` (a PDF's two ByteRange ranges, a CMS signature
  * value), with the TSA path validated at `at`. */
@@ -327,6 +388,7 @@ typedef struct {
     int has;       /* a verified one */
     time_t time;   /* the earliest verified genTime */
     char tsa[256]; /* its TSA */
+    const char *source; /* "poe"."source"; NULL: "signature_timestamp" */
 } ks_poe;
 /* Sets "timestamps" of sobj to [] (replacing one already there). */
 ks_result ks_poe_init(ks_poe *p, cJSON *sobj) __attribute__((warn_unused_result));

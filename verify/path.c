@@ -71,6 +71,26 @@ int ks_alg_digest_ok(const ks_ctx *ctx, int md_nid)
     }
 }
 
+int ks_alg_sunset_ctx(const ks_ctx *ctx, time_t poe, ks_ctx *relaxed)
+{
+    int any = 0;
+    memcpy(relaxed, ctx, sizeof *relaxed); /* read-only use by one validation */
+    /* Neither cache: the validation cache must not serve relaxed results
+     * to strict validations, and the revocation cache keeps its ops->arg
+     * (the context) for background refreshes, past this copy's life. */
+    relaxed->vcache = NULL;
+    relaxed->cache = NULL;
+    if (!ctx->alg.allow_sha1 && ctx->alg.sunset_sha1 != 0 && poe < ctx->alg.sunset_sha1) {
+        relaxed->alg.path_allow_sha1 = 1;
+        any = 1;
+    }
+    if (ctx->alg.min_rsa_bits > 1024 && ctx->alg.sunset_rsa1024 != 0 && poe < ctx->alg.sunset_rsa1024) {
+        relaxed->alg.path_min_rsa_bits = 1024;
+        any = 1;
+    }
+    return any;
+}
+
 int ks_alg_key_ok(const ks_ctx *ctx, EVP_PKEY *pk, char *why, size_t whylen)
 {
     if (pk == NULL) {
@@ -115,7 +135,11 @@ static int ks_alg_chain_ok(const ks_ctx *ctx, STACK_OF(X509) *chain, int *depth,
     for (int i = 0; i < n; i++) {
         X509 *x = sk_X509_value(chain, i);
         *depth = i;
-        if (!ks_alg_key_ok(ctx, X509_get0_pubkey(x), why, whylen)) {
+        EVP_PKEY *pk = X509_get0_pubkey(x);
+        int sunset_rsa = ctx->alg.path_min_rsa_bits > 0 && pk != NULL &&
+                         (EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA || EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA_PSS) &&
+                         EVP_PKEY_get_bits(pk) >= ctx->alg.path_min_rsa_bits;
+        if (!sunset_rsa && !ks_alg_key_ok(ctx, pk, why, whylen)) {
             ks_openssl_drain(__func__);
             return 0;
         }
@@ -127,7 +151,7 @@ static int ks_alg_chain_ok(const ks_ctx *ctx, STACK_OF(X509) *chain, int *depth,
             snprintf(why, whylen, "unknown certificate signature algorithm");
             return 0;
         }
-        if (!ks_alg_digest_ok(ctx, mdnid)) {
+        if (!ks_alg_digest_ok(ctx, mdnid) && !(mdnid == NID_sha1 && ctx->alg.path_allow_sha1)) {
             snprintf(why, whylen, "certificate signed with %s", OBJ_nid2sn(mdnid));
             return 0;
         }

@@ -21,8 +21,11 @@
  *     digest the algorithm policy accepts.
  * Anything else gives no proof, with the reason; the caller reports it.
  *
- * Not yet: revocation of the TSA certificate, and the validation of an older
- * token at the time a newer (archive) timestamp proves (issue #20 item 1).
+ * The caller names the time the TSA path is validated at: the validation
+ * time for the newest token, the genTime of the next newer verified archive
+ * timestamp for an older one (cades.c ks_cades_archive).
+ *
+ * Not yet: revocation of the TSA certificate.
  */
 #include <stdio.h>
 #include <string.h>

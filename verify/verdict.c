@@ -368,7 +368,8 @@ int ks_verdict_status(cJSON *obj, const ks_status *st)
 static const char *const ks_warning_table[] = {"REVOCATION_NOT_CHECKED", "REVOCATION_UNAVAILABLE", "UNSIGNED_OBJECT",
                                                "ATTACHMENT_NOT_SIGNED",  "PDF_CHANGED_AFTER_SIGNING",
                                                "TIMESTAMPS_NOT_CHECKED", "LTV_VALUE_UNREADABLE",
-                                               "XADES_PROPERTIES_AMBIGUOUS"};
+                                               "XADES_PROPERTIES_AMBIGUOUS", "LTV_VALUES_MALFORMED",
+                                               "WEAK_ALGORITHM_BEFORE_SUNSET"};
 
 const char *ks_warning_code(size_t i)
 {
@@ -382,10 +383,13 @@ const char *ks_reason_code(size_t i)
     if (i < KS_SUB_COUNT)
         return ks_sub_table[i].name;
     /* then the RFC 5280 5.3.1 reasons that have a name (7 is unused) */
-    for (size_t r = 0, k = KS_SUB_COUNT; r < sizeof ks_reason_table / sizeof ks_reason_table[0]; r++)
+    size_t k = KS_SUB_COUNT;
+    for (size_t r = 0; r < sizeof ks_reason_table / sizeof ks_reason_table[0]; r++)
         if (ks_reason_table[r].name != NULL && k++ == i)
             return ks_reason_table[r].name;
-    return NULL;
+    /* then why a signature passed only thanks to a POE (ks_verdict_past) */
+    static const char *const past[] = {"REVOKED_AFTER_POE", "EXPIRED_AFTER_POE"};
+    return i - k < sizeof past / sizeof past[0] ? past[i - k] : NULL;
 }
 
 int ks_verdict_warn(cJSON *obj, const char *code, const char *en, const char *ja)

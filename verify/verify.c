@@ -78,6 +78,30 @@ ks_result ks_check_signing_cert_poe(ks_ctx *ctx, X509 *cert, const ks_path_input
         goto done;
     }
     ks_path_validate(ctx, cert, in, vt, claimed, &pr);
+    /* algorithms.sunset: a path refused only for a weak algorithm may
+     * still have been acceptable at the POE (ETSI EN 319 102-1 5.2.8). */
+    ks_ctx relaxed;
+    ks_ctx *pctx = ctx; /* the context the path (and its CRL re-check) is judged with */
+    if (poe != NULL && pr.indication == KS_INDETERMINATE && pr.sub == KS_SUB_CRYPTO_CONSTRAINTS_FAILURE &&
+        ks_alg_sunset_ctx(ctx, *poe, &relaxed)) {
+        ks_path_result again;
+        ks_path_validate(&relaxed, cert, in, vt, claimed, &again);
+        if (again.indication == KS_TOTAL_PASSED) {
+            ks_path_result_clear(&pr);
+            pr = again;
+            pctx = &relaxed;
+            if (!ks_verdict_warn(obj, "WEAK_ALGORITHM_BEFORE_SUNSET",
+                                 "A certificate of the path uses an algorithm or key size no longer secure; a "
+                                 "timestamp proves the signature existed before its sunset.",
+                                 "証明書の経路に現在は安全でないアルゴリズムまたは鍵長が使われていますが、その利用期限より"
+                                 "前に署名が存在したことがタイムスタンプで証明されています。")) {
+                r = KS_E_NOMEM;
+                goto done;
+            }
+        } else {
+            ks_path_result_clear(&again);
+        }
+    }
     ks_status_set(st, pr.indication, pr.sub, pr.detail);
     cJSON *evidence = NULL;
     if (!ks_add_owned(obj, "chain", ks_chain_json(ctx, in, pr.chain)) ||
@@ -98,7 +122,7 @@ ks_result ks_check_signing_cert_poe(ks_ctx *ctx, X509 *cert, const ks_path_input
         ks_status_set(st, KS_TOTAL_FAILED, KS_SUB_CHAIN_CONSTRAINTS_FAILURE, why);
         goto done;
     }
-    r = ks_revocation_check(ctx, in, at, claimed, poe, pr.chain, st, evidence, obj);
+    r = ks_revocation_check(pctx, in, at, claimed, poe, pr.chain, st, evidence, obj);
     /* Expired since the POE: passed, and the reasons say why. */
     for (int i = 0; poe != NULL && st->indication == KS_TOTAL_PASSED && i < sk_X509_num(pr.chain); i++)
         if (ASN1_TIME_cmp_time_t(X509_get0_notAfter(sk_X509_value(pr.chain, i)), at) < 0)
@@ -208,7 +232,7 @@ ks_result ks_poe_report(const ks_poe *p, cJSON *sobj)
     ks_time_format(p->time, buf, sizeof buf);
     cJSON *o = cJSON_CreateObject();
     if (o == NULL || cJSON_AddStringToObject(o, "time", buf) == NULL ||
-        cJSON_AddStringToObject(o, "source", "signature_timestamp") == NULL ||
+        cJSON_AddStringToObject(o, "source", p->source != NULL ? p->source : "signature_timestamp") == NULL ||
         cJSON_AddStringToObject(o, "tsa", p->tsa) == NULL) {
         cJSON_Delete(o);
         return KS_E_NOMEM;
@@ -222,8 +246,9 @@ ks_result ks_poe_report(const ks_poe *p, cJSON *sobj)
  * The signature timestamps of one CMS signer: each value of each unsigned
  * id-aa-signatureTimeStampToken attribute, a TimeStampToken over the
  * contents octets of the SignerInfo's signature value (RFC 3161 Appendix A,
- * ETSI EN 319 122-1 5.3).  The TSA paths are validated at `at`: these are
- * the newest timestamps (archive timestamps are not processed yet).
+ * ETSI EN 319 122-1 5.3).  The TSA paths are validated at `at`: the
+ * validation time, or the genTime of the oldest verified archive timestamp
+ * covering them (cades.c ks_cades_archive, ETSI EN 319 102-1 5.6.2.5).
  */
 static ks_result ks_signer_timestamps(ks_ctx *ctx, CMS_SignerInfo *si, time_t at, ks_poe *poe)
 {
@@ -403,8 +428,9 @@ done:
 
 /* Crypto checks of one signer (RFC 5652 5.4, 5.6). */
 static void ks_check_signer_crypto(const ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OBJECT *ectype, BIO *cmsbio,
-                                   const ks_request *req, ks_status *st)
+                                   const ks_request *req, ks_status *st, int *weak_md)
 {
+    *weak_md = NID_undef;
     X509_ALGOR *dig = NULL, *sig = NULL;
     const ASN1_OBJECT *obj = NULL;
     CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, &sig);
@@ -455,6 +481,10 @@ static void ks_check_signer_crypto(const ks_ctx *ctx, CMS_SignerInfo *si, const 
         sig_md = NID_undef;
     if (!ks_alg_digest_ok(ctx, md) || (sig_md != NID_undef && !ks_alg_digest_ok(ctx, sig_md))) {
         char d[128];
+        *weak_md = ks_alg_digest_ok(ctx, md) ? sig_md : md;
+        /* Both refused digests must be the same one for a sunset to help. */
+        if (!ks_alg_digest_ok(ctx, md) && sig_md != NID_undef && !ks_alg_digest_ok(ctx, sig_md) && sig_md != md)
+            *weak_md = NID_undef;
         snprintf(d, sizeof d, "signature uses the %s digest", OBJ_nid2sn(ks_alg_digest_ok(ctx, md) ? sig_md : md));
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_CRYPTO_CONSTRAINTS_FAILURE, d);
         goto done;
@@ -464,9 +494,9 @@ done:
     ks_openssl_drain(__func__);
 }
 
-static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OBJECT *ectype, BIO *cmsbio,
-                                  const ks_request *req, const ks_path_input *pin, time_t at, cJSON *sobj,
-                                  ks_status *st)
+static ks_result ks_verify_signer(ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerInfo *si, const ASN1_OBJECT *ectype,
+                                  BIO *cmsbio, const ks_blob *detached, size_t ndetached, const ks_request *req,
+                                  const ks_path_input *pin, time_t at, cJSON *sobj, ks_status *st)
 {
     ks_result r = KS_E_NOMEM;
     X509 *signer = NULL;
@@ -475,8 +505,21 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OB
     time_t signing;
     int has_signing = ks_signing_time(si, &signing), bound = 0;
     ks_ess ess;
+    ks_cades_values cv;
 
     ks_ess_decode(si, &ess);
+    /* ES-X-L (RFC 5126 6.3.3, 6.3.4): this signer's certificate and
+     * revocation values join the message's as candidates and evidence. */
+    if ((r = ks_cades_values_get(ctx, si, pin, &cv)) != KS_OK)
+        goto done;
+    if (cv.malformed &&
+        !ks_verdict_warn(sobj, "LTV_VALUES_MALFORMED",
+                         "A certificate-values or revocation-values attribute is malformed or repeated; it was not used.",
+                         "証明書値または失効情報値の属性が不正または重複しているため、使用しませんでした。")) {
+        r = KS_E_NOMEM;
+        goto done;
+    }
+    pin = &cv.pin;
     if ((r = ks_ess_select(ctx, si, &ess, pin->embedded, &bound)) != KS_OK)
         goto done;
     r = KS_E_NOMEM;
@@ -506,28 +549,71 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OB
                       "detached signature: the signed content was not supplied");
         goto done;
     }
-    ks_check_signer_crypto(ctx, si, ectype, cmsbio, req, st);
+    int weak_md = NID_undef;
+    ks_check_signer_crypto(ctx, si, ectype, cmsbio, req, st, &weak_md);
+    /* algorithms.sunset: a SHA-1 signature that verified is refused only
+     * by the policy; a POE before the sunset can still accept it (ETSI EN
+     * 319 102-1 5.2.8), so its timestamps are looked at. */
+    int sunset_pending = st->indication == KS_INDETERMINATE && st->sub == KS_SUB_CRYPTO_CONSTRAINTS_FAILURE &&
+                         weak_md == NID_sha1 && ctx->alg.sunset_sha1 != 0;
+    int stands = st->indication == KS_TOTAL_PASSED || sunset_pending;
     /* The ESS attributes are signed: judged once the signature stands. */
-    if (st->indication == KS_TOTAL_PASSED && ess.malformed)
+    if (stands && ess.malformed) {
         ks_status_set(st, KS_TOTAL_FAILED, KS_SUB_FORMAT_FAILURE,
                       "the ESS signingCertificate attribute is malformed or repeated (RFC 5035)");
-    else if (st->indication == KS_TOTAL_PASSED && ess.present && !bound)
+        stands = sunset_pending = 0;
+    } else if (stands && ess.present && !bound) {
         ks_status_set(st, KS_TOTAL_FAILED, KS_SUB_SIG_CONSTRAINTS_FAILURE,
                       "the signer's certificate is not the one its ESS signingCertificate attribute names "
                       "(RFC 5035 5.4)");
+        stands = sunset_pending = 0;
+    }
     /* Timestamps over a signature that stands (over one that does not they
      * prove nothing): the best-signature-time, ETSI EN 319 102-1 5.6.2.4. */
     ks_poe poe;
+    ks_cades_archive_result ar = {.next_at = at};
     if ((r = ks_poe_init(&poe, sobj)) != KS_OK)
         goto done;
-    if (st->indication == KS_TOTAL_PASSED && (r = ks_signer_timestamps(ctx, si, at, &poe)) != KS_OK)
-        goto done;
+    if (stands) {
+        /* ES-A: the archive timestamps first, newest down; the signature
+         * timestamps are then validated at the time they prove. */
+        if ((r = ks_cades_archive(ctx, cms, si, detached, ndetached, at, sobj, ks_timestamp_json, &ar)) != KS_OK ||
+            (r = ks_signer_timestamps(ctx, si, ar.next_at, &poe)) != KS_OK)
+            goto done;
+        if (!poe.has && ar.has_poe) { /* an archive timestamp covers the signature value too */
+            poe.time = ar.poe;
+            poe.has = 1;
+            snprintf(poe.tsa, sizeof poe.tsa, "%s", ar.tsa);
+            poe.source = "archive_timestamp";
+        }
+    }
     if ((r = ks_poe_report(&poe, sobj)) != KS_OK)
         goto done;
+    r = KS_OK;
+    if (sunset_pending) {
+        char d[256], sun[32];
+        ks_time_format(ctx->alg.sunset_sha1, sun, sizeof sun);
+        if (poe.has && poe.time < ctx->alg.sunset_sha1 && poe.time <= at) {
+            ks_status_set(st, KS_TOTAL_PASSED, KS_SUB_NONE, NULL);
+            snprintf(d, sizeof d, "The signature uses SHA-1, no longer secure since %s; a timestamp proves it existed "
+                     "before then.", sun);
+            if (!ks_verdict_warn(sobj, "WEAK_ALGORITHM_BEFORE_SUNSET", d,
+                                 "署名には現在は安全でない SHA-1 が使われていますが、その利用期限より前に存在したことが"
+                                 "タイムスタンプで証明されています。")) {
+                r = KS_E_NOMEM;
+                goto done;
+            }
+        } else {
+            snprintf(d, sizeof d, "signature uses the SHA1 digest, and nothing proves it existed before its sunset (%s)",
+                     sun);
+            ks_status_set(st, KS_INDETERMINATE, KS_SUB_CRYPTO_CONSTRAINTS_FAILURE, d);
+        }
+    }
     if (st->indication == KS_TOTAL_PASSED)
         r = ks_check_signing_cert_poe(ctx, signer, pin, at, has_signing ? &signing : NULL, poe.has ? &poe.time : NULL,
                                       sobj, st);
 done:
+    ks_cades_values_free(&cv);
     ks_ess_clear(&ess);
     return r;
 }
@@ -682,8 +768,10 @@ static ks_result ks_verify_signature_once(ks_ctx *ctx, const ks_request *req, cJ
             cJSON_Delete(sobj);
             goto done;
         }
-        if ((r = ks_verify_signer(ctx, sk_CMS_SignerInfo_value(sinfos, i), CMS_get0_eContentType(cms), cmsbio, req,
-                                  &pin, at, sobj, &st)) != KS_OK)
+        if ((r = ks_verify_signer(ctx, cms, sk_CMS_SignerInfo_value(sinfos, i), CMS_get0_eContentType(cms), cmsbio,
+                                  req->n_contents == 1 ? &req->contents[0] : NULL, req->n_contents == 1 ? 1 : 0, req,
+                                  &pin, at, sobj, &st)) !=
+            KS_OK)
             goto done;
         if (!ks_verdict_status(sobj, &st)) {
             r = KS_E_NOMEM;
@@ -789,7 +877,8 @@ ks_result ks_cms_verify_detached_parts(ks_ctx *ctx, const uint8_t *der, size_t d
     }
     ks_path_input pin = {.embedded = certs, .crls = crls};
     static const ks_request content_given = {0}; /* the content is here: no hash-only digests */
-    r = ks_verify_signer(ctx, si, CMS_get0_eContentType(cms), cmsbio, &content_given, &pin, at, sobj, st);
+    r = ks_verify_signer(ctx, cms, si, CMS_get0_eContentType(cms), cmsbio, parts, nparts, &content_given, &pin, at,
+                         sobj, st);
 done:
     while (cmsbio != NULL && cmsbio != dcont) { /* the digest BIOs CMS_dataInit pushed */
         BIO *next = BIO_pop(cmsbio);

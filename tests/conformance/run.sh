@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/conformance/run.sh - runs the three conformance suites through
+# tests/conformance/run.sh - runs the four conformance suites through
 # $KENSHO, prints every disagreement, one figure line per suite and, last,
 # the total "N passed, M failed" (skipped limbo cases are not in it; they are
 # reported on the limbo line).  Exit 1 when any suite disagrees anywhere.
@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 total_p=0
 total_f=0
 summary=()
-for suite in pkits cms limbo; do
+for suite in pkits cms limbo ltv; do
     echo "== $suite"
     out=$(timeout 1200 python3 "$here/$suite.py" 2>&1)
     printf '%s\n' "$out"
@@ -24,7 +24,7 @@ for suite in pkits cms limbo; do
     f=${f%% failed}
     total_p=$((total_p + p))
     total_f=$((total_f + f))
-    summary+=("$(printf '%s\n' "$out" | grep -E '^(PKITS agreement|CMS agreement|limbo:|limbo agreement)' | tr '\n' ' ')")
+    summary+=("$(printf '%s\n' "$out" | grep -E '^(PKITS agreement|CMS agreement|limbo:|limbo agreement|LTV agreement)' | tr '\n' ' ')")
 done
 echo "== summary"
 printf '%s\n' "${summary[@]}"
