@@ -116,7 +116,7 @@ ks_result ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in
 
 /* ---------------- proof of existence (ETSI EN 319 102-1 5.6.2.4) ---------------- */
 
-static cJSON *ks_timestamp_json(const ks_tsp_result *t, const char *type)
+cJSON *ks_timestamp_json(const ks_tsp_result *t, const char *type)
 {
     char buf[32];
     const char *sub = ks_subindication_name(t->sub);
@@ -208,7 +208,7 @@ ks_result ks_poe_report(const ks_poe *p, cJSON *sobj)
     ks_time_format(p->time, buf, sizeof buf);
     cJSON *o = cJSON_CreateObject();
     if (o == NULL || cJSON_AddStringToObject(o, "time", buf) == NULL ||
-        cJSON_AddStringToObject(o, "source", "signature_timestamp") == NULL ||
+        cJSON_AddStringToObject(o, "source", p->source != NULL ? p->source : "signature_timestamp") == NULL ||
         cJSON_AddStringToObject(o, "tsa", p->tsa) == NULL) {
         cJSON_Delete(o);
         return KS_E_NOMEM;
@@ -464,9 +464,13 @@ done:
     ks_openssl_drain(__func__);
 }
 
+/* `ext`: a POE of this signer's signature from outside its own attributes
+ * (a PDF document timestamp over its revision), or NULL.  Like a signature
+ * timestamp it counts only once the signature itself stands, and the
+ * earliest proven time is the best-signature-time. */
 static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OBJECT *ectype, BIO *cmsbio,
-                                  const ks_request *req, const ks_path_input *pin, time_t at, cJSON *sobj,
-                                  ks_status *st)
+                                  const ks_request *req, const ks_path_input *pin, time_t at, const ks_ext_poe *ext,
+                                  cJSON *sobj, ks_status *st)
 {
     ks_result r = KS_E_NOMEM;
     X509 *signer = NULL;
@@ -522,6 +526,14 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_SignerInfo *si, const ASN1_OB
         goto done;
     if (st->indication == KS_TOTAL_PASSED && (r = ks_signer_timestamps(ctx, si, at, &poe)) != KS_OK)
         goto done;
+    /* A proof from outside the signer (a PDF document timestamp over its
+     * revision) counts like its own timestamps, once the signature stands. */
+    if (st->indication == KS_TOTAL_PASSED && ext != NULL && (!poe.has || ext->time < poe.time)) {
+        poe.time = ext->time;
+        poe.has = 1;
+        snprintf(poe.tsa, sizeof poe.tsa, "%s", ext->tsa != NULL ? ext->tsa : "");
+        poe.source = ext->source;
+    }
     if ((r = ks_poe_report(&poe, sobj)) != KS_OK)
         goto done;
     if (st->indication == KS_TOTAL_PASSED)
@@ -683,7 +695,7 @@ static ks_result ks_verify_signature_once(ks_ctx *ctx, const ks_request *req, cJ
             goto done;
         }
         if ((r = ks_verify_signer(ctx, sk_CMS_SignerInfo_value(sinfos, i), CMS_get0_eContentType(cms), cmsbio, req,
-                                  &pin, at, sobj, &st)) != KS_OK)
+                                  &pin, at, NULL, sobj, &st)) != KS_OK)
             goto done;
         if (!ks_verdict_status(sobj, &st)) {
             r = KS_E_NOMEM;
@@ -715,17 +727,19 @@ done:
 }
 
 ks_result ks_cms_verify_detached(ks_ctx *ctx, const uint8_t *der, size_t derlen, const uint8_t *content,
-                                 size_t clen, time_t at, int require_ess, cJSON *sobj, ks_status *st)
+                                 size_t clen, time_t at, int require_ess, const ks_outside *out, cJSON *sobj,
+                                 ks_status *st)
 {
     const ks_blob part = {.data = content, .len = clen};
-    return ks_cms_verify_detached_parts(ctx, der, derlen, &part, 1, at, require_ess, sobj, st);
+    return ks_cms_verify_detached_parts(ctx, der, derlen, &part, 1, at, require_ess, out, sobj, st);
 }
 
 /* The bytes a PDF signature's ByteRange covers (two parts of the file,
  * digested where they lie: no copy of a 20 MB document), or any detached
  * content, through the same signer checks as ks_verify_signature. */
 ks_result ks_cms_verify_detached_parts(ks_ctx *ctx, const uint8_t *der, size_t derlen, const ks_blob *parts,
-                                       size_t nparts, time_t at, int require_ess, cJSON *sobj, ks_status *st)
+                                       size_t nparts, time_t at, int require_ess, const ks_outside *out,
+                                       cJSON *sobj, ks_status *st)
 {
     ks_result r = KS_OK;
     CMS_ContentInfo *cms = NULL;
@@ -762,12 +776,38 @@ ks_result ks_cms_verify_detached_parts(ks_ctx *ctx, const uint8_t *der, size_t d
     certs = CMS_get1_certs(cms);
     crls = CMS_get1_crls(cms);
     ks_openssl_drain(__func__); /* both answer NULL with an error when there are none */
-    if (sk_X509_num(certs) > ctx->limits.max_certs || sk_X509_CRL_num(crls) > ctx->limits.max_crls) {
+    if (sk_X509_num(certs) + (out ? sk_X509_num(out->certs) : 0) > ctx->limits.max_certs ||
+        sk_X509_CRL_num(crls) + (out ? sk_X509_CRL_num(out->crls) : 0) > ctx->limits.max_crls) {
         r = KS_E_LIMIT;
         goto done;
     }
     if (CMS_set1_signers_certs(cms, ctx->intermediates, 0) < 0)
         ks_openssl_drain(__func__); /* a signer without certificate is reported as such */
+    /* The container's evidence after the CMS's own (the signer's
+     * certificate is still looked for in the CMS only). */
+    r = KS_E_NOMEM;
+    if ((out != NULL && sk_X509_num(out->certs) > 0 && certs == NULL && (certs = sk_X509_new_null()) == NULL) ||
+        (out != NULL && sk_X509_CRL_num(out->crls) > 0 && crls == NULL && (crls = sk_X509_CRL_new_null()) == NULL))
+        goto done;
+    for (int i = 0; out != NULL && i < sk_X509_num(out->certs); i++) {
+        X509 *x = sk_X509_value(out->certs, i);
+        if (X509_up_ref(x) != 1)
+            goto done;
+        if (!sk_X509_push(certs, x)) {
+            X509_free(x);
+            goto done;
+        }
+    }
+    for (int i = 0; out != NULL && i < sk_X509_CRL_num(out->crls); i++) {
+        X509_CRL *c = sk_X509_CRL_value(out->crls, i);
+        if (X509_CRL_up_ref(c) != 1)
+            goto done;
+        if (!sk_X509_CRL_push(crls, c)) {
+            X509_CRL_free(c);
+            goto done;
+        }
+    }
+    r = KS_OK;
     /* The digest BIOs CMS_dataInit pushes digest what is written through
      * them as well as what is read: write the parts in place into a sink,
      * rather than copying them into one buffer to read back. */
@@ -787,9 +827,13 @@ ks_result ks_cms_verify_detached_parts(ks_ctx *ctx, const uint8_t *der, size_t d
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE, "the SignedData cannot be processed");
         goto done;
     }
-    ks_path_input pin = {.embedded = certs, .crls = crls};
+    ks_path_input pin = {.embedded = certs,
+                         .crls = crls,
+                         .ocsps = out != NULL ? out->ocsps : NULL,
+                         .n_ocsps = out != NULL ? out->n_ocsps : 0};
     static const ks_request content_given = {0}; /* the content is here: no hash-only digests */
-    r = ks_verify_signer(ctx, si, CMS_get0_eContentType(cms), cmsbio, &content_given, &pin, at, sobj, st);
+    r = ks_verify_signer(ctx, si, CMS_get0_eContentType(cms), cmsbio, &content_given, &pin, at,
+                         out != NULL ? out->poe : NULL, sobj, st);
 done:
     while (cmsbio != NULL && cmsbio != dcont) { /* the digest BIOs CMS_dataInit pushed */
         BIO *next = BIO_pop(cmsbio);
