@@ -40,6 +40,9 @@ $(FUZZ_OUT)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
+# As in the release build (verify/pdf.mk): std::bad_alloc crosses its frames.
+$(FUZZ_OUT)/obj/verify/pdf_inflate.o: FUZZ_CFLAGS += -fexceptions
+
 $(FUZZ_OUT)/libkensho-fuzz.a: $(FUZZ_LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^

@@ -423,7 +423,7 @@ static int ks_ats_cmp(const void *a, const void *b)
 }
 
 ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerInfo *si, const ks_blob *detached,
-                           size_t ndetached, time_t at, cJSON *sobj, ks_ts_json_fn tojson, ks_cades_archive_result *res)
+                           size_t ndetached, time_t at, cJSON *sobj, ks_cades_archive_result *res)
 {
     ks_result r = KS_E_NOMEM;
     ASN1_OBJECT *ats = OBJ_txt2obj(ks_atsv2_oid, 1);
@@ -492,7 +492,7 @@ ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerIn
                     pieces[np++] = data->piece[k];
             ks_tsp_verify(ctx, list[i].der, list[i].len, pieces, np, cur, &t);
         }
-        cJSON *tj = tojson(&t, "archive");
+        cJSON *tj = ks_timestamp_json(&t, "archive");
         char buf[32];
         ks_time_format(cur, buf, sizeof buf);
         if (tj == NULL || cJSON_AddStringToObject(tj, "validated_at", buf) == NULL || !cJSON_AddItemToArray(arr, tj)) {

@@ -341,7 +341,6 @@ void ks_cades_values_free(ks_cades_values *v);
  * the signature too).  `detached`: the content when eContent is absent,
  * in `ndetached` pieces (a PDF's two ByteRange ranges). */
 typedef struct ks_tsp_result ks_tsp_result;
-typedef cJSON *(*ks_ts_json_fn)(const ks_tsp_result *t, const char *type);
 typedef struct {
     time_t next_at;
     time_t poe;
@@ -349,7 +348,7 @@ typedef struct {
     char tsa[256];
 } ks_cades_archive_result;
 ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerInfo *si, const ks_blob *detached,
-                           size_t ndetached, time_t at, cJSON *sobj, ks_ts_json_fn tojson, ks_cades_archive_result *res)
+                           size_t ndetached, time_t at, cJSON *sobj, ks_cades_archive_result *res)
     __attribute__((warn_unused_result));
 
 /* tsp.c: RFC 3161 time-stamp tokens (shared by CAdES, XAdES and PDF).
@@ -369,6 +368,17 @@ struct ks_tsp_result {
     char tsa[256];  /* the TSA certificate's subject (RFC 2253), "" unknown */
     int imprint_ok; /* messageImprint == hash(data) with an accepted digest */
 };
+/* One timestamp as reported in "timestamps": {type, time, tsa,
+ * indication, subindication, detail, message_imprint_ok}; NULL when out of
+ * memory.  type: "signature", "document", "archive". */
+cJSON *ks_timestamp_json(const ks_tsp_result *t, const char *type);
+/* A proof of existence of a signature from outside its own attributes: a
+ * verified PDF document timestamp over the revision it is in (pdf.c). */
+typedef struct {
+    time_t time;        /* genTime of the verified token */
+    const char *source; /* "document_timestamp" */
+    const char *tsa;    /* the TSA's subject */
+} ks_ext_poe;
 /* Verifies the DER token `der` (exact length) over the concatenation of the
  * `ndata` pieces of `data` (a PDF's two ByteRange ranges, a CMS signature
  * value), with the TSA path validated at `at`. */
@@ -388,7 +398,8 @@ typedef struct {
     int has;       /* a verified one */
     time_t time;   /* the earliest verified genTime */
     char tsa[256]; /* its TSA */
-    const char *source; /* "poe"."source"; NULL: "signature_timestamp" */
+    const char *source; /* what proves it ("poe"."source"): NULL "signature_timestamp",
+                           "archive_timestamp", or a ks_ext_poe's source */
 } ks_poe;
 /* Sets "timestamps" of sobj to [] (replacing one already there). */
 ks_result ks_poe_init(ks_poe *p, cJSON *sobj) __attribute__((warn_unused_result));
@@ -528,14 +539,28 @@ ks_result ks_verify_pdf(ks_ctx *ctx, const ks_request *req, cJSON **verdict);
  * detached `content`, checked as a .p7s signer is (crypto, algorithm
  * policy, path, keyUsage, revocation) into sobj and *st.  require_ess:
  * a signing-certificate(-v2) signed attribute must be there (CAdES, ETSI
- * EN 319 122-1 5.2.2).  KS_OK whatever the verdict; KS_E_LIMIT past the
+ * EN 319 122-1 5.2.2).  `out` (may be NULL): what the container holds
+ * beside the CMS: a proof of existence of the signature, used as its
+ * signature timestamps are, and evidence (a PDF's DSS) added to the CMS's
+ * own certificates, CRLs and OCSP responses (ks_path_input: verified like
+ * fetched evidence, never trusted for itself), within the same ceilings.
+ * KS_OK whatever the verdict; KS_E_LIMIT past the
  * certificate or CRL ceilings, KS_E_NOMEM. */
+typedef struct {
+    const ks_ext_poe *poe;    /* a proof of existence of the signature from outside it; NULL: none */
+    STACK_OF(X509) *certs;    /* PDF DSS /Certs: path candidates; may be NULL */
+    STACK_OF(X509_CRL) *crls; /* DSS /CRLs; may be NULL */
+    const ks_blob *ocsps;     /* DSS /OCSPs (DER OCSPResponse); may be NULL */
+    size_t n_ocsps;
+} ks_outside;
 ks_result ks_cms_verify_detached(ks_ctx *ctx, const uint8_t *der, size_t derlen, const uint8_t *content,
-                                 size_t clen, time_t at, int require_ess, cJSON *sobj, ks_status *st);
+                                 size_t clen, time_t at, int require_ess, const ks_outside *out, cJSON *sobj,
+                                 ks_status *st);
 /* The same over content in parts, digested in order where they lie (a PDF's
  * two ByteRange ranges). */
 ks_result ks_cms_verify_detached_parts(ks_ctx *ctx, const uint8_t *der, size_t derlen, const ks_blob *parts,
-                                       size_t nparts, time_t at, int require_ess, cJSON *sobj, ks_status *st);
+                                       size_t nparts, time_t at, int require_ess, const ks_outside *out,
+                                       cJSON *sobj, ks_status *st);
 
 /* Per-responder fetch counters (process-wide) as a JSON array. */
 cJSON *ks_fetch_stats_json(void);

@@ -454,11 +454,257 @@ static ks_pdf_sub pd_sub_filter(qpdf_data q, qpdf_oh sig, cJSON *sobj)
     return r;
 }
 
-/* Everything about one signature field into sobj and *st.  revs: the
- * document's %%EOF count (a scan of the whole file, done once). */
-static ks_result pd_verify_one(ks_ctx *ctx, qpdf_data w, const ks_pdf_sig *s, const uint8_t *data, size_t len,
-                               size_t revs, time_t at, cJSON *sobj, ks_status *st)
+/* ------------------------------------------------------------------ */
+/* Document timestamps (ISO 32000-2 12.8.5; ETSI EN 319 142-1 5.4).   */
+/* ------------------------------------------------------------------ */
+
+/* What a /DocTimeStamp proved, decided before any signature is judged. */
+typedef struct {
+    int is_ts;        /* pd_is_doc_ts */
+    int checked;      /* its layout held and its token was verified: res */
+    size_t covers;    /* /ByteRange l1: it covers every byte before its gap */
+    size_t end;       /* o2 + l2: the end of its own revision */
+    ks_tsp_result res;
+} ks_pdf_ts;
+
+/* 1: /Type /DocTimeStamp; 2: and /SubFilter /ETSI.RFC3161, the only
+ * kind whose token is verified and proves anything (ETSI EN 319 142-1
+ * 5.4.3). */
+static int pd_is_doc_ts(qpdf_data q, qpdf_oh sig)
 {
+    qpdf_oh type = qpdf_oh_get_key(q, sig, "/Type");
+    qpdf_oh sf = qpdf_oh_get_key(q, sig, "/SubFilter");
+    int r = qpdf_oh_is_name_and_equals(q, type, "/DocTimeStamp");
+    if (r && qpdf_oh_is_name_and_equals(q, sf, "/ETSI.RFC3161"))
+        r = 2;
+    qpdf_oh_release(q, type);
+    qpdf_oh_release(q, sf);
+    return r;
+}
+
+/*
+ * Verifies every document timestamp's RFC 3161 token over the bytes its
+ * ByteRange covers (its messageImprint is their hash, ETSI EN 319 142-1
+ * 5.4.3) with tsp.c, newest first (issue #20 item 1): the newest has its
+ * TSA path validated at the validation time, each older one at the
+ * earliest genTime of a verified newer timestamp that covers it, so a TSA
+ * certificate that has expired since only had to be valid when the next
+ * timestamp proved the token existed.  A timestamp whose layout fails is
+ * left unchecked here (pd_verify_one reports the layout).
+ */
+static void pd_doc_timestamps(const ks_ctx *ctx, qpdf_data q, const ks_pdf_sigs *sigs, const uint8_t *data,
+                              size_t len, time_t at, ks_pdf_ts *ts)
+{
+    for (size_t i = 0; i < sigs->n; i++) {
+        memset(&ts[i], 0, sizeof ts[i]);
+        ts[i].is_ts = pd_is_doc_ts(q, sigs->v[i].sig);
+    }
+    for (;;) {
+        /* The newest timestamp not yet checked: the one ending last. */
+        size_t pick = sigs->n;
+        ks_pdf_layout lo;
+        const char *why = NULL;
+        for (size_t i = 0; i < sigs->n; i++) {
+            if (ts[i].is_ts != 2 || ts[i].checked || ts[i].end == (size_t)-1)
+                continue;
+            if (ts[i].end == 0) {
+                int ok = pd_check_layout(q, sigs->v[i].sig, data, len, &lo, &why);
+                ts[i].end = ok ? lo.end : (size_t)-1;
+                ts[i].covers = ok ? (size_t)lo.br[1] : 0;
+                free(lo.contents);
+                if (!ok)
+                    continue;
+            }
+            if (pick == sigs->n || ts[i].end > ts[pick].end)
+                pick = i;
+        }
+        if (pick == sigs->n)
+            break;
+        time_t vt = at;
+        for (size_t j = 0; j < sigs->n; j++)
+            if (ts[j].checked && ts[j].res.indication == KS_TOTAL_PASSED && ts[pick].end <= ts[j].covers &&
+                ts[j].res.time < vt)
+                vt = ts[j].res.time;
+        if (!pd_check_layout(q, sigs->v[pick].sig, data, len, &lo, &why)) {
+            ts[pick].end = (size_t)-1; /* cannot happen: the same check held above */
+            free(lo.contents);
+            continue;
+        }
+        ks_blob ranges[2] = {{.data = data, .len = (size_t)lo.br[1]},
+                             {.data = data + lo.br[2], .len = (size_t)lo.br[3]}};
+        ks_tsp_verify(ctx, lo.contents, lo.der_len, ranges, 2, vt, &ts[pick].res);
+        ts[pick].checked = 1;
+        free(lo.contents);
+    }
+}
+
+/* The document timestamps that cover the bytes [0, end): each verified
+ * one in "timestamps" with its field, and the earliest as *poe (ETSI EN
+ * 319 102-1 5.6.2.4: a POE of everything in the revision it covers). */
+static ks_result pd_covering_timestamps(const ks_pdf_sigs *sigs, const ks_pdf_ts *ts, size_t self, size_t end,
+                                        cJSON *sobj, ks_ext_poe *poe, int *has_poe)
+{
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(sobj, "timestamps");
+    *has_poe = 0;
+    if (arr == NULL && (arr = cJSON_AddArrayToObject(sobj, "timestamps")) == NULL)
+        return KS_E_NOMEM;
+    for (size_t j = 0; j < sigs->n; j++) {
+        if (j == self || !ts[j].checked || end > ts[j].covers)
+            continue;
+        cJSON *tj = ks_timestamp_json(&ts[j].res, "document");
+        if (tj == NULL || !cJSON_AddItemToArray(arr, tj)) {
+            cJSON_Delete(tj);
+            return KS_E_NOMEM;
+        }
+        if (cJSON_AddStringToObject(tj, "field", sigs->v[j].name) == NULL)
+            return KS_E_NOMEM;
+        if (ts[j].res.indication == KS_TOTAL_PASSED && (!*has_poe || ts[j].res.time < poe->time)) {
+            poe->time = ts[j].res.time;
+            poe->tsa = ts[j].res.tsa;
+            poe->source = "document_timestamp";
+            *has_poe = 1;
+        }
+    }
+    return KS_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* The DSS (ETSI EN 319 142-1 5.4.2, PAdES B-LT): evidence, not facts. */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    STACK_OF(X509) *certs;
+    STACK_OF(X509_CRL) *crls;
+    ks_blob *ocsps; /* each .data malloc'd */
+    size_t n_ocsps;
+} ks_pdf_dss;
+
+static void pd_dss_free(ks_pdf_dss *d)
+{
+    sk_X509_pop_free(d->certs, X509_free);
+    sk_X509_CRL_pop_free(d->crls, X509_CRL_free);
+    for (size_t i = 0; i < d->n_ocsps; i++)
+        free((void *)d->ocsps[i].data);
+    free(d->ocsps);
+    memset(d, 0, sizeof *d);
+}
+
+/* The decoded data of each stream of /DSS `key`, at most `max` of them
+ * (KS_E_LIMIT past it), handed to `take` (which keeps or frees it).
+ * Streams qpdf cannot decode, or that are not streams, are skipped: the
+ * DSS only offers evidence, and what is missing is fetched as usual. */
+static ks_result pd_dss_streams(const ks_ctx *ctx, qpdf_data q, qpdf_oh dss, const char *key, int max,
+                                int (*take)(ks_pdf_dss *, uint8_t *, size_t), ks_pdf_dss *d)
+{
+    ks_result r = KS_OK;
+    qpdf_oh arr = qpdf_oh_get_key(q, dss, key);
+    int n = qpdf_oh_is_array(q, arr) ? qpdf_oh_get_array_n_items(q, arr) : 0;
+    if (n > max)
+        r = KS_E_LIMIT;
+    for (int i = 0; i < n && r == KS_OK; i++) {
+        qpdf_oh it = qpdf_oh_get_array_item(q, arr, i);
+        unsigned char *buf = NULL;
+        size_t len = 0;
+        QPDF_BOOL filtered = QPDF_FALSE;
+        if (qpdf_oh_is_stream(q, it) &&
+            !(qpdf_oh_get_stream_data(q, it, qpdf_dl_generalized, &filtered, &buf, &len) & QPDF_ERRORS) &&
+            filtered && len > 0 && len <= ks_ctx_max_input(ctx)) {
+            if (!take(d, buf, len))
+                r = KS_E_NOMEM;
+            buf = NULL;
+        }
+        free(buf);
+        qpdf_oh_release(q, it);
+    }
+    qpdf_oh_release(q, arr);
+    if (qpdf_has_error(q))
+        qpdf_get_error(q); /* a DSS we cannot read offers nothing */
+    return r;
+}
+
+static int pd_take_cert(ks_pdf_dss *d, uint8_t *p, size_t n)
+{
+    X509 *x = ks_der_to_x509(p, n);
+    int ok = 1;
+    free(p);
+    if (x == NULL) { /* not a certificate: nothing offered */
+        ks_openssl_drain(__func__);
+        return 1;
+    }
+    if ((d->certs == NULL && (d->certs = sk_X509_new_null()) == NULL) || !sk_X509_push(d->certs, x)) {
+        X509_free(x);
+        ok = 0;
+    }
+    return ok;
+}
+
+static int pd_take_crl(ks_pdf_dss *d, uint8_t *p, size_t n)
+{
+    const unsigned char *c = p;
+    X509_CRL *crl = d2i_X509_CRL(NULL, &c, (long)n);
+    int ok = 1;
+    if (crl != NULL && c != p + n) { /* trailing bytes: not exactly a CRL */
+        X509_CRL_free(crl);
+        crl = NULL;
+    }
+    free(p);
+    if (crl == NULL) {
+        ks_openssl_drain(__func__);
+        return 1;
+    }
+    if ((d->crls == NULL && (d->crls = sk_X509_CRL_new_null()) == NULL) || !sk_X509_CRL_push(d->crls, crl)) {
+        X509_CRL_free(crl);
+        ok = 0;
+    }
+    return ok;
+}
+
+static int pd_take_ocsp(ks_pdf_dss *d, uint8_t *p, size_t n)
+{
+    ks_blob *nb = realloc(d->ocsps, (d->n_ocsps + 1) * sizeof *nb);
+    if (nb == NULL) {
+        free(p);
+        return 0;
+    }
+    d->ocsps = nb;
+    d->ocsps[d->n_ocsps++] = (ks_blob){.name = NULL, .data = p, .len = n};
+    return 1;
+}
+
+/* The catalog's /DSS of the whole document (it is added after signing, and
+ * none of it is trusted for itself: revoke.c verifies each OCSP response
+ * and CRL like fetched ones, the certificates are path candidates).
+ * /Certs within limits.max_certs, /CRLs and /OCSPs within limits.max_crls
+ * each (KS_E_LIMIT past them). */
+static ks_result pd_read_dss(const ks_ctx *ctx, qpdf_data q, ks_pdf_dss *d)
+{
+    ks_result r;
+    memset(d, 0, sizeof *d);
+    qpdf_oh root = qpdf_get_root(q);
+    qpdf_oh dss = qpdf_oh_get_key(q, root, "/DSS");
+    if (!qpdf_oh_is_dictionary(q, dss))
+        r = KS_OK;
+    else if ((r = pd_dss_streams(ctx, q, dss, "/Certs", ctx->limits.max_certs, pd_take_cert, d)) == KS_OK &&
+             (r = pd_dss_streams(ctx, q, dss, "/CRLs", ctx->limits.max_crls, pd_take_crl, d)) == KS_OK)
+        r = pd_dss_streams(ctx, q, dss, "/OCSPs", ctx->limits.max_crls, pd_take_ocsp, d);
+    qpdf_oh_release(q, root);
+    qpdf_oh_release(q, dss);
+    if (qpdf_has_error(q))
+        qpdf_get_error(q);
+    if (r != KS_OK)
+        pd_dss_free(d);
+    return r;
+}
+
+/* Everything about one signature field into sobj and *st; ts: what the
+ * document timestamps proved (pd_doc_timestamps), index `self` this one;
+ * dss: the document's DSS evidence; revs: the document's %%EOF count (a
+ * scan of the whole file, done once). */
+static ks_result pd_verify_one(ks_ctx *ctx, qpdf_data w, const ks_pdf_sigs *sigs, size_t self, const ks_pdf_ts *ts,
+                               const ks_pdf_dss *dss, const uint8_t *data, size_t len, size_t revs, time_t at,
+                               cJSON *sobj, ks_status *st)
+{
+    const ks_pdf_sig *s = &sigs->v[self];
     ks_result r = KS_E_NOMEM;
     qpdf_data rev = NULL;
     const char *why = NULL;
@@ -466,9 +712,7 @@ static ks_result pd_verify_one(ks_ctx *ctx, qpdf_data w, const ks_pdf_sig *s, co
 
     if (cJSON_AddStringToObject(sobj, "field", s->name) == NULL)
         goto done;
-    qpdf_oh type = qpdf_oh_get_key(w, s->sig, "/Type");
-    int is_ts = qpdf_oh_is_name_and_equals(w, type, "/DocTimeStamp");
-    qpdf_oh_release(w, type);
+    int is_ts = ts[self].is_ts != 0;
     if (cJSON_AddStringToObject(sobj, "type", is_ts ? "document_timestamp" : "signature") == NULL)
         goto done;
     ks_pdf_sub sub = pd_sub_filter(w, s->sig, sobj);
@@ -503,28 +747,95 @@ static ks_result pd_verify_one(ks_ctx *ctx, qpdf_data w, const ks_pdf_sig *s, co
 
     /* The CMS over the ranges (ISO 32000-1 12.8.3.3), unless the
      * SubFilter is one we refuse or do not verify yet. */
+    int mismatch = is_ts != (sub == PD_SUB_TIMESTAMP);
+    if (mismatch) {
+        /* ETSI EN 319 142-1 5.4.3: a document timestamp is a
+         * /DocTimeStamp with ETSI.RFC3161, and only that. */
+        ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE,
+                      is_ts ? "a /DocTimeStamp dictionary whose /SubFilter is not ETSI.RFC3161"
+                            : "an ETSI.RFC3161 /SubFilter outside a /DocTimeStamp dictionary");
+        sub = PD_SUB_UNKNOWN;
+    }
+    ks_ext_poe poe;
+    int has_poe = 0;
     switch (sub) {
     case PD_SUB_DETACHED:
     case PD_SUB_CADES:
     {
+        /* The document timestamps over this revision first: each is a POE
+         * of this signature (pd_covering_timestamps), used as the CMS path
+         * uses signature timestamps, and reported beside them. */
+        cJSON *dts = cJSON_CreateObject();
+        if (dts == NULL || (r = pd_covering_timestamps(sigs, ts, self, lo.end, dts, &poe, &has_poe)) != KS_OK) {
+            cJSON_Delete(dts);
+            r = KS_E_NOMEM;
+            goto done;
+        }
+        ks_outside outside = {.poe = has_poe ? &poe : NULL,
+                              .certs = dss->certs,
+                              .crls = dss->crls,
+                              .ocsps = dss->ocsps,
+                              .n_ocsps = dss->n_ocsps};
         /* The two ranges digested where they lie: one pass, no copy. */
         const ks_blob parts[2] = {{.data = data, .len = (size_t)lo.br[1]},
                                   {.data = data + lo.br[2], .len = (size_t)lo.br[3]}};
-        if ((r = ks_cms_verify_detached_parts(ctx, lo.contents, lo.der_len, parts, 2, at, sub == PD_SUB_CADES, sobj,
-                                              st)) != KS_OK)
+        r = ks_cms_verify_detached_parts(ctx, lo.contents, lo.der_len, parts, 2, at, sub == PD_SUB_CADES, &outside,
+                                         sobj, st);
+        cJSON *own = cJSON_GetObjectItemCaseSensitive(sobj, "timestamps");
+        cJSON *darr = cJSON_DetachItemFromObjectCaseSensitive(dts, "timestamps");
+        cJSON_Delete(dts);
+        if (r != KS_OK) {
+            cJSON_Delete(darr);
             goto done;
+        }
+        if (own == NULL) {
+            if (!cJSON_AddItemToObject(sobj, "timestamps", darr)) {
+                cJSON_Delete(darr);
+                r = KS_E_NOMEM;
+                goto done;
+            }
+        } else {
+            for (cJSON *it; darr != NULL && (it = cJSON_DetachItemFromArray(darr, 0)) != NULL;)
+                if (!cJSON_AddItemToArray(own, it)) {
+                    cJSON_Delete(it);
+                    cJSON_Delete(darr);
+                    r = KS_E_NOMEM;
+                    goto done;
+                }
+            cJSON_Delete(darr);
+        }
+        r = KS_E_NOMEM;
         break;
     }
     case PD_SUB_LEGACY:
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_CRYPTO_CONSTRAINTS_FAILURE,
                       "adbe.pkcs7.sha1 and adbe.x509.rsa_sha1 signatures are refused (SHA-1)");
         break;
-    case PD_SUB_TIMESTAMP:
-        ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE,
-                      "document timestamps (ETSI.RFC3161) are not verified yet");
+    case PD_SUB_TIMESTAMP: {
+        /* Verified by pd_doc_timestamps; a failing token is this entry's
+         * verdict, so the document's verdict says so too. */
+        const ks_tsp_result *t = &ts[self].res;
+        cJSON *arr = cJSON_AddArrayToObject(sobj, "timestamps"), *tj = NULL;
+        if (!ts[self].checked) {
+            ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE, "the document timestamp was not checked");
+            break;
+        }
+        if (arr == NULL || (tj = ks_timestamp_json(t, "document")) == NULL || !cJSON_AddItemToArray(arr, tj)) {
+            cJSON_Delete(tj);
+            goto done;
+        }
+        if (cJSON_AddStringToObject(tj, "field", s->name) == NULL)
+            goto done;
+        ks_status_set(st, t->indication, t->sub, t->detail[0] ? t->detail : NULL);
+        /* The document timestamps after this one that cover it. */
+        if ((r = pd_covering_timestamps(sigs, ts, self, lo.end, sobj, &poe, &has_poe)) != KS_OK)
+            goto done;
+        r = KS_E_NOMEM;
         break;
+    }
     default:
-        ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE, "unknown /SubFilter");
+        if (!mismatch) /* else said above */
+            ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE, "unknown /SubFilter");
         break;
     }
 
@@ -551,8 +862,24 @@ static ks_result pd_verify_one(ks_ctx *ctx, qpdf_data w, const ks_pdf_sig *s, co
             r = KS_OK;
             goto done;
         }
+        /* The locks as signed: this field and its /V in the signed
+         * revision (an update cannot unlock what it then fills in). */
         int bad = 0;
-        r = ks_pdf_diff(w, rev, ks_pdf_docmdp(rev), mods, &bad);
+        qpdf_oh rf = qpdf_oh_is_indirect(w, s->field)
+                         ? qpdf_get_object_by_id(rev, qpdf_oh_get_object_id(w, s->field),
+                                                 qpdf_oh_get_generation(w, s->field))
+                         : qpdf_oh_new_object(rev, qpdf_oh_new_null(rev));
+        qpdf_oh rs = qpdf_oh_get_key(rev, rf, "/V");
+        ks_pdf_locks locks;
+        if (qpdf_oh_is_dictionary(rev, rf) && qpdf_oh_is_dictionary(rev, rs))
+            r = ks_pdf_locks_read(rev, rf, rs, &locks);
+        else
+            r = ks_pdf_locks_read(w, s->field, s->sig, &locks); /* direct: part of an object the diff judges */
+        qpdf_oh_release(rev, rf);
+        qpdf_oh_release(rev, rs);
+        if (r == KS_OK)
+            r = ks_pdf_diff(w, rev, ks_pdf_docmdp(rev), &locks, mods, &bad);
+        ks_pdf_locks_free(&locks);
         if (r == KS_E_NOMEM)
             goto done;
         if (r != KS_OK) {
@@ -590,6 +917,8 @@ ks_result ks_verify_pdf(ks_ctx *ctx, const ks_request *req, cJSON **verdict)
     ks_result r;
     qpdf_data q = NULL;
     ks_pdf_sigs sigs = {0};
+    ks_pdf_ts *ts = NULL;
+    ks_pdf_dss dss = {0};
     cJSON *v = NULL;
     time_t at = req->has_at ? req->at : ks_ctx_now(ctx);
     const uint8_t *data = req->signature.data;
@@ -607,6 +936,7 @@ ks_result ks_verify_pdf(ks_ctx *ctx, const ks_request *req, cJSON **verdict)
     }
     /* Rule 5: no zip bombs; restored at done (the thread serves others). */
     saved_limit = ks_pdf_inflate_limit(KS_PDF_INFLATE_BASE + KS_PDF_INFLATE_FACTOR * (long long)len);
+    ks_pdf_decode_spent(1);
     if ((r = ks_pdf_open(data, len, &q)) != KS_OK)
         goto done;
     if ((r = pd_find_sigs(q, ctx->limits.max_signers, &sigs)) != KS_OK)
@@ -628,8 +958,12 @@ ks_result ks_verify_pdf(ks_ctx *ctx, const ks_request *req, cJSON **verdict)
             NULL)
         goto done;
     cJSON *signers = cJSON_AddArrayToObject(v, "signers");
-    if (signers == NULL)
+    if (signers == NULL || (ts = calloc(sigs.n, sizeof *ts)) == NULL)
         goto done;
+    pd_doc_timestamps(ctx, q, &sigs, data, len, at, ts);
+    if ((r = pd_read_dss(ctx, q, &dss)) != KS_OK)
+        goto done;
+    r = KS_E_NOMEM;
     ks_status worst;
     ks_status_set(&worst, KS_TOTAL_PASSED, KS_SUB_NONE, NULL);
     for (size_t i = 0; i < sigs.n; i++) {
@@ -638,7 +972,7 @@ ks_result ks_verify_pdf(ks_ctx *ctx, const ks_request *req, cJSON **verdict)
         cJSON *sobj = cJSON_CreateObject();
         if (sobj == NULL || !cJSON_AddItemToArray(signers, sobj))
             goto done;
-        if ((r = pd_verify_one(ctx, q, &sigs.v[i], data, len, revs, at, sobj, &st)) != KS_OK)
+        if ((r = pd_verify_one(ctx, q, &sigs, i, ts, &dss, data, len, revs, at, sobj, &st)) != KS_OK)
             goto done;
         r = KS_E_NOMEM;
         if (!ks_verdict_status(sobj, &st))
@@ -652,7 +986,17 @@ ks_result ks_verify_pdf(ks_ctx *ctx, const ks_request *req, cJSON **verdict)
     v = NULL;
     r = KS_OK;
 done:
+    /* Rule 5: a stream decoded past its allowance was cut short, and
+     * whatever qpdf read from it is not the document: no verdict. */
+    if (saved_limit != -2 && ks_pdf_decode_spent(1)) {
+        cJSON_Delete(*verdict);
+        *verdict = NULL;
+        if (r == KS_OK || r == KS_E_PDF_UNSIGNED)
+            r = KS_E_PDF;
+    }
     cJSON_Delete(v);
+    pd_dss_free(&dss);
+    free(ts);
     free(sigs.v);
     if (q != NULL)
         qpdf_cleanup(&q);

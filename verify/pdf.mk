@@ -5,6 +5,9 @@ LIB_SRC  += verify/pdf.c verify/pdf_diff.c verify/pdf_inflate.c
 HDRS     += verify/pdf_int.h
 PKGS     += libqpdf zlib
 TEST_SRC += tests/test_pdf.c
+# pdf_inflate.c raises std::bad_alloc into libqpdf from an interposed
+# Pl_Buffer::write: the unwinder must be able to cross its frames.
+$(OUT)/verify/pdf_inflate.o: CFLAGS += -fexceptions
 
 # PDF fixtures are written by tests/pki/mkpdf.py and signed with the
 # openssl CLI from the test PKI, after it.

@@ -60,6 +60,7 @@ typedef struct {
 typedef struct {
     qpdf_data w, s;
     ks_pdf_mdp mdp;
+    const ks_pdf_locks *locks;
     cJSON *mods;
     int disallowed;
     ks_pdf_item *stack;
@@ -478,6 +479,158 @@ static const char *pd_sig_kind(qpdf_data q, qpdf_oh f)
     return k;
 }
 
+/* ------------------------------------------------------------------ */
+/* FieldMDP and /Lock.                                                */
+/* ------------------------------------------------------------------ */
+
+static void pd_lock_spec(qpdf_data q, qpdf_oh d, ks_pdf_locks *out, int *nomem)
+{
+    if (out->n >= KS_PDF_MAX_LOCKS) {
+        out->spec[0].action = KS_LOCK_ALL; /* more than we read: everything locked */
+        return;
+    }
+    int i = out->n++;
+    out->spec[i].action = KS_LOCK_ALL; /* fail closed until read whole */
+    out->spec[i].nfields = 0;
+    qpdf_oh act = qpdf_oh_get_key(q, d, "/Action");
+    qpdf_oh fields = qpdf_oh_get_key(q, d, "/Fields");
+    ks_pdf_lock_action a = KS_LOCK_ALL;
+    if (qpdf_oh_is_name_and_equals(q, act, "/Include"))
+        a = KS_LOCK_INCLUDE;
+    else if (qpdf_oh_is_name_and_equals(q, act, "/Exclude"))
+        a = KS_LOCK_EXCLUDE;
+    int n = qpdf_oh_is_array(q, fields) ? qpdf_oh_get_array_n_items(q, fields) : -1;
+    if (a != KS_LOCK_ALL && n >= 0 && n <= KS_PDF_MAX_LOCK_FIELDS) {
+        int ok = 1;
+        for (int k = 0; k < n && ok; k++) {
+            qpdf_oh f = qpdf_oh_get_array_item(q, fields, k);
+            if (!qpdf_oh_is_string(q, f))
+                ok = 0;
+            else if ((out->spec[i].fields[out->spec[i].nfields] = strdup(qpdf_oh_get_utf8_value(q, f))) == NULL)
+                ok = 0, *nomem = 1;
+            else
+                out->spec[i].nfields++;
+            qpdf_oh_release(q, f);
+        }
+        if (ok)
+            out->spec[i].action = a;
+    }
+    qpdf_oh_release(q, act);
+    qpdf_oh_release(q, fields);
+}
+
+ks_result ks_pdf_locks_read(qpdf_data q, qpdf_oh field, qpdf_oh sig, ks_pdf_locks *out)
+{
+    int nomem = 0;
+    memset(out, 0, sizeof *out);
+    /* ISO 32000-2 12.7.5.5: the signature field's lock dictionary. */
+    qpdf_oh lock = qpdf_oh_get_key(q, field, "/Lock");
+    if (qpdf_oh_is_dictionary(q, lock))
+        pd_lock_spec(q, lock, out, &nomem);
+    else if (!qpdf_oh_is_null(q, lock))
+        pd_lock_spec(q, lock, out, &nomem); /* a /Lock that is no dictionary: all locked */
+    qpdf_oh_release(q, lock);
+    /* ISO 32000-1 12.8.1 Table 253 /Reference: FieldMDP transforms. */
+    qpdf_oh refs = qpdf_oh_get_key(q, sig, "/Reference");
+    int n = qpdf_oh_is_array(q, refs) ? qpdf_oh_get_array_n_items(q, refs) : 0;
+    for (int i = 0; i < n && i < 16; i++) {
+        qpdf_oh ref = qpdf_oh_get_array_item(q, refs, i);
+        qpdf_oh tm = qpdf_oh_get_key(q, ref, "/TransformMethod");
+        if (qpdf_oh_is_name_and_equals(q, tm, "/FieldMDP")) {
+            qpdf_oh tp = qpdf_oh_get_key(q, ref, "/TransformParams");
+            pd_lock_spec(q, tp, out, &nomem);
+            qpdf_oh_release(q, tp);
+        }
+        qpdf_oh_release(q, tm);
+        qpdf_oh_release(q, ref);
+    }
+    qpdf_oh_release(q, refs);
+    if (qpdf_has_error(q)) {
+        qpdf_get_error(q);
+        if (out->n < KS_PDF_MAX_LOCKS)
+            out->spec[out->n++].action = KS_LOCK_ALL; /* unreadable: everything locked */
+        else
+            out->spec[0].action = KS_LOCK_ALL;
+    }
+    return nomem ? KS_E_NOMEM : KS_OK;
+}
+
+void ks_pdf_locks_free(ks_pdf_locks *l)
+{
+    for (int i = 0; l != NULL && i < l->n; i++)
+        for (int k = 0; k < l->spec[i].nfields; k++)
+            free(l->spec[i].fields[k]);
+    if (l != NULL)
+        l->n = 0;
+}
+
+int ks_pdf_locked(const ks_pdf_locks *l, const char *name)
+{
+    for (int i = 0; l != NULL && i < l->n; i++) {
+        int listed = 0;
+        for (int k = 0; k < l->spec[i].nfields && !listed; k++)
+            listed = strcmp(l->spec[i].fields[k], name) == 0;
+        switch (l->spec[i].action) {
+        case KS_LOCK_INCLUDE:
+            if (listed)
+                return 1;
+            break;
+        case KS_LOCK_EXCLUDE:
+            if (!listed)
+                return 1;
+            break;
+        case KS_LOCK_ALL:
+        default:
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The fully qualified name of field or widget `f` (ISO 32000-1 12.7.3.2:
+ * the partial names /T of it and its ancestors, joined by "."), from the
+ * signed revision; 0 when it cannot be told (then judged locked). */
+static int pd_field_name(qpdf_data q, qpdf_oh f, char *buf, size_t len)
+{
+    char tmp[512];
+    int ok = 1, depth = 0;
+    buf[0] = '\0';
+    qpdf_oh cur = qpdf_oh_new_object(q, f);
+    while (ok && qpdf_oh_is_dictionary(q, cur)) {
+        if (++depth > 32) {
+            ok = 0;
+            break;
+        }
+        qpdf_oh t = qpdf_oh_get_key(q, cur, "/T");
+        if (qpdf_oh_is_string(q, t)) {
+            const char *part = qpdf_oh_get_utf8_value(q, t);
+            int n = buf[0] ? snprintf(tmp, sizeof tmp, "%s.%s", part, buf) : snprintf(tmp, sizeof tmp, "%s", part);
+            if (n < 0 || (size_t)n >= len || (size_t)n >= sizeof tmp)
+                ok = 0;
+            else
+                memcpy(buf, tmp, (size_t)n + 1);
+        }
+        qpdf_oh_release(q, t);
+        qpdf_oh up = qpdf_oh_get_key(q, cur, "/Parent");
+        qpdf_oh_release(q, cur);
+        cur = up;
+    }
+    qpdf_oh_release(q, cur);
+    return ok && buf[0] != '\0';
+}
+
+/* 1 when a signature's FieldMDP or /Lock locks the field `old` (the
+ * signed revision's object). */
+static int pd_field_locked(const ks_pdf_walk *wk, qpdf_oh old)
+{
+    char name[256];
+    if (wk->locks == NULL || wk->locks->n == 0)
+        return 0;
+    if (!pd_field_name(wk->s, old, name, sizeof name))
+        return 1;
+    return ks_pdf_locked(wk->locks, name);
+}
+
 /* A field or widget that is new (exists 0) or changed.  *new_ok: what it
  * refers to may be new as well. */
 static ks_result pd_judge_field(ks_pdf_walk *wk, const ks_pdf_item *it, qpdf_oh o, qpdf_oh old, int exists,
@@ -505,6 +658,10 @@ static ks_result pd_judge_field(ks_pdf_walk *wk, const ks_pdf_item *it, qpdf_oh 
                 return pd_report(wk, "other", name, 0);
             }
             pd_free_keys(ck, nck);
+            if (pd_field_locked(wk, old)) {
+                pd_objname(it, "(a locked signature field)", name, sizeof name);
+                ok = 0;
+            }
         }
         *new_ok = ok;
         return pd_report(wk, kind, name, ok);
@@ -522,7 +679,11 @@ static ks_result pd_judge_field(ks_pdf_walk *wk, const ks_pdf_item *it, qpdf_oh 
         pd_objname(it, "(a form field changed)", name, sizeof name);
         return pd_report(wk, "other", name, 0);
     }
-    *new_ok = wk->mdp != KS_MDP_NO_CHANGES;
+    /* FieldMDP / Lock: filling in a field the signature locked. */
+    int locked = pd_field_locked(wk, old);
+    if (locked)
+        pd_objname(it, "(a locked field)", name, sizeof name);
+    *new_ok = wk->mdp != KS_MDP_NO_CHANGES && !locked;
     return pd_report(wk, "form_field_filled", name, *new_ok);
 }
 
@@ -720,9 +881,10 @@ done:
     return r;
 }
 
-ks_result ks_pdf_diff(qpdf_data whole, qpdf_data signed_rev, ks_pdf_mdp mdp, cJSON *mods, int *disallowed)
+ks_result ks_pdf_diff(qpdf_data whole, qpdf_data signed_rev, ks_pdf_mdp mdp, const ks_pdf_locks *locks, cJSON *mods,
+                      int *disallowed)
 {
-    ks_pdf_walk wk = {.w = whole, .s = signed_rev, .mdp = mdp, .mods = mods};
+    ks_pdf_walk wk = {.w = whole, .s = signed_rev, .mdp = mdp, .locks = locks, .mods = mods};
     ks_result r = KS_OK;
     *disallowed = 0;
     /* Shadow hide-and-replace: the update is a new trailer whose /Root is

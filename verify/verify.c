@@ -140,7 +140,7 @@ ks_result ks_check_signing_cert(ks_ctx *ctx, X509 *cert, const ks_path_input *in
 
 /* ---------------- proof of existence (ETSI EN 319 102-1 5.6.2.4) ---------------- */
 
-static cJSON *ks_timestamp_json(const ks_tsp_result *t, const char *type)
+cJSON *ks_timestamp_json(const ks_tsp_result *t, const char *type)
 {
     char buf[32];
     const char *sub = ks_subindication_name(t->sub);
@@ -494,9 +494,14 @@ done:
     ks_openssl_drain(__func__);
 }
 
+/* `ext`: a POE of this signer's signature from outside its own attributes
+ * (a PDF document timestamp over its revision), or NULL.  Like a signature
+ * timestamp it counts only once the signature itself stands, and the
+ * earliest proven time is the best-signature-time. */
 static ks_result ks_verify_signer(ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerInfo *si, const ASN1_OBJECT *ectype,
                                   BIO *cmsbio, const ks_blob *detached, size_t ndetached, const ks_request *req,
-                                  const ks_path_input *pin, time_t at, cJSON *sobj, ks_status *st)
+                                  const ks_path_input *pin, time_t at, const ks_ext_poe *ext, cJSON *sobj,
+                                  ks_status *st)
 {
     ks_result r = KS_E_NOMEM;
     X509 *signer = NULL;
@@ -577,7 +582,7 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerI
     if (stands) {
         /* ES-A: the archive timestamps first, newest down; the signature
          * timestamps are then validated at the time they prove. */
-        if ((r = ks_cades_archive(ctx, cms, si, detached, ndetached, at, sobj, ks_timestamp_json, &ar)) != KS_OK ||
+        if ((r = ks_cades_archive(ctx, cms, si, detached, ndetached, at, sobj, &ar)) != KS_OK ||
             (r = ks_signer_timestamps(ctx, si, ar.next_at, &poe)) != KS_OK)
             goto done;
         if (!poe.has && ar.has_poe) { /* an archive timestamp covers the signature value too */
@@ -585,6 +590,14 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerI
             poe.has = 1;
             snprintf(poe.tsa, sizeof poe.tsa, "%s", ar.tsa);
             poe.source = "archive_timestamp";
+        }
+        /* A proof from outside the signer (a PDF document timestamp over its
+         * revision) counts like its own timestamps. */
+        if (ext != NULL && (!poe.has || ext->time < poe.time)) {
+            poe.time = ext->time;
+            poe.has = 1;
+            snprintf(poe.tsa, sizeof poe.tsa, "%s", ext->tsa != NULL ? ext->tsa : "");
+            poe.source = ext->source;
         }
     }
     if ((r = ks_poe_report(&poe, sobj)) != KS_OK)
@@ -770,8 +783,7 @@ static ks_result ks_verify_signature_once(ks_ctx *ctx, const ks_request *req, cJ
         }
         if ((r = ks_verify_signer(ctx, cms, sk_CMS_SignerInfo_value(sinfos, i), CMS_get0_eContentType(cms), cmsbio,
                                   req->n_contents == 1 ? &req->contents[0] : NULL, req->n_contents == 1 ? 1 : 0, req,
-                                  &pin, at, sobj, &st)) !=
-            KS_OK)
+                                  &pin, at, NULL, sobj, &st)) != KS_OK)
             goto done;
         if (!ks_verdict_status(sobj, &st)) {
             r = KS_E_NOMEM;
@@ -803,17 +815,19 @@ done:
 }
 
 ks_result ks_cms_verify_detached(ks_ctx *ctx, const uint8_t *der, size_t derlen, const uint8_t *content,
-                                 size_t clen, time_t at, int require_ess, cJSON *sobj, ks_status *st)
+                                 size_t clen, time_t at, int require_ess, const ks_outside *out, cJSON *sobj,
+                                 ks_status *st)
 {
     const ks_blob part = {.data = content, .len = clen};
-    return ks_cms_verify_detached_parts(ctx, der, derlen, &part, 1, at, require_ess, sobj, st);
+    return ks_cms_verify_detached_parts(ctx, der, derlen, &part, 1, at, require_ess, out, sobj, st);
 }
 
 /* The bytes a PDF signature's ByteRange covers (two parts of the file,
  * digested where they lie: no copy of a 20 MB document), or any detached
  * content, through the same signer checks as ks_verify_signature. */
 ks_result ks_cms_verify_detached_parts(ks_ctx *ctx, const uint8_t *der, size_t derlen, const ks_blob *parts,
-                                       size_t nparts, time_t at, int require_ess, cJSON *sobj, ks_status *st)
+                                       size_t nparts, time_t at, int require_ess, const ks_outside *out,
+                                       cJSON *sobj, ks_status *st)
 {
     ks_result r = KS_OK;
     CMS_ContentInfo *cms = NULL;
@@ -850,12 +864,38 @@ ks_result ks_cms_verify_detached_parts(ks_ctx *ctx, const uint8_t *der, size_t d
     certs = CMS_get1_certs(cms);
     crls = CMS_get1_crls(cms);
     ks_openssl_drain(__func__); /* both answer NULL with an error when there are none */
-    if (sk_X509_num(certs) > ctx->limits.max_certs || sk_X509_CRL_num(crls) > ctx->limits.max_crls) {
+    if (sk_X509_num(certs) + (out ? sk_X509_num(out->certs) : 0) > ctx->limits.max_certs ||
+        sk_X509_CRL_num(crls) + (out ? sk_X509_CRL_num(out->crls) : 0) > ctx->limits.max_crls) {
         r = KS_E_LIMIT;
         goto done;
     }
     if (CMS_set1_signers_certs(cms, ctx->intermediates, 0) < 0)
         ks_openssl_drain(__func__); /* a signer without certificate is reported as such */
+    /* The container's evidence after the CMS's own (the signer's
+     * certificate is still looked for in the CMS only). */
+    r = KS_E_NOMEM;
+    if ((out != NULL && sk_X509_num(out->certs) > 0 && certs == NULL && (certs = sk_X509_new_null()) == NULL) ||
+        (out != NULL && sk_X509_CRL_num(out->crls) > 0 && crls == NULL && (crls = sk_X509_CRL_new_null()) == NULL))
+        goto done;
+    for (int i = 0; out != NULL && i < sk_X509_num(out->certs); i++) {
+        X509 *x = sk_X509_value(out->certs, i);
+        if (X509_up_ref(x) != 1)
+            goto done;
+        if (!sk_X509_push(certs, x)) {
+            X509_free(x);
+            goto done;
+        }
+    }
+    for (int i = 0; out != NULL && i < sk_X509_CRL_num(out->crls); i++) {
+        X509_CRL *c = sk_X509_CRL_value(out->crls, i);
+        if (X509_CRL_up_ref(c) != 1)
+            goto done;
+        if (!sk_X509_CRL_push(crls, c)) {
+            X509_CRL_free(c);
+            goto done;
+        }
+    }
+    r = KS_OK;
     /* The digest BIOs CMS_dataInit pushes digest what is written through
      * them as well as what is read: write the parts in place into a sink,
      * rather than copying them into one buffer to read back. */
@@ -875,10 +915,13 @@ ks_result ks_cms_verify_detached_parts(ks_ctx *ctx, const uint8_t *der, size_t d
         ks_status_set(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE, "the SignedData cannot be processed");
         goto done;
     }
-    ks_path_input pin = {.embedded = certs, .crls = crls};
+    ks_path_input pin = {.embedded = certs,
+                         .crls = crls,
+                         .ocsps = out != NULL ? out->ocsps : NULL,
+                         .n_ocsps = out != NULL ? out->n_ocsps : 0};
     static const ks_request content_given = {0}; /* the content is here: no hash-only digests */
     r = ks_verify_signer(ctx, cms, si, CMS_get0_eContentType(cms), cmsbio, parts, nparts, &content_given, &pin, at,
-                         sobj, st);
+                         out != NULL ? out->poe : NULL, sobj, st);
 done:
     while (cmsbio != NULL && cmsbio != dcont) { /* the digest BIOs CMS_dataInit pushed */
         BIO *next = BIO_pop(cmsbio);

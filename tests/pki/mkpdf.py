@@ -115,12 +115,14 @@ def sig_dict(sub_filter=b"adbe.pkcs7.detached", typ=b"Sig", reason="Synthetic te
             b" /Location (Matsumoto) /ContactInfo (synthetic@example.invalid)" + extra + b" >>")
 
 
-def fill_signature(data, who, cades=False, noattr=False, gap=None, ranges=None):
+def fill_signature(data, who, cades=False, noattr=False, gap=None, ranges=None, make=None):
     """Finds the last ByteRange placeholder, writes the ranges around the
     /Contents hex string that follows it, signs the covered bytes and writes
     the hex into the gap.  gap=(start, end) or ranges=[o1 l1 o2 l2]
     override what is declared (attack files); the CMS always signs what the
-    declared ranges cover, so only the layout is wrong."""
+    declared ranges cover, so only the layout is wrong.  make(signed), when
+    given, makes the value instead (a time-stamp token, a CMS with a
+    signature timestamp)."""
     data = bytearray(data)
     br = data.rfind(BR_PLACEHOLDER)
     assert br >= 0
@@ -132,11 +134,182 @@ def fill_signature(data, who, cades=False, noattr=False, gap=None, ranges=None):
     assert len(text) == len(BR_PLACEHOLDER)
     data[br:br + len(text)] = text
     signed = bytes(data[rng[0]:rng[0] + rng[1]] + data[rng[2]:rng[2] + rng[3]])
-    der = cms_sign(signed, who, cades, noattr)
+    der = make(signed) if make else cms_sign(signed, who, cades, noattr)
     hx = der.hex().encode()
     assert len(hx) <= HEXLEN
     data[lt + 1:lt + 1 + len(hx)] = hx
     return bytes(data)
+
+
+# ---- RFC 3161 time-stamp tokens from the test PKI's TSAs (mkpki.sh) ----------
+def tsa_cnf():
+    cnf = os.path.join(WORK, "tsa.cnf")
+    if not os.path.exists(cnf):
+        with open(os.path.join(WORK, "tsa-serial"), "w") as f:
+            f.write("01\n")
+        with open(cnf, "w") as f:
+            f.write("[ tsa ]\ndefault_tsa = tsa_config1\n[ tsa_config1 ]\n"
+                    "serial = %s\ncrypto_device = builtin\nsigner_digest = sha256\n"
+                    "default_policy = 1.2.392.200149.8.5.99.1\ndigests = sha256, sha384, sha512\n"
+                    "accuracy = secs:1\nordering = no\ntsa_name = yes\ness_cert_id_chain = no\n"
+                    "ess_cert_id_alg = sha256\n" % os.path.join(WORK, "tsa-serial"))
+    return cnf
+
+
+def ts_token(data, tsa="tsa", mode=None):
+    """A TimeStampToken (DER, with the TSA certificate) over `data` by
+    PKIDIR/tsa.{pem,key}, genTime now (`openssl ts -reply`).  mode:
+    "imprint" stamps other bytes, "tampered" flips the token's last byte
+    (its signature value: no unsigned attributes follow)."""
+    tbs, q, tok = (os.path.join(WORK, n) for n in ("ts.bin", "ts.tsq", "ts.tst"))
+    with open(tbs, "wb") as f:
+        f.write(data + (b"x" if mode == "imprint" else b""))
+    ca = "rogue-ca.pem" if tsa == "tsa-rogue" else "tsa-ca.pem"
+    run(["openssl", "ts", "-query", "-data", tbs, "-sha256", "-cert", "-no_nonce", "-out", q])
+    run(["openssl", "ts", "-reply", "-config", tsa_cnf(), "-queryfile", q, "-signer", os.path.join(P, tsa + ".pem"),
+         "-inkey", os.path.join(P, tsa + ".key"), "-chain", os.path.join(P, ca), "-token_out", "-out", tok])
+    with open(tok, "rb") as f:
+        der = bytearray(f.read())
+    if mode == "tampered":
+        der[-1] ^= 0x01
+    return bytes(der)
+
+
+def der_len(n):
+    if n < 0x80:
+        return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(b)]) + b
+
+
+def add_signature_timestamp(cms, tsa="tsa"):
+    """The CMS SignedData `cms` (one signer, no unsigned attributes) with an
+    unsigned id-aa-signatureTimeStampToken over its signature value (RFC
+    3161 Appendix A).  The offsets come from `openssl asn1parse`; the
+    SignerInfo is the last element of each enclosing structure, so the
+    attribute is appended and the enclosing lengths rewritten."""
+    der_path = os.path.join(WORK, "cms.der")
+    with open(der_path, "wb") as f:
+        f.write(cms)
+    els = []
+    for line in run(["openssl", "asn1parse", "-inform", "DER", "-in", der_path]).decode().splitlines():
+        m = re.match(r"\s*(\d+):d=(\d+)\s+hl=(\d+)\s+l=\s*(\d+)", line)
+        if m:
+            els.append(tuple(int(x) for x in m.groups()))
+    # Enclosing path: ContentInfo (d0), [0] (d1), SignedData (d2),
+    # signerInfos SET (d3), SignerInfo (d4): the last element of each depth
+    # that ends at the end of the DER.
+    path = []
+    for d in range(5):
+        cand = [e for e in els if e[1] == d and e[0] + e[2] + e[3] == len(cms)]
+        assert cand, "no element at depth %d ends the CMS" % d
+        path.append(cand[-1])
+    sv = [e for e in els if e[1] == 5 and e[0] + e[2] + e[3] == len(cms)][-1]  # signature OCTET STRING
+    sigval = cms[sv[0] + sv[2]:sv[0] + sv[2] + sv[3]]
+    tok = ts_token(sigval, tsa)
+    oid = bytes.fromhex("060b2a864886f70d010910020e")  # 1.2.840.113549.1.9.16.2.14
+    attr_set = b"\x31" + der_len(len(tok)) + tok
+    attr = b"\x30" + der_len(len(oid) + len(attr_set)) + oid + attr_set
+    unsigned = b"\xa1" + der_len(len(attr)) + attr  # [1] IMPLICIT SET OF Attribute
+    off, _, hl, _ = path[4]
+    body = cms[off + hl:] + unsigned
+    node = bytes([cms[off]]) + der_len(len(body)) + body
+    for off, _, hl, _ in reversed(path[:4]):
+        child = [e for e in path if e[0] > off][0]
+        body = cms[off + hl:child[0]] + node
+        node = bytes([cms[off]]) + der_len(len(body)) + body
+    return node
+
+
+def doc_ts_dict(sub_filter=b"ETSI.RFC3161"):
+    """A document timestamp's dictionary (ISO 32000-2 12.8.5, PAdES)."""
+    return (b"<< /Type /DocTimeStamp /Filter /Adobe.PPKLite /SubFilter /" + sub_filter + b" " + BR_PLACEHOLDER +
+            b" /Contents <" + b"0" * HEXLEN + b"> >>")
+
+
+def add_doc_ts(d, fields, tsa="tsa", mode=None, catalog_extra=b"", sub_filter=b"ETSI.RFC3161"):
+    """An incremental update with a document timestamp in a new field
+    (the next two object numbers), signed over the whole file so far;
+    `fields` are the field objects already there."""
+    f, v = d.size, d.size + 1
+    refs = b" ".join(b"%d 0 R" % n for n in fields + [f])
+    d.write_revision({
+        1: b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [" + refs + b"] /SigFlags 3 >>" + catalog_extra +
+           b" >>",
+        3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+           b" /Resources << /Font << /F1 6 0 R >> >> /Annots [" + refs + b"] >>",
+        f: b"<< /FT /Sig /T (DocTimeStamp%d) /V %d 0 R /Type /Annot /Subtype /Widget /Rect [0 0 0 0] /F 132"
+           b" /P 3 0 R >>" % (len(fields), v),
+        v: doc_ts_dict(sub_filter),
+    }, b"1 0 R", b"8 0 R")
+    d.data = fill_signature(d.data, None, make=lambda signed: ts_token(signed, tsa, mode))
+    return f
+
+
+def lzw_bomb(head, blocks, tail):
+    """PDF LZW (ISO 32000-1 7.4.4, EarlyChange 1) of head + a run of spaces
+    + tail: each block after a clear-table code is the codes 258, 259, ...
+    each one byte longer than the last (the decoder's KwKwK case), up to a
+    full table: about 7 MB from 5.6 KB."""
+    out, acc, nbits = bytearray(), 0, 0
+    state = {"width": 9, "size": 0, "last": 256}
+
+    def emit(code):
+        nonlocal acc, nbits
+        acc = (acc << state["width"]) | code
+        nbits += state["width"]
+        while nbits >= 8:
+            nbits -= 8
+            out.append((acc >> nbits) & 0xFF)
+        acc &= (1 << nbits) - 1
+        # The decoder's table and code width after this code.
+        if code == 256:
+            state.update(width=9, size=0)
+        elif code != 257 and state["last"] != 256:
+            change = 258 + state["size"] + 1
+            state["size"] += 1
+            state["width"] = {511: 10, 1023: 11, 2047: 12}.get(change, state["width"])
+        state["last"] = code
+
+    def literals(bs):
+        emit(256)
+        for b in bs:
+            emit(b)
+    literals(head)
+    for _ in range(blocks):
+        emit(256)
+        emit(0x20)
+        while 258 + state["size"] < 4096:
+            emit(258 + state["size"])
+    literals(tail)
+    emit(257)
+    if nbits:
+        out.append((acc << (8 - nbits)) & 0xFF)
+    return bytes(out)
+
+
+def objstm_bomb(filt, data):
+    """A file whose catalog sits in an object stream `data` (filter
+    `filt`) that expands to hundreds of MiB, with an xref stream."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offs = {}
+    objs = {
+        2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+        4: b"<< /Type /ObjStm /N 1 /First 4 /Filter %s /Length %d >>\nstream\n" % (filt, len(data)) + data +
+           b"\nendstream",
+    }
+    for n in sorted(objs):
+        offs[n] = len(out)
+        out += b"%d 0 obj\n" % n + objs[n] + b"\nendobj\n"
+    xref_at = len(out)
+    rows = [struct.pack(">BIH", 0, 0, 65535), struct.pack(">BIH", 2, 4, 0)]
+    rows += [struct.pack(">BIH", 1, offs[n], 0) for n in (2, 3, 4)]
+    rows.append(struct.pack(">BIH", 1, xref_at, 0))
+    xs = b"".join(rows)
+    out += (b"5 0 obj\n<< /Type /XRef /Size 6 /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n" % len(xs) + xs +
+            b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref_at)
+    return bytes(out)
 
 
 PAGE_TEXT = b"BT /F1 18 Tf 72 760 Td (SYNTHETIC TEST DOCUMENT: pay 1000 yen) Tj ET"
@@ -469,6 +642,102 @@ def main():
         11: b"<< /Certs [] >>",
     }, b"1 0 R", b"8 0 R")
     save("limit-keys.pdf", d.data)
+
+    # ---- document timestamps (ETSI.RFC3161) and signature timestamps --------
+    # A signature, then a document timestamp over the whole file by an
+    # incremental update (PAdES B-T / B-LTA style).
+    for name, tsa, mode in (("doc-ts.pdf", "tsa", None), ("doc-ts-rogue.pdf", "tsa-rogue", None),
+                            ("doc-ts-tampered.pdf", "tsa", "tampered"), ("doc-ts-imprint.pdf", "tsa", "imprint")):
+        d = signed_doc()
+        add_doc_ts(d, [5], tsa, mode)
+        save(name, d.data)
+    # A good token in a /DocTimeStamp that does not say ETSI.RFC3161.
+    d = signed_doc()
+    add_doc_ts(d, [5], sub_filter=b"adbe.pkcs7.detached")
+    save("doc-ts-wrong-subfilter.pdf", d.data)
+    # A CAdES signature carrying an id-aa-signatureTimeStampToken.
+    d = Doc()
+    d.write_revision(base_objects(sub_filter=b"ETSI.CAdES.detached"), b"1 0 R", b"8 0 R")
+    d.data = fill_signature(d.data, None, make=lambda signed: add_signature_timestamp(
+        cms_sign(signed, "citizen-rsa", cades=True)))
+    save("sig-ts.pdf", d.data)
+    # B-LTA: a signature, the DSS, a document timestamp by the short-lived
+    # TSA, then one by the long-lived TSA over all of it.
+    d = signed_doc()
+    with open(os.path.join(P, "pref-ca-self.pem"), "rb") as f:
+        ca_der = run(["openssl", "x509", "-outform", "DER"], input=f.read())
+    d.write_revision({
+        1: b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [5 0 R] /SigFlags 3 >> /DSS 11 0 R >>",
+        11: b"<< /Certs [12 0 R] >>",
+        12: stream(ca_der),
+    }, b"1 0 R", b"8 0 R")
+    t1 = add_doc_ts(d, [5], "tsa-short", catalog_extra=b" /DSS 11 0 R")
+    add_doc_ts(d, [5, t1], "tsa", catalog_extra=b" /DSS 11 0 R")
+    save("b-lta.pdf", d.data)
+    # The same with revocation evidence in the DSS (PAdES B-LT): an OCSP
+    # answer about the signer by the CA's responder (`openssl ocsp`, as a
+    # responder answers; thisUpdate now, before the timestamp) and the CAs'
+    # CRLs, so that it validates with every responder down.
+    d = signed_doc()
+    serial = run(["openssl", "x509", "-noout", "-serial", "-in", os.path.join(P, "citizen-rsa.pem")]).decode()
+    idx, req, resp = (os.path.join(WORK, n) for n in ("ocsp-index.txt", "ocsp.req", "ocsp.der"))
+    with open(idx, "w") as f:
+        f.write("V\t491231000000Z\t\t%s\tunknown\t/CN=SYNTH0001\n" % serial.strip().split("=")[1])
+    run(["openssl", "ocsp", "-issuer", os.path.join(P, "pref-ca-self.pem"), "-cert", os.path.join(P, "citizen-rsa.pem"),
+         "-no_nonce", "-reqout", req])
+    run(["openssl", "ocsp", "-index", idx, "-rsigner", os.path.join(P, "ocsp-responder.pem"), "-rkey",
+         os.path.join(P, "ocsp-responder.key"), "-CA", os.path.join(P, "pref-ca-self.pem"), "-reqin", req,
+         "-respout", resp, "-ndays", "1"])
+    with open(resp, "rb") as f:
+        ocsp_der = f.read()
+    crls = [run(["openssl", "crl", "-outform", "DER", "-in", os.path.join(P, c + ".crl")])
+            for c in ("jpki-bca", "gpki-bca", "ministry-ca")]
+    objs = {
+        1: b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [5 0 R] /SigFlags 3 >> /DSS 11 0 R >>",
+        11: b"<< /Certs [12 0 R] /OCSPs [13 0 R] /CRLs [14 0 R 15 0 R 16 0 R] >>",
+        12: stream(ca_der),
+        13: stream(zlib.compress(ocsp_der), b" /Filter /FlateDecode"),
+    }
+    for k, c in enumerate(crls):
+        objs[14 + k] = stream(c)
+    d.write_revision(objs, b"1 0 R", b"8 0 R")
+    add_doc_ts(d, [5], "tsa", catalog_extra=b" /DSS 11 0 R")
+    save("dss-evidence.pdf", d.data)
+
+    # ---- FieldMDP and /Lock: form fill-in of locked and unlocked fields -----
+    def fieldmdp(name, sig_extra=b"", lock=b""):
+        d = Doc()
+        objs = base_objects(fields_extra=b" 13 0 R", sig_extra=sig_extra)
+        if lock:
+            objs[5] = objs[5][:-2] + b"/Lock << /Type /SigFieldLock " + lock + b" >> >>"
+        objs[13] = b"<< /FT /Tx /T (Amount) /Type /Annot /Subtype /Widget /Rect [72 700 200 720] /P 3 0 R >>"
+        d.write_revision(objs, b"1 0 R", b"8 0 R")
+        d.data = fill_signature(d.data, "citizen-rsa")
+        d.write_revision({
+            13: b"<< /FT /Tx /T (Amount) /V (9000) /Type /Annot /Subtype /Widget /Rect [72 700 200 720] /P 3 0 R >>",
+        }, b"1 0 R", b"8 0 R")
+        save(name, d.data)
+
+    def fmdp(params):
+        return (b" /Reference [<< /Type /SigRef /TransformMethod /FieldMDP"
+                b" /TransformParams << /Type /TransformParams " + params + b" /V /1.2 >> >>]")
+    fieldmdp("fieldmdp-include-locked.pdf", fmdp(b"/Action /Include /Fields [(Amount)]"))
+    fieldmdp("fieldmdp-include-other.pdf", fmdp(b"/Action /Include /Fields [(Remarks)]"))
+    fieldmdp("fieldmdp-all.pdf", fmdp(b"/Action /All"))
+    fieldmdp("fieldmdp-exclude.pdf", fmdp(b"/Action /Exclude /Fields [(Amount)]"))
+    fieldmdp("lock-all.pdf", lock=b"/Action /All")
+    fieldmdp("lock-include-locked.pdf", lock=b"/Action /Include /Fields [(Amount)]")
+    fieldmdp("lock-exclude.pdf", lock=b"/Action /Exclude /Fields [(Amount)]")
+    fieldmdp("lock-bad-action.pdf", lock=b"/Action /Everything")
+
+    # ---- rule 5: LZW and RunLength bombs (qpdf's own decoders) ----------------
+    save("bomb-lzw.pdf", objstm_bomb(b"/LZWDecode", lzw_bomb(b"1 0 ", 73, b"<< /Type /Catalog /Pages 2 0 R >>")))
+    # RunLength after Flate: 8 MiB of runs (zlib's inflate, within its
+    # allowance) that expand to 512 MiB in qpdf's RunLength decoder, in a
+    # file of a few KB (an 8 MB file would be stopped at the body limit).
+    rl = b"\x81 " * (4 << 20)  # 257 - 0x81 = 128 spaces per two bytes
+    save("bomb-runlength.pdf", objstm_bomb(b"[/FlateDecode /RunLengthDecode]", zlib.compress(
+        b"\x031 0 " + rl + b"\x20<< /Type /Catalog /Pages 2 0 R >>\x80", 9)))
 
     # ---- rule 4: signature wrapping -----------------------------------------
     # The gap holds the real CMS, then an attacker's object and xref; the

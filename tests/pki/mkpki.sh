@@ -796,7 +796,7 @@ extendedKeyUsage       = critical, timeStamping
 subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid:always
 EOF
-for k in tsa-ca tsa tsa-rogue tsa-old; do
+for k in tsa-ca tsa tsa-rogue tsa-old tsa-short; do
     run openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -pkeyopt ec_param_enc:named_curve \
         -out "$k.key"
 done
@@ -807,12 +807,12 @@ run openssl req -new -config work/req.cnf -utf8 -key tsa-ca.key \
 run openssl ca -config work/tsa-ca.cnf -batch -notext -utf8 -selfsign -keyfile tsa-ca.key -startdate "$CA_START" \
     -enddate "$CA_END" -extfile work/tsa-ext.cnf -extensions tsa_ca -in work/tsa-ca.csr -out tsa-ca.pem
 rm -f work/tsa-ca.csr
-# tsa_issue CA CACERT KEYBASE CN EXT [ENDDATE]
+# tsa_issue CA CACERT KEYBASE CN EXT [START END]
 tsa_issue() {
     run openssl req -new -config work/req.cnf -utf8 -key "$3.key" -subj "/C=JP/O=Synthetic Test TSA/CN=$4" \
         -out work/tsa.csr
     run openssl ca -config "work/$1.cnf" -batch -notext -utf8 -cert "$2" -keyfile "$1.key" -md sha256 \
-        -startdate "$CA_START" -enddate "${6:-$CA_END}" -extfile work/tsa-ext.cnf -extensions "$5" \
+        -startdate "${6:-$CA_START}" -enddate "${7:-$CA_END}" -extfile work/tsa-ext.cnf -extensions "$5" \
         -in work/tsa.csr -out "$3.pem"
     rm -f work/tsa.csr
 }
@@ -820,7 +820,11 @@ tsa_issue tsa-ca   tsa-ca.pem   tsa         'Synthetic TSA 1'       tsa
 tsa_issue rogue-ca rogue-ca.pem tsa-rogue   'Synthetic rogue TSA'   tsa
 # A TSA whose certificate expired 100 days ago: its tokens prove something
 # only under an archive timestamp made while it was valid (ES-A).
-tsa_issue tsa-ca   tsa-ca.pem   tsa-old     'Synthetic TSA 0 (expired)' tsa "$(at '100 days ago')"
+tsa_issue tsa-ca   tsa-ca.pem   tsa-old     'Synthetic TSA 0 (expired)' tsa "$CA_START" "$(at '100 days ago')"
+# A TSA whose certificate ends with the citizens' (EE_END): its tokens
+# verify later only at the time a newer timestamp proves (PDF B-LTA,
+# tests/test_pdf.c).
+tsa_issue tsa-ca   tsa-ca.pem   tsa-short   'Synthetic TSA 2 (short-lived)' tsa "$EE_START" "$EE_END"
 rm -f work/tsa-ext.cnf
 # `openssl ts -reply` as the TSA: a token over doc.txt (RFC 3161 2.4.2,
 # with the TSA certificate: -cert), which OpenSSL itself verifies first.
