@@ -11,7 +11,9 @@
  *                   and the audit handle built from the same configuration
  *                   file.  Reference counted: SIGHUP builds a new one and
  *                   swaps a pointer; requests in flight keep the old one
- *                   until they finish.
+ *                   until they finish.  The revocation state (cache and
+ *                   evidence seen) passes from one generation to the next
+ *                   (ks_ctx_reload, ks_ctx_take_over).
  *   ks_fcgi_arena   per request slot (main.c: four per worker; a verdict's
  *                   slot waits for its audit record while the worker takes
  *                   the next request), reset after FCGX_Finish_r: when its
@@ -124,6 +126,10 @@ typedef struct {
  * configuration error fails; an audit log that cannot be opened does not
  * (the service then answers 503 when audit.required, see /readyz). */
 ks_result ks_fcgi_gen_load(const char *config_path, ks_fcgi_gen **out, char **errmsg);
+/* The same for a reload (SIGHUP): the new generation's context shares
+ * prev's revocation state (ks_ctx_reload); main.c calls ks_ctx_take_over
+ * just before it puts the new generation in service. */
+ks_result ks_fcgi_gen_reload(const char *config_path, const ks_fcgi_gen *prev, ks_fcgi_gen **out, char **errmsg);
 /* Appends to *errmsg the account the process reads its files as
  * ("... (kensho-fcgi runs as user nobody (uid 65534))"): after the
  * privilege drop a "Permission denied" is about that account, not the one

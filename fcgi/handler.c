@@ -394,13 +394,18 @@ static ks_result ks_fcgi_signing_load(ks_fcgi_gen *g, const char *config_path, c
 
 ks_result ks_fcgi_gen_load(const char *config_path, ks_fcgi_gen **out, char **errmsg)
 {
+    return ks_fcgi_gen_reload(config_path, NULL, out, errmsg);
+}
+
+ks_result ks_fcgi_gen_reload(const char *config_path, const ks_fcgi_gen *prev, ks_fcgi_gen **out, char **errmsg)
+{
     ks_fcgi_gen *g = calloc(1, sizeof *g);
     *out = NULL;
     *errmsg = NULL;
     if (g == NULL)
         return KS_E_NOMEM;
     atomic_init(&g->refs, 1);
-    ks_result r = ks_ctx_load(config_path, &g->ctx, errmsg);
+    ks_result r = ks_ctx_reload(config_path, prev ? prev->ctx : NULL, &g->ctx, errmsg);
     if (r == KS_OK)
         r = ks_fcgi_settings_load(g->ctx, config_path, &g->set, errmsg);
     if (r != KS_OK) {

@@ -510,20 +510,34 @@ static void ks_log_head(const char *when, ks_fcgi_gen *g)
     }
 }
 
+/*
+ * The new generation shares the running one's revocation cache and its
+ * record of evidence seen (ks_ctx_reload): a rolling reload of the fleet
+ * does not send every node to memcached and the responders at once, and
+ * rollback protection never resets.  Only once the whole generation has
+ * loaded does ks_ctx_take_over drop what the change could affect; a
+ * refused reload leaves the cache as it was.  Main thread only.
+ */
 static void ks_reload(void)
 {
     ks_fcgi_gen *ng = NULL;
     char *err = NULL;
-    if (ks_fcgi_gen_load(ks_config_path, &ng, &err) != KS_OK) {
+    char why[256];
+    ks_fcgi_gen *cur = ks_gen_get();
+    if (ks_fcgi_gen_reload(ks_config_path, cur, &ng, &err) != KS_OK) {
         ks_log(KS_LOG_ERR, "reload refused, keeping the running configuration: %s", err ? err : "?");
         free(err);
+        ks_fcgi_gen_unref(cur);
         ks_fcgi_metrics_reload(0);
         return;
     }
+    ks_ctx_take_over(ng->ctx, cur->ctx, why, sizeof why);
+    ks_fcgi_gen_unref(cur);
     pthread_mutex_lock(&ks_gen_mu);
     ks_fcgi_gen *old = ks_gen_current;
     ks_gen_current = ng;
     pthread_mutex_unlock(&ks_gen_mu);
+    ks_log(KS_LOG_INFO, "reload: revocation cache %s", why);
     ks_log_setup(ng->set.log_format, ng->set.log_level);
     if (old->set.threads != ng->set.threads || (old->set.socket == NULL) != (ng->set.socket == NULL) ||
         (old->set.socket && ng->set.socket && strcmp(old->set.socket, ng->set.socket) != 0))

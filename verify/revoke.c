@@ -220,6 +220,7 @@ ks_result ks_rev_load(ks_ctx *ctx, const char *key, const ks_cache_ops *ops, tim
         ks_cache_tier tier = KS_TIER_NETWORK;
         ks_cache_ops bound = *ops; /* the cache copies it; ctx outlives the cache */
         bound.arg = ctx;
+        bound.epoch = ctx->cache_epoch; /* a reload may have changed the rules since */
         ks_result r = ks_cache_get(ctx->cache, key, &bound, at, &out->entry, &tier);
         if (r == KS_OK) {
             out->obj = ks_cache_entry_obj(out->entry);

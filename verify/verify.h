@@ -116,6 +116,30 @@ typedef time_t (*ks_clock_fn)(void *arg);
  * (malloc'd, caller frees) names the offending key or file.
  */
 ks_result ks_ctx_load(const char *path, ks_ctx **out, char **errmsg);
+/*
+ * A reload (kensho-fcgi's SIGHUP): the same as ks_ctx_load, but the new
+ * context shares `prev`'s revocation state instead of starting cold: the
+ * registry of evidence seen (always: rollback protection survives), and the
+ * revocation cache when the "cache" section and "memcached" list are the
+ * same (else a new one; the HMAC key is part of that).  prev NULL: a plain
+ * load.  Nothing is dropped yet: a reload that fails after this leaves the
+ * running context as it was.  When the new context is put in service, call
+ * ks_ctx_take_over(ctx, prev) first.
+ */
+ks_result ks_ctx_reload(const char *path, ks_ctx *prev, ks_ctx **out, char **errmsg);
+/*
+ * Drops from a shared cache what the change from prev to ctx could affect:
+ * everything when the trust anchors, intermediates, algorithms,
+ * revocation_sources or the revocation keys that decide whether evidence is
+ * acceptable (max_response_bytes, clock_skew_s, ocsp_nonce, ocsp_max_age_s,
+ * ocsp_certid_hash) changed; the evidence from URLs no longer allowed when
+ * allow_urls changed; OCSP answers whose responder a local CRL vouched for
+ * when the local CRLs changed; remembered failures on any of these.  Loads
+ * begun for prev's rules no longer enter the cache afterwards.  Writes a
+ * summary to why (e.g. "kept 12 entries" / "dropped 3 of 12: allow_urls");
+ * returns the number of entries dropped.  Main thread, once per reload.
+ */
+size_t ks_ctx_take_over(ks_ctx *ctx, const ks_ctx *prev, char *why, size_t whylen);
 ks_ctx *ks_ctx_ref(ks_ctx *ctx);
 void ks_ctx_unref(ks_ctx *ctx); /* frees on the last reference; NULL ok */
 void ks_ctx_set_clock(ks_ctx *ctx, ks_clock_fn fn, void *arg);
