@@ -310,6 +310,8 @@ void ks_fcgi_metrics_inflight(int delta);
 void ks_fcgi_metrics_reload(int ok);
 void ks_fcgi_metrics_audit_failure(void);
 void ks_fcgi_metrics_peer_refused(void); /* a connection outside service.allow_from */
+/* The background CRL refresher's pass (main.c): kensho_crl_refreshes_total. */
+void ks_fcgi_metrics_crl_refresh(const ks_crl_refresh_counts *c);
 /* Prometheus text format 0.0.4 into an arena buffer. */
 ks_result ks_fcgi_metrics_render(ks_ctx *ctx, ks_audit *audit, ks_fcgi_arena *a, char **out, size_t *outlen);
 

@@ -440,6 +440,74 @@ static int ks_socket_is_ours(const char *path)
            a.st_dev == ks_sock_st.st_dev;
 }
 
+/*
+ * The background CRL refresher (verify.h ks_crl_refresh_pass): one thread
+ * that keeps the CRLs named by URL under revocation_sources in the cache
+ * before their nextUpdate, with the generation in service at each pass.
+ * It sleeps until the next CRL is due (at most 60 s); a reload wakes it
+ * (the new configuration may name other CRLs, or have dropped them from
+ * the cache), and so does the stop.  Each fetch is bounded by
+ * revocation.timeout_ms, so joining it at exit is too.
+ */
+static pthread_mutex_t ks_refr_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ks_refr_cv; /* CLOCK_MONOTONIC */
+static int ks_refr_stop, ks_refr_kick;
+
+static void ks_refresher_wake(int stop)
+{
+    pthread_mutex_lock(&ks_refr_mu);
+    ks_refr_kick = 1;
+    if (stop)
+        ks_refr_stop = 1;
+    pthread_cond_signal(&ks_refr_cv);
+    pthread_mutex_unlock(&ks_refr_mu);
+}
+
+static void *ks_refresher(void *arg)
+{
+    ks_crl_refresher *r = arg;
+    for (;;) {
+        ks_fcgi_gen *g = ks_gen_get();
+        ks_crl_refresh_counts c;
+        time_t now = ks_ctx_now(g->ctx);
+        time_t next = ks_crl_refresh_pass(r, g->ctx, now, &c);
+        ks_fcgi_gen_unref(g);
+        ks_fcgi_metrics_crl_refresh(&c);
+        long wait = next - now < 1 ? 1 : next - now > 60 ? 60 : (long)(next - now);
+        struct timespec dl;
+        clock_gettime(CLOCK_MONOTONIC, &dl);
+        dl.tv_sec += wait;
+        pthread_mutex_lock(&ks_refr_mu);
+        while (!ks_refr_stop && !ks_refr_kick)
+            if (pthread_cond_timedwait(&ks_refr_cv, &ks_refr_mu, &dl) == ETIMEDOUT)
+                break;
+        int stop = ks_refr_stop;
+        ks_refr_kick = 0;
+        pthread_mutex_unlock(&ks_refr_mu);
+        if (stop)
+            break;
+    }
+    return NULL;
+}
+
+static int ks_refresher_start(pthread_t *tid, ks_crl_refresher **r)
+{
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0)
+        return -1;
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&ks_refr_cv, &attr);
+    pthread_condattr_destroy(&attr);
+    if (rc != 0 || (*r = ks_crl_refresher_new()) == NULL)
+        return -1;
+    if (pthread_create(tid, NULL, ks_refresher, *r) != 0) {
+        ks_crl_refresher_free(*r);
+        *r = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 static void ks_reload(void);
 
 /*
@@ -538,6 +606,7 @@ static void ks_reload(void)
     ks_gen_current = ng;
     pthread_mutex_unlock(&ks_gen_mu);
     ks_log(KS_LOG_INFO, "reload: revocation cache %s", why);
+    ks_refresher_wake(0);
     ks_log_setup(ng->set.log_format, ng->set.log_level);
     if (old->set.threads != ng->set.threads || (old->set.socket == NULL) != (ng->set.socket == NULL) ||
         (old->set.socket && ng->set.socket && strcmp(old->set.socket, ng->set.socket) != 0))
@@ -646,7 +715,8 @@ int main(int argc, char **argv)
 {
     ks_args args;
     char *err = NULL;
-    pthread_t tids[KS_MAX_THREADS];
+    pthread_t tids[KS_MAX_THREADS], refr_tid;
+    ks_crl_refresher *refr = NULL;
     int nt = 0, rc = 1;
     /* No fastbins: each FCGX_Accept_r allocates its stream buffers, and a
      * large request while fastbin chunks exist made glibc consolidate all
@@ -727,6 +797,8 @@ int main(int argc, char **argv)
             shutdown(ks_listen_fd, SHUT_RDWR);
             break;
         }
+    if (nt == threads && ks_refresher_start(&refr_tid, &refr) != 0)
+        ks_log(KS_LOG_WARN, "the background CRL refresher could not start: CRLs are fetched by requests");
     if (nt == threads) {
         ks_log(KS_LOG_INFO, "kensho-fcgi ready on %s with %ld threads", sock ? sock : listen_at, threads);
         ks_log_head("start", ks_gen_current);
@@ -757,6 +829,11 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < nt; i++)
         pthread_join(tids[i], NULL);
+    if (refr != NULL) {
+        ks_refresher_wake(1);
+        pthread_join(refr_tid, NULL);
+        ks_crl_refresher_free(refr);
+    }
     ks_log_head("stop", ks_gen_current);
     rc = 0;
 done:

@@ -282,7 +282,7 @@ static int ks_cfg_revocation(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
 {
     static const char *const known[] = {"mode",      "allow_urls",         "timeout_ms",
                                         "prefer",    "max_response_bytes", "clock_skew_s",
-                                        "ocsp_nonce", "ocsp_certid_hash",  "ocsp_max_age_s", NULL};
+                                        "ocsp_nonce", "ocsp_certid_hash",  "ocsp_max_age_s", "crl_refresh_s", NULL};
     ks_revocation_cfg *rv = &ctx->rev;
     rv->mode = KS_REV_REQUIRE; /* fail closed unless told otherwise */
     rv->timeout_ms = 5000;
@@ -290,6 +290,7 @@ static int ks_cfg_revocation(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
     rv->clock_skew_s = 300;
     rv->ocsp_nonce = KS_NONCE_ON;
     rv->ocsp_max_age_s = KS_OCSP_MAX_AGE_DEFAULT;
+    rv->crl_refresh_s = 3600;
     const cJSON *o;
     if (!ks_cfg_object(e, root, "revocation", &o) || o == NULL)
         return e->msg == NULL;
@@ -333,12 +334,13 @@ static int ks_cfg_revocation(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
             return ks_cfg_fail(e, "key \"revocation.ocsp_nonce\": must be true, false or \"require\"");
     }
     long timeout = rv->timeout_ms, maxb = (long)rv->max_response_bytes, skew = rv->clock_skew_s,
-         age = rv->ocsp_max_age_s;
+         age = rv->ocsp_max_age_s, refresh = rv->crl_refresh_s;
     if (!ks_cfg_strings(e, o, "allow_urls", "revocation.allow_urls", &rv->allow_urls, &rv->n_allow_urls) ||
         !ks_cfg_int(e, o, "timeout_ms", "revocation.timeout_ms", 1, 120000, &timeout) ||
         !ks_cfg_int(e, o, "max_response_bytes", "revocation.max_response_bytes", 1024, 1L << 30, &maxb) ||
         !ks_cfg_int(e, o, "clock_skew_s", "revocation.clock_skew_s", 0, 86400, &skew) ||
-        !ks_cfg_int(e, o, "ocsp_max_age_s", "revocation.ocsp_max_age_s", 0, 365 * 86400L, &age))
+        !ks_cfg_int(e, o, "ocsp_max_age_s", "revocation.ocsp_max_age_s", 0, 365 * 86400L, &age) ||
+        !ks_cfg_int(e, o, "crl_refresh_s", "revocation.crl_refresh_s", 0, 7 * 86400L, &refresh))
         return 0;
     for (size_t i = 0; i < rv->n_allow_urls; i++)
         if (strncmp(rv->allow_urls[i], "http://", 7) != 0 && strncmp(rv->allow_urls[i], "https://", 8) != 0)
@@ -348,6 +350,7 @@ static int ks_cfg_revocation(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
     rv->max_response_bytes = (size_t)maxb;
     rv->clock_skew_s = (int)skew;
     rv->ocsp_max_age_s = (int)age;
+    rv->crl_refresh_s = (int)refresh;
     return 1;
 }
 

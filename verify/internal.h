@@ -71,6 +71,8 @@ typedef struct {
                                  without our nonce is used) */
     ks_nonce_mode ocsp_nonce;
     int ocsp_certid_sha256;
+    int crl_refresh_s;        /* longest interval between background fetches of
+                                 a revocation_sources CRL URL (0: no refresher) */
 } ks_revocation_cfg;
 
 typedef struct ks_registry ks_registry;

@@ -157,6 +157,28 @@ const char *ks_ctx_policy(const ks_ctx *ctx); /* as JSON text, printed once */
  * CA names only: nothing personal.
  */
 cJSON *ks_ctx_status(const ks_ctx *ctx, time_t now);
+
+/*
+ * The background CRL refresher (revoke.c; kensho-fcgi runs one thread of
+ * it): keeps the CRLs named by URL under revocation_sources in the
+ * revocation cache before their nextUpdate, so requests find them in
+ * memory.  Same fetch and verification rules as the request path; a CRL
+ * that fails them never replaces the cached one.  One refresher per
+ * process, one thread at a time; it follows at most 64 URLs, remembered
+ * across passes and reloads (give each pass the context in service).
+ */
+typedef struct ks_crl_refresher ks_crl_refresher;
+typedef struct {
+    unsigned long long ok;        /* a newer CRL replaced the cached one */
+    unsigned long long unchanged; /* the same CRL again (not yet reissued) */
+    unsigned long long failed;    /* fetch failed or the CRL was refused */
+} ks_crl_refresh_counts;
+ks_crl_refresher *ks_crl_refresher_new(void); /* NULL on OOM */
+void ks_crl_refresher_free(ks_crl_refresher *r); /* NULL ok */
+/* Refreshes what is due at `now`; returns when the next one is due (at
+ * most now + 60).  Each fetch is bounded by revocation.timeout_ms.  Does
+ * nothing with revocation.mode "off" or crl_refresh_s 0. */
+time_t ks_crl_refresh_pass(ks_crl_refresher *r, ks_ctx *ctx, time_t now, ks_crl_refresh_counts *out);
 /* A configuration section another module owns ("service", "cache", "audit",
  * "limits"), as written in the file; NULL when absent. */
 const cJSON *ks_ctx_section(const ks_ctx *ctx, const char *name);
