@@ -10,9 +10,12 @@
  * without holding its worker (ks_slot).  The main thread owns the signals
  * (all are blocked in the workers and taken with sigwait):
  *   SIGHUP   builds a new generation (configuration, trust store, audit
- *            handle); on failure logs and keeps the old one, else swaps
- *            the pointer under a mutex.  Requests in flight hold a reference
- *            to the generation they started with.
+ *            handle) that shares the running one's revocation cache and
+ *            record of evidence seen (ks_reload); on failure logs and keeps
+ *            the old one, else swaps the pointer under a mutex.  Requests
+ *            in flight hold a reference to the generation they started with.
+ * One more thread refreshes revocation_sources CRLs in the background
+ * (ks_refresher).
  *   SIGTERM  drains without losing a connection (ks_drain): /readyz 503,
  *            accepting for service.drain_ms more, then the backlog emptied
  *            and every accepted request answered; exit 0.

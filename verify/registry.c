@@ -13,7 +13,9 @@
  * the highest crlNumber and thisUpdate per CRL scope, and per certificate
  * the latest OCSP thisUpdate and whether it was seen revoked, so evidence
  * replayed from memcached (or by a responder) can never take this node
- * back in time (README "Revocation", rollback).
+ * back in time (README "Revocation", rollback).  A reload shares it with
+ * the new context (reference counted, config.c ks_ctx_reload), so that
+ * memory lasts as long as the process.
  */
 #include <pthread.h>
 #include <stdatomic.h>
