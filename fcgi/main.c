@@ -466,6 +466,93 @@ static void ks_refresher_wake(int stop)
     pthread_mutex_unlock(&ks_refr_mu);
 }
 
+/*
+ * audit.anchor_url: the final chain head of each audit file the chain moved
+ * on from is POSTed there, off this host, by the same background thread
+ * (never by a worker: a slow or dead endpoint delays no verdict).  Heads
+ * are taken from the generation's audit handle (and from the old one at a
+ * reload), kept in a bounded list, tried at most 3 times each; a failure
+ * is logged and counted (kensho_audit_anchor_posts_total), and the head is
+ * still in the next file's "rotation" record.  The body names no person:
+ *   {"file": basename, "file_seq", "last_seq", "records", "head"}
+ */
+#define KS_ANCHOR_MAX 64
+#define KS_ANCHOR_TRIES 3
+static pthread_mutex_t ks_anchor_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    ks_audit_closed c;
+    int tries;
+} ks_anchor_q[KS_ANCHOR_MAX];
+static size_t ks_anchor_n;
+
+/* Moves g's closed files into the list (the oldest make room). */
+static void ks_anchor_collect(ks_fcgi_gen *g)
+{
+    ks_audit_closed got[16];
+    size_t n;
+    if (g == NULL || g->audit == NULL || g->set.anchor_url == NULL)
+        return;
+    while ((n = ks_audit_take_closed(g->audit, got, 16, NULL)) > 0) {
+        pthread_mutex_lock(&ks_anchor_mu);
+        for (size_t i = 0; i < n; i++) {
+            if (ks_anchor_n == KS_ANCHOR_MAX) {
+                ks_log(KS_LOG_WARN, "audit anchor: file %llu's head dropped unsent (list full)",
+                       ks_anchor_q[0].c.file_seq);
+                ks_fcgi_metrics_anchor(0);
+                memmove(&ks_anchor_q[0], &ks_anchor_q[1], (KS_ANCHOR_MAX - 1) * sizeof ks_anchor_q[0]);
+                ks_anchor_n--;
+            }
+            ks_anchor_q[ks_anchor_n].c = got[i];
+            ks_anchor_q[ks_anchor_n++].tries = 0;
+        }
+        pthread_mutex_unlock(&ks_anchor_mu);
+    }
+}
+
+/* Sends what is listed, oldest first; 1 when something is left to retry. */
+static int ks_anchor_send(ks_fcgi_gen *g)
+{
+    if (g->set.anchor_url == NULL || g->set.audit_path == NULL)
+        return 0;
+    const char *base = strrchr(g->set.audit_path, '/');
+    base = base ? base + 1 : g->set.audit_path;
+    for (;;) {
+        pthread_mutex_lock(&ks_anchor_mu);
+        if (ks_anchor_n == 0) {
+            pthread_mutex_unlock(&ks_anchor_mu);
+            return 0;
+        }
+        ks_audit_closed c = ks_anchor_q[0].c;
+        int tries = ++ks_anchor_q[0].tries;
+        pthread_mutex_unlock(&ks_anchor_mu);
+        char err[256] = "", *body = NULL, name[300];
+        snprintf(name, sizeof name, "%s.%llu", base, c.file_seq);
+        cJSON *o = cJSON_CreateObject();
+        if (o != NULL && cJSON_AddStringToObject(o, "file", name) && cJSON_AddNumberToObject(o, "file_seq", (double)c.file_seq) &&
+            cJSON_AddNumberToObject(o, "last_seq", (double)c.last_seq) &&
+            cJSON_AddNumberToObject(o, "records", (double)c.records) && cJSON_AddStringToObject(o, "head", c.head))
+            body = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        ks_result r = body ? ks_http_post_json(g->ctx, g->set.anchor_url, body, err, sizeof err) : KS_E_NOMEM;
+        cJSON_free(body);
+        ks_fcgi_metrics_anchor(r == KS_OK);
+        pthread_mutex_lock(&ks_anchor_mu);
+        int drop = r == KS_OK || tries >= KS_ANCHOR_TRIES;
+        if (drop && ks_anchor_n > 0) {
+            memmove(&ks_anchor_q[0], &ks_anchor_q[1], (ks_anchor_n - 1) * sizeof ks_anchor_q[0]);
+            ks_anchor_n--;
+        }
+        pthread_mutex_unlock(&ks_anchor_mu);
+        if (r == KS_OK) {
+            ks_log(KS_LOG_INFO, "audit anchor: file %llu's head %s sent", c.file_seq, c.head);
+            continue;
+        }
+        ks_log(KS_LOG_WARN, "audit anchor: file %llu's head not sent (try %d of %d): %s", c.file_seq, tries,
+               KS_ANCHOR_TRIES, err[0] ? err : ks_result_message(r));
+        return !drop; /* try again next pass */
+    }
+}
+
 static void *ks_refresher(void *arg)
 {
     ks_crl_refresher *r = arg;
@@ -474,6 +561,11 @@ static void *ks_refresher(void *arg)
         ks_crl_refresh_counts c;
         time_t now = ks_ctx_now(g->ctx);
         time_t next = ks_crl_refresh_pass(r, g->ctx, now, &c);
+        ks_anchor_collect(g);
+        int retry = ks_anchor_send(g);
+        /* With an anchor URL, closed files are looked for every 5 s. */
+        if (g->set.anchor_url != NULL && next > now + (retry ? 10 : 5))
+            next = now + (retry ? 10 : 5);
         ks_fcgi_gen_unref(g);
         ks_fcgi_metrics_crl_refresh(&c);
         long wait = next - now < 1 ? 1 : next - now > 60 ? 60 : (long)(next - now);
@@ -614,6 +706,7 @@ static void ks_reload(void)
     if (old->set.threads != ng->set.threads || (old->set.socket == NULL) != (ng->set.socket == NULL) ||
         (old->set.socket && ng->set.socket && strcmp(old->set.socket, ng->set.socket) != 0))
         ks_log(KS_LOG_WARN, "reload: service.threads and service.socket take effect at the next start");
+    ks_anchor_collect(old); /* its closed files' heads are still sent */
     ks_log_head("reload (previous handle)", old);
     ks_fcgi_gen_unref(old);
     ks_fcgi_metrics_reload(1);

@@ -28,6 +28,7 @@ static atomic_ullong ks_reloads[2]; /* failed, ok */
 static atomic_ullong ks_audit_failures;
 static atomic_ullong ks_peers_refused;
 static atomic_ullong ks_crl_refreshes[3]; /* ok, unchanged, failed */
+static atomic_ullong ks_anchor_posts[2];  /* failed, ok */
 
 const char *ks_fcgi_route_name(ks_fcgi_route r)
 {
@@ -80,6 +81,11 @@ void ks_fcgi_metrics_crl_refresh(const ks_crl_refresh_counts *c)
     atomic_fetch_add(&ks_crl_refreshes[0], c->ok);
     atomic_fetch_add(&ks_crl_refreshes[1], c->unchanged);
     atomic_fetch_add(&ks_crl_refreshes[2], c->failed);
+}
+
+void ks_fcgi_metrics_anchor(int ok)
+{
+    atomic_fetch_add(&ks_anchor_posts[ok ? 1 : 0], 1);
 }
 
 void ks_fcgi_metrics_peer_refused(void)
@@ -235,6 +241,12 @@ ks_result ks_fcgi_metrics_render(ks_ctx *ctx, ks_audit *audit, ks_fcgi_arena *a,
                            "kensho_crl_refreshes_total{result=\"failed\"} %llu\n",
                        atomic_load(&ks_crl_refreshes[0]), atomic_load(&ks_crl_refreshes[1]),
                        atomic_load(&ks_crl_refreshes[2]));
+    ks_fcgi_buf_printf(&b, "# HELP kensho_audit_anchor_posts_total Final chain heads of closed audit files POSTed to "
+                           "audit.anchor_url, by result (failed: logged, tried at most 3 times).\n"
+                           "# TYPE kensho_audit_anchor_posts_total counter\n"
+                           "kensho_audit_anchor_posts_total{result=\"ok\"} %llu\n"
+                           "kensho_audit_anchor_posts_total{result=\"failed\"} %llu\n",
+                       atomic_load(&ks_anchor_posts[1]), atomic_load(&ks_anchor_posts[0]));
     ks_fcgi_buf_printf(&b, "# HELP kensho_audit_write_failures_total Audit records that could not be written.\n"
                            "# TYPE kensho_audit_write_failures_total counter\nkensho_audit_write_failures_total %llu\n",
                        atomic_load(&ks_audit_failures));

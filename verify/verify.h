@@ -167,6 +167,14 @@ cJSON *ks_ctx_status(const ks_ctx *ctx, time_t now);
  * process, one thread at a time; it follows at most 64 URLs, remembered
  * across passes and reloads (give each pass the context in service).
  */
+/* 1 when `url` is an http:// URL under revocation.allow_urls. */
+int ks_ctx_url_allowed(const ks_ctx *ctx, const char *url);
+/* POSTs `json` (application/json) to `url` under the revocation fetch
+ * rules (allow_urls, timeout_ms, no redirects): KS_OK when the server
+ * answered 200 (its body is not read); otherwise
+ * KS_E_UNAVAILABLE with err (audit.anchor_url). */
+ks_result ks_http_post_json(const ks_ctx *ctx, const char *url, const char *json, char *err, size_t errlen);
+
 typedef struct ks_crl_refresher ks_crl_refresher;
 typedef struct {
     unsigned long long ok;        /* a newer CRL replaced the cached one */
@@ -372,6 +380,16 @@ void ks_audit_when_synced(ks_audit *a, unsigned long long seq, ks_audit_wait *w)
 ks_result ks_audit_synced(ks_audit *a, unsigned long long seq);
 /* The chain head: SHA-256 hex of the last line written or read. */
 void ks_audit_head(ks_audit *a, char out[65]);
+/* A file the chain has moved on from (rotation or replacement): its place,
+ * its last record and count, and its final chain head, for
+ * audit.anchor_url.  The handle keeps the last 16 not yet taken (older
+ * ones are dropped and counted in *dropped). */
+typedef struct {
+    unsigned long long file_seq, last_seq, records;
+    char head[65];
+} ks_audit_closed;
+/* Moves up to `max` closed files, oldest first, into out; returns how many. */
+size_t ks_audit_take_closed(ks_audit *a, ks_audit_closed *out, size_t max, unsigned long long *dropped);
 /* Records appended and fdatasyncs done through this handle (records/syncs
  * is the group commit's batch size, for /metrics). */
 void ks_audit_stats(ks_audit *a, unsigned long long *records, unsigned long long *syncs);
