@@ -854,8 +854,10 @@ static int ks_purge_drop(void *arg, const char *key, const void *obj)
     if (obj == NULL)
         return 1; /* a remembered failure may be what the change fixes */
     if (pa->urls) {
+        /* Embedded evidence ("emb:<sha256>", revoke.c ks_rev_emb_tag) is
+         * named by its bytes and never fetched: allow_urls is not its rule. */
         const char *url = ks_key_url(key);
-        if (url == NULL || !ks_url_allowed(pa->ctx, url))
+        if (url == NULL || (strncmp(url, "emb:", 4) != 0 && !ks_url_allowed(pa->ctx, url)))
             return 1;
     }
     if (pa->crls && strncmp(key, "ocsp|", 5) == 0 && ((const ks_ocsp_answer *)obj)->crl_vouched)
