@@ -1067,7 +1067,7 @@ static void ks_refresh_one(ks_crl_refresher *r, ks_ctx *ctx, X509 *issuer, const
             out->ok++;
             r->e[i].fails = 0;
             r->e[i].next_at = now + 1; /* recomputed from the new CRL next pass */
-            ks_log(KS_LOG_DEBUG, "CRL %s refreshed (from %s)", url, ks_tier_name(tier));
+            ks_log(KS_LOG_INFO, "CRL %s refreshed in the background (from %s)", url, ks_tier_name(tier));
         } else {
             /* The same CRL again (not yet reissued), or nothing usable: the
              * held one serves until its nextUpdate; try again later. */
