@@ -115,13 +115,16 @@ B_NUM=$(crlnum B.der)
 serve B.der
 ks_wait_for 40 at_least ok 2 || bad "no refresh brought CRL B"
 check "CRL B fetched before A's nextUpdate ($(date +%s) < $A_NEXT)" [ "$(date +%s)" -lt "$A_NEXT" ]
-check "one more request at the peer ($(requests))" [ "$(requests)" = 2 ]
+# (1 more request at the peer, or a few: an attempt that found A again
+# before B was put in place counts as "unchanged")
+c1=$(requests)
+check "B came from the peer ($c1 requests)" [ "$c1" -ge 2 ]
 # past A's nextUpdate: still from memory, with B
 while [ "$(date +%s)" -le $((A_NEXT + 1)) ]; do sleep 0.5; done
 check "after A's nextUpdate: from memory, CRL B" \
     [ "$(verdict sig-attached-rsa.p7m)" = "TOTAL_PASSED None memory $((16#$B_NUM))" ]
 check "... revoked too" [ "$(verdict sig-attached-revoked.p7m)" = "TOTAL_FAILED REVOKED memory $((16#$B_NUM))" ]
-check "... and no request-path fetch ($(requests))" [ "$(requests)" = 2 ]
+check "... and no request-path fetch ($(requests), was $c1)" [ "$(requests)" = "$c1" ]
 
 # ---- a bad refresh never replaces the good CRL ----
 # crl_refresh_s 2: the refresher tries every few seconds (a reload with the
