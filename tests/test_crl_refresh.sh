@@ -138,8 +138,11 @@ check "garbage: verdict still from CRL B" [ "$(verdict sig-attached-rsa.p7m)" = 
 check "garbage: the failure is logged" grep -q 'background refresh failed, the cached CRL stays in use' "$T/fcgi.log"
 failed=$(metric failed)
 serve OLD.der # current and signed, but older than B (RFC 5280 5.2.3)
-ks_wait_for 20 at_least failed $((failed + 1)) || bad "the older CRL was not refused"
-check "older CRL: refused as older than one seen" grep -q 'refresh failed.*CRL older than one already seen' "$T/fcgi.log"
+# (garbage may still be tried once more before OLD is in place: wait for
+# OLD's own refusal)
+ks_wait_for 20 grep -q 'refresh failed.*CRL older than one already seen' "$T/fcgi.log" ||
+    bad "older CRL: not refused as older than one seen"
+check "older CRL: counted as failed" at_least failed $((failed + 1))
 check "older CRL: verdict still from CRL B" \
     [ "$(verdict sig-attached-revoked.p7m)" = "TOTAL_FAILED REVOKED memory $((16#$B_NUM))" ]
 gencrl C.der -1 3600 # newer than B by crlNumber and thisUpdate
