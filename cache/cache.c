@@ -123,12 +123,13 @@ typedef struct ks_cache_flight {
     ks_result result;
     ks_cache_entry *entry; /* a reference of the flight's own */
     ks_cache_tier tier;
+    uint64_t epoch; /* the cache's epoch the load began in (ks_cache_purge) */
     struct ks_cache_flight *next;
 } ks_cache_flight;
 
 typedef struct ks_cache_job {
     char *key;
-    ks_cache_ops ops;
+    ks_cache_ops ops; /* ops.epoch: the epoch it was queued in, never 0 */
     time_t now;
     time_t newer_than;
     struct ks_cache_job *next;
@@ -149,8 +150,14 @@ typedef struct {
 } ks_cache_keyinfo;
 
 struct ks_cache {
+    atomic_int refs; /* ks_cache_ref: contexts that share it (a reload) */
     ks_cache_cfg cfg;
+    uint8_t key_id[32]; /* SHA-256 of the HMAC key (ks_cache_same_config), zero without one */
     pthread_mutex_t mu;
+    /* Bumped by ks_cache_purge: a load or refresh begun before it (for a
+     * context whose configuration has since changed) is handed to its own
+     * caller but never put in the table. */
+    uint64_t epoch;
     ks_cache_entry **buckets;
     size_t nbuckets; /* power of two */
     uint64_t seed;
@@ -170,6 +177,8 @@ struct ks_cache {
     pthread_cond_t job_cv;
     ks_cache_job *jobs_head, *jobs_tail;
     size_t njobs;
+    ks_cache_job *running; /* jobs a refresh thread is loading (ks_cache_forget waits for them) */
+    pthread_cond_t idle_cv;
     int stopping;
     pthread_t *workers;
     size_t nworkers;
@@ -526,15 +535,17 @@ static void ks_cache_insert_locked(ks_cache *c, ks_cache_entry *e)
     }
 }
 
-static ks_cache_flight *ks_cache_flight_find_locked(ks_cache *c, const char *key, uint64_t hash)
+/* A load for the key begun in `epoch`: one begun in another epoch was
+ * made under another configuration and is not shared across it. */
+static ks_cache_flight *ks_cache_flight_find_locked(ks_cache *c, const char *key, uint64_t hash, uint64_t epoch)
 {
     for (ks_cache_flight *f = c->flights; f; f = f->next)
-        if (f->hash == hash && strcmp(f->key, key) == 0)
+        if (f->hash == hash && f->epoch == epoch && strcmp(f->key, key) == 0)
             return f;
     return NULL;
 }
 
-static ks_cache_flight *ks_cache_flight_start_locked(ks_cache *c, const char *key, uint64_t hash)
+static ks_cache_flight *ks_cache_flight_start_locked(ks_cache *c, const char *key, uint64_t hash, uint64_t epoch)
 {
     ks_cache_flight *f = calloc(1, sizeof *f);
     if (f == NULL || (f->key = strdup(key)) == NULL) {
@@ -556,6 +567,7 @@ static ks_cache_flight *ks_cache_flight_start_locked(ks_cache *c, const char *ke
         return NULL;
     }
     f->hash = hash;
+    f->epoch = epoch;
     f->refs = 1;
     f->result = KS_E_UNAVAILABLE;
     f->next = c->flights;
@@ -1071,7 +1083,7 @@ static time_t ks_cache_refresh_gap(const ks_cache *c)
 static void ks_cache_maybe_refresh_locked(ks_cache *c, ks_cache_entry *e, const ks_cache_ops *ops, time_t now)
 {
     if (c->nworkers == 0 || e->refreshing || now < e->refresh_after || e->expires - now > c->cfg.refresh_ahead_s ||
-        c->njobs >= (size_t)c->cfg.refresh_queue || c->stopping)
+        c->njobs >= (size_t)c->cfg.refresh_queue || c->stopping || ops->epoch != c->epoch)
         return;
     ks_cache_job *j = calloc(1, sizeof *j);
     if (j == NULL || (j->key = strdup(e->key)) == NULL) {
@@ -1114,9 +1126,10 @@ static void *ks_cache_refresh_worker(void *arg)
             c->jobs_tail = NULL;
         c->njobs--;
         uint64_t hash = ks_cache_hash(c, j->key);
-        /* A load already in flight for the key will do. */
-        ks_cache_flight *f = ks_cache_flight_find_locked(c, j->key, hash);
-        f = f == NULL ? ks_cache_flight_start_locked(c, j->key, hash) : NULL;
+        /* A load already in flight for the key will do; a job queued
+         * before a purge is dropped (its context's rules have changed). */
+        ks_cache_flight *f = j->ops.epoch == c->epoch ? ks_cache_flight_find_locked(c, j->key, hash, c->epoch) : NULL;
+        f = f == NULL && j->ops.epoch == c->epoch ? ks_cache_flight_start_locked(c, j->key, hash, c->epoch) : NULL;
         if (f == NULL) {
             ks_cache_entry *cur = ks_cache_lookup_locked(c, j->key, hash);
             if (cur != NULL)
@@ -1124,11 +1137,24 @@ static void *ks_cache_refresh_worker(void *arg)
             ks_cache_job_free(j);
             continue;
         }
+        j->next = c->running;
+        c->running = j;
         pthread_mutex_unlock(&c->mu);
         ks_cache_entry *ne = NULL;
         ks_cache_tier tier = KS_TIER_NETWORK;
         ks_result r = ks_cache_load(c, j->key, hash, &j->ops, j->now, j->newer_than, &ne, &tier);
         pthread_mutex_lock(&c->mu);
+        for (ks_cache_job **pp = &c->running; *pp; pp = &(*pp)->next)
+            if (*pp == j) {
+                *pp = j->next;
+                break;
+            }
+        pthread_cond_broadcast(&c->idle_cv);
+        if (r == KS_OK && j->ops.epoch != c->epoch) {
+            ks_cache_entry_release(ne); /* purged meanwhile: not for the table */
+            ne = NULL;
+            r = KS_E_UNAVAILABLE;
+        }
         if (r == KS_OK) {
             ne->refresh_after = j->now + ks_cache_refresh_gap(c);
             ks_cache_insert_locked(c, ne);
@@ -1175,9 +1201,13 @@ ks_result ks_cache_get(ks_cache *c, const char *key, const ks_cache_ops *ops, ti
         return KS_E_USAGE;
     uint64_t hash = ks_cache_hash(c, key);
     int attempts = 0;
+    ks_cache_ops eops = *ops; /* with the epoch this lookup belongs to */
 
 retry:
     pthread_mutex_lock(&c->mu);
+    if (ops->epoch == 0)
+        eops.epoch = c->epoch;
+    ops = &eops;
     ks_cache_entry *e = ks_cache_lookup_locked(c, key, hash);
     if (e != NULL) {
         if (now < e->expires) {
@@ -1201,7 +1231,7 @@ retry:
     }
     atomic_fetch_add(&c->misses, 1);
 
-    ks_cache_flight *f = ks_cache_flight_find_locked(c, key, hash);
+    ks_cache_flight *f = ks_cache_flight_find_locked(c, key, hash, ops->epoch);
     if (f != NULL) {
         /* Single flight: wait for the thread already loading this key. */
         struct timespec dl;
@@ -1235,7 +1265,7 @@ retry:
             *from = tier;
         return r;
     }
-    if ((f = ks_cache_flight_start_locked(c, key, hash)) == NULL) {
+    if ((f = ks_cache_flight_start_locked(c, key, hash, ops->epoch)) == NULL) {
         pthread_mutex_unlock(&c->mu);
         return KS_E_NOMEM;
     }
@@ -1245,7 +1275,11 @@ retry:
     ks_result r = ks_cache_load(c, key, hash, ops, now, now, &ne, &tier);
 
     pthread_mutex_lock(&c->mu);
-    if (r == KS_OK) {
+    if (ops->epoch != c->epoch) {
+        /* Purged while loading (a reload changed the rules): the caller,
+         * whose context is the old one, gets what it loaded; the table,
+         * which now serves the new one, does not. */
+    } else if (r == KS_OK) {
         ne->refresh_after = now + ks_cache_refresh_gap(c);
         ks_cache_insert_locked(c, ne);
     } else if (r == KS_E_UNAVAILABLE && c->cfg.negative_ttl_s > 0) {
@@ -1560,6 +1594,15 @@ ks_result ks_cache_new(const cJSON *section, char *const *servers, size_t nserve
         r = KS_E_INTERNAL;
         goto done;
     }
+    if (pthread_cond_init(&c->idle_cv, NULL) != 0) {
+        pthread_cond_destroy(&c->job_cv);
+        pthread_mutex_destroy(&c->mu);
+        free(c);
+        r = KS_E_INTERNAL;
+        goto done;
+    }
+    atomic_init(&c->refs, 1);
+    c->epoch = 1;
     /* From here on ks_cache_free undoes whatever was built. */
     r = KS_E_INTERNAL;
     size_t nb = 64;
@@ -1582,6 +1625,10 @@ ks_result ks_cache_new(const cJSON *section, char *const *servers, size_t nserve
         (c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL) {
         ks_log_openssl("cache: setup");
         ks_cache_errf(errmsg, "cache: OpenSSL cannot provide SHA-256 or random bytes");
+        goto fail;
+    }
+    if (keylen > 0 && !ks_cache_sha256(c, key, keylen, c->key_id)) {
+        ks_cache_errf(errmsg, "cache: OpenSSL cannot provide SHA-256");
         goto fail;
     }
     if (keylen > 0) {
@@ -1628,9 +1675,16 @@ done:
     return r;
 }
 
+ks_cache *ks_cache_ref(ks_cache *c)
+{
+    if (c != NULL)
+        atomic_fetch_add(&c->refs, 1);
+    return c;
+}
+
 void ks_cache_free(ks_cache *c)
 {
-    if (c == NULL)
+    if (c == NULL || atomic_fetch_sub(&c->refs, 1) != 1)
         return;
     pthread_mutex_lock(&c->mu);
     c->stopping = 1;
@@ -1659,6 +1713,170 @@ void ks_cache_free(ks_cache *c)
     EVP_MAC_free(c->mac);
     EVP_MD_free(c->sha256);
     pthread_cond_destroy(&c->job_cv);
+    pthread_cond_destroy(&c->idle_cv);
     pthread_mutex_destroy(&c->mu);
     free(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Sharing across reloads                                             */
+/* ------------------------------------------------------------------ */
+
+int ks_cache_same_config(const ks_cache *c, const cJSON *section, char *const *servers, size_t nservers)
+{
+    ks_cache_cfg cfg;
+    uint8_t key[KS_CACHE_HMAC_MAX], id[32] = {0};
+    size_t keylen = 0;
+    char *err = NULL;
+    int same = 0;
+    if (c == NULL || !ks_cache_parse_config(section, &cfg, key, &keylen, &err))
+        goto done;
+    if (keylen > 0 && !ks_cache_sha256(c, key, keylen, id))
+        goto done;
+    /* The key compared by its digest, in constant time (both are ours). */
+    if (memcmp(&cfg, &c->cfg, sizeof cfg) != 0 || CRYPTO_memcmp(id, c->key_id, sizeof id) != 0 ||
+        nservers != c->nservers)
+        goto done;
+    for (size_t i = 0; i < nservers; i++)
+        if (strcmp(servers[i], c->servers[i].name) != 0)
+            goto done;
+    same = 1;
+done:
+    OPENSSL_cleanse(key, sizeof key);
+    free(err);
+    return same;
+}
+
+uint64_t ks_cache_epoch(ks_cache *c)
+{
+    pthread_mutex_lock(&c->mu);
+    uint64_t e = c->epoch;
+    pthread_mutex_unlock(&c->mu);
+    return e;
+}
+
+size_t ks_cache_purge(ks_cache *c, int (*drop)(void *arg, const char *key, const void *obj), void *arg)
+{
+    size_t n = 0;
+    if (c == NULL)
+        return 0;
+    pthread_mutex_lock(&c->mu);
+    for (ks_cache_entry *e = c->lru_head, *next; e != NULL; e = next) {
+        next = e->lnext;
+        if (drop == NULL || drop(arg, e->key, e->obj)) {
+            ks_cache_remove_locked(c, e);
+            n++;
+        }
+    }
+    /* Queued refreshes were asked for under the old rules: dropped, and
+     * the entries that stay may be queued again by the next hit. */
+    while (c->jobs_head != NULL) {
+        ks_cache_job *j = c->jobs_head;
+        c->jobs_head = j->next;
+        ks_cache_entry *cur = ks_cache_lookup_locked(c, j->key, ks_cache_hash(c, j->key));
+        if (cur != NULL)
+            cur->refreshing = 0;
+        ks_cache_job_free(j);
+    }
+    c->jobs_tail = NULL;
+    c->njobs = 0;
+    c->epoch++;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+void ks_cache_forget(ks_cache *c, const void *arg)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->mu);
+    for (ks_cache_job **pp = &c->jobs_head; *pp != NULL;) {
+        ks_cache_job *j = *pp;
+        if (j->ops.arg != arg) {
+            pp = &j->next;
+            continue;
+        }
+        *pp = j->next;
+        c->njobs--;
+        ks_cache_entry *cur = ks_cache_lookup_locked(c, j->key, ks_cache_hash(c, j->key));
+        if (cur != NULL)
+            cur->refreshing = 0;
+        ks_cache_job_free(j);
+    }
+    c->jobs_tail = NULL;
+    for (ks_cache_job *j = c->jobs_head; j != NULL; j = j->next)
+        c->jobs_tail = j;
+    for (;;) {
+        int busy = 0;
+        for (ks_cache_job *j = c->running; j != NULL && !busy; j = j->next)
+            busy = j->ops.arg == arg;
+        if (!busy)
+            break;
+        pthread_cond_wait(&c->idle_cv, &c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+int ks_cache_peek(ks_cache *c, const char *key, time_t now, time_t *expires, time_t *issued)
+{
+    int found = 0;
+    if (c == NULL || key == NULL || !ks_cache_key_ok(key))
+        return 0;
+    uint64_t hash = ks_cache_hash(c, key);
+    pthread_mutex_lock(&c->mu);
+    ks_cache_entry *e = ks_cache_lookup_locked(c, key, hash);
+    if (e != NULL && !e->negative && now < e->expires) {
+        *expires = e->expires;
+        *issued = e->issued;
+        found = 1;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return found;
+}
+
+ks_result ks_cache_refresh(ks_cache *c, const char *key, const ks_cache_ops *ops, time_t now, ks_cache_tier *from)
+{
+    if (c == NULL || key == NULL || ops == NULL || ops->fetch == NULL || ops->decode == NULL || !ks_cache_key_ok(key))
+        return KS_E_USAGE;
+    uint64_t hash = ks_cache_hash(c, key);
+    ks_cache_ops eops = *ops;
+    ks_cache_tier tier = KS_TIER_NETWORK;
+    pthread_mutex_lock(&c->mu);
+    if (eops.epoch == 0)
+        eops.epoch = c->epoch;
+    ks_cache_entry *cur = ks_cache_lookup_locked(c, key, hash);
+    /* Only something newer than what is held replaces it: memcached's copy
+     * when another node refreshed first, else the network's. */
+    time_t newer_than = cur != NULL && !cur->negative && cur->expires > now ? cur->expires : now;
+    ks_cache_flight *f = ks_cache_flight_find_locked(c, key, hash, eops.epoch);
+    if (f != NULL || eops.epoch != c->epoch) {
+        pthread_mutex_unlock(&c->mu);
+        return KS_E_UNAVAILABLE; /* a load is under way, or the rules changed */
+    }
+    if ((f = ks_cache_flight_start_locked(c, key, hash, eops.epoch)) == NULL) {
+        pthread_mutex_unlock(&c->mu);
+        return KS_E_NOMEM;
+    }
+    pthread_mutex_unlock(&c->mu);
+    ks_cache_entry *ne = NULL;
+    ks_result r = ks_cache_load(c, key, hash, &eops, now, newer_than, &ne, &tier);
+    pthread_mutex_lock(&c->mu);
+    if (r == KS_OK && eops.epoch != c->epoch) {
+        ks_cache_entry_release(ne);
+        ne = NULL;
+        r = KS_E_UNAVAILABLE;
+    }
+    if (r == KS_OK) {
+        /* A failure leaves the entry held (and any negative one) as it was:
+         * a refresh never takes away what still serves. */
+        ne->refresh_after = now + ks_cache_refresh_gap(c);
+        ks_cache_insert_locked(c, ne);
+        atomic_fetch_add(&c->refreshes, 1);
+    }
+    ks_cache_flight_finish_locked(c, f, r, ne, tier);
+    pthread_mutex_unlock(&c->mu);
+    ks_cache_entry_release(ne);
+    if (r == KS_OK && from != NULL)
+        *from = tier;
+    return r;
 }

@@ -47,10 +47,22 @@
  *   the network.  stats.memcached_up says whether every server answered
  *   its last operation (readiness: degraded when 0).
  *
+ * Reloads
+ *   A reload (kensho-fcgi's SIGHUP) whose cache settings and servers are
+ *   the same (ks_cache_same_config) keeps the cache: the new context takes
+ *   a reference (ks_cache_ref) instead of starting cold, so a rolling
+ *   reload does not send every node to memcached and the responders at
+ *   once.  What a change of the rules could make wrong is dropped
+ *   (ks_cache_purge); loads and refreshes begun before the purge, for the
+ *   old rules, are answered to their own caller but never enter the table
+ *   (an epoch: ops.epoch, ks_cache_epoch).  A context that goes away first
+ *   withdraws its queued refreshes (ks_cache_forget), whose ops->arg it is.
+ *
  * Lifetimes and threads
- *   ks_cache    one per process, shared by every thread; ks_cache_free
- *               (NULL ok) joins the refresh threads.  Every entry obtained
- *               must be released before ks_cache_free.
+ *   ks_cache    one per process, shared by every thread and by the contexts
+ *               of successive reloads (reference counted); the last
+ *               ks_cache_free (NULL ok) joins the refresh threads.  Every
+ *               entry obtained must be released before the last one.
  *   entries     reference counted: an object stays valid until released,
  *               even if evicted or replaced meanwhile.  Objects are shared
  *               between threads: treat them as read-only.
@@ -97,6 +109,10 @@ typedef struct {
                     time_t *issued);
     void (*free_obj)(void *obj); /* may be NULL */
     void *arg;
+    /* The epoch (ks_cache_epoch) the caller's rules belong to; 0 = the
+     * current one.  A load in an earlier epoch (a purge came since) is
+     * returned to the caller but not kept, shared or refreshed. */
+    uint64_t epoch;
 } ks_cache_ops;
 
 /*
@@ -135,7 +151,38 @@ typedef struct {
  */
 ks_result ks_cache_new(const cJSON *section, char *const *servers, size_t nservers, ks_cache **out,
                        char **errmsg);
-void ks_cache_free(ks_cache *c); /* NULL ok */
+/* Another reference (a reloaded context sharing the cache); NULL ok. */
+ks_cache *ks_cache_ref(ks_cache *c);
+/* Drops a reference; the last one frees (NULL ok). */
+void ks_cache_free(ks_cache *c);
+
+/* 1 when ks_cache_new(section, servers, nservers) would build a cache with
+ * exactly c's settings, HMAC key (compared by digest; a key file is read
+ * again) and servers in the same order; 0 otherwise or when the section is
+ * invalid. */
+int ks_cache_same_config(const ks_cache *c, const cJSON *section, char *const *servers, size_t nservers);
+/* The current epoch (>= 1). */
+uint64_t ks_cache_epoch(ks_cache *c);
+/* Removes the in-process entries for which drop(arg, key, obj) says 1 (obj
+ * is NULL for a remembered failure), or every entry when drop is NULL;
+ * drops the queued refreshes and starts a new epoch.  drop runs under the
+ * cache's lock: it must not call back into the cache.  Returns how many
+ * entries were removed.  memcached is not touched: what is read back from
+ * it is verified again by the caller's decode. */
+size_t ks_cache_purge(ks_cache *c, int (*drop)(void *arg, const char *key, const void *obj), void *arg);
+/* Withdraws the queued refreshes whose ops.arg is `arg` and waits for the
+ * ones running with it: called before `arg` is freed.  Not from a decode
+ * or fetch callback. */
+void ks_cache_forget(ks_cache *c, const void *arg);
+/* 1 and the entry's expiry and issued time when a usable (positive,
+ * unexpired at now) entry for key is held in process; 0 otherwise. */
+int ks_cache_peek(ks_cache *c, const char *key, time_t now, time_t *expires, time_t *issued);
+/* Loads key again now, in the caller's thread (a background refresher):
+ * memcached's copy when it expires later than the one held, else the
+ * network's, through ops->decode like any load.  KS_OK: the new entry
+ * replaced the old one; otherwise (fetch failed, bytes refused, a load
+ * already under way, a purge meanwhile) the entry held stays as it was. */
+ks_result ks_cache_refresh(ks_cache *c, const char *key, const ks_cache_ops *ops, time_t now, ks_cache_tier *from);
 
 /*
  * Returns a reference to the decoded object for `key` at time `now`; release

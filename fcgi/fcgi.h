@@ -11,7 +11,9 @@
  *                   and the audit handle built from the same configuration
  *                   file.  Reference counted: SIGHUP builds a new one and
  *                   swaps a pointer; requests in flight keep the old one
- *                   until they finish.
+ *                   until they finish.  The revocation state (cache and
+ *                   evidence seen) passes from one generation to the next
+ *                   (ks_ctx_reload, ks_ctx_take_over).
  *   ks_fcgi_arena   per request slot (main.c: four per worker; a verdict's
  *                   slot waits for its audit record while the worker takes
  *                   the next request), reset after FCGX_Finish_r: when its
@@ -28,7 +30,8 @@
  * "nobody"; never root: see main.c), allow_from (addresses and CIDRs that
  * may connect over TCP; required with a non-loopback listen), drain_ms
  * (default 2000: how long SIGTERM keeps accepting after /readyz says 503).  Audit keys (section "audit"): path, required (default true),
- * fsync ("always" default, or "never").  Log keys (section "log"): format
+ * fsync ("always" default, or "never"), rotate_bytes, rotate_seconds, keep,
+ * anchor_url (main.c: closed files' heads POSTed there).  Log keys (section "log"): format
  * ("json", the default: journald and log collectors keep the fields;
  * "text"), level ("info" default; "error", "warn", "debug").
  */
@@ -90,6 +93,7 @@ typedef struct {
     int audit_required;
     ks_audit_fsync audit_fsync;
     ks_audit_rotation audit_rotation; /* audit.rotate_bytes, rotate_seconds, keep */
+    char *anchor_url; /* audit.anchor_url: each closed file's final head is POSTed there, or NULL */
     int bench_routes; /* service.bench_routes: POST /api/v1/echo-bench (make bench) */
     ks_log_format log_format; /* log.format: "json" (default) or "text" */
     ks_log_level log_level;   /* log.level: "error", "warn", "info" (default), "debug" */
@@ -124,6 +128,10 @@ typedef struct {
  * configuration error fails; an audit log that cannot be opened does not
  * (the service then answers 503 when audit.required, see /readyz). */
 ks_result ks_fcgi_gen_load(const char *config_path, ks_fcgi_gen **out, char **errmsg);
+/* The same for a reload (SIGHUP): the new generation's context shares
+ * prev's revocation state (ks_ctx_reload); main.c calls ks_ctx_take_over
+ * just before it puts the new generation in service. */
+ks_result ks_fcgi_gen_reload(const char *config_path, const ks_fcgi_gen *prev, ks_fcgi_gen **out, char **errmsg);
 /* Appends to *errmsg the account the process reads its files as
  * ("... (kensho-fcgi runs as user nobody (uid 65534))"): after the
  * privilege drop a "Permission denied" is about that account, not the one
@@ -304,6 +312,10 @@ void ks_fcgi_metrics_inflight(int delta);
 void ks_fcgi_metrics_reload(int ok);
 void ks_fcgi_metrics_audit_failure(void);
 void ks_fcgi_metrics_peer_refused(void); /* a connection outside service.allow_from */
+/* The background CRL refresher's pass (main.c): kensho_crl_refreshes_total. */
+void ks_fcgi_metrics_crl_refresh(const ks_crl_refresh_counts *c);
+/* audit.anchor_url POSTs (main.c): kensho_audit_anchor_posts_total. */
+void ks_fcgi_metrics_anchor(int ok);
 /* Prometheus text format 0.0.4 into an arena buffer. */
 ks_result ks_fcgi_metrics_render(ks_ctx *ctx, ks_audit *audit, ks_fcgi_arena *a, char **out, size_t *outlen);
 

@@ -114,6 +114,7 @@ void ks_fcgi_settings_clear(ks_fcgi_settings *s)
     free(s->user);
     free(s->allow_from);
     free(s->audit_path);
+    free(s->anchor_url);
     memset(s, 0, sizeof *s);
 }
 
@@ -143,8 +144,8 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
 {
     static const char *const service_keys[] = {"threads", "socket", "listen", "socket_mode", "backlog", "user",
                                                  "bench_routes", "allow_from", "drain_ms", NULL};
-    static const char *const audit_keys[] = {"path", "required", "fsync", "rotate_bytes", "rotate_seconds", "keep",
-                                             NULL};
+    static const char *const audit_keys[] = {"path",           "required", "fsync",      "rotate_bytes",
+                                             "rotate_seconds", "keep",     "anchor_url", NULL};
     static const char *const log_keys[] = {"format", "level", NULL};
     memset(s, 0, sizeof *s);
     *errmsg = NULL;
@@ -161,7 +162,7 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
     const cJSON *aud = ks_ctx_section(ctx, "audit");
     const cJSON *log = ks_ctx_section(ctx, "log");
     const char *sock = NULL, *listen = NULL, *mode = NULL, *apath = NULL, *fsync_s = NULL, *user = NULL;
-    const char *lformat = NULL, *llevel = NULL;
+    const char *lformat = NULL, *llevel = NULL, *anchor = NULL;
     /* The other "limits" keys belong to the verify module, which checked them. */
     if (!ks_int_key(lim, "limits", "max_body_bytes", 1024, 1L << 30, &body, errmsg) ||
         !ks_int_key(lim, "limits", "max_parts", 1, 256, &parts, errmsg) ||
@@ -208,8 +209,16 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
         !ks_str_key(aud, "audit", "fsync", &fsync_s, errmsg) ||
         !ks_int_key(aud, "audit", "rotate_bytes", 0, 1L << 40, &rot_bytes, errmsg) ||
         !ks_int_key(aud, "audit", "rotate_seconds", 0, 366L * 86400, &rot_seconds, errmsg) ||
-        !ks_int_key(aud, "audit", "keep", 0, 100000, &keep, errmsg))
+        !ks_int_key(aud, "audit", "keep", 0, 100000, &keep, errmsg) ||
+        !ks_str_key(aud, "audit", "anchor_url", &anchor, errmsg))
         goto fail;
+    /* Where each closed file's final chain head goes, off this host: an
+     * http:// URL under revocation.allow_urls, the one list of places
+     * kensho may reach (verify/fetch.c). */
+    if (anchor != NULL && !ks_ctx_url_allowed(ctx, anchor)) {
+        ks_set_fail(errmsg, "key \"%s\": must be an http:// URL under revocation.allow_urls", "audit.anchor_url");
+        goto fail;
+    }
     if (rot_bytes > 0 && rot_bytes < 65536) {
         ks_set_fail(errmsg, "key \"%s\": 0 (never) or at least 65536", "audit.rotate_bytes");
         goto fail;
@@ -260,7 +269,8 @@ ks_result ks_fcgi_settings_load(const ks_ctx *ctx, const char *config_path, ks_f
     }
     if ((sock != NULL && (s->socket = ks_resolve(config_path, sock)) == NULL) ||
         (listen != NULL && (s->listen = strdup(listen)) == NULL) || (user != NULL && (s->user = strdup(user)) == NULL) ||
-        (apath != NULL && (s->audit_path = ks_resolve(config_path, apath)) == NULL)) {
+        (apath != NULL && (s->audit_path = ks_resolve(config_path, apath)) == NULL) ||
+        (anchor != NULL && (s->anchor_url = strdup(anchor)) == NULL)) {
         *errmsg = strdup("out of memory");
         goto fail;
     }
@@ -394,13 +404,18 @@ static ks_result ks_fcgi_signing_load(ks_fcgi_gen *g, const char *config_path, c
 
 ks_result ks_fcgi_gen_load(const char *config_path, ks_fcgi_gen **out, char **errmsg)
 {
+    return ks_fcgi_gen_reload(config_path, NULL, out, errmsg);
+}
+
+ks_result ks_fcgi_gen_reload(const char *config_path, const ks_fcgi_gen *prev, ks_fcgi_gen **out, char **errmsg)
+{
     ks_fcgi_gen *g = calloc(1, sizeof *g);
     *out = NULL;
     *errmsg = NULL;
     if (g == NULL)
         return KS_E_NOMEM;
     atomic_init(&g->refs, 1);
-    ks_result r = ks_ctx_load(config_path, &g->ctx, errmsg);
+    ks_result r = ks_ctx_reload(config_path, prev ? prev->ctx : NULL, &g->ctx, errmsg);
     if (r == KS_OK)
         r = ks_fcgi_settings_load(g->ctx, config_path, &g->set, errmsg);
     if (r != KS_OK) {

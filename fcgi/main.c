@@ -10,9 +10,12 @@
  * without holding its worker (ks_slot).  The main thread owns the signals
  * (all are blocked in the workers and taken with sigwait):
  *   SIGHUP   builds a new generation (configuration, trust store, audit
- *            handle); on failure logs and keeps the old one, else swaps
- *            the pointer under a mutex.  Requests in flight hold a reference
- *            to the generation they started with.
+ *            handle) that shares the running one's revocation cache and
+ *            record of evidence seen (ks_reload); on failure logs and keeps
+ *            the old one, else swaps the pointer under a mutex.  Requests
+ *            in flight hold a reference to the generation they started with.
+ * One more thread refreshes revocation_sources CRLs in the background
+ * (ks_refresher).
  *   SIGTERM  drains without losing a connection (ks_drain): /readyz 503,
  *            accepting for service.drain_ms more, then the backlog emptied
  *            and every accepted request answered; exit 0.
@@ -440,6 +443,166 @@ static int ks_socket_is_ours(const char *path)
            a.st_dev == ks_sock_st.st_dev;
 }
 
+/*
+ * The background CRL refresher (verify.h ks_crl_refresh_pass): one thread
+ * that keeps the CRLs named by URL under revocation_sources in the cache
+ * before their nextUpdate, with the generation in service at each pass.
+ * It sleeps until the next CRL is due (at most 60 s); a reload wakes it
+ * (the new configuration may name other CRLs, or have dropped them from
+ * the cache), and so does the stop.  Each fetch is bounded by
+ * revocation.timeout_ms, so joining it at exit is too.
+ */
+static pthread_mutex_t ks_refr_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ks_refr_cv; /* CLOCK_MONOTONIC */
+static int ks_refr_stop, ks_refr_kick;
+
+static void ks_refresher_wake(int stop)
+{
+    pthread_mutex_lock(&ks_refr_mu);
+    ks_refr_kick = 1;
+    if (stop)
+        ks_refr_stop = 1;
+    pthread_cond_signal(&ks_refr_cv);
+    pthread_mutex_unlock(&ks_refr_mu);
+}
+
+/*
+ * audit.anchor_url: the final chain head of each audit file the chain moved
+ * on from is POSTed there, off this host, by the same background thread
+ * (never by a worker: a slow or dead endpoint delays no verdict).  Heads
+ * are taken from the generation's audit handle (and from the old one at a
+ * reload), kept in a bounded list, tried at most 3 times each; a failure
+ * is logged and counted (kensho_audit_anchor_posts_total), and the head is
+ * still in the next file's "rotation" record.  The body names no person:
+ *   {"file": basename, "file_seq", "last_seq", "records", "head"}
+ */
+#define KS_ANCHOR_MAX 64
+#define KS_ANCHOR_TRIES 3
+static pthread_mutex_t ks_anchor_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    ks_audit_closed c;
+    int tries;
+} ks_anchor_q[KS_ANCHOR_MAX];
+static size_t ks_anchor_n;
+
+/* Moves g's closed files into the list (the oldest make room). */
+static void ks_anchor_collect(ks_fcgi_gen *g)
+{
+    ks_audit_closed got[16];
+    size_t n;
+    if (g == NULL || g->audit == NULL || g->set.anchor_url == NULL)
+        return;
+    while ((n = ks_audit_take_closed(g->audit, got, 16, NULL)) > 0) {
+        pthread_mutex_lock(&ks_anchor_mu);
+        for (size_t i = 0; i < n; i++) {
+            if (ks_anchor_n == KS_ANCHOR_MAX) {
+                ks_log(KS_LOG_WARN, "audit anchor: file %llu's head dropped unsent (list full)",
+                       ks_anchor_q[0].c.file_seq);
+                ks_fcgi_metrics_anchor(0);
+                memmove(&ks_anchor_q[0], &ks_anchor_q[1], (KS_ANCHOR_MAX - 1) * sizeof ks_anchor_q[0]);
+                ks_anchor_n--;
+            }
+            ks_anchor_q[ks_anchor_n].c = got[i];
+            ks_anchor_q[ks_anchor_n++].tries = 0;
+        }
+        pthread_mutex_unlock(&ks_anchor_mu);
+    }
+}
+
+/* Sends what is listed, oldest first; 1 when something is left to retry. */
+static int ks_anchor_send(ks_fcgi_gen *g)
+{
+    if (g->set.anchor_url == NULL || g->set.audit_path == NULL)
+        return 0;
+    const char *base = strrchr(g->set.audit_path, '/');
+    base = base ? base + 1 : g->set.audit_path;
+    for (;;) {
+        pthread_mutex_lock(&ks_anchor_mu);
+        if (ks_anchor_n == 0) {
+            pthread_mutex_unlock(&ks_anchor_mu);
+            return 0;
+        }
+        ks_audit_closed c = ks_anchor_q[0].c;
+        int tries = ++ks_anchor_q[0].tries;
+        pthread_mutex_unlock(&ks_anchor_mu);
+        char err[256] = "", *body = NULL, name[300];
+        snprintf(name, sizeof name, "%s.%llu", base, c.file_seq);
+        cJSON *o = cJSON_CreateObject();
+        if (o != NULL && cJSON_AddStringToObject(o, "file", name) && cJSON_AddNumberToObject(o, "file_seq", (double)c.file_seq) &&
+            cJSON_AddNumberToObject(o, "last_seq", (double)c.last_seq) &&
+            cJSON_AddNumberToObject(o, "records", (double)c.records) && cJSON_AddStringToObject(o, "head", c.head))
+            body = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        ks_result r = body ? ks_http_post_json(g->ctx, g->set.anchor_url, body, err, sizeof err) : KS_E_NOMEM;
+        cJSON_free(body);
+        ks_fcgi_metrics_anchor(r == KS_OK);
+        pthread_mutex_lock(&ks_anchor_mu);
+        int drop = r == KS_OK || tries >= KS_ANCHOR_TRIES;
+        if (drop && ks_anchor_n > 0) {
+            memmove(&ks_anchor_q[0], &ks_anchor_q[1], (ks_anchor_n - 1) * sizeof ks_anchor_q[0]);
+            ks_anchor_n--;
+        }
+        pthread_mutex_unlock(&ks_anchor_mu);
+        if (r == KS_OK) {
+            ks_log(KS_LOG_INFO, "audit anchor: file %llu's head %s sent", c.file_seq, c.head);
+            continue;
+        }
+        ks_log(KS_LOG_WARN, "audit anchor: file %llu's head not sent (try %d of %d): %s", c.file_seq, tries,
+               KS_ANCHOR_TRIES, err[0] ? err : ks_result_message(r));
+        return !drop; /* try again next pass */
+    }
+}
+
+static void *ks_refresher(void *arg)
+{
+    ks_crl_refresher *r = arg;
+    for (;;) {
+        ks_fcgi_gen *g = ks_gen_get();
+        ks_crl_refresh_counts c;
+        time_t now = ks_ctx_now(g->ctx);
+        time_t next = ks_crl_refresh_pass(r, g->ctx, now, &c);
+        ks_anchor_collect(g);
+        int retry = ks_anchor_send(g);
+        /* With an anchor URL, closed files are looked for every 5 s. */
+        if (g->set.anchor_url != NULL && next > now + (retry ? 10 : 5))
+            next = now + (retry ? 10 : 5);
+        ks_fcgi_gen_unref(g);
+        ks_fcgi_metrics_crl_refresh(&c);
+        long wait = next - now < 1 ? 1 : next - now > 60 ? 60 : (long)(next - now);
+        struct timespec dl;
+        clock_gettime(CLOCK_MONOTONIC, &dl);
+        dl.tv_sec += wait;
+        pthread_mutex_lock(&ks_refr_mu);
+        while (!ks_refr_stop && !ks_refr_kick)
+            if (pthread_cond_timedwait(&ks_refr_cv, &ks_refr_mu, &dl) == ETIMEDOUT)
+                break;
+        int stop = ks_refr_stop;
+        ks_refr_kick = 0;
+        pthread_mutex_unlock(&ks_refr_mu);
+        if (stop)
+            break;
+    }
+    return NULL;
+}
+
+static int ks_refresher_start(pthread_t *tid, ks_crl_refresher **r)
+{
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0)
+        return -1;
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&ks_refr_cv, &attr);
+    pthread_condattr_destroy(&attr);
+    if (rc != 0 || (*r = ks_crl_refresher_new()) == NULL)
+        return -1;
+    if (pthread_create(tid, NULL, ks_refresher, *r) != 0) {
+        ks_crl_refresher_free(*r);
+        *r = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 static void ks_reload(void);
 
 /*
@@ -510,24 +673,40 @@ static void ks_log_head(const char *when, ks_fcgi_gen *g)
     }
 }
 
+/*
+ * The new generation shares the running one's revocation cache and its
+ * record of evidence seen (ks_ctx_reload): a rolling reload of the fleet
+ * does not send every node to memcached and the responders at once, and
+ * rollback protection never resets.  Only once the whole generation has
+ * loaded does ks_ctx_take_over drop what the change could affect; a
+ * refused reload leaves the cache as it was.  Main thread only.
+ */
 static void ks_reload(void)
 {
     ks_fcgi_gen *ng = NULL;
     char *err = NULL;
-    if (ks_fcgi_gen_load(ks_config_path, &ng, &err) != KS_OK) {
+    char why[256];
+    ks_fcgi_gen *cur = ks_gen_get();
+    if (ks_fcgi_gen_reload(ks_config_path, cur, &ng, &err) != KS_OK) {
         ks_log(KS_LOG_ERR, "reload refused, keeping the running configuration: %s", err ? err : "?");
         free(err);
+        ks_fcgi_gen_unref(cur);
         ks_fcgi_metrics_reload(0);
         return;
     }
+    ks_ctx_take_over(ng->ctx, cur->ctx, why, sizeof why);
+    ks_fcgi_gen_unref(cur);
     pthread_mutex_lock(&ks_gen_mu);
     ks_fcgi_gen *old = ks_gen_current;
     ks_gen_current = ng;
     pthread_mutex_unlock(&ks_gen_mu);
+    ks_log(KS_LOG_INFO, "reload: revocation cache %s", why);
+    ks_refresher_wake(0);
     ks_log_setup(ng->set.log_format, ng->set.log_level);
     if (old->set.threads != ng->set.threads || (old->set.socket == NULL) != (ng->set.socket == NULL) ||
         (old->set.socket && ng->set.socket && strcmp(old->set.socket, ng->set.socket) != 0))
         ks_log(KS_LOG_WARN, "reload: service.threads and service.socket take effect at the next start");
+    ks_anchor_collect(old); /* its closed files' heads are still sent */
     ks_log_head("reload (previous handle)", old);
     ks_fcgi_gen_unref(old);
     ks_fcgi_metrics_reload(1);
@@ -632,7 +811,8 @@ int main(int argc, char **argv)
 {
     ks_args args;
     char *err = NULL;
-    pthread_t tids[KS_MAX_THREADS];
+    pthread_t tids[KS_MAX_THREADS], refr_tid;
+    ks_crl_refresher *refr = NULL;
     int nt = 0, rc = 1;
     /* No fastbins: each FCGX_Accept_r allocates its stream buffers, and a
      * large request while fastbin chunks exist made glibc consolidate all
@@ -713,6 +893,8 @@ int main(int argc, char **argv)
             shutdown(ks_listen_fd, SHUT_RDWR);
             break;
         }
+    if (nt == threads && ks_refresher_start(&refr_tid, &refr) != 0)
+        ks_log(KS_LOG_WARN, "the background CRL refresher could not start: CRLs are fetched by requests");
     if (nt == threads) {
         ks_log(KS_LOG_INFO, "kensho-fcgi ready on %s with %ld threads", sock ? sock : listen_at, threads);
         ks_log_head("start", ks_gen_current);
@@ -743,6 +925,11 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < nt; i++)
         pthread_join(tids[i], NULL);
+    if (refr != NULL) {
+        ks_refresher_wake(1);
+        pthread_join(refr_tid, NULL);
+        ks_crl_refresher_free(refr);
+    }
     ks_log_head("stop", ks_gen_current);
     rc = 0;
 done:

@@ -27,6 +27,8 @@ static atomic_llong ks_inflight;
 static atomic_ullong ks_reloads[2]; /* failed, ok */
 static atomic_ullong ks_audit_failures;
 static atomic_ullong ks_peers_refused;
+static atomic_ullong ks_crl_refreshes[3]; /* ok, unchanged, failed */
+static atomic_ullong ks_anchor_posts[2];  /* failed, ok */
 
 const char *ks_fcgi_route_name(ks_fcgi_route r)
 {
@@ -72,6 +74,18 @@ void ks_fcgi_metrics_reload(int ok)
 void ks_fcgi_metrics_audit_failure(void)
 {
     atomic_fetch_add(&ks_audit_failures, 1);
+}
+
+void ks_fcgi_metrics_crl_refresh(const ks_crl_refresh_counts *c)
+{
+    atomic_fetch_add(&ks_crl_refreshes[0], c->ok);
+    atomic_fetch_add(&ks_crl_refreshes[1], c->unchanged);
+    atomic_fetch_add(&ks_crl_refreshes[2], c->failed);
+}
+
+void ks_fcgi_metrics_anchor(int ok)
+{
+    atomic_fetch_add(&ks_anchor_posts[ok ? 1 : 0], 1);
 }
 
 void ks_fcgi_metrics_peer_refused(void)
@@ -218,6 +232,21 @@ ks_result ks_fcgi_metrics_render(ks_ctx *ctx, ks_audit *audit, ks_fcgi_arena *a,
                            "kensho_config_reloads_total{result=\"ok\"} %llu\n"
                            "kensho_config_reloads_total{result=\"failed\"} %llu\n",
                        atomic_load(&ks_reloads[1]), atomic_load(&ks_reloads[0]));
+    ks_fcgi_buf_printf(&b, "# HELP kensho_crl_refreshes_total Background fetches of revocation_sources CRL URLs "
+                           "before their nextUpdate, by result (ok: a newer CRL replaced the cached one; unchanged: "
+                           "the same CRL; failed: fetch failed or the CRL was refused, the cached one stays).\n"
+                           "# TYPE kensho_crl_refreshes_total counter\n"
+                           "kensho_crl_refreshes_total{result=\"ok\"} %llu\n"
+                           "kensho_crl_refreshes_total{result=\"unchanged\"} %llu\n"
+                           "kensho_crl_refreshes_total{result=\"failed\"} %llu\n",
+                       atomic_load(&ks_crl_refreshes[0]), atomic_load(&ks_crl_refreshes[1]),
+                       atomic_load(&ks_crl_refreshes[2]));
+    ks_fcgi_buf_printf(&b, "# HELP kensho_audit_anchor_posts_total Final chain heads of closed audit files POSTed to "
+                           "audit.anchor_url, by result (failed: logged, tried at most 3 times).\n"
+                           "# TYPE kensho_audit_anchor_posts_total counter\n"
+                           "kensho_audit_anchor_posts_total{result=\"ok\"} %llu\n"
+                           "kensho_audit_anchor_posts_total{result=\"failed\"} %llu\n",
+                       atomic_load(&ks_anchor_posts[1]), atomic_load(&ks_anchor_posts[0]));
     ks_fcgi_buf_printf(&b, "# HELP kensho_audit_write_failures_total Audit records that could not be written.\n"
                            "# TYPE kensho_audit_write_failures_total counter\nkensho_audit_write_failures_total %llu\n",
                        atomic_load(&ks_audit_failures));

@@ -1159,6 +1159,110 @@ static void test_down(t_mc *mc)
     ks_cache_free(c);
 }
 
+/* A drop rule for ks_cache_purge: keys starting with arg, and failures. */
+static int t_drop_prefix(void *arg, const char *key, const void *obj)
+{
+    return obj == NULL || strncmp(key, arg, strlen(arg)) == 0;
+}
+
+/*
+ * Sharing across a reload (issue 22, item 5): the same settings are
+ * recognised (and another key, another server or another limit are not);
+ * a purge drops what its rule says and nothing else; a load begun in the
+ * epoch before a purge is answered to its caller but not kept; a refresh
+ * replaces an entry only with what decode accepted, and a failed one
+ * leaves the entry served.  Rows: key, ops epoch (0 current, 1 the old
+ * one), time, expected tier.
+ */
+static void test_reload_sharing(void)
+{
+    ks_cache *c = t_cache("{" T_BASE ", " T_HMAC "}", NULL, 0);
+    if (c == NULL)
+        return;
+    static const struct {
+        const char *json;
+        int same;
+    } cfgs[] = {
+        {"{" T_BASE ", " T_HMAC "}", 1},
+        {"{" T_BASE "}", 0},
+        {"{" T_BASE ", \"hmac_key\": \"ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"}", 0},
+        {"{" T_BASE ", " T_HMAC ", \"max_entries\": 5}", 0},
+        {"{\"bogus\": 1}", 0},
+    };
+    for (size_t i = 0; i < sizeof cfgs / sizeof cfgs[0]; i++) {
+        cJSON *sec = cJSON_Parse(cfgs[i].json);
+        CHECK(ks_cache_same_config(c, sec, NULL, 0) == cfgs[i].same, "same_config %s", cfgs[i].json);
+        cJSON_Delete(sec);
+    }
+    char *one[] = {"127.0.0.1:1"};
+    cJSON *sec = cJSON_Parse("{" T_BASE ", " T_HMAC "}");
+    CHECK(!ks_cache_same_config(c, sec, one, 1), "same_config: a server more is another cache");
+    cJSON_Delete(sec);
+
+    t_src s = {0};
+    atomic_store(&s.expiry, 5000);
+    ks_cache_tier t;
+    CHECK(t_get(c, &s, "a:1", 100, &t) == KS_OK && t == KS_TIER_NETWORK, "a:1 loaded");
+    CHECK(t_get(c, &s, "b:1", 100, &t) == KS_OK && t == KS_TIER_NETWORK, "b:1 loaded");
+    atomic_store(&s.fail, 1);
+    CHECK(t_get(c, &s, "b:neg", 100, NULL) == KS_E_UNAVAILABLE, "b:neg remembered as failed");
+    atomic_store(&s.fail, 0);
+    uint64_t old = ks_cache_epoch(c);
+    CHECK(ks_cache_purge(c, t_drop_prefix, "a:") == 2, "purge drops a:1 and the failure");
+    CHECK(ks_cache_epoch(c) == old + 1, "purge starts an epoch");
+    int f0 = atomic_load(&s.fetches);
+    CHECK(t_get(c, &s, "b:1", 101, &t) == KS_OK && t == KS_TIER_MEMORY, "b:1 kept");
+    CHECK(t_get(c, &s, "b:neg", 101, &t) == KS_OK && t == KS_TIER_NETWORK, "the failure was dropped");
+    /* The old epoch's load of a:1: answered, not kept. */
+    ks_cache_ops ops = t_ops(&s);
+    ops.epoch = old;
+    ks_cache_entry *e = NULL;
+    CHECK(ks_cache_get(c, "a:1", &ops, 102, &e, &t) == KS_OK && e != NULL && t == KS_TIER_NETWORK,
+          "old epoch: answered from the network");
+    ks_cache_entry_release(e);
+    e = NULL;
+    CHECK(ks_cache_get(c, "b:1", &ops, 102, &e, &t) == KS_OK && t == KS_TIER_MEMORY, "old epoch: memory still read");
+    ks_cache_entry_release(e);
+    CHECK(t_get(c, &s, "a:1", 103, &t) == KS_OK && t == KS_TIER_NETWORK, "old epoch's load was not kept");
+    CHECK(atomic_load(&s.fetches) == f0 + 3, "fetches %d (want %d)", atomic_load(&s.fetches), f0 + 3);
+    CHECK(ks_cache_purge(c, NULL, NULL) == 3, "purge all");
+    CHECK(t_stats(c).entries == 0, "nothing left");
+
+    /* Refresh: a newer value replaces, a failed or refused one does not. */
+    CHECK(t_get(c, &s, "r:1", 100, NULL) == KS_OK, "r:1 loaded");
+    time_t exp = 0, iss = 0;
+    CHECK(ks_cache_peek(c, "r:1", 100, &exp, &iss) && exp == 5000, "peek: expires %lld", (long long)exp);
+    static const struct {
+        int fail, garbage;
+        long long expiry;
+        ks_result want;
+        long long held;
+    } rows[] = {
+        {1, 0, 9000, KS_E_UNAVAILABLE, 5000}, /* fetch failed: kept */
+        {0, 1, 9000, KS_E_UNAVAILABLE, 5000}, /* refused by decode: kept */
+        {0, 0, 9000, KS_OK, 9000},            /* newer: replaces */
+        {0, 0, 90, KS_E_UNAVAILABLE, 9000},   /* already stale at now: kept */
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        atomic_store(&s.fail, rows[i].fail);
+        atomic_store(&s.garbage, rows[i].garbage);
+        atomic_store(&s.expiry, rows[i].expiry);
+        ks_cache_ops ro = t_ops(&s);
+        ks_result r = ks_cache_refresh(c, "r:1", &ro, 110, NULL);
+        CHECK(r == rows[i].want, "refresh row %zu: %s", i, ks_result_name(r));
+        CHECK(ks_cache_peek(c, "r:1", 110, &exp, &iss) && exp == rows[i].held, "refresh row %zu: holds %lld", i,
+              (long long)exp);
+    }
+    /* A second reference keeps the cache alive after the first is dropped. */
+    ks_cache *again = ks_cache_ref(c);
+    ks_cache_free(c);
+    atomic_store(&s.fail, 0);
+    atomic_store(&s.garbage, 0);
+    CHECK(t_get(again, &s, "r:1", 111, &t) == KS_OK && t == KS_TIER_MEMORY, "shared: still served");
+    ks_cache_forget(again, &s);
+    ks_cache_free(again);
+}
+
 int main(void)
 {
     alarm(300); /* the whole program is bounded */
@@ -1167,6 +1271,7 @@ int main(void)
     test_negative();
     test_lru();
     test_waiter_clock();
+    test_reload_sharing();
 
     t_mc m1 = {0}, m2 = {0};
     int up = t_mc_start(&m1) && t_mc_start(&m2);

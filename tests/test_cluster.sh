@@ -202,6 +202,11 @@ check "node A drained under load exits 0 on SIGTERM (got $rc_term)" [ "$rc_term"
 check "node A (restarted twice) exits 0 on SIGTERM (got $rc_a)" [ "$rc_a" = 0 ]
 check "node B (reloaded twice) exits 0 on SIGTERM (got $rc_b)" [ "$rc_b" = 0 ]
 check "both reloads of node B took" [ "$(grep -c 'configuration reloaded' "$T/b/fcgi.log")" = 2 ]
+# The same configuration each time: node B kept its revocation cache (and
+# its record of evidence seen) instead of going back to memcached and the
+# responders (issue 22 item 5; tests/test_reload_cache.sh counts that).
+check "both reloads of node B kept the revocation cache" \
+    [ "$(grep -c 'revocation cache kept all' "$T/b/fcgi.log")" = 2 ]
 check "the timeline ran (kill -9, memcached, 2 HUP, TERM)" [ "$(wc -l <"$T/timeline")" = 7 ]
 
 # ---- figures ----

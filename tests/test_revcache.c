@@ -525,6 +525,75 @@ static void test_seen_record(X509 *ca)
     ks_ctx_unref(ctx);
 }
 
+/*
+ * A reload (ks_ctx_reload, issue 22 item 5) carries the record of evidence
+ * seen over, whatever changed: a revocation seen before the reload stays
+ * sticky after it, and an answer older than one seen is still refused.
+ * The revocation cache is shared only while the cache settings are the
+ * same; ks_ctx_take_over drops all of it when the trust rules change.
+ */
+static void test_reload_state(X509 *ca)
+{
+    char path[512], text[1024], why[256], *err = NULL;
+    snprintf(path, sizeof path, "%s/reload.json", dir);
+    snprintf(text, sizeof text, "{\"trust_anchors\": [\"%s/anchors\"]}", pki);
+    ks_ctx *a = t_ctx_from_text(path, text), *b = NULL, *c = NULL;
+    CHECK(a != NULL, "context");
+    if (a == NULL)
+        return;
+    ASN1_INTEGER *sn = ASN1_INTEGER_new();
+    ASN1_INTEGER_set(sn, 4242);
+    char e[256];
+    CHECK(ks_registry_ocsp_seen(a->registry, ca, sn, 3000, V_OCSP_CERTSTATUS_REVOKED, OCSP_REVOKED_STATUS_KEYCOMPROMISE,
+                                e, sizeof e),
+          "revoked recorded");
+    /* Reloaded with other rules (an algorithm setting): all dropped. */
+    snprintf(text, sizeof text, "{\"trust_anchors\": [\"%s/anchors\"], \"algorithms\": {\"min_rsa_bits\": 3072}}", pki);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL && fputs(text, f) >= 0 && fclose(f) == 0, "rewrite");
+    CHECK(ks_ctx_reload(path, a, &b, &err) == KS_OK && b != NULL, "reload: %s", t_str(err));
+    free(err);
+    err = NULL;
+    if (b != NULL) {
+        CHECK(b->registry == a->registry, "the registry is carried over");
+        CHECK(b->cache == a->cache, "the cache is shared (same cache settings)");
+        ks_ctx_take_over(b, a, why, sizeof why);
+        CHECK(strstr(why, "dropped all") != NULL, "rules changed: %s", why);
+        static const struct {
+            time_t this_update;
+            int status, want;
+            const char *what;
+        } rows[] = {
+            {4000, V_OCSP_CERTSTATUS_GOOD, 0, "good after revoked, after the reload"},
+            {2000, V_OCSP_CERTSTATUS_REVOKED, 0, "older than seen, after the reload"},
+            {4000, V_OCSP_CERTSTATUS_REVOKED, 1, "revoked again"},
+        };
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+            int got = ks_registry_ocsp_seen(b->registry, ca, sn, rows[i].this_update, rows[i].status,
+                                            OCSP_REVOKED_STATUS_KEYCOMPROMISE, e, sizeof e);
+            CHECK(got == rows[i].want, "%s: got %d", rows[i].what, got);
+        }
+        /* Other cache settings: another cache, the same registry. */
+        snprintf(text, sizeof text, "{\"trust_anchors\": [\"%s/anchors\"], \"cache\": {\"max_entries\": 77}}", pki);
+        f = fopen(path, "w");
+        CHECK(f != NULL && fputs(text, f) >= 0 && fclose(f) == 0, "rewrite");
+        CHECK(ks_ctx_reload(path, b, &c, &err) == KS_OK && c != NULL, "reload 2: %s", t_str(err));
+        free(err);
+        if (c != NULL) {
+            CHECK(c->cache != b->cache && c->registry == b->registry, "new cache, same registry");
+            ks_ctx_take_over(c, b, why, sizeof why);
+            CHECK(strstr(why, "new revocation cache") != NULL, "cache settings changed: %s", why);
+        }
+    }
+    ks_ctx_unref(a); /* in reload order: the registry outlives each */
+    ks_ctx_unref(b);
+    if (c != NULL)
+        CHECK(!ks_registry_ocsp_seen(c->registry, ca, sn, 5000, V_OCSP_CERTSTATUS_GOOD, -1, e, sizeof e),
+              "still sticky once the older contexts are gone");
+    ks_ctx_unref(c);
+    ASN1_INTEGER_free(sn);
+}
+
 typedef struct {
     ks_ctx *ctx;
     const char *cert;
@@ -686,6 +755,7 @@ int main(void)
     if (pca != NULL && presp != NULL && pcakey != NULL && prespkey != NULL) {
         test_responder_validity(pca, pcakey, presp, prespkey);
         test_seen_record(pca);
+        test_reload_state(pca);
         test_rollback(mc1.port, pca, pcakey, presp, prespkey);
     }
     X509_free(pca);

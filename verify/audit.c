@@ -59,6 +59,7 @@
 #define KS_AUDIT_MAX_LINE (1024 * 1024) /* our records are a few KiB */
 #define KS_AUDIT_ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 #define KS_AUDIT_RECENT 1024
+#define KS_AUDIT_CLOSED_MAX 16 /* closed files kept for audit.anchor_url until taken */
 #define KS_AUDIT_PREV_OPEN "{\"prev\":\"" /* how every record begins (ks_audit_record) */
 
 struct ks_audit {
@@ -99,6 +100,10 @@ struct ks_audit {
         unsigned long long ticket, seq;
         char hash[65];
     } recent[KS_AUDIT_RECENT];
+    /* Files the chain moved on from, not yet taken (ks_audit_take_closed). */
+    ks_audit_closed closed[KS_AUDIT_CLOSED_MAX];
+    size_t nclosed;
+    unsigned long long closed_dropped;
 };
 
 static int ks_sha256_hex(const void *p, size_t n, char out[65])
@@ -540,6 +545,16 @@ static ks_result ks_audit_switch(ks_audit *a, const char *reason)
     ks_audit_sync_dir(a->path);
     flock(old_fd, LOCK_UN);
     close(old_fd);
+    /* Its final head, for audit.anchor_url (taken by kensho-fcgi, never
+     * waited for here): a bounded list, the oldest dropped first. */
+    if (a->nclosed == KS_AUDIT_CLOSED_MAX) {
+        memmove(&a->closed[0], &a->closed[1], (KS_AUDIT_CLOSED_MAX - 1) * sizeof a->closed[0]);
+        a->nclosed--;
+        a->closed_dropped++;
+    }
+    a->closed[a->nclosed++] = (ks_audit_closed){.file_seq = pv.file_seq, .last_seq = pv.last_seq,
+                                                .records = pv.records};
+    memcpy(a->closed[a->nclosed - 1].head, pv.head, 65);
     fd = -1;
     a->dev = st.st_dev;
     a->ino = st.st_ino;
@@ -792,6 +807,19 @@ void ks_audit_head(ks_audit *a, char out[65])
     pthread_mutex_lock(&a->mu);
     memcpy(out, a->head, 65);
     pthread_mutex_unlock(&a->mu);
+}
+
+size_t ks_audit_take_closed(ks_audit *a, ks_audit_closed *out, size_t max, unsigned long long *dropped)
+{
+    pthread_mutex_lock(&a->mu);
+    size_t n = a->nclosed < max ? a->nclosed : max;
+    memcpy(out, a->closed, n * sizeof *out);
+    memmove(&a->closed[0], &a->closed[n], (a->nclosed - n) * sizeof a->closed[0]);
+    a->nclosed -= n;
+    if (dropped != NULL)
+        *dropped = a->closed_dropped;
+    pthread_mutex_unlock(&a->mu);
+    return n;
 }
 
 void ks_audit_stats(ks_audit *a, unsigned long long *records, unsigned long long *syncs)

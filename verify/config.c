@@ -291,7 +291,7 @@ static int ks_cfg_revocation(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
 {
     static const char *const known[] = {"mode",      "allow_urls",         "timeout_ms",
                                         "prefer",    "max_response_bytes", "clock_skew_s",
-                                        "ocsp_nonce", "ocsp_certid_hash",  "ocsp_max_age_s", NULL};
+                                        "ocsp_nonce", "ocsp_certid_hash",  "ocsp_max_age_s", "crl_refresh_s", NULL};
     ks_revocation_cfg *rv = &ctx->rev;
     rv->mode = KS_REV_REQUIRE; /* fail closed unless told otherwise */
     rv->timeout_ms = 5000;
@@ -299,6 +299,7 @@ static int ks_cfg_revocation(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
     rv->clock_skew_s = 300;
     rv->ocsp_nonce = KS_NONCE_ON;
     rv->ocsp_max_age_s = KS_OCSP_MAX_AGE_DEFAULT;
+    rv->crl_refresh_s = 3600;
     const cJSON *o;
     if (!ks_cfg_object(e, root, "revocation", &o) || o == NULL)
         return e->msg == NULL;
@@ -342,12 +343,13 @@ static int ks_cfg_revocation(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
             return ks_cfg_fail(e, "key \"revocation.ocsp_nonce\": must be true, false or \"require\"");
     }
     long timeout = rv->timeout_ms, maxb = (long)rv->max_response_bytes, skew = rv->clock_skew_s,
-         age = rv->ocsp_max_age_s;
+         age = rv->ocsp_max_age_s, refresh = rv->crl_refresh_s;
     if (!ks_cfg_strings(e, o, "allow_urls", "revocation.allow_urls", &rv->allow_urls, &rv->n_allow_urls) ||
         !ks_cfg_int(e, o, "timeout_ms", "revocation.timeout_ms", 1, 120000, &timeout) ||
         !ks_cfg_int(e, o, "max_response_bytes", "revocation.max_response_bytes", 1024, 1L << 30, &maxb) ||
         !ks_cfg_int(e, o, "clock_skew_s", "revocation.clock_skew_s", 0, 86400, &skew) ||
-        !ks_cfg_int(e, o, "ocsp_max_age_s", "revocation.ocsp_max_age_s", 0, 365 * 86400L, &age))
+        !ks_cfg_int(e, o, "ocsp_max_age_s", "revocation.ocsp_max_age_s", 0, 365 * 86400L, &age) ||
+        !ks_cfg_int(e, o, "crl_refresh_s", "revocation.crl_refresh_s", 0, 7 * 86400L, &refresh))
         return 0;
     for (size_t i = 0; i < rv->n_allow_urls; i++)
         if (strncmp(rv->allow_urls[i], "http://", 7) != 0 && strncmp(rv->allow_urls[i], "https://", 8) != 0)
@@ -357,6 +359,7 @@ static int ks_cfg_revocation(ks_cfgerr *e, const cJSON *root, ks_ctx *ctx)
     rv->max_response_bytes = (size_t)maxb;
     rv->clock_skew_s = (int)skew;
     rv->ocsp_max_age_s = (int)age;
+    rv->crl_refresh_s = (int)refresh;
     return 1;
 }
 
@@ -646,7 +649,80 @@ static time_t ks_wall_clock(void *arg)
     return time(NULL);
 }
 
+/* SHA-256 over the DER of each certificate of sk, framed by its length. */
+static int ks_digest_certs(EVP_MD_CTX *h, STACK_OF(X509) *sk)
+{
+    for (int i = 0; i < sk_X509_num(sk); i++) {
+        unsigned char *der = NULL;
+        int n = i2d_X509(sk_X509_value(sk, i), &der);
+        int ok = n > 0 && EVP_DigestUpdate(h, &n, sizeof n) == 1 && EVP_DigestUpdate(h, der, (size_t)n) == 1;
+        OPENSSL_free(der);
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+static int ks_digest_str(EVP_MD_CTX *h, const char *s)
+{
+    size_t n = s ? strlen(s) + 1 : 0; /* the NUL separates; NULL is empty */
+    return EVP_DigestUpdate(h, &n, sizeof n) == 1 && (n == 0 || EVP_DigestUpdate(h, s, n) == 1);
+}
+
+/*
+ * The digests a reload compares (ks_ctx_take_over), over what each part of
+ * the cached evidence was accepted by:
+ *   id_rules  anchors, intermediates, algorithms, revocation_sources (the
+ *             issuer's DER, CRL locations, responder) and the revocation
+ *             keys decode and fetch apply (max_response_bytes, clock_skew_s,
+ *             ocsp_nonce, ocsp_max_age_s, ocsp_certid_hash).  mode, prefer
+ *             and timeout_ms decide how evidence is sought, not whether it
+ *             is acceptable: not included.
+ *   id_urls   allow_urls, in order.
+ *   id_crls   the DER of every local CRL (ocsp.c ks_crl_says_good).
+ */
+static int ks_ctx_digests(ks_ctx *ctx)
+{
+    EVP_MD_CTX *h = EVP_MD_CTX_new();
+    char buf[256];
+    int ok = h != NULL && EVP_DigestInit_ex(h, EVP_sha256(), NULL) == 1 && ks_digest_certs(h, ctx->anchors) &&
+             ks_digest_str(h, "|") && ks_digest_certs(h, ctx->intermediates);
+    snprintf(buf, sizeof buf, "alg %d %d %d %d %d rev %zu %d %d %d %d", ctx->alg.min_rsa_bits, ctx->alg.min_ec_bits,
+             ctx->alg.min_dsa_bits, ctx->alg.allow_sha1, ctx->alg.allow_md5, ctx->rev.max_response_bytes,
+             ctx->rev.clock_skew_s, (int)ctx->rev.ocsp_nonce, ctx->rev.ocsp_max_age_s, ctx->rev.ocsp_certid_sha256);
+    ok = ok && ks_digest_str(h, buf);
+    for (size_t i = 0; ok && i < ctx->n_sources; i++) {
+        STACK_OF(X509) *one = sk_X509_new_null();
+        ok = one != NULL && sk_X509_push(one, ctx->sources[i].issuer) && ks_digest_certs(h, one) &&
+             ks_digest_str(h, ctx->sources[i].ocsp);
+        sk_X509_free(one);
+        for (size_t k = 0; ok && k < ctx->sources[i].n_crl; k++)
+            ok = ks_digest_str(h, ctx->sources[i].crl[k]);
+        ok = ok && ks_digest_str(h, "|");
+    }
+    ok = ok && EVP_DigestFinal_ex(h, ctx->id_rules, NULL) == 1 && EVP_DigestInit_ex(h, EVP_sha256(), NULL) == 1;
+    for (size_t i = 0; ok && i < ctx->rev.n_allow_urls; i++)
+        ok = ks_digest_str(h, ctx->rev.allow_urls[i]);
+    ok = ok && EVP_DigestFinal_ex(h, ctx->id_urls, NULL) == 1 && EVP_DigestInit_ex(h, EVP_sha256(), NULL) == 1;
+    for (int i = 0; ok && i < sk_X509_CRL_num(ctx->crls); i++) {
+        unsigned char *der = NULL;
+        int n = i2d_X509_CRL(sk_X509_CRL_value(ctx->crls, i), &der);
+        ok = n > 0 && EVP_DigestUpdate(h, &n, sizeof n) == 1 && EVP_DigestUpdate(h, der, (size_t)n) == 1;
+        OPENSSL_free(der);
+    }
+    ok = ok && EVP_DigestFinal_ex(h, ctx->id_crls, NULL) == 1;
+    EVP_MD_CTX_free(h);
+    if (!ok)
+        ks_log_openssl(__func__);
+    return ok;
+}
+
 ks_result ks_ctx_load(const char *path, ks_ctx **out, char **errmsg)
+{
+    return ks_ctx_reload(path, NULL, out, errmsg);
+}
+
+ks_result ks_ctx_reload(const char *path, ks_ctx *prev, ks_ctx **out, char **errmsg)
 {
     static const char *const known[] = {
         "trust_anchors",  "intermediates",          "crls",
@@ -746,20 +822,40 @@ ks_result ks_ctx_load(const char *path, ks_ctx **out, char **errmsg)
             }
         }
     }
-    if ((ctx->registry = ks_registry_new(ctx->anchors, ctx->intermediates)) == NULL ||
-        (ctx->vcache = ks_vcache_new()) == NULL) {
+    /* The decoded-certificate and validation cache is the context's own
+     * (vcache.c: it depends on the anchors and intermediates); the
+     * registry of evidence seen is carried over from prev (its anchors and
+     * intermediates are added to it). */
+    if (prev != NULL) {
+        char fp[65];
+        ctx->registry = ks_registry_ref(prev->registry);
+        for (int i = 0; i < sk_X509_num(ctx->anchors); i++)
+            ks_registry_put(ctx->registry, sk_X509_value(ctx->anchors, i), fp);
+        for (int i = 0; i < sk_X509_num(ctx->intermediates); i++)
+            ks_registry_put(ctx->registry, sk_X509_value(ctx->intermediates, i), fp);
+    } else {
+        ctx->registry = ks_registry_new(ctx->anchors, ctx->intermediates);
+    }
+    if (ctx->registry == NULL || (ctx->vcache = ks_vcache_new()) == NULL) {
         ks_cfg_fail(&e, "out of memory");
         goto done;
     }
     ks_vcache_note_certs(ctx->vcache, ctx->anchors);
     ks_vcache_note_certs(ctx->vcache, ctx->intermediates);
+    if (!ks_ctx_digests(ctx)) {
+        ks_cfg_fail(&e, "cannot digest the revocation configuration");
+        goto done;
+    }
+    const cJSON *csec = cJSON_GetObjectItemCaseSensitive(root, "cache");
     char *cerr = NULL;
-    if (ks_cache_new(cJSON_GetObjectItemCaseSensitive(root, "cache"), ctx->memcached, ctx->n_memcached, &ctx->cache,
-                     &cerr) != KS_OK) {
+    if (prev != NULL && prev->cache != NULL && ks_cache_same_config(prev->cache, csec, ctx->memcached, ctx->n_memcached)) {
+        ctx->cache = ks_cache_ref(prev->cache);
+    } else if (ks_cache_new(csec, ctx->memcached, ctx->n_memcached, &ctx->cache, &cerr) != KS_OK) {
         ks_cfg_fail(&e, "%s", cerr ? cerr : "cannot set up the cache");
         free(cerr);
         goto done;
     }
+    ctx->cache_epoch = ks_cache_epoch(ctx->cache);
     cJSON *policy = ks_policy_summary(ctx);
     ctx->policy_json = policy ? cJSON_PrintUnformatted(policy) : NULL;
     cJSON_Delete(policy);
@@ -785,9 +881,75 @@ done:
     return ret;
 }
 
+/* The URL at the end of a cache key: "crl|<fp>|<url>",
+ * "ocsp|<md>|<fp>|<serial>|<url>" (revoke.c, ocsp.c). */
+static const char *ks_key_url(const char *key)
+{
+    int bars = strncmp(key, "crl|", 4) == 0 ? 2 : strncmp(key, "ocsp|", 5) == 0 ? 4 : 0;
+    const char *p = key;
+    for (int i = 0; i < bars && p != NULL; i++)
+        if ((p = strchr(p, '|')) != NULL)
+            p++;
+    return bars > 0 ? p : NULL;
+}
+
+typedef struct {
+    const ks_ctx *ctx;
+    int urls, crls; /* what changed */
+} ks_purge_arg;
+
+/* ks_cache_purge's rule (under the cache's lock: no cache calls here). */
+static int ks_purge_drop(void *arg, const char *key, const void *obj)
+{
+    const ks_purge_arg *pa = arg;
+    if (obj == NULL)
+        return 1; /* a remembered failure may be what the change fixes */
+    if (pa->urls) {
+        /* Embedded evidence ("emb:<sha256>", revoke.c ks_rev_emb_tag) is
+         * named by its bytes and never fetched: allow_urls is not its rule. */
+        const char *url = ks_key_url(key);
+        if (url == NULL || (strncmp(url, "emb:", 4) != 0 && !ks_url_allowed(pa->ctx, url)))
+            return 1;
+    }
+    if (pa->crls && strncmp(key, "ocsp|", 5) == 0 && ((const ks_ocsp_answer *)obj)->crl_vouched)
+        return 1;
+    return 0;
+}
+
+size_t ks_ctx_take_over(ks_ctx *ctx, const ks_ctx *prev, char *why, size_t whylen)
+{
+    size_t dropped = 0;
+    ks_cache_stats st;
+    if (prev == NULL || prev->cache != ctx->cache) {
+        snprintf(why, whylen, "new revocation cache (cache settings or memcached servers changed)");
+        return 0;
+    }
+    ks_cache_get_stats(ctx->cache, &st);
+    ks_purge_arg pa = {.ctx = ctx,
+                       .urls = memcmp(ctx->id_urls, prev->id_urls, 32) != 0,
+                       .crls = memcmp(ctx->id_crls, prev->id_crls, 32) != 0};
+    if (memcmp(ctx->id_rules, prev->id_rules, 32) != 0) {
+        dropped = ks_cache_purge(ctx->cache, NULL, NULL);
+        snprintf(why, whylen, "dropped all %zu entries (trust anchors, intermediates, algorithms, revocation "
+                              "rules or revocation_sources changed)", dropped);
+    } else if (pa.urls || pa.crls) {
+        dropped = ks_cache_purge(ctx->cache, ks_purge_drop, &pa);
+        snprintf(why, whylen, "dropped %zu of %zu entries (%s%s%s changed)", dropped, st.entries,
+                 pa.urls ? "allow_urls" : "", pa.urls && pa.crls ? ", " : "", pa.crls ? "local CRLs" : "");
+    } else {
+        snprintf(why, whylen, "kept all %zu entries (revocation configuration unchanged)", st.entries);
+    }
+    /* After the purge: prev's loads from now on stay its own. */
+    ctx->cache_epoch = ks_cache_epoch(ctx->cache);
+    return dropped;
+}
+
 void ks_ctx_free_contents(ks_ctx *ctx)
 {
-    ks_cache_free(ctx->cache); /* first: its refresh threads use the rest */
+    /* First: refreshes queued for this context use the rest of it.  A
+     * cache shared with a newer context lives on without them. */
+    ks_cache_forget(ctx->cache, ctx);
+    ks_cache_free(ctx->cache);
     ks_registry_free(ctx->registry);
     ks_vcache_free(ctx->vcache);
     X509_STORE_free(ctx->store);

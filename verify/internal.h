@@ -82,6 +82,8 @@ typedef struct {
                                  without our nonce is used) */
     ks_nonce_mode ocsp_nonce;
     int ocsp_certid_sha256;
+    int crl_refresh_s;        /* longest interval between background fetches of
+                                 a revocation_sources CRL URL (0: no refresher) */
 } ks_revocation_cfg;
 
 typedef struct ks_registry ks_registry;
@@ -112,8 +114,19 @@ struct ks_ctx {
     cJSON *sections;    /* sections other modules parse: "service", "cache", "audit" */
     ks_clock_fn clock;
     void *clock_arg;
-    ks_registry *registry; /* CA certificates by fingerprint (registry.c) */
-    ks_cache *cache;       /* revocation evidence, two tiers (cache/) */
+    /* The revocation state a reload carries over (ks_ctx_reload): the
+     * registry always (CA certificates by fingerprint, and the newest
+     * evidence seen: rollback protection never resets on a SIGHUP), the
+     * cache when its settings are the same, minus what the change could
+     * affect (ks_ctx_take_over). */
+    ks_registry *registry; /* CA certificates by fingerprint (registry.c); shared */
+    ks_cache *cache;       /* revocation evidence, two tiers (cache/); maybe shared */
+    uint64_t cache_epoch;  /* the cache's epoch this context's rules belong to */
+    /* What cached evidence depends on, by digest (config.c ks_ctx_digests):
+     * the trust and evidence rules (anchors, intermediates, algorithms,
+     * revocation_sources, the revocation keys that decide what an answer
+     * must be), allow_urls, and the local CRLs. */
+    unsigned char id_rules[32], id_urls[32], id_crls[32];
     ks_vcache *vcache;     /* decoded certificates and validation results (vcache.c); NULL = none */
 };
 
@@ -420,7 +433,9 @@ void ks_tsp_result_fail(ks_tsp_result *t, ks_subindication sub, const char *deta
 /* registry.c: CA certificates by the SHA-256 of their DER (hex). */
 int ks_cert_fp(X509 *x, char fp[65]);
 ks_registry *ks_registry_new(STACK_OF(X509) *anchors, STACK_OF(X509) *intermediates);
-void ks_registry_free(ks_registry *r); /* NULL ok */
+/* Reference counted: a reload shares the registry with its predecessor. */
+ks_registry *ks_registry_ref(ks_registry *r);
+void ks_registry_free(ks_registry *r); /* drops a reference; NULL ok */
 int ks_registry_put(ks_registry *r, X509 *ca, char fp[65]);
 X509 *ks_registry_get(ks_registry *r, const char *fp); /* a reference, or NULL */
 /* RFC 5280 5.2.3: 1 unless `number` is below the highest CRL number seen
@@ -475,6 +490,7 @@ typedef struct {
     time_t this_update, next_update, produced_at, revocation_time;
     int has_next;
     time_t signer_not_after; /* the responder certificate's notAfter */
+    int crl_vouched;         /* a delegated responder vouched for by a local CRL */
 } ks_ocsp_answer;
 /* The freshness inputs of an answer (ks_rev_fresh). */
 void ks_ocsp_fresh(const ks_ctx *ctx, const ks_ocsp_answer *a, ks_fresh *f);

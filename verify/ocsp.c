@@ -250,6 +250,10 @@ ks_result ks_ocsp_check(const ks_ctx *ctx, time_t at, const uint8_t *der, size_t
     }
     if (!ks_ocsp_signer_ok(ctx, at, signer, issuer, a->produced_at, err, errlen))
         goto done;
+    /* A delegated responder without id-pkix-ocsp-nocheck stood on a local
+     * CRL's word (ks_crl_says_good): a reload with other local CRLs drops
+     * the answer from the cache (config.c ks_ctx_take_over). */
+    a->crl_vouched = !ks_same_ca(signer, issuer) && X509_get_ext_by_NID(signer, NID_id_pkix_OCSP_noCheck, -1) < 0;
     if (!ks_asn1_time_to_time_t(X509_get0_notAfter(signer), &a->signer_not_after)) {
         snprintf(err, errlen, "responder certificate without a usable notAfter");
         goto done;

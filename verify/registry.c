@@ -13,9 +13,12 @@
  * the highest crlNumber and thisUpdate per CRL scope, and per certificate
  * the latest OCSP thisUpdate and whether it was seen revoked, so evidence
  * replayed from memcached (or by a responder) can never take this node
- * back in time (README "Revocation", rollback).
+ * back in time (README "Revocation", rollback).  A reload shares it with
+ * the new context (reference counted, config.c ks_ctx_reload), so that
+ * memory lasts as long as the process.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +45,7 @@ typedef struct {
 } ks_seen;
 
 struct ks_registry {
+    atomic_int refs;
     pthread_mutex_t lock;
     struct {
         char fp[65];
@@ -101,12 +105,20 @@ ks_registry *ks_registry_new(STACK_OF(X509) *anchors, STACK_OF(X509) *intermedia
         }
     r->fixed = r->n;
     r->next = r->n;
+    atomic_init(&r->refs, 1);
+    return r;
+}
+
+ks_registry *ks_registry_ref(ks_registry *r)
+{
+    if (r != NULL)
+        atomic_fetch_add(&r->refs, 1);
     return r;
 }
 
 void ks_registry_free(ks_registry *r)
 {
-    if (r == NULL)
+    if (r == NULL || atomic_fetch_sub(&r->refs, 1) != 1)
         return;
     for (size_t i = 0; i < r->n; i++)
         X509_free(r->e[i].x);

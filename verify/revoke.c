@@ -220,6 +220,7 @@ ks_result ks_rev_load(ks_ctx *ctx, const char *key, const ks_cache_ops *ops, tim
         ks_cache_tier tier = KS_TIER_NETWORK;
         ks_cache_ops bound = *ops; /* the cache copies it; ctx outlives the cache */
         bound.arg = ctx;
+        bound.epoch = ctx->cache_epoch; /* a reload may have changed the rules since */
         ks_result r = ks_cache_get(ctx->cache, key, &bound, at, &out->entry, &tier);
         if (r == KS_OK) {
             out->obj = ks_cache_entry_obj(out->entry);
@@ -400,8 +401,14 @@ static void ks_ev_error(ks_rev *rv, int d, const char *what, const char *url, co
 }
 
 /* The CRL at `url` for the certificate at depth d, whose issuer is the next
- * certificate of the path. */
-static void ks_fetch_crl(ks_rev *rv, const char *url, int d)
+ * certificate of the path.  `named` (a revocation_sources issuer, the same
+ * CA by name and key) names the cache entry instead of the path's issuer
+ * certificate: whichever cross certificate the path went through, the
+ * entry is the one the background refresher keeps current
+ * (ks_crl_refresh_pass).  The CRL is verified against that certificate
+ * when decoded, and against the path's issuer again when it is used
+ * (ks_path_check_crls). */
+static void ks_fetch_crl(ks_rev *rv, const char *url, int d, X509 *named)
 {
     char fp[65], key[2200], err[KS_REV_ERRLEN];
     for (size_t i = 0; i < rv->nfetched; i++)
@@ -409,7 +416,7 @@ static void ks_fetch_crl(ks_rev *rv, const char *url, int d)
             return; /* once per check */
     if (rv->nfetched < sizeof rv->fetched / sizeof rv->fetched[0])
         snprintf(rv->fetched[rv->nfetched++], sizeof rv->fetched[0], "%s", url);
-    if (!ks_registry_put(rv->ctx->registry, sk_X509_value(rv->chain, d + 1), fp) ||
+    if (!ks_registry_put(rv->ctx->registry, named ? named : sk_X509_value(rv->chain, d + 1), fp) ||
         (size_t)snprintf(key, sizeof key, "crl|%s|%s", fp, url) >= sizeof key)
         return;
     ks_rev_obj o;
@@ -457,7 +464,7 @@ static void ks_fetch_cdp(ks_rev *rv, int d)
             url[len] = '\0';
             if (strlen(url) != (size_t)len || !ks_url_allowed(rv->ctx, url))
                 continue;
-            ks_fetch_crl(rv, url, d);
+            ks_fetch_crl(rv, url, d, NULL);
             fetched++;
         }
     }
@@ -487,7 +494,7 @@ static void ks_collect_crls(ks_rev *rv)
         const ks_rev_source *src = ks_source_for(ctx, sk_X509_value(rv->chain, d + 1));
         for (size_t k = 0; src != NULL && k < src->n_crl; k++)
             if (strstr(src->crl[k], "://") != NULL)
-                ks_fetch_crl(rv, src->crl[k], d);
+                ks_fetch_crl(rv, src->crl[k], d, src->issuer);
         ks_fetch_cdp(rv, d);
     }
 }
@@ -958,4 +965,147 @@ ks_result ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, c
     ks_path_result_clear(&rv.crl_failure);
     ks_openssl_drain(__func__);
     return rv.nomem ? KS_E_NOMEM : KS_OK;
+}
+
+/* ---------------- the background CRL refresher ---------------- */
+
+/*
+ * CRLs named by URL under revocation_sources are fetched again before they
+ * run out, off the request path (issue 22, item 6): without it the first
+ * request after a CRL's nextUpdate pays the fetch, on every node at the
+ * same moment.  A refresh goes through the cache like any load
+ * (ks_cache_refresh): the same fetch rules (allow_urls, max_response_bytes,
+ * timeout_ms), the same verification (ks_crl_decode: signed by the CA,
+ * current, never older than one seen), and what it brings replaces the
+ * cached CRL only when it passed; a refused or failed one leaves the held
+ * CRL serving until its own nextUpdate.
+ *
+ * When: at 3/4 of the held CRL's validity (thisUpdate to nextUpdate), and
+ * at least every revocation.crl_refresh_s so a CRL issued early is seen;
+ * at once when nothing is held.  After a failed, refused or unchanged
+ * attempt, again after a quarter of the time left (5 s to 5 min).
+ */
+#define KS_REFRESH_MAX 64 /* CRL URLs followed; more are left to the request path */
+#define KS_REFRESH_RETRY_MIN 5
+#define KS_REFRESH_RETRY_MAX 300
+
+struct ks_crl_refresher {
+    struct {
+        char key[600];
+        time_t last;    /* the last attempt (or when first seen) */
+        time_t next_at; /* the next attempt */
+        int fails;      /* attempts since the last one that brought a newer CRL */
+        int seen;       /* still configured in this pass */
+    } e[KS_REFRESH_MAX];
+    size_t n;
+};
+
+ks_crl_refresher *ks_crl_refresher_new(void)
+{
+    return calloc(1, sizeof(ks_crl_refresher));
+}
+
+void ks_crl_refresher_free(ks_crl_refresher *r)
+{
+    free(r);
+}
+
+/* After an attempt that brought nothing newer: a quarter of the time the
+ * held CRL has left, or a doubling back-off when none is held. */
+static time_t ks_refresh_retry(time_t now, int have, time_t exp, int fails)
+{
+    time_t d = have ? (exp - now) / 4 : (time_t)KS_REFRESH_RETRY_MIN << (fails < 6 ? fails : 6);
+    return now + (d < KS_REFRESH_RETRY_MIN ? KS_REFRESH_RETRY_MIN : d > KS_REFRESH_RETRY_MAX ? KS_REFRESH_RETRY_MAX : d);
+}
+
+/* One CRL URL of a source: refreshed when due; *next lowered to when it
+ * is due next. */
+static void ks_refresh_one(ks_crl_refresher *r, ks_ctx *ctx, X509 *issuer, const char *url, time_t now,
+                           ks_crl_refresh_counts *out, time_t *next)
+{
+    char fp[65], key[600];
+    if (!ks_url_allowed(ctx, url) || !ks_registry_put(ctx->registry, issuer, fp) ||
+        (size_t)snprintf(key, sizeof key, "crl|%s|%s", fp, url) >= sizeof key)
+        return;
+    size_t i;
+    for (i = 0; i < r->n && strcmp(r->e[i].key, key) != 0; i++)
+        ;
+    if (i == r->n) {
+        if (r->n == KS_REFRESH_MAX)
+            return;
+        memset(&r->e[i], 0, sizeof r->e[i]);
+        snprintf(r->e[i].key, sizeof r->e[i].key, "%s", key);
+        r->e[i].last = now;
+        r->n++;
+    }
+    r->e[i].seen = 1;
+    time_t exp = 0, iss = 0;
+    int have = ks_cache_peek(ctx->cache, key, now, &exp, &iss);
+    if (r->e[i].fails == 0) {
+        if (!have) {
+            r->e[i].next_at = now; /* first pass, purged, evicted or run out */
+        } else {
+            time_t at = iss > 0 && exp > iss ? iss + (exp - iss) / 4 * 3 : now;
+            if (ctx->rev.crl_refresh_s > 0 && r->e[i].last + ctx->rev.crl_refresh_s < at)
+                at = r->e[i].last + ctx->rev.crl_refresh_s;
+            if (at <= r->e[i].last) /* fetched in its last quarter already */
+                at = ks_refresh_retry(r->e[i].last, 1, exp, 0);
+            r->e[i].next_at = at;
+        }
+    }
+    if (now >= r->e[i].next_at) {
+        ks_cache_ops ops = ks_crl_ops;
+        ks_cache_tier tier = KS_TIER_NETWORK;
+        ops.arg = ctx;
+        ops.epoch = ctx->cache_epoch;
+        ks_rev_err[0] = '\0';
+        ks_result res = ks_cache_refresh(ctx->cache, key, &ops, now, &tier);
+        time_t nexp = 0, niss = 0;
+        int now_have = ks_cache_peek(ctx->cache, key, now, &nexp, &niss);
+        r->e[i].last = now;
+        if (res == KS_OK && now_have && (!have || nexp > exp || niss > iss)) {
+            out->ok++;
+            r->e[i].fails = 0;
+            r->e[i].next_at = now + 1; /* recomputed from the new CRL next pass */
+            ks_log(KS_LOG_INFO, "CRL %s refreshed in the background (from %s)", url, ks_tier_name(tier));
+        } else {
+            /* The same CRL again (not yet reissued), or nothing usable: the
+             * held one serves until its nextUpdate; try again later. */
+            if (res == KS_OK)
+                out->unchanged++;
+            else
+                out->failed++;
+            r->e[i].fails++;
+            r->e[i].next_at = ks_refresh_retry(now, now_have, nexp, r->e[i].fails);
+            if (ctx->rev.crl_refresh_s > 0 && r->e[i].next_at > now + ctx->rev.crl_refresh_s)
+                r->e[i].next_at = now + ctx->rev.crl_refresh_s;
+            if (res != KS_OK)
+                ks_log(KS_LOG_WARN, "CRL %s: background refresh failed, the cached CRL stays in use: %s", url,
+                       ks_rev_err[0] ? ks_rev_err : "unavailable");
+        }
+    }
+    if (r->e[i].next_at < *next)
+        *next = r->e[i].next_at;
+}
+
+time_t ks_crl_refresh_pass(ks_crl_refresher *r, ks_ctx *ctx, time_t now, ks_crl_refresh_counts *out)
+{
+    time_t next = now + 60;
+    memset(out, 0, sizeof *out);
+    if (r == NULL || ctx == NULL || ctx->cache == NULL || ctx->rev.mode == KS_REV_OFF || ctx->rev.crl_refresh_s == 0)
+        return next;
+    for (size_t i = 0; i < r->n; i++)
+        r->e[i].seen = 0;
+    for (size_t s = 0; s < ctx->n_sources; s++)
+        for (size_t k = 0; k < ctx->sources[s].n_crl; k++)
+            if (strstr(ctx->sources[s].crl[k], "://") != NULL)
+                ks_refresh_one(r, ctx, ctx->sources[s].issuer, ctx->sources[s].crl[k], now, out, &next);
+    /* URLs no longer configured (a reload) are forgotten. */
+    size_t w = 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->e[i].seen)
+            r->e[w++] = r->e[i];
+    r->n = w;
+    ks_openssl_drain(__func__);
+    return next;
 }

@@ -116,6 +116,30 @@ typedef time_t (*ks_clock_fn)(void *arg);
  * (malloc'd, caller frees) names the offending key or file.
  */
 ks_result ks_ctx_load(const char *path, ks_ctx **out, char **errmsg);
+/*
+ * A reload (kensho-fcgi's SIGHUP): the same as ks_ctx_load, but the new
+ * context shares `prev`'s revocation state instead of starting cold: the
+ * registry of evidence seen (always: rollback protection survives), and the
+ * revocation cache when the "cache" section and "memcached" list are the
+ * same (else a new one; the HMAC key is part of that).  prev NULL: a plain
+ * load.  Nothing is dropped yet: a reload that fails after this leaves the
+ * running context as it was.  When the new context is put in service, call
+ * ks_ctx_take_over(ctx, prev) first.
+ */
+ks_result ks_ctx_reload(const char *path, ks_ctx *prev, ks_ctx **out, char **errmsg);
+/*
+ * Drops from a shared cache what the change from prev to ctx could affect:
+ * everything when the trust anchors, intermediates, algorithms,
+ * revocation_sources or the revocation keys that decide whether evidence is
+ * acceptable (max_response_bytes, clock_skew_s, ocsp_nonce, ocsp_max_age_s,
+ * ocsp_certid_hash) changed; the evidence from URLs no longer allowed when
+ * allow_urls changed; OCSP answers whose responder a local CRL vouched for
+ * when the local CRLs changed; remembered failures on any of these.  Loads
+ * begun for prev's rules no longer enter the cache afterwards.  Writes a
+ * summary to why (e.g. "kept 12 entries" / "dropped 3 of 12: allow_urls");
+ * returns the number of entries dropped.  Main thread, once per reload.
+ */
+size_t ks_ctx_take_over(ks_ctx *ctx, const ks_ctx *prev, char *why, size_t whylen);
 ks_ctx *ks_ctx_ref(ks_ctx *ctx);
 void ks_ctx_unref(ks_ctx *ctx); /* frees on the last reference; NULL ok */
 void ks_ctx_set_clock(ks_ctx *ctx, ks_clock_fn fn, void *arg);
@@ -133,6 +157,36 @@ const char *ks_ctx_policy(const ks_ctx *ctx); /* as JSON text, printed once */
  * CA names only: nothing personal.
  */
 cJSON *ks_ctx_status(const ks_ctx *ctx, time_t now);
+
+/*
+ * The background CRL refresher (revoke.c; kensho-fcgi runs one thread of
+ * it): keeps the CRLs named by URL under revocation_sources in the
+ * revocation cache before their nextUpdate, so requests find them in
+ * memory.  Same fetch and verification rules as the request path; a CRL
+ * that fails them never replaces the cached one.  One refresher per
+ * process, one thread at a time; it follows at most 64 URLs, remembered
+ * across passes and reloads (give each pass the context in service).
+ */
+/* 1 when `url` is an http:// URL under revocation.allow_urls. */
+int ks_ctx_url_allowed(const ks_ctx *ctx, const char *url);
+/* POSTs `json` (application/json) to `url` under the revocation fetch
+ * rules (allow_urls, timeout_ms, no redirects): KS_OK when the server
+ * answered 200 (its body is not read); otherwise
+ * KS_E_UNAVAILABLE with err (audit.anchor_url). */
+ks_result ks_http_post_json(const ks_ctx *ctx, const char *url, const char *json, char *err, size_t errlen);
+
+typedef struct ks_crl_refresher ks_crl_refresher;
+typedef struct {
+    unsigned long long ok;        /* a newer CRL replaced the cached one */
+    unsigned long long unchanged; /* the same CRL again (not yet reissued) */
+    unsigned long long failed;    /* fetch failed or the CRL was refused */
+} ks_crl_refresh_counts;
+ks_crl_refresher *ks_crl_refresher_new(void); /* NULL on OOM */
+void ks_crl_refresher_free(ks_crl_refresher *r); /* NULL ok */
+/* Refreshes what is due at `now`; returns when the next one is due (at
+ * most now + 60).  Each fetch is bounded by revocation.timeout_ms.  Does
+ * nothing with revocation.mode "off" or crl_refresh_s 0. */
+time_t ks_crl_refresh_pass(ks_crl_refresher *r, ks_ctx *ctx, time_t now, ks_crl_refresh_counts *out);
 /* A configuration section another module owns ("service", "cache", "audit",
  * "limits"), as written in the file; NULL when absent. */
 const cJSON *ks_ctx_section(const ks_ctx *ctx, const char *name);
@@ -326,6 +380,16 @@ void ks_audit_when_synced(ks_audit *a, unsigned long long seq, ks_audit_wait *w)
 ks_result ks_audit_synced(ks_audit *a, unsigned long long seq);
 /* The chain head: SHA-256 hex of the last line written or read. */
 void ks_audit_head(ks_audit *a, char out[65]);
+/* A file the chain has moved on from (rotation or replacement): its place,
+ * its last record and count, and its final chain head, for
+ * audit.anchor_url.  The handle keeps the last 16 not yet taken (older
+ * ones are dropped and counted in *dropped). */
+typedef struct {
+    unsigned long long file_seq, last_seq, records;
+    char head[65];
+} ks_audit_closed;
+/* Moves up to `max` closed files, oldest first, into out; returns how many. */
+size_t ks_audit_take_closed(ks_audit *a, ks_audit_closed *out, size_t max, unsigned long long *dropped);
 /* Records appended and fdatasyncs done through this handle (records/syncs
  * is the group commit's batch size, for /metrics). */
 void ks_audit_stats(ks_audit *a, unsigned long long *records, unsigned long long *syncs);

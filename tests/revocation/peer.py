@@ -11,6 +11,10 @@
   peer.py PORTFILE static DIR                           serves files from DIR (CRLs)
   peer.py PORTFILE canned FILE                          answers every request with FILE's bytes
   peer.py PORTFILE count                                counts connections (a listener that must see none)
+  peer.py PORTFILE sink                                 answers 200 "ok" to every POST and appends its
+                                                        body, one line each, to PORTFILE.bodies
+                                                        (audit.anchor_url); KS_PEER_FAIL_FIRST=N
+                                                        answers the first N with 503
   peer.py PORTFILE fault KIND [FILE]                    misbehaves (tests/test_faults.sh), KIND one of:
       garbage     200 with 4 KiB of random bytes
       500         500 Internal Server Error
@@ -66,6 +70,7 @@ def bump():
 
 
 certs = set()
+sink_seen = 0
 
 
 def note_cert(cert_id):
@@ -172,6 +177,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(min(n, 1 << 20))
         if delay:
             time.sleep(delay)
+        if mode == "sink":
+            global sink_seen
+            with lock:
+                sink_seen += 1
+                if sink_seen <= int(os.environ.get("KS_PEER_FAIL_FIRST", "0")):
+                    return self.reply(503, b"unavailable", "text/plain")
+                with open(portfile + ".bodies", "ab") as f:
+                    f.write(body.replace(b"\n", b" ") + b"\n")
+            return self.reply(200, b"ok", "text/plain")
         if mode == "ocsp-fast":
             from cryptography.hazmat.primitives import serialization
             r = fast.answer(body)
