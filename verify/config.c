@@ -25,7 +25,7 @@
 
 /* Defaults: see README "Configuration". */
 static const ks_limits ks_default_limits = {
-    .max_input_bytes = 16 * 1024 * 1024,
+    .max_input_bytes = 20 * 1024 * 1024, /* = the service's max_body_bytes: a 20 MB PDF fits */
     .max_certs = 64,
     .max_crls = 16,
     .max_signers = 16,
