@@ -115,6 +115,21 @@ static void ks_ev_revoked(ks_rev *rv, int d, time_t when, const time_t *invalid,
     }
 }
 
+/* An OCSP answer for depth d (fetched, cached or embedded), RFC 6960
+ * 4.2.1: good establishes the depth, revoked is recorded, unknown neither. */
+static void ks_ev_ocsp_answer(ks_rev *rv, int d, const ks_ocsp_answer *a)
+{
+    cJSON *ev = rv->ev[d];
+    ks_ev_str(rv, ev, "status", ks_status_word(a->status));
+    ks_ev_time(rv, ev, "this_update", a->this_update);
+    ks_ev_time(rv, ev, "next_update", a->next_update);
+    ks_ev_time(rv, ev, "produced_at", a->produced_at);
+    if (a->status == V_OCSP_CERTSTATUS_GOOD)
+        rv->established[d] = 1;
+    else if (a->status == V_OCSP_CERTSTATUS_REVOKED)
+        ks_ev_revoked(rv, d, a->revocation_time, NULL, a->reason >= 0 ? a->reason : CRL_REASON_UNSPECIFIED);
+}
+
 /* ---------------- CRL collection ---------------- */
 
 static int ks_add_crl(ks_rev *rv, X509_CRL *crl, const char *origin, const char *from)
@@ -659,14 +674,7 @@ static void ks_ocsp_step(ks_rev *rv, int d)
         return;
     }
     ks_ev_str(rv, ev, "from", from);
-    ks_ev_str(rv, ev, "status", ks_status_word(a.status));
-    ks_ev_time(rv, ev, "this_update", a.this_update);
-    ks_ev_time(rv, ev, "next_update", a.next_update);
-    ks_ev_time(rv, ev, "produced_at", a.produced_at);
-    if (a.status == V_OCSP_CERTSTATUS_GOOD)
-        rv->established[d] = 1;
-    else if (a.status == V_OCSP_CERTSTATUS_REVOKED)
-        ks_ev_revoked(rv, d, a.revocation_time, NULL, a.reason >= 0 ? a.reason : CRL_REASON_UNSPECIFIED);
+    ks_ev_ocsp_answer(rv, d, &a);
     free(url);
 }
 
@@ -727,14 +735,7 @@ static void ks_emb_ocsp(ks_rev *rv, int d, time_t t, int past)
         ks_ev_used(rv, d, t, past);
         if (strcmp(from, "message") != 0)
             ks_ev_str(rv, ev, "cached", from);
-        ks_ev_str(rv, ev, "status", ks_status_word(a.status));
-        ks_ev_time(rv, ev, "this_update", a.this_update);
-        ks_ev_time(rv, ev, "next_update", a.next_update);
-        ks_ev_time(rv, ev, "produced_at", a.produced_at);
-        if (a.status == V_OCSP_CERTSTATUS_GOOD)
-            rv->established[d] = 1;
-        else
-            ks_ev_revoked(rv, d, a.revocation_time, NULL, a.reason >= 0 ? a.reason : CRL_REASON_UNSPECIFIED);
+        ks_ev_ocsp_answer(rv, d, &a);
         return;
     }
 }
