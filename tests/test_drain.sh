@@ -102,9 +102,10 @@ config "$T/node.json" '{"threads": 4, "backlog": 64, "drain_ms": 5000}'
 SOCK=$T/fcgi.sock
 PORT=$(ks_free_port)
 B=http://127.0.0.1:$PORT
-ks_start_fcgi "$FCGI" "$T/node.json" "$SOCK" "$T/node1.log" 4 &&
-    ks_start_nginx "$T/nginx" "$PORT" "$ROOT/www" "$SOCK" 2m 1000000 1000000 ||
+if ! ks_start_fcgi "$FCGI" "$T/node.json" "$SOCK" "$T/node1.log" 4 ||
+    ! ks_start_nginx "$T/nginx" "$PORT" "$ROOT/www" "$SOCK" 2m 1000000 1000000; then
     ks_give_up "the stack did not start"
+fi
 cat >"$T/post.lua" <<LUA
 local f = assert(io.open("$P/sig-attached-rsa.p7m", "rb"))
 wrk.method = "POST"

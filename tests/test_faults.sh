@@ -18,7 +18,6 @@ set -u
 K=${KENSHO:?}
 P=${PKI:?}
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
 FCGI=${KS_FAULTS_FCGI:-$(dirname "$K")/kensho-fcgi}
 # shellcheck source=tests/fcgi/stack.sh
 . "$HERE/fcgi/stack.sh"

@@ -11,7 +11,6 @@ set -u
 K=${KENSHO:?}
 P=${PKI:?}
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
 FCGI=$(dirname "$K")/kensho-fcgi
 # shellcheck source=tests/fcgi/stack.sh
 . "$HERE/fcgi/stack.sh"

@@ -180,6 +180,7 @@ ks_test_stack() {
     root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
     SOCK=$dir/fcgi.sock
     PORT=$(ks_free_port)
+    # shellcheck disable=SC2034 # the tests' base URL
     B=http://127.0.0.1:$PORT
     ks_rundir "$dir"
     if ! ks_start_fcgi "$FCGI" "$cfg" "$SOCK" "$dir/fcgi.log" "$threads" ||
