@@ -18,22 +18,14 @@ FCGI=$(dirname "$K")/kensho-fcgi
 # shellcheck source=tests/lib.sh
 . "$HERE/lib.sh"
 
-for tool in curl nginx jq openssl; do
-    command -v "$tool" >/dev/null || { echo "test_api: $tool missing (tests/install-deps.sh)" >&2; echo "0 passed, 1 failed"; exit 1; }
-done
-"$PY" -c 'import jsonschema' 2>/dev/null || { echo "test_api: python3-jsonschema missing (tests/install-deps.sh)" >&2; echo "0 passed, 1 failed"; exit 1; }
-[ -x "$FCGI" ] || { echo "test_api: no $FCGI" >&2; echo "0 passed, 1 failed"; exit 1; }
+ks_require_tools curl nginx jq openssl
+"$PY" -c 'import jsonschema' 2>/dev/null || ks_give_up "python3-jsonschema missing (tests/install-deps.sh)"
+[ -x "$FCGI" ] || ks_give_up "no $FCGI"
 
-T=$(mktemp -d /tmp/kensho-api-test.XXXXXX)
+ks_test_dir api-test
 A=$T/answers # every answer, for the schema check
+KS_ANSWERS=$A # where req, code_is and header (tests/fcgi/stack.sh) keep them
 mkdir -p "$A"
-FCGI_PID=
-NGINX_PID=
-cleanup() {
-    ks_stop_stack
-    rm -rf "$T"
-}
-trap cleanup EXIT
 
 AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 CFG=$T/kensho.json
@@ -55,26 +47,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/vs-rsa.key" -out "$T/vs-rs
     -days 30 2>/dev/null
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/other.key" -out "$T/other.pem" \
     -subj /CN=someone-else -days 30 2>/dev/null
-SOCK=$T/fcgi.sock
-PORT=$(ks_free_port)
-B=http://127.0.0.1:$PORT
-ks_rundir "$T"
-if ! ks_start_fcgi "$FCGI" "$CFG" "$SOCK" "$T/fcgi.log" 2 ||
-    ! ks_start_nginx "$T/nginx" "$PORT" "$ROOT/www" "$SOCK" 2m 100000 100000; then
-    echo "0 passed, 1 failed"
-    exit 1
-fi
-
-# req NAME CURL_ARGS...: body, headers, status and "METHOD URL" of the answer in $A.
-req() {
-    local name=$1 w
-    shift
-    w=$(curl -s --max-time 20 -o "$A/$name.body" -D "$A/$name.hdr" -w '%{http_code} %{method} %{url_effective}' "$@")
-    echo "${w%% *}" >"$A/$name.code"
-    echo "${w#* }" >"$A/$name.req"
-}
-code_is() { [ "$(cat "$A/$1.code")" = "$2" ]; }
-jget() { jq -r ".$2" "$A/$1.body" 2>/dev/null || echo NOT-JSON; }
+ks_test_stack "$T" "$CFG" 2
 
 # ---- the document ----
 req openapi "$B/api/v1/openapi.json"

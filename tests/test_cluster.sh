@@ -28,20 +28,16 @@ SLACK_MB=${CLUSTER_RSS_SLACK_MB:-8}
 # shellcheck source=tests/lib.sh
 . "$HERE/lib.sh"
 
-for tool in curl nginx wrk memcached jq openssl; do
-    command -v "$tool" >/dev/null || { echo "test_cluster: $tool missing" >&2; echo "0 passed, 1 failed"; exit 1; }
-done
-"$PY" -c 'import cryptography' 2>/dev/null || { echo "test_cluster: python3-cryptography missing" >&2; echo "0 passed, 1 failed"; exit 1; }
-T=$(mktemp -d /tmp/kensho-cluster.XXXXXX)
+ks_require_tools curl nginx wrk memcached jq openssl
+"$PY" -c 'import cryptography' 2>/dev/null || ks_give_up "python3-cryptography missing"
 declare -A PID=()
-cleanup() {
+stop_all() {
     local k
     for k in nginx a b mc1 mc2 ocsp crl; do
         [ -n "${PID[$k]:-}" ] && ks_stop "${PID[$k]}" 10
     done
-    [ -n "${KEEP:-}" ] || rm -rf "$T"
 }
-trap cleanup EXIT
+ks_test_dir cluster stop_all
 ks_rundir "$T"
 ks_cache_key "$T/cache.key"
 
@@ -98,8 +94,7 @@ start_node a
 start_node b
 ks_wait_for 20 node_ready a 1 && ks_wait_for 20 node_ready b 1 || {
     tail -n 5 "$T"/a/fcgi.log "$T"/b/fcgi.log >&2
-    echo "$pass passed, $((fail + 1)) failed"
-    exit 1
+    ks_give_up "the nodes are not ready"
 }
 
 # ---- nginx: one upstream over both nodes ----

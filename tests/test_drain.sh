@@ -22,19 +22,10 @@ FCGI=${DRAIN_FCGI:-$(dirname "$K")/kensho-fcgi}
 # shellcheck source=tests/lib.sh
 . "$HERE/lib.sh"
 
-for tool in curl nginx wrk jq; do
-    command -v "$tool" >/dev/null || { echo "test_drain: $tool missing" >&2; echo "0 passed, 1 failed"; exit 1; }
-done
-T=$(mktemp -d /tmp/kensho-drain.XXXXXX)
-FCGI_PID=
-NGINX_PID=
+ks_require_tools curl nginx wrk jq
 PID2=
-cleanup() {
-    ks_stop_stack
-    [ -n "$PID2" ] && ks_stop "$PID2" 10
-    [ -n "${KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
+stop_pid2() { [ -n "$PID2" ] && ks_stop "$PID2" 10; }
+ks_test_dir drain stop_pid2
 ks_rundir "$T"
 
 config() { # config FILE SERVICE_JSON
@@ -113,8 +104,7 @@ PORT=$(ks_free_port)
 B=http://127.0.0.1:$PORT
 if ! ks_start_fcgi "$FCGI" "$T/node.json" "$SOCK" "$T/node1.log" 4 ||
     ! ks_start_nginx "$T/nginx" "$PORT" "$ROOT/www" "$SOCK" 2m 1000000 1000000; then
-    echo "$pass passed, $((fail + 1)) failed"
-    exit 1
+    ks_give_up "the stack did not start"
 fi
 cat >"$T/post.lua" <<LUA
 local f = assert(io.open("$P/sig-attached-rsa.p7m", "rb"))

@@ -18,32 +18,24 @@ set -u
 K=${KENSHO:?}
 P=${PKI:?}
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
 FCGI=${KS_FAULTS_FCGI:-$(dirname "$K")/kensho-fcgi}
 # shellcheck source=tests/fcgi/stack.sh
 . "$HERE/fcgi/stack.sh"
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-for tool in curl nginx memcached envsubst jq; do
-    command -v "$tool" >/dev/null || { echo "test_faults: $tool missing (tests/install-deps.sh)" >&2; echo "0 passed, 1 failed"; exit 1; }
-done
-[ -x "$FCGI" ] || { echo "test_faults: no $FCGI" >&2; echo "0 passed, 1 failed"; exit 1; }
+ks_require_tools curl nginx memcached envsubst jq
+[ -x "$FCGI" ] || ks_give_up "no $FCGI"
 
-T=$(mktemp -d /tmp/kensho-faults.XXXXXX)
-FCGI_PID=
-NGINX_PID=
 MC_PID=
 PEERS=()
 AUDIT_MNT=
-cleanup() {
-    ks_stop_stack
+stop_peers() { # after the stack: memcached, the peers, the audit tmpfs
     [ -n "$MC_PID" ] && ks_stop "$MC_PID" 5
     for p in "${PEERS[@]}"; do kill "$p" 2>/dev/null; done
     wait 2>/dev/null
     [ -n "$AUDIT_MNT" ] && umount "$AUDIT_MNT" 2>/dev/null
-    [ -n "${KEEP:-}" ] || rm -rf "$T"
 }
-trap cleanup EXIT
+ks_test_dir faults stop_peers
 ks_rundir "$T"
 ks_cache_key "$T/cache.key" # memcached needs the nodes' shared key
 
@@ -79,9 +71,6 @@ KS_PEER_DRIP_MS=300 peer drip fault drip "$T/rsa.resp"
 peer crltrunc fault truncated "$T/pref-ca.crl.der"
 peer crlhuge fault huge
 MC_PORT=$(ks_free_port)
-PORT=$(ks_free_port)
-B=http://127.0.0.1:$PORT
-SOCK=$T/fcgi.sock
 LOG=$T/fcgi.log
 CFG=$T/kensho.json
 TIMEOUT_MS=1000
@@ -115,12 +104,7 @@ src_crl() { echo "{\"issuer\": \"$P/pref-ca-self.pem\", \"crl\": [\"http://127.0
 ks_exec_service memcached -l 127.0.0.1 -p "$MC_PORT" -U 0 -m 16 -c 256 2>>"$T/memcached.log" &
 MC_PID=$!
 config "$CFG" "$(src_ocsp "$good_PORT")"
-ks_rundir "$T"
-if ! ks_start_fcgi "$FCGI" "$CFG" "$SOCK" "$LOG" 4 ||
-    ! ks_start_nginx "$T/nginx" "$PORT" "$ROOT/www" "$SOCK" 2m 100000 100000; then
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+ks_test_stack "$T" "$CFG" 4
 
 metric() { curl -s --max-time 5 "$B/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 # reload SOURCE_JSON [AUDIT_PATH] [EXTRA]: a new configuration through SIGHUP,

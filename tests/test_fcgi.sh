@@ -11,30 +11,16 @@ set -u
 K=${KENSHO:?}
 P=${PKI:?}
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
 FCGI=$(dirname "$K")/kensho-fcgi
 # shellcheck source=tests/fcgi/stack.sh
 . "$HERE/fcgi/stack.sh"
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-for tool in curl nginx python3 envsubst jq; do
-    if ! command -v "$tool" >/dev/null; then
-        echo "test_fcgi: $tool missing (tests/install-deps.sh)" >&2
-        echo "0 passed, 1 failed"
-        exit 1
-    fi
-done
-[ -x "$FCGI" ] || { echo "test_fcgi: no $FCGI" >&2; echo "0 passed, 1 failed"; exit 1; }
+ks_require_tools curl nginx python3 envsubst jq
+[ -x "$FCGI" ] || ks_give_up "no $FCGI"
 
-T=$(mktemp -d /tmp/kensho-fcgi-test.XXXXXX)
-FCGI_PID=
-NGINX_PID=
-cleanup() {
-    ks_stop_stack
-    rm -rf "$T"
-}
-trap cleanup EXIT
+ks_test_dir fcgi-test
 
 AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 write_config() { # write_config FILE AUDIT_PATH REQUIRED [EXTRA_TOP_LEVEL_JSON]
@@ -50,33 +36,11 @@ JSON
 CFG=$T/kensho.json
 write_config "$T/good.json" "$T/audit.log" true
 cp "$T/good.json" "$CFG"
-SOCK=$T/fcgi.sock
 LOG=$T/fcgi.log
-PORT=$(ks_free_port)
-B=http://127.0.0.1:$PORT
-ks_rundir "$T"
-if ! ks_start_fcgi "$FCGI" "$CFG" "$SOCK" "$LOG" 4 ||
-    ! ks_start_nginx "$T/nginx" "$PORT" "$ROOT/www" "$SOCK" 2m 100000 100000; then
-    echo "0 passed, 1 failed"
-    exit 1
-fi
-
-# req NAME CURL_ARGS...: response body in $T/NAME.body, headers in $T/NAME.hdr,
-# status in $T/NAME.code, "METHOD URL" in $T/NAME.req (for the schema check).
-req() {
-    local name=$1 w
-    shift
-    w=$(curl -s --max-time 20 -o "$T/$name.body" -D "$T/$name.hdr" -w '%{http_code} %{method} %{url_effective}' "$@")
-    echo "${w%% *}" >"$T/$name.code"
-    echo "${w#* }" >"$T/$name.req"
-}
-status_is() { [ "$(cat "$T/$1.code")" = "$2" ]; }
-header() { grep -i "^$2:" "$T/$1.hdr" | head -n 1 | sed -E 's/^[^:]+:[ ]*//; s/\r$//'; }
-jget() { # jget FILE KEY.PATH: the value as jq -r prints it
-    jq -r ".$2" "$1" 2>/dev/null || echo NOT-JSON
-}
+ks_test_stack "$T" "$CFG" 4
+# req, code_is, header, jget: tests/fcgi/stack.sh; the answers in $T.
 problem_is() { # problem_is NAME STATUS CODE: status, media type, code, request_id = X-Request-Id
-    status_is "$1" "$2" &&
+    code_is "$1" "$2" &&
         header "$1" Content-Type | grep -q '^application/problem+json' &&
         [ "$(jget "$T/$1.body" code)" = "$3" ] &&
         [ "$(jget "$T/$1.body" status)" = "$2" ] &&
@@ -88,17 +52,17 @@ same_json() { # same_json A B: equal as JSON values
 
 # ---- routes ----
 req healthz "$B/healthz"
-check "healthz 200" status_is healthz 200
+check "healthz 200" code_is healthz 200
 check "healthz body" [ "$(jget "$T/healthz.body" status)" = ok ]
 req readyz "$B/readyz"
-check "readyz 200" status_is readyz 200
+check "readyz 200" code_is readyz 200
 check "readyz trust store" [ "$(jget "$T/readyz.body" checks.trust_store.ok)" = true ]
 check "readyz memcached" [ "$(jget "$T/readyz.body" checks.memcached.ok)" = true ]
 check "readyz crls" [ "$(jget "$T/readyz.body" checks.crls.ok)" = true ]
 check "readyz status ready, not draining" \
     [ "$(jget "$T/readyz.body" status) $(jget "$T/readyz.body" checks.draining.ok)" = "ready true" ]
 req index "$B/"
-check "static page 200" status_is index 200
+check "static page 200" code_is index 200
 check "CSP header" [ "$(header index Content-Security-Policy)" = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'" ]
 check "nosniff" [ "$(header index X-Content-Type-Options)" = nosniff ]
 check "no referrer" [ "$(header index Referrer-Policy)" = no-referrer ]
@@ -113,7 +77,7 @@ check "405 on healthz" problem_is wrongmethod2 405 HTTP_METHOD_NOT_ALLOWED
 # ---- the same verdict as bin/kensho, for every input form ----
 cli() { "$K" "$@" --config "$CFG" --at "$AT" >"$T/cli.json" 2>/dev/null; }
 same_as_cli() { # same_as_cli NAME: the HTTP verdict equals $T/cli.json
-    status_is "$1" 200 && header "$1" Content-Type | grep -q '^application/json' && same_json "$T/$1.body" "$T/cli.json"
+    code_is "$1" 200 && header "$1" Content-Type | grep -q '^application/json' && same_json "$T/$1.body" "$T/cli.json"
 }
 for s in rsa expired tampered-sig rogue; do
     cli verify --signature "$P/sig-attached-$s.p7m"
@@ -215,7 +179,7 @@ check "request ids differ" [ "$rid" != "$(header raw-expired X-Request-Id)" ]
 
 # ---- metrics ----
 req metrics "$B/metrics"
-check "metrics 200" status_is metrics 200
+check "metrics 200" code_is metrics 200
 check "metrics text format" grep -q '^# TYPE kensho_http_requests_total counter' "$T/metrics.body"
 check "metrics by indication" grep -q 'kensho_http_requests_total{route="verify",status="200",indication="TOTAL_PASSED"}' "$T/metrics.body"
 check "metrics histogram" grep -q 'kensho_http_request_duration_seconds_bucket{route="verify",le="+Inf"}' "$T/metrics.body"
@@ -291,7 +255,7 @@ ks_wait_for 5 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 
 req e503 -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify"
 check "503 without an audit log" problem_is e503 503 KS_E_UNAVAILABLE
 req ready503 "$B/readyz"
-check "readyz 503" status_is ready503 503
+check "readyz 503" code_is ready503 503
 check "readyz names the audit log" [ "$(jget "$T/ready503.body" checks.audit_log.ok)" = false ]
 fails_before=$(metric kensho_audit_write_failures_total)
 write_config "$CFG" /nonexistent-dir/audit.log false
@@ -304,7 +268,7 @@ cp "$T/good.json" "$CFG"
 kill -HUP "$FCGI_PID"
 ks_wait_for 5 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 $B/readyz)\" = 200 ]"
 req back -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify"
-check "audit back after reload" status_is back 200
+check "audit back after reload" code_is back 200
 
 # ---- log.format and log.level, changed by a reload ----
 reload_wait() { # SIGHUP, then wait until the log says how it went
@@ -323,7 +287,7 @@ check "log.format text: the request's line" \
 write_config "$CFG" "$T/audit.log" true ', "log": {"format": "json", "level": "warn"}'
 reload_wait
 req logwarn -H 'Content-Type: application/pkcs7-mime' --data-binary "@$P/sig-attached-rsa.p7m" "$B/api/v1/verify"
-check "log.level warn: answered" status_is logwarn 200
+check "log.level warn: answered" code_is logwarn 200
 sleep 0.3
 check "log.level warn: no request line" bash -c "! grep -q '$(header logwarn X-Request-Id)' '$LOG'"
 write_config "$CFG" "$T/audit.log" true ', "log": {"format": "xml"}'
@@ -341,7 +305,7 @@ CRL_FILE=$T/live.crl write_config "$CFG" "$T/audit.log" true
 kill -HUP "$FCGI_PID"
 ks_wait_for 5 bash -c "curl -s --max-time 5 $B/readyz | grep -q degraded"
 req stale "$B/readyz"
-check "readyz 200 for a stale CRL" status_is stale 200
+check "readyz 200 for a stale CRL" code_is stale 200
 check "readyz says degraded" [ "$(jget "$T/stale.body" status)" = degraded ]
 check "readyz names the CRLs" [ "$(jget "$T/stale.body" checks.crls.degraded)" = true ]
 check "metrics show the stale CRL" grep -q 'fresh="false"' <(curl -s --max-time 5 "$B/metrics")

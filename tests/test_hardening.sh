@@ -24,7 +24,7 @@ FCGI=$(dirname "$K")/kensho-fcgi
 . "$HERE/fcgi/stack.sh"
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-command -v readelf >/dev/null || { echo "test_hardening: readelf missing (binutils)" >&2; echo "0 passed, 1 failed"; exit 1; }
+ks_require_tools readelf
 
 # ---- 1. the binaries ----
 for b in "$K" "$FCGI"; do

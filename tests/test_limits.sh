@@ -19,13 +19,7 @@ FCGI=$(dirname "$K")/kensho-fcgi
 . "$HERE/fcgi/stack.sh"
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-T=$(mktemp -d /tmp/kensho-limits.XXXXXX)
-PID=
-cleanup() {
-    [ -n "$PID" ] && ks_stop "$PID" 5
-    [ -n "${KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
+ks_test_dir limits
 POL=1.2.392.200149.8.5.1.1.20
 
 # cfg FILE INTERMEDIATES_JSON LIMITS_JSON
@@ -102,8 +96,7 @@ cat >"$T/svc.json" <<JSON
 JSON
 ks_rundir "$T"
 chmod 0755 "$T"
-ks_start_fcgi "$FCGI" "$T/svc.json" "$T/fcgi.sock" "$T/fcgi.log" 2 || { echo "$pass passed, $((fail + 1)) failed"; exit 1; }
-PID=$FCGI_PID
+ks_start_fcgi "$FCGI" "$T/svc.json" "$T/fcgi.sock" "$T/fcgi.log" 2 || ks_give_up "kensho-fcgi did not start"
 # post NAME CONTENT_TYPE FILE: "STATUS CODE" of the answer
 post() {
     "$PY" "$HERE/fcgi/fcgi_client.py" "$T/fcgi.sock" POST /api/v1/verify "$2" "$3" "$T/ready" 0 >"$T/$1.out" 2>/dev/null

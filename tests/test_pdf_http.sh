@@ -16,20 +16,11 @@ FCGI=$(dirname "$K")/kensho-fcgi
 # shellcheck source=tests/lib.sh
 . "$HERE/lib.sh"
 
-for tool in curl nginx jq; do
-    command -v "$tool" >/dev/null || { echo "test_pdf_http: $tool missing (tests/install-deps.sh)" >&2; echo "0 passed, 1 failed"; exit 1; }
-done
-[ -x "$FCGI" ] || { echo "test_pdf_http: no $FCGI" >&2; echo "0 passed, 1 failed"; exit 1; }
-[ -f "$P/pdf/good-rsa.pdf" ] || { echo "test_pdf_http: no $P/pdf (tests/pki/mkpdf.sh)" >&2; echo "0 passed, 1 failed"; exit 1; }
+ks_require_tools curl nginx jq
+[ -x "$FCGI" ] || ks_give_up "no $FCGI"
+[ -f "$P/pdf/good-rsa.pdf" ] || ks_give_up "no $P/pdf (tests/pki/mkpdf.sh)"
 
-T=$(mktemp -d /tmp/kensho-pdf-http.XXXXXX)
-FCGI_PID=
-NGINX_PID=
-cleanup() {
-    ks_stop_stack
-    rm -rf "$T"
-}
-trap cleanup EXIT
+ks_test_dir pdf-http
 
 AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 CFG=$T/kensho.json
@@ -41,24 +32,10 @@ cat >"$CFG" <<JSON
  "service": {"threads": 2},
  "audit": {"path": "$T/audit.log", "required": true, "fsync": "never"}}
 JSON
-SOCK=$T/fcgi.sock
-PORT=$(ks_free_port)
-B=http://127.0.0.1:$PORT
-ks_rundir "$T"
-if ! ks_start_fcgi "$FCGI" "$CFG" "$SOCK" "$T/fcgi.log" 2 ||
-    ! ks_start_nginx "$T/nginx" "$PORT" "$ROOT/www" "$SOCK" 2m 100000 100000; then
-    echo "0 passed, 1 failed"
-    exit 1
-fi
-
-req() { # req NAME CURL_ARGS...
-    local name=$1
-    shift
-    curl -s --max-time 20 -o "$T/$name.body" -w '%{http_code}' "$@" >"$T/$name.code"
-}
+ks_test_stack "$T" "$CFG" 2
 cli() { "$K" verify --config "$CFG" --at "$AT" --signature "$1" >"$T/cli.json" 2>/dev/null; }
 same_as_cli() { # the HTTP verdict equals bin/kensho's
-    [ "$(cat "$T/$1.code")" = 200 ] &&
+    code_is "$1" 200 &&
         [ "$(jq -n --slurpfile a "$T/$1.body" --slurpfile b "$T/cli.json" '$a == $b' 2>/dev/null)" = true ]
 }
 ind() { jq -r '.indication' "$T/$1.body" 2>/dev/null; }

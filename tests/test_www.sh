@@ -54,7 +54,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "0 passed, 1 failed"
     exit 1
 fi
-[ -x "$FCGI" ] || { echo "test_www: no $FCGI (make)" >&2; echo "0 passed, 1 failed"; exit 1; }
+[ -x "$FCGI" ] || ks_give_up "no $FCGI (make)"
 
 # ---- playwright-core, exactly as locked; never a browser download ----
 W=$HERE/www
@@ -62,9 +62,7 @@ if [ ! -f "$W/node_modules/playwright-core/package.json" ] ||
     [ "$W/package-lock.json" -nt "$W/node_modules/.package-lock.json" ]; then
     echo "test_www: npm ci in tests/www (playwright-core)" >&2
     if ! (cd "$W" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 300 npm ci --no-audit --no-fund --ignore-scripts >&2); then
-        echo "test_www: npm ci failed: playwright-core is not installed" >&2
-        echo "0 passed, 1 failed"
-        exit 1
+        ks_give_up "npm ci failed: playwright-core is not installed"
     fi
 fi
 
@@ -82,14 +80,7 @@ no_external() { # nothing but the SVG namespace looks like a URL
 check "no external resource in www/" no_external
 
 # ---- the stack: kensho-fcgi + nginx, as `make run` starts them ----
-T=$(mktemp -d /tmp/kensho-www-test.XXXXXX)
-FCGI_PID=
-NGINX_PID=
-cleanup() {
-    ks_stop_stack
-    rm -rf "$T"
-}
-trap cleanup EXIT
+ks_test_dir www-test
 # The service accepts 1 MiB (so a 1.5 MiB upload meets its 413), the page
 # checks 20 MiB itself (www/index.html), nginx lets 21 MiB through.
 SERVER_MAX=1048576
@@ -100,11 +91,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T
 # the validation time they are meant for (the page's requests get ?at=).
 mkdir -p "$T/ltv"
 if ! "${OUT:-$ROOT/build/rel}/tests/test_ltv" --emit "$T/ltv" || [ ! -s "$T/ltv/ltv-at.txt" ]; then
-    echo "test_www: ${OUT:-build/rel}/tests/test_ltv --emit did not make the long-term signatures (make)" >&2
-    echo "0 passed, 1 failed"
-    exit 1
+    ks_give_up "${OUT:-build/rel}/tests/test_ltv --emit did not make the long-term signatures (make)"
 fi
-[ -f "$P/pdf/two-sigs.pdf" ] || { echo "test_www: no $P/pdf (make build/pki/pdf/.done)" >&2; echo "0 passed, 1 failed"; exit 1; }
+[ -f "$P/pdf/two-sigs.pdf" ] || ks_give_up "no $P/pdf (make build/pki/pdf/.done)"
 cat >"$T/kensho.json" <<JSON
 {"trust_anchors": ["$P/anchors"], "intermediates": ["$P/intermediates"],
  "timestamp_anchors": ["$P/tsa-ca.pem"],
@@ -116,13 +105,7 @@ cat >"$T/kensho.json" <<JSON
  "service": {"threads": 2},
  "audit": {"path": "$T/audit.log", "required": true, "fsync": "never"}}
 JSON
-ks_rundir "$T"
-PORT=$(ks_free_port)
-if ! ks_start_fcgi "$FCGI" "$T/kensho.json" "$T/fcgi.sock" "$T/fcgi.log" 2 ||
-    ! ks_start_nginx "$T/nginx" "$PORT" "$ROOT/www" "$T/fcgi.sock" 21m 1000 1000; then
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+ks_test_stack "$T" "$T/kensho.json" 2 21m 1000 1000
 
 # ---- the browser ----
 rm -rf "$ART"

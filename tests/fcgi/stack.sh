@@ -1,5 +1,7 @@
-# tests/fcgi/stack.sh - sourced by tests/test_fcgi.sh, tests/run-stack.sh and bench/run.sh:
-# start and stop kensho-fcgi and nginx on 127.0.0.1 in a run directory.
+# tests/fcgi/stack.sh - sourced by the shell tests (tests/test_*.sh),
+# tests/run-stack.sh and bench/run.sh: start and stop kensho-fcgi and nginx
+# on 127.0.0.1 in a run directory; the tests' common preamble (tools, a
+# scratch directory, the stack) and their request helpers.
 #
 # Everything listens on 127.0.0.1 only, on free ports.  When run as root,
 # the services run as nobody (setpriv), so nginx's master is not root either
@@ -131,4 +133,80 @@ ks_stop() {
         kill -KILL "$pid" 2>/dev/null || true
     fi
     wait "$pid" 2>/dev/null || KS_STOP_RC=$?
+}
+
+# ---- the shell tests' preamble ----
+# A test that cannot run says why on stderr and ends with the closing line of
+# one failed check, so tests/run.sh counts it as failed.
+
+# ks_give_up WHY...: the test cannot go on: the checks so far and one
+# failed more (tests/lib.sh's counts; "0 passed, 1 failed" before any).
+ks_give_up() {
+    echo "$(basename "$0" .sh): $*" >&2
+    echo "${pass:-0} passed, $((${fail:-0} + 1)) failed"
+    exit 1
+}
+
+# ks_require_tools TOOL...: every TOOL is on PATH, else ks_give_up.
+ks_require_tools() {
+    local tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || ks_give_up "$tool missing (tests/install-deps.sh)"
+    done
+}
+
+# ks_test_dir NAME [CLEANUP_FN]: a scratch directory /tmp/kensho-NAME.XXXXXX
+# in $T; at exit the stack stops (ks_stop_stack), then CLEANUP_FN runs (the
+# test's own peers, mounts...), then $T goes (kept when KEEP is set).
+ks_test_dir() {
+    T=$(mktemp -d "/tmp/kensho-$1.XXXXXX")
+    FCGI_PID=
+    NGINX_PID=
+    KS_TEST_CLEANUP=${2:-}
+    trap ks_test_cleanup EXIT
+}
+ks_test_cleanup() {
+    ks_stop_stack
+    [ -n "$KS_TEST_CLEANUP" ] && "$KS_TEST_CLEANUP"
+    [ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+
+# ks_test_stack DIR CONFIG THREADS [MAX_BODY API_RATE API_BURST]: kensho-fcgi
+# ($FCGI, socket DIR/fcgi.sock, log DIR/fcgi.log) behind nginx (DIR/nginx,
+# the project's www/, a free port); sets SOCK, PORT and B (the base URL).
+# Either one not starting ends the test (ks_give_up).
+ks_test_stack() {
+    local dir=$1 cfg=$2 threads=$3 root
+    root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+    SOCK=$dir/fcgi.sock
+    PORT=$(ks_free_port)
+    # shellcheck disable=SC2034 # the tests' base URL
+    B=http://127.0.0.1:$PORT
+    ks_rundir "$dir"
+    if ! ks_start_fcgi "$FCGI" "$cfg" "$SOCK" "$dir/fcgi.log" "$threads" ||
+        ! ks_start_nginx "$dir/nginx" "$PORT" "$root/www" "$SOCK" "${4:-2m}" "${5:-100000}" "${6:-100000}"; then
+        ks_give_up "the stack did not start"
+    fi
+}
+
+# ---- request helpers: every answer kept in $KS_ANSWERS (default $T) ----
+# req NAME CURL_ARGS...: body in NAME.body, headers in NAME.hdr, status in
+# NAME.code, "METHOD URL" in NAME.req (for the OpenAPI schema check).
+req() {
+    local name=$1 d=${KS_ANSWERS:-$T} w
+    shift
+    w=$(curl -s --max-time 20 -o "$d/$name.body" -D "$d/$name.hdr" -w '%{http_code} %{method} %{url_effective}' "$@")
+    echo "${w%% *}" >"$d/$name.code"
+    echo "${w#* }" >"$d/$name.req"
+}
+# code_is NAME STATUS: the answer's HTTP status.
+code_is() { [ "$(cat "${KS_ANSWERS:-$T}/$1.code")" = "$2" ]; }
+# header NAME FIELD: the answer's first FIELD header, its value only.
+header() { grep -i "^$2:" "${KS_ANSWERS:-$T}/$1.hdr" | head -n 1 | sed -E 's/^[^:]+:[ ]*//; s/\r$//'; }
+# jget NAME|FILE KEY.PATH: the value as jq -r prints it (NOT-JSON when it is
+# not JSON) in the answer NAME's body, or in FILE (a path: it has a slash).
+jget() {
+    local f=$1
+    case $f in */*) ;; *) f=${KS_ANSWERS:-$T}/$1.body ;; esac
+    jq -r ".$2" "$f" 2>/dev/null || echo NOT-JSON
 }

@@ -106,6 +106,15 @@ sign() {
     run xmlsec1 --sign --privkey-pem "$keys" "$@" --output "$out" "$tmpl"
 }
 
+# egov_sign DIR OUT TEMPLATE [WHO [XMLSEC1-ARGS...]]: an e-Gov package's
+# signature over 構成情報 by WHO (default citizen-rsa); xmlsec1 runs in DIR,
+# as it resolves the detached References relative to its working directory.
+egov_sign() {
+    local dir=$1 out=$2 tmpl=$3 who=${4:-citizen-rsa}
+    shift 4 || shift 3
+    (cd "$dir" && sign "$out" "$tmpl" "$P/$who.key,$P/$who.pem" --id-attr:ID 構成情報 "$@")
+}
+
 CERT_ONLY='<X509Data><X509Certificate/></X509Data>'
 ALL_CERTS='<X509Data/>'
 ETAX_ID=(--id-attr:id "$ETAX_NS:DATA")
@@ -313,17 +322,14 @@ cat >work/kousei.tmpl <<EOF
   </署名情報>
 </構成>
 EOF
-# xmlsec1 resolves the detached References relative to its working directory.
-(cd egov && run xmlsec1 --sign --privkey-pem "$P/citizen-rsa.key,$P/citizen-rsa.pem" \
-    --id-attr:ID 構成情報 --output kousei.xml ../work/kousei.tmpl)
+egov_sign egov kousei.xml ../work/kousei.tmpl
 
 # The same package with the form1.xml Reference canonicalized before it is
 # digested: a digest of the file cannot stand in for it (hash-only refused).
 sed "s|<Reference URI=\"form1.xml\"><DigestMethod|<Reference URI=\"form1.xml\"><Transforms><Transform Algorithm=\"$C14N\"/></Transforms><DigestMethod|" \
     work/kousei.tmpl >work/kousei-c14n.tmpl
 grep -q '"form1.xml"><Transforms>' work/kousei-c14n.tmpl || die "kousei-c14n.tmpl: no transform inserted"
-(cd egov && run xmlsec1 --sign --privkey-pem "$P/citizen-rsa.key,$P/citizen-rsa.pem" \
-    --id-attr:ID 構成情報 --output ../egov-c14n.xml ../work/kousei-c14n.tmpl)
+egov_sign egov ../egov-c14n.xml ../work/kousei-c14n.tmpl
 
 # Attachment names in Unicode NFC and NFD (ZIP tools on some systems store
 # names in NFD).  egov-nfc/ signs a Reference naming "データ.xml" in NFC (raw
@@ -366,8 +372,7 @@ TMPL
 nfc_tmpl "$NFC_NAME" >work/kousei-nfc.tmpl
 nfc_tmpl "$NFD_URI" >work/kousei-nfd.tmpl
 for f in nfc nfd; do
-    (cd egov-$f && run xmlsec1 --sign --privkey-pem "$P/citizen-rsa.key,$P/citizen-rsa.pem" \
-        --id-attr:ID 構成情報 --output kousei.xml ../work/kousei-$f.tmpl)
+    egov_sign egov-$f kousei.xml ../work/kousei-$f.tmpl
 done
 
 # Text surgery on signed files (python3: byte-exact, UTF-8).
@@ -516,8 +521,7 @@ egov_xades() { # egov_xades WHO CLAIM
         work/kousei.tmpl >work/kousei-$who.tmpl
     grep -q 'Id="SP"' work/kousei-$who.tmpl && grep -q 'URI="#SP"' work/kousei-$who.tmpl && grep -q 'Id="SIG"' work/kousei-$who.tmpl ||
         die "egov_xades: template surgery failed"
-    (cd egov-xades && run xmlsec1 --sign --privkey-pem "$P/$who.key,$P/$who.pem" --id-attr:ID 構成情報 \
-        --id-attr:Id "$XADES:SignedProperties" --output kousei-$who.xml ../work/kousei-$who.tmpl)
+    egov_sign egov-xades kousei-$who.xml ../work/kousei-$who.tmpl "$who" --id-attr:Id "$XADES:SignedProperties"
     (cd egov-xades && run xmlsec1 --verify --insecure --id-attr:ID 構成情報 \
         --id-attr:Id "$XADES:SignedProperties" kousei-$who.xml)
 }
