@@ -18,16 +18,8 @@ FCGI=$(dirname "$K")/kensho-fcgi
 # shellcheck source=tests/lib.sh
 . "$HERE/lib.sh"
 
-T=$(mktemp -d /tmp/kensho-anchor.XXXXXX)
-FCGI_PID=
 pids=()
-cleanup() {
-    [ -n "$FCGI_PID" ] && ks_stop "$FCGI_PID" 10
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    [ -n "${KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
+ks_test_dir anchor ks_kill_peers
 ks_rundir "$T"
 mkdir -p "$T/audit"
 ks_rundir "$T/audit"

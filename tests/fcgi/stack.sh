@@ -165,6 +165,14 @@ ks_test_dir() {
     KS_TEST_CLEANUP=${2:-}
     trap ks_test_cleanup EXIT
 }
+# ks_kill_peers: a ks_test_dir cleanup for tests whose own background
+# helpers (revocation peers, sinks) are in the array `pids`.
+ks_kill_peers() {
+    local p
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    return 0
+}
 ks_test_cleanup() {
     ks_stop_stack
     [ -n "$KS_TEST_CLEANUP" ] && "$KS_TEST_CLEANUP"
