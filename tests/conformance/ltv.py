@@ -4,10 +4,14 @@
 The inputs are made by tests/test_ltv.c (`test_ltv --emit DIR`: CAdES
 signatures from the test PKI's TSA with an injected clock, ES-X-L and ES-A
 forms, SHA-1 signatures) and the times it names (validation times, sunset
-dates); nothing is fetched from elsewhere.  Each row names the signature,
-the configuration, the validation time and the expected indication and
-subindication; a row agrees when bin/kensho answers exactly that (exit 0
-for TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE).
+dates), by tests/test_xades.c (`test_xades --emit DIR`: XAdES-T e-Gov
+packages, xades-<row>.xml, and xades-at.txt) and by the fixture scripts
+(tests/pki/mkxml.sh: $PKI/xml/egov-xades/kousei-t.xml and kousei-xl.xml;
+tests/pki/mkpdf.sh: $PKI/pdf/doc-ts*.pdf, sig-ts.pdf, b-lta.pdf,
+dss-evidence.pdf); nothing is fetched from elsewhere.  Each row names the
+signature, the configuration, the validation time and the expected
+indication and subindication; a row agrees when bin/kensho answers exactly
+that (exit 0 for TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE).
 
 Configurations (written here, from $PKI):
   ltv       the test PKI's anchors, intermediates and CRLs, revocation
@@ -15,9 +19,18 @@ Configurations (written here, from $PKI):
   offline   no CRL files, every responder down (127.0.0.1:9), revocation
             require: only what the signature carries can help;
   sunset-later / sunset-earlier   ltv with algorithms.sunset.sha1 a day
-            after / before the SHA-1 signatures' timestamp.
+            after / before the SHA-1 signatures' timestamp;
+  noanchors ltv without timestamp_anchors (no TSA trusted);
+  xl        anchors only, no intermediates, no CRL files, revocation
+            require (prefer crl): an XAdES-X-L package's own values only;
+  ts / off  revocation off, with / without timestamp_anchors (the PDF rows
+            of tests/test_pdf.c).
+Validation times: a file an --emit run wrote (its name without .txt), "now" (the current time:
+the fixtures' timestamps are from the time they were made) or "expired"
+(a day after citizen-rsa's notAfter, as tests/test_pdf.c's AT_EXPIRED).
 The last line is "N passed, M failed".
 """
+import datetime
 import os
 import subprocess
 import sys
@@ -28,7 +41,9 @@ from common import one_line, parallel, run_kensho, write_config  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 PKI = os.path.abspath(os.environ.get("PKI", os.path.join(ROOT, "build", "pki")))
-TEST_LTV = os.environ.get("TEST_LTV", os.path.join(ROOT, os.environ.get("OUT", "build/rel"), "tests", "test_ltv"))
+OUTDIR = os.path.join(ROOT, os.environ.get("OUT", "build/rel"), "tests")
+TEST_LTV = os.environ.get("TEST_LTV", os.path.join(OUTDIR, "test_ltv"))
+TEST_XADES = os.environ.get("TEST_XADES", os.path.join(OUTDIR, "test_xades"))
 
 # (signature, configuration, validation time file, indication, subindication)
 ROWS = [
@@ -60,6 +75,58 @@ ROWS = [
     ("ltv-sha1-ts", "ltv", "at", "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE"),
     ("ltv-sha1-nots", "sunset-later", "at", "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE"),
 ]
+ROWS = [("ltv/%s.p7m" % sig, cfg, "ltv/ltv-" + at, ind, sub) for sig, cfg, at, ind, sub in ROWS]
+
+# XAdES-T (tests/test_xades.c's T rows) and XAdES-X-L (mkxml.sh); the
+# packages' attachments are $PKI/xml/egov-xades/form1.xml and form2.pdf.
+XADES_ROWS = [
+    ("xades/xades-revoked-nots.xml", "ltv", "xades/xades-at", "INDETERMINATE", "REVOKED_NO_POE"),
+    ("xades/xades-expired-nots.xml", "ltv", "xades/xades-at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("xades/xades-expired-since-ts.xml", "ltv", "xades/xades-at", "TOTAL_PASSED", None),
+    ("xades/xades-expired-after-ts-exc.xml", "ltv", "xades/xades-at", "TOTAL_PASSED", None),
+    ("xades/xades-expired-after-ts-c14n.xml", "ltv", "xades/xades-at", "TOTAL_PASSED", None),
+    ("xades/xades-expired-before-ts.xml", "ltv", "xades/xades-at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("xades/xades-revoked-after-ts.xml", "ltv", "xades/xades-at", "TOTAL_PASSED", None),
+    ("xades/xades-revoked-before-ts.xml", "ltv", "xades/xades-at", "TOTAL_FAILED", "REVOKED"),
+    ("xades/xades-expired-rogue-ts.xml", "ltv", "xades/xades-at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("xades/xades-revoked-rogue-ts.xml", "ltv", "xades/xades-at", "INDETERMINATE", "REVOKED_NO_POE"),
+    ("xades/xades-revoked-noanchors.xml", "noanchors", "xades/xades-at", "INDETERMINATE", "REVOKED_NO_POE"),
+    ("xades/xades-expired-tampered-ts.xml", "ltv", "xades/xades-at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("xades/xades-revoked-tampered-ts.xml", "ltv", "xades/xades-at", "INDETERMINATE", "REVOKED_NO_POE"),
+    ("xades/xades-revoked-imprint-text.xml", "ltv", "xades/xades-at", "INDETERMINATE", "REVOKED_NO_POE"),
+    ("xades/xades-revoked-imprint-exc-declared-c14n.xml", "ltv", "xades/xades-at", "INDETERMINATE", "REVOKED_NO_POE"),
+    ("xades/xades-revoked-imprint-c14n-declared-exc.xml", "ltv", "xades/xades-at", "INDETERMINATE", "REVOKED_NO_POE"),
+    ("xades/xades-revoked-imprint-default-is-c14n.xml", "ltv", "xades/xades-at", "INDETERMINATE", "REVOKED_NO_POE"),
+    ("xades/xades-revoked-bad-method.xml", "ltv", "xades/xades-at", "INDETERMINATE", "REVOKED_NO_POE"),
+    ("xades/xades-revoked-two-ts.xml", "ltv", "xades/xades-at", "TOTAL_PASSED", None),
+    # X-L: its own certificates and CRLs complete the path; the -T form
+    # without them has no path (no intermediates configured).
+    ("pki/xml/egov-xades/kousei-xl.xml", "xl", "now", "TOTAL_PASSED", None),
+    ("pki/xml/egov-xades/kousei-t.xml", "xl", "now", "INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND"),
+]
+
+# PDF (tests/test_pdf.c's rows): document timestamps, a signature
+# timestamp, B-LTA and the DSS as revocation evidence.
+PDF_ROWS = [
+    ("pki/pdf/doc-ts.pdf", "ts", "now", "TOTAL_PASSED", None),
+    ("pki/pdf/doc-ts.pdf", "ts", "expired", "TOTAL_PASSED", None),
+    ("pki/pdf/good-rsa.pdf", "ts", "expired", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("pki/pdf/doc-ts.pdf", "off", "now", "INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND"),
+    ("pki/pdf/doc-ts-rogue.pdf", "ts", "now", "INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND"),
+    ("pki/pdf/doc-ts-rogue.pdf", "ts", "expired", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("pki/pdf/doc-ts-tampered.pdf", "ts", "now", "TOTAL_FAILED", "SIG_CRYPTO_FAILURE"),
+    ("pki/pdf/doc-ts-imprint.pdf", "ts", "now", "TOTAL_FAILED", "HASH_FAILURE"),
+    ("pki/pdf/doc-ts-wrong-subfilter.pdf", "ts", "now", "INDETERMINATE", "FORMAT_FAILURE"),
+    ("pki/pdf/doc-ts-wrong-subfilter.pdf", "ts", "expired", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("pki/pdf/sig-ts.pdf", "ts", "now", "TOTAL_PASSED", None),
+    ("pki/pdf/sig-ts.pdf", "ts", "expired", "TOTAL_PASSED", None),
+    ("pki/pdf/sig-ts.pdf", "off", "expired", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("pki/pdf/b-lta.pdf", "ts", "expired", "TOTAL_PASSED", None),
+    ("pki/pdf/b-lta.pdf", "ts", "now", "TOTAL_PASSED", None),
+    ("pki/pdf/dss-evidence.pdf", "offline", "now", "TOTAL_PASSED", None),
+    ("pki/pdf/dss-evidence.pdf", "offline", "expired", "TOTAL_PASSED", None),
+    ("pki/pdf/b-lta.pdf", "offline", "now", "INDETERMINATE", "TRY_LATER"),
+]
 
 RC = {"TOTAL_PASSED": 0, "TOTAL_FAILED": 1, "INDETERMINATE": 2}
 
@@ -75,6 +142,11 @@ def configs(tmp, d):
     dead = "http://127.0.0.1:9"
     cfgs = {
         "ltv": dict(base, crls=crls),
+        "noanchors": {k: v for k, v in dict(base, crls=crls).items() if k != "timestamp_anchors"},
+        "xl": {"trust_anchors": [pki("anchors")], "timestamp_anchors": [pki("tsa-ca.pem")],
+               "accept_policies": base["accept_policies"], "revocation": {"mode": "require", "prefer": "crl"}},
+        "ts": dict(base, revocation={"mode": "off"}),
+        "off": {k: v for k, v in base.items() if k != "timestamp_anchors"} | {"revocation": {"mode": "off"}},
         "offline": dict(base, revocation={"mode": "require", "allow_urls": [dead + "/"], "timeout_ms": 500},
                         revocation_sources=[
                             {"issuer": pki("pref-ca-self.pem"), "ocsp": dead + "/ocsp", "crl": [dead + "/pref-ca.crl"]},
@@ -84,7 +156,7 @@ def configs(tmp, d):
     }
     for which in ("later", "earlier"):
         cfgs["sunset-" + which] = dict(base, crls=crls,
-                                       algorithms={"sunset": {"sha1": read(d, "ltv-sunset-%s.txt" % which)}})
+                                       algorithms={"sunset": {"sha1": read(d, "ltv/ltv-sunset-%s.txt" % which)}})
     paths = {}
     for name, cfg in cfgs.items():
         paths[name] = os.path.join(tmp, name + ".json")
@@ -97,35 +169,59 @@ def read(d, name):
         return f.read().strip()
 
 
+def expired_at():
+    """A day after citizen-rsa's notAfter (tests/test_pdf.c's AT_EXPIRED)."""
+    p = subprocess.run(["openssl", "x509", "-noout", "-enddate", "-in", pki("citizen-rsa.pem")],
+                       stdout=subprocess.PIPE, check=True)
+    end = datetime.datetime.strptime(p.stdout.decode().strip().split("=", 1)[1], "%b %d %H:%M:%S %Y %Z")
+    return (end + datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def emit(tool, d):
+    """TOOL --emit D; None when it worked, else why not."""
+    os.mkdir(d)
+    p = subprocess.run([tool, "--emit", d], env=dict(os.environ, PKI=PKI), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=300)
+    if p.returncode != 0:
+        return "%s --emit: %s" % (tool, one_line(p.stderr.decode("utf-8", "replace")))
+    return None
+
+
 def main():
+    rows = ROWS + XADES_ROWS + PDF_ROWS
     with tempfile.TemporaryDirectory(prefix="ks-ltv-") as tmp:
-        d = os.path.join(tmp, "in")
-        os.mkdir(d)
-        env = dict(os.environ, PKI=PKI)
-        p = subprocess.run([TEST_LTV, "--emit", d], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=300)
-        if p.returncode != 0:
-            print("FAIL: %s --emit: %s" % (TEST_LTV, one_line(p.stderr.decode("utf-8", "replace"))))
-            print("0 passed, %d failed" % len(ROWS))
-            return 1
-        paths = configs(tmp, d)
+        for tool, sub in ((TEST_LTV, "ltv"), (TEST_XADES, "xades")):
+            why = emit(tool, os.path.join(tmp, sub))
+            if why:
+                print("FAIL: " + why)
+                print("0 passed, %d failed" % len(rows))
+                return 1
+        os.symlink(PKI, os.path.join(tmp, "pki"))
+        paths = configs(tmp, tmp)
+        times = {"now": None, "expired": expired_at()}
+        xg = pki("xml", "egov-xades")
 
         def one(row):
             sig, cfg, atf, ind, sub = row
-            out = run_kensho(["verify", "--signature", os.path.join(d, sig + ".p7m"),
-                              "--at", read(d, "ltv-%s.txt" % atf)], paths[cfg])
+            args = ["verify", "--signature", os.path.join(tmp, sig)]
+            if sig.endswith(".xml"):
+                args += ["--content", os.path.join(xg, "form1.xml"), "--content", os.path.join(xg, "form2.pdf")]
+            at = times[atf] if atf in times else read(tmp, atf + ".txt")
+            if at:
+                args += ["--at", at]
+            out = run_kensho(args, paths[cfg])
             ok = out.rc == RC[ind] and out.indication == ind and out.sub == sub
-            return ok, "%s [%s]: want %s/%s, got %s (%s)" % (sig, cfg, ind, sub, out.describe(), one_line(out.detail))
+            return ok, "%s [%s, %s]: want %s/%s, got %s (%s)" % (sig, cfg, atf, ind, sub, out.describe(),
+                                                                 one_line(out.detail))
 
-        results = parallel(one, ROWS)
+        results = parallel(one, rows)
     failed = [msg for ok, msg in results if not ok]
     for msg in failed:
         print("DISAGREE " + msg)
-    passed = len(ROWS) - len(failed)
-    print("LTV agreement: %d / %d" % (passed, len(ROWS)))
+    passed = len(rows) - len(failed)
+    print("LTV agreement: %d / %d" % (passed, len(rows)))
     print("%d passed, %d failed" % (passed, len(failed)))
     return 0 if not failed else 1
-
 
 if __name__ == "__main__":
     sys.exit(main())
