@@ -38,6 +38,11 @@
  *     neither).
  * Deliberately stricter, so not judged: kensho's digest and key policy, the
  * contentType attribute's value, exactly one ESS attribute of each kind.
+ * Stricter and not meant to be (left open, seed good-both-serial-ca): an
+ * ESS attribute that lists tsa-ca after the TSA certificate, as `openssl
+ * ts` writes with ess_cert_id_chain = yes, is refused: verify/tsp.c hands
+ * OSSL_ESS_check_signing_certs the TSA certificate alone, which wants every
+ * ESSCertID found there, although its comment says only the first must be.
  * A disagreement aborts with the rule that failed.
  */
 #include <openssl/cms.h>
