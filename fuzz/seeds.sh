@@ -348,5 +348,46 @@ for name, b in seeds.items():
     with open(f"{out}/{name}", "wb") as fh:
         fh.write(b)
 PY
+# tsp_sign: recipes (fuzz/fuzz_tsp_sign.c): the TSA certificates, ESS,
+# signed attributes, the TSTInfo fields, validation time and genTime.
+mkdir -p "$OUT/tsp_sign"
+python3 - "$OUT/tsp_sign" <<'PY'
+import struct, sys
+out = sys.argv[1]
+def r(f1=0x08, f2=0x01, f3=0, f4=0, f5=0, at=0, gen=-1):
+    return bytes([f1, f2, f3, f4, f5]) + struct.pack(">hh", at, gen)
+seeds = {
+    "good": r(),
+    "good-v1": r(f2=0x02),
+    "good-both-serial-ca": r(f2=0x03 | 0x20 | 0x40),
+    "no-ess": r(f2=0),
+    "ess-names-twin": r(f2=0x01 | (1 << 2)),
+    "twin-signer-ess-real": r(f1=1 | 0x08 | 0x10),
+    "twin-signer-ess-twin": r(f1=1 | 0x10, f2=0x01 | (1 << 2)),
+    "noncrit-eku": r(f1=2 | 0x20, f2=0x01 | (2 << 2)),
+    "two-eku": r(f1=3 | 0x40, f2=0x01 | (3 << 2)),
+    "short-validity": r(f1=4 | 0x80, f2=0x01 | (4 << 2), at=-100),
+    "no-certs": r(f1=0),
+    "tampered": r(f2=0x81),
+    "sha1-signed": r(f3=2),
+    "ctype-absent": r(f3=2 << 2),
+    "version-2": r(f3=0x30),
+    "policy-other": r(f3=0x40),
+    "imprint-sha512": r(f4=1),
+    "imprint-md5": r(f4=3),
+    "imprint-flipped": r(f4=1 << 2),
+    "imprint-short": r(f4=2 << 2),
+    "imprint-other-data": r(f4=3 << 2),
+    "nonce-ordering-accuracy": r(f4=0x10 | 0x20 | 0x40),
+    "tsa-name-signer": r(f5=1),
+    "tsa-name-other": r(f5=3),
+    "critical-extension": r(f5=4),
+    "future": r(gen=30),
+    "at-past": r(at=-2000),
+}
+for name, b in seeds.items():
+    with open(f"{out}/{name}", "wb") as fh:
+        fh.write(b)
+PY
 n=$(find "$OUT" -type f | wc -l)
 echo "seeds: $n files in $OUT" >&2

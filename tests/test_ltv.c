@@ -19,6 +19,7 @@
 
 #include <openssl/cms.h>
 #include <openssl/err.h>
+#include <openssl/ess.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
@@ -1079,6 +1080,111 @@ static void test_oom_esa(void)
 }
 
 /* The token `openssl ts -reply` made over doc.txt (mkpki.sh), directly. */
+/* ts-doc.tst's TSTInfo with the version or the tsa name changed, signed
+ * again as the TSA (ESS signingCertificateV2 naming tsa.pem, which the token
+ * carries): RFC 3161 2.4.2, found by fuzz/fuzz_tsp_sign.c.  `tsa_name`: 0
+ * as it was (the TSA's own subject), 1 another name, 2 tsa-ca's subject. */
+static uint8_t *resign_token(const uint8_t *tok, size_t toklen, long version, int tsa_name, size_t *outlen)
+{
+    const unsigned char *p = tok;
+    CMS_ContentInfo *in = d2i_CMS_ContentInfo(NULL, &p, (long)toklen), *out = NULL;
+    ASN1_OCTET_STRING **pos = in ? CMS_get0_content(in) : NULL;
+    TS_TST_INFO *tst = NULL;
+    X509 *tsa = load_cert("tsa"), *ca = load_cert("tsa-ca");
+    EVP_PKEY *key = load_key("tsa");
+    GENERAL_NAME *g = NULL;
+    ESS_SIGNING_CERT_V2 *ess = NULL;
+    unsigned char *tder = NULL, *eder = NULL, *der = NULL;
+    BIO *content = NULL;
+    int tlen = 0, elen = 0, n = 0;
+    *outlen = 0;
+    if (pos != NULL && *pos != NULL) {
+        p = ASN1_STRING_get0_data(*pos);
+        tst = d2i_TS_TST_INFO(NULL, &p, ASN1_STRING_length(*pos));
+    }
+    if (tst == NULL || tsa == NULL || ca == NULL || key == NULL || TS_TST_INFO_set_version(tst, version) != 1)
+        goto done;
+    if (tsa_name != 0) {
+        X509_NAME *nm = tsa_name == 2 ? X509_NAME_dup(X509_get_subject_name(ca)) : X509_NAME_new();
+        if (nm == NULL || (g = GENERAL_NAME_new()) == NULL ||
+            (tsa_name == 1 && X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"Someone Else",
+                                                         -1, -1, 0) != 1)) {
+            X509_NAME_free(nm);
+            goto done;
+        }
+        GENERAL_NAME_set0_value(g, GEN_DIRNAME, nm);
+        if (TS_TST_INFO_set_tsa(tst, g) != 1)
+            goto done;
+    }
+    CMS_SignerInfo *si = NULL;
+    if ((tlen = i2d_TS_TST_INFO(tst, &tder)) <= 0 || (content = BIO_new_mem_buf(tder, tlen)) == NULL ||
+        (out = CMS_sign(NULL, NULL, NULL, NULL, CMS_PARTIAL | CMS_BINARY)) == NULL ||
+        CMS_set1_eContentType(out, OBJ_nid2obj(NID_id_smime_ct_TSTInfo)) != 1 || CMS_add1_cert(out, tsa) != 1 ||
+        (si = CMS_add1_signer(out, tsa, key, EVP_sha256(), CMS_PARTIAL | CMS_NOCERTS | CMS_NOSMIMECAP)) == NULL ||
+        (ess = OSSL_ESS_signing_cert_v2_new_init(EVP_sha256(), tsa, NULL, 1)) == NULL ||
+        (elen = i2d_ESS_SIGNING_CERT_V2(ess, &eder)) <= 0 ||
+        CMS_signed_add1_attr_by_NID(si, NID_id_smime_aa_signingCertificateV2, V_ASN1_SEQUENCE, eder, elen) != 1 ||
+        CMS_final(out, content, NULL, CMS_BINARY) != 1 || (n = i2d_CMS_ContentInfo(out, &der)) <= 0)
+        goto done;
+    *outlen = (size_t)n;
+done:
+    OPENSSL_free(eder);
+    ESS_SIGNING_CERT_V2_free(ess);
+    BIO_free(content);
+    OPENSSL_free(tder);
+    GENERAL_NAME_free(g);
+    EVP_PKEY_free(key);
+    X509_free(ca);
+    X509_free(tsa);
+    TS_TST_INFO_free(tst);
+    CMS_ContentInfo_free(out);
+    CMS_ContentInfo_free(in);
+    ERR_clear_error();
+    if (*outlen == 0) {
+        OPENSSL_free(der);
+        return NULL;
+    }
+    return der;
+}
+
+static void test_tsp_resigned(void)
+{
+    uint8_t *tok = NULL, *txt = NULL;
+    size_t toklen = 0, txtlen = 0;
+    CHECK(t_read(pki, "ts-doc.tst", &tok, &toklen) && t_read(pki, "doc.txt", &txt, &txtlen), "fixtures");
+    static const struct {
+        const char *name;
+        long version;
+        int tsa_name;
+        ks_indication ind;
+        ks_subindication sub;
+    } cases[] = {
+        /* the control: re-signed unchanged, it still proves existence */
+        {"v1, tsa name the TSA's own", 1, 0, KS_TOTAL_PASSED, KS_SUB_NONE},
+        {"version 2", 2, 0, KS_TOTAL_FAILED, KS_SUB_FORMAT_FAILURE},
+        {"version 0", 0, 0, KS_TOTAL_FAILED, KS_SUB_FORMAT_FAILURE},
+        {"tsa name someone else", 1, 1, KS_TOTAL_FAILED, KS_SUB_SIG_CONSTRAINTS_FAILURE},
+        {"tsa name the TSA's CA", 1, 2, KS_TOTAL_FAILED, KS_SUB_SIG_CONSTRAINTS_FAILURE},
+    };
+    ks_ctx *ctx = t_load_config(cfgdir, "ltv");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len = 0;
+        uint8_t *der = tok ? resign_token(tok, toklen, cases[i].version, cases[i].tsa_name, &len) : NULL;
+        CHECK(der != NULL, "%s: re-signing", cases[i].name);
+        if (der == NULL)
+            continue;
+        ks_blob data = {.data = txt, .len = txtlen};
+        ks_tsp_result t;
+        ks_tsp_verify(ctx, der, len, &data, 1, ks_ctx_now(ctx), &t);
+        CHECK(t.indication == cases[i].ind && t.sub == cases[i].sub, "%s: %s/%s (%s)", cases[i].name,
+              ks_indication_name(t.indication), t_str(ks_subindication_name(t.sub)), t.detail);
+        OPENSSL_free(der);
+    }
+    ks_ctx_unref(ctx);
+    free(tok);
+    free(txt);
+}
+
 static void test_tsp_direct(void)
 {
     uint8_t *tok = NULL, *txt = NULL, *bad = NULL;
@@ -1230,6 +1336,7 @@ int main(int argc, char **argv)
         return emit(argv[2]);
     t_write_configs("cfg-ltv", configs, sizeof configs / sizeof configs[0], pki, cfgdir);
     test_tsp_direct();
+    test_tsp_resigned();
     test_rows();
     test_embedded();
     test_xl();

@@ -18,7 +18,9 @@
  *   - genTime lies inside the TSA certificate's validity and not after that
  *     time (a token from the future proves nothing yet);
  *   - the messageImprint is the hash of exactly the data given, with a
- *     digest the algorithm policy accepts.
+ *     digest the algorithm policy accepts;
+ *   - the TSTInfo is version 1, and its tsa name, when present, is the TSA
+ *     certificate's subject or one of its subjectAltNames (2.4.2).
  * Anything else gives no proof, with the reason; the caller reports it.
  *
  * The caller names the time the TSA path is validated at: the validation
@@ -162,6 +164,27 @@ done:
     return ok;
 }
 
+/* RFC 3161 2.4.2: "The purpose of the tsa field is to give a hint in
+ * identifying the name of the TSA.  If present, it MUST correspond to one of
+ * the subject names included in the certificate that is to be used to
+ * verify the token."  Found by fuzz/fuzz_tsp_sign.c: a token naming another
+ * TSA passed. */
+static int ks_tsp_name_ok(TS_TST_INFO *tst, X509 *tsa)
+{
+    GENERAL_NAME *g = TS_TST_INFO_get_tsa(tst);
+    if (g == NULL)
+        return 1;
+    if (g->type == GEN_DIRNAME && X509_NAME_cmp(g->d.directoryName, X509_get_subject_name(tsa)) == 0)
+        return 1;
+    GENERAL_NAMES *alt = X509_get_ext_d2i(tsa, NID_subject_alt_name, NULL, NULL);
+    int ok = 0;
+    for (int i = 0; !ok && i < sk_GENERAL_NAME_num(alt); i++)
+        ok = GENERAL_NAME_cmp(sk_GENERAL_NAME_value(alt, i), g) == 0;
+    GENERAL_NAMES_free(alt);
+    ks_openssl_drain(__func__);
+    return ok;
+}
+
 /* messageImprint == hash(data), RFC 3161 2.4.2.  1 equal, 0 not, -1 an
  * algorithm we do not accept (*nid says which). */
 static int ks_tsp_imprint(const ks_ctx *ctx, TS_TST_INFO *tst, const ks_blob *data, size_t ndata, int *nid)
@@ -245,6 +268,12 @@ void ks_tsp_verify(const ks_ctx *ctx, const uint8_t *der, size_t len, const ks_b
         goto done;
     }
     out->has_time = 1;
+    /* RFC 3161 2.4.2: version INTEGER { v1(1) }; another version is a
+     * structure this code does not know (found by fuzz/fuzz_tsp_sign.c). */
+    if (TS_TST_INFO_get_version(tst) != 1) {
+        ks_tsp_fail(out, KS_TOTAL_FAILED, KS_SUB_FORMAT_FAILURE, "the TSTInfo version is not v1 (RFC 3161 2.4.2)");
+        goto done;
+    }
 
     certs = CMS_get1_certs(cms);
     ks_openssl_drain(__func__);
@@ -297,6 +326,11 @@ void ks_tsp_verify(const ks_ctx *ctx, const uint8_t *der, size_t len, const ks_b
         ks_tsp_fail(out, KS_TOTAL_FAILED, KS_SUB_SIG_CONSTRAINTS_FAILURE,
                     "the token's ESS signing-certificate attribute is missing or does not name the TSA certificate "
                     "(RFC 3161 2.4.1, RFC 5816)");
+        goto done;
+    }
+    if (!ks_tsp_name_ok(tst, tsa)) {
+        ks_tsp_fail(out, KS_TOTAL_FAILED, KS_SUB_SIG_CONSTRAINTS_FAILURE,
+                    "the TSTInfo's tsa name is not a name of the TSA certificate (RFC 3161 2.4.2)");
         goto done;
     }
     if (!ks_tsp_eku_ok(tsa)) {
