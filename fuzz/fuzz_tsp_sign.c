@@ -267,8 +267,8 @@ static unsigned char *fz_tstinfo(const fz_recipe *rc, int *len)
     if (ok && rc->nonce)
         ok = ASN1_INTEGER_set(nonce, 0x5eed) == 1 && TS_TST_INFO_set_nonce(tst, nonce) == 1;
     if (ok && rc->crit_ext) {
-        /* an extension nobody knows, critical: RFC 3161 2.4.2 leaves the
-         * TSTInfo's extensions to the relying party's judgement */
+        /* an extension nobody knows, critical: RFC 3161 2.4.2 defines none,
+         * so kensho refuses it (stricter than OpenSSL, which accepts it) */
         ASN1_OBJECT *o = OBJ_txt2obj("1.3.6.1.4.1.99999.1", 1);
         ASN1_OCTET_STRING *v = ASN1_OCTET_STRING_new();
         X509_EXTENSION *e = o && v && ASN1_OCTET_STRING_set(v, (const unsigned char *)"\x05\x00", 2) == 1

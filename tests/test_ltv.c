@@ -1084,7 +1084,8 @@ static void test_oom_esa(void)
  * again as the TSA (ESS signingCertificateV2 naming tsa.pem, which the token
  * carries): RFC 3161 2.4.2, found by fuzz/fuzz_tsp_sign.c.  `tsa_name`: 0
  * as it was (the TSA's own subject), 1 another name, 2 tsa-ca's subject. */
-static uint8_t *resign_token(const uint8_t *tok, size_t toklen, long version, int tsa_name, size_t *outlen)
+/* ext: 0 none, 1 an unknown extension, 2 the same marked critical */
+static uint8_t *resign_token(const uint8_t *tok, size_t toklen, long version, int tsa_name, int ext, size_t *outlen)
 {
     const unsigned char *p = tok;
     CMS_ContentInfo *in = d2i_CMS_ContentInfo(NULL, &p, (long)toklen), *out = NULL;
@@ -1114,6 +1115,18 @@ static uint8_t *resign_token(const uint8_t *tok, size_t toklen, long version, in
         }
         GENERAL_NAME_set0_value(g, GEN_DIRNAME, nm);
         if (TS_TST_INFO_set_tsa(tst, g) != 1)
+            goto done;
+    }
+    if (ext != 0) {
+        ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.4.1.99999.1", 1);
+        ASN1_OCTET_STRING *val = ASN1_OCTET_STRING_new();
+        X509_EXTENSION *x = NULL;
+        int ok = oid != NULL && val != NULL && ASN1_OCTET_STRING_set(val, (const unsigned char *)"\x05\x00", 2) == 1 &&
+                 (x = X509_EXTENSION_create_by_OBJ(NULL, oid, ext == 2, val)) != NULL && TS_TST_INFO_add_ext(tst, x, -1) == 1;
+        X509_EXTENSION_free(x);
+        ASN1_OCTET_STRING_free(val);
+        ASN1_OBJECT_free(oid);
+        if (!ok)
             goto done;
     }
     CMS_SignerInfo *si = NULL;
@@ -1156,20 +1169,23 @@ static void test_tsp_resigned(void)
         const char *name;
         long version;
         int tsa_name;
+        int ext;
         ks_indication ind;
         ks_subindication sub;
     } cases[] = {
         /* the control: re-signed unchanged, it still proves existence */
-        {"v1, tsa name the TSA's own", 1, 0, KS_TOTAL_PASSED, KS_SUB_NONE},
-        {"version 2", 2, 0, KS_TOTAL_FAILED, KS_SUB_FORMAT_FAILURE},
-        {"version 0", 0, 0, KS_TOTAL_FAILED, KS_SUB_FORMAT_FAILURE},
-        {"tsa name someone else", 1, 1, KS_TOTAL_FAILED, KS_SUB_SIG_CONSTRAINTS_FAILURE},
-        {"tsa name the TSA's CA", 1, 2, KS_TOTAL_FAILED, KS_SUB_SIG_CONSTRAINTS_FAILURE},
+        {"v1, tsa name the TSA's own", 1, 0, 0, KS_TOTAL_PASSED, KS_SUB_NONE},
+        {"version 2", 2, 0, 0, KS_TOTAL_FAILED, KS_SUB_FORMAT_FAILURE},
+        {"version 0", 0, 0, 0, KS_TOTAL_FAILED, KS_SUB_FORMAT_FAILURE},
+        {"tsa name someone else", 1, 1, 0, KS_TOTAL_FAILED, KS_SUB_SIG_CONSTRAINTS_FAILURE},
+        {"tsa name the TSA's CA", 1, 2, 0, KS_TOTAL_FAILED, KS_SUB_SIG_CONSTRAINTS_FAILURE},
+        {"an unknown non-critical extension", 1, 0, 1, KS_TOTAL_PASSED, KS_SUB_NONE},
+        {"an unknown critical extension", 1, 0, 2, KS_TOTAL_FAILED, KS_SUB_FORMAT_FAILURE},
     };
     ks_ctx *ctx = t_load_config(cfgdir, "ltv");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t len = 0;
-        uint8_t *der = tok ? resign_token(tok, toklen, cases[i].version, cases[i].tsa_name, &len) : NULL;
+        uint8_t *der = tok ? resign_token(tok, toklen, cases[i].version, cases[i].tsa_name, cases[i].ext, &len) : NULL;
         CHECK(der != NULL, "%s: re-signing", cases[i].name);
         if (der == NULL)
             continue;

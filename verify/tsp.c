@@ -19,8 +19,9 @@
  *     time (a token from the future proves nothing yet);
  *   - the messageImprint is the hash of exactly the data given, with a
  *     digest the algorithm policy accepts;
- *   - the TSTInfo is version 1, and its tsa name, when present, is the TSA
- *     certificate's subject or one of its subjectAltNames (2.4.2).
+ *   - the TSTInfo is version 1, carries no critical extension, and its tsa
+ *     name, when present, is the TSA certificate's subject or one of its
+ *     subjectAltNames (2.4.2).
  * Anything else gives no proof, with the reason; the caller reports it.
  *
  * The caller names the time the TSA path is validated at: the validation
@@ -274,6 +275,15 @@ void ks_tsp_verify(const ks_ctx *ctx, const uint8_t *der, size_t len, const ks_b
         ks_tsp_fail(out, KS_TOTAL_FAILED, KS_SUB_FORMAT_FAILURE, "the TSTInfo version is not v1 (RFC 3161 2.4.2)");
         goto done;
     }
+    /* RFC 3161 2.4.2 defines no TSTInfo extension, so none is understood
+     * here; a critical one changes the meaning of the token in a way this
+     * code cannot honour (the X.509 rule, RFC 5280 4.2): no proof. */
+    for (int i = 0; i < TS_TST_INFO_get_ext_count(tst); i++)
+        if (X509_EXTENSION_get_critical(TS_TST_INFO_get_ext(tst, i))) {
+            ks_tsp_fail(out, KS_TOTAL_FAILED, KS_SUB_FORMAT_FAILURE,
+                        "the TSTInfo carries a critical extension this verifier does not know (RFC 3161 2.4.2)");
+            goto done;
+        }
 
     certs = CMS_get1_certs(cms);
     ks_openssl_drain(__func__);
