@@ -1051,6 +1051,10 @@
       add(li, dl([
         [t('ts_time'), timeNode(x.time) || t('ts_time_none')],
         [t('ts_tsa'), x.tsa ? dnName(x.tsa) : t('ts_tsa_none')],
+        // PDF: the document timestamp's own signature field; CAdES archive
+        // timestamps (ES-A): when the TSA's path was validated.
+        [t('ts_field'), x.field ? String(x.field) : ''],
+        [t('ts_validated_at'), x.validated_at ? timeNode(x.validated_at) : ''],
         [t('ts_imprint'), x.message_imprint_ok === true ? t('ts_imprint_ok') :
           x.message_imprint_ok === false ? t('ts_imprint_bad') : '', x.message_imprint_ok === false ? 'emph' : ''],
         [t('tech_subindication'), x.subindication, 'tech']
@@ -1123,7 +1127,12 @@
     var claims = isObj(x.claims) ? x.claims : {};
     var sg = isObj(x.signer) ? x.signer : null;
     var tss = objList(x.timestamps);
-    var who = sg ? dnName(sg.subject) : isTs && tss.length && tss[0].tsa ? dnName(tss[0].tsa) : '';
+    // A document timestamp's TSA is its own token's (the entry also lists
+    // the later document timestamps that cover it, each naming its field).
+    var own = isTs ? tss.filter(function (ts) {
+      return ts.field === x.field;
+    })[0] || (tss.length && !tss[0].field ? tss[0] : null) : null;
+    var who = sg ? dnName(sg.subject) : own && own.tsa ? dnName(own.tsa) : '';
     // Not the whole file: plain words when every later change is allowed
     // (a further signature, a timestamp), red when anything else is.
     var laterOk = x.covers_whole_document === false && mods.length > 0 && bad.length === 0;
@@ -1201,7 +1210,18 @@
       }
     }
     push(x.signing_time, 'tl_signed', 'tl-claim');
-    objList(x.timestamps).concat(later).forEach(function (ts) {
+    // The service lists a PDF signature's covering document timestamps in
+    // its own timestamps[] (each with its `field`): one event per token.
+    var seen = {};
+    objList(x.timestamps).concat(later).filter(function (ts) {
+      var k = ts.field ? 'f:' + String(ts.field) : null;
+      if (k === null) {
+        return true;
+      }
+      var dup = Object.prototype.hasOwnProperty.call(seen, k);
+      seen[k] = true;
+      return !dup;
+    }).forEach(function (ts) {
       // One that does not verify proves nothing: it says so, in its place.
       var ok = stateOf(ts.indication) === 'TOTAL_PASSED';
       var key = !ok ? 'tl_ts_bad' : ts.type === 'archive' ? 'tl_archive' : ts.type === 'document' ? 'tl_document' :

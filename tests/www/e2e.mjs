@@ -495,72 +495,93 @@ try {
   await shot(page, 'pdf-two-sigs-ja');
   await again(page);
 
-  // Timestamps and a document timestamp, drawn from the verdict's shape:
-  // the test PKI's PDFs carry no timestamp yet, so the real answer for
-  // two-sigs.pdf is given timestamps[] entries and a DocTimeStamp field on
-  // its way to the page (as plain JSON: the page's unsigned path).
+  // Timestamps in PDFs, real verdicts of the service for tests/pki/mkpdf.sh's
+  // fixtures (tests/test_pdf.c says what each one is), checked now.
   step = 'pdf timestamps';
-  const TSA = 'CN=Synthetic TSA 1,O=Synthetic Test TSA,C=JP';
-  // (Playwright cannot replay a multipart upload: the answer is fetched
-  // here, for the same file, from the same service.)
-  const shape = async (route) => {
-    const resp = await fetch(BASE + '/api/v1/verify', {
-      method: 'POST', headers: { 'Content-Type': 'application/pdf' }, body: fs.readFileSync(pki('pdf/two-sigs.pdf')),
-    });
-    const text = await resp.text();
-    let v = null;
-    try {
-      v = JSON.parse(text);
-    } catch (e) {
-      v = null;
-    }
-    if (!v || !Array.isArray(v.signers) || v.signers.length !== 2) {
-      check('pdf timestamps: the service answered two-sigs.pdf with two signers', false, [resp.status, text.slice(0, 300)]);
-      await route.fulfill({ status: resp.status, contentType: 'application/json', body: text });
-      return;
-    }
-    const s1 = v.signers[0];
-    const t0 = new Date(s1.signing_time).getTime();
-    const iso = (ms) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
-    s1.timestamps = [
-      { type: 'signature', time: iso(t0 + 60000), tsa: TSA, indication: 'TOTAL_PASSED', subindication: null, message_imprint_ok: true },
-      { type: 'signature', time: iso(t0 + 120000), tsa: TSA, indication: 'TOTAL_FAILED', subindication: 'HASH_FAILURE', message_imprint_ok: false },
-      { type: 'archive', time: iso(t0 + 240000), tsa: TSA, indication: 'TOTAL_PASSED', subindication: null, message_imprint_ok: true },
-    ];
-    s1.poe = { time: iso(t0 + 60000), source: 'signature_timestamp', tsa: TSA };
-    s1.best_signature_time = s1.poe.time;
-    s1.validation_model = { time: s1.poe.time, basis: 'best_signature_time' };
-    v.signers.push({
-      field: 'DocTS1', type: 'document_timestamp', sub_filter: 'ETSI.RFC3161', covers_whole_document: true,
-      revision: 3, modifications_after_signing: [],
-      timestamps: [{ type: 'document', time: iso(t0 + 180000), tsa: TSA, indication: 'TOTAL_PASSED', subindication: null, message_imprint_ok: true }],
-      indication: 'TOTAL_PASSED', subindication: null, reasons: v.signers[1].reasons,
-    });
-    v.pdf.revisions = 3;
-    await route.fulfill({ status: 200, contentType: 'application/json', headers: { 'X-Request-Id': resp.headers.get('x-request-id') || '' }, body: JSON.stringify(v) });
-  };
-  await page.route(verifyRoute, shape);
-  r = await verify(page, pki('pdf/two-sigs.pdf'));
+  const tlRead = () => page.$$eval('#ltv .timeline .tl-item', (l) => l.map((e) => [e.getAttribute('data-event'), e.textContent]));
+  const events = (tl) => tl.map((x) => x[0]);
+  const ltvText = async () => (await page.textContent('#ltv').catch(() => null)) || '';
+  // doc-ts.pdf: a signature, then a document timestamp (DocTimeStamp1) over
+  // it: the signature's POE comes from the document timestamp.
+  r = await verify(page, pki('pdf/doc-ts.pdf'));
   f = await pdfRead();
-  check('pdf timestamps: three fields, the last a document timestamp', f.length === 3 &&
-    f[2].field === 'DocTS1' && f[2].text.includes('文書タイムスタンプ') && f[2].text.includes('Synthetic TSA 1'), f.map((x) => x.field));
-  check('pdf timestamps: the document timestamp listed', f.length === 3 && f[2].ts.length === 1 && f[2].ts[0][0] === 'document' &&
-    f[2].ts[0][1].includes('有効'), f.length === 3 ? f[2].ts : f.length);
-  check('pdf timestamps: a bad timestamp is shown, not dropped', f.length === 3 && f[0].ts.length === 3 && f[0].ts[1][1].includes('無効（証明になりません）') &&
-    f[0].ts[1][1].includes('一致しません'), f[0].ts);
-  let tl = await page.$$eval('#ltv .timeline .tl-item', (l) => l.map((e) => e.getAttribute('data-event')));
-  check('pdf timestamps: 長期署名 with signed -> timestamped -> (a bad one) -> document -> archive -> checked',
-    JSON.stringify(tl) === JSON.stringify(['signed', 'timestamped', 'ts_bad', 'document', 'archive', 'checked']), tl);
-  await shot(page, 'pdf-timestamps-ja');
-  await shotOf(page, '.block-pdf', 'pdf-timestamps-ja-block');
+  check('pdf doc-ts: valid, two fields, the second a document timestamp', r.state === 'valid' && f.length === 2 &&
+    f[1].field === 'DocTimeStamp1' && f[1].text.includes('文書タイムスタンプ') && f[1].text.includes('Synthetic TSA 1'),
+  [r.state, f.map((x) => x.field)]);
+  check('pdf doc-ts: the document timestamp listed as valid, its field named', f.length === 2 && f[1].ts.length === 1 &&
+    f[1].ts[0][0] === 'document' && f[1].ts[0][1].includes('有効') && !f[1].ts[0][1].includes('無効') &&
+    f[1].ts[0][1].includes('DocTimeStamp1') && f[1].ts[0][1].includes('Synthetic TSA 1'), f.length === 2 ? f[1].ts : f.length);
+  check('pdf doc-ts: the signature lists the document timestamp over it', f.length === 2 && f[0].ts.length === 1 &&
+    f[0].ts[0][0] === 'document' && f[0].ts[0][1].includes('DocTimeStamp1'), f[0] && f[0].ts);
+  let lt = await ltvText();
+  let tl = await tlRead();
+  check('pdf doc-ts: 長期署名, proven by the document timestamp', lt.includes('長期署名') && lt.includes('Synthetic TSA 1') &&
+    lt.includes('証明の方法文書タイムスタンプ'), lt);
+  check('pdf doc-ts: timeline signed -> document (once) -> checked', JSON.stringify(events(tl)) === JSON.stringify(['signed', 'document', 'checked']),
+    events(tl));
+  await shot(page, 'pdf-doc-ts-ja');
+  await shotOf(page, '.block-pdf', 'pdf-doc-ts-ja-block');
   await setLang(page, 'en');
   f = await pdfRead();
-  check('pdf timestamps (en): document timestamp, archive timestamp', f.length === 3 && f[2].text.includes('Document timestamp') &&
-    f[0].ts[2][1].includes('Archive timestamp') && f[0].ts[1][1].includes('not valid (proves nothing)'), f[0].ts);
-  await shot(page, 'pdf-timestamps-en');
-  await shotOf(page, '#ltv', 'pdf-timestamps-en-block');
+  lt = await ltvText();
+  check('pdf doc-ts (en): document timestamp, valid, field', f.length === 2 && f[1].text.includes('Document timestamp') &&
+    f[1].ts[0][1].includes('valid') && !f[1].ts[0][1].includes('not valid') && f[1].ts[0][1].includes('Signature field'), f.length === 2 && f[1].ts);
+  check('pdf doc-ts (en): Long-term signature via the document timestamp', lt.includes('Long-term signature') &&
+    lt.includes('document timestamp'), lt);
+  await shot(page, 'pdf-doc-ts-en');
   await setLang(page, 'ja');
-  await page.unroute(verifyRoute, shape);
+  await again(page);
+
+  // b-lta.pdf: signature, DSS, two document timestamps by two TSAs.
+  r = await verify(page, pki('pdf/b-lta.pdf'));
+  f = await pdfRead();
+  tl = await tlRead();
+  check('pdf b-lta: valid, signature and two document timestamps', r.state === 'valid' &&
+    JSON.stringify(f.map((x) => x.field)) === JSON.stringify(['Signature1', 'DocTimeStamp1', 'DocTimeStamp2']), [r.state, f.map((x) => x.field)]);
+  check('pdf b-lta: each document timestamp names its own TSA', f.length === 3 && f[1].text.includes('Synthetic TSA 2') &&
+    f[2].text.includes('Synthetic TSA 1') && !f[2].text.includes('Synthetic TSA 2'), f.map((x) => x.text.slice(0, 200)));
+  check('pdf b-lta: both document timestamps in the timeline, once each', JSON.stringify(events(tl)) ===
+    JSON.stringify(['signed', 'document', 'document', 'checked']) && tl[1][1].includes('Synthetic TSA 2') && tl[2][1].includes('Synthetic TSA 1'), tl);
+  await shot(page, 'pdf-b-lta-ja');
+  await shotOf(page, '#ltv', 'pdf-b-lta-ja-ltv');
+  await setLang(page, 'en');
+  tl = await tlRead();
+  check('pdf b-lta (en): timeline', tl.filter((x) => x[1].includes('Document timestamp')).length === 2, tl);
+  await shot(page, 'pdf-b-lta-en');
+  await setLang(page, 'ja');
+  await again(page);
+
+  // A document timestamp that does not verify: shown as not valid, never
+  // dropped; it proves nothing (no 長期署名 from it).
+  for (const [file, sub, why] of [['doc-ts-tampered.pdf', 'SIG_CRYPTO_FAILURE', null], ['doc-ts-imprint.pdf', 'HASH_FAILURE', '一致しません']]) {
+    r = await verify(page, pki('pdf/' + file));
+    f = await pdfRead();
+    check(`pdf ${file}: not valid, the bad document timestamp shown`, r.state === 'invalid' && f.length === 2 &&
+      f[1].field === 'DocTimeStamp1' && f[1].ts.length === 1 && f[1].ts[0][1].includes('無効（証明になりません）') &&
+      f[1].ts[0][1].includes(sub) && (why === null || f[1].ts[0][1].includes(why)), [r.state, f.map((x) => x.ts)]);
+    check(`pdf ${file}: listed under the signature too, as not valid`, f.length === 2 && f[0].ts.length === 1 &&
+      f[0].ts[0][1].includes('無効（証明になりません）'), f[0] && f[0].ts);
+    check(`pdf ${file}: no 長期署名 from it`, (await ltvText()) === '', await ltvText());
+    await shot(page, `pdf-${file.replace('.pdf', '')}-ja`);
+    await again(page);
+  }
+  await setLang(page, 'en');
+  r = await verify(page, pki('pdf/doc-ts-imprint.pdf'));
+  f = await pdfRead();
+  check('pdf doc-ts-imprint (en): not valid (proves nothing)', f.length === 2 && f[1].ts[0][1].includes('not valid (proves nothing)') &&
+    f[1].ts[0][1].includes('it stamps other data'), f.length === 2 && f[1].ts);
+  await setLang(page, 'ja');
+  await again(page);
+
+  // sig-ts.pdf: a signature timestamp inside the signature.
+  r = await verify(page, pki('pdf/sig-ts.pdf'));
+  f = await pdfRead();
+  lt = await ltvText();
+  check('pdf sig-ts: the signature timestamp listed, 長期署名 from it', r.state === 'valid' && f.length === 1 &&
+    f[0].ts.length === 1 && f[0].ts[0][0] === 'signature' && f[0].ts[0][1].includes('署名タイムスタンプ') &&
+    lt.includes('証明の方法署名タイムスタンプ'), [r.state, f.map((x) => x.ts), lt]);
+  check('pdf sig-ts: timeline signed -> timestamped -> checked', JSON.stringify(events(await tlRead())) ===
+    JSON.stringify(['signed', 'timestamped', 'checked']), events(await tlRead()));
   await again(page);
 
   // ---------------- long-term signatures (issue #20) ----------------
@@ -614,6 +635,34 @@ try {
   check('ltv untrusted TSA: no 長期署名, the timestamp shown as not valid', l.title === null &&
     ((await page.textContent('#timestamps')) || '').includes('無効（証明になりません）') && r.state !== 'valid', [l.title, r.state]);
   check('ltv untrusted TSA: validated at the time of the check', l.times.includes('この確認を行った時刻'), l.times);
+  await again(page);
+  // ES-A (CAdES archive timestamp, tests/test_ltv.c make_esa): the signature
+  // timestamp's TSA has expired since; the archive timestamp keeps it proven.
+  r = await verify(page, path.join(LTV, 'ltv-esa.p7m'));
+  l = await ltvRead();
+  let tsx = await page.$$eval('#timestamps .ts-item', (x) => x.map((e) => [e.getAttribute('data-type'), e.textContent]));
+  check('ltv ES-A: valid, 長期署名, the archive timestamp in the timeline after the signature timestamp', r.state === 'valid' &&
+    l.title === '長期署名' && l.events.indexOf('archive') > l.events.indexOf('timestamped') && l.events.indexOf('timestamped') > 0 &&
+    l.events[l.events.length - 1] === 'checked' && l.timeline[l.events.indexOf('archive')].includes('アーカイブタイムスタンプ'), [r.state, l.events]);
+  check('ltv ES-A: the archive timestamp listed, valid, with when its TSA was checked', tsx.some(([ty, txt]) => ty === 'archive' &&
+    txt.includes('アーカイブタイムスタンプ') && txt.includes('有効') && !txt.includes('無効') &&
+    txt.includes('タイムスタンプ局の証明書を確かめた時刻')), tsx);
+  await shot(page, 'ltv-esa-ja');
+  await shotOf(page, '#ltv', 'ltv-esa-ja-block');
+  await setLang(page, 'en');
+  l = await ltvRead();
+  tsx = await page.$$eval('#timestamps .ts-item', (x) => x.map((e) => [e.getAttribute('data-type'), e.textContent]));
+  check('ltv ES-A (en): archive timestamp event and entry', l.timeline.some((x) => x.includes('Archive timestamp')) &&
+    tsx.some(([ty, txt]) => ty === 'archive' && txt.includes('TSA certificate checked as of')), [l.timeline, tsx]);
+  await shot(page, 'ltv-esa-en');
+  await setLang(page, 'ja');
+  await again(page);
+  // An archive timestamp that does not match: shown as not valid, not dropped.
+  r = await verify(page, path.join(LTV, 'ltv-esa-imprint.p7m'));
+  tsx = await page.$$eval('#timestamps .ts-item', (x) => x.map((e) => [e.getAttribute('data-type'), e.textContent]));
+  check('ltv ES-A bad imprint: not valid, the archive timestamp shown as not valid', r.state !== 'valid' &&
+    tsx.some(([ty, txt]) => ty === 'archive' && txt.includes('無効（証明になりません）') && txt.includes('一致しません')), [r.state, tsx]);
+  await shot(page, 'ltv-esa-imprint-ja');
   await page.unroute(verifyRoute, atRoute);
   await again(page);
 
