@@ -182,4 +182,65 @@ static uint8_t *make_ocsp(const char *signer_base, const char *issuer_base, X509
     return der;
 }
 
+/* ---------------- all or nothing under allocation failure ---------------- */
+
+static long ltv_oom_count, ltv_oom_at;
+
+static void *ltv_oom_malloc(size_t n)
+{
+    return ++ltv_oom_count == ltv_oom_at ? NULL : malloc(n);
+}
+
+/* Prints (with the real allocator) and frees. */
+static char *ltv_printed(cJSON *v)
+{
+    char *s = v != NULL ? cJSON_PrintUnformatted(v) : NULL;
+    cJSON_Delete(v);
+    return s;
+}
+
+/* As tests/test_oom.c: the Nth cJSON allocation of verifying `req` fails,
+ * for every N, under the library's hooks (which latch it) and with cJSON's
+ * own hooks replaced (which only the checks of every builder call notice).
+ * Each run answers KS_E_NOMEM with no verdict or the undisturbed verdict
+ * exactly (which holds `must`): a pass without its timestamps, POE or
+ * reasons would be the fail-open. */
+static void ltv_oom_run(ks_ctx *ctx, const ks_request *req, const char *name, const char *must)
+{
+    cJSON *v = NULL;
+    CHECK(ks_verify_signature(ctx, req, &v) == KS_OK, "%s: undisturbed", name);
+    char *want = ltv_printed(v);
+    CHECK(want != NULL && strstr(want, must) != NULL, "%s: the undisturbed verdict", name);
+    int nomem = 0, same = 0, wrong = 0;
+    for (int raw = 0; raw < 2; raw++) {
+        for (long n = 1; n < 100000; n++) {
+            ltv_oom_count = 0;
+            ltv_oom_at = n;
+            if (raw) {
+                cJSON_Hooks h = {.malloc_fn = ltv_oom_malloc, .free_fn = free};
+                cJSON_InitHooks(&h);
+            } else {
+                ks_json_set_backend(ltv_oom_malloc);
+            }
+            v = NULL;
+            ks_result res = ks_verify_signature(ctx, req, &v);
+            long made = ltv_oom_count;
+            ks_json_set_backend(NULL);
+            char *got = ltv_printed(v);
+            if (res == KS_E_NOMEM && got == NULL)
+                nomem++;
+            else if (res == KS_OK && got != NULL && want != NULL && strcmp(got, want) == 0)
+                same++;
+            else
+                wrong++;
+            free(got);
+            if (made < n) /* the failure was never reached: every allocation was tried */
+                break;
+        }
+    }
+    CHECK(wrong == 0 && nomem > 0, "%s: %d runs neither KS_E_NOMEM nor the verdict (%d NOMEM, %d same)", name,
+          wrong, nomem, same);
+    free(want);
+}
+
 #endif
