@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 
 #include <openssl/cms.h>
+#include <openssl/ess.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -397,6 +398,23 @@ typedef struct {
  * value), with the TSA path validated at `at`. */
 void ks_tsp_verify(const ks_ctx *ctx, const uint8_t *der, size_t len, const ks_blob *data, size_t ndata, time_t at,
                    ks_tsp_result *out);
+
+/* verify.c: ESS signing certificate attributes (RFC 2634 5.4, RFC 5035 3):
+ * the signer's own signed statement of which certificate it signed with
+ * (CMS signers and RFC 3161 tokens alike). */
+typedef struct {
+    ESS_SIGNING_CERT *v1;
+    ESS_SIGNING_CERT_V2 *v2;
+    int present;   /* either attribute is there */
+    int malformed; /* one is there, but not as exactly one value that decodes */
+} ks_ess;
+void ks_ess_decode(CMS_SignerInfo *si, ks_ess *e);
+void ks_ess_clear(ks_ess *e);
+/* 1 when the ESS attributes bind `x`: their first ESSCertID(v2) is x's hash
+ * (and issuerSerial, when present), RFC 5035 5.4; every further one must be
+ * a certificate we hold (`pool`, at least one slot; slot 0 is set to x), as
+ * OpenSSL's own CAdES check requires of the validated path. */
+int ks_ess_binds(const ks_ess *e, X509 *x, STACK_OF(X509) *pool);
 
 /* verify.c: proof of existence from signature timestamps (ETSI EN 319
  * 102-1 5.6.2.4), one collector for CAdES (id-aa-signatureTimeStampToken)

@@ -318,16 +318,7 @@ static int ks_drain(BIO *b)
     return n == 0 || BIO_eof(b);
 }
 
-/* ESS signing certificate attributes (RFC 2634 5.4, RFC 5035 3): the
- * signer's own signed statement of which certificate it signed with. */
-typedef struct {
-    ESS_SIGNING_CERT *v1;
-    ESS_SIGNING_CERT_V2 *v2;
-    int present;   /* either attribute is there */
-    int malformed; /* one is there, but not as exactly one value that decodes */
-} ks_ess;
-
-static void ks_ess_clear(ks_ess *e)
+void ks_ess_clear(ks_ess *e)
 {
     ESS_SIGNING_CERT_free(e->v1);
     ESS_SIGNING_CERT_V2_free(e->v2);
@@ -349,7 +340,7 @@ static int ks_signed_attr_der(CMS_SignerInfo *si, int nid, const unsigned char *
     return 1;
 }
 
-static void ks_ess_decode(CMS_SignerInfo *si, ks_ess *e)
+void ks_ess_decode(CMS_SignerInfo *si, ks_ess *e)
 {
     const unsigned char *p = NULL, *q;
     long len = 0;
@@ -370,11 +361,7 @@ static void ks_ess_decode(CMS_SignerInfo *si, ks_ess *e)
     ks_openssl_drain(__func__);
 }
 
-/* 1 when the ESS attributes bind `x`: their first ESSCertID(v2) is x's hash
- * (and issuerSerial, when present), RFC 5035 5.4; every further one must be
- * a certificate we hold (`pool`, slot 0 reserved for x), as OpenSSL's own
- * CAdES check requires of the validated path. */
-static int ks_ess_binds(const ks_ess *e, X509 *x, STACK_OF(X509) *pool)
+int ks_ess_binds(const ks_ess *e, X509 *x, STACK_OF(X509) *pool)
 {
     sk_X509_set(pool, 0, x);
     int r = OSSL_ESS_check_signing_certs(e->v1, e->v2, pool, 0);
