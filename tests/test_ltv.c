@@ -920,8 +920,8 @@ static void test_esa(void)
 /*
  * Issue #20 item 4: a SHA-1 signature is acceptable only when a timestamp
  * made with strong algorithms proves it existed before SHA-1's sunset.
- * The sunset is set around the timestamp's genTime; the default (the end
- * of 2009) is long before it.
+ * The sunset is set around the timestamp's genTime; the default
+ * (2012-08-01) is long before it.
  */
 static void test_sunset(void)
 {
@@ -934,7 +934,7 @@ static void test_sunset(void)
     } srows[] = {
         {"sha1 timestamped before its sunset", TS_GOOD, 86400, "TOTAL_PASSED", NULL, 1},
         {"sha1 timestamped after its sunset", TS_GOOD, -86400, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE", 0},
-        {"sha1 timestamped after the default sunset (2009)", TS_GOOD, 0, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE", 0},
+        {"sha1 timestamped after the default sunset (2012-08-01)", TS_GOOD, 0, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE", 0},
         {"sha1 without a timestamp", TS_NONE, 86400, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE", 0},
         {"sha1 with an untrusted TSA's timestamp", TS_ROGUE, 86400, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE", 0},
         {"sha1 with a tampered timestamp", TS_TAMPERED, 86400, "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE", 0},

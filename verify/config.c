@@ -33,17 +33,18 @@ static const ks_limits ks_default_limits = {
     .max_paths = 32,
 };
 
-/* Sunsets: the end of 2009 for SHA-1 in signatures and for 1024-bit RSA,
- * as ETSI TS 102 176-1 set them and TS 119 312 (and EU DSS's default
- * validation policy) keep them (README "Algorithm sunset"). */
-#define KS_SUNSET_2010 ((time_t)1262304000) /* 2010-01-01T00:00:00Z */
+/* Sunsets as ETSI TS 119 312 V1.5.1 gives them, the edition EU DSS's
+ * default validation policy carries: SHA-1 in signatures until 2012-08-01,
+ * RSA moduli below 1900 bits until 2019-10-01 (README "Algorithm sunset"). */
+#define KS_SUNSET_SHA1 ((time_t)1343779200)    /* 2012-08-01T00:00:00Z */
+#define KS_SUNSET_RSA1024 ((time_t)1569888000) /* 2019-10-01T00:00:00Z */
 static const ks_algpolicy ks_default_alg = {.min_rsa_bits = 2048,
                                             .min_ec_bits = 256,
                                             .min_dsa_bits = 2048,
                                             .allow_sha1 = 0,
                                             .allow_md5 = 0,
-                                            .sunset_sha1 = KS_SUNSET_2010,
-                                            .sunset_rsa1024 = KS_SUNSET_2010};
+                                            .sunset_sha1 = KS_SUNSET_SHA1,
+                                            .sunset_rsa1024 = KS_SUNSET_RSA1024};
 
 typedef struct {
     char *msg; /* first error wins */
