@@ -43,6 +43,7 @@
 #include <pwd.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -606,6 +607,33 @@ static int ks_refresher_start(pthread_t *tid, ks_crl_refresher **r)
 static void ks_reload(void);
 
 /*
+ * systemd's readiness protocol (sd_notify(3), Type=notify in
+ * kensho-fcgi.service): one datagram to the unix socket NOTIFY_SOCKET names
+ * (a path, or an abstract name after '@').  READY=1 once the FastCGI
+ * socket is open and the workers run, so nginx (ordered after this unit)
+ * never starts against a missing socket; RELOADING=1 ... READY=1 around a
+ * reload; STOPPING=1 when draining begins.  Without NOTIFY_SOCKET (not
+ * under systemd) nothing is sent; a failed send is logged, never fatal.
+ */
+static void ks_sd_notify(const char *state)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t n = path ? strlen(path) : 0;
+    if (n < 2 || n >= sizeof sa.sun_path || (path[0] != '/' && path[0] != '@'))
+        return;
+    memcpy(sa.sun_path, path, n);
+    if (path[0] == '@')
+        sa.sun_path[0] = '\0';
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || sendto(fd, state, strlen(state), MSG_NOSIGNAL, (const struct sockaddr *)&sa,
+                         (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) < 0)
+        ks_log(KS_LOG_WARN, "sd_notify %s: %s", state, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+}
+
+/*
  * SIGTERM (and SIGINT, with no grace): stop without dropping a connection.
  *  1. /readyz answers 503 ("draining") at once;
  *  2. accepting goes on for `grace_ms` (service.drain_ms), so a balancer
@@ -628,6 +656,7 @@ static void ks_reload(void);
 static void ks_drain(const sigset_t *sigs, int grace_ms, const char *sock)
 {
     ks_fcgi_set_draining(1);
+    ks_sd_notify("STOPPING=1");
     ks_log(KS_LOG_INFO, "draining: /readyz answers 503, accepting for %d ms more", grace_ms);
     double end = ks_now_s() + grace_ms / 1000.0;
     for (;;) {
@@ -686,12 +715,14 @@ static void ks_reload(void)
     ks_fcgi_gen *ng = NULL;
     char *err = NULL;
     char why[256];
+    ks_sd_notify("RELOADING=1");
     ks_fcgi_gen *cur = ks_gen_get();
     if (ks_fcgi_gen_reload(ks_config_path, cur, &ng, &err) != KS_OK) {
         ks_log(KS_LOG_ERR, "reload refused, keeping the running configuration: %s", err ? err : "?");
         free(err);
         ks_fcgi_gen_unref(cur);
         ks_fcgi_metrics_reload(0);
+        ks_sd_notify("READY=1");
         return;
     }
     ks_ctx_take_over(ng->ctx, cur->ctx, why, sizeof why);
@@ -711,6 +742,7 @@ static void ks_reload(void)
     ks_fcgi_gen_unref(old);
     ks_fcgi_metrics_reload(1);
     ks_log(KS_LOG_INFO, "configuration reloaded from %s", ks_config_path);
+    ks_sd_notify("READY=1");
 }
 
 /* The settings alone (no audit log opened): what binding needs. */
@@ -898,6 +930,7 @@ int main(int argc, char **argv)
     if (nt == threads) {
         ks_log(KS_LOG_INFO, "kensho-fcgi ready on %s with %ld threads", sock ? sock : listen_at, threads);
         ks_log_head("start", ks_gen_current);
+        ks_sd_notify("READY=1");
     }
     while (!atomic_load(&ks_stopping)) {
         /* Once a second, without a signal: a local CRL file replaced on

@@ -153,5 +153,50 @@ check "every 200 has its audit record ($records records, $n200 200s, $n499 cut b
 "$K" audit-verify "$T/audit.log" >/dev/null
 check "one audit chain across both nodes" [ $? = 0 ]
 
+
+# ---- systemd readiness (Type=notify): READY=1 only once the socket is there ----
+# A stand-in for systemd's NOTIFY_SOCKET: a datagram socket whose receiver
+# writes each message with whether the FastCGI socket existed when it came.
+NSOCK=$T/notify.sock
+NSOCK_FCGI=$T/notify-fcgi.sock
+"$PY" - "$NSOCK" "$NSOCK_FCGI" "$T/notify.log" <<'PYEOF' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o666)
+s.settimeout(60)
+with open(sys.argv[3], "a", buffering=1) as log:
+    while True:
+        try:
+            msg = s.recv(4096).decode()
+        except socket.timeout:
+            break
+        for line in msg.split("\n"):
+            log.write("%s sock=%d\n" % (line, os.path.exists(sys.argv[2])))
+        if "STOPPING=1" in msg:
+            break
+PYEOF
+NPID=$!
+ks_wait_for 10 test -S "$NSOCK"
+config "$T/notify.json" '{"threads": 2, "drain_ms": 0}'
+NOTIFY_SOCKET=$NSOCK ks_exec_service "$FCGI" --config "$T/notify.json" --socket "$NSOCK_FCGI" 2>>"$T/notify-fcgi.log" &
+FCGI_PID=$!
+ks_wait_for 20 grep -q '^READY=1' "$T/notify.log"
+check "READY=1 is sent to NOTIFY_SOCKET" grep -q '^READY=1' "$T/notify.log"
+check "... once the FastCGI socket exists" grep -q '^READY=1 sock=1' "$T/notify.log"
+kill -HUP "$FCGI_PID"
+ks_wait_for 10 eval "[ \$(grep -c '^READY=1' '$T/notify.log') -ge 2 ]"
+check "SIGHUP: RELOADING=1, then READY=1 again" \
+    bash -c "grep -E '^(RELOADING|READY)=1' '$T/notify.log' | cut -d' ' -f1 | tr '\n' ' ' | grep -q '^READY=1 RELOADING=1 READY=1 '"
+ks_stop "$FCGI_PID" 10
+FCGI_PID=
+check "SIGTERM: STOPPING=1" grep -q '^STOPPING=1' "$T/notify.log"
+wait "$NPID" 2>/dev/null
+NOTIFY_SOCKET=$T/missing.sock ks_exec_service "$FCGI" --config "$T/notify.json" --socket "$T/nosock.sock" 2>"$T/nonotify.log" &
+NPID=$!
+ks_wait_for 20 test -S "$T/nosock.sock"
+check "an absent NOTIFY_SOCKET does not stop the service" ks_running "$NPID"
+ks_stop "$NPID" 10
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -136,7 +136,7 @@ check "the site includes the installed fastcgi.params" \
     grep -q "include $PFX/share/kensho/nginx/fastcgi.params;" "$SHR/nginx/kensho.conf"
 # The unit as issue #21 asks for it (section 4 runs it).
 # shellcheck disable=SC2016 # $MAINPID is systemd's, not the shell's
-for kv in Type=simple ExecReload='/bin/kill -HUP $MAINPID' ProtectSystem=strict NoNewPrivileges=yes PrivateTmp=yes \
+for kv in Type=notify NotifyAccess=main ExecReload='/bin/kill -HUP $MAINPID' ProtectSystem=strict NoNewPrivileges=yes PrivateTmp=yes \
     StandardError=journal CapabilityBoundingSet= UMask=0027; do
     check "the unit sets $kv" in_words_line "$kv" "$UNIT"
 done
