@@ -37,6 +37,7 @@
 static char cfgdir[PATH_MAX];
 
 #define XADES_NS "http://uri.etsi.org/01903/v1.3.2#"
+#define XADES141_NS "http://uri.etsi.org/01903/v1.4.1#"
 #define DS_NS "http://www.w3.org/2000/09/xmldsig#"
 #define C14N "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
 #define EXC "http://www.w3.org/2001/10/xml-exc-c14n#"
@@ -141,7 +142,8 @@ typedef enum {
     TS_OTHER_DATA,  /* over the SignatureValue's base64 text, not the element */
     TS_WRONG_C14N,  /* over the other canonical form than the one declared */
     TS_BAD_METHOD,  /* a CanonicalizationMethod that is not a canonicalization */
-    TS_TWO_LATER_BAD /* a good token and, an hour later, a tampered one */
+    TS_TWO_LATER_BAD, /* a good token and, an hour later, a tampered one */
+    TS_OLD            /* by tsa-old, whose certificate has expired since */
 } ts_kind;
 
 /* The SignatureTimeStamp element(s) for `kind`; `method` the declared
@@ -163,7 +165,8 @@ static char *make_sts(const char *xml, ts_kind kind, const char *method, time_t 
     }
     for (int i = 0; i < (kind == TS_TWO_LATER_BAD ? 2 : 1); i++) {
         size_t toklen = 0;
-        uint8_t *tok = make_token(kind == TS_ROGUE ? "tsa-rogue" : "tsa", data, dlen, gen + i * 3600, &toklen);
+        uint8_t *tok = make_token(kind == TS_ROGUE ? "tsa-rogue" : kind == TS_OLD ? "tsa-old" : "tsa", data, dlen,
+                                  gen + i * 3600, &toklen);
         if (kind == TS_TAMPERED || i == 1)
             tok[toklen - 1] ^= 0x01; /* the last byte is the token's signature's */
         char *t64 = b64(tok, toklen);
@@ -193,7 +196,9 @@ typedef enum {
     XL_OCSP,        /* certificates, the signer's status by OCSP, the CAs' by CRL (no pref-ca.crl) */
     XL_OCSP_STALE,  /* the same with an OCSP answer past its nextUpdate */
     XL_OCSP_FORGED, /* ... signed by a certificate that is no responder of pref-ca */
-    XL_OCSP_GARBAGE /* an EncapsulatedOCSPValue that is not an OCSP response */
+    XL_OCSP_GARBAGE, /* an EncapsulatedOCSPValue that is not an OCSP response */
+    XL_TSVD,         /* XL_FULL's values inside an xadesv141:TimeStampValidationData */
+    XL_TSVD_GARBAGE  /* the same with XL_GARBAGE_CRL's unreadable CRL */
 } xl_kind;
 
 static const char *const xl_certs[] = {"cross-jpki-to-pref.pem", "cross-gpki-to-jpki.pem",
@@ -249,9 +254,16 @@ static char *ocsp_b64(const char *who, const char *signer, int stale)
 static char *make_xl(const char *who, xl_kind kind)
 {
     char *out = NULL;
-    int ocsp = kind >= XL_OCSP;
+    int ocsp = kind >= XL_OCSP && kind <= XL_OCSP_GARBAGE;
     if (kind == XL_NONE)
         return NULL;
+    if (kind == XL_TSVD || kind == XL_TSVD_GARBAGE) { /* EN 319 132-1 5.7.1: the same values, in another wrapper */
+        char *in = make_xl(who, kind == XL_TSVD ? XL_FULL : XL_GARBAGE_CRL);
+        cat(&out, "<xadesv141:TimeStampValidationData xmlns:xadesv141=\"" XADES141_NS "\">%s"
+                  "</xadesv141:TimeStampValidationData>", in);
+        free(in);
+        return out;
+    }
     cat(&out, "<xades:CertificateValues>");
     for (size_t i = 0; i < sizeof xl_certs / sizeof xl_certs[0]; i++) {
         char *c = der_b64_of(xl_certs[i], 0, 0);
@@ -687,6 +699,10 @@ static const struct xrow {
     {"xl-ocsp-stale", "citizen-rsa", XL_OCSP_STALE, TS_NONE, 0, "INDETERMINATE", "TRY_LATER", 1, NULL},
     {"xl-ocsp-forged", "citizen-rsa", XL_OCSP_FORGED, TS_NONE, 0, "INDETERMINATE", "TRY_LATER", 1, NULL},
     {"xl-ocsp-garbage", "citizen-rsa", XL_OCSP_GARBAGE, TS_NONE, 0, "INDETERMINATE", "TRY_LATER", 1, NULL},
+    /* The same values inside a TimeStampValidationData (XAdES 1.4.1). */
+    {"xl-tsvd", "citizen-rsa", XL_TSVD, TS_NONE, 0, "TOTAL_PASSED", NULL, 0, NULL},
+    {"xl-tsvd-ts", "citizen-revoked", XL_TSVD, TS_GOOD, -86400, "TOTAL_PASSED", NULL, 0, "REVOKED_AFTER_POE"},
+    {"xl-tsvd-garbage", "citizen-rsa", XL_TSVD_GARBAGE, TS_NONE, 0, "INDETERMINATE", "TRY_LATER", 1, NULL},
 };
 
 static void test_xl_rows(void)
@@ -736,7 +752,7 @@ static void test_xl_rows(void)
         if (r->reason != NULL)
             CHECK(has_code(cJSON_GetObjectItemCaseSensitive(v, "reasons"), r->reason), "%s: reason %s", r->name,
                   r->reason);
-        if ((r->xl == XL_FULL || r->xl == XL_OCSP) && t_str_eq(r->indication, "TOTAL_PASSED")) {
+        if ((r->xl == XL_FULL || r->xl == XL_OCSP || r->xl == XL_TSVD) && t_str_eq(r->indication, "TOTAL_PASSED")) {
             /* Every depth's status came from the signature's own CRLs. */
             const cJSON *ev, *rev = cJSON_GetObjectItemCaseSensitive(v, "revocation");
             int n = 0;
@@ -752,7 +768,7 @@ static void test_xl_rows(void)
             const cJSON *e0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(v, "revocation"), 0);
             CHECK_STR(str_at(e0, "source"), "ocsp", "%s: the signer's status", r->name);
         }
-        if (r->xl == XL_GARBAGE_CRL || r->xl == XL_OCSP_GARBAGE)
+        if (r->xl == XL_GARBAGE_CRL || r->xl == XL_OCSP_GARBAGE || r->xl == XL_TSVD_GARBAGE)
             CHECK(has_code(cJSON_GetObjectItemCaseSensitive(signer0(v), "warnings"), "LTV_VALUE_UNREADABLE"),
                   "%s: warning", r->name);
         cJSON_Delete(v);
@@ -762,6 +778,322 @@ static void test_xl_rows(void)
     atomic_store(&stop, 1);
     pthread_join(th, NULL);
     close(fd);
+}
+
+/* ---------------- XAdES-A: xadesv141:ArchiveTimeStamp ---------------- */
+
+/* The canonical form of the node set of the one element `sel` selects
+ * (XMLDSig 4.3.3.3: the element, its attributes and namespace nodes, its
+ * content; an XPath node set, not the verifier's code path), appended to
+ * *buf.  Exits when there is not exactly one such element. */
+static void c14n_el(xmlDocPtr doc, xmlXPathContextPtr xc, const char *sel, int mode, uint8_t **buf, size_t *len)
+{
+    char expr[512], one[512];
+    snprintf(one, sizeof one, "count(//%s)", sel);
+    xmlXPathObjectPtr n = xmlXPathEvalExpression(BAD_CAST one, xc);
+    if (n == NULL || n->type != XPATH_NUMBER || n->floatval != 1) {
+        fprintf(stderr, "%s: not one element\n", sel);
+        exit(2);
+    }
+    xmlXPathFreeObject(n);
+    snprintf(expr, sizeof expr, "(//. | //@* | //namespace::*)[ancestor-or-self::%s]", sel);
+    xmlXPathObjectPtr set = xmlXPathEvalExpression(BAD_CAST expr, xc);
+    xmlChar *out = NULL;
+    int k = set != NULL && set->nodesetval != NULL ? xmlC14NDocDumpMemory(doc, set->nodesetval, mode, NULL, 0, &out)
+                                                   : -1;
+    xmlXPathFreeObject(set);
+    uint8_t *nb = k >= 0 ? realloc(*buf, *len + (size_t)k + 1) : NULL;
+    if (nb == NULL) {
+        fprintf(stderr, "cannot canonicalize %s\n", sel);
+        exit(2);
+    }
+    memcpy(nb + *len, out, (size_t)k);
+    *buf = nb;
+    *len += (size_t)k;
+    xmlFree(out);
+}
+
+static void append(uint8_t **buf, size_t *len, const uint8_t *p, size_t n)
+{
+    uint8_t *nb = realloc(*buf, *len + n + 1);
+    if (nb == NULL)
+        exit(2);
+    memcpy(nb + *len, p, n);
+    *buf = nb;
+    *len += n;
+}
+
+static double xnum(xmlXPathContextPtr xc, const char *expr)
+{
+    xmlXPathObjectPtr o = xmlXPathEvalExpression(BAD_CAST expr, xc);
+    double v = o != NULL && o->type == XPATH_NUMBER ? o->floatval : -1;
+    xmlXPathFreeObject(o);
+    return v;
+}
+
+/*
+ * What an ArchiveTimeStamp appended now to the UnsignedSignatureProperties
+ * of `xml` covers, from ETSI EN 319 132-1 5.5.2.2 (XAdES 1.4.1 8.2.1):
+ *   1. each ds:Reference's data after its transforms, here the fixture's
+ *      four (mkxml.sh): #構成情報 and #SP through inclusive C14N (their one
+ *      Transform), form1.xml and form2.pdf as they are (`alter`: form1.xml
+ *      with one byte changed, the content as it was when archived);
+ *   2. ds:SignedInfo, ds:SignatureValue, ds:KeyInfo;
+ *   3. every unsigned signature property already there, in order;
+ *   4. the ds:Objects but the QualifyingProperties' one;
+ * 2-4 in the canonical form `mode`.
+ */
+static uint8_t *ats_input(const char *xml, int mode, int alter, size_t *len)
+{
+    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL, XML_PARSE_NONET);
+    xmlXPathContextPtr xc = doc ? xmlXPathNewContext(doc) : NULL;
+    uint8_t *buf = NULL;
+    *len = 0;
+    if (xc == NULL || xmlXPathRegisterNs(xc, BAD_CAST "ds", BAD_CAST DS_NS) != 0 ||
+        xmlXPathRegisterNs(xc, BAD_CAST "xades", BAD_CAST XADES_NS) != 0)
+        exit(2);
+    /* The fixture is what this builder assumes. */
+    if (xnum(xc, "count(//ds:SignedInfo/ds:Reference)") != 4 ||
+        xnum(xc, "count(//ds:Reference[1][@URI='#構成情報'])") != 1 ||
+        xnum(xc, "count(//ds:Reference[4][@URI='#SP'])") != 1) {
+        fprintf(stderr, "the XAdES fixture changed: update ats_input\n");
+        exit(2);
+    }
+    c14n_el(doc, xc, "*[@ID='構成情報']", XML_C14N_1_0, &buf, len);
+    size_t fl = 0;
+    uint8_t *f = read_pki("xml/egov-xades/form1.xml", &fl);
+    if (alter)
+        f[fl / 2] ^= 0x20;
+    append(&buf, len, f, fl);
+    free(f);
+    f = read_pki("xml/egov-xades/form2.pdf", &fl);
+    append(&buf, len, f, fl);
+    free(f);
+    c14n_el(doc, xc, "xades:SignedProperties", XML_C14N_1_0, &buf, len);
+    c14n_el(doc, xc, "ds:SignedInfo", mode, &buf, len);
+    c14n_el(doc, xc, "ds:SignatureValue", mode, &buf, len);
+    c14n_el(doc, xc, "ds:KeyInfo", mode, &buf, len);
+    char sel[256];
+    int nusp = (int)xnum(xc, "count(//xades:UnsignedSignatureProperties/*)");
+    for (int k = 0; k < nusp; k++) {
+        snprintf(sel, sizeof sel, "*[parent::xades:UnsignedSignatureProperties][count(preceding-sibling::*)=%d]", k);
+        c14n_el(doc, xc, sel, mode, &buf, len);
+    }
+    int nobj = (int)xnum(xc, "count(//ds:Signature/ds:Object[not(xades:QualifyingProperties)])");
+    for (int k = 0; k < nobj; k++) {
+        snprintf(sel, sizeof sel, "ds:Object[not(xades:QualifyingProperties)][count(preceding-sibling::ds:Object"
+                                  "[not(xades:QualifyingProperties)])=%d]", k);
+        c14n_el(doc, xc, sel, mode, &buf, len);
+    }
+    xmlXPathFreeContext(xc);
+    xmlFreeDoc(doc);
+    return buf;
+}
+
+/* xml with an ArchiveTimeStamp by `tsa` at `gen` appended to its
+ * UnsignedSignatureProperties (`method` its CanonicalizationMethod, NULL
+ * none: inclusive C14N 1.0). */
+static char *add_ats(char *xml, const char *tsa, time_t gen, const char *method, int alter, int tamper, int id)
+{
+    size_t len = 0, toklen = 0;
+    uint8_t *in = ats_input(xml, method != NULL && strcmp(method, EXC) == 0 ? XML_C14N_EXCLUSIVE_1_0 : XML_C14N_1_0,
+                            alter, &len);
+    uint8_t *tok = make_token(tsa, in, len, gen, &toklen);
+    if (tamper)
+        tok[toklen - 1] ^= 0x01;
+    char *t64 = b64(tok, toklen), *ats = NULL;
+    cat(&ats, "<xadesv141:ArchiveTimeStamp xmlns:xadesv141=\"%s\" Id=\"ATS%d\">", XADES141_NS, id);
+    if (method != NULL)
+        cat(&ats, "<ds:CanonicalizationMethod xmlns:ds=\"%s\" Algorithm=\"%s\"/>", DS_NS, method);
+    cat(&ats, "<xades:EncapsulatedTimeStamp>%s</xades:EncapsulatedTimeStamp></xadesv141:ArchiveTimeStamp>", t64);
+    char *out = insert_before(xml, "</xades:UnsignedSignatureProperties>", ats);
+    free(ats);
+    free(t64);
+    free(in);
+    OPENSSL_free(tok);
+    free(xml);
+    return out;
+}
+
+typedef enum {
+    A_NONE,        /* XAdES-T only */
+    A_GOOD,        /* one archive timestamp by tsa */
+    A_EXC,         /* the same, exclusive C14N declared */
+    A_REF_ALTERED, /* made over another version of form1.xml */
+    A_INSERTED,    /* a CertificateValues slipped in before it afterwards */
+    A_TAMPERED,    /* its token's signature broken */
+    A_ROGUE,       /* by tsa-rogue */
+    A_STS_AFTER,   /* the signature timestamp added after it (not covered) */
+    A_TWO          /* tsa-old's archive timestamp at g2, then tsa's over it */
+} a_kind;
+
+static const struct arow {
+    const char *name;
+    a_kind kind;
+    long last_from_now; /* 0: the last archive timestamp at g2, else at now - this */
+    const char *indication, *sub;
+    const char *archive_ind, *archive_sub; /* timestamps[0], the newest archive timestamp; NULL none */
+    const char *older_ind;                 /* timestamps[1] for A_TWO */
+    const char *sig_ind;                   /* the signature timestamp */
+    const char *poe_source;                /* NULL: no POE at all */
+    const char *reason;
+} arows[] = {
+    /* tsa-old has expired since it timestamped the signature at g1: alone,
+     * its token proves nothing today. */
+    {"a-none", A_NONE, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", NULL, NULL, NULL, "INDETERMINATE", NULL, NULL},
+    /* Archived at g2, while tsa-old was valid: validated then, it proves g1. */
+    {"a-good", A_GOOD, 0, "TOTAL_PASSED", NULL, "TOTAL_PASSED", NULL, NULL, "TOTAL_PASSED", "signature_timestamp",
+     "EXPIRED_AFTER_POE"},
+    {"a-good-exc", A_EXC, 0, "TOTAL_PASSED", NULL, "TOTAL_PASSED", NULL, NULL, "TOTAL_PASSED", "signature_timestamp",
+     "EXPIRED_AFTER_POE"},
+    /* Hostile: what it covers is not what is there, or it is not good. */
+    {"a-ref-altered", A_REF_ALTERED, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", "TOTAL_FAILED", "HASH_FAILURE", NULL,
+     "INDETERMINATE", NULL, NULL},
+    {"a-inserted", A_INSERTED, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", "TOTAL_FAILED", "HASH_FAILURE", NULL,
+     "INDETERMINATE", NULL, NULL},
+    {"a-tampered", A_TAMPERED, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", "TOTAL_FAILED", "SIG_CRYPTO_FAILURE", NULL,
+     "INDETERMINATE", NULL, NULL},
+    {"a-rogue", A_ROGUE, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", "INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND",
+     NULL, "INDETERMINATE", NULL, NULL},
+    /* Archived 50 days ago, after tsa-old expired: the archive timestamp
+     * is good but its own time is after the signer's expiry. */
+    {"a-late", A_GOOD, 50 * 86400L, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", "TOTAL_PASSED", NULL, NULL,
+     "INDETERMINATE", "archive_timestamp", NULL},
+    /* The signature timestamp comes after the archive timestamp: not
+     * covered, validated today, and fails. */
+    {"a-sts-after", A_STS_AFTER, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", "TOTAL_PASSED", NULL, NULL,
+     "INDETERMINATE", "archive_timestamp", NULL},
+    /* Two archive timestamps: the newer (tsa, 120 days ago, tsa-old still
+     * valid) validates the older (tsa-old, g2), which validates g1. */
+    {"a-twice", A_TWO, 120 * 86400L, "TOTAL_PASSED", NULL, "TOTAL_PASSED", NULL, "TOTAL_PASSED", "TOTAL_PASSED",
+     "signature_timestamp", "EXPIRED_AFTER_POE"},
+    {"a-twice-late", A_TWO, 50 * 86400L, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", "TOTAL_PASSED", NULL,
+     "INDETERMINATE", "INDETERMINATE", "archive_timestamp", NULL},
+};
+
+static time_t a_g1(void)
+{
+    return t_expired - 30 * 86400L;
+}
+
+static time_t a_g2(void)
+{
+    return t_expired + 365 * 86400L;
+}
+
+static time_t a_last(const struct arow *r)
+{
+    return r->last_from_now ? t_at - r->last_from_now : a_g2();
+}
+
+/* citizen-expired's package, its signature timestamped by tsa-old at g1,
+ * then archived as the row says. */
+static char *make_a(const struct arow *r)
+{
+    size_t len = 0;
+    uint8_t *raw = read_pki("xml/egov-xades/kousei-citizen-expired.xml", &len);
+    char *xml = strndup((const char *)raw, len), *usp = NULL;
+    free(raw);
+    char *sts = make_sts(xml, TS_OLD, NULL, a_g1());
+    cat(&usp, "<xades:UnsignedProperties><xades:UnsignedSignatureProperties>%s"
+              "</xades:UnsignedSignatureProperties></xades:UnsignedProperties>",
+        r->kind == A_STS_AFTER ? "" : sts);
+    char *out = insert_before(xml, "</xades:QualifyingProperties>", usp);
+    free(usp);
+    free(xml);
+    xml = out;
+    switch (r->kind) {
+    case A_NONE:
+        break;
+    case A_TWO:
+        xml = add_ats(xml, "tsa-old", a_g2(), NULL, 0, 0, 1);
+        xml = add_ats(xml, "tsa", a_last(r), NULL, 0, 0, 2);
+        break;
+    default:
+        xml = add_ats(xml, r->kind == A_ROGUE ? "tsa-rogue" : "tsa", a_last(r), r->kind == A_EXC ? EXC : NULL,
+                      r->kind == A_REF_ALTERED, r->kind == A_TAMPERED, 1);
+        break;
+    }
+    if (r->kind == A_INSERTED) {
+        char *cv = NULL, *c = der_b64_of("cross-jpki-to-pref.pem", 0, 0);
+        cat(&cv, "<xades:CertificateValues><xades:EncapsulatedX509Certificate>%s</xades:EncapsulatedX509Certificate>"
+                 "</xades:CertificateValues>", c);
+        out = insert_before(xml, "<xadesv141:ArchiveTimeStamp", cv);
+        free(c);
+        free(cv);
+        free(xml);
+        xml = out;
+    }
+    if (r->kind == A_STS_AFTER) {
+        out = insert_before(xml, "</xades:UnsignedSignatureProperties>", sts);
+        free(xml);
+        xml = out;
+    }
+    free(sts);
+    return xml;
+}
+
+static void test_a_rows(void)
+{
+    ks_ctx *ctx = t_load_config(cfgdir, "ltv");
+    for (size_t i = 0; i < sizeof arows / sizeof arows[0]; i++) {
+        const struct arow *r = &arows[i];
+        char *xml = make_a(r);
+        cJSON *v = NULL;
+        ks_result res = verify_doc(ctx, xml, t_at, &v);
+        CHECK(res == KS_OK && v != NULL, "%s: %s", r->name, ks_result_name(res));
+        const cJSON *s = signer0(v), *tss = cJSON_GetObjectItemCaseSensitive(s, "timestamps"), *t;
+        CHECK_STR(str_at(v, "indication"), r->indication, "%s (%s)", r->name, t_str(str_at(v, "detail")));
+        CHECK_STR(str_at(v, "subindication"), r->sub, "%s", r->name);
+        const cJSON *arch[2] = {NULL, NULL}, *sig = NULL;
+        int narch = 0, nsig = 0;
+        cJSON_ArrayForEach(t, tss)
+        {
+            if (t_str_eq(str_at(t, "type"), "archive")) {
+                CHECK(nsig == 0, "%s: archive timestamps are reported first", r->name);
+                if (narch < 2)
+                    arch[narch] = t;
+                narch++;
+            } else if (t_str_eq(str_at(t, "type"), "signature")) {
+                sig = t;
+                nsig++;
+            }
+        }
+        CHECK(narch == (r->kind == A_NONE ? 0 : r->kind == A_TWO ? 2 : 1), "%s: %d archive timestamps", r->name,
+              narch);
+        CHECK(nsig == 1, "%s: %d signature timestamps", r->name, nsig);
+        CHECK_STR(arch[0] ? str_at(arch[0], "indication") : NULL, r->archive_ind, "%s: the newest archive timestamp (%s)",
+                  r->name, t_str(arch[0] ? str_at(arch[0], "detail") : NULL));
+        if (arch[0] != NULL) {
+            CHECK_STR(str_at(arch[0], "subindication"), r->archive_sub, "%s: archive subindication", r->name);
+            char want[32];
+            ks_time_format(t_at, want, sizeof want);
+            CHECK_STR(str_at(arch[0], "validated_at"), want, "%s: the newest at the validation time", r->name);
+        }
+        if (r->kind == A_TWO) {
+            char want[32];
+            ks_time_format(a_last(r), want, sizeof want);
+            CHECK_STR(arch[1] ? str_at(arch[1], "indication") : NULL, r->older_ind, "%s: the older one", r->name);
+            CHECK_STR(arch[1] ? str_at(arch[1], "validated_at") : NULL, want, "%s: at the newer one's genTime",
+                      r->name);
+        }
+        CHECK_STR(sig ? str_at(sig, "indication") : NULL, r->sig_ind, "%s: the signature timestamp (%s)", r->name,
+                  t_str(sig ? str_at(sig, "detail") : NULL));
+        const cJSON *poe = cJSON_GetObjectItemCaseSensitive(s, "poe");
+        CHECK_STR(cJSON_IsObject(poe) ? str_at(poe, "source") : NULL, r->poe_source, "%s: poe.source", r->name);
+        char g1[32];
+        ks_time_format(a_g1(), g1, sizeof g1);
+        if (t_str_eq(r->poe_source, "signature_timestamp"))
+            CHECK_STR(str_at(s, "best_signature_time"), g1, "%s", r->name);
+        else
+            CHECK(!t_str_eq(str_at(s, "best_signature_time"), g1), "%s: no POE at g1", r->name);
+        if (r->reason != NULL)
+            CHECK(has_code(cJSON_GetObjectItemCaseSensitive(v, "reasons"), r->reason), "%s: reason %s", r->name,
+                  r->reason);
+        cJSON_Delete(v);
+        free(xml);
+    }
+    ks_ctx_unref(ctx);
 }
 
 /* For tests/test_cli.sh: the XAdES-T rows as files, xades-<name>.xml, and
@@ -814,5 +1146,6 @@ int main(int argc, char **argv)
     test_hostile();
     test_oom();
     test_xl_rows();
+    test_a_rows();
     return t_done("test_xades");
 }

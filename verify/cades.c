@@ -422,6 +422,38 @@ static int ks_ats_cmp(const void *a, const void *b)
     return x->gen < y->gen ? 1 : x->gen > y->gen ? -1 : 0; /* newest first */
 }
 
+/* What ks_cades_archive hands ks_archive_chain. */
+typedef struct {
+    const ks_ats *list;
+    const ks_ats_data *data;
+    int walked;
+    const char *why;
+} ks_ats_chain;
+
+/* Item i of the chain: its token over the pieces older than it. */
+static ks_result ks_ats_verify(const ks_ctx *ctx, void *arg, size_t i, time_t at, ks_tsp_result *t)
+{
+    const ks_ats_chain *c = arg;
+    const ks_ats *a = &c->list[i];
+    if (a->der == NULL || !a->has_gen) {
+        t->indication = KS_TOTAL_FAILED;
+        t->sub = KS_SUB_FORMAT_FAILURE;
+        snprintf(t->detail, sizeof t->detail, "the archive timestamp attribute is malformed");
+    } else if (!c->walked) {
+        t->indication = KS_INDETERMINATE;
+        t->sub = KS_SUB_FORMAT_FAILURE;
+        snprintf(t->detail, sizeof t->detail, "%s", c->why[0] ? c->why : "the signature cannot be re-encoded");
+    } else {
+        ks_blob pieces[KS_MAX_ATS_PIECES];
+        size_t np = 0;
+        for (size_t k = 0; k < c->data->n; k++)
+            if (c->data->newest[k] == 0 || c->data->newest[k] < a->gen)
+                pieces[np++] = c->data->piece[k];
+        ks_tsp_verify(ctx, a->der, a->len, pieces, np, at, t);
+    }
+    return KS_OK;
+}
+
 ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerInfo *si, const ks_blob *detached,
                            size_t ndetached, time_t at, cJSON *sobj, ks_cades_archive_result *res)
 {
@@ -432,11 +464,10 @@ ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerIn
     size_t n = 0;
     int more = 0;
     ks_ats_data *data = NULL;
-    cJSON *arr = cJSON_GetObjectItemCaseSensitive(sobj, "timestamps");
 
     memset(res, 0, sizeof *res);
     res->next_at = at;
-    if (ats == NULL || (arr == NULL && (arr = cJSON_AddArrayToObject(sobj, "timestamps")) == NULL))
+    if (ats == NULL)
         goto done;
     for (int idx = -1; (idx = CMS_unsigned_get_attr_by_OBJ(si, ats, idx)) >= 0;) {
         X509_ATTRIBUTE *a = CMS_unsigned_get_attr(si, idx);
@@ -459,9 +490,8 @@ ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerIn
     r = KS_OK;
     if (n == 0)
         goto done;
-    /* Newest first: each one is validated at the time the one after it
-     * proves (ETSI EN 319 102-1 5.6.2.5 / issue #20 item 1), the newest at
-     * the validation time. */
+    /* Newest first (unsignedAttrs is a SET: the order of creation is told
+     * by genTime), for ks_archive_chain. */
     qsort(list, n, sizeof list[0], ks_ats_cmp);
     char why[200] = "";
     int walked = 0, dl = i2d_CMS_ContentInfo(cms, &der);
@@ -472,46 +502,8 @@ ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerIn
         r = KS_E_NOMEM;
         goto done;
     }
-    time_t cur = at;
-    for (size_t i = 0; i < n; i++) {
-        ks_tsp_result t;
-        memset(&t, 0, sizeof t);
-        if (list[i].der == NULL || !list[i].has_gen) {
-            t.indication = KS_TOTAL_FAILED;
-            t.sub = KS_SUB_FORMAT_FAILURE;
-            snprintf(t.detail, sizeof t.detail, "the archive timestamp attribute is malformed");
-        } else if (!walked) {
-            t.indication = KS_INDETERMINATE;
-            t.sub = KS_SUB_FORMAT_FAILURE;
-            snprintf(t.detail, sizeof t.detail, "%s", why[0] ? why : "the signature cannot be re-encoded");
-        } else {
-            ks_blob pieces[KS_MAX_ATS_PIECES];
-            size_t np = 0;
-            for (size_t k = 0; k < data->n; k++)
-                if (data->newest[k] == 0 || data->newest[k] < list[i].gen)
-                    pieces[np++] = data->piece[k];
-            ks_tsp_verify(ctx, list[i].der, list[i].len, pieces, np, cur, &t);
-        }
-        cJSON *tj = ks_timestamp_json(&t, "archive");
-        char buf[32];
-        ks_time_format(cur, buf, sizeof buf);
-        if (tj == NULL || cJSON_AddStringToObject(tj, "validated_at", buf) == NULL || !cJSON_AddItemToArray(arr, tj)) {
-            cJSON_Delete(tj);
-            r = KS_E_NOMEM;
-            goto done;
-        }
-        if (t.indication == KS_TOTAL_PASSED && t.time <= cur) {
-            cur = t.time;
-            res->poe = t.time;
-            res->has_poe = 1;
-            snprintf(res->tsa, sizeof res->tsa, "%s", t.tsa);
-        }
-    }
-    res->next_at = cur;
-    if (more && !ks_verdict_warn(sobj, "TIMESTAMPS_NOT_CHECKED",
-                                 "Further archive timestamps were not checked (more than the limit).",
-                                 "上限を超えるアーカイブタイムスタンプは検証していません。"))
-        r = KS_E_NOMEM;
+    ks_ats_chain chain = {.list = list, .data = data, .walked = walked, .why = why};
+    r = ks_archive_chain(ctx, n, more, ks_ats_verify, &chain, at, sobj, NULL, res);
 done:
     free(data);
     OPENSSL_free(der);

@@ -448,6 +448,25 @@ ks_result ks_poe_report(const ks_poe *p, cJSON *sobj) __attribute__((warn_unused
 /* A result that is not a token's verdict (a malformed carrier). */
 void ks_tsp_result_fail(ks_tsp_result *t, ks_subindication sub, const char *detail);
 
+/* verify.c: a chain of archive timestamps (ETSI EN 319 102-1 5.6.2.5),
+ * shared by CAdES ES-A (cades.c) and XAdES-A (xml_xades.c).  `n` tokens,
+ * item 0 the newest; verify(ctx, arg, i, t_at, out) judges item i with its
+ * TSA path validated at t_at (KS_E_NOMEM its only error).  The newest is
+ * validated at `at`, each older one at the genTime of the last that passed
+ * (a verified archive timestamp proves the older ones existed then); each
+ * is reported in sobj's "timestamps" (type "archive", "validated_at").
+ * proven (NULL, or n entries): proven[i] is the time established once items
+ * 0..i were judged (`at` when none passed).  res->next_at: the same after
+ * all of them; res->poe: the oldest verified genTime.  more: tokens were
+ * left out past the ceiling (warning TIMESTAMPS_NOT_CHECKED). */
+typedef ks_result (*ks_archive_verify_fn)(const ks_ctx *ctx, void *arg, size_t i, time_t at, ks_tsp_result *out);
+ks_result ks_archive_chain(const ks_ctx *ctx, size_t n, int more, ks_archive_verify_fn verify, void *arg, time_t at,
+                           cJSON *sobj, time_t *proven, ks_cades_archive_result *res)
+    __attribute__((warn_unused_result));
+/* The archive chain's POE ("source" "archive_timestamp") when the signature
+ * timestamps gave none: an archive timestamp covers the signature value. */
+void ks_poe_archive(ks_poe *p, const ks_cades_archive_result *ar);
+
 /* registry.c: CA certificates by the SHA-256 of their DER (hex). */
 int ks_cert_fp(X509 *x, char fp[65]);
 ks_registry *ks_registry_new(STACK_OF(X509) *anchors, STACK_OF(X509) *intermediates);

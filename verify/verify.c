@@ -243,6 +243,70 @@ ks_result ks_poe_report(const ks_poe *p, cJSON *sobj)
 }
 
 /*
+ * A chain of archive timestamps, newest down (ETSI EN 319 102-1 5.6.2.5;
+ * CAdES ES-A in cades.c, XAdES-A in xml_xades.c).  The newest one's TSA path
+ * is validated at the validation time; a verified one proves that what it
+ * covers, the older archive timestamps among it, existed at its genTime, so
+ * each older one is validated at the genTime of the last that passed.  A
+ * token that fails moves nothing: the ones below it are still judged at
+ * the time the last good one proves.  A genTime after that time is no
+ * proof of anything earlier (`t.time <= cur`).
+ */
+ks_result ks_archive_chain(const ks_ctx *ctx, size_t n, int more, ks_archive_verify_fn verify, void *arg, time_t at,
+                           cJSON *sobj, time_t *proven, ks_cades_archive_result *res)
+{
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(sobj, "timestamps");
+    time_t cur = at;
+    ks_result r = KS_OK;
+
+    memset(res, 0, sizeof *res);
+    res->next_at = at;
+    if (n == 0)
+        return KS_OK;
+    if (arr == NULL && (arr = cJSON_AddArrayToObject(sobj, "timestamps")) == NULL)
+        return KS_E_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        ks_tsp_result t;
+        memset(&t, 0, sizeof t);
+        if ((r = verify(ctx, arg, i, cur, &t)) != KS_OK)
+            return r;
+        cJSON *tj = ks_timestamp_json(&t, "archive");
+        char buf[32];
+        ks_time_format(cur, buf, sizeof buf);
+        if (tj == NULL || cJSON_AddStringToObject(tj, "validated_at", buf) == NULL || !cJSON_AddItemToArray(arr, tj)) {
+            cJSON_Delete(tj);
+            return KS_E_NOMEM;
+        }
+        if (t.indication == KS_TOTAL_PASSED && t.has_time && t.time <= cur) {
+            cur = t.time;
+            res->poe = t.time;
+            res->has_poe = 1;
+            snprintf(res->tsa, sizeof res->tsa, "%s", t.tsa);
+        }
+        if (proven != NULL)
+            proven[i] = cur;
+    }
+    res->next_at = cur;
+    if (more && !ks_verdict_warn(sobj, "TIMESTAMPS_NOT_CHECKED",
+                                 "Further archive timestamps were not checked (more than the limit).",
+                                 "上限を超えるアーカイブタイムスタンプは検証していません。"))
+        return KS_E_NOMEM;
+    return KS_OK;
+}
+
+void ks_poe_archive(ks_poe *p, const ks_cades_archive_result *ar)
+{
+    /* An archive timestamp covers the signature value too: a POE when the
+     * signature timestamps gave none. */
+    if (!p->has && ar->has_poe) {
+        p->time = ar->poe;
+        p->has = 1;
+        snprintf(p->tsa, sizeof p->tsa, "%s", ar->tsa);
+        p->source = "archive_timestamp";
+    }
+}
+
+/*
  * The signature timestamps of one CMS signer: each value of each unsigned
  * id-aa-signatureTimeStampToken attribute, a TimeStampToken over the
  * contents octets of the SignerInfo's signature value (RFC 3161 Appendix A,
@@ -572,12 +636,7 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerI
         if ((r = ks_cades_archive(ctx, cms, si, detached, ndetached, at, sobj, &ar)) != KS_OK ||
             (r = ks_signer_timestamps(ctx, si, ar.next_at, &poe)) != KS_OK)
             goto done;
-        if (!poe.has && ar.has_poe) { /* an archive timestamp covers the signature value too */
-            poe.time = ar.poe;
-            poe.has = 1;
-            snprintf(poe.tsa, sizeof poe.tsa, "%s", ar.tsa);
-            poe.source = "archive_timestamp";
-        }
+        ks_poe_archive(&poe, &ar);
         /* A proof from outside the signer (a PDF document timestamp over its
          * revision) counts like its own timestamps. */
         if (ext != NULL && (!poe.has || ext->time < poe.time)) {

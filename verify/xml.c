@@ -1230,6 +1230,11 @@ static ks_result ks_xml_crypto(ks_xml_req *rq, ks_xml_sig *s, cJSON *sobj, ks_st
         if (ref->dig_match && (r = ks_xml_dv_swap_on(ref->node, ref->md_nid, &ref->sw)) != KS_OK)
             goto done; /* ks_xml_sig_clear puts back any swapped before */
     }
+    /* XAdES-A: an archive timestamp covers what each Reference digested
+     * (EN 319 132-1 5.5.2.2), so xmlsec keeps it; only then (it is a copy
+     * of every attachment). */
+    if (ks_xades_has_archive(s->sig))
+        s->dsig->flags |= XMLSEC_DSIG_FLAGS_STORE_SIGNEDINFO_REFERENCES;
     int rc = ks_xml_run(s->dsig, s->sig, s->refs, s->nrefs, &table);
     if ((r = ks_xml_signer_certs(s->dsig, &s->signer, &s->embedded, &s->crls)) != KS_OK)
         goto done;
@@ -1276,6 +1281,41 @@ static void ks_xml_algorithms(const ks_ctx *ctx, ks_xml_sig *s, ks_status *st)
     }
 }
 
+/* What each Reference digested, for an archive timestamp (xml_int.h
+ * ks_xades_refdata): xmlsec's pre-digest buffers, when it kept them.  A
+ * detached Reference whose content was not sent (hash-only: its digest
+ * stood in) was digested over nothing, so there is nothing to re-hash.
+ * *rd->v is malloc'd; KS_E_NOMEM. */
+static ks_result ks_xml_refdata(const ks_xml_sig *s, ks_xades_refdata *rd)
+{
+    ks_blob *v = NULL;
+    rd->missing = "the References' data was not kept";
+    if ((s->dsig->flags & XMLSEC_DSIG_FLAGS_STORE_SIGNEDINFO_REFERENCES) == 0 ||
+        xmlSecPtrListGetSize(&s->dsig->signedInfoReferences) != s->nrefs)
+        return KS_OK;
+    if ((v = calloc(s->nrefs, sizeof *v)) == NULL)
+        return KS_E_NOMEM;
+    for (size_t i = 0; i < s->nrefs; i++) {
+        xmlSecDSigReferenceCtxPtr rc = xmlSecPtrListGetItem(&s->dsig->signedInfoReferences, (xmlSecSize)i);
+        xmlSecBufferPtr b = rc != NULL ? xmlSecDSigReferenceCtxGetPreDigestBuffer(rc) : NULL;
+        if (s->refs[i].type == KS_REF_DETACHED && s->refs[i].att < 0) {
+            rd->missing = "a Reference's content was not sent (only its digest): the archive timestamp cannot be "
+                          "checked";
+            free(v);
+            return KS_OK;
+        }
+        if (b == NULL || s->refs[i].state != KS_RS_VALID) {
+            free(v);
+            return KS_OK;
+        }
+        v[i] = (ks_blob){.name = NULL, .data = xmlSecBufferGetData(b), .len = xmlSecBufferGetSize(b)};
+    }
+    rd->v = v;
+    rd->n = s->nrefs;
+    rd->missing = NULL;
+    return KS_OK;
+}
+
 /* The signer's certificate: unsigned data flagged, the signed XAdES
  * SigningTime as the claimed time, then path, keyUsage and revocation. */
 static ks_result ks_xml_signer(ks_xml_req *rq, ks_xml_sig *s, time_t at, cJSON *sobj, ks_status *st)
@@ -1283,6 +1323,7 @@ static ks_result ks_xml_signer(ks_xml_req *rq, ks_xml_sig *s, time_t at, cJSON *
     ks_result r = KS_E_NOMEM;
     char buf[64];
     time_t signing;
+    ks_xades_refdata rd = {.v = NULL, .n = 0, .missing = NULL};
 
     if (ks_xml_unsigned_object(s->sig, s->refs, s->nrefs) &&
         !ks_verdict_warn(sobj, "UNSIGNED_OBJECT",
@@ -1300,14 +1341,15 @@ static ks_result ks_xml_signer(ks_xml_req *rq, ks_xml_sig *s, time_t at, cJSON *
     /* XAdES-T and -X-L (xml_xades.c): timestamps as proof of existence,
      * validation data as path candidates and revocation evidence. */
     ks_poe poe;
-    if ((r = ks_poe_init(&poe, sobj)) != KS_OK ||
-        (r = ks_xades_unsigned(rq->ctx, s->sig, at, &poe, &s->embedded, &s->crls, &s->ocsps, sobj)) != KS_OK ||
+    if ((r = ks_xml_refdata(s, &rd)) != KS_OK || (r = ks_poe_init(&poe, sobj)) != KS_OK ||
+        (r = ks_xades_unsigned(rq->ctx, s->sig, &rd, at, &poe, &s->embedded, &s->crls, &s->ocsps, sobj)) != KS_OK ||
         (r = ks_poe_report(&poe, sobj)) != KS_OK)
         goto done;
     ks_path_input pin = {.embedded = s->embedded, .crls = s->crls, .ocsps = s->ocsps.v, .n_ocsps = s->ocsps.n};
     r = ks_check_signing_cert_poe(rq->ctx, s->signer, &pin, at, has_signing ? &signing : NULL,
                                   poe.has ? &poe.time : NULL, sobj, st);
 done:
+    free((void *)rd.v);
     return r;
 }
 

@@ -40,6 +40,9 @@ static inline int ks_xml_is_xades(const xmlNode *n, const char *local)
            ks_xml_is(n, "http://uri.etsi.org/01903/v1.1.1#", local);
 }
 
+/* XAdES 1.4.1 (ETSI EN 319 132-1): ArchiveTimeStamp, TimeStampValidationData. */
+#define KS_XADES141_NS "http://uri.etsi.org/01903/v1.4.1#"
+
 static inline xmlNodePtr ks_xml_first_el(xmlNodePtr n)
 {
     while (n != NULL && n->type != XML_ELEMENT_NODE)
@@ -128,25 +131,51 @@ typedef struct {
 } ks_xades_ocsps;
 void ks_xades_ocsps_free(ks_xades_ocsps *o); /* empties it; NULL ok */
 
+/* The data each ds:Reference of a verified signature digested, in
+ * SignedInfo order (what its transforms made of it: XMLDSig 4.3.3.2), as
+ * xmlsec kept it (XMLSEC_DSIG_FLAGS_STORE_SIGNEDINFO_REFERENCES); borrowed.
+ * `missing`: why it is not all there (NULL when it is), e.g. a Reference
+ * named by its digest only, whose content was never sent. */
+typedef struct {
+    const ks_blob *v;
+    size_t n;
+    const char *missing;
+} ks_xades_refdata;
+
+/* 1 when the one QualifyingProperties of sig has an xadesv141:
+ * ArchiveTimeStamp among its unsigned signature properties: the References'
+ * data must be kept for it. */
+int ks_xades_has_archive(xmlNodePtr sig);
+
 /*
  * The unsigned signature properties of one Signature (ETSI EN 319 132-1
- * 4.3, 5.3, 5.5), read from the one xades:QualifyingProperties inside it:
+ * 4.3, 5.3, 5.5, 5.7), read from the one xades:QualifyingProperties inside
+ * it:
+ *   - CertificateValues and RevocationValues (XAdES-X-L), and those inside
+ *     xadesv141:TimeStampValidationData: certificates join *certs (path
+ *     candidates, nothing more), CRLs *crls and OCSP responses *ocsps
+ *     (evidence, verified like fetched evidence by revoke.c before anything
+ *     is fetched), within limits.max_certs and max_crls together with
+ *     KeyInfo's, and max_crls OCSP responses (KS_E_LIMIT past them);
+ *   - xadesv141:ArchiveTimeStamp (XAdES-A, 5.5.2): one RFC 3161 token over
+ *     the References' data (`refs`), SignedInfo, SignatureValue, KeyInfo,
+ *     the unsigned properties before it and the other ds:Objects, each
+ *     canonicalized with its ds:CanonicalizationMethod; verified newest
+ *     (last) first by verify.c's ks_archive_chain and reported in
+ *     "timestamps" as type "archive";
  *   - SignatureTimeStamp (XAdES-T): each EncapsulatedTimeStamp, an RFC 3161
  *     token over the ds:SignatureValue element canonicalized with the
- *     timestamp's ds:CanonicalizationMethod, goes to `poe` (verified at
- *     `at`, reported in "timestamps");
- *   - CertificateValues and RevocationValues (XAdES-X-L): certificates
- *     join *certs (path candidates, nothing more), CRLs *crls and OCSP
- *     responses *ocsps (evidence, verified like fetched evidence by
- *     revoke.c before anything is fetched), within limits.max_certs and
- *     max_crls together with KeyInfo's, and max_crls OCSP responses
- *     (KS_E_LIMIT past them).
+ *     timestamp's ds:CanonicalizationMethod, goes to `poe`, its TSA path
+ *     validated at `at` or, when a verified archive timestamp after it
+ *     covers it, at the time the archive timestamps proved.
+ * A verified archive timestamp is the POE when no signature timestamp is
+ * (poe "source" "archive_timestamp").
  * Call only for a signature that verified: over one that did not, nothing
  * proves anything.  A value that cannot be read is ignored with the warning
  * LTV_VALUE_UNREADABLE (less evidence never passes more).  KS_E_NOMEM and
  * KS_E_LIMIT are the only errors.
  */
-ks_result ks_xades_unsigned(const ks_ctx *ctx, xmlNodePtr sig, time_t at, ks_poe *poe, STACK_OF(X509) **certs,
-                            STACK_OF(X509_CRL) **crls, ks_xades_ocsps *ocsps, cJSON *sobj);
+ks_result ks_xades_unsigned(const ks_ctx *ctx, xmlNodePtr sig, const ks_xades_refdata *refs, time_t at, ks_poe *poe,
+                            STACK_OF(X509) **certs, STACK_OF(X509_CRL) **crls, ks_xades_ocsps *ocsps, cJSON *sobj);
 
 #endif

@@ -545,6 +545,29 @@ done:
     return ok;
 }
 
+/* A timestamp's optional ds:CanonicalizationMethod (XAdESTimeStampType,
+ * EN 319 132-1 4.5), at *c: the mode to use (inclusive C14N 1.0 when it is
+ * absent), and *c moved past it.  0 when it names a method not on the
+ * allow-list or has content (an InclusiveNamespaces PrefixList). */
+static int ks_xades_c14n_method(xmlNodePtr *c, int *mode, int *comments)
+{
+    *mode = XML_C14N_1_0;
+    *comments = 0;
+    if (!ks_xml_is(*c, KS_DSIG_NS, "CanonicalizationMethod"))
+        return 1;
+    xmlChar *uri = xmlGetProp(*c, BAD_CAST "Algorithm");
+    size_t i = 0, n = sizeof ks_xades_c14n_algs / sizeof ks_xades_c14n_algs[0];
+    while (uri != NULL && i < n && strcmp((const char *)uri, ks_xades_c14n_algs[i].uri) != 0)
+        i++;
+    xmlFree(uri);
+    if (i == n || ks_xml_first_el((*c)->children) != NULL)
+        return 0;
+    *mode = ks_xades_c14n_algs[i].mode;
+    *comments = ks_xades_c14n_algs[i].comments;
+    *c = ks_xml_next_el(*c);
+    return 1;
+}
+
 /* A timestamp that is not a token's verdict, reported in its place. */
 static ks_result ks_xades_ts_fail(ks_poe *poe, const char *detail)
 {
@@ -572,20 +595,9 @@ static ks_result ks_xades_sts(const ks_ctx *ctx, xmlNodePtr sigval, xmlNodePtr s
     int mode = XML_C14N_1_0, comments = 0, tokens = 0;
     xmlNodePtr c = ks_xml_first_el(sts->children);
 
-    if (ks_xml_is(c, KS_DSIG_NS, "CanonicalizationMethod")) {
-        xmlChar *uri = xmlGetProp(c, BAD_CAST "Algorithm");
-        size_t i = 0, n = sizeof ks_xades_c14n_algs / sizeof ks_xades_c14n_algs[0];
-        while (uri != NULL && i < n && strcmp((const char *)uri, ks_xades_c14n_algs[i].uri) != 0)
-            i++;
-        xmlFree(uri);
-        /* No InclusiveNamespaces PrefixList (or anything else) inside. */
-        if (i == n || ks_xml_first_el(c->children) != NULL) {
-            r = ks_xades_ts_fail(poe, "the SignatureTimeStamp names a canonicalization method that is not supported");
-            goto done;
-        }
-        mode = ks_xades_c14n_algs[i].mode;
-        comments = ks_xades_c14n_algs[i].comments;
-        c = ks_xml_next_el(c);
+    if (!ks_xades_c14n_method(&c, &mode, &comments)) {
+        r = ks_xades_ts_fail(poe, "the SignatureTimeStamp names a canonicalization method that is not supported");
+        goto done;
     }
     for (; c != NULL; c = ks_xml_next_el(c)) {
         if (!ks_xml_is_xades(c, "EncapsulatedTimeStamp")) {
@@ -828,14 +840,205 @@ static xmlNodePtr ks_xades_usp(xmlNodePtr sig, int *ambiguous)
     return nusp == 1 ? usp : NULL;
 }
 
-ks_result ks_xades_unsigned(const ks_ctx *ctx, xmlNodePtr sig, time_t at, ks_poe *poe, STACK_OF(X509) **certs,
-                            STACK_OF(X509_CRL) **crls, ks_xades_ocsps *ocsps, cJSON *sobj)
+int ks_xades_has_archive(xmlNodePtr sig)
+{
+    int ambiguous = 0;
+    xmlNodePtr usp = ks_xades_usp(sig, &ambiguous);
+    for (xmlNodePtr p = usp != NULL ? ks_xml_first_el(usp->children) : NULL; p != NULL; p = ks_xml_next_el(p))
+        if (ks_xml_is(p, KS_XADES141_NS, "ArchiveTimeStamp"))
+            return 1;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* XAdES-A: xadesv141:ArchiveTimeStamp (EN 319 132-1 5.5.2).         */
+/* ---------------------------------------------------------------- */
+
+/* At most this many ArchiveTimeStamp elements are verified (the last ones
+ * in document order: the newest); the unsigned signature properties one
+ * of them may cover. */
+#define KS_XADES_MAX_ATS 8
+#define KS_XADES_MAX_USP 256
+
+/* The octets one archive timestamp covers, in pieces: borrowed (the
+ * References' data, xmlsec's) or owned (canonical forms made here). */
+typedef struct {
+    ks_blob *v;
+    uint8_t *owned; /* per piece: 1 when v[i].data is ours to free */
+    size_t n, cap;
+} ks_xades_input;
+
+static void ks_xades_input_free(ks_xades_input *in)
+{
+    for (size_t i = 0; i < in->n; i++)
+        if (in->owned[i])
+            free((void *)in->v[i].data);
+    free(in->v);
+    free(in->owned);
+    memset(in, 0, sizeof *in);
+}
+
+static int ks_xades_input_push(ks_xades_input *in, const uint8_t *data, size_t len, int owned)
+{
+    if (in->n == in->cap) {
+        size_t cap = in->cap ? 2 * in->cap : 16;
+        ks_blob *v = realloc(in->v, cap * sizeof *v);
+        if (v == NULL)
+            return 0;
+        in->v = v;
+        uint8_t *o = realloc(in->owned, cap);
+        if (o == NULL)
+            return 0;
+        in->owned = o;
+        in->cap = cap;
+    }
+    in->v[in->n] = (ks_blob){.name = NULL, .data = data, .len = len};
+    in->owned[in->n++] = (uint8_t)owned;
+    return 1;
+}
+
+/* el canonicalized as one more piece: 1, 0 it cannot be, -1 out of memory. */
+static int ks_xades_input_c14n(ks_xades_input *in, xmlNodePtr el, int mode, int comments)
+{
+    uint8_t *out = NULL;
+    size_t len = 0;
+    int k = ks_xades_c14n(el, mode, comments, &out, &len);
+    if (k != 1)
+        return k;
+    if (!ks_xades_input_push(in, out, len, 1)) {
+        free(out);
+        return -1;
+    }
+    return 1;
+}
+
+/* What the chain of one signature's archive timestamps works on. */
+typedef struct {
+    xmlNodePtr sig, usp;
+    xmlNodePtr ats[KS_XADES_MAX_ATS]; /* document order */
+    size_t n;
+    const ks_xades_refdata *refs;
+} ks_xades_archive;
+
+/*
+ * The input of the archive timestamp `ats` (EN 319 132-1 5.5.2.2, the
+ * "implicit" mechanism of XAdES 1.4.1 8.2.1), each element canonicalized
+ * with the timestamp's method:
+ *   1. every ds:Reference's data as its transforms left it, what was
+ *      digested (XMLDSig 4.3.3; xmlsec kept it for us);
+ *   2. ds:SignedInfo, ds:SignatureValue and ds:KeyInfo (when present);
+ *   3. the unsigned signature properties before `ats`, in document order
+ *      (signature timestamps, validation values, older archive
+ *      timestamps, TimeStampValidationData: whatever they are);
+ *   4. the ds:Object elements of the Signature but the one holding the
+ *      QualifyingProperties.
+ * 1 built, 0 it cannot be (*why says why), -1 out of memory.
+ */
+static int ks_xades_ats_input(const ks_xades_archive *a, xmlNodePtr ats, int mode, int comments, ks_xades_input *in,
+                              const char **why)
+{
+    xmlNodePtr qpobj = a->usp->parent != NULL && a->usp->parent->parent != NULL ? a->usp->parent->parent->parent
+                                                                                : NULL;
+    size_t nprops = 0;
+    int k = 1;
+    if (a->refs == NULL || a->refs->missing != NULL) {
+        *why = a->refs != NULL ? a->refs->missing : "the References' data was not kept";
+        return 0;
+    }
+    for (size_t i = 0; i < a->refs->n; i++)
+        if (!ks_xades_input_push(in, a->refs->v[i].data, a->refs->v[i].len, 0))
+            return -1;
+    /* SignedInfo, SignatureValue, KeyInfo?: the shape ks_xml_shape checked. */
+    xmlNodePtr si = ks_xml_first_el(a->sig->children), sv = ks_xml_next_el(si), ki = ks_xml_next_el(sv);
+    if ((k = ks_xades_input_c14n(in, si, mode, comments)) != 1 || (k = ks_xades_input_c14n(in, sv, mode, comments)) != 1 ||
+        (ks_xml_is(ki, KS_DSIG_NS, "KeyInfo") && (k = ks_xades_input_c14n(in, ki, mode, comments)) != 1))
+        goto cannot;
+    for (xmlNodePtr p = ks_xml_first_el(a->usp->children); p != NULL && p != ats; p = ks_xml_next_el(p)) {
+        if (++nprops > KS_XADES_MAX_USP) {
+            *why = "too many unsigned signature properties before the archive timestamp";
+            return 0;
+        }
+        if ((k = ks_xades_input_c14n(in, p, mode, comments)) != 1)
+            goto cannot;
+    }
+    for (xmlNodePtr o = ks_xml_first_el(a->sig->children); o != NULL; o = ks_xml_next_el(o))
+        if (ks_xml_is(o, KS_DSIG_NS, "Object") && o != qpobj && (k = ks_xades_input_c14n(in, o, mode, comments)) != 1)
+            goto cannot;
+    return 1;
+cannot:
+    if (k == 0)
+        *why = "an element the archive timestamp covers cannot be canonicalized";
+    return k;
+}
+
+/* Item i of the chain (0: the last ArchiveTimeStamp in the document). */
+static ks_result ks_xades_ats_verify(const ks_ctx *ctx, void *arg, size_t i, time_t at, ks_tsp_result *t)
+{
+    const ks_xades_archive *a = arg;
+    xmlNodePtr ats = a->ats[a->n - 1 - i], c = ks_xml_first_el(ats->children), tok = NULL;
+    ks_xades_input in = {0};
+    uint8_t *der = NULL;
+    size_t len = 0;
+    int mode = XML_C14N_1_0, comments = 0;
+    const char *why = NULL;
+    ks_result r = KS_OK;
+
+    if (!ks_xades_c14n_method(&c, &mode, &comments)) {
+        ks_tsp_result_fail(t, KS_SUB_FORMAT_FAILURE,
+                           "the ArchiveTimeStamp names a canonicalization method that is not supported");
+        goto done;
+    }
+    /* One EncapsulatedTimeStamp: two tokens in one element cover the same
+     * data and neither covers the other, so the chain could not tell which
+     * proves what.  Include/ReferenceInfo (the explicit form) and
+     * XMLTimeStamp are not supported. */
+    if (!ks_xml_is_xades(c, "EncapsulatedTimeStamp") || ks_xml_next_el(c) != NULL) {
+        ks_tsp_result_fail(t, KS_SUB_FORMAT_FAILURE,
+                           "an ArchiveTimeStamp holds only ds:CanonicalizationMethod and one EncapsulatedTimeStamp "
+                           "here");
+        goto done;
+    }
+    tok = c;
+    xmlChar *enc = xmlGetProp(tok, BAD_CAST "Encoding");
+    int der_enc = enc == NULL || strcmp((const char *)enc, KS_XADES_ENC_DER) == 0;
+    xmlFree(enc);
+    ks_xb kb = der_enc ? ks_xades_b64_max(tok, ks_ctx_max_input(ctx), &der, &len) : KS_XB_FORMAT;
+    if (kb == KS_XB_NOMEM) {
+        r = KS_E_NOMEM;
+        goto done;
+    }
+    if (kb != KS_XB_MATCH) {
+        ks_tsp_result_fail(t, KS_SUB_FORMAT_FAILURE, "the EncapsulatedTimeStamp is not base64 of a DER token");
+        goto done;
+    }
+    int k = ks_xades_ats_input(a, ats, mode, comments, &in, &why);
+    if (k < 0) {
+        r = KS_E_NOMEM;
+        goto done;
+    }
+    if (k == 0) { /* nothing to hash: the token proves nothing */
+        ks_tsp_result_fail(t, KS_SUB_SIGNED_DATA_NOT_FOUND, why);
+        t->indication = KS_INDETERMINATE;
+        goto done;
+    }
+    ks_tsp_verify(ctx, der, len, in.v, in.n, at, t);
+done:
+    ks_xades_input_free(&in);
+    free(der);
+    return r;
+}
+
+ks_result ks_xades_unsigned(const ks_ctx *ctx, xmlNodePtr sig, const ks_xades_refdata *refs, time_t at, ks_poe *poe,
+                            STACK_OF(X509) **certs, STACK_OF(X509_CRL) **crls, ks_xades_ocsps *ocsps, cJSON *sobj)
 {
     ks_result r = KS_OK;
-    int ambiguous = 0, bad = 0;
+    int ambiguous = 0, bad = 0, more = 0;
     xmlNodePtr usp = ks_xades_usp(sig, &ambiguous);
     /* The shape ks_xml_shape checked: SignedInfo, then SignatureValue. */
     xmlNodePtr sigval = ks_xml_next_el(ks_xml_first_el(sig->children));
+    ks_xades_archive a = {.sig = sig, .usp = usp, .n = 0, .refs = refs};
+    time_t proven[KS_XADES_MAX_ATS];
+    ks_cades_archive_result ar;
 
     if (ambiguous && !ks_verdict_warn(sobj, "XADES_PROPERTIES_AMBIGUOUS",
                                       "The signature carries more than one set of XAdES qualifying properties; none "
@@ -848,14 +1051,54 @@ ks_result ks_xades_unsigned(const ks_ctx *ctx, xmlNodePtr sig, time_t at, ks_poe
     if ((*certs == NULL && (*certs = sk_X509_new_null()) == NULL) ||
         (*crls == NULL && (*crls = sk_X509_CRL_new_null()) == NULL))
         return KS_E_NOMEM;
+    /* First the validation data (XAdES-X-L 5.5.1, 5.5.2, and the
+     * TimeStampValidationData of 5.7.1, whose CertificateValues and
+     * RevocationValues are the same kind of evidence) and the archive
+     * timestamps, the last KS_XADES_MAX_ATS of them. */
     for (xmlNodePtr p = ks_xml_first_el(usp->children); p != NULL && r == KS_OK; p = ks_xml_next_el(p)) {
-        if (ks_xml_is_xades(p, "SignatureTimeStamp"))
-            r = ks_xades_sts(ctx, sigval, p, at, poe);
-        else if (ks_xml_is_xades(p, "CertificateValues"))
+        if (ks_xml_is_xades(p, "CertificateValues"))
             r = ks_xades_cert_values(ctx, p, *certs, &bad);
         else if (ks_xml_is_xades(p, "RevocationValues"))
             r = ks_xades_rev_values(ctx, p, *crls, ocsps, &bad);
+        else if (ks_xml_is(p, KS_XADES141_NS, "TimeStampValidationData"))
+            for (xmlNodePtr c = ks_xml_first_el(p->children); c != NULL && r == KS_OK; c = ks_xml_next_el(c)) {
+                if (ks_xml_is_xades(c, "CertificateValues"))
+                    r = ks_xades_cert_values(ctx, c, *certs, &bad);
+                else if (ks_xml_is_xades(c, "RevocationValues"))
+                    r = ks_xades_rev_values(ctx, c, *crls, ocsps, &bad);
+                else
+                    bad++;
+            }
+        else if (ks_xml_is(p, KS_XADES141_NS, "ArchiveTimeStamp")) {
+            if (a.n == KS_XADES_MAX_ATS) { /* keep the newest: drop the oldest */
+                memmove(a.ats, a.ats + 1, (KS_XADES_MAX_ATS - 1) * sizeof a.ats[0]);
+                a.n--;
+                more = 1;
+            }
+            a.ats[a.n++] = p;
+        }
     }
+    if (r != KS_OK)
+        return r;
+    /* XAdES-A: the archive timestamps newest (last) first, each older one
+     * validated at the time the newer ones proved (verify.c
+     * ks_archive_chain, EN 319 102-1 5.6.2.5). */
+    if ((r = ks_archive_chain(ctx, a.n, more, ks_xades_ats_verify, &a, at, sobj, proven, &ar)) != KS_OK)
+        return r;
+    /* XAdES-T: each SignatureTimeStamp at the time proven by the archive
+     * timestamps after it (those before it do not cover it): the oldest
+     * verified one after it, or the validation time. */
+    size_t next = 0; /* a.ats[next]: the first archive timestamp after p */
+    for (xmlNodePtr p = ks_xml_first_el(usp->children); p != NULL && r == KS_OK; p = ks_xml_next_el(p)) {
+        if (next < a.n && p == a.ats[next]) {
+            next++;
+            continue;
+        }
+        if (ks_xml_is_xades(p, "SignatureTimeStamp"))
+            r = ks_xades_sts(ctx, sigval, p, next < a.n ? proven[a.n - 1 - next] : at, poe);
+    }
+    if (r == KS_OK)
+        ks_poe_archive(poe, &ar);
     if (r == KS_OK && bad > 0 &&
         !ks_verdict_warn(sobj, "LTV_VALUE_UNREADABLE",
                          "Some certificate or revocation values in the signature could not be read and were not "
