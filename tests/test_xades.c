@@ -1096,6 +1096,122 @@ static void test_a_rows(void)
     ks_ctx_unref(ctx);
 }
 
+/* ArchiveTimeStamps in shapes this verifier refuses: each is reported as a
+ * failed archive timestamp and proves nothing (the signature timestamp
+ * under it is then validated today, and fails). */
+static void test_a_hostile(void)
+{
+    static const struct {
+        const char *name;
+        const char *from, *to; /* applied to a-good */
+        const char *archive_sub;
+    } cases[] = {
+        /* Two tokens in one element: which would prove what? */
+        {"two-tokens", "</xadesv141:ArchiveTimeStamp>",
+         "<xades:EncapsulatedTimeStamp>MAA=</xades:EncapsulatedTimeStamp></xadesv141:ArchiveTimeStamp>",
+         "FORMAT_FAILURE"},
+        /* XAdES 1.3.2's ArchiveTimeStamp covers other data. */
+        {"v132", "<xadesv141:ArchiveTimeStamp xmlns:xadesv141=\"" XADES141_NS "\"",
+         "<xadesv141:ArchiveTimeStamp xmlns:xadesv141=\"" XADES_NS "\"", "FORMAT_FAILURE"},
+        /* The explicit form (Include) is not supported. */
+        {"include", "Id=\"ATS1\">", "Id=\"ATS1\"><xades:Include URI=\"#SP\"/>", "FORMAT_FAILURE"},
+        /* A method that is not a canonicalization. */
+        {"xslt", "Id=\"ATS1\">",
+         "Id=\"ATS1\"><ds:CanonicalizationMethod xmlns:ds=\"" DS_NS
+         "\" Algorithm=\"http://www.w3.org/TR/1999/REC-xslt-19991116\"/>",
+         "FORMAT_FAILURE"},
+        /* Not base64 of DER. */
+        {"ber", "Id=\"ATS1\"><xades:EncapsulatedTimeStamp>",
+         "Id=\"ATS1\"><xades:EncapsulatedTimeStamp Encoding=\"http://uri.etsi.org/01903/v1.2.2#BER\">",
+         "FORMAT_FAILURE"},
+        /* The signature timestamp's token changed after archiving. */
+        {"sts-changed", "<xades:EncapsulatedTimeStamp>",
+         "<xades:EncapsulatedTimeStamp Encoding=\"http://uri.etsi.org/01903/v1.2.2#DER\">", "HASH_FAILURE"},
+    };
+    ks_ctx *ctx = t_load_config(cfgdir, "ltv");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *good = make_a(&arows[1]), *xml = replace1(good, cases[i].from, cases[i].to);
+        free(good);
+        cJSON *v = NULL;
+        CHECK(verify_doc(ctx, xml, t_at, &v) == KS_OK && v != NULL, "%s: verdict", cases[i].name);
+        const cJSON *s = signer0(v), *tss = cJSON_GetObjectItemCaseSensitive(s, "timestamps");
+        const cJSON *a = cJSON_GetArrayItem(tss, 0), *sig = cJSON_GetArrayItem(tss, 1);
+        CHECK_STR(str_at(v, "subindication"), "OUT_OF_BOUNDS_NO_POE", "%s (%s)", cases[i].name,
+                  t_str(str_at(v, "detail")));
+        CHECK_STR(a ? str_at(a, "type") : NULL, "archive", "%s", cases[i].name);
+        CHECK_STR(a ? str_at(a, "indication") : NULL, "TOTAL_FAILED", "%s", cases[i].name);
+        CHECK_STR(a ? str_at(a, "subindication") : NULL, cases[i].archive_sub, "%s (%s)", cases[i].name,
+                  t_str(a ? str_at(a, "detail") : NULL));
+        CHECK_STR(sig ? str_at(sig, "indication") : NULL, "INDETERMINATE", "%s: the signature timestamp", cases[i].name);
+        CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(s, "poe")), "%s: no POE", cases[i].name);
+        cJSON_Delete(v);
+        free(xml);
+    }
+    ks_ctx_unref(ctx);
+}
+
+/* Hash-only (README "Hash-only submission"): form2.pdf sent as its digest.
+ * The signature verifies by that digest, but an archive timestamp covers the
+ * content itself, which is not there to hash: it proves nothing. */
+static void test_a_hash_only(void)
+{
+    char *xml = make_a(&arows[1]); /* a-good */
+    ks_ctx *ctx = t_load_config(cfgdir, "ltv");
+    uint8_t *f1 = NULL, *f2 = NULL, md[32];
+    size_t l1 = 0, l2 = 0;
+    f1 = read_pki("xml/egov-xades/form1.xml", &l1);
+    f2 = read_pki("xml/egov-xades/form2.pdf", &l2);
+    SHA256(f2, l2, md);
+    ks_blob att = {.name = "form1.xml", .data = f1, .len = l1};
+    ks_digest dig = {.name = "form2.pdf", .algorithm = "sha256", .value = md, .len = sizeof md};
+    ks_request req = {.signature = {.name = "kousei.xml", .data = (const uint8_t *)xml, .len = strlen(xml)},
+                      .contents = &att,
+                      .n_contents = 1,
+                      .digests = &dig,
+                      .n_digests = 1,
+                      .at = t_at,
+                      .has_at = 1};
+    cJSON *v = NULL;
+    CHECK(ks_verify_signature(ctx, &req, &v) == KS_OK && v != NULL, "hash-only: verdict");
+    v = t_printed(v);
+    const cJSON *s = signer0(v), *a = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(s, "timestamps"), 0);
+    CHECK_STR(str_at(v, "content_checked"), "digest", "hash-only");
+    CHECK_STR(str_at(v, "indication"), "INDETERMINATE", "hash-only (%s)", t_str(str_at(v, "detail")));
+    CHECK_STR(str_at(v, "subindication"), "OUT_OF_BOUNDS_NO_POE", "hash-only");
+    CHECK_STR(a ? str_at(a, "type") : NULL, "archive", "hash-only: timestamps[0]");
+    CHECK_STR(a ? str_at(a, "indication") : NULL, "INDETERMINATE", "hash-only: the archive timestamp");
+    CHECK_STR(a ? str_at(a, "subindication") : NULL, "SIGNED_DATA_NOT_FOUND", "hash-only: the archive timestamp");
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(s, "poe")), "hash-only: no POE");
+    cJSON_Delete(v);
+    ks_ctx_unref(ctx);
+    free(f1);
+    free(f2);
+    free(xml);
+}
+
+/* ltv_oom_run over an XAdES-A with two archive timestamps: every
+ * allocation of the chain and of the archive input fails once. */
+static void test_a_oom(void)
+{
+    char *xml = make_a(&arows[sizeof arows / sizeof arows[0] - 2]); /* a-twice */
+    ks_ctx *ctx = t_load_config(cfgdir, "ltv");
+    uint8_t *f1 = NULL, *f2 = NULL;
+    size_t l1 = 0, l2 = 0;
+    f1 = read_pki("xml/egov-xades/form1.xml", &l1);
+    f2 = read_pki("xml/egov-xades/form2.pdf", &l2);
+    ks_blob atts[2] = {{.name = "form1.xml", .data = f1, .len = l1}, {.name = "form2.pdf", .data = f2, .len = l2}};
+    ks_request req = {.signature = {.name = "kousei.xml", .data = (const uint8_t *)xml, .len = strlen(xml)},
+                      .contents = atts,
+                      .n_contents = 2,
+                      .at = t_at,
+                      .has_at = 1};
+    ltv_oom_run(ctx, &req, "oom-xades-a", "\"EXPIRED_AFTER_POE\"");
+    free(f1);
+    free(f2);
+    ks_ctx_unref(ctx);
+    free(xml);
+}
+
 /* For tests/test_cli.sh: the XAdES-T rows as files, xades-<name>.xml, and
  * the validation time (xades-at.txt).  The attachments are those of
  * $PKI/xml/egov-xades. */
@@ -1147,5 +1263,8 @@ int main(int argc, char **argv)
     test_oom();
     test_xl_rows();
     test_a_rows();
+    test_a_hostile();
+    test_a_hash_only();
+    test_a_oom();
     return t_done("test_xades");
 }

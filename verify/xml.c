@@ -500,6 +500,7 @@ typedef struct {
     long att;          /* detached: index of the attachment, -1 missing */
     xmlNodePtr target; /* same-document: the element covered */
     int has_transforms;
+    int last_c14n;     /* the last Transform is a canonicalization: the result is octets */
     int md_nid;
     ks_xml_ref_state state;
     /* Hash-only (xml_digest.c): a digest names this detached Reference. */
@@ -634,14 +635,16 @@ static int ks_xml_scan_ref(ks_xml_req *rq, xmlNodePtr sig, size_t idx, ks_xml_re
     if (ks_xml_is(n, KS_DSIG_NS, "Transforms")) {
         int count = 0;
         for (xmlNodePtr t = ks_xml_first_el(n->children); t != NULL; t = ks_xml_next_el(t)) {
+            const ks_xml_alg *ta = NULL;
             if (!ks_xml_is(t, KS_DSIG_NS, "Transform") || ++count > KS_XML_MAX_TRANSFORMS ||
-                ks_xml_alg_of(t, KS_XA_C14N | KS_XA_ENVELOPED) == NULL) {
+                (ta = ks_xml_alg_of(t, KS_XA_C14N | KS_XA_ENVELOPED)) == NULL) {
                 ks_status_fmt(st, KS_INDETERMINATE, KS_SUB_FORMAT_FAILURE,
                               "Reference %zu uses a transform that is not supported (only canonicalization and "
                               "enveloped-signature are)",
                               no);
                 return 0;
             }
+            ref->last_c14n = ta->kind == KS_XA_C14N;
         }
         ref->has_transforms = count > 0;
         n = ks_xml_next_el(n);
@@ -1309,6 +1312,11 @@ static ks_result ks_xml_refdata(const ks_xml_sig *s, ks_xades_refdata *rd)
             return KS_OK;
         }
         v[i] = (ks_blob){.name = NULL, .data = xmlSecBufferGetData(b), .len = xmlSecBufferGetSize(b)};
+        /* A node set (a same-document Reference without a final
+         * canonicalization, or after enveloped-signature) became octets
+         * through inclusive C14N 1.0 (XMLDSig 4.3.3.2). */
+        if (s->refs[i].has_transforms ? !s->refs[i].last_c14n : s->refs[i].type != KS_REF_DETACHED)
+            rd->nodeset = 1;
     }
     rd->v = v;
     rd->n = s->nrefs;

@@ -140,6 +140,7 @@ typedef struct {
     const ks_blob *v;
     size_t n;
     const char *missing;
+    int nodeset; /* some Reference's result was a node set, made octets by inclusive C14N 1.0 */
 } ks_xades_refdata;
 
 /* 1 when the one QualifyingProperties of sig has an xadesv141:

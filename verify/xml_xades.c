@@ -935,14 +935,25 @@ typedef struct {
  * 1 built, 0 it cannot be (*why says why), -1 out of memory.
  */
 static int ks_xades_ats_input(const ks_xades_archive *a, xmlNodePtr ats, int mode, int comments, ks_xades_input *in,
-                              const char **why)
+                              const char **why, ks_subindication *sub)
 {
     xmlNodePtr qpobj = a->usp->parent != NULL && a->usp->parent->parent != NULL ? a->usp->parent->parent->parent
                                                                                 : NULL;
     size_t nprops = 0;
     int k = 1;
+    *sub = KS_SUB_FORMAT_FAILURE;
     if (a->refs == NULL || a->refs->missing != NULL) {
         *why = a->refs != NULL ? a->refs->missing : "the References' data was not kept";
+        *sub = KS_SUB_SIGNED_DATA_NOT_FOUND;
+        return 0;
+    }
+    /* 5.5.2.2 step 2 b): a Reference's node set is canonicalized with the
+     * timestamp's method; what xmlsec digested went through inclusive C14N
+     * 1.0, the same octets only under that method (the node set of a
+     * same-document Reference holds no comments, so WithComments agrees). */
+    if (a->refs->nodeset && mode != XML_C14N_1_0) {
+        *why = "a Reference's node set would be canonicalized with the archive timestamp's method, which is not "
+               "supported here (only inclusive C14N 1.0)";
         return 0;
     }
     for (size_t i = 0; i < a->refs->n; i++)
@@ -983,6 +994,13 @@ static ks_result ks_xades_ats_verify(const ks_ctx *ctx, void *arg, size_t i, tim
     const char *why = NULL;
     ks_result r = KS_OK;
 
+    /* XAdES 1.3.2's xades:ArchiveTimeStamp (7.7) covers other data
+     * (EN 319 132-1 mandates xadesv141's): reported, proves nothing. */
+    if (!ks_xml_is(ats, KS_XADES141_NS, "ArchiveTimeStamp")) {
+        ks_tsp_result_fail(t, KS_SUB_FORMAT_FAILURE,
+                           "an ArchiveTimeStamp of XAdES 1.3.2 or earlier is not supported (only xadesv141's)");
+        goto done;
+    }
     if (!ks_xades_c14n_method(&c, &mode, &comments)) {
         ks_tsp_result_fail(t, KS_SUB_FORMAT_FAILURE,
                            "the ArchiveTimeStamp names a canonicalization method that is not supported");
@@ -1011,13 +1029,14 @@ static ks_result ks_xades_ats_verify(const ks_ctx *ctx, void *arg, size_t i, tim
         ks_tsp_result_fail(t, KS_SUB_FORMAT_FAILURE, "the EncapsulatedTimeStamp is not base64 of a DER token");
         goto done;
     }
-    int k = ks_xades_ats_input(a, ats, mode, comments, &in, &why);
+    ks_subindication sub = KS_SUB_FORMAT_FAILURE;
+    int k = ks_xades_ats_input(a, ats, mode, comments, &in, &why, &sub);
     if (k < 0) {
         r = KS_E_NOMEM;
         goto done;
     }
-    if (k == 0) { /* nothing to hash: the token proves nothing */
-        ks_tsp_result_fail(t, KS_SUB_SIGNED_DATA_NOT_FOUND, why);
+    if (k == 0) { /* no input to hash: the token proves nothing */
+        ks_tsp_result_fail(t, sub, why);
         t->indication = KS_INDETERMINATE;
         goto done;
     }
@@ -1069,7 +1088,7 @@ ks_result ks_xades_unsigned(const ks_ctx *ctx, xmlNodePtr sig, const ks_xades_re
                 else
                     bad++;
             }
-        else if (ks_xml_is(p, KS_XADES141_NS, "ArchiveTimeStamp")) {
+        else if (ks_xml_is(p, KS_XADES141_NS, "ArchiveTimeStamp") || ks_xml_is_xades(p, "ArchiveTimeStamp")) {
             if (a.n == KS_XADES_MAX_ATS) { /* keep the newest: drop the oldest */
                 memmove(a.ats, a.ats + 1, (KS_XADES_MAX_ATS - 1) * sizeof a.ats[0]);
                 a.n--;
