@@ -95,6 +95,11 @@ ltv|xades-revoked-before-ts|$T/xades/xades-revoked-before-ts.xml|$XAT|TOTAL_FAIL
 ltv|xades-expired-rogue-ts|$T/xades/xades-expired-rogue-ts.xml|$XAT|INDETERMINATE|OUT_OF_BOUNDS_NO_POE
 ltv|xades-revoked-tampered-ts|$T/xades/xades-revoked-tampered-ts.xml|$XAT|INDETERMINATE|REVOKED_NO_POE
 ltv|xades-revoked-imprint-text|$T/xades/xades-revoked-imprint-text.xml|$XAT|INDETERMINATE|REVOKED_NO_POE
+ltv|xades-a|$T/xades/xades-a-good.xml|$XAT|TOTAL_PASSED|-
+ltv|xades-a-none|$T/xades/xades-a-none.xml|$XAT|INDETERMINATE|OUT_OF_BOUNDS_NO_POE
+ltv|xades-a-inserted|$T/xades/xades-a-inserted.xml|$XAT|INDETERMINATE|OUT_OF_BOUNDS_NO_POE
+ltv|xades-a-twice|$T/xades/xades-a-twice.xml|$XAT|TOTAL_PASSED|-
+ltv|xades-a-twice-late|$T/xades/xades-a-twice-late.xml|$XAT|INDETERMINATE|OUT_OF_BOUNDS_NO_POE
 offline|cades-xl-responders-down|$T/ltv/ltv-xl.p7m|$LATXL|TOTAL_PASSED|-
 offline|cades-xl-none-responders-down|$T/ltv/ltv-xl-none.p7m|$LATXL|INDETERMINATE|TRY_LATER
 offline|cades-xl-stale-responders-down|$T/ltv/ltv-xl-stale.p7m|$LATXL|INDETERMINATE|TRY_LATER

@@ -1212,8 +1212,9 @@ static void test_a_oom(void)
     free(xml);
 }
 
-/* For tests/test_cli.sh: the XAdES-T rows as files, xades-<name>.xml, and
- * the validation time (xades-at.txt).  The attachments are those of
+/* For tests/test_cli.sh, tests/test_ltv_http.sh and tests/conformance/ltv.py:
+ * the XAdES-T rows as files, xades-<name>.xml, the XAdES-A rows as
+ * xades-a-<name>.xml, and the validation time (xades-at.txt).  The attachments are those of
  * $PKI/xml/egov-xades. */
 static int emit(const char *dir)
 {
@@ -1222,6 +1223,17 @@ static int emit(const char *dir)
         const struct trow *r = &trows[i];
         char *xml = make_doc(r->who, r->ts, r->method, row_gen(r->gen_base, r->gen_offset), XL_NONE);
         snprintf(path, sizeof path, "%s/xades-%s.xml", dir, r->name);
+        FILE *f = fopen(path, "w");
+        int ok = f != NULL && fputs(xml, f) >= 0;
+        if (f != NULL && fclose(f) != 0)
+            ok = 0;
+        free(xml);
+        if (!ok)
+            return 2;
+    }
+    for (size_t i = 0; i < sizeof arows / sizeof arows[0]; i++) { /* xades-a-<row>.xml */
+        char *xml = make_a(&arows[i]);
+        snprintf(path, sizeof path, "%s/xades-%s.xml", dir, arows[i].name);
         FILE *f = fopen(path, "w");
         int ok = f != NULL && fputs(xml, f) >= 0;
         if (f != NULL && fclose(f) != 0)

@@ -1,6 +1,6 @@
 # tests/conformance/conformance.mk - `make conformance`: NIST PKITS, the
 # shared CMS vectors, x509-limbo and the long-term validation rows
-# (tests/conformance/ltv.py: CAdES from tests/test_ltv.c --emit, XAdES-T
+# (tests/conformance/ltv.py: CAdES from tests/test_ltv.c --emit, XAdES-T and -A
 # from tests/test_xades.c --emit, XAdES-X-L and PDF document timestamps,
 # B-LTA and DSS from build/pki/xml and build/pki/pdf) through bin/kensho
 # (tests/conformance/).

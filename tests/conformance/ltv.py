@@ -4,8 +4,8 @@
 The inputs are made by tests/test_ltv.c (`test_ltv --emit DIR`: CAdES
 signatures from the test PKI's TSA with an injected clock, ES-X-L and ES-A
 forms, SHA-1 signatures) and the times it names (validation times, sunset
-dates), by tests/test_xades.c (`test_xades --emit DIR`: XAdES-T e-Gov
-packages, xades-<row>.xml, and xades-at.txt) and by the fixture scripts
+dates), by tests/test_xades.c (`test_xades --emit DIR`: XAdES-T and
+XAdES-A e-Gov packages, xades-<row>.xml, and xades-at.txt) and by the fixture scripts
 (tests/pki/mkxml.sh: $PKI/xml/egov-xades/kousei-t.xml and kousei-xl.xml;
 tests/pki/mkpdf.sh: $PKI/pdf/doc-ts*.pdf, sig-ts.pdf, b-lta.pdf,
 dss-evidence.pdf); nothing is fetched from elsewhere.  Each row names the
@@ -77,7 +77,7 @@ ROWS = [
 ]
 ROWS = [("ltv/%s.p7m" % sig, cfg, "ltv/ltv-" + at, ind, sub) for sig, cfg, at, ind, sub in ROWS]
 
-# XAdES-T (tests/test_xades.c's T rows) and XAdES-X-L (mkxml.sh); the
+# XAdES-T and -A (tests/test_xades.c's T and A rows) and XAdES-X-L (mkxml.sh); the
 # packages' attachments are $PKI/xml/egov-xades/form1.xml and form2.pdf.
 XADES_ROWS = [
     ("xades/xades-revoked-nots.xml", "ltv", "xades/xades-at", "INDETERMINATE", "REVOKED_NO_POE"),
@@ -99,6 +99,21 @@ XADES_ROWS = [
     ("xades/xades-revoked-imprint-default-is-c14n.xml", "ltv", "xades/xades-at", "INDETERMINATE", "REVOKED_NO_POE"),
     ("xades/xades-revoked-bad-method.xml", "ltv", "xades/xades-at", "INDETERMINATE", "REVOKED_NO_POE"),
     ("xades/xades-revoked-two-ts.xml", "ltv", "xades/xades-at", "TOTAL_PASSED", None),
+    # XAdES-A (tests/test_xades.c's A rows): tsa-old timestamped the
+    # signature and has expired since; an xadesv141:ArchiveTimeStamp made
+    # while it was valid keeps that proof, a bad or late one does not.
+    ("xades/xades-a-none.xml", "ltv", "xades/xades-at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("xades/xades-a-good.xml", "ltv", "xades/xades-at", "TOTAL_PASSED", None),
+    ("xades/xades-a-good-exc.xml", "ltv", "xades/xades-at", "TOTAL_PASSED", None),
+    ("xades/xades-a-ref-altered.xml", "ltv", "xades/xades-at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("xades/xades-a-inserted.xml", "ltv", "xades/xades-at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("xades/xades-a-tampered.xml", "ltv", "xades/xades-at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("xades/xades-a-rogue.xml", "ltv", "xades/xades-at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("xades/xades-a-good.xml", "noanchors", "xades/xades-at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("xades/xades-a-late.xml", "ltv", "xades/xades-at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("xades/xades-a-sts-after.xml", "ltv", "xades/xades-at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("xades/xades-a-twice.xml", "ltv", "xades/xades-at", "TOTAL_PASSED", None),
+    ("xades/xades-a-twice-late.xml", "ltv", "xades/xades-at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
     # X-L: its own certificates and CRLs complete the path; the -T form
     # without them has no path (no intermediates configured).
     ("pki/xml/egov-xades/kousei-xl.xml", "xl", "now", "TOTAL_PASSED", None),
