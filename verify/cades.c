@@ -503,7 +503,7 @@ ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerIn
         goto done;
     }
     ks_ats_chain chain = {.list = list, .data = data, .walked = walked, .why = why};
-    r = ks_archive_chain(ctx, n, more, ks_ats_verify, &chain, at, sobj, NULL, res);
+    r = ks_archive_chain(ctx, n, more, ks_ats_verify, NULL, &chain, at, sobj, NULL, res);
 done:
     free(data);
     OPENSSL_free(der);

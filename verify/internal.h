@@ -452,17 +452,19 @@ void ks_tsp_result_fail(ks_tsp_result *t, ks_subindication sub, const char *deta
  * shared by CAdES ES-A (cades.c) and XAdES-A (xml_xades.c).  `n` tokens,
  * item 0 the newest; verify(ctx, arg, i, t_at, out) judges item i with its
  * TSA path validated at t_at (KS_E_NOMEM its only error).  The newest is
- * validated at `at`, each older one at the genTime of the last that passed
- * (a verified archive timestamp proves the older ones existed then); each
- * is reported in sobj's "timestamps" (type "archive", "validated_at").
- * proven (NULL, or n entries): proven[i] is the time established once items
- * 0..i were judged (`at` when none passed).  res->next_at: the same after
- * all of them; res->poe: the oldest verified genTime.  more: tokens were
- * left out past the ceiling (warning TIMESTAMPS_NOT_CHECKED). */
+ * validated at `at`, each older one i at the oldest genTime of the verified
+ * newer ones j that cover it (covers(arg, j, i); NULL: every newer one
+ * covers every older one), else at `at`; each is reported in sobj's
+ * "timestamps" (type "archive", "validated_at").  proven (NULL, or n
+ * entries): proven[i] is the oldest genTime verified among items 0..i
+ * (`at` when none).  res->next_at: the same over all of them; res->poe: the
+ * oldest verified genTime.  more: tokens were left out past the ceiling
+ * (warning TIMESTAMPS_NOT_CHECKED). */
 typedef ks_result (*ks_archive_verify_fn)(const ks_ctx *ctx, void *arg, size_t i, time_t at, ks_tsp_result *out);
-ks_result ks_archive_chain(const ks_ctx *ctx, size_t n, int more, ks_archive_verify_fn verify, void *arg, time_t at,
-                           cJSON *sobj, time_t *proven, ks_cades_archive_result *res)
-    __attribute__((warn_unused_result));
+typedef int (*ks_archive_covers_fn)(void *arg, size_t newer, size_t older);
+ks_result ks_archive_chain(const ks_ctx *ctx, size_t n, int more, ks_archive_verify_fn verify,
+                           ks_archive_covers_fn covers, void *arg, time_t at, cJSON *sobj, time_t *proven,
+                           ks_cades_archive_result *res) __attribute__((warn_unused_result));
 /* The archive chain's POE ("source" "archive_timestamp") when the signature
  * timestamps gave none: an archive timestamp covers the signature value. */
 void ks_poe_archive(ks_poe *p, const ks_cades_archive_result *ar);

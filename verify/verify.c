@@ -246,52 +246,67 @@ ks_result ks_poe_report(const ks_poe *p, cJSON *sobj)
  * A chain of archive timestamps, newest down (ETSI EN 319 102-1 5.6.2.5;
  * CAdES ES-A in cades.c, XAdES-A in xml_xades.c).  The newest one's TSA path
  * is validated at the validation time; a verified one proves that what it
- * covers, the older archive timestamps among it, existed at its genTime, so
- * each older one is validated at the genTime of the last that passed.  A
- * token that fails moves nothing: the ones below it are still judged at
- * the time the last good one proves.  A genTime after that time is no
- * proof of anything earlier (`t.time <= cur`).
+ * covers existed at its genTime, so each older one is validated at the
+ * oldest genTime among the verified newer ones that cover it (the
+ * validation time when none does).  A token that fails proves nothing: the
+ * ones below it are judged at the time the others prove.  A genTime after
+ * that time proves nothing earlier (the min).
  */
-ks_result ks_archive_chain(const ks_ctx *ctx, size_t n, int more, ks_archive_verify_fn verify, void *arg, time_t at,
-                           cJSON *sobj, time_t *proven, ks_cades_archive_result *res)
+ks_result ks_archive_chain(const ks_ctx *ctx, size_t n, int more, ks_archive_verify_fn verify,
+                           ks_archive_covers_fn covers, void *arg, time_t at, cJSON *sobj, time_t *proven,
+                           ks_cades_archive_result *res)
 {
     cJSON *arr = cJSON_GetObjectItemCaseSensitive(sobj, "timestamps");
-    time_t cur = at;
-    ks_result r = KS_OK;
+    time_t *gen = NULL; /* per item: its genTime when it verified, else -1 */
+    time_t all = at;    /* the oldest time proven so far */
+    ks_result r = KS_E_NOMEM;
 
     memset(res, 0, sizeof *res);
     res->next_at = at;
     if (n == 0)
         return KS_OK;
-    if (arr == NULL && (arr = cJSON_AddArrayToObject(sobj, "timestamps")) == NULL)
-        return KS_E_NOMEM;
+    if ((arr == NULL && (arr = cJSON_AddArrayToObject(sobj, "timestamps")) == NULL) ||
+        (gen = malloc(n * sizeof *gen)) == NULL)
+        goto done;
     for (size_t i = 0; i < n; i++) {
+        time_t cur = at;
+        for (size_t j = 0; j < i; j++)
+            if (gen[j] >= 0 && gen[j] < cur && (covers == NULL || covers(arg, j, i)))
+                cur = gen[j];
         ks_tsp_result t;
         memset(&t, 0, sizeof t);
+        gen[i] = -1;
         if ((r = verify(ctx, arg, i, cur, &t)) != KS_OK)
-            return r;
+            goto done;
+        r = KS_E_NOMEM;
         cJSON *tj = ks_timestamp_json(&t, "archive");
         char buf[32];
         ks_time_format(cur, buf, sizeof buf);
         if (tj == NULL || cJSON_AddStringToObject(tj, "validated_at", buf) == NULL || !cJSON_AddItemToArray(arr, tj)) {
             cJSON_Delete(tj);
-            return KS_E_NOMEM;
+            goto done;
         }
-        if (t.indication == KS_TOTAL_PASSED && t.has_time && t.time <= cur) {
-            cur = t.time;
-            res->poe = t.time;
-            res->has_poe = 1;
-            snprintf(res->tsa, sizeof res->tsa, "%s", t.tsa);
+        if (t.indication == KS_TOTAL_PASSED && t.has_time && t.time >= 0) {
+            gen[i] = t.time;
+            if (t.time < all) {
+                all = t.time;
+                res->poe = t.time;
+                res->has_poe = 1;
+                snprintf(res->tsa, sizeof res->tsa, "%s", t.tsa);
+            }
         }
         if (proven != NULL)
-            proven[i] = cur;
+            proven[i] = all;
     }
-    res->next_at = cur;
+    res->next_at = all;
+    r = KS_OK;
     if (more && !ks_verdict_warn(sobj, "TIMESTAMPS_NOT_CHECKED",
                                  "Further archive timestamps were not checked (more than the limit).",
                                  "上限を超えるアーカイブタイムスタンプは検証していません。"))
-        return KS_E_NOMEM;
-    return KS_OK;
+        r = KS_E_NOMEM;
+done:
+    free(gen);
+    return r;
 }
 
 void ks_poe_archive(ks_poe *p, const ks_cades_archive_result *ar)

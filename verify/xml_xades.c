@@ -1102,7 +1102,7 @@ ks_result ks_xades_unsigned(const ks_ctx *ctx, xmlNodePtr sig, const ks_xades_re
     /* XAdES-A: the archive timestamps newest (last) first, each older one
      * validated at the time the newer ones proved (verify.c
      * ks_archive_chain, EN 319 102-1 5.6.2.5). */
-    if ((r = ks_archive_chain(ctx, a.n, more, ks_xades_ats_verify, &a, at, sobj, proven, &ar)) != KS_OK)
+    if ((r = ks_archive_chain(ctx, a.n, more, ks_xades_ats_verify, NULL, &a, at, sobj, proven, &ar)) != KS_OK)
         return r;
     /* XAdES-T: each SignatureTimeStamp at the time proven by the archive
      * timestamps after it (those before it do not cover it): the oldest
