@@ -15,10 +15,13 @@
  * not the signer's.
  *
  * The unsigned properties are read here too (ks_xades_unsigned): the
- * signature timestamps of XAdES-T and the certificate and revocation values
- * of XAdES-X-L (ETSI EN 319 132-1 5.3, 5.5; JIS X 5093).  They are unsigned
- * by design, so nothing in them is believed for being there: a timestamp
- * proves a time only when tsp.c verifies it over this SignatureValue, a
+ * signature timestamps of XAdES-T, the certificate and revocation values
+ * of XAdES-X-L (also inside a TimeStampValidationData) and the archive
+ * timestamps of XAdES-A (ETSI EN 319 132-1 5.3, 5.5, 5.7; JIS X 5093).
+ * They are unsigned by design, so nothing in them is believed for being
+ * there: a timestamp proves a time only when tsp.c verifies it over the
+ * data it must cover (this SignatureValue; for an archive timestamp, the
+ * signature, its References' data and the properties before it), a
  * certificate is a path candidate like KeyInfo's, and a CRL is evidence only
  * when revoke.c finds it signed by the issuing CA and current.
  *
