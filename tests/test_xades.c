@@ -924,7 +924,10 @@ typedef enum {
     A_TAMPERED,    /* its token's signature broken */
     A_ROGUE,       /* by tsa-rogue */
     A_STS_AFTER,   /* the signature timestamp added after it (not covered) */
-    A_TWO          /* tsa-old's archive timestamp at g2, then tsa's over it */
+    A_TWO,         /* tsa-old's archive timestamp at g2, then tsa's over it */
+    A_OBJECT,      /* an unsigned ds:Object there before archiving (covered: 5.5.2.2 step 4) */
+    A_OBJECT_ADDED, /* the same ds:Object added after archiving */
+    A_LATER_PROP   /* a TimeStampValidationData appended after the archive timestamp */
 } a_kind;
 
 static const struct arow {
@@ -969,6 +972,16 @@ static const struct arow {
      "signature_timestamp", "EXPIRED_AFTER_POE"},
     {"a-twice-late", A_TWO, 50 * 86400L, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", "TOTAL_PASSED", NULL,
      "INDETERMINATE", "INDETERMINATE", "archive_timestamp", NULL},
+    /* The other ds:Objects are covered: one there before archiving is
+     * fine, one added afterwards breaks the imprint. */
+    {"a-object", A_OBJECT, 0, "TOTAL_PASSED", NULL, "TOTAL_PASSED", NULL, NULL, "TOTAL_PASSED", "signature_timestamp",
+     "EXPIRED_AFTER_POE"},
+    {"a-object-added", A_OBJECT_ADDED, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", "TOTAL_FAILED", "HASH_FAILURE",
+     NULL, "INDETERMINATE", NULL, NULL},
+    /* A property after the archive timestamp is not covered by it, and
+     * does not disturb it. */
+    {"a-later-prop", A_LATER_PROP, 0, "TOTAL_PASSED", NULL, "TOTAL_PASSED", NULL, NULL, "TOTAL_PASSED",
+     "signature_timestamp", "EXPIRED_AFTER_POE"},
 };
 
 static time_t a_g1(void)
@@ -1002,6 +1015,12 @@ static char *make_a(const struct arow *r)
     free(usp);
     free(xml);
     xml = out;
+    static const char extra[] = "<Object Id=\"EXTRA\"><Memo>unsigned</Memo></Object>";
+    if (r->kind == A_OBJECT) {
+        out = insert_before(xml, "</Signature>", extra);
+        free(xml);
+        xml = out;
+    }
     switch (r->kind) {
     case A_NONE:
         break;
@@ -1024,6 +1043,18 @@ static char *make_a(const struct arow *r)
         free(xml);
         xml = out;
     }
+    if (r->kind == A_OBJECT_ADDED) {
+        out = insert_before(xml, "</Signature>", extra);
+        free(xml);
+        xml = out;
+    }
+    if (r->kind == A_LATER_PROP) {
+        char *tsvd = make_xl("citizen-expired", XL_TSVD);
+        out = insert_before(xml, "</xades:UnsignedSignatureProperties>", tsvd);
+        free(tsvd);
+        free(xml);
+        xml = out;
+    }
     if (r->kind == A_STS_AFTER) {
         out = insert_before(xml, "</xades:UnsignedSignatureProperties>", sts);
         free(xml);
@@ -1031,6 +1062,14 @@ static char *make_a(const struct arow *r)
     }
     free(sts);
     return xml;
+}
+
+static const struct arow *arow_named(const char *name)
+{
+    for (size_t i = 0; i < sizeof arows / sizeof arows[0]; i++)
+        if (strcmp(arows[i].name, name) == 0)
+            return &arows[i];
+    exit(2);
 }
 
 static void test_a_rows(void)
@@ -1130,7 +1169,7 @@ static void test_a_hostile(void)
     };
     ks_ctx *ctx = t_load_config(cfgdir, "ltv");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *good = make_a(&arows[1]), *xml = replace1(good, cases[i].from, cases[i].to);
+        char *good = make_a(arow_named("a-good")), *xml = replace1(good, cases[i].from, cases[i].to);
         free(good);
         cJSON *v = NULL;
         CHECK(verify_doc(ctx, xml, t_at, &v) == KS_OK && v != NULL, "%s: verdict", cases[i].name);
@@ -1155,7 +1194,7 @@ static void test_a_hostile(void)
  * content itself, which is not there to hash: it proves nothing. */
 static void test_a_hash_only(void)
 {
-    char *xml = make_a(&arows[1]); /* a-good */
+    char *xml = make_a(arow_named("a-good"));
     ks_ctx *ctx = t_load_config(cfgdir, "ltv");
     uint8_t *f1 = NULL, *f2 = NULL, md[32];
     size_t l1 = 0, l2 = 0;
@@ -1193,7 +1232,7 @@ static void test_a_hash_only(void)
  * allocation of the chain and of the archive input fails once. */
 static void test_a_oom(void)
 {
-    char *xml = make_a(&arows[sizeof arows / sizeof arows[0] - 2]); /* a-twice */
+    char *xml = make_a(arow_named("a-twice"));
     ks_ctx *ctx = t_load_config(cfgdir, "ltv");
     uint8_t *f1 = NULL, *f2 = NULL;
     size_t l1 = 0, l2 = 0;

@@ -114,6 +114,9 @@ XADES_ROWS = [
     ("xades/xades-a-sts-after.xml", "ltv", "xades/xades-at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
     ("xades/xades-a-twice.xml", "ltv", "xades/xades-at", "TOTAL_PASSED", None),
     ("xades/xades-a-twice-late.xml", "ltv", "xades/xades-at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("xades/xades-a-object.xml", "ltv", "xades/xades-at", "TOTAL_PASSED", None),
+    ("xades/xades-a-object-added.xml", "ltv", "xades/xades-at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("xades/xades-a-later-prop.xml", "ltv", "xades/xades-at", "TOTAL_PASSED", None),
     # X-L: its own certificates and CRLs complete the path; the -T form
     # without them has no path (no intermediates configured).
     ("pki/xml/egov-xades/kousei-xl.xml", "xl", "now", "TOTAL_PASSED", None),
