@@ -690,14 +690,66 @@ static void put_set(uint8_t **buf, size_t *len, der_item *items, size_t n, int t
     free(cat);
 }
 
+/* The SignerInfo's fields but unsignedAttrs, each with tag and length
+ * (RFC 5652 5.3), from OpenSSL's view of them: version 1, sid
+ * (issuerAndSerialNumber), digestAlgorithm, signedAttrs [0],
+ * signatureAlgorithm, signature.  Shared by the v2 and v3 builders. */
+static void put_si_fields(uint8_t **pbuf, size_t *plen, CMS_SignerInfo *si)
+{
+    uint8_t *buf = *pbuf, *d = NULL;
+    size_t len = *plen, l1 = 0, ni = 0;
+    der_item items[64];
+    int n;
+    static const uint8_t v1[] = {0x02, 0x01, 0x01};
+    put(&buf, &len, v1, sizeof v1);
+    X509_NAME *issuer = NULL;
+    ASN1_INTEGER *sno = NULL;
+    ASN1_OCTET_STRING *keyid = NULL;
+    X509_ALGOR *dig = NULL, *sig = NULL;
+    CMS_SignerInfo_get0_signer_id(si, &keyid, &issuer, &sno);
+    CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, &sig);
+    uint8_t *nm = NULL, *sn = NULL;
+    const uint8_t *p2[2];
+    size_t pl2[2];
+    pl2[0] = (size_t)i2d_X509_NAME(issuer, &nm);
+    pl2[1] = (size_t)i2d_ASN1_INTEGER(sno, &sn);
+    p2[0] = nm;
+    p2[1] = sn;
+    uint8_t *sid = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, p2, pl2, 2, &l1);
+    put(&buf, &len, sid, l1);
+    free(sid);
+    OPENSSL_free(nm);
+    OPENSSL_free(sn);
+    n = i2d_X509_ALGOR(dig, &d);
+    put(&buf, &len, d, (size_t)n);
+    OPENSSL_free(d);
+    d = NULL;
+    for (int i = 0; i < CMS_signed_get_attr_count(si); i++) {
+        items[ni].p = NULL;
+        items[ni].len = (size_t)i2d_X509_ATTRIBUTE(CMS_signed_get_attr(si, i), &items[ni].p);
+        ni++;
+    }
+    put_set(&buf, &len, items, ni, 0);
+    for (size_t i = 0; i < ni; i++)
+        OPENSSL_free(items[i].p);
+    n = i2d_X509_ALGOR(sig, &d);
+    put(&buf, &len, d, (size_t)n);
+    OPENSSL_free(d);
+    d = NULL;
+    n = i2d_ASN1_OCTET_STRING(CMS_SignerInfo_get0_signature(si), &d);
+    put(&buf, &len, d, (size_t)n);
+    OPENSSL_free(d);
+    *pbuf = buf;
+    *plen = len;
+}
+
 /* The data an archive-time-stamp v2 covers, built from OpenSSL's view of
  * the signature (not from its encoding, as kensho does): encapContentInfo,
  * certificates, the SignerInfo's fields and its unsigned attributes. */
 static uint8_t *ats_data(CMS_ContentInfo *cms, CMS_SignerInfo *si, size_t *outlen)
 {
-    uint8_t *buf = NULL, *d = NULL;
+    uint8_t *buf = NULL;
     size_t len = 0, l1 = 0, l2 = 0;
-    int n;
     /* encapContentInfo: SEQUENCE { id-data, [0] EXPLICIT OCTET STRING } */
     ASN1_OCTET_STRING *content = *CMS_get0_content(cms);
     uint8_t *oid = NULL, *oct = NULL;
@@ -727,48 +779,7 @@ static uint8_t *ats_data(CMS_ContentInfo *cms, CMS_SignerInfo *si, size_t *outle
     for (size_t i = 0; i < ni; i++)
         OPENSSL_free(items[i].p);
     sk_X509_pop_free(certs, X509_free);
-    /* SignerInfo: version 1, sid (issuerAndSerialNumber), digestAlgorithm,
-     * signedAttrs [0], signatureAlgorithm, signature */
-    static const uint8_t v1[] = {0x02, 0x01, 0x01};
-    put(&buf, &len, v1, sizeof v1);
-    X509_NAME *issuer = NULL;
-    ASN1_INTEGER *sno = NULL;
-    ASN1_OCTET_STRING *keyid = NULL;
-    X509_ALGOR *dig = NULL, *sig = NULL;
-    CMS_SignerInfo_get0_signer_id(si, &keyid, &issuer, &sno);
-    CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, &sig);
-    uint8_t *nm = NULL, *sn = NULL;
-    const uint8_t *p2[2];
-    size_t pl2[2];
-    pl2[0] = (size_t)i2d_X509_NAME(issuer, &nm);
-    pl2[1] = (size_t)i2d_ASN1_INTEGER(sno, &sn);
-    p2[0] = nm;
-    p2[1] = sn;
-    uint8_t *sid = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, p2, pl2, 2, &l1);
-    put(&buf, &len, sid, l1);
-    free(sid);
-    OPENSSL_free(nm);
-    OPENSSL_free(sn);
-    n = i2d_X509_ALGOR(dig, &d);
-    put(&buf, &len, d, (size_t)n);
-    OPENSSL_free(d);
-    d = NULL;
-    ni = 0;
-    for (int i = 0; i < CMS_signed_get_attr_count(si); i++) {
-        items[ni].p = NULL;
-        items[ni].len = (size_t)i2d_X509_ATTRIBUTE(CMS_signed_get_attr(si, i), &items[ni].p);
-        ni++;
-    }
-    put_set(&buf, &len, items, ni, 0);
-    for (size_t i = 0; i < ni; i++)
-        OPENSSL_free(items[i].p);
-    n = i2d_X509_ALGOR(sig, &d);
-    put(&buf, &len, d, (size_t)n);
-    OPENSSL_free(d);
-    d = NULL;
-    n = i2d_ASN1_OCTET_STRING(CMS_SignerInfo_get0_signature(si), &d);
-    put(&buf, &len, d, (size_t)n);
-    OPENSSL_free(d);
+    put_si_fields(&buf, &len, si);
     /* every unsigned attribute there is (the new one is not yet) */
     ni = 0;
     for (int i = 0; i < CMS_unsigned_get_attr_count(si); i++) {
@@ -915,6 +926,344 @@ static void test_esa(void)
     }
 }
 
+/* ---------------- CAdES ES-A v3 (archive-time-stamp-v3, ETSI EN 319 122-1 5.5.3) ---------------- */
+
+/*
+ * Built here from the text of EN 319 122-1 5.5.2 and 5.5.3 (V1.1.1 and
+ * V1.3.1 read the same), not with anything of verify/cades.c, and from
+ * OpenSSL's decoded view of the signature where the verifier walks its
+ * encoding.  Two readings of one text can still share a misunderstanding
+ * (README, "Archive timestamps"): these rows prove the two agree, and the
+ * hostile ones that a disagreement on any single piece fails.
+ *
+ * 5.5.2: ATSHashIndexV3 ::= SEQUENCE { hashIndAlgorithm AlgorithmIdentifier,
+ *   certificatesHashIndex, crlsHashIndex, unsignedAttrValuesHashIndex
+ *   SEQUENCE OF OCTET STRING }: the hash of each CertificateChoices of
+ *   SignedData.certificates, of each RevocationInfoChoice of
+ *   SignedData.crls, and of attrType || one AttributeValue for each value
+ *   of each unsigned attribute, all with their tag and length; carried as
+ *   the unsigned attribute id-aa-ATSHashIndex-v3 (0.4.0.19122.1.5) of the
+ *   time-stamp token's own SignerInfo.
+ * 5.5.3: the messageImprint (id-aa-ets-archiveTimestampV3, 0.4.0.1733.2.4)
+ *   is the hash of eContentType (TLV) || hash(the signed content) (bare
+ *   octets) || version, sid, digestAlgorithm, signedAttrs,
+ *   signatureAlgorithm, signature (TLVs) || the ATSHashIndexV3 (TLV).
+ */
+static const char ats3_oid[] = "0.4.0.1733.2.4", idx3_oid[] = "0.4.0.19122.1.5";
+
+typedef enum {
+    V3_GOOD,          /* one ATSv3 by tsa at g2 over an ES-T */
+    V3_IDX_TAMPERED,  /* a certificate's hash in the index changed (and imprinted so) */
+    V3_IDX_MISSING,   /* the token carries no ats-hash-index-v3 */
+    V3_IDX_MALFORMED, /* the index is SEQUENCE { INTEGER 5 } (imprinted so) */
+    V3_IDX_ALG,       /* hashIndAlgorithm sha384 with SHA-256 hashes and imprint */
+    V3_IDX_EXTRA,     /* the index lists an unsigned attribute value that is not there */
+    V3_IMPRINT,       /* the imprint over other data */
+    V3_ROGUE,         /* by tsa-rogue, whom nobody trusts */
+    V3_ADDED_TS,      /* the signature timestamp is added after the ATSv3 */
+    V3_ADDED_VALUES,  /* a certificate, a CRL and certificate-values added after it */
+    V3_TWO,           /* tsa-old's ATSv3 at g2, tsa's at g3 over it */
+    V3_AFTER_V2,      /* tsa-old's ATSv2 at g2, tsa's ATSv3 at g3 over it */
+} v3_kind;
+
+/* A DER OCTET STRING holding SHA-256(`p`). */
+static void put_hash_octets(uint8_t **buf, size_t *len, const uint8_t *p, size_t n)
+{
+    uint8_t md[SHA256_DIGEST_LENGTH], hdr[2] = {V_ASN1_OCTET_STRING, SHA256_DIGEST_LENGTH};
+    SHA256(p, n, md);
+    put(buf, len, hdr, sizeof hdr);
+    put(buf, len, md, sizeof md);
+}
+
+/* The ATSHashIndexV3 of the signature as it is now (5.5.2). */
+static uint8_t *ats3_index(CMS_ContentInfo *cms, CMS_SignerInfo *si, v3_kind kind, size_t *outlen)
+{
+    uint8_t *lists[3] = {NULL, NULL, NULL}, *alg = NULL, *d = NULL;
+    size_t ll[3] = {0, 0, 0};
+    int n;
+    STACK_OF(X509) *certs = CMS_get1_certs(cms);
+    for (int i = 0; i < sk_X509_num(certs); i++) {
+        d = NULL;
+        n = i2d_X509(sk_X509_value(certs, i), &d);
+        put_hash_octets(&lists[0], &ll[0], d, (size_t)n);
+        OPENSSL_free(d);
+    }
+    sk_X509_pop_free(certs, X509_free);
+    if (kind == V3_IDX_TAMPERED && ll[0] > 2)
+        lists[0][2] ^= 0x01; /* the first hash's first octet */
+    STACK_OF(X509_CRL) *crls = CMS_get1_crls(cms);
+    for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
+        d = NULL;
+        n = i2d_X509_CRL(sk_X509_CRL_value(crls, i), &d);
+        put_hash_octets(&lists[1], &ll[1], d, (size_t)n);
+        OPENSSL_free(d);
+    }
+    sk_X509_CRL_pop_free(crls, X509_CRL_free);
+    for (int i = 0; i < CMS_unsigned_get_attr_count(si); i++) {
+        X509_ATTRIBUTE *a = CMS_unsigned_get_attr(si, i);
+        uint8_t *type = NULL;
+        int tl = i2d_ASN1_OBJECT(X509_ATTRIBUTE_get0_object(a), &type);
+        for (int v = 0; v < X509_ATTRIBUTE_count(a); v++) {
+            uint8_t *cat = NULL, *val = NULL;
+            size_t cl = 0;
+            int vl = i2d_ASN1_TYPE(X509_ATTRIBUTE_get0_type(a, v), &val);
+            put(&cat, &cl, type, (size_t)tl);
+            put(&cat, &cl, val, (size_t)vl);
+            put_hash_octets(&lists[2], &ll[2], cat, cl);
+            free(cat);
+            OPENSSL_free(val);
+        }
+        OPENSSL_free(type);
+    }
+    if (kind == V3_IDX_EXTRA) {
+        static const uint8_t nothing[] = "an attribute value nobody added";
+        put_hash_octets(&lists[2], &ll[2], nothing, sizeof nothing);
+    }
+    X509_ALGOR *a = X509_ALGOR_new();
+    if (a == NULL || X509_ALGOR_set0(a, OBJ_nid2obj(kind == V3_IDX_ALG ? NID_sha384 : NID_sha256), V_ASN1_UNDEF,
+                                     NULL) != 1 || (n = i2d_X509_ALGOR(a, &alg)) <= 0)
+        exit(2);
+    X509_ALGOR_free(a);
+    uint8_t *seq[4];
+    size_t sl[4];
+    seq[0] = alg;
+    sl[0] = (size_t)n;
+    for (int i = 0; i < 3; i++) {
+        const uint8_t *part[1] = {lists[i] != NULL ? lists[i] : (const uint8_t *)""};
+        seq[i + 1] = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, part, &ll[i], 1, &sl[i + 1]);
+        free(lists[i]);
+    }
+    uint8_t *out = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, (const uint8_t *const *)seq, sl, 4, outlen);
+    if (kind == V3_IDX_MALFORMED) {
+        static const uint8_t bad[] = {0x30, 0x03, 0x02, 0x01, 0x05};
+        memcpy(out, bad, sizeof bad);
+        *outlen = sizeof bad;
+    }
+    OPENSSL_free(alg);
+    for (int i = 1; i < 4; i++)
+        free(seq[i]);
+    return out;
+}
+
+/* Adds an archive-time-stamp-v3 by `tsa` at `gen` to si (5.5.3). */
+static int add_ats3(CMS_ContentInfo *cms, CMS_SignerInfo *si, v3_kind kind, const char *tsa, time_t gen)
+{
+    size_t il = 0, dl = 0, toklen = 0;
+    uint8_t *index = ats3_index(cms, si, kind, &il), *data = NULL, *oid = NULL, *tok, *der = NULL;
+    uint8_t md[SHA256_DIGEST_LENGTH];
+    int ol = i2d_ASN1_OBJECT(CMS_get0_eContentType(cms), &oid), n = 0;
+    ASN1_OCTET_STRING *content = *CMS_get0_content(cms);
+    put(&data, &dl, oid, (size_t)ol);
+    SHA256(ASN1_STRING_get0_data(content), (size_t)ASN1_STRING_length(content), md);
+    put(&data, &dl, md, sizeof md);
+    put_si_fields(&data, &dl, si);
+    if (kind != V3_IDX_MISSING)
+        put(&data, &dl, index, il);
+    if (kind == V3_IMPRINT)
+        data[dl - 1] ^= 0x01;
+    tok = make_token(tsa, data, dl, gen, &toklen);
+    const unsigned char *p = tok;
+    CMS_ContentInfo *tc = d2i_CMS_ContentInfo(NULL, &p, (long)toklen);
+    CMS_SignerInfo *tsi = tc != NULL ? sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(tc), 0) : NULL;
+    ASN1_OBJECT *io = OBJ_txt2obj(idx3_oid, 1), *ao = OBJ_txt2obj(ats3_oid, 1);
+    int ok = tsi != NULL && io != NULL && ao != NULL &&
+             (kind == V3_IDX_MISSING ||
+              CMS_unsigned_add1_attr_by_OBJ(tsi, io, V_ASN1_SEQUENCE, index, (int)il) == 1) &&
+             (n = i2d_CMS_ContentInfo(tc, &der)) > 0 &&
+             CMS_unsigned_add1_attr_by_OBJ(si, ao, V_ASN1_SEQUENCE, der, n) == 1;
+    ASN1_OBJECT_free(io);
+    ASN1_OBJECT_free(ao);
+    OPENSSL_free(der);
+    CMS_ContentInfo_free(tc);
+    OPENSSL_free(tok);
+    OPENSSL_free(oid);
+    free(data);
+    free(index);
+    return ok;
+}
+
+/* citizen-expired signs at g1 - 60 with a CRL in SignedData.crls; tsa-old
+ * timestamps the signature at g1 (V3_ADDED_TS: after the archive
+ * timestamps); then the archive timestamps of `kind` at g2 (and g3). */
+static size_t make_esa3(v3_kind kind, time_t g1, time_t g2, time_t g3, uint8_t **out)
+{
+    X509 *cert = load_cert("citizen-expired");
+    EVP_PKEY *key = load_key("citizen-expired");
+    X509_CRL *crl = load_crl("pref-ca");
+    BIO *in = BIO_new_mem_buf(doc, (int)sizeof doc - 1);
+    unsigned int fl = CMS_BINARY | CMS_PARTIAL;
+    CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, fl);
+    CMS_SignerInfo *si = cms ? CMS_add1_signer(cms, cert, key, EVP_sha256(), fl) : NULL;
+    ASN1_TIME *st = ASN1_TIME_set(NULL, g1 - 60);
+    size_t toklen = 0;
+    uint8_t *tok = NULL;
+    int n = 0;
+    *out = NULL;
+    if (si == NULL || st == NULL || CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, st->type, st, -1) != 1 ||
+        CMS_add1_crl(cms, crl) != 1 || CMS_final(cms, in, NULL, CMS_BINARY) != 1)
+        goto done;
+    ASN1_OCTET_STRING *sv = CMS_SignerInfo_get0_signature(si);
+    tok = make_token("tsa-old", ASN1_STRING_get0_data(sv), (size_t)ASN1_STRING_length(sv), g1, &toklen);
+    if (kind != V3_ADDED_TS &&
+        CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, tok, (int)toklen) != 1)
+        goto done;
+    if (kind == V3_AFTER_V2) {
+        ASN1_OBJECT *atsv2 = OBJ_txt2obj("1.2.840.113549.1.9.16.2.48", 1);
+        size_t dl = 0, l2 = 0;
+        uint8_t *data = ats_data(cms, si, &dl), *t2 = make_token("tsa-old", data, dl, g2, &l2);
+        int ok = atsv2 != NULL && CMS_unsigned_add1_attr_by_OBJ(si, atsv2, V_ASN1_SEQUENCE, t2, (int)l2) == 1;
+        free(data);
+        OPENSSL_free(t2);
+        ASN1_OBJECT_free(atsv2);
+        if (!ok || !add_ats3(cms, si, V3_GOOD, "tsa", g3))
+            goto done;
+    } else if (kind == V3_TWO) {
+        if (!add_ats3(cms, si, V3_GOOD, "tsa-old", g2) || !add_ats3(cms, si, V3_GOOD, "tsa", g3))
+            goto done;
+    } else if (!add_ats3(cms, si, kind, kind == V3_ROGUE ? "tsa-rogue" : "tsa", g2)) {
+        goto done;
+    }
+    if (kind == V3_ADDED_TS &&
+        CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, tok, (int)toklen) != 1)
+        goto done;
+    if (kind == V3_ADDED_VALUES) {
+        X509 *x = load_cert("cross-jpki-to-pref");
+        X509_CRL *c = load_crl("jpki-bca");
+        uint8_t *cd = NULL, *cv = NULL;
+        size_t cvlen = 0, cdl;
+        int k = i2d_X509(x, &cd), ok;
+        cdl = (size_t)k;
+        cv = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, (const uint8_t *const *)&cd, &cdl, 1, &cvlen);
+        ok = k > 0 && CMS_add1_cert(cms, x) == 1 && CMS_add1_crl(cms, c) == 1 &&
+             CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_ets_certValues, V_ASN1_SEQUENCE, cv, (int)cvlen) == 1;
+        OPENSSL_free(cd);
+        free(cv);
+        X509_CRL_free(c);
+        X509_free(x);
+        if (!ok)
+            goto done;
+    }
+    n = i2d_CMS_ContentInfo(cms, out);
+done:
+    if (n <= 0) {
+        ERR_print_errors_fp(stderr);
+        fprintf(stderr, "cannot make an ES-A v3\n");
+        exit(2);
+    }
+    OPENSSL_free(tok);
+    ASN1_TIME_free(st);
+    CMS_ContentInfo_free(cms);
+    BIO_free(in);
+    X509_CRL_free(crl);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    return (size_t)n;
+}
+
+/* The number `key` of the object `o`'s member `obj`, -1 when absent. */
+static double num_in(const cJSON *o, const char *obj, const char *key)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, obj), key);
+    return cJSON_IsNumber(n) ? cJSON_GetNumberValue(n) : -1;
+}
+
+/*
+ * Issue #20: archive-time-stamp-v3 in the same chain as v2 (test_esa's
+ * instants and signer).  An element the index does not list was added
+ * after the timestamp and is not covered by it: a signature timestamp
+ * added later is validated at the validation time, not at the archive
+ * timestamp's genTime.
+ */
+static void test_esa3(void)
+{
+    time_t now = t_at, g1 = t_expired - 30 * 86400L, g2 = t_expired + 365 * 86400L;
+    static const struct {
+        const char *name;
+        v3_kind kind;
+        long g3_from_now; /* the newer of two archive timestamps, at now - this */
+        const char *indication, *sub;
+        int poe_g1;
+        const char *archive_ind, *archive_sub; /* the newest archive timestamp */
+        const char *sig_ind;                   /* the signature timestamp */
+        int not_covered;                       /* not_covered certificates + crls + values of the newest; -1 absent */
+    } vrows[] = {
+        {"es-a v3", V3_GOOD, 0, "TOTAL_PASSED", NULL, 1, "TOTAL_PASSED", NULL, "TOTAL_PASSED", 0},
+        {"es-a v3, index hash tampered", V3_IDX_TAMPERED, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0, "TOTAL_FAILED",
+         "HASH_FAILURE", "INDETERMINATE", -1},
+        {"es-a v3, index lists a value not there", V3_IDX_EXTRA, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0,
+         "TOTAL_FAILED", "HASH_FAILURE", "INDETERMINATE", -1},
+        {"es-a v3, no index", V3_IDX_MISSING, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0, "TOTAL_FAILED",
+         "FORMAT_FAILURE", "INDETERMINATE", -1},
+        {"es-a v3, malformed index", V3_IDX_MALFORMED, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0, "TOTAL_FAILED",
+         "FORMAT_FAILURE", "INDETERMINATE", -1},
+        {"es-a v3, index algorithm not the imprint's", V3_IDX_ALG, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0,
+         "TOTAL_FAILED", "FORMAT_FAILURE", "INDETERMINATE", -1},
+        {"es-a v3, wrong imprint", V3_IMPRINT, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0, "TOTAL_FAILED",
+         "HASH_FAILURE", "INDETERMINATE", -1},
+        {"es-a v3, untrusted TSA", V3_ROGUE, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0, "INDETERMINATE",
+         "NO_CERTIFICATE_CHAIN_FOUND", "INDETERMINATE", -1},
+        /* The signature timestamp came after the archive timestamp: not
+         * covered, it is validated now (tsa-old has expired) and the
+         * archive timestamp's own time is after the signer's expiry. */
+        {"es-a v3, signature timestamp added after it", V3_ADDED_TS, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0,
+         "TOTAL_PASSED", NULL, "INDETERMINATE", 1},
+        /* Material added later does not break it, and is not covered. */
+        {"es-a v3, values added after it", V3_ADDED_VALUES, 0, "TOTAL_PASSED", NULL, 1, "TOTAL_PASSED", NULL,
+         "TOTAL_PASSED", 3},
+        {"es-a v3 twice", V3_TWO, 120 * 86400L, "TOTAL_PASSED", NULL, 1, "TOTAL_PASSED", NULL, "TOTAL_PASSED", 0},
+        {"es-a v3 twice, too late", V3_TWO, 50 * 86400L, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0, "TOTAL_PASSED",
+         NULL, "INDETERMINATE", 0},
+        {"es-a v2 then v3", V3_AFTER_V2, 120 * 86400L, "TOTAL_PASSED", NULL, 1, "TOTAL_PASSED", NULL, "TOTAL_PASSED",
+         0},
+    };
+    for (size_t i = 0; i < sizeof vrows / sizeof vrows[0]; i++) {
+        uint8_t *sig = NULL;
+        size_t len = make_esa3(vrows[i].kind, g1, g2, now - vrows[i].g3_from_now, &sig);
+        ks_ctx *ctx = t_load_config(cfgdir, "ltv");
+        ks_request req = {.signature = {.name = vrows[i].name, .data = sig, .len = len}, .at = now, .has_at = 1};
+        cJSON *v = NULL;
+        ks_result res = ks_verify_signature(ctx, &req, &v);
+        CHECK(res == KS_OK && v != NULL, "%s: %s", vrows[i].name, ks_result_name(res));
+        v = t_printed(v);
+        const cJSON *s = signer0(v), *tss = cJSON_GetObjectItemCaseSensitive(s, "timestamps"), *t, *arch = NULL;
+        CHECK_STR(str_at(v, "indication"), vrows[i].indication, "%s: %s", vrows[i].name, str_at(v, "detail"));
+        CHECK_STR(str_at(v, "subindication"), vrows[i].sub, "%s", vrows[i].name);
+        char want[32];
+        ks_time_format(g1, want, sizeof want);
+        if (vrows[i].poe_g1)
+            CHECK_STR(str_at(s, "best_signature_time"), want, "%s", vrows[i].name);
+        else
+            CHECK(!t_str_eq(str_at(s, "best_signature_time"), want), "%s: no POE at g1", vrows[i].name);
+        const char *sigts = NULL;
+        cJSON_ArrayForEach(t, tss)
+        {
+            if (t_str_eq(str_at(t, "type"), "archive") && arch == NULL)
+                arch = t;
+            if (t_str_eq(str_at(t, "type"), "signature"))
+                sigts = str_at(t, "indication");
+        }
+        CHECK_STR(str_at(arch, "indication"), vrows[i].archive_ind, "%s: the newest archive timestamp (%s)",
+                  vrows[i].name, t_str(str_at(arch, "detail")));
+        CHECK_STR(str_at(arch, "subindication"), vrows[i].archive_sub, "%s: the newest archive timestamp",
+                  vrows[i].name);
+        CHECK(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(arch, "version")) == 3, "%s: version 3",
+              vrows[i].name);
+        CHECK_STR(sigts, vrows[i].sig_ind, "%s: the signature timestamp", vrows[i].name);
+        double nc = num_in(arch, "not_covered", "certificates"), nl = num_in(arch, "not_covered", "crls"),
+               nv = num_in(arch, "not_covered", "unsigned_attribute_values");
+        if (vrows[i].not_covered < 0)
+            CHECK(nc < 0 && nl < 0 && nv < 0, "%s: no coverage reported for a failed index", vrows[i].name);
+        else
+            CHECK(nc >= 0 && nl >= 0 && nv >= 0 && nc + nl + nv == vrows[i].not_covered,
+                  "%s: not_covered %.0f + %.0f + %.0f, want %d", vrows[i].name, nc, nl, nv, vrows[i].not_covered);
+        if (vrows[i].kind == V3_ADDED_VALUES)
+            CHECK(nc == 1 && nl == 1 && nv == 1, "%s: the certificate, the CRL and the values", vrows[i].name);
+        cJSON_Delete(v);
+        ks_ctx_unref(ctx);
+        free(sig);
+    }
+}
+
 /* ---------------- algorithms.sunset ---------------- */
 
 /*
@@ -1021,6 +1370,15 @@ static void test_oom_esa(void)
     uint8_t *sig = NULL;
     size_t len = make_esa(A_ONE, t_expired - 30 * 86400L, t_expired + 365 * 86400L, 0, &sig);
     oom_run("es-a", sig, len, "\"archive\"");
+    free(sig);
+}
+
+/* And for an ES-A v3 (ats-hash-index-v3 and its coverage). */
+static void test_oom_esa3(void)
+{
+    uint8_t *sig = NULL;
+    size_t len = make_esa3(V3_GOOD, t_expired - 30 * 86400L, t_expired + 365 * 86400L, 0, &sig);
+    oom_run("es-a v3", sig, len, "\"version\":3");
     free(sig);
 }
 
@@ -1269,6 +1627,31 @@ static int emit(const char *dir)
         ok = emit_file(dir, name, sig, len);
         free(sig);
     }
+    /* ES-A v3 (test_esa3's rows), checked at t_at. */
+    static const struct {
+        const char *name;
+        v3_kind kind;
+        long g3_from_now;
+    } esa3[] = {{"esa3", V3_GOOD, 0},
+                {"esa3-index-tampered", V3_IDX_TAMPERED, 0},
+                {"esa3-index-extra", V3_IDX_EXTRA, 0},
+                {"esa3-index-missing", V3_IDX_MISSING, 0},
+                {"esa3-index-malformed", V3_IDX_MALFORMED, 0},
+                {"esa3-index-alg", V3_IDX_ALG, 0},
+                {"esa3-imprint", V3_IMPRINT, 0},
+                {"esa3-rogue", V3_ROGUE, 0},
+                {"esa3-added-ts", V3_ADDED_TS, 0},
+                {"esa3-added-values", V3_ADDED_VALUES, 0},
+                {"esa3-twice", V3_TWO, 120 * 86400L},
+                {"esa3-twice-late", V3_TWO, 50 * 86400L},
+                {"esa3-after-v2", V3_AFTER_V2, 120 * 86400L}};
+    for (size_t i = 0; ok && i < sizeof esa3 / sizeof esa3[0]; i++) {
+        uint8_t *sig = NULL;
+        size_t len = make_esa3(esa3[i].kind, g1, g2, t_at - esa3[i].g3_from_now, &sig);
+        snprintf(name, sizeof name, "ltv-%s.p7m", esa3[i].name);
+        ok = emit_file(dir, name, sig, len);
+        free(sig);
+    }
     /* SHA-1 signatures timestamped at sgen; the sunset a day after or before. */
     time_t sgen = t_crl + 1800;
     static const struct {
@@ -1302,8 +1685,10 @@ int main(int argc, char **argv)
     test_embedded();
     test_xl();
     test_esa();
+    test_esa3();
     test_sunset();
     test_oom("revoked-two-ts");
     test_oom_esa();
+    test_oom_esa3();
     return t_done("test_ltv");
 }

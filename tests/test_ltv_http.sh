@@ -88,6 +88,9 @@ ltv|cades-revoked-imprint-ts|$T/ltv/ltv-revoked-imprint-ts.p7m|$LAT|INDETERMINAT
 ltv|cades-esa|$T/ltv/ltv-esa.p7m|$LAT|TOTAL_PASSED|-
 ltv|cades-esa-none|$T/ltv/ltv-esa-none.p7m|$LAT|INDETERMINATE|OUT_OF_BOUNDS_NO_POE
 ltv|cades-esa-twice-late|$T/ltv/ltv-esa-twice-late.p7m|$LAT|INDETERMINATE|OUT_OF_BOUNDS_NO_POE
+ltv|cades-esa3|$T/ltv/ltv-esa3.p7m|$LAT|TOTAL_PASSED|-
+ltv|cades-esa3-index-tampered|$T/ltv/ltv-esa3-index-tampered.p7m|$LAT|INDETERMINATE|OUT_OF_BOUNDS_NO_POE
+ltv|cades-esa3-added-ts|$T/ltv/ltv-esa3-added-ts.p7m|$LAT|INDETERMINATE|OUT_OF_BOUNDS_NO_POE
 ltv|cades-sha1-ts-no-sunset|$T/ltv/ltv-sha1-ts.p7m|$LAT|INDETERMINATE|CRYPTO_CONSTRAINTS_FAILURE
 ltv|xades-expired-since-ts|$T/xades/xades-expired-since-ts.xml|$XAT|TOTAL_PASSED|-
 ltv|xades-revoked-after-ts|$T/xades/xades-revoked-after-ts.xml|$XAT|TOTAL_PASSED|-

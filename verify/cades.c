@@ -9,8 +9,14 @@
  * CRLs and OCSP answers the path input's embedded evidence, which
  * verify/revoke.c verifies exactly like fetched evidence.
  *
+ * ES-A: archive-time-stamp v2 (RFC 5126 6.4.1) and archive-time-stamp-v3
+ * with its ats-hash-index-v3 (ETSI EN 319 122-1 5.5.2, 5.5.3), verified
+ * newest first, each older one and each signature timestamp at the time
+ * the newer ones that cover it prove (ks_cades_archive).
+ *
  * Decoding is OpenSSL's (ASN.1 templates below, exact length); every
- * count is capped by limits.max_certs / max_crls.
+ * count is capped by limits.max_certs / max_crls, or the KS_MAX_ATS_*
+ * ceilings below.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -19,7 +25,9 @@
 
 #include <openssl/asn1t.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ocsp.h>
+#include <openssl/sha.h>
 #include <openssl/ts.h>
 
 #include "internal.h"
@@ -195,17 +203,47 @@ done:
     return r;
 }
 
-/* ---------------- ES-A: archive timestamps (RFC 5126 6.4.1) ---------------- */
+/* ---------------- ES-A: archive timestamps (RFC 5126 6.4.1, EN 319 122-1 5.5.3) ---------------- */
 
 /* At most this many archive timestamps per signer are verified. */
 #define KS_MAX_ARCHIVE_TIMESTAMPS 8
-/* Pieces of the archive hash: the SignerInfo's seven fields, the unsigned
- * attributes, and what comes before them. */
+/* Pieces of the v2 archive hash: the SignerInfo's seven fields, the
+ * unsigned attributes, and what comes before them. */
 #define KS_MAX_ATS_ATTRS 64
 #define KS_MAX_ATS_PIECES (KS_MAX_ATS_ATTRS + 16)
+/* Unsigned attribute values, and certificates / CRLs of the SignedData,
+ * an ats-hash-index-v3 can speak of; hashes per list of one index. */
+#define KS_MAX_ATS_VALUES 128
+#define KS_MAX_ATS_INDEX 256
 
 /* id-aa-ets-archiveTimestampV2 (RFC 5126 6.4.1; ETSI TS 101 733). */
 static const char ks_atsv2_oid[] = "1.2.840.113549.1.9.16.2.48";
+/* id-aa-ets-archiveTimestampV3 and id-aa-ATSHashIndex-v3 (ETSI EN 319
+ * 122-1 5.5.3, 5.5.2, Annex D). */
+static const char ks_atsv3_oid[] = "0.4.0.1733.2.4";
+static const char ks_idxv3_oid[] = "0.4.0.19122.1.5";
+
+/* EN 319 122-1 Annex D (no DEFAULT for hashIndAlgorithm):
+ *   ATSHashIndexV3 ::= SEQUENCE {
+ *       hashIndAlgorithm            AlgorithmIdentifier,
+ *       certificatesHashIndex       SEQUENCE OF OCTET STRING,
+ *       crlsHashIndex               SEQUENCE OF OCTET STRING,
+ *       unsignedAttrValuesHashIndex SEQUENCE OF OCTET STRING } */
+DEFINE_STACK_OF(ASN1_OCTET_STRING)
+
+typedef struct {
+    X509_ALGOR *alg;
+    STACK_OF(ASN1_OCTET_STRING) *certs;
+    STACK_OF(ASN1_OCTET_STRING) *crls;
+    STACK_OF(ASN1_OCTET_STRING) *vals;
+} KS_ATS_HASH_INDEX_V3;
+
+ASN1_SEQUENCE(KS_ATS_HASH_INDEX_V3) = {
+    ASN1_SIMPLE(KS_ATS_HASH_INDEX_V3, alg, X509_ALGOR),
+    ASN1_SEQUENCE_OF(KS_ATS_HASH_INDEX_V3, certs, ASN1_OCTET_STRING),
+    ASN1_SEQUENCE_OF(KS_ATS_HASH_INDEX_V3, crls, ASN1_OCTET_STRING),
+    ASN1_SEQUENCE_OF(KS_ATS_HASH_INDEX_V3, vals, ASN1_OCTET_STRING),
+} static_ASN1_SEQUENCE_END(KS_ATS_HASH_INDEX_V3)
 
 /* A cursor over DER: OpenSSL's header decoder, the element's exact extent,
  * no indefinite lengths (the archive hash is over DER). */
@@ -250,6 +288,8 @@ typedef struct {
     size_t len;
     time_t gen;
     int has_gen;
+    int version; /* 2 or 3 */
+    int val;     /* its index among the unsigned attribute values (ks_ats_data), -1 not found */
 } ks_ats;
 
 /* genTime of a token without verifying it (ordering only: the token is
@@ -266,9 +306,10 @@ static int ks_token_time(const uint8_t *der, size_t len, time_t *out)
     return ok;
 }
 
-/* The newest genTime among the archive timestamp values of an attribute
- * (DER), 0 when it is another attribute; an undecodable one is newest. */
-static int ks_attr_ats_newest(const ASN1_OBJECT *ats, const uint8_t *der, size_t len, time_t *newest)
+/* The newest genTime among the archive timestamp values (v2 or v3) of an
+ * attribute (DER), 0 when it is another attribute; an undecodable one is
+ * newest. */
+static int ks_attr_ats_newest(const ASN1_OBJECT *const ats[2], const uint8_t *der, size_t len, time_t *newest)
 {
     const unsigned char *p = der;
     X509_ATTRIBUTE *a = len <= LONG_MAX ? d2i_X509_ATTRIBUTE(NULL, &p, (long)len) : NULL;
@@ -279,7 +320,7 @@ static int ks_attr_ats_newest(const ASN1_OBJECT *ats, const uint8_t *der, size_t
         ks_openssl_drain(__func__);
         return 0; /* not an attribute: hashed as it is */
     }
-    if (OBJ_cmp(X509_ATTRIBUTE_get0_object(a), ats) == 0) {
+    if (OBJ_cmp(X509_ATTRIBUTE_get0_object(a), ats[0]) == 0 || OBJ_cmp(X509_ATTRIBUTE_get0_object(a), ats[1]) == 0) {
         is = 1;
         for (int v = 0; v < X509_ATTRIBUTE_count(a); v++) {
             ASN1_TYPE *ty = X509_ATTRIBUTE_get0_type(a, v);
@@ -298,8 +339,9 @@ static int ks_attr_ats_newest(const ASN1_OBJECT *ats, const uint8_t *der, size_t
 }
 
 /*
- * The data an archive timestamp v2 covers (RFC 5126 6.4.1), as kensho
- * reads it, over the DER of the SignedData:
+ * The signature as the archive timestamps see it, over the DER of the
+ * SignedData.  For v2 (RFC 5126 6.4.1, as kensho reads it) the pieces
+ * hashed in order:
  *   1. the encapContentInfo element (tag, length and value);
  *   2. the external content when eContent is absent (detached);
  *   3. the certificates [0] and crls [1] elements when present (tag,
@@ -308,19 +350,74 @@ static int ks_attr_ats_newest(const ASN1_OBJECT *ats, const uint8_t *der, size_t
  *      sid, digestAlgorithm, signedAttrs, signatureAlgorithm, signature),
  *      each with tag and length;
  *   5. each unsigned attribute (a whole Attribute), in the DER order of the
- *      SET, leaving out archive timestamps not older than the one checked
- *      (itself, and those made after it: unsignedAttrs is a SET, so the
- *      order of creation is told by genTime).
- * Pieces point into `der`; *attrs_from is where 5 starts.
+ *      SET, leaving out archive timestamps (v2 or v3) not older than the
+ *      one checked (itself, and those made after it: unsignedAttrs is a
+ *      SET, so the order of creation is told by genTime).
+ * For v3 (EN 319 122-1 5.5.2, 5.5.3): eContentType, the signed content,
+ * the fields of 4, and the elements an ats-hash-index-v3 speaks of: each
+ * CertificateChoices of certificates, each RevocationInfoChoice of crls,
+ * and each value of each unsigned attribute with its attrType.
+ * Everything points into `der`.
  */
 typedef struct {
     ks_blob piece[KS_MAX_ATS_PIECES];
     time_t newest[KS_MAX_ATS_PIECES]; /* per piece: archive timestamp genTime, or 0 */
     size_t n;
+    size_t fields_from, fields_to; /* piece[fields_from, fields_to): 4 */
+    ks_blob ectype;                /* eContentType (TLV) */
+    ks_blob content[8];            /* the signed content (eContent's octets, or the detached pieces) */
+    size_t ncontent;
+    ks_blob cert[KS_MAX_ATS_INDEX], crl[KS_MAX_ATS_INDEX];
+    size_t ncert, ncrl;
+    /* Unsigned attribute values: valblob[2i] attrType, valblob[2i+1] one
+     * AttributeValue (TLVs, what 5.5.2 hashes together); valpiece[i] the
+     * piece of their attribute. */
+    ks_blob valblob[2 * KS_MAX_ATS_VALUES];
+    size_t valpiece[KS_MAX_ATS_VALUES];
+    size_t nval;
 } ks_ats_data;
 
+/* The elements of a SET OF (certificates, crls) into `out`. */
+static int ks_ats_elements(ks_der in, ks_blob *out, size_t *n)
+{
+    ks_tlv e;
+    while (in.p < in.end) {
+        if (*n >= KS_MAX_ATS_INDEX || !ks_der_next(&in, &e))
+            return 0;
+        out[(*n)++] = (ks_blob){.data = e.start, .len = e.len};
+    }
+    return 1;
+}
+
+/* The values of the unsigned attribute of piece `k` (Attribute ::=
+ * SEQUENCE { attrType OBJECT IDENTIFIER, attrValues SET OF
+ * AttributeValue }, RFC 5652 5.3); one that does not parse has none an
+ * index could name. */
+static int ks_ats_values(ks_ats_data *out, size_t k)
+{
+    ks_der d = {out->piece[k].data, out->piece[k].data + out->piece[k].len}, a, vs;
+    ks_tlv attr, type, set, v;
+    if (!ks_der_expect(&d, &attr, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL) || d.p != d.end)
+        return 1;
+    a = attr.in;
+    if (!ks_der_expect(&a, &type, V_ASN1_OBJECT, V_ASN1_UNIVERSAL) ||
+        !ks_der_expect(&a, &set, V_ASN1_SET, V_ASN1_UNIVERSAL) || a.p != a.end)
+        return 1;
+    vs = set.in;
+    while (vs.p < vs.end) {
+        if (!ks_der_next(&vs, &v))
+            return 1;
+        if (out->nval >= KS_MAX_ATS_VALUES)
+            return 0;
+        out->valblob[2 * out->nval] = (ks_blob){.data = type.start, .len = type.len};
+        out->valblob[2 * out->nval + 1] = (ks_blob){.data = v.start, .len = v.len};
+        out->valpiece[out->nval++] = k;
+    }
+    return 1;
+}
+
 static int ks_ats_walk(const uint8_t *der, size_t len, const ASN1_OCTET_STRING *sigval, const ks_blob *detached,
-                       size_t ndetached, const ASN1_OBJECT *ats, ks_ats_data *out, char *why, size_t whylen)
+                       size_t ndetached, const ASN1_OBJECT *const ats[2], ks_ats_data *out, char *why, size_t whylen)
 {
     ks_der top = {der, der + len}, d;
     ks_tlv ci = {0}, oid = {0}, exp0 = {0}, sd = {0}, t = {0}, encap = {0}, si = {0};
@@ -343,17 +440,33 @@ static int ks_ats_walk(const uint8_t *der, size_t len, const ASN1_OCTET_STRING *
         return 0;
     }
     out->piece[out->n++] = (ks_blob){.data = encap.start, .len = encap.len};
-    /* eContent absent: [0] EXPLICIT after eContentType is missing. */
-    ks_der e = encap.in;
-    ks_tlv ectype, econtent;
-    int attached = ks_der_next(&e, &ectype) && ks_der_next(&e, &econtent);
+    /* EncapsulatedContentInfo { eContentType, eContent [0] EXPLICIT OCTET
+     * STRING OPTIONAL }: eContent absent is a detached signature. */
+    ks_der e = encap.in, ec;
+    ks_tlv ectype, econtent, octets;
+    if (!ks_der_expect(&e, &ectype, V_ASN1_OBJECT, V_ASN1_UNIVERSAL)) {
+        snprintf(why, whylen, "the SignedData does not have the expected structure");
+        return 0;
+    }
+    out->ectype = (ks_blob){.data = ectype.start, .len = ectype.len};
+    int attached = ks_der_next(&e, &econtent);
     if (!attached) {
         if (detached == NULL || ndetached == 0 || ndetached > 8) {
             snprintf(why, whylen, "detached signature: the signed content is needed for the archive timestamp");
             return 0;
         }
-        for (size_t i = 0; i < ndetached; i++)
+        for (size_t i = 0; i < ndetached; i++) {
             out->piece[out->n++] = detached[i];
+            out->content[out->ncontent++] = detached[i];
+        }
+    } else {
+        ec = econtent.in;
+        if (econtent.tag != 0 || econtent.xclass != V_ASN1_CONTEXT_SPECIFIC ||
+            !ks_der_expect(&ec, &octets, V_ASN1_OCTET_STRING, V_ASN1_UNIVERSAL) || ec.p != ec.end) {
+            snprintf(why, whylen, "the SignedData does not have the expected structure");
+            return 0;
+        }
+        out->content[out->ncontent++] = (ks_blob){.data = octets.in.p, .len = (size_t)(octets.in.end - octets.in.p)};
     }
     for (;;) {
         if (!ks_der_next(&d, &t)) {
@@ -361,7 +474,8 @@ static int ks_ats_walk(const uint8_t *der, size_t len, const ASN1_OCTET_STRING *
             return 0;
         }
         if (t.xclass == V_ASN1_CONTEXT_SPECIFIC && (t.tag == 0 || t.tag == 1)) {
-            if (out->n >= 16) { /* OpenSSL's own encoding has one of each */
+            if (out->n >= 16 || !ks_ats_elements(t.in, t.tag == 0 ? out->cert : out->crl,
+                                                 t.tag == 0 ? &out->ncert : &out->ncrl)) {
                 snprintf(why, whylen, "the SignedData does not have the expected structure");
                 return 0;
             }
@@ -380,10 +494,12 @@ static int ks_ats_walk(const uint8_t *der, size_t len, const ASN1_OCTET_STRING *
         ks_der f = si.in;
         ks_tlv fld;
         out->n = base;
+        out->nval = 0;
         while (ks_der_next(&f, &fld)) {
             if (fld.xclass == V_ASN1_CONTEXT_SPECIFIC && fld.tag == 1) { /* unsignedAttrs */
                 ks_der ua = fld.in;
                 ks_tlv attr;
+                out->fields_to = out->n;
                 while (ks_der_next(&ua, &attr)) {
                     if (out->n >= KS_MAX_ATS_PIECES) {
                         snprintf(why, whylen, "too many unsigned attributes");
@@ -393,6 +509,10 @@ static int ks_ats_walk(const uint8_t *der, size_t len, const ASN1_OCTET_STRING *
                     int is = ks_attr_ats_newest(ats, attr.start, attr.len, &newest);
                     out->newest[out->n] = is ? (newest > 0 ? newest : 1) : 0;
                     out->piece[out->n++] = (ks_blob){.data = attr.start, .len = attr.len};
+                    if (!ks_ats_values(out, out->n - 1)) {
+                        snprintf(why, whylen, "too many unsigned attribute values");
+                        return 0;
+                    }
                 }
                 break;
             }
@@ -402,6 +522,7 @@ static int ks_ats_walk(const uint8_t *der, size_t len, const ASN1_OCTET_STRING *
             }
             out->newest[out->n] = 0;
             out->piece[out->n++] = (ks_blob){.data = fld.start, .len = fld.len};
+            out->fields_to = out->n;
             /* signature OCTET STRING: is this our signer? */
             if (fld.tag == V_ASN1_OCTET_STRING && fld.xclass == V_ASN1_UNIVERSAL &&
                 (size_t)(fld.in.end - fld.in.p) == (size_t)ASN1_STRING_length(sigval) &&
@@ -409,6 +530,7 @@ static int ks_ats_walk(const uint8_t *der, size_t len, const ASN1_OCTET_STRING *
                 found = 1;
         }
     }
+    out->fields_from = base;
     for (size_t i = 0; i < base; i++)
         out->newest[i] = 0;
     if (!found)
@@ -422,19 +544,250 @@ static int ks_ats_cmp(const void *a, const void *b)
     return x->gen < y->gen ? 1 : x->gen > y->gen ? -1 : 0; /* newest first */
 }
 
+/* What one verified archive timestamp covers (for the older ones and the
+ * signature timestamps): v2 every attribute but the archive timestamps not
+ * older than it; v3 what its index lists. */
+typedef struct {
+    int verified;
+    unsigned char val[KS_MAX_ATS_VALUES]; /* v3: covers unsigned attribute value i */
+} ks_ats_cover;
+
+static int ks_ats_covers(const ks_ats *a, const ks_ats_cover *c, const ks_ats_data *data, size_t v)
+{
+    if (!c->verified || v >= data->nval)
+        return 0;
+    if (a->version == 3)
+        return c->val[v];
+    time_t nw = data->newest[data->valpiece[v]];
+    return nw == 0 || nw < a->gen;
+}
+
+/* hash(`n` pieces) with md into out (EVP_MAX_MD_SIZE). */
+static int ks_ats_hash(const EVP_MD *md, const ks_blob *p, size_t n, unsigned char *out, unsigned int *outlen)
+{
+    EVP_MD_CTX *h = EVP_MD_CTX_new();
+    int ok = h != NULL && EVP_DigestInit_ex(h, md, NULL) == 1;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = p[i].len == 0 || EVP_DigestUpdate(h, p[i].data, p[i].len) == 1;
+    ok = ok && EVP_DigestFinal_ex(h, out, outlen) == 1;
+    EVP_MD_CTX_free(h);
+    return ok;
+}
+
+/* Every hash of `list` is the hash of one of the `n` elements, each
+ * element being the concatenation of its `per` blobs (EN 319 122-1 5.5.2:
+ * an index naming an element that is not there is invalid); the elements
+ * it names are marked in `covered`.  -1 when it cannot be checked, else
+ * 1 valid, 0 not. */
+static int ks_ats3_match(const EVP_MD *md, const STACK_OF(ASN1_OCTET_STRING) *list, const ks_blob *el, size_t n,
+                         size_t per, unsigned char *covered)
+{
+    unsigned char(*h)[EVP_MAX_MD_SIZE] = NULL;
+    unsigned int hl = 0;
+    int r = -1;
+    if (n > KS_MAX_ATS_INDEX || (n > 0 && (h = calloc(n, sizeof *h)) == NULL))
+        return -1;
+    for (size_t k = 0; k < n; k++)
+        if (!ks_ats_hash(md, el + k * per, per, h[k], &hl))
+            goto done;
+    r = 0;
+    for (int i = 0; i < sk_ASN1_OCTET_STRING_num(list); i++) {
+        const ASN1_OCTET_STRING *want = sk_ASN1_OCTET_STRING_value(list, i);
+        int hit = 0;
+        for (size_t k = 0; k < n; k++)
+            if (ASN1_STRING_length(want) == (int)hl && memcmp(ASN1_STRING_get0_data(want), h[k], hl) == 0)
+                hit = covered[k] = 1;
+        if (!hit)
+            goto done;
+    }
+    r = 1;
+done:
+    free(h);
+    return r;
+}
+
+/*
+ * One archive-time-stamp-v3 (ETSI EN 319 122-1 5.5.3): its token must
+ * carry exactly one ats-hash-index-v3 (5.5.2) in its own SignerInfo's
+ * unsigned attributes, DER, with hashIndAlgorithm the messageImprint's
+ * digest, every hash of which names a certificate, CRL or unsigned
+ * attribute value present; then the messageImprint is the hash of
+ * eContentType || hash(signed content) || the SignerInfo's fields || the
+ * index.  The token is verified (ks_tsp_verify) also when the index is
+ * not, so that its time and TSA are reported; the index's fault is the
+ * verdict then.  Fills *cov (the values it lists) and *nc (the elements
+ * present it does not list: added after it; -1 when the index failed),
+ * which mean something only once the token verified.  KS_E_NOMEM when
+ * it cannot be checked (no half verdict).
+ */
+static ks_result ks_ats3_verify(const ks_ctx *ctx, const ks_ats *a, const ks_ats_data *data, time_t at,
+                                ks_tsp_result *t, ks_ats_cover *cov, long nc[3])
+{
+    ks_result r = KS_E_NOMEM;
+    CMS_ContentInfo *tok = ks_der_to_cms(a->der, a->len);
+    STACK_OF(CMS_SignerInfo) *sis = tok != NULL ? CMS_get0_SignerInfos(tok) : NULL;
+    CMS_SignerInfo *tsi = sk_CMS_SignerInfo_num(sis) == 1 ? sk_CMS_SignerInfo_value(sis, 0) : NULL;
+    ASN1_OBJECT *io = OBJ_txt2obj(ks_idxv3_oid, 1);
+    ASN1_OCTET_STRING **pos = tok != NULL ? CMS_get0_content(tok) : NULL;
+    TS_TST_INFO *tst = NULL;
+    KS_ATS_HASH_INDEX_V3 *ix = NULL;
+    unsigned char *re = NULL, chash[EVP_MAX_MD_SIZE];
+    unsigned int chl = 0;
+    const uint8_t *idx = NULL;
+    size_t idxlen = 0;
+    ks_subindication fault = KS_SUB_NONE;
+    const char *fault_why = NULL;
+    ks_blob pieces[KS_MAX_ATS_PIECES];
+    size_t np = 0;
+
+    memset(cov, 0, sizeof *cov);
+    nc[0] = nc[1] = nc[2] = -1;
+    /* The messageImprint's digest: the index's and the content hash's. */
+    if (pos != NULL && *pos != NULL) {
+        const unsigned char *p = ASN1_STRING_get0_data(*pos), *q = p;
+        tst = d2i_TS_TST_INFO(NULL, &q, ASN1_STRING_length(*pos));
+        if (q != p + ASN1_STRING_length(*pos)) {
+            TS_TST_INFO_free(tst);
+            tst = NULL;
+        }
+    }
+    if (tsi == NULL || tst == NULL || io == NULL) {
+        ks_tsp_verify(ctx, a->der, a->len, NULL, 0, at, t); /* says why it is no token */
+        if (t->indication == KS_TOTAL_PASSED)
+            ks_tsp_result_fail(t, KS_SUB_FORMAT_FAILURE, "the archive-time-stamp-v3 token does not decode");
+        r = io != NULL ? KS_OK : KS_E_NOMEM;
+        goto done;
+    }
+    const ASN1_OBJECT *mobj = NULL;
+    X509_ALGOR_get0(&mobj, NULL, NULL, TS_MSG_IMPRINT_get_algo(TS_TST_INFO_get_msg_imprint(tst)));
+    int mnid = OBJ_obj2nid(mobj);
+    const EVP_MD *md = ks_alg_digest_ok(ctx, mnid) ? EVP_get_digestbynid(mnid) : NULL;
+    /* 5.5.2: "exactly one component of AttributeValue type", DER. */
+    int ii = CMS_unsigned_get_attr_by_OBJ(tsi, io, -1);
+    X509_ATTRIBUTE *ia = ii >= 0 && CMS_unsigned_get_attr_by_OBJ(tsi, io, ii) < 0 ? CMS_unsigned_get_attr(tsi, ii) : NULL;
+    ASN1_TYPE *ity = ia != NULL && X509_ATTRIBUTE_count(ia) == 1 ? X509_ATTRIBUTE_get0_type(ia, 0) : NULL;
+    if (ii < 0) {
+        fault = KS_SUB_FORMAT_FAILURE;
+        fault_why = "the archive-time-stamp-v3 carries no ats-hash-index-v3 (ETSI EN 319 122-1 5.5.3)";
+    } else if (ity == NULL || ity->type != V_ASN1_SEQUENCE) {
+        fault = KS_SUB_FORMAT_FAILURE;
+        fault_why = "the ats-hash-index-v3 is repeated or not one SEQUENCE (ETSI EN 319 122-1 5.5.2)";
+    } else {
+        idx = ASN1_STRING_get0_data(ity->value.sequence);
+        idxlen = (size_t)ASN1_STRING_length(ity->value.sequence);
+        const unsigned char *q = idx;
+        int rl;
+        ix = idxlen <= LONG_MAX ? (KS_ATS_HASH_INDEX_V3 *)ASN1_item_d2i(NULL, &q, (long)idxlen,
+                                                                         ASN1_ITEM_rptr(KS_ATS_HASH_INDEX_V3))
+                                : NULL;
+        if (ix == NULL || q != idx + idxlen ||
+            (rl = ASN1_item_i2d((ASN1_VALUE *)ix, &re, ASN1_ITEM_rptr(KS_ATS_HASH_INDEX_V3))) <= 0 ||
+            (size_t)rl != idxlen || memcmp(re, idx, idxlen) != 0) {
+            fault = KS_SUB_FORMAT_FAILURE;
+            fault_why = "the ats-hash-index-v3 is not a DER ATSHashIndexV3 (ETSI EN 319 122-1 5.5.2)";
+        } else {
+            const ASN1_OBJECT *iobj = NULL;
+            X509_ALGOR_get0(&iobj, NULL, NULL, ix->alg);
+            if (OBJ_obj2nid(iobj) != mnid || mnid == NID_undef) {
+                fault = KS_SUB_FORMAT_FAILURE;
+                fault_why = "the ats-hash-index-v3's hashIndAlgorithm is not the message imprint's digest "
+                            "(ETSI EN 319 122-1 5.5.2)";
+            } else if (sk_ASN1_OCTET_STRING_num(ix->certs) > KS_MAX_ATS_INDEX ||
+                       sk_ASN1_OCTET_STRING_num(ix->crls) > KS_MAX_ATS_INDEX ||
+                       sk_ASN1_OCTET_STRING_num(ix->vals) > KS_MAX_ATS_INDEX) {
+                fault = KS_SUB_FORMAT_FAILURE;
+                fault_why = "the ats-hash-index-v3 lists more hashes than are checked";
+            }
+        }
+    }
+    /* The imprint's input (5.5.3 steps 1-4); without a digest we accept,
+     * ks_tsp_verify says so. */
+    if (md != NULL) {
+        if (!ks_ats_hash(md, data->content, data->ncontent, chash, &chl))
+            goto done; /* KS_E_NOMEM */
+        pieces[np++] = data->ectype;
+        pieces[np++] = (ks_blob){.data = chash, .len = chl};
+        for (size_t k = data->fields_from; k < data->fields_to && np < KS_MAX_ATS_PIECES - 1; k++)
+            pieces[np++] = data->piece[k];
+        if (idx != NULL)
+            pieces[np++] = (ks_blob){.data = idx, .len = idxlen};
+    }
+    ks_tsp_verify(ctx, a->der, a->len, pieces, np, at, t);
+    r = KS_OK;
+    if (md == NULL)
+        goto done; /* the token's own verdict (the digest is refused) */
+    if (fault == KS_SUB_NONE) {
+        unsigned char cc[KS_MAX_ATS_INDEX] = {0}, cl[KS_MAX_ATS_INDEX] = {0};
+        int okc = ks_ats3_match(md, ix->certs, data->cert, data->ncert, 1, cc),
+            okl = okc < 0 ? -1 : ks_ats3_match(md, ix->crls, data->crl, data->ncrl, 1, cl),
+            okv = okl < 0 ? -1 : ks_ats3_match(md, ix->vals, data->valblob, data->nval, 2, cov->val);
+        if (okc < 0 || okl < 0 || okv < 0) {
+            r = KS_E_NOMEM;
+            goto done;
+        } else if (!okc || !okl || !okv) {
+            fault = KS_SUB_HASH_FAILURE;
+            fault_why = !okc   ? "the ats-hash-index-v3 lists a certificate that is not in the signature "
+                                 "(ETSI EN 319 122-1 5.5.2)"
+                        : !okl ? "the ats-hash-index-v3 lists revocation information that is not in the signature "
+                                 "(ETSI EN 319 122-1 5.5.2)"
+                               : "the ats-hash-index-v3 lists an unsigned attribute value that is not in the "
+                                 "signature (ETSI EN 319 122-1 5.5.2)";
+        } else {
+            nc[0] = nc[1] = nc[2] = 0;
+            for (size_t k = 0; k < data->ncert; k++)
+                nc[0] += !cc[k];
+            for (size_t k = 0; k < data->ncrl; k++)
+                nc[1] += !cl[k];
+            for (size_t k = 0; k < data->nval; k++) /* itself is not counted */
+                nc[2] += !cov->val[k] && (k != (size_t)a->val);
+        }
+    }
+    if (fault != KS_SUB_NONE) {
+        memset(cov->val, 0, sizeof cov->val);
+        t->indication = KS_TOTAL_FAILED;
+        t->sub = fault;
+        snprintf(t->detail, sizeof t->detail, "%s", fault_why);
+    }
+done:
+    OPENSSL_free(re);
+    ASN1_item_free((ASN1_VALUE *)ix, ASN1_ITEM_rptr(KS_ATS_HASH_INDEX_V3));
+    TS_TST_INFO_free(tst);
+    ASN1_OBJECT_free(io);
+    CMS_ContentInfo_free(tok);
+    ks_openssl_drain(__func__);
+    return r;
+}
+
+/* The time the signature timestamp `der` (an attribute value) is validated
+ * at: the genTime of the oldest verified archive timestamp covering it,
+ * else the validation time. */
+time_t ks_cades_archive_at(const ks_cades_archive_result *r, const uint8_t *der, size_t len)
+{
+    unsigned char h[SHA256_DIGEST_LENGTH];
+    if (r->n_sts == 0 || SHA256(der, len, h) == NULL)
+        return r->uncovered_at;
+    for (size_t i = 0; i < r->n_sts; i++)
+        if (memcmp(r->sts[i].sha256, h, sizeof h) == 0)
+            return r->sts[i].at;
+    return r->uncovered_at;
+}
+
 /* What ks_cades_archive hands ks_archive_chain. */
 typedef struct {
-    const ks_ats *list;
+    ks_ats *list;
     const ks_ats_data *data;
     int walked;
     const char *why;
+    ks_ats_cover *cov; /* per item */
+    long (*nc)[3];     /* per item: a v3's not_covered, -1 none */
 } ks_ats_chain;
 
-/* Item i of the chain: its token over the pieces older than it. */
+/* Item i of the chain: v2 its token over the pieces older than it, v3
+ * ks_ats3_verify.  What it covers is kept for ks_ats_chain_covers. */
 static ks_result ks_ats_verify(const ks_ctx *ctx, void *arg, size_t i, time_t at, ks_tsp_result *t)
 {
-    const ks_ats_chain *c = arg;
-    const ks_ats *a = &c->list[i];
+    ks_ats_chain *c = arg;
+    ks_ats *a = &c->list[i];
     if (a->der == NULL || !a->has_gen) {
         t->indication = KS_TOTAL_FAILED;
         t->sub = KS_SUB_FORMAT_FAILURE;
@@ -443,6 +796,9 @@ static ks_result ks_ats_verify(const ks_ctx *ctx, void *arg, size_t i, time_t at
         t->indication = KS_INDETERMINATE;
         t->sub = KS_SUB_FORMAT_FAILURE;
         snprintf(t->detail, sizeof t->detail, "%s", c->why[0] ? c->why : "the signature cannot be re-encoded");
+    } else if (a->version == 3) {
+        if (ks_ats3_verify(ctx, a, c->data, at, t, &c->cov[i], c->nc[i]) != KS_OK)
+            return KS_E_NOMEM;
     } else {
         ks_blob pieces[KS_MAX_ATS_PIECES];
         size_t np = 0;
@@ -451,44 +807,75 @@ static ks_result ks_ats_verify(const ks_ctx *ctx, void *arg, size_t i, time_t at
                 pieces[np++] = c->data->piece[k];
         ks_tsp_verify(ctx, a->der, a->len, pieces, np, at, t);
     }
+    /* Verified as ks_archive_chain counts it. */
+    if (t->indication == KS_TOTAL_PASSED && t->has_time && t->time >= 0) {
+        c->cov[i].verified = 1;
+        a->gen = t->time;
+    }
     return KS_OK;
+}
+
+/* Does the verified newer item cover the older one?  (An archive
+ * timestamp added after a v3 that its index does not list is not proven
+ * by it.) */
+static int ks_ats_chain_covers(void *arg, size_t newer, size_t older)
+{
+    const ks_ats_chain *c = arg;
+    const ks_ats *o = &c->list[older];
+    return c->walked && o->val >= 0 && ks_ats_covers(&c->list[newer], &c->cov[newer], c->data, (size_t)o->val);
+}
+
+static int ks_json_add_nc(cJSON *tj, const long nc[3])
+{
+    cJSON *o = cJSON_AddObjectToObject(tj, "not_covered");
+    return o != NULL && cJSON_AddNumberToObject(o, "certificates", (double)nc[0]) != NULL &&
+           cJSON_AddNumberToObject(o, "crls", (double)nc[1]) != NULL &&
+           cJSON_AddNumberToObject(o, "unsigned_attribute_values", (double)nc[2]) != NULL;
 }
 
 ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerInfo *si, const ks_blob *detached,
                            size_t ndetached, time_t at, cJSON *sobj, ks_cades_archive_result *res)
 {
     ks_result r = KS_E_NOMEM;
-    ASN1_OBJECT *ats = OBJ_txt2obj(ks_atsv2_oid, 1);
-    unsigned char *der = NULL;
+    ASN1_OBJECT *ats[2] = {OBJ_txt2obj(ks_atsv2_oid, 1), OBJ_txt2obj(ks_atsv3_oid, 1)};
+    unsigned char *der = NULL, *tsoid = NULL;
     ks_ats list[KS_MAX_ARCHIVE_TIMESTAMPS];
+    ks_ats_cover *cov = NULL;
+    long nc[KS_MAX_ARCHIVE_TIMESTAMPS][3];
     size_t n = 0;
-    int more = 0;
+    int more = 0, tsoidlen = 0;
     ks_ats_data *data = NULL;
 
     memset(res, 0, sizeof *res);
-    res->next_at = at;
-    if (ats == NULL)
+    res->next_at = res->uncovered_at = at;
+    if (ats[0] == NULL || ats[1] == NULL)
         goto done;
-    for (int idx = -1; (idx = CMS_unsigned_get_attr_by_OBJ(si, ats, idx)) >= 0;) {
-        X509_ATTRIBUTE *a = CMS_unsigned_get_attr(si, idx);
-        for (int v = 0; a != NULL && v < X509_ATTRIBUTE_count(a); v++) {
-            ASN1_TYPE *ty = X509_ATTRIBUTE_get0_type(a, v);
-            if (n == KS_MAX_ARCHIVE_TIMESTAMPS) {
-                more = 1;
-                break;
+    for (int ver = 2; ver <= 3; ver++)
+        for (int idx = -1; (idx = CMS_unsigned_get_attr_by_OBJ(si, ats[ver - 2], idx)) >= 0;) {
+            X509_ATTRIBUTE *a = CMS_unsigned_get_attr(si, idx);
+            int nv = a != NULL ? X509_ATTRIBUTE_count(a) : 0;
+            for (int v = 0; v < nv; v++) {
+                ASN1_TYPE *ty = X509_ATTRIBUTE_get0_type(a, v);
+                if (n == KS_MAX_ARCHIVE_TIMESTAMPS) {
+                    more = 1;
+                    break;
+                }
+                ks_ats *e = &list[n++];
+                *e = (ks_ats){.der = NULL, .len = 0, .gen = 0, .has_gen = 0, .version = ver, .val = -1};
+                /* v3: "exactly one component of AttributeValue type" (EN 319 122-1 5.5.3) */
+                if (ty == NULL || ty->type != V_ASN1_SEQUENCE || (ver == 3 && nv != 1))
+                    continue;
+                e->der = ASN1_STRING_get0_data(ty->value.sequence);
+                e->len = (size_t)ASN1_STRING_length(ty->value.sequence);
+                e->has_gen = ks_token_time(e->der, e->len, &e->gen);
             }
-            if (ty == NULL || ty->type != V_ASN1_SEQUENCE) {
-                list[n++] = (ks_ats){.der = NULL, .len = 0, .gen = 0, .has_gen = 0};
-                continue;
-            }
-            ks_ats *e = &list[n++];
-            e->der = ASN1_STRING_get0_data(ty->value.sequence);
-            e->len = (size_t)ASN1_STRING_length(ty->value.sequence);
-            e->has_gen = ks_token_time(e->der, e->len, &e->gen);
         }
-    }
     r = KS_OK;
     if (n == 0)
+        goto done;
+    r = KS_E_NOMEM;
+    if ((cov = calloc(n, sizeof *cov)) == NULL ||
+        (tsoidlen = i2d_ASN1_OBJECT(OBJ_nid2obj(NID_id_smime_aa_timeStampToken), &tsoid)) <= 0)
         goto done;
     /* Newest first (unsignedAttrs is a SET: the order of creation is told
      * by genTime), for ks_archive_chain. */
@@ -496,18 +883,57 @@ ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerIn
     char why[200] = "";
     int walked = 0, dl = i2d_CMS_ContentInfo(cms, &der);
     if (dl > 0 && (data = calloc(1, sizeof *data)) != NULL) {
-        walked = ks_ats_walk(der, (size_t)dl, CMS_SignerInfo_get0_signature(si), detached, ndetached, ats, data, why,
-                             sizeof why);
+        walked = ks_ats_walk(der, (size_t)dl, CMS_SignerInfo_get0_signature(si), detached, ndetached,
+                             (const ASN1_OBJECT *const *)ats, data, why, sizeof why);
     } else if (dl > 0) {
-        r = KS_E_NOMEM;
         goto done;
     }
-    ks_ats_chain chain = {.list = list, .data = data, .walked = walked, .why = why};
-    r = ks_archive_chain(ctx, n, more, ks_ats_verify, NULL, &chain, at, sobj, NULL, res);
+    /* Where each archive timestamp is among the unsigned attribute values. */
+    for (size_t i = 0; i < n; i++) {
+        nc[i][0] = nc[i][1] = nc[i][2] = -1;
+        for (size_t v = 0; walked && list[i].der != NULL && v < data->nval && list[i].val < 0; v++)
+            if (data->valblob[2 * v + 1].len == list[i].len &&
+                memcmp(data->valblob[2 * v + 1].data, list[i].der, list[i].len) == 0)
+                list[i].val = (int)v;
+    }
+    ks_ats_chain chain = {.list = list, .data = data, .walked = walked, .why = why, .cov = cov, .nc = nc};
+    if ((r = ks_archive_chain(ctx, n, more, ks_ats_verify, ks_ats_chain_covers, &chain, at, sobj, NULL, res)) !=
+        KS_OK)
+        goto done;
+    res->uncovered_at = at;
+    r = KS_E_NOMEM;
+    /* Each item's version, and a verified v3's not_covered, on the entries
+     * the chain has just appended (in item order). */
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(sobj, "timestamps");
+    int first = cJSON_GetArraySize(arr) - (int)n;
+    for (size_t i = 0; i < n; i++) {
+        cJSON *tj = first >= 0 ? cJSON_GetArrayItem(arr, first + (int)i) : NULL;
+        if (tj == NULL || cJSON_AddNumberToObject(tj, "version", list[i].version) == NULL ||
+            (cov[i].verified && nc[i][0] >= 0 && !ks_json_add_nc(tj, nc[i])))
+            goto done;
+    }
+    /* The signature timestamps, each at the oldest verified archive
+     * timestamp that covers it (ks_cades_archive_at). */
+    for (size_t v = 0; walked && v < data->nval && res->n_sts < KS_MAX_ATS_STS; v++) {
+        if (data->valblob[2 * v].len != (size_t)tsoidlen ||
+            memcmp(data->valblob[2 * v].data, tsoid, (size_t)tsoidlen) != 0)
+            continue;
+        time_t when = at;
+        for (size_t j = 0; j < n; j++)
+            if (ks_ats_covers(&list[j], &cov[j], data, v) && list[j].gen < when)
+                when = list[j].gen;
+        if (SHA256(data->valblob[2 * v + 1].data, data->valblob[2 * v + 1].len, res->sts[res->n_sts].sha256) == NULL)
+            goto done;
+        res->sts[res->n_sts++].at = when;
+    }
+    r = KS_OK;
 done:
+    free(cov);
     free(data);
+    OPENSSL_free(tsoid);
     OPENSSL_free(der);
-    ASN1_OBJECT_free(ats);
+    ASN1_OBJECT_free(ats[0]);
+    ASN1_OBJECT_free(ats[1]);
     ks_openssl_drain(__func__);
     return r;
 }

@@ -344,26 +344,40 @@ typedef struct {
 ks_result ks_cades_values_get(const ks_ctx *ctx, CMS_SignerInfo *si, const ks_path_input *base, ks_cades_values *v);
 void ks_cades_values_free(ks_cades_values *v);
 
-/* cades.c: ES-A archive timestamps (archive-time-stamp v2,
- * id-aa-ets-archiveTimestampV2 1.2.840.113549.1.9.16.2.48, RFC 5126 6.4.1;
- * the data covered: cades.c ks_ats_walk).  Every one of the signer's is
- * verified, newest first: the newest with its TSA path at `at`, each older
- * one at the genTime of the last that passed (ETSI EN 319 102-1 5.6.2.5),
- * and reported in sobj's "timestamps" (type "archive", "validated_at").
- * next_at: the time the signer's older material (its signature
- * timestamps) is validated at; poe: the oldest verified genTime (a POE of
- * the signature too).  `detached`: the content when eContent is absent,
+/* cades.c: ES-A archive timestamps: archive-time-stamp v2
+ * (id-aa-ets-archiveTimestampV2 1.2.840.113549.1.9.16.2.48, RFC 5126
+ * 6.4.1) and v3 (id-aa-ets-archiveTimestampV3 0.4.0.1733.2.4 with its
+ * ats-hash-index-v3, ETSI EN 319 122-1 5.5.2, 5.5.3); the data covered:
+ * cades.c ks_ats_walk.  Every one of the signer's is verified, newest
+ * first: the newest with its TSA path at `at`, each older one at the
+ * genTime of the oldest verified newer one that covers it (ETSI EN 319
+ * 102-1 5.6.2.5; a v3 covers what its index lists), and reported in sobj's
+ * "timestamps" (type "archive", "validated_at", "version", and for a v3
+ * whose index holds "not_covered").  poe: the oldest verified genTime (a
+ * POE of the signature too).  The signature timestamps are validated at
+ * ks_cades_archive_at.  `detached`: the content when eContent is absent,
  * in `ndetached` pieces (a PDF's two ByteRange ranges). */
 typedef struct ks_tsp_result ks_tsp_result;
+#define KS_MAX_ATS_STS 16
 typedef struct {
-    time_t next_at;
+    time_t next_at;      /* the oldest genTime the chain proved (ks_archive_chain) */
+    time_t uncovered_at; /* cades.c: the validation time, for what no archive timestamp covers */
     time_t poe;
     int has_poe;
     char tsa[256];
+    struct {
+        unsigned char sha256[32]; /* of a signature timestamp attribute value (DER) */
+        time_t at;                /* the time it is validated at */
+    } sts[KS_MAX_ATS_STS];
+    size_t n_sts;
 } ks_cades_archive_result;
 ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerInfo *si, const ks_blob *detached,
                            size_t ndetached, time_t at, cJSON *sobj, ks_cades_archive_result *res)
     __attribute__((warn_unused_result));
+/* The time the signature timestamp `der` (an attribute value) is validated
+ * at: the genTime of the oldest verified archive timestamp covering it,
+ * else uncovered_at. */
+time_t ks_cades_archive_at(const ks_cades_archive_result *r, const uint8_t *der, size_t len);
 
 /* tsp.c: RFC 3161 time-stamp tokens (shared by CAdES, XAdES and PDF).
  * The verdict on one token: TOTAL_PASSED only when it proves that the data

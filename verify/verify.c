@@ -325,11 +325,11 @@ void ks_poe_archive(ks_poe *p, const ks_cades_archive_result *ar)
  * The signature timestamps of one CMS signer: each value of each unsigned
  * id-aa-signatureTimeStampToken attribute, a TimeStampToken over the
  * contents octets of the SignerInfo's signature value (RFC 3161 Appendix A,
- * ETSI EN 319 122-1 5.3).  The TSA paths are validated at `at`: the
- * validation time, or the genTime of the oldest verified archive timestamp
- * covering them (cades.c ks_cades_archive, ETSI EN 319 102-1 5.6.2.5).
+ * ETSI EN 319 122-1 5.3).  Each TSA path is validated at the validation
+ * time, or the genTime of the oldest verified archive timestamp covering
+ * that token (cades.c ks_cades_archive_at, ETSI EN 319 102-1 5.6.2.5).
  */
-static ks_result ks_signer_timestamps(ks_ctx *ctx, CMS_SignerInfo *si, time_t at, ks_poe *poe)
+static ks_result ks_signer_timestamps(ks_ctx *ctx, CMS_SignerInfo *si, const ks_cades_archive_result *ar, ks_poe *poe)
 {
     ASN1_OCTET_STRING *sv = CMS_SignerInfo_get0_signature(si);
     ks_result r = KS_OK;
@@ -353,8 +353,9 @@ static ks_result ks_signer_timestamps(ks_ctx *ctx, CMS_SignerInfo *si, time_t at
             } else {
                 ks_blob covered = {.name = NULL, .data = ASN1_STRING_get0_data(sv),
                                    .len = (size_t)ASN1_STRING_length(sv)};
-                r = ks_poe_token(ctx, poe, ASN1_STRING_get0_data(ty->value.sequence),
-                                 (size_t)ASN1_STRING_length(ty->value.sequence), &covered, 1, at);
+                const uint8_t *tok = ASN1_STRING_get0_data(ty->value.sequence);
+                size_t toklen = (size_t)ASN1_STRING_length(ty->value.sequence);
+                r = ks_poe_token(ctx, poe, tok, toklen, &covered, 1, ks_cades_archive_at(ar, tok, toklen));
             }
         }
     }
@@ -649,7 +650,7 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerI
         /* ES-A: the archive timestamps first, newest down; the signature
          * timestamps are then validated at the time they prove. */
         if ((r = ks_cades_archive(ctx, cms, si, detached, ndetached, at, sobj, &ar)) != KS_OK ||
-            (r = ks_signer_timestamps(ctx, si, ar.next_at, &poe)) != KS_OK)
+            (r = ks_signer_timestamps(ctx, si, &ar, &poe)) != KS_OK)
             goto done;
         ks_poe_archive(&poe, &ar);
         /* A proof from outside the signer (a PDF document timestamp over its

@@ -3,9 +3,10 @@
 
 The inputs are made by tests/test_ltv.c (`test_ltv --emit DIR`: CAdES
 signatures from the test PKI's TSA with an injected clock, ES-X-L and ES-A
-forms, SHA-1 signatures) and the times it names (validation times, sunset
-dates), by tests/test_xades.c (`test_xades --emit DIR`: XAdES-T and
-XAdES-A e-Gov packages, xades-<row>.xml, and xades-at.txt) and by the fixture scripts
+forms (archive-time-stamp v2 and v3), SHA-1 signatures) and the times it
+names (validation times, sunset dates), by tests/test_xades.c (`test_xades
+--emit DIR`: XAdES-T and XAdES-A e-Gov packages, xades-<row>.xml, and
+xades-at.txt) and by the fixture scripts
 (tests/pki/mkxml.sh: $PKI/xml/egov-xades/kousei-t.xml and kousei-xl.xml;
 tests/pki/mkpdf.sh: $PKI/pdf/doc-ts*.pdf, sig-ts.pdf, b-lta.pdf,
 dss-evidence.pdf); nothing is fetched from elsewhere.  Each row names the
@@ -69,6 +70,22 @@ ROWS = [
     ("ltv-esa-imprint", "ltv", "at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
     ("ltv-esa-twice", "ltv", "at", "TOTAL_PASSED", None),
     ("ltv-esa-twice-late", "ltv", "at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    # ES-A v3 (archive-time-stamp-v3 with its ats-hash-index-v3): the same
+    # signer and TSAs; a hostile index fails the archive timestamp, not the
+    # signature, which is then judged without its proof
+    ("ltv-esa3", "ltv", "at", "TOTAL_PASSED", None),
+    ("ltv-esa3-index-tampered", "ltv", "at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("ltv-esa3-index-extra", "ltv", "at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("ltv-esa3-index-missing", "ltv", "at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("ltv-esa3-index-malformed", "ltv", "at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("ltv-esa3-index-alg", "ltv", "at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("ltv-esa3-imprint", "ltv", "at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("ltv-esa3-rogue", "ltv", "at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("ltv-esa3-added-ts", "ltv", "at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("ltv-esa3-added-values", "ltv", "at", "TOTAL_PASSED", None),
+    ("ltv-esa3-twice", "ltv", "at", "TOTAL_PASSED", None),
+    ("ltv-esa3-twice-late", "ltv", "at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("ltv-esa3-after-v2", "ltv", "at", "TOTAL_PASSED", None),
     # algorithms.sunset
     ("ltv-sha1-ts", "sunset-later", "at", "TOTAL_PASSED", None),
     ("ltv-sha1-ts", "sunset-earlier", "at", "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE"),
