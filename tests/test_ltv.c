@@ -492,6 +492,180 @@ static uint8_t *der_basic(const uint8_t *resp, size_t rlen, size_t *len)
     return d;
 }
 
+static void put(uint8_t **buf, size_t *len, const uint8_t *p, size_t n);
+static void put_hash_octets(uint8_t **buf, size_t *len, const uint8_t *p, size_t n);
+static X509_CRL *load_crl(const char *file);
+
+/* ES-C complete references (RFC 5126 6.2.1, 6.2.2) made by make_xl when
+ * xl_refs is not R_NONE, from the values it carries: R_GOOD each
+ * certificate, CRL and the OCSP answer by SHA-256 hash (certificates with
+ * issuerSerial, CRLs with crlIdentifier, the answer with its
+ * OcspIdentifier); R_MISMATCH the first certificate's hash altered (its
+ * issuerSerial still names it) and a reference to pref-ca's CRL, which is
+ * not carried; R_MALFORMED complete-revocation-references as
+ * SEQUENCE { INTEGER 5 }. */
+typedef enum { R_NONE, R_GOOD, R_MISMATCH, R_MALFORMED } refs_kind;
+static refs_kind xl_refs = R_NONE;
+
+/* OtherHashAlgAndValue { sha256, SHA-256(p) } (flip: one bit of it changed). */
+static uint8_t *other_hash(const uint8_t *p, size_t n, int flip, size_t *outlen)
+{
+    uint8_t *alg = NULL, *buf = NULL;
+    size_t bl = 0;
+    X509_ALGOR *a = X509_ALGOR_new();
+    int al = a != NULL && X509_ALGOR_set0(a, OBJ_nid2obj(NID_sha256), V_ASN1_UNDEF, NULL) == 1 ? i2d_X509_ALGOR(a, &alg)
+                                                                                                : -1;
+    if (al <= 0)
+        exit(2);
+    put(&buf, &bl, alg, (size_t)al);
+    put_hash_octets(&buf, &bl, p, n);
+    if (flip)
+        buf[bl - 1] ^= 0x01;
+    const uint8_t *parts[1] = {buf};
+    uint8_t *out = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, parts, &bl, 1, outlen);
+    free(buf);
+    OPENSSL_free(alg);
+    X509_ALGOR_free(a);
+    return out;
+}
+
+/* DER of an OpenSSL object through its i2d, into the growing buffer. */
+#define PUT_I2D(buf, len, fn, obj)                                                                                     \
+    do {                                                                                                               \
+        uint8_t *d_ = NULL;                                                                                            \
+        int n_ = fn(obj, &d_);                                                                                         \
+        if (n_ <= 0)                                                                                                   \
+            exit(2);                                                                                                   \
+        put(buf, len, d_, (size_t)n_);                                                                                 \
+        OPENSSL_free(d_);                                                                                              \
+    } while (0)
+
+/* Wraps buf[len] in tag (constructed), replacing it. */
+static void wrap(uint8_t **buf, size_t *len, int tag, int xclass)
+{
+    size_t l = 0;
+    const uint8_t *parts[1] = {*buf != NULL ? *buf : (const uint8_t *)""};
+    uint8_t *w = tlv(tag, xclass, parts, len, 1, &l);
+    free(*buf);
+    *buf = w;
+    *len = l;
+}
+
+static void make_refs(uint8_t *const *cd, const size_t *cl, uint8_t *const *rd, const size_t *rl, const uint8_t *basic,
+                      size_t blen, uint8_t **certrefs, size_t *crlen, uint8_t **revrefs, size_t *rrlen)
+{
+    uint8_t *seq = NULL;
+    size_t sl = 0;
+    *certrefs = *revrefs = NULL;
+    *crlen = *rrlen = 0;
+    /* CompleteCertificateRefs ::= SEQUENCE OF OtherCertID { otherCertHash, issuerSerial } */
+    for (int i = 0; i < 3; i++) {
+        const unsigned char *p = cd[i];
+        X509 *x = d2i_X509(NULL, &p, (long)cl[i]);
+        GENERAL_NAMES *gns = GENERAL_NAMES_new();
+        GENERAL_NAME *g = GENERAL_NAME_new();
+        X509_NAME *nm = x != NULL ? X509_NAME_dup(X509_get_issuer_name(x)) : NULL;
+        if (x == NULL || gns == NULL || g == NULL || nm == NULL)
+            exit(2);
+        GENERAL_NAME_set0_value(g, GEN_DIRNAME, nm);
+        sk_GENERAL_NAME_push(gns, g);
+        uint8_t *id = NULL, *is = NULL;
+        size_t il = 0, isl = 0, hl = 0;
+        PUT_I2D(&is, &isl, i2d_GENERAL_NAMES, gns);
+        PUT_I2D(&is, &isl, i2d_ASN1_INTEGER, X509_get0_serialNumber(x));
+        wrap(&is, &isl, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+        uint8_t *h = other_hash(cd[i], cl[i], xl_refs == R_MISMATCH && i == 0, &hl);
+        put(&id, &il, h, hl);
+        put(&id, &il, is, isl);
+        wrap(&id, &il, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+        put(certrefs, crlen, id, il);
+        free(id);
+        free(is);
+        free(h);
+        GENERAL_NAMES_free(gns);
+        X509_free(x);
+    }
+    wrap(certrefs, crlen, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+    /* CRLListID ::= SEQUENCE { crls SEQUENCE OF CrlValidatedID { crlHash, crlIdentifier } } */
+    X509_CRL *extra = xl_refs == R_MISMATCH ? load_crl("pref-ca") : NULL;
+    for (int i = 0; i < (extra != NULL ? 4 : 3); i++) {
+        uint8_t *der = NULL;
+        size_t dl = 0;
+        if (i < 3)
+            put(&der, &dl, rd[i], rl[i]);
+        else
+            PUT_I2D(&der, &dl, i2d_X509_CRL, extra);
+        const unsigned char *p = der;
+        X509_CRL *c = d2i_X509_CRL(NULL, &p, (long)dl);
+        uint8_t *v = NULL, *ident = NULL;
+        size_t vl = 0, idl = 0, hl = 0;
+        ASN1_UTCTIME *ut = c != NULL ? ASN1_UTCTIME_new() : NULL;
+        time_t lu = 0;
+        if (ut == NULL || !ks_asn1_time_to_time_t(X509_CRL_get0_lastUpdate(c), &lu) || ASN1_UTCTIME_set(ut, lu) == NULL)
+            exit(2);
+        PUT_I2D(&ident, &idl, i2d_X509_NAME, X509_CRL_get_issuer(c));
+        PUT_I2D(&ident, &idl, i2d_ASN1_UTCTIME, ut);
+        wrap(&ident, &idl, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+        uint8_t *h = other_hash(der, dl, 0, &hl);
+        put(&v, &vl, h, hl);
+        put(&v, &vl, ident, idl);
+        wrap(&v, &vl, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+        put(&seq, &sl, v, vl);
+        free(v);
+        free(ident);
+        free(h);
+        free(der);
+        ASN1_UTCTIME_free(ut);
+        X509_CRL_free(c);
+    }
+    X509_CRL_free(extra);
+    wrap(&seq, &sl, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL); /* SEQUENCE OF */
+    wrap(&seq, &sl, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL); /* CRLListID */
+    wrap(&seq, &sl, 0, V_ASN1_CONTEXT_SPECIFIC);         /* crlids [0] EXPLICIT */
+    /* OcspListID ::= SEQUENCE { SEQUENCE OF OcspResponsesID { OcspIdentifier
+     * { ResponderID, producedAt }, ocspRepHash } } */
+    const unsigned char *p = basic;
+    OCSP_BASICRESP *bs = d2i_OCSP_BASICRESP(NULL, &p, (long)blen);
+    const ASN1_OCTET_STRING *keyid = NULL;
+    const X509_NAME *rname = NULL;
+    uint8_t *o = NULL, *rid = NULL, *oi = NULL;
+    size_t ol = 0, ridl = 0, oil = 0, hl = 0;
+    if (bs == NULL || OCSP_resp_get0_id(bs, &keyid, &rname) != 1)
+        exit(2);
+    if (rname != NULL) { /* byName [1] EXPLICIT Name */
+        PUT_I2D(&rid, &ridl, i2d_X509_NAME, (X509_NAME *)rname);
+        wrap(&rid, &ridl, 1, V_ASN1_CONTEXT_SPECIFIC);
+    } else { /* byKey [2] EXPLICIT KeyHash (OCTET STRING) */
+        PUT_I2D(&rid, &ridl, i2d_ASN1_OCTET_STRING, keyid);
+        wrap(&rid, &ridl, 2, V_ASN1_CONTEXT_SPECIFIC);
+    }
+    put(&oi, &oil, rid, ridl);
+    PUT_I2D(&oi, &oil, i2d_ASN1_GENERALIZEDTIME, OCSP_resp_get0_produced_at(bs));
+    wrap(&oi, &oil, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+    uint8_t *h = other_hash(basic, blen, 0, &hl);
+    put(&o, &ol, oi, oil);
+    put(&o, &ol, h, hl);
+    wrap(&o, &ol, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL); /* OcspResponsesID */
+    wrap(&o, &ol, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL); /* SEQUENCE OF */
+    wrap(&o, &ol, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL); /* OcspListID */
+    wrap(&o, &ol, 1, V_ASN1_CONTEXT_SPECIFIC);         /* ocspids [1] EXPLICIT */
+    put(&seq, &sl, o, ol);
+    wrap(&seq, &sl, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL); /* CrlOcspRef */
+    wrap(&seq, &sl, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL); /* CompleteRevocationRefs */
+    *revrefs = seq;
+    *rrlen = sl;
+    if (xl_refs == R_MALFORMED) {
+        static const uint8_t bad[] = {0x30, 0x03, 0x02, 0x01, 0x05};
+        memcpy(*revrefs, bad, sizeof bad);
+        *rrlen = sizeof bad;
+    }
+    free(h);
+    free(o);
+    free(oi);
+    free(rid);
+    OCSP_BASICRESP_free(bs);
+}
+
 typedef enum { XL_NONE, XL_GOOD, XL_STALE, XL_FORGED, XL_MALFORMED, XL_CRL_ONLY } xl_kind;
 
 /* An ES-T by citizen-rsa (signature timestamp at `gen` by tsa), plus the
@@ -565,6 +739,19 @@ static size_t make_xl(xl_kind kind, time_t gen, uint8_t **out)
             CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_ets_revocationValues, V_ASN1_SEQUENCE, rv,
                                           (int)rvlen) != 1)
             goto done;
+        if (xl_refs != R_NONE) {
+            uint8_t *cr = NULL, *rr = NULL;
+            size_t crl = 0, rrl = 0;
+            make_refs(cd, cl, rd, rl, od[0], ol[0], &cr, &crl, &rr, &rrl);
+            int ok = CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_ets_CertificateRefs, V_ASN1_SEQUENCE, cr,
+                                                   (int)crl) == 1 &&
+                     CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_ets_RevocationRefs, V_ASN1_SEQUENCE, rr,
+                                                   (int)rrl) == 1;
+            free(cr);
+            free(rr);
+            if (!ok)
+                goto done;
+        }
         for (int i = 0; i < 3; i++) {
             OPENSSL_free(cd[i]);
             OPENSSL_free(rd[i]);
@@ -603,18 +790,31 @@ static void test_xl(void)
         const char *indication, *sub;
         int fetches;
         const char *warning;
+        refs_kind refs; /* ES-C complete references added (RFC 5126 6.2.1, 6.2.2) */
     } xrows[] = {
-        {"es-x-l", XL_GOOD, "TOTAL_PASSED", NULL, 0, NULL},
-        {"es-t without values", XL_NONE, "INDETERMINATE", "TRY_LATER", 1, NULL},
-        {"es-x-l stale ocsp", XL_STALE, "INDETERMINATE", "TRY_LATER", 1, NULL},
-        {"es-x-l forged crl", XL_FORGED, "INDETERMINATE", "TRY_LATER", 1, NULL},
-        {"es-x-l crls only (no answer for the signer)", XL_CRL_ONLY, "INDETERMINATE", "TRY_LATER", 1, NULL},
-        {"es-x-l malformed revocation-values", XL_MALFORMED, "INDETERMINATE", "TRY_LATER", 1, "LTV_VALUES_MALFORMED"},
+        {"es-x-l", XL_GOOD, "TOTAL_PASSED", NULL, 0, NULL, R_NONE},
+        {"es-t without values", XL_NONE, "INDETERMINATE", "TRY_LATER", 1, NULL, R_NONE},
+        {"es-x-l stale ocsp", XL_STALE, "INDETERMINATE", "TRY_LATER", 1, NULL, R_NONE},
+        {"es-x-l forged crl", XL_FORGED, "INDETERMINATE", "TRY_LATER", 1, NULL, R_NONE},
+        {"es-x-l crls only (no answer for the signer)", XL_CRL_ONLY, "INDETERMINATE", "TRY_LATER", 1, NULL, R_NONE},
+        {"es-x-l malformed revocation-values", XL_MALFORMED, "INDETERMINATE", "TRY_LATER", 1, "LTV_VALUES_MALFORMED",
+         R_NONE},
+        /* ES-C references that name the values carried: no warning. */
+        {"es-x-l with references", XL_GOOD, "TOTAL_PASSED", NULL, 0, NULL, R_GOOD},
+        /* A certificate referenced by another hash, a CRL not carried:
+         * warned, and the verdict is the values' own. */
+        {"es-x-l, references that do not match", XL_GOOD, "TOTAL_PASSED", NULL, 0, "LTV_REFS_MISMATCH", R_MISMATCH},
+        {"es-x-l, malformed references", XL_GOOD, "TOTAL_PASSED", NULL, 0, "LTV_REFS_MALFORMED", R_MALFORMED},
+        /* References never make failing values pass. */
+        {"es-x-l stale ocsp with references", XL_STALE, "INDETERMINATE", "TRY_LATER", 1, NULL, R_GOOD},
+        {"es-x-l forged crl with references", XL_FORGED, "INDETERMINATE", "TRY_LATER", 1, NULL, R_GOOD},
     };
     time_t gen = t_crl + 1800, at = gen + 30 * 86400L;
     for (size_t i = 0; i < sizeof xrows / sizeof xrows[0]; i++) {
         uint8_t *sig = NULL;
+        xl_refs = xrows[i].refs;
         size_t len = make_xl(xrows[i].kind, gen, &sig);
+        xl_refs = R_NONE;
         ks_ctx *ctx = t_load_config(cfgdir, "ltv-offline");
         ks_ctx_set_clock(ctx, fixed_clock, &at);
         ks_request req = {.signature = {.name = xrows[i].name, .data = sig, .len = len}, .at = at, .has_at = 1};
@@ -630,14 +830,16 @@ static void test_xl(void)
         char want[32];
         ks_time_format(gen, want, sizeof want);
         CHECK_STR(str_at(signer0(v), "best_signature_time"), want, "%s", xrows[i].name);
-        int warned = 0;
+        int warned = 0, other = 0;
         const cJSON *w;
         cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(signer0(v), "warnings"))
         {
             warned |= t_str_eq(str_at(w, "code"), xrows[i].warning);
+            other |= strncmp(t_str(str_at(w, "code")), "LTV_", 4) == 0 && !t_str_eq(str_at(w, "code"), xrows[i].warning);
         }
         CHECK(warned == (xrows[i].warning != NULL), "%s: warning %s", xrows[i].name,
               xrows[i].warning ? xrows[i].warning : "(none)");
+        CHECK(!other, "%s: no other LTV_ warning", xrows[i].name);
         cJSON_Delete(v);
         ks_ctx_unref(ctx);
         free(sig);
@@ -1601,11 +1803,20 @@ static int emit(const char *dir)
     static const struct {
         const char *name;
         xl_kind kind;
-    } xl[] = {{"xl", XL_GOOD}, {"xl-none", XL_NONE}, {"xl-stale", XL_STALE}, {"xl-forged", XL_FORGED}};
+        refs_kind refs;
+    } xl[] = {{"xl", XL_GOOD, R_NONE},
+              {"xl-none", XL_NONE, R_NONE},
+              {"xl-stale", XL_STALE, R_NONE},
+              {"xl-forged", XL_FORGED, R_NONE},
+              {"xl-refs", XL_GOOD, R_GOOD},
+              {"xl-refs-mismatch", XL_GOOD, R_MISMATCH},
+              {"xl-stale-refs", XL_STALE, R_GOOD}};
     time_t xgen = t_crl + 1800;
     for (size_t i = 0; ok && i < sizeof xl / sizeof xl[0]; i++) {
         uint8_t *sig = NULL;
+        xl_refs = xl[i].refs;
         size_t len = make_xl(xl[i].kind, xgen, &sig);
+        xl_refs = R_NONE;
         snprintf(name, sizeof name, "ltv-%s.p7m", xl[i].name);
         ok = emit_file(dir, name, sig, len);
         free(sig);

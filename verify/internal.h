@@ -343,6 +343,14 @@ typedef struct {
 } ks_cades_values;
 ks_result ks_cades_values_get(const ks_ctx *ctx, CMS_SignerInfo *si, const ks_path_input *base, ks_cades_values *v);
 void ks_cades_values_free(ks_cades_values *v);
+/* cades.c: ES-C complete-certificate-references and
+ * complete-revocation-references (RFC 5126 6.2.1, 6.2.2), checked while
+ * the matching values are there: a reference to nothing the signer carries
+ * (or the configuration holds), or to a value whose hash differs, is the
+ * warning LTV_REFS_MISMATCH; an attribute that does not decode,
+ * LTV_REFS_MALFORMED.  Never changes an indication.  KS_E_NOMEM. */
+ks_result ks_cades_refs(const ks_ctx *ctx, CMS_SignerInfo *si, const ks_cades_values *v, cJSON *sobj)
+    __attribute__((warn_unused_result));
 
 /* cades.c: ES-A archive timestamps: archive-time-stamp v2
  * (id-aa-ets-archiveTimestampV2 1.2.840.113549.1.9.16.2.48, RFC 5126

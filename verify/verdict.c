@@ -369,7 +369,8 @@ static const char *const ks_warning_table[] = {"REVOCATION_NOT_CHECKED", "REVOCA
                                                "ATTACHMENT_NOT_SIGNED",  "PDF_CHANGED_AFTER_SIGNING",
                                                "TIMESTAMPS_NOT_CHECKED", "LTV_VALUE_UNREADABLE",
                                                "XADES_PROPERTIES_AMBIGUOUS", "LTV_VALUES_MALFORMED",
-                                               "WEAK_ALGORITHM_BEFORE_SUNSET"};
+                                               "WEAK_ALGORITHM_BEFORE_SUNSET", "LTV_REFS_MALFORMED",
+                                               "LTV_REFS_MISMATCH"};
 
 const char *ks_warning_code(size_t i)
 {

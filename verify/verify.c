@@ -591,6 +591,8 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerI
         r = KS_E_NOMEM;
         goto done;
     }
+    if ((r = ks_cades_refs(ctx, si, &cv, sobj)) != KS_OK)
+        goto done;
     pin = &cv.pin;
     if ((r = ks_ess_select(ctx, si, &ess, pin->embedded, &bound)) != KS_OK)
         goto done;

@@ -64,6 +64,11 @@ ROWS = [
     ("ltv-xl-none", "offline", "at-xl", "INDETERMINATE", "TRY_LATER"),
     ("ltv-xl-stale", "offline", "at-xl", "INDETERMINATE", "TRY_LATER"),
     ("ltv-xl-forged", "offline", "at-xl", "INDETERMINATE", "TRY_LATER"),
+    # ES-C complete references beside the values: informational (a
+    # mismatch is a warning), never a rescue for values that fail
+    ("ltv-xl-refs", "offline", "at-xl", "TOTAL_PASSED", None),
+    ("ltv-xl-refs-mismatch", "offline", "at-xl", "TOTAL_PASSED", None),
+    ("ltv-xl-stale-refs", "offline", "at-xl", "INDETERMINATE", "TRY_LATER"),
     # ES-A: the first TSA's certificate has expired since
     ("ltv-esa-none", "ltv", "at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
     ("ltv-esa", "ltv", "at", "TOTAL_PASSED", None),
