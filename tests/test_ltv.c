@@ -1166,6 +1166,7 @@ typedef enum {
     V3_ADDED_VALUES,  /* a certificate, a CRL and certificate-values added after it */
     V3_TWO,           /* tsa-old's ATSv3 at g2, tsa's at g3 over it */
     V3_AFTER_V2,      /* tsa-old's ATSv2 at g2, tsa's ATSv3 at g3 over it */
+    V3_TWO_VALUES,    /* one archive-time-stamp-v3 attribute with the good token twice */
 } v3_kind;
 
 /* A DER OCTET STRING holding SHA-256(`p`). */
@@ -1325,6 +1326,17 @@ static size_t make_esa3(v3_kind kind, time_t g1, time_t g2, time_t g3, uint8_t *
     } else if (!add_ats3(cms, si, kind, kind == V3_ROGUE ? "tsa-rogue" : "tsa", g2)) {
         goto done;
     }
+    if (kind == V3_TWO_VALUES) { /* 5.5.3: "exactly one component of AttributeValue type" */
+        ASN1_OBJECT *ao = OBJ_txt2obj(ats3_oid, 1);
+        int at = ao != NULL ? CMS_unsigned_get_attr_by_OBJ(si, ao, -1) : -1;
+        X509_ATTRIBUTE *a = at >= 0 ? CMS_unsigned_get_attr(si, at) : NULL;
+        ASN1_TYPE *t0 = a != NULL ? X509_ATTRIBUTE_get0_type(a, 0) : NULL;
+        int ok = t0 != NULL && X509_ATTRIBUTE_set1_data(a, V_ASN1_SEQUENCE, ASN1_STRING_get0_data(t0->value.sequence),
+                                                        ASN1_STRING_length(t0->value.sequence)) == 1;
+        ASN1_OBJECT_free(ao);
+        if (!ok)
+            goto done;
+    }
     if (kind == V3_ADDED_TS &&
         CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, tok, (int)toklen) != 1)
         goto done;
@@ -1402,6 +1414,8 @@ static void test_esa3(void)
          "TOTAL_FAILED", "FORMAT_FAILURE", "INDETERMINATE", -1},
         {"es-a v3, wrong imprint", V3_IMPRINT, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0, "TOTAL_FAILED",
          "HASH_FAILURE", "INDETERMINATE", -1},
+        {"es-a v3, two values in one attribute", V3_TWO_VALUES, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0,
+         "TOTAL_FAILED", "FORMAT_FAILURE", "INDETERMINATE", -1},
         {"es-a v3, untrusted TSA", V3_ROGUE, 0, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0, "INDETERMINATE",
          "NO_CERTIFICATE_CHAIN_FOUND", "INDETERMINATE", -1},
         /* The signature timestamp came after the archive timestamp: not
@@ -1855,7 +1869,8 @@ static int emit(const char *dir)
                 {"esa3-added-values", V3_ADDED_VALUES, 0},
                 {"esa3-twice", V3_TWO, 120 * 86400L},
                 {"esa3-twice-late", V3_TWO, 50 * 86400L},
-                {"esa3-after-v2", V3_AFTER_V2, 120 * 86400L}};
+                {"esa3-after-v2", V3_AFTER_V2, 120 * 86400L},
+                {"esa3-two-values", V3_TWO_VALUES, 0}};
     for (size_t i = 0; ok && i < sizeof esa3 / sizeof esa3[0]; i++) {
         uint8_t *sig = NULL;
         size_t len = make_esa3(esa3[i].kind, g1, g2, t_at - esa3[i].g3_from_now, &sig);

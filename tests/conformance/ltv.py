@@ -91,6 +91,7 @@ ROWS = [
     ("ltv-esa3-twice", "ltv", "at", "TOTAL_PASSED", None),
     ("ltv-esa3-twice-late", "ltv", "at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
     ("ltv-esa3-after-v2", "ltv", "at", "TOTAL_PASSED", None),
+    ("ltv-esa3-two-values", "ltv", "at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
     # algorithms.sunset
     ("ltv-sha1-ts", "sunset-later", "at", "TOTAL_PASSED", None),
     ("ltv-sha1-ts", "sunset-earlier", "at", "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE"),
