@@ -835,7 +835,8 @@ static void test_xl(void)
         cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(signer0(v), "warnings"))
         {
             warned |= t_str_eq(str_at(w, "code"), xrows[i].warning);
-            other |= strncmp(t_str(str_at(w, "code")), "LTV_", 4) == 0 && !t_str_eq(str_at(w, "code"), xrows[i].warning);
+            other |=
+                strncmp(t_str(str_at(w, "code")), "LTV_", 4) == 0 && !t_str_eq(str_at(w, "code"), xrows[i].warning);
         }
         CHECK(warned == (xrows[i].warning != NULL), "%s: warning %s", xrows[i].name,
               xrows[i].warning ? xrows[i].warning : "(none)");

@@ -665,7 +665,8 @@ static ks_result ks_ats3_verify(const ks_ctx *ctx, const ks_ats *a, const ks_ats
     const EVP_MD *md = ks_alg_digest_ok(ctx, mnid) ? EVP_get_digestbynid(mnid) : NULL;
     /* 5.5.2: "exactly one component of AttributeValue type", DER. */
     int ii = CMS_unsigned_get_attr_by_OBJ(tsi, io, -1);
-    X509_ATTRIBUTE *ia = ii >= 0 && CMS_unsigned_get_attr_by_OBJ(tsi, io, ii) < 0 ? CMS_unsigned_get_attr(tsi, ii) : NULL;
+    X509_ATTRIBUTE *ia =
+        ii >= 0 && CMS_unsigned_get_attr_by_OBJ(tsi, io, ii) < 0 ? CMS_unsigned_get_attr(tsi, ii) : NULL;
     ASN1_TYPE *ity = ia != NULL && X509_ATTRIBUTE_count(ia) == 1 ? X509_ATTRIBUTE_get0_type(ia, 0) : NULL;
     if (ii < 0) {
         fault = KS_SUB_FORMAT_FAILURE;
