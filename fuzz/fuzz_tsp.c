@@ -75,9 +75,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ks_blob covered = rest != NULL ? (ks_blob){.data = rest, .len = restlen}
                                    : (ks_blob){.data = (const uint8_t *)fz_doc, .len = sizeof fz_doc - 1};
     ks_tsp_result t;
-    ks_tsp_verify(fz_ctx, data, toklen, &covered, 1, ks_ctx_now(fz_ctx), &t);
+    ks_tsp_verify(fz_ctx, data, toklen, &covered, 1, ks_ctx_now(fz_ctx), NULL, &t);
     if (t.indication == KS_TOTAL_PASSED && (!t.has_time || !t.imprint_ok))
         fz_die("ks_tsp_verify", "passed without a genTime or a matching imprint");
+    ks_tsp_result_clear(&t);
     fz_as_attribute("1.2.840.113549.1.9.16.2.14", data, toklen); /* signature timestamp */
     fz_as_attribute("1.2.840.113549.1.9.16.2.48", data, toklen); /* archive-time-stamp v2 */
     fz_as_attribute("1.2.840.113549.1.9.16.2.23", data, toklen); /* certificate-values */

@@ -280,7 +280,8 @@ static unsigned char *fz_tstinfo(const fz_recipe *rc, int *len)
         ASN1_OBJECT_free(o);
     }
     if (!ok || (*len = i2d_TS_TST_INFO(tst, &der)) <= 0) {
-        OPENSSL_free(der);
+        ks_tsp_result_clear(&t);
+    OPENSSL_free(der);
         der = NULL;
     }
     ASN1_INTEGER_free(one);
@@ -453,7 +454,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     ks_blob covered = {.data = (const uint8_t *)fz_doc, .len = strlen(fz_doc)};
     ks_tsp_result t;
-    ks_tsp_verify(ctx, der, (size_t)len, &covered, 1, rc.at, &t);
+    ks_tsp_verify(ctx, der, (size_t)len, &covered, 1, rc.at, NULL, &t);
     if (getenv("FZ_VERBOSE") != NULL) /* what each seed reaches */
         fprintf(stderr, "fuzz_tsp_sign: %s/%s %s\n", ks_indication_name(t.indication),
                 ks_subindication_name(t.sub) ? ks_subindication_name(t.sub) : "", t.detail);

@@ -207,7 +207,8 @@ mkdir "$T/ltv"
 if "${OUT:-build/rel}/tests/test_ltv" --emit "$T/ltv"; then
     cat >"$T/ltv.json" <<JSON
 {"trust_anchors": ["$P/anchors"], "intermediates": ["$P/intermediates"],
- "crls": ["$P/pref-ca.crl", "$P/pref-ca2.crl", "$P/jpki-bca.crl", "$P/gpki-bca.crl", "$P/ministry-ca.crl"],
+ "crls": ["$P/pref-ca.crl", "$P/pref-ca2.crl", "$P/jpki-bca.crl", "$P/gpki-bca.crl", "$P/ministry-ca.crl",
+          "$P/tsa-ca.crl"],
  "timestamp_anchors": ["$P/tsa-ca.pem"]}
 JSON
     L="$T/ltv.json"
@@ -243,7 +244,8 @@ if "${OUT:-build/rel}/tests/test_xades" --emit "$T/xades"; then
     XAT=$(cat "$T/xades/xades-at.txt")
     cat >"$T/xades.json" <<JSON
 {"trust_anchors": ["$P/anchors"], "intermediates": ["$P/intermediates"],
- "crls": ["$P/pref-ca.crl", "$P/pref-ca2.crl", "$P/jpki-bca.crl", "$P/gpki-bca.crl", "$P/ministry-ca.crl"],
+ "crls": ["$P/pref-ca.crl", "$P/pref-ca2.crl", "$P/jpki-bca.crl", "$P/gpki-bca.crl", "$P/ministry-ca.crl",
+          "$P/tsa-ca.crl"],
  "accept_policies": ["1.2.392.200149.8.5.1.1.20"], "timestamp_anchors": ["$P/tsa-ca.pem"]}
 JSON
     xv() { # xv ROW: the arguments verifying that row's package

@@ -32,8 +32,12 @@
 
 static char cfgdir[PATH_MAX];
 
+/* The signing CAs' CRLs and the TSA CA's (tsa-ca.crl: TSA paths are
+ * checked for revocation too). */
 #define CRLS "\"crls\": [\"@PKI@/pref-ca.crl\", \"@PKI@/pref-ca2.crl\", \"@PKI@/jpki-bca.crl\"," \
-             " \"@PKI@/gpki-bca.crl\", \"@PKI@/ministry-ca.crl\"]"
+             " \"@PKI@/gpki-bca.crl\", \"@PKI@/ministry-ca.crl\", \"@PKI@/tsa-ca.crl\"]"
+#define CRLS_SIGNING "\"crls\": [\"@PKI@/pref-ca.crl\", \"@PKI@/pref-ca2.crl\", \"@PKI@/jpki-bca.crl\"," \
+                     " \"@PKI@/gpki-bca.crl\", \"@PKI@/ministry-ca.crl\"]"
 static const t_config configs[] = {
     /* Revocation required, from the CAs' current CRLs; TSAs under tsa-ca. */
     {"ltv", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"], " CRLS ","
@@ -46,7 +50,8 @@ static const t_config configs[] = {
                         ", \"accept_policies\": [\"1.2.392.200149.8.5.1.1.20\"],"
                         " \"timestamp_anchors\": [\"@PKI@/anchors\"]}"},
     /* Revocation required, every responder down (nothing listens on port
-     * 9), no local CRLs: only what the signature carries can help. */
+     * 9; the TSA CA's too), no local CRLs: only what the signature carries
+     * can help. */
     {"ltv-offline", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"],"
                     " \"accept_policies\": [\"1.2.392.200149.8.5.1.1.20\"], \"timestamp_anchors\": [\"@PKI@/tsa-ca.pem\"],"
                     " \"revocation\": {\"mode\": \"require\", \"allow_urls\": [\"http://127.0.0.1:9/\"], \"timeout_ms\": 500},"
@@ -55,12 +60,25 @@ static const t_config configs[] = {
                     " \"crl\": [\"http://127.0.0.1:9/pref-ca.crl\"]},"
                     "{\"issuer\": \"@PKI@/jpki-bca-self.pem\", \"crl\": [\"http://127.0.0.1:9/jpki-bca.crl\"]},"
                     "{\"issuer\": \"@PKI@/gpki-bca-self.pem\", \"crl\": [\"http://127.0.0.1:9/gpki-bca.crl\"]},"
-                    "{\"issuer\": \"@PKI@/ministry-ca.pem\", \"crl\": [\"http://127.0.0.1:9/ministry-ca.crl\"]}]}"},
+                    "{\"issuer\": \"@PKI@/ministry-ca.pem\", \"crl\": [\"http://127.0.0.1:9/ministry-ca.crl\"]},"
+                    "{\"issuer\": \"@PKI@/tsa-ca.pem\", \"ocsp\": \"http://127.0.0.1:9/ocsp\","
+                    " \"crl\": [\"http://127.0.0.1:9/tsa-ca.crl\"]}]}"},
+    /* The signing CAs' CRL files, and the TSA CA's responder down: the
+     * TSA paths have no status (require, then soft-fail). */
+    {"ltv-tsa-down", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"], " CRLS_SIGNING
+                     ", \"accept_policies\": [\"1.2.392.200149.8.5.1.1.20\"], \"timestamp_anchors\": [\"@PKI@/tsa-ca.pem\"],"
+                     " \"revocation\": {\"mode\": \"require\", \"allow_urls\": [\"http://127.0.0.1:9/\"], \"timeout_ms\": 500},"
+                     " \"revocation_sources\": [{\"issuer\": \"@PKI@/tsa-ca.pem\", \"ocsp\": \"http://127.0.0.1:9/ocsp\"}]}"},
+    {"ltv-tsa-down-soft", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"], " CRLS_SIGNING
+                          ", \"accept_policies\": [\"1.2.392.200149.8.5.1.1.20\"], \"timestamp_anchors\": [\"@PKI@/tsa-ca.pem\"],"
+                          " \"revocation\": {\"mode\": \"soft-fail\", \"allow_urls\": [\"http://127.0.0.1:9/\"], \"timeout_ms\": 500},"
+                          " \"revocation_sources\": [{\"issuer\": \"@PKI@/tsa-ca.pem\", \"ocsp\": \"http://127.0.0.1:9/ocsp\"}]}"},
 };
+
 
 /* ---------------- CAdES signatures with a signature timestamp ---------------- */
 
-typedef enum { TS_NONE, TS_GOOD, TS_ROGUE, TS_TAMPERED, TS_OTHER_DATA, TS_TWICE_LATER_BAD } ts_kind;
+typedef enum { TS_NONE, TS_GOOD, TS_ROGUE, TS_TAMPERED, TS_OTHER_DATA, TS_TWICE_LATER_BAD, TS_REVOKED_TSA } ts_kind;
 
 static const uint8_t doc[] = "SYNTHETIC TEST FILING -- NOT A REAL DOCUMENT\nlong-term validation\n";
 static const char *sign_md = "SHA256"; /* the signer's digest (test_sunset: SHA1) */
@@ -90,7 +108,8 @@ static size_t make_sig(const char *who, time_t signing, ts_kind kind, time_t gen
         if (kind == TS_OTHER_DATA)
             tok = make_token("tsa", doc, sizeof doc - 1, gen, &toklen); /* the content, not the signature */
         else
-            tok = make_token(kind == TS_ROGUE ? "tsa-rogue" : "tsa", svp, svlen, i == 0 ? gen : gen + 3600, &toklen);
+            tok = make_token(kind == TS_ROGUE ? "tsa-rogue" : kind == TS_REVOKED_TSA ? "tsa-revoked" : "tsa", svp, svlen,
+                             i == 0 ? gen : gen + 3600, &toklen);
         /* The last byte of a token without unsigned attributes is its
          * signature's: the signature no longer verifies. */
         if (kind == TS_TAMPERED || (kind == TS_TWICE_LATER_BAD && i == 1))
@@ -668,10 +687,16 @@ static void make_refs(uint8_t *const *cd, const size_t *cl, uint8_t *const *rd, 
 
 typedef enum { XL_NONE, XL_GOOD, XL_STALE, XL_FORGED, XL_MALFORMED, XL_CRL_ONLY } xl_kind;
 
+/* When not 0: make_xl adds an answer from tsa-ca about the TSA's
+ * certificate with this thisUpdate (the TSA path is judged at the
+ * validation time, issue #20). */
+static time_t xl_tsa_ocsp;
+
 /* An ES-T by citizen-rsa (signature timestamp at `gen` by tsa), plus the
  * ES-X-L values `kind`: certificate-values with the path's CA
  * certificates, revocation-values with the CA CRLs and an OCSP answer
- * about the signer a minute after `gen` (stale: of two days before). */
+ * about the signer a minute after `gen` (stale: of two days before), and
+ * the TSA's (xl_tsa_ocsp). */
 static size_t make_xl(xl_kind kind, time_t gen, uint8_t **out)
 {
     X509 *cert = load_cert("citizen-rsa");
@@ -709,8 +734,8 @@ static size_t make_xl(xl_kind kind, time_t gen, uint8_t **out)
         uint8_t *cv = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, (const uint8_t *const *)cd, cl, 3, &cvlen);
         /* revocation-values: SEQUENCE { [0] EXPLICIT SEQUENCE OF CRL, [1] EXPLICIT SEQUENCE OF BasicOCSPResponse } */
         static const char *const crlf[] = {"jpki-bca", "gpki-bca", "ministry-ca"};
-        uint8_t *rd[3], *od[1], *parts[2];
-        size_t rl[3], ol[1], pl[2], l0 = 0, l1 = 0;
+        uint8_t *rd[3], *od[2] = {NULL, NULL}, *parts[2];
+        size_t rl[3], ol[2], pl[2], l0 = 0, l1 = 0, nod = 1;
         for (int i = 0; i < 3; i++) {
             X509_CRL *c = kind == XL_FORGED && i == 0 ? forge_crl("jpki-bca-self", "jpki-bca") : load_crl(crlf[i]);
             rd[i] = der_crl(c, &rl[i]);
@@ -724,8 +749,16 @@ static size_t make_xl(xl_kind kind, time_t gen, uint8_t **out)
                                         gen + 86400, &olen);
         od[0] = der_basic(resp, olen, &ol[0]);
         OPENSSL_free(resp);
+        if (xl_tsa_ocsp != 0) { /* the TSA's status, from its CA (RFC 6960 4.2.2.2) */
+            X509 *tc = load_cert("tsa");
+            resp = make_ocsp("tsa-ca", "tsa-ca", tc, V_OCSP_CERTSTATUS_GOOD, 0, xl_tsa_ocsp, xl_tsa_ocsp + 86400, &olen);
+            od[nod] = der_basic(resp, olen, &ol[nod]);
+            nod++;
+            OPENSSL_free(resp);
+            X509_free(tc);
+        }
         uint8_t *seq0 = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, (const uint8_t *const *)rd, rl, 3, &l0);
-        uint8_t *seq1 = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, (const uint8_t *const *)od, ol, 1, &l1);
+        uint8_t *seq1 = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, (const uint8_t *const *)od, ol, nod, &l1);
         parts[0] = tlv(0, V_ASN1_CONTEXT_SPECIFIC, (const uint8_t *const *)&seq0, &l0, 1, &pl[0]);
         parts[1] = tlv(1, V_ASN1_CONTEXT_SPECIFIC, (const uint8_t *const *)&seq1, &l1, 1, &pl[1]);
         uint8_t *rv = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, (const uint8_t *const *)parts, pl,
@@ -757,6 +790,7 @@ static size_t make_xl(xl_kind kind, time_t gen, uint8_t **out)
             OPENSSL_free(rd[i]);
         }
         OPENSSL_free(od[0]);
+        OPENSSL_free(od[1]);
         free(seq0);
         free(seq1);
         free(parts[0]);
@@ -791,30 +825,38 @@ static void test_xl(void)
         int fetches;
         const char *warning;
         refs_kind refs; /* ES-C complete references added (RFC 5126 6.2.1, 6.2.2) */
+        int tsa;        /* the TSA's answer in the values: 0 none, 1 current at the validation time, 2 of gen */
     } xrows[] = {
-        {"es-x-l", XL_GOOD, "TOTAL_PASSED", NULL, 0, NULL, R_NONE},
-        {"es-t without values", XL_NONE, "INDETERMINATE", "TRY_LATER", 1, NULL, R_NONE},
-        {"es-x-l stale ocsp", XL_STALE, "INDETERMINATE", "TRY_LATER", 1, NULL, R_NONE},
-        {"es-x-l forged crl", XL_FORGED, "INDETERMINATE", "TRY_LATER", 1, NULL, R_NONE},
-        {"es-x-l crls only (no answer for the signer)", XL_CRL_ONLY, "INDETERMINATE", "TRY_LATER", 1, NULL, R_NONE},
+        {"es-x-l", XL_GOOD, "TOTAL_PASSED", NULL, 0, NULL, R_NONE, 1},
+        /* Issue #20: the TSA's responder is down too and nothing vouches
+         * for its certificate now: the timestamp proves nothing, and the
+         * signer's values (current at its genTime only) do not help. */
+        {"es-x-l without the TSA's answer", XL_GOOD, "INDETERMINATE", "TRY_LATER", 1, NULL, R_NONE, 0},
+        {"es-x-l with a TSA answer stale now", XL_GOOD, "INDETERMINATE", "TRY_LATER", 1, NULL, R_NONE, 2},
+        {"es-t without values", XL_NONE, "INDETERMINATE", "TRY_LATER", 1, NULL, R_NONE, 0},
+        {"es-x-l stale ocsp", XL_STALE, "INDETERMINATE", "TRY_LATER", 1, NULL, R_NONE, 1},
+        {"es-x-l forged crl", XL_FORGED, "INDETERMINATE", "TRY_LATER", 1, NULL, R_NONE, 1},
+        {"es-x-l crls only (no answer for the signer)", XL_CRL_ONLY, "INDETERMINATE", "TRY_LATER", 1, NULL, R_NONE, 1},
         {"es-x-l malformed revocation-values", XL_MALFORMED, "INDETERMINATE", "TRY_LATER", 1, "LTV_VALUES_MALFORMED",
-         R_NONE},
+         R_NONE, 1},
         /* ES-C references that name the values carried: no warning. */
-        {"es-x-l with references", XL_GOOD, "TOTAL_PASSED", NULL, 0, NULL, R_GOOD},
+        {"es-x-l with references", XL_GOOD, "TOTAL_PASSED", NULL, 0, NULL, R_GOOD, 1},
         /* A certificate referenced by another hash, a CRL not carried:
          * warned, and the verdict is the values' own. */
-        {"es-x-l, references that do not match", XL_GOOD, "TOTAL_PASSED", NULL, 0, "LTV_REFS_MISMATCH", R_MISMATCH},
-        {"es-x-l, malformed references", XL_GOOD, "TOTAL_PASSED", NULL, 0, "LTV_REFS_MALFORMED", R_MALFORMED},
+        {"es-x-l, references that do not match", XL_GOOD, "TOTAL_PASSED", NULL, 0, "LTV_REFS_MISMATCH", R_MISMATCH, 1},
+        {"es-x-l, malformed references", XL_GOOD, "TOTAL_PASSED", NULL, 0, "LTV_REFS_MALFORMED", R_MALFORMED, 1},
         /* References never make failing values pass. */
-        {"es-x-l stale ocsp with references", XL_STALE, "INDETERMINATE", "TRY_LATER", 1, NULL, R_GOOD},
-        {"es-x-l forged crl with references", XL_FORGED, "INDETERMINATE", "TRY_LATER", 1, NULL, R_GOOD},
+        {"es-x-l stale ocsp with references", XL_STALE, "INDETERMINATE", "TRY_LATER", 1, NULL, R_GOOD, 1},
+        {"es-x-l forged crl with references", XL_FORGED, "INDETERMINATE", "TRY_LATER", 1, NULL, R_GOOD, 1},
     };
     time_t gen = t_crl + 1800, at = gen + 30 * 86400L;
     for (size_t i = 0; i < sizeof xrows / sizeof xrows[0]; i++) {
         uint8_t *sig = NULL;
         xl_refs = xrows[i].refs;
+        xl_tsa_ocsp = xrows[i].tsa == 1 ? at - 60 : xrows[i].tsa == 2 ? gen + 60 : 0;
         size_t len = make_xl(xrows[i].kind, gen, &sig);
         xl_refs = R_NONE;
+        xl_tsa_ocsp = 0;
         ks_ctx *ctx = t_load_config(cfgdir, "ltv-offline");
         ks_ctx_set_clock(ctx, fixed_clock, &at);
         ks_request req = {.signature = {.name = xrows[i].name, .data = sig, .len = len}, .at = at, .has_at = 1};
@@ -829,7 +871,19 @@ static void test_xl(void)
         CHECK(xrows[i].fetches ? fetched > 0 : fetched == 0, "%s: %.0f fetches", xrows[i].name, fetched);
         char want[32];
         ks_time_format(gen, want, sizeof want);
-        CHECK_STR(str_at(signer0(v), "best_signature_time"), want, "%s", xrows[i].name);
+        /* The signature timestamp proves gen only when its TSA's status
+         * for the validation time is in the values (and they are read). */
+        int proves = xrows[i].tsa == 1 && xrows[i].kind != XL_MALFORMED && xrows[i].kind != XL_NONE &&
+                     xrows[i].kind != XL_CRL_ONLY; /* no OCSP part: not the TSA's answer either */
+        CHECK_STR(str_at(signer0(v), "best_signature_time"), proves ? want : NULL, "%s", xrows[i].name);
+        const cJSON *ts = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(signer0(v), "timestamps"), 0);
+        CHECK_STR(str_at(ts, "indication"), proves ? "TOTAL_PASSED" : "INDETERMINATE", "%s: the timestamp (%s)",
+                  xrows[i].name, t_str(str_at(ts, "detail")));
+        /* The TSA certificate's own revocation entry, as a signer's. */
+        const cJSON *trev = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(ts, "revocation"), 0);
+        CHECK_STR(str_at(trev, "status"), proves ? "good" : "unavailable", "%s: the TSA's revocation", xrows[i].name);
+        if (proves)
+            CHECK_STR(str_at(trev, "from"), "message", "%s: the TSA's status from the values", xrows[i].name);
         int warned = 0, other = 0;
         const cJSON *w;
         cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(signer0(v), "warnings"))
@@ -1481,6 +1535,176 @@ static void test_esa3(void)
     }
 }
 
+/* ---------------- revocation of TSA certificates ---------------- */
+
+/* tsa-revoked's revocationDate in tsa-ca.crl. */
+static time_t tsa_revoked_at(void)
+{
+    X509_CRL *crl = load_crl("tsa-ca");
+    X509 *x = load_cert("tsa-revoked");
+    X509_REVOKED *r = NULL;
+    time_t t = 0;
+    if (X509_CRL_get0_by_cert(crl, &r, x) != 1 || !ks_asn1_time_to_time_t(X509_REVOKED_get0_revocationDate(r), &t)) {
+        fprintf(stderr, "tsa-revoked is not in tsa-ca.crl\n");
+        exit(2);
+    }
+    X509_CRL_free(crl);
+    X509_free(x);
+    return t;
+}
+
+/* `signer` signs; `tsa1` timestamps the signature at g1; when tsa2 is not
+ * NULL, an archive-time-stamp v2 by tsa2 at g2 covers it all. */
+static size_t make_esa_by(const char *signer, const char *tsa1, time_t g1, const char *tsa2, time_t g2, uint8_t **out)
+{
+    X509 *cert = load_cert(signer);
+    EVP_PKEY *key = load_key(signer);
+    BIO *in = BIO_new_mem_buf(doc, (int)sizeof doc - 1);
+    unsigned int fl = CMS_BINARY | CMS_PARTIAL;
+    CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, fl);
+    CMS_SignerInfo *si = cms ? CMS_add1_signer(cms, cert, key, EVP_sha256(), fl) : NULL;
+    ASN1_TIME *st = ASN1_TIME_set(NULL, g1 - 60);
+    ASN1_OBJECT *atsv2 = OBJ_txt2obj("1.2.840.113549.1.9.16.2.48", 1);
+    size_t toklen = 0, dl = 0;
+    uint8_t *tok = NULL, *data = NULL;
+    int n = 0;
+    *out = NULL;
+    if (si == NULL || st == NULL || atsv2 == NULL ||
+        CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, st->type, st, -1) != 1 ||
+        CMS_final(cms, in, NULL, CMS_BINARY) != 1)
+        goto done;
+    ASN1_OCTET_STRING *sv = CMS_SignerInfo_get0_signature(si);
+    tok = make_token(tsa1, ASN1_STRING_get0_data(sv), (size_t)ASN1_STRING_length(sv), g1, &toklen);
+    if (CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, tok, (int)toklen) != 1)
+        goto done;
+    OPENSSL_free(tok);
+    tok = NULL;
+    if (tsa2 != NULL) {
+        data = ats_data(cms, si, &dl);
+        tok = make_token(tsa2, data, dl, g2, &toklen);
+        if (CMS_unsigned_add1_attr_by_OBJ(si, atsv2, V_ASN1_SEQUENCE, tok, (int)toklen) != 1)
+            goto done;
+    }
+    n = i2d_CMS_ContentInfo(cms, out);
+done:
+    if (n <= 0) {
+        ERR_print_errors_fp(stderr);
+        fprintf(stderr, "cannot make a timestamped signature\n");
+        exit(2);
+    }
+    OPENSSL_free(tok);
+    free(data);
+    ASN1_OBJECT_free(atsv2);
+    ASN1_TIME_free(st);
+    CMS_ContentInfo_free(cms);
+    BIO_free(in);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    return (size_t)n;
+}
+
+/*
+ * Issue #20: a TSA path is an X.509 path and is checked for revocation
+ * like a signer's (ETSI EN 319 102-1 5.4, 5.6.2.4).  tsa-revoked was
+ * revoked (keyCompromise) when the PKI was made, just after
+ * citizen-revoked.  Each row names the signer's verdict and what the
+ * signature timestamp says, with the TSA certificate's revocation entry.
+ */
+static void test_tsa_revocation(void)
+{
+    time_t tr = tsa_revoked_at();
+    static const struct {
+        const char *name;
+        const char *signer, *tsa1;
+        int g1_base; /* 0: citizen-revoked's revocation, 1: tsa-revoked's */
+        long g1_off;
+        const char *tsa2; /* an archive timestamp, or NULL */
+        int g2_base;
+        long g2_off;
+        const char *config;
+        const char *indication, *sub;
+        const char *ts, *ts_sub; /* the signature timestamp */
+        const char *tsa_status;  /* its TSA certificate's revocation[0].status */
+        int poe_g1;              /* best_signature_time is g1 */
+        const char *reason, *ts_warning;
+    } trows[] = {
+        /* Made after its TSA's certificate was revoked: no proof. */
+        {"tsa revoked before genTime", "citizen-rsa", "tsa-revoked", 1, 60, NULL, 0, 0, "ltv", "TOTAL_PASSED", NULL,
+         "TOTAL_FAILED", "REVOKED", "revoked", 0, NULL, NULL},
+        /* Made before, but nothing newer proves the token existed before
+         * the revocation: no proof either, and a revoked signer stays
+         * unrescued (before the fix: TOTAL_PASSED, REVOKED_AFTER_POE). */
+        {"tsa revoked after genTime, no newer timestamp", "citizen-revoked", "tsa-revoked", 0, -86400, NULL, 0, 0,
+         "ltv", "INDETERMINATE", "REVOKED_NO_POE", "INDETERMINATE", "REVOKED_NO_POE", "revoked", 0, NULL, NULL},
+        /* An archive timestamp by a good TSA, made before tsa-revoked's
+         * revocation, covers the token: validated then, it proves g1. */
+        {"tsa revoked after the covering archive timestamp", "citizen-revoked", "tsa-revoked", 0, -86400, "tsa", 0,
+         -3600, "ltv", "TOTAL_PASSED", NULL, "TOTAL_PASSED", NULL, "revoked", 1, "REVOKED_AFTER_POE", NULL},
+        /* The archive timestamp came after the revocation: the token is
+         * proven only then, after its TSA's revocation (REVOKED, as for a
+         * signer: the proof outweighs the claimed genTime), and the archive
+         * timestamp's own time is after the signer's revocation. */
+        {"tsa revoked before the covering archive timestamp", "citizen-revoked", "tsa-revoked", 0, -86400, "tsa", 1,
+         60, "ltv", "TOTAL_FAILED", "REVOKED", "TOTAL_FAILED", "REVOKED", "revoked", 0, NULL, NULL},
+        /* A good TSA whose responder is down, revocation required: the
+         * token is INDETERMINATE and proves nothing. */
+        {"tsa responder down (require)", "citizen-revoked", "tsa", 0, -86400, NULL, 0, 0, "ltv-tsa-down",
+         "INDETERMINATE", "REVOKED_NO_POE", "INDETERMINATE", "TRY_LATER", "unavailable", 0, NULL, NULL},
+        /* soft-fail accepts it, and the timestamp's entry says so. */
+        {"tsa responder down (soft-fail)", "citizen-revoked", "tsa", 0, -86400, NULL, 0, 0, "ltv-tsa-down-soft",
+         "TOTAL_PASSED", NULL, "TOTAL_PASSED", NULL, "unavailable", 1, "REVOKED_AFTER_POE", "REVOCATION_UNAVAILABLE"},
+        /* The control: a good TSA, its status from tsa-ca.crl. */
+        {"tsa good", "citizen-revoked", "tsa", 0, -86400, NULL, 0, 0, "ltv", "TOTAL_PASSED", NULL, "TOTAL_PASSED", NULL,
+         "good", 1, "REVOKED_AFTER_POE", NULL},
+    };
+    for (size_t i = 0; i < sizeof trows / sizeof trows[0]; i++) {
+        time_t g1 = (trows[i].g1_base ? tr : t_revoked) + trows[i].g1_off;
+        time_t g2 = (trows[i].g2_base ? tr : t_revoked) + trows[i].g2_off;
+        uint8_t *sig = NULL;
+        size_t len = make_esa_by(trows[i].signer, trows[i].tsa1, g1, trows[i].tsa2, g2, &sig);
+        ks_ctx *ctx = t_load_config(cfgdir, trows[i].config);
+        ks_request req = {.signature = {.name = trows[i].name, .data = sig, .len = len}, .at = t_at, .has_at = 1};
+        cJSON *v = NULL;
+        ks_result res = ks_verify_signature(ctx, &req, &v);
+        CHECK(res == KS_OK && v != NULL, "%s: %s", trows[i].name, ks_result_name(res));
+        v = t_printed(v);
+        const cJSON *s = signer0(v), *t, *sts = NULL;
+        CHECK_STR(str_at(v, "indication"), trows[i].indication, "%s: %s", trows[i].name, t_str(str_at(v, "detail")));
+        CHECK_STR(str_at(v, "subindication"), trows[i].sub, "%s", trows[i].name);
+        cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(s, "timestamps"))
+        {
+            if (t_str_eq(str_at(t, "type"), "signature"))
+                sts = t;
+        }
+        CHECK_STR(str_at(sts, "indication"), trows[i].ts, "%s: the signature timestamp (%s)", trows[i].name,
+                  t_str(str_at(sts, "detail")));
+        CHECK_STR(str_at(sts, "subindication"), trows[i].ts_sub, "%s: the signature timestamp", trows[i].name);
+        const cJSON *rev = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sts, "revocation"), 0);
+        CHECK_STR(str_at(rev, "status"), trows[i].tsa_status, "%s: the TSA certificate's status", trows[i].name);
+        CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(sts, "revocation")) == 1,
+              "%s: one certificate below tsa-ca", trows[i].name);
+        char want[32];
+        ks_time_format(g1, want, sizeof want);
+        if (trows[i].poe_g1)
+            CHECK_STR(str_at(s, "best_signature_time"), want, "%s", trows[i].name);
+        else
+            CHECK(!t_str_eq(str_at(s, "best_signature_time"), want), "%s: no POE at g1", trows[i].name);
+        if (trows[i].reason != NULL)
+            CHECK(has_reason(v, trows[i].reason), "%s: reason %s", trows[i].name, trows[i].reason);
+        int warned = 0;
+        const cJSON *w;
+        cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(sts, "warnings"))
+        {
+            warned |= t_str_eq(str_at(w, "code"), trows[i].ts_warning);
+        }
+        CHECK(warned == (trows[i].ts_warning != NULL), "%s: the timestamp's warning %s", trows[i].name,
+              t_str(trows[i].ts_warning));
+        cJSON_Delete(v);
+        ks_ctx_unref(ctx);
+        free(sig);
+    }
+}
+
 /* ---------------- algorithms.sunset ---------------- */
 
 /*
@@ -1605,6 +1829,15 @@ static void test_oom_esa3(void)
  * carries): RFC 3161 2.4.2, found by fuzz/fuzz_tsp_sign.c.  `tsa_name`: 0
  * as it was (the TSA's own subject), 1 another name, 2 tsa-ca's subject. */
 /* ext: 0 none, 1 an unknown extension, 2 the same marked critical */
+/* ks_tsp_verify with the TSA path validated at the validation time `at`
+ * and no evidence from a signed object; the owned parts of *t freed (the
+ * verdict fields stay). */
+static void tsp_verify(ks_ctx *ctx, const uint8_t *der, size_t len, const ks_blob *data, time_t at, ks_tsp_result *t)
+{
+    ks_tsp_verify(ctx, der, len, data, 1, at, NULL, t);
+    ks_tsp_result_clear(t);
+}
+
 static uint8_t *resign_token(const uint8_t *tok, size_t toklen, long version, int tsa_name, int ext, size_t *outlen)
 {
     const unsigned char *p = tok;
@@ -1711,7 +1944,7 @@ static void test_tsp_resigned(void)
             continue;
         ks_blob data = {.data = txt, .len = txtlen};
         ks_tsp_result t;
-        ks_tsp_verify(ctx, der, len, &data, 1, ks_ctx_now(ctx), &t);
+        tsp_verify(ctx, der, len, &data, ks_ctx_now(ctx), &t);
         CHECK(t.indication == cases[i].ind && t.sub == cases[i].sub, "%s: %s/%s (%s)", cases[i].name,
               ks_indication_name(t.indication), t_str(ks_subindication_name(t.sub)), t.detail);
         OPENSSL_free(der);
@@ -1747,7 +1980,7 @@ static void test_tsp_direct(void)
         ks_ctx *ctx = t_load_config(cfgdir, cases[i].config);
         ks_blob data = {.data = cases[i].tampered ? bad : txt, .len = cases[i].tampered ? badlen : txtlen};
         ks_tsp_result t;
-        ks_tsp_verify(ctx, tok, toklen, &data, 1, ks_ctx_now(ctx) + cases[i].at_offset, &t);
+        tsp_verify(ctx, tok, toklen, &data, ks_ctx_now(ctx) + cases[i].at_offset, &t);
         CHECK(t.indication == cases[i].ind && t.sub == cases[i].sub, "case %zu: %s/%s (%s)", i,
               ks_indication_name(t.indication), t_str(ks_subindication_name(t.sub)), t.detail);
         CHECK(t.imprint_ok == cases[i].imprint_ok, "case %zu: imprint_ok %d", i, t.imprint_ok);
@@ -1761,16 +1994,16 @@ static void test_tsp_direct(void)
     ks_ctx *ctx = t_load_config(cfgdir, "ltv");
     ks_blob data = {.data = txt, .len = txtlen};
     ks_tsp_result t;
-    ks_tsp_verify(ctx, sig, siglen, &data, 1, ks_ctx_now(ctx), &t);
+    tsp_verify(ctx, sig, siglen, &data, ks_ctx_now(ctx), &t);
     CHECK(t.indication == KS_TOTAL_FAILED && t.sub == KS_SUB_FORMAT_FAILURE, "a signature is no token: %s", t.detail);
-    ks_tsp_verify(ctx, tok, toklen - 1, &data, 1, ks_ctx_now(ctx), &t);
+    tsp_verify(ctx, tok, toklen - 1, &data, ks_ctx_now(ctx), &t);
     CHECK(t.indication == KS_TOTAL_FAILED && t.sub == KS_SUB_FORMAT_FAILURE, "truncated: %s", t.detail);
     uint8_t *longer = malloc(toklen + 1);
     CHECK(longer != NULL, "malloc");
     if (longer != NULL) {
         memcpy(longer, tok, toklen);
         longer[toklen] = 0;
-        ks_tsp_verify(ctx, longer, toklen + 1, &data, 1, ks_ctx_now(ctx), &t);
+        tsp_verify(ctx, longer, toklen + 1, &data, ks_ctx_now(ctx), &t);
         CHECK(t.indication == KS_TOTAL_FAILED && t.sub == KS_SUB_FORMAT_FAILURE, "trailing byte: %s", t.detail);
     }
     free(longer);
@@ -1814,24 +2047,29 @@ static int emit(const char *dir)
         free(sig);
     }
     ok = ok && emit_time(dir, "ltv-at.txt", t_at);
-    /* ES-X-L, checked a month after its POE with every responder down. */
+    /* ES-X-L, checked a month after its POE with every responder down; the
+     * TSA's answer (current then) in the values, but for xl-no-tsa. */
     static const struct {
         const char *name;
         xl_kind kind;
         refs_kind refs;
-    } xl[] = {{"xl", XL_GOOD, R_NONE},
-              {"xl-none", XL_NONE, R_NONE},
-              {"xl-stale", XL_STALE, R_NONE},
-              {"xl-forged", XL_FORGED, R_NONE},
-              {"xl-refs", XL_GOOD, R_GOOD},
-              {"xl-refs-mismatch", XL_GOOD, R_MISMATCH},
-              {"xl-stale-refs", XL_STALE, R_GOOD}};
+        int tsa;
+    } xl[] = {{"xl", XL_GOOD, R_NONE, 1},
+              {"xl-none", XL_NONE, R_NONE, 0},
+              {"xl-stale", XL_STALE, R_NONE, 1},
+              {"xl-forged", XL_FORGED, R_NONE, 1},
+              {"xl-refs", XL_GOOD, R_GOOD, 1},
+              {"xl-refs-mismatch", XL_GOOD, R_MISMATCH, 1},
+              {"xl-stale-refs", XL_STALE, R_GOOD, 1},
+              {"xl-no-tsa", XL_GOOD, R_NONE, 0}};
     time_t xgen = t_crl + 1800;
     for (size_t i = 0; ok && i < sizeof xl / sizeof xl[0]; i++) {
         uint8_t *sig = NULL;
         xl_refs = xl[i].refs;
+        xl_tsa_ocsp = xl[i].tsa ? xgen + 30 * 86400L - 60 : 0;
         size_t len = make_xl(xl[i].kind, xgen, &sig);
         xl_refs = R_NONE;
+        xl_tsa_ocsp = 0;
         snprintf(name, sizeof name, "ltv-%s.p7m", xl[i].name);
         ok = emit_file(dir, name, sig, len);
         free(sig);
@@ -1879,6 +2117,22 @@ static int emit(const char *dir)
         ok = emit_file(dir, name, sig, len);
         free(sig);
     }
+    /* test_tsa_revocation's rows: tsa-revoked's token a day before
+     * citizen-revoked's revocation, alone or under an archive timestamp by
+     * tsa an hour before it, checked at t_at; a good TSA's token for the
+     * configuration whose TSA responder is down. */
+    static const struct {
+        const char *name, *signer, *tsa1, *tsa2;
+    } tr[] = {{"tsa-revoked", "citizen-revoked", "tsa-revoked", NULL},
+              {"tsa-revoked-covered", "citizen-revoked", "tsa-revoked", "tsa"},
+              {"tsa-good", "citizen-revoked", "tsa", NULL}};
+    for (size_t i = 0; ok && i < sizeof tr / sizeof tr[0]; i++) {
+        uint8_t *sig = NULL;
+        size_t len = make_esa_by(tr[i].signer, tr[i].tsa1, t_revoked - 86400, tr[i].tsa2, t_revoked - 3600, &sig);
+        snprintf(name, sizeof name, "ltv-%s.p7m", tr[i].name);
+        ok = emit_file(dir, name, sig, len);
+        free(sig);
+    }
     /* SHA-1 signatures timestamped at sgen; the sunset a day after or before. */
     time_t sgen = t_crl + 1800;
     static const struct {
@@ -1912,6 +2166,7 @@ int main(int argc, char **argv)
     test_embedded();
     test_xl();
     test_esa();
+    test_tsa_revocation();
     test_esa3();
     test_sunset();
     test_oom("revoked-two-ts");

@@ -54,7 +54,7 @@ EXP=$(date -u -d "$(openssl x509 -noout -enddate -in "$P/citizen-rsa.pem" | cut 
 XG=$P/xml/egov-xades
 
 # The configurations of tests/conformance/ltv.py.
-CRLS="\"$P/pref-ca.crl\", \"$P/pref-ca2.crl\", \"$P/jpki-bca.crl\", \"$P/gpki-bca.crl\", \"$P/ministry-ca.crl\""
+CRLS="\"$P/pref-ca.crl\", \"$P/pref-ca2.crl\", \"$P/jpki-bca.crl\", \"$P/gpki-bca.crl\", \"$P/ministry-ca.crl\", \"$P/tsa-ca.crl\""
 BASE="\"trust_anchors\": [\"$P/anchors\"], \"intermediates\": [\"$P/intermediates\"],
  \"accept_policies\": [\"1.2.392.200149.8.5.1.1.20\"], \"timestamp_anchors\": [\"$P/tsa-ca.pem\"]"
 SERVICE="\"limits\": {\"max_body_bytes\": 4194304, \"request_timeout_ms\": 20000}, \"service\": {\"threads\": 2},
@@ -68,7 +68,8 @@ config() { # config NAME: the JSON of that configuration
   {\"issuer\": \"$P/pref-ca-self.pem\", \"ocsp\": \"$DEAD/ocsp\", \"crl\": [\"$DEAD/pref-ca.crl\"]},
   {\"issuer\": \"$P/jpki-bca-self.pem\", \"crl\": [\"$DEAD/jpki-bca.crl\"]},
   {\"issuer\": \"$P/gpki-bca-self.pem\", \"crl\": [\"$DEAD/gpki-bca.crl\"]},
-  {\"issuer\": \"$P/ministry-ca.pem\", \"crl\": [\"$DEAD/ministry-ca.crl\"]}], $SERVICE}" ;;
+  {\"issuer\": \"$P/ministry-ca.pem\", \"crl\": [\"$DEAD/ministry-ca.crl\"]},
+  {\"issuer\": \"$P/tsa-ca.pem\", \"ocsp\": \"$DEAD/ocsp\"}], $SERVICE}" ;;
     sunset-later | sunset-earlier)
         echo "{$BASE, \"crls\": [$CRLS], \"algorithms\": {\"sunset\": {\"sha1\": \"$(cat "$T/ltv/ltv-$1.txt")\"}}, $SERVICE}" ;;
     xl) echo "{\"trust_anchors\": [\"$P/anchors\"], \"timestamp_anchors\": [\"$P/tsa-ca.pem\"],
@@ -107,7 +108,11 @@ offline|cades-xl-responders-down|$T/ltv/ltv-xl.p7m|$LATXL|TOTAL_PASSED|-
 offline|cades-xl-none-responders-down|$T/ltv/ltv-xl-none.p7m|$LATXL|INDETERMINATE|TRY_LATER
 offline|cades-xl-stale-responders-down|$T/ltv/ltv-xl-stale.p7m|$LATXL|INDETERMINATE|TRY_LATER
 offline|pdf-dss-evidence|$P/pdf/dss-evidence.pdf|-|TOTAL_PASSED|-
-offline|pdf-dss-evidence-expired|$P/pdf/dss-evidence.pdf|$EXP|TOTAL_PASSED|-
+offline|cades-xl-no-tsa-responders-down|$T/ltv/ltv-xl-no-tsa.p7m|$LATXL|INDETERMINATE|TRY_LATER
+offline|pdf-dss-evidence-expired|$P/pdf/dss-evidence.pdf|$EXP|INDETERMINATE|OUT_OF_BOUNDS_NO_POE
+offline|pdf-dss-vri|$P/pdf/dss-vri.pdf|-|TOTAL_PASSED|-
+ltv|cades-tsa-revoked|$T/ltv/ltv-tsa-revoked.p7m|$LAT|INDETERMINATE|REVOKED_NO_POE
+ltv|cades-tsa-revoked-covered|$T/ltv/ltv-tsa-revoked-covered.p7m|$LAT|TOTAL_PASSED|-
 offline|pdf-b-lta-responders-down|$P/pdf/b-lta.pdf|-|INDETERMINATE|TRY_LATER
 sunset-later|cades-sha1-ts-before-sunset|$T/ltv/ltv-sha1-ts.p7m|$LAT|TOTAL_PASSED|-
 sunset-later|cades-sha1-nots|$T/ltv/ltv-sha1-nots.p7m|$LAT|INDETERMINATE|CRYPTO_CONSTRAINTS_FAILURE

@@ -45,7 +45,8 @@ static const t_config configs[] = {
                    " \"crl\": [\"http://127.0.0.1:9/pref-ca.crl\"]},"
                    "{\"issuer\": \"@PKI@/jpki-bca-self.pem\", \"crl\": [\"http://127.0.0.1:9/jpki-bca.crl\"]},"
                    "{\"issuer\": \"@PKI@/gpki-bca-self.pem\", \"crl\": [\"http://127.0.0.1:9/gpki-bca.crl\"]},"
-                   "{\"issuer\": \"@PKI@/ministry-ca.pem\", \"crl\": [\"http://127.0.0.1:9/ministry-ca.crl\"]}]}"},
+                   "{\"issuer\": \"@PKI@/ministry-ca.pem\", \"crl\": [\"http://127.0.0.1:9/ministry-ca.crl\"]},"
+                   "{\"issuer\": \"@PKI@/tsa-ca.pem\", \"ocsp\": \"http://127.0.0.1:9/ocsp\"}]}"},
     {"one-signer", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"],"
                    " \"revocation\": {\"mode\": \"off\"}, \"limits\": {\"max_signers\": 1}}"},
 };
@@ -207,8 +208,18 @@ static const struct row {
     /* The DSS's /OCSPs and /CRLs are revocation evidence (at the POE the
      * document timestamp gives): passes with every responder down. */
     {"dss-evidence.pdf", "ts-offline", KS_OK, "TOTAL_PASSED", NULL, 0, "dss_added=1 document_timestamp_added=1"},
-    {"dss-evidence.pdf", "ts-offline", KS_OK, "TOTAL_PASSED", NULL, 0, "dss_added=1 document_timestamp_added=1",
-     AT_EXPIRED},
+    /* A day after the signer's certificate expired, the document
+     * timestamp's TSA needs a status for then, and the DSS's CRL of the TSA
+     * CA (issued with the file) is stale: the timestamp proves nothing with
+     * the responders down (issue #20: the newest TSA path is judged at the
+     * validation time). */
+    {"dss-evidence.pdf", "ts-offline", KS_OK, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0,
+     "dss_added=1 document_timestamp_added=1", AT_EXPIRED},
+    /* The VRI index: the signer's evidence only in its VRI entry. */
+    {"dss-vri.pdf", "ts-offline", KS_OK, "TOTAL_PASSED", NULL, 0, "dss_added=1 document_timestamp_added=1"},
+    {"dss-vri-other.pdf", "ts-offline", KS_OK, "INDETERMINATE", "TRY_LATER", 0,
+     "dss_added=1 document_timestamp_added=1"},
+    {"dss-vri-malformed.pdf", "ts-offline", KS_OK, "TOTAL_PASSED", NULL, 0, "dss_added=1 document_timestamp_added=1"},
     {"b-lta.pdf", "ts-offline", KS_OK, "INDETERMINATE", "TRY_LATER", 0, "dss_added=1 document_timestamp_added=1"},
     /* FieldMDP (signature /Reference) and /Lock (signature field): a
      * locked field filled in later is refused, an unlocked one allowed. */
@@ -455,7 +466,51 @@ static void test_dss_evidence(void)
     const cJSON *ev0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(a, "revocation"), 0);
     CHECK_EQS(str_of(ev0, "status"), "good", "dss-evidence: the signer's status");
     CHECK_EQS(str_of(ev0, "from"), "message", "dss-evidence: from the DSS");
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(a, "dss_vri")), "dss-evidence: no VRI entry");
+    /* The document timestamp's TSA: its status from the DSS's CRL of the
+     * TSA CA (issue #20), in the timestamp's own revocation entry. */
+    cJSON *b = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(v, "signers"), 1);
+    const cJSON *tev = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(b, "timestamps"), 0),
+                                         "revocation"),
+        0);
+    CHECK_EQS(str_of(tev, "status"), "good", "dss-evidence: the TSA's status");
+    CHECK_EQS(str_of(tev, "from"), "message", "dss-evidence: the TSA's status from the DSS");
     cJSON_Delete(v);
+    /* The VRI index: which entry applied is reported; its evidence is used
+     * without a fetch; another signature's entry is not this one's; a
+     * malformed entry warns and breaks nothing. */
+    static const struct {
+        const char *file;
+        int vri;       /* dss_vri is a key */
+        int fetches;   /* the signer's status is not established by the DSS */
+        const char *warning;
+    } vrows[] = {
+        {"dss-vri.pdf", 1, 0, NULL},
+        {"dss-vri-other.pdf", 0, 1, NULL},
+        {"dss-vri-malformed.pdf", 0, 0, "PDF_DSS_VRI_MALFORMED"},
+    };
+    for (size_t i = 0; i < sizeof vrows / sizeof vrows[0]; i++) {
+        before = dead_fetches();
+        CHECK(verify_file_at(ctx, vrows[i].file, AT_NOW, &v) == KS_OK, "%s: verdict", vrows[i].file);
+        /* (A failure already cached is not fetched again: only "none" is checked.) */
+        CHECK(vrows[i].fetches || dead_fetches() == before, "%s: %.0f fetches", vrows[i].file, dead_fetches() - before);
+        a = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(v, "signers"), 0);
+        ev0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(a, "revocation"), 0);
+        CHECK_EQS(str_of(ev0, "status"), vrows[i].fetches ? "unavailable" : "good", vrows[i].file);
+        a = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(v, "signers"), 0);
+        const char *key = str_of(a, "dss_vri");
+        CHECK(vrows[i].vri ? key != NULL && strlen(key) == 40 : cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(a, "dss_vri")),
+              "%s: dss_vri %s", vrows[i].file, t_str(key));
+        int warned = 0;
+        const cJSON *w;
+        cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(a, "warnings"))
+        {
+            warned |= t_str_eq(str_of(w, "code"), vrows[i].warning);
+        }
+        CHECK(warned == (vrows[i].warning != NULL), "%s: warning %s", vrows[i].file, t_str(vrows[i].warning));
+        cJSON_Delete(v);
+    }
     ks_ctx_unref(ctx);
 }
 

@@ -42,8 +42,10 @@ static char cfgdir[PATH_MAX];
 #define C14N "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
 #define EXC "http://www.w3.org/2001/10/xml-exc-c14n#"
 
+/* The signing CAs' CRLs and the TSA CA's (tsa-ca.crl: TSA paths are
+ * checked for revocation too). */
 #define CRLS "\"crls\": [\"@PKI@/pref-ca.crl\", \"@PKI@/pref-ca2.crl\", \"@PKI@/jpki-bca.crl\"," \
-             " \"@PKI@/gpki-bca.crl\", \"@PKI@/ministry-ca.crl\"]"
+             " \"@PKI@/gpki-bca.crl\", \"@PKI@/ministry-ca.crl\", \"@PKI@/tsa-ca.crl\"]"
 static const t_config configs[] = {
     /* As tests/test_ltv.c: CRL files, revocation required, TSAs under tsa-ca. */
     {"ltv", "{\"trust_anchors\": [\"@PKI@/anchors\"], \"intermediates\": [\"@PKI@/intermediates\"], " CRLS ","
@@ -723,7 +725,7 @@ static void test_xl_rows(void)
     char tmpl[4096], path[PATH_MAX + 64];
     snprintf(tmpl, sizeof tmpl,
              "{\"trust_anchors\": [\"@PKI@/anchors\"], \"accept_policies\": [\"1.2.392.200149.8.5.1.1.20\"],"
-             " \"timestamp_anchors\": [\"@PKI@/tsa-ca.pem\"],"
+             " \"timestamp_anchors\": [\"@PKI@/tsa-ca.pem\"], \"crls\": [\"@PKI@/tsa-ca.crl\"],"
              " \"revocation\": {\"mode\": \"require\", \"timeout_ms\": 500,"
              " \"allow_urls\": [\"http://127.0.0.1:%1$d/\"]},"
              " \"revocation_sources\": ["

@@ -622,7 +622,7 @@ done:
  * it cannot be checked (no half verdict).
  */
 static ks_result ks_ats3_verify(const ks_ctx *ctx, const ks_ats *a, const ks_ats_data *data, time_t at,
-                                ks_tsp_result *t, ks_ats_cover *cov, long nc[3])
+                                const ks_tsp_env *env, ks_tsp_result *t, ks_ats_cover *cov, long nc[3])
 {
     ks_result r = KS_E_NOMEM;
     CMS_ContentInfo *tok = ks_der_to_cms(a->der, a->len);
@@ -653,9 +653,11 @@ static ks_result ks_ats3_verify(const ks_ctx *ctx, const ks_ats *a, const ks_ats
         }
     }
     if (tsi == NULL || tst == NULL || io == NULL) {
-        ks_tsp_verify(ctx, a->der, a->len, NULL, 0, at, t); /* says why it is no token */
-        if (t->indication == KS_TOTAL_PASSED)
+        ks_tsp_verify(ctx, a->der, a->len, NULL, 0, at, env, t); /* says why it is no token */
+        if (t->indication == KS_TOTAL_PASSED) {
+            ks_tsp_result_clear(t); /* its TSA path's entries go with the verdict */
             ks_tsp_result_fail(t, KS_SUB_FORMAT_FAILURE, "the archive-time-stamp-v3 token does not decode");
+        }
         r = io != NULL ? KS_OK : KS_E_NOMEM;
         goto done;
     }
@@ -714,7 +716,7 @@ static ks_result ks_ats3_verify(const ks_ctx *ctx, const ks_ats *a, const ks_ats
         if (idx != NULL)
             pieces[np++] = (ks_blob){.data = idx, .len = idxlen};
     }
-    ks_tsp_verify(ctx, a->der, a->len, pieces, np, at, t);
+    ks_tsp_verify(ctx, a->der, a->len, pieces, np, at, env, t);
     r = KS_OK;
     if (md == NULL)
         goto done; /* the token's own verdict (the digest is refused) */
@@ -782,6 +784,7 @@ typedef struct {
     const char *why;
     ks_ats_cover *cov; /* per item */
     long (*nc)[3];     /* per item: a v3's not_covered, -1 none */
+    const ks_tsp_env *env; /* the TSA paths' revocation (tsp.c) */
 } ks_ats_chain;
 
 /* Item i of the chain: v2 its token over the pieces older than it, v3
@@ -799,7 +802,7 @@ static ks_result ks_ats_verify(const ks_ctx *ctx, void *arg, size_t i, time_t at
         t->sub = KS_SUB_FORMAT_FAILURE;
         snprintf(t->detail, sizeof t->detail, "%s", c->why[0] ? c->why : "the signature cannot be re-encoded");
     } else if (a->version == 3) {
-        if (ks_ats3_verify(ctx, a, c->data, at, t, &c->cov[i], c->nc[i]) != KS_OK)
+        if (ks_ats3_verify(ctx, a, c->data, at, c->env, t, &c->cov[i], c->nc[i]) != KS_OK)
             return KS_E_NOMEM;
     } else {
         ks_blob pieces[KS_MAX_ATS_PIECES];
@@ -807,7 +810,7 @@ static ks_result ks_ats_verify(const ks_ctx *ctx, void *arg, size_t i, time_t at
         for (size_t k = 0; k < c->data->n; k++)
             if (c->data->newest[k] == 0 || c->data->newest[k] < a->gen)
                 pieces[np++] = c->data->piece[k];
-        ks_tsp_verify(ctx, a->der, a->len, pieces, np, at, t);
+        ks_tsp_verify(ctx, a->der, a->len, pieces, np, at, c->env, t);
     }
     /* Verified as ks_archive_chain counts it. */
     if (t->indication == KS_TOTAL_PASSED && t->has_time && t->time >= 0) {
@@ -836,7 +839,8 @@ static int ks_json_add_nc(cJSON *tj, const long nc[3])
 }
 
 ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerInfo *si, const ks_blob *detached,
-                           size_t ndetached, time_t at, cJSON *sobj, ks_cades_archive_result *res)
+                           size_t ndetached, time_t at, const ks_tsp_env *env, cJSON *sobj,
+                           ks_cades_archive_result *res)
 {
     ks_result r = KS_E_NOMEM;
     ASN1_OBJECT *ats[2] = {OBJ_txt2obj(ks_atsv2_oid, 1), OBJ_txt2obj(ks_atsv3_oid, 1)};
@@ -898,7 +902,7 @@ ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerIn
                 memcmp(data->valblob[2 * v + 1].data, list[i].der, list[i].len) == 0)
                 list[i].val = (int)v;
     }
-    ks_ats_chain chain = {.list = list, .data = data, .walked = walked, .why = why, .cov = cov, .nc = nc};
+    ks_ats_chain chain = {.list = list, .data = data, .walked = walked, .why = why, .cov = cov, .nc = nc, .env = env};
     if ((r = ks_archive_chain(ctx, n, more, ks_ats_verify, ks_ats_chain_covers, &chain, at, sobj, NULL, res)) !=
         KS_OK)
         goto done;

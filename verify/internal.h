@@ -129,6 +129,10 @@ struct ks_ctx {
      * must be), allow_urls, and the local CRLs. */
     unsigned char id_rules[32], id_urls[32], id_crls[32];
     ks_vcache *vcache;     /* decoded certificates and validation results (vcache.c); NULL = none */
+    /* In a per-validation copy (tsp.c's TSA context): the context it was
+     * copied from, which the revocation cache binds its ops to (the cache
+     * outlives the copy); NULL in a loaded context. */
+    const ks_ctx *base;
 };
 
 /* config.c */
@@ -363,7 +367,9 @@ ks_result ks_cades_refs(const ks_ctx *ctx, CMS_SignerInfo *si, const ks_cades_va
  * "timestamps" (type "archive", "validated_at", "version", and for a v3
  * whose index holds "not_covered").  poe: the oldest verified genTime (a
  * POE of the signature too).  The signature timestamps are validated at
- * ks_cades_archive_at.  `detached`: the content when eContent is absent,
+ * ks_cades_archive_at.  The TSA paths' revocation is judged for the time
+ * and from the evidence `env` names (tsp.c).  `detached`: the content when
+ * eContent is absent,
  * in `ndetached` pieces (a PDF's two ByteRange ranges). */
 typedef struct ks_tsp_result ks_tsp_result;
 #define KS_MAX_ATS_STS 16
@@ -379,8 +385,10 @@ typedef struct {
     } sts[KS_MAX_ATS_STS];
     size_t n_sts;
 } ks_cades_archive_result;
+typedef struct ks_tsp_env ks_tsp_env;
 ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerInfo *si, const ks_blob *detached,
-                           size_t ndetached, time_t at, cJSON *sobj, ks_cades_archive_result *res)
+                           size_t ndetached, time_t at, const ks_tsp_env *env, cJSON *sobj,
+                           ks_cades_archive_result *res)
     __attribute__((warn_unused_result));
 /* The time the signature timestamp `der` (an attribute value) is validated
  * at: the genTime of the oldest verified archive timestamp covering it,
@@ -403,7 +411,16 @@ struct ks_tsp_result {
     int has_time;
     char tsa[256];  /* the TSA certificate's subject (RFC 2253), "" unknown */
     int imprint_ok; /* messageImprint == hash(data) with an accepted digest */
+    /* The TSA path's revocation evidence (ks_revocation_check's entries,
+     * owned; NULL when the check was not reached) and its warnings (e.g.
+     * REVOCATION_UNAVAILABLE under soft-fail; owned, NULL: none).  nomem:
+     * they could not be built (ks_timestamp_json then fails). */
+    cJSON *revocation;
+    cJSON *warnings;
+    int nomem;
 };
+/* Frees what ks_tsp_verify allocated in *t (NULL-safe fields). */
+void ks_tsp_result_clear(ks_tsp_result *t);
 /* One timestamp as reported in "timestamps": {type, time, tsa,
  * indication, subindication, detail, message_imprint_ok}; NULL when out of
  * memory.  type: "signature", "document", "archive". */
@@ -417,9 +434,20 @@ typedef struct {
 } ks_ext_poe;
 /* Verifies the DER token `der` (exact length) over the concatenation of the
  * `ndata` pieces of `data` (a PDF's two ByteRange ranges, a CMS signature
- * value), with the TSA path validated at `at`. */
+ * value), with the TSA path validated at `at` and the revocation status of
+ * its certificates established as a signer's is (revoke.c), for the
+ * validation time env->vt (0, or env NULL: `at` is the validation time);
+ * when `at` is earlier (a time a newer timestamp proves) a revocation after
+ * it does not take the proof away (ETSI EN 319 102-1 5.6.2.4, 5.6.2.5).
+ * env->pin: the evidence the signed object carries (ES-X-L values, a PDF's
+ * DSS, XAdES values, the CMS crls), consulted first as for the signer; may
+ * be NULL.  Clear *out with ks_tsp_result_clear. */
+struct ks_tsp_env {
+    time_t vt;
+    const ks_path_input *pin;
+};
 void ks_tsp_verify(const ks_ctx *ctx, const uint8_t *der, size_t len, const ks_blob *data, size_t ndata, time_t at,
-                   ks_tsp_result *out);
+                   const ks_tsp_env *env, ks_tsp_result *out);
 
 /* verify.c: ESS signing certificate attributes (RFC 2634 5.4, RFC 5035 3):
  * the signer's own signed statement of which certificate it signed with
@@ -453,6 +481,9 @@ typedef struct {
     char tsa[256]; /* its TSA */
     const char *source; /* what proves it ("poe"."source"): NULL "signature_timestamp",
                            "archive_timestamp", or a ks_ext_poe's source */
+    /* Set by the caller after ks_poe_init: the validation time (0: the
+     * `at` of each token) and the object's evidence (ks_tsp_verify). */
+    ks_tsp_env env;
 } ks_poe;
 /* Sets "timestamps" of sobj to [] (replacing one already there). */
 ks_result ks_poe_init(ks_poe *p, cJSON *sobj) __attribute__((warn_unused_result));

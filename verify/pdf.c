@@ -41,6 +41,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/sha.h>
+
 #include "pdf_int.h"
 
 typedef struct {
@@ -493,7 +495,7 @@ static int pd_is_doc_ts(qpdf_data q, qpdf_oh sig)
  * left unchecked here (pd_verify_one reports the layout).
  */
 static void pd_doc_timestamps(const ks_ctx *ctx, qpdf_data q, const ks_pdf_sigs *sigs, const uint8_t *data,
-                              size_t len, time_t at, ks_pdf_ts *ts)
+                              size_t len, time_t at, const ks_path_input *pin, ks_pdf_ts *ts)
 {
     for (size_t i = 0; i < sigs->n; i++) {
         memset(&ts[i], 0, sizeof ts[i]);
@@ -532,7 +534,10 @@ static void pd_doc_timestamps(const ks_ctx *ctx, qpdf_data q, const ks_pdf_sigs 
         }
         ks_blob ranges[2] = {{.data = data, .len = (size_t)lo.br[1]},
                              {.data = data + lo.br[2], .len = (size_t)lo.br[3]}};
-        ks_tsp_verify(ctx, lo.contents, lo.der_len, ranges, 2, vt, &ts[pick].res);
+        /* The TSA path's revocation for the validation time, from the
+         * DSS first (issue #20: a B-LTA file carries the TSA's evidence). */
+        ks_tsp_env env = {.vt = at, .pin = pin};
+        ks_tsp_verify(ctx, lo.contents, lo.der_len, ranges, 2, vt, &env, &ts[pick].res);
         ts[pick].checked = 1;
         free(lo.contents);
     }
@@ -593,8 +598,26 @@ static void pd_dss_free(ks_pdf_dss *d)
  * (KS_E_LIMIT past it), handed to `take` (which keeps or frees it).
  * Streams qpdf cannot decode, or that are not streams, are skipped: the
  * DSS only offers evidence, and what is missing is fetched as usual. */
+/* 1 when `it` is an indirect object that array `arr` also lists. */
+static int pd_listed(qpdf_data q, qpdf_oh arr, qpdf_oh it)
+{
+    int found = 0, n = qpdf_oh_is_array(q, arr) ? qpdf_oh_get_array_n_items(q, arr) : 0;
+    if (!qpdf_oh_is_indirect(q, it))
+        return 0;
+    for (int i = 0; i < n && !found; i++) {
+        qpdf_oh o = qpdf_oh_get_array_item(q, arr, i);
+        found = qpdf_oh_is_indirect(q, o) && qpdf_oh_get_object_id(q, o) == qpdf_oh_get_object_id(q, it) &&
+                qpdf_oh_get_generation(q, o) == qpdf_oh_get_generation(q, it);
+        qpdf_oh_release(q, o);
+    }
+    return found;
+}
+
+/* `skip`: an array (the DSS's own /Certs, /CRLs or /OCSPs) whose objects
+ * are taken already and are skipped here (0: none): a VRI entry usually
+ * lists the same streams again, and they must not count twice. */
 static ks_result pd_dss_streams(const ks_ctx *ctx, qpdf_data q, qpdf_oh dss, const char *key, int max,
-                                int (*take)(ks_pdf_dss *, uint8_t *, size_t), ks_pdf_dss *d)
+                                int (*take)(ks_pdf_dss *, uint8_t *, size_t), ks_pdf_dss *d, qpdf_oh skip)
 {
     ks_result r = KS_OK;
     qpdf_oh arr = qpdf_oh_get_key(q, dss, key);
@@ -606,6 +629,10 @@ static ks_result pd_dss_streams(const ks_ctx *ctx, qpdf_data q, qpdf_oh dss, con
         unsigned char *buf = NULL;
         size_t len = 0;
         QPDF_BOOL filtered = QPDF_FALSE;
+        if (skip != 0 && pd_listed(q, skip, it)) {
+            qpdf_oh_release(q, it);
+            continue;
+        }
         if (qpdf_oh_is_stream(q, it) &&
             !(qpdf_oh_get_stream_data(q, it, qpdf_dl_generalized, &filtered, &buf, &len) & QPDF_ERRORS) &&
             filtered && len > 0 && len <= ks_ctx_max_input(ctx)) {
@@ -684,9 +711,9 @@ static ks_result pd_read_dss(const ks_ctx *ctx, qpdf_data q, ks_pdf_dss *d)
     qpdf_oh dss = qpdf_oh_get_key(q, root, "/DSS");
     if (!qpdf_oh_is_dictionary(q, dss))
         r = KS_OK;
-    else if ((r = pd_dss_streams(ctx, q, dss, "/Certs", ctx->limits.max_certs, pd_take_cert, d)) == KS_OK &&
-             (r = pd_dss_streams(ctx, q, dss, "/CRLs", ctx->limits.max_crls, pd_take_crl, d)) == KS_OK)
-        r = pd_dss_streams(ctx, q, dss, "/OCSPs", ctx->limits.max_crls, pd_take_ocsp, d);
+    else if ((r = pd_dss_streams(ctx, q, dss, "/Certs", ctx->limits.max_certs, pd_take_cert, d, 0)) == KS_OK &&
+             (r = pd_dss_streams(ctx, q, dss, "/CRLs", ctx->limits.max_crls, pd_take_crl, d, 0)) == KS_OK)
+        r = pd_dss_streams(ctx, q, dss, "/OCSPs", ctx->limits.max_crls, pd_take_ocsp, d, 0);
     qpdf_oh_release(q, root);
     qpdf_oh_release(q, dss);
     if (qpdf_has_error(q))
@@ -694,6 +721,128 @@ static ks_result pd_read_dss(const ks_ctx *ctx, qpdf_data q, ks_pdf_dss *d)
     if (r != KS_OK)
         pd_dss_free(d);
     return r;
+}
+
+/*
+ * The DSS's VRI index (ETSI EN 319 142-1 5.4.2.2, ISO 32000-2 12.8.4.4):
+ * /VRI maps the uppercase hex SHA-1 of a signature's /Contents to the
+ * evidence gathered for that signature (/Cert, /OCSP, /CRL: arrays of
+ * streams, read as /Certs /CRLs /OCSPs are; /TU and /TS say when, and /TS,
+ * a timestamp over the entry, is not verified: the evidence is checked
+ * for itself, and the entry's time proves nothing here).  The key is the
+ * hash of the whole value as written, padding included (ISO 32000-2; pyHanko
+ * and Adobe write it so); the hash of the DER alone is accepted too.  What
+ * the entry adds (streams the DSS's own arrays do not list already) goes to
+ * *d, in addition to the DSS's arrays.  Returns 1 and the key in key[41]
+ * when an entry applied, 0 when none, -1 when the index or the entry is
+ * malformed (not a dictionary, a key that is not an array): the caller
+ * warns, and what could be read is still used.  *r: KS_E_LIMIT past the
+ * ceilings, KS_E_NOMEM.
+ */
+static int pd_vri(const ks_ctx *ctx, qpdf_data q, const ks_pdf_layout *lo, ks_pdf_dss *d, char key[41], ks_result *r)
+{
+    static const struct {
+        const char *vkey, *gkey;
+        int (*take)(ks_pdf_dss *, uint8_t *, size_t);
+        int certs;
+    } parts[] = {{"/Cert", "/Certs", pd_take_cert, 1}, {"/CRL", "/CRLs", pd_take_crl, 0},
+                 {"/OCSP", "/OCSPs", pd_take_ocsp, 0}};
+    int ret = 0;
+    qpdf_oh root = qpdf_get_root(q);
+    qpdf_oh dss = qpdf_oh_get_key(q, root, "/DSS");
+    qpdf_oh vri = qpdf_oh_get_key(q, dss, "/VRI");
+    qpdf_oh ent = 0;
+    *r = KS_OK;
+    key[0] = '\0';
+    if (!qpdf_oh_is_dictionary(q, dss) || qpdf_oh_is_null(q, vri))
+        goto done;
+    if (!qpdf_oh_is_dictionary(q, vri)) {
+        ret = -1;
+        goto done;
+    }
+    for (int k = 0; k < 2 && key[0] == '\0'; k++) {
+        unsigned char md[SHA_DIGEST_LENGTH];
+        char name[2 + 2 * SHA_DIGEST_LENGTH];
+        if (SHA1(lo->contents, k == 0 ? lo->contents_len : lo->der_len, md) == NULL)
+            continue;
+        name[0] = '/';
+        for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
+            snprintf(name + 1 + 2 * i, 3, "%02X", md[i]);
+        if (qpdf_oh_has_key(q, vri, name))
+            snprintf(key, 41, "%s", name + 1);
+    }
+    if (key[0] == '\0')
+        goto done;
+    char name[42];
+    snprintf(name, sizeof name, "/%s", key);
+    ent = qpdf_oh_get_key(q, vri, name);
+    if (!qpdf_oh_is_dictionary(q, ent)) {
+        ret = -1;
+        goto done;
+    }
+    ret = 1;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0] && *r == KS_OK; i++) {
+        qpdf_oh v = qpdf_oh_get_key(q, ent, parts[i].vkey), g = qpdf_oh_get_key(q, dss, parts[i].gkey);
+        if (!qpdf_oh_is_null(q, v) && !qpdf_oh_is_array(q, v))
+            ret = -1;
+        *r = pd_dss_streams(ctx, q, ent, parts[i].vkey, parts[i].certs ? ctx->limits.max_certs : ctx->limits.max_crls,
+                            parts[i].take, d, g);
+        qpdf_oh_release(q, v);
+        qpdf_oh_release(q, g);
+    }
+done:
+    if (ret < 0)
+        key[0] = '\0';
+    if (ent != 0)
+        qpdf_oh_release(q, ent);
+    qpdf_oh_release(q, vri);
+    qpdf_oh_release(q, dss);
+    qpdf_oh_release(q, root);
+    if (qpdf_has_error(q))
+        qpdf_get_error(q);
+    ks_openssl_drain(__func__);
+    return ret;
+}
+
+/* The DSS's evidence and a VRI entry's, as one ks_outside: new stacks and
+ * array holding references (free with pd_merged_free). */
+typedef struct {
+    STACK_OF(X509) *certs;
+    STACK_OF(X509_CRL) *crls;
+    ks_blob *ocsps;
+    size_t n_ocsps;
+} ks_pdf_merged;
+
+static void pd_merged_free(ks_pdf_merged *m)
+{
+    sk_X509_free(m->certs);
+    sk_X509_CRL_free(m->crls);
+    free(m->ocsps);
+    memset(m, 0, sizeof *m);
+}
+
+static int pd_merge(const ks_pdf_dss *a, const ks_pdf_dss *b, ks_pdf_merged *m)
+{
+    memset(m, 0, sizeof *m);
+    if ((m->certs = sk_X509_new_null()) == NULL || (m->crls = sk_X509_CRL_new_null()) == NULL)
+        return 0;
+    const ks_pdf_dss *src[2] = {a, b};
+    for (int s = 0; s < 2; s++) {
+        for (int i = 0; i < sk_X509_num(src[s]->certs); i++)
+            if (!sk_X509_push(m->certs, sk_X509_value(src[s]->certs, i)))
+                return 0;
+        for (int i = 0; i < sk_X509_CRL_num(src[s]->crls); i++)
+            if (!sk_X509_CRL_push(m->crls, sk_X509_CRL_value(src[s]->crls, i)))
+                return 0;
+    }
+    size_t n = a->n_ocsps + b->n_ocsps;
+    if (n > 0 && (m->ocsps = calloc(n, sizeof *m->ocsps)) == NULL)
+        return 0;
+    for (size_t i = 0; i < a->n_ocsps; i++)
+        m->ocsps[m->n_ocsps++] = a->ocsps[i];
+    for (size_t i = 0; i < b->n_ocsps; i++)
+        m->ocsps[m->n_ocsps++] = b->ocsps[i];
+    return 1;
 }
 
 /* Everything about one signature field into sobj and *st; ts: what the
@@ -709,6 +858,8 @@ static ks_result pd_verify_one(ks_ctx *ctx, qpdf_data w, const ks_pdf_sigs *sigs
     qpdf_data rev = NULL;
     const char *why = NULL;
     ks_pdf_layout lo = {0};
+    ks_pdf_dss vd = {0};
+    ks_pdf_merged merged = {0};
 
     if (cJSON_AddStringToObject(sobj, "field", s->name) == NULL)
         goto done;
@@ -771,11 +922,32 @@ static ks_result pd_verify_one(ks_ctx *ctx, qpdf_data w, const ks_pdf_sigs *sigs
             r = KS_E_NOMEM;
             goto done;
         }
+        /* This signature's VRI entry, when the DSS has one, adds to the
+         * DSS's arrays; which one applied is reported. */
+        char vkey[41];
+        ks_result vr = KS_OK;
+        int vri = pd_vri(ctx, w, &lo, &vd, vkey, &vr);
+        if (vr != KS_OK || !pd_merge(dss, &vd, &merged)) {
+            cJSON_Delete(dts);
+            r = vr != KS_OK ? vr : KS_E_NOMEM;
+            goto done;
+        }
+        if ((vri == 1 ? cJSON_AddStringToObject(sobj, "dss_vri", vkey) : cJSON_AddNullToObject(sobj, "dss_vri")) ==
+                NULL ||
+            (vri < 0 && !ks_verdict_warn(sobj, "PDF_DSS_VRI_MALFORMED",
+                                         "The DSS's VRI entry for this signature is malformed; what could be read of "
+                                         "it was used as evidence like the rest of the DSS.",
+                                         "DSS の VRI エントリが不正です。読み取れた部分のみ DSS の他の情報と同様に検証"
+                                         "材料として使用しました。"))) {
+            cJSON_Delete(dts);
+            r = KS_E_NOMEM;
+            goto done;
+        }
         ks_outside outside = {.poe = has_poe ? &poe : NULL,
-                              .certs = dss->certs,
-                              .crls = dss->crls,
-                              .ocsps = dss->ocsps,
-                              .n_ocsps = dss->n_ocsps};
+                              .certs = merged.certs,
+                              .crls = merged.crls,
+                              .ocsps = merged.ocsps,
+                              .n_ocsps = merged.n_ocsps};
         /* The two ranges digested where they lie: one pass, no copy. */
         const ks_blob parts[2] = {{.data = data, .len = (size_t)lo.br[1]},
                                   {.data = data + lo.br[2], .len = (size_t)lo.br[3]}};
@@ -906,6 +1078,8 @@ static ks_result pd_verify_one(ks_ctx *ctx, qpdf_data w, const ks_pdf_sigs *sigs
     }
     r = KS_OK;
 done:
+    pd_merged_free(&merged);
+    pd_dss_free(&vd);
     free(lo.contents);
     if (rev != NULL)
         qpdf_cleanup(&rev);
@@ -960,9 +1134,10 @@ ks_result ks_verify_pdf(ks_ctx *ctx, const ks_request *req, cJSON **verdict)
     cJSON *signers = cJSON_AddArrayToObject(v, "signers");
     if (signers == NULL || (ts = calloc(sigs.n, sizeof *ts)) == NULL)
         goto done;
-    pd_doc_timestamps(ctx, q, &sigs, data, len, at, ts);
     if ((r = pd_read_dss(ctx, q, &dss)) != KS_OK)
         goto done;
+    ks_path_input dss_pin = {.embedded = dss.certs, .crls = dss.crls, .ocsps = dss.ocsps, .n_ocsps = dss.n_ocsps};
+    pd_doc_timestamps(ctx, q, &sigs, data, len, at, &dss_pin, ts);
     r = KS_E_NOMEM;
     ks_status worst;
     ks_status_set(&worst, KS_TOTAL_PASSED, KS_SUB_NONE, NULL);
@@ -996,6 +1171,8 @@ done:
     }
     cJSON_Delete(v);
     pd_dss_free(&dss);
+    for (size_t i = 0; ts != NULL && i < sigs.n; i++)
+        ks_tsp_result_clear(&ts[i].res);
     free(ts);
     free(sigs.v);
     if (q != NULL)

@@ -234,7 +234,8 @@ ks_result ks_rev_load(ks_ctx *ctx, const char *key, const ks_cache_ops *ops, tim
     if (ctx->cache != NULL && at <= now + skew && at >= now - skew) {
         ks_cache_tier tier = KS_TIER_NETWORK;
         ks_cache_ops bound = *ops; /* the cache copies it; ctx outlives the cache */
-        bound.arg = ctx;
+        /* A per-validation copy (tsp.c) does not outlive it: its original does. */
+        bound.arg = (void *)(ctx->base != NULL ? ctx->base : ctx);
         bound.epoch = ctx->cache_epoch; /* a reload may have changed the rules since */
         ks_result r = ks_cache_get(ctx->cache, key, &bound, at, &out->entry, &tier);
         if (r == KS_OK) {

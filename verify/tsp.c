@@ -28,7 +28,18 @@
  * time for the newest token, the genTime of the next newer verified archive
  * timestamp for an older one (cades.c ks_cades_archive).
  *
- * Not yet: revocation of the TSA certificate.
+ * Timestamp validation is X.509 validation of the TSA path (ETSI EN 319
+ * 102-1 5.4, 5.6.2.2): once the path holds, the revocation status of each
+ * of its certificates but the anchor is established by revoke.c exactly as
+ * for a signer's path (the evidence the signed object carries first, then
+ * OCSP and CRLs under allow_urls, the cache, the rollback record, the
+ * `revocation` mode).  For the newest token that is the status at the
+ * validation time: a TSA certificate revoked at all gives no proof
+ * (REVOKED before genTime, REVOKED_NO_POE after it).  An older token's path
+ * is validated at the time a newer timestamp proves, and a revocation after
+ * that time leaves the proof standing (5.6.2.4: the token existed before
+ * the revocation).  No status in "require" mode: INDETERMINATE/TRY_LATER,
+ * no proof; "soft-fail" passes with the warning in the timestamp's entry.
  */
 #include <stdio.h>
 #include <string.h>
@@ -89,8 +100,11 @@ static int ks_tsp_eku_ok(X509 *tsa)
 
 /* The TSA certificate's path to timestamp_anchors at `at`, as a TSA
  * (X509_PURPOSE_TIMESTAMP_SIGN also checks the CAs).  Candidates: the
- * token's certificates and the configured intermediates. */
-static int ks_tsp_path_ok(const ks_ctx *ctx, X509 *tsa, STACK_OF(X509) *certs, time_t at, char *why, size_t whylen)
+ * token's certificates, the configured intermediates and those the signed
+ * object carries (ES-X-L certificate-values, a PDF's DSS /Certs).  The
+ * validated path (leaf first, anchor last) goes to *chain. */
+static int ks_tsp_path_ok(const ks_ctx *ctx, X509 *tsa, STACK_OF(X509) *certs, const ks_path_input *pin, time_t at,
+                          STACK_OF(X509) **chain, char *why, size_t whylen)
 {
     X509_STORE_CTX *sctx = NULL;
     STACK_OF(X509) *untrusted = NULL;
@@ -108,6 +122,9 @@ static int ks_tsp_path_ok(const ks_ctx *ctx, X509 *tsa, STACK_OF(X509) *certs, t
     for (int i = 0; i < sk_X509_num(ctx->intermediates); i++)
         if (!sk_X509_push(untrusted, sk_X509_value(ctx->intermediates, i)))
             goto done;
+    for (int i = 0; pin != NULL && i < sk_X509_num(pin->embedded); i++)
+        if (!sk_X509_push(untrusted, sk_X509_value(pin->embedded, i)))
+            goto done;
     if (X509_STORE_CTX_init(sctx, ctx->ts_store, tsa, untrusted) != 1 ||
         X509_STORE_CTX_set_purpose(sctx, X509_PURPOSE_TIMESTAMP_SIGN) != 1)
         goto done;
@@ -115,8 +132,10 @@ static int ks_tsp_path_ok(const ks_ctx *ctx, X509 *tsa, STACK_OF(X509) *certs, t
     X509_VERIFY_PARAM_set_time(vp, at);
     X509_VERIFY_PARAM_set_depth(vp, ctx->limits.max_path_length);
     int rv = X509_verify_cert(sctx);
-    ok = rv == 1;
-    if (!ok) {
+    ok = rv == 1 && (*chain = X509_STORE_CTX_get1_chain(sctx)) != NULL;
+    if (rv == 1 && !ok)
+        snprintf(why, whylen, "out of memory keeping the TSA path");
+    else if (!ok) {
         int err = X509_STORE_CTX_get_error(sctx);
         snprintf(why, whylen, "the TSA certificate does not chain to timestamp_anchors: %s (at depth %d)",
                  X509_verify_cert_error_string(err == X509_V_OK ? X509_V_ERR_UNSPECIFIED : err),
@@ -185,6 +204,68 @@ done:
     return ok;
 }
 
+/* The context a TSA path is judged in: a copy of the caller's whose
+ * anchors are timestamp_anchors (the CRL re-check of revoke.c rebuilds the
+ * path from them) and whose certificate policy settings, which speak of
+ * signers' certificates, are left out.  No validation cache (its results
+ * are per context); the revocation cache stays, bound to the original
+ * (ks_ctx.base), as the evidence it holds does not depend on what differs. */
+static void ks_tsp_ctx(const ks_ctx *ctx, ks_ctx *tctx)
+{
+    memcpy(tctx, ctx, sizeof *tctx); /* read-only use by one token's check */
+    tctx->store = ctx->ts_store;
+    tctx->anchors = ctx->ts_anchors;
+    tctx->policies = NULL;
+    tctx->require_explicit_policy = 0;
+    tctx->inhibit_policy_mapping = 0;
+    tctx->inhibit_any_policy = 0;
+    tctx->vcache = NULL;
+    tctx->base = ctx->base != NULL ? ctx->base : ctx;
+}
+
+/* Revocation of the validated TSA path (the file's header comment). */
+static void ks_tsp_revocation(const ks_ctx *ctx, STACK_OF(X509) *chain, const time_t *at, const ks_tsp_env *env,
+                              ks_tsp_result *out)
+{
+    ks_ctx tctx;
+    ks_status st;
+    time_t vt = env != NULL && env->vt != 0 ? env->vt : *at, gen = out->time;
+    const time_t *proven = *at < vt ? at : NULL;
+    cJSON *tmp = cJSON_CreateObject();
+
+    ks_tsp_ctx(ctx, &tctx);
+    ks_status_set(&st, KS_TOTAL_PASSED, KS_SUB_NONE, NULL);
+    if (tmp == NULL || (out->revocation = cJSON_CreateArray()) == NULL) {
+        out->nomem = 1;
+        goto done;
+    }
+    if (ks_revocation_check(&tctx, env != NULL ? env->pin : NULL, vt, &gen, proven, chain, &st, out->revocation, tmp) !=
+        KS_OK) {
+        out->nomem = 1;
+        goto done;
+    }
+    /* Warnings (REVOCATION_UNAVAILABLE under soft-fail, REVOCATION_NOT_CHECKED
+     * with "off") stay with the timestamp they speak of. */
+    cJSON *warn = cJSON_DetachItemFromObjectCaseSensitive(tmp, "warnings");
+    out->warnings = warn;
+    if (st.indication != KS_TOTAL_PASSED) {
+        char d[256];
+        snprintf(d, sizeof d, "the TSA path: %.200s", st.detail);
+        ks_tsp_fail(out, st.indication, st.sub, d);
+    }
+done:
+    if (out->nomem)
+        ks_tsp_fail(out, KS_INDETERMINATE, KS_SUB_TRY_LATER, "out of memory checking the TSA path's revocation");
+    cJSON_Delete(tmp);
+}
+
+void ks_tsp_result_clear(ks_tsp_result *t)
+{
+    cJSON_Delete(t->revocation);
+    cJSON_Delete(t->warnings);
+    t->revocation = t->warnings = NULL;
+}
+
 static int ks_tsp_drain(BIO *b)
 {
     char buf[4096];
@@ -195,10 +276,10 @@ static int ks_tsp_drain(BIO *b)
 }
 
 void ks_tsp_verify(const ks_ctx *ctx, const uint8_t *der, size_t len, const ks_blob *data, size_t ndata, time_t at,
-                   ks_tsp_result *out)
+                   const ks_tsp_env *env, ks_tsp_result *out)
 {
     CMS_ContentInfo *cms = NULL;
-    STACK_OF(X509) *certs = NULL;
+    STACK_OF(X509) *certs = NULL, *chain = NULL;
     TS_TST_INFO *tst = NULL;
     BIO *content = NULL;
     X509 *tsa = NULL;
@@ -338,12 +419,14 @@ void ks_tsp_verify(const ks_ctx *ctx, const uint8_t *der, size_t len, const ks_b
         goto done;
     }
     why[0] = '\0';
-    if (!ks_tsp_path_ok(ctx, tsa, certs, at, why, sizeof why)) {
+    if (!ks_tsp_path_ok(ctx, tsa, certs, env != NULL ? env->pin : NULL, at, &chain, why, sizeof why)) {
         ks_tsp_fail(out, KS_INDETERMINATE, KS_SUB_NO_CERTIFICATE_CHAIN_FOUND, why);
         goto done;
     }
     ks_tsp_fail(out, KS_TOTAL_PASSED, KS_SUB_NONE, "");
+    ks_tsp_revocation(ctx, chain, &at, env, out);
 done:
+    sk_X509_pop_free(chain, X509_free);
     BIO_free_all(content);
     TS_TST_INFO_free(tst);
     sk_X509_pop_free(certs, X509_free);

@@ -370,7 +370,7 @@ static const char *const ks_warning_table[] = {"REVOCATION_NOT_CHECKED", "REVOCA
                                                "TIMESTAMPS_NOT_CHECKED", "LTV_VALUE_UNREADABLE",
                                                "XADES_PROPERTIES_AMBIGUOUS", "LTV_VALUES_MALFORMED",
                                                "WEAK_ALGORITHM_BEFORE_SUNSET", "LTV_REFS_MALFORMED",
-                                               "LTV_REFS_MISMATCH"};
+                                               "LTV_REFS_MISMATCH", "PDF_DSS_VRI_MALFORMED"};
 
 const char *ks_warning_code(size_t i)
 {

@@ -154,7 +154,11 @@ cJSON *ks_timestamp_json(const ks_tsp_result *t, const char *type)
         (sub != NULL ? cJSON_AddStringToObject(o, "subindication", sub) : cJSON_AddNullToObject(o, "subindication")) ==
             NULL ||
         (t->detail[0] && cJSON_AddStringToObject(o, "detail", t->detail) == NULL) ||
-        cJSON_AddBoolToObject(o, "message_imprint_ok", t->imprint_ok) == NULL) {
+        cJSON_AddBoolToObject(o, "message_imprint_ok", t->imprint_ok) == NULL || t->nomem ||
+        /* The TSA path's revocation evidence, as a signer's "revocation"
+         * ([] when the token failed before its path was judged). */
+        !ks_json_set(o, "revocation", t->revocation != NULL ? cJSON_Duplicate(t->revocation, 1) : cJSON_CreateArray()) ||
+        (t->warnings != NULL && !ks_json_set(o, "warnings", cJSON_Duplicate(t->warnings, 1)))) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -217,8 +221,10 @@ ks_result ks_poe_token(const ks_ctx *ctx, ks_poe *p, const uint8_t *der, size_t 
                        size_t ndata, time_t at)
 {
     ks_tsp_result t;
-    ks_tsp_verify(ctx, der, len, data, ndata, at, &t);
-    return ks_poe_add(p, &t);
+    ks_tsp_verify(ctx, der, len, data, ndata, at, &p->env, &t);
+    ks_result r = ks_poe_add(p, &t);
+    ks_tsp_result_clear(&t);
+    return r;
 }
 
 ks_result ks_poe_report(const ks_poe *p, cJSON *sobj)
@@ -280,6 +286,7 @@ ks_result ks_archive_chain(const ks_ctx *ctx, size_t n, int more, ks_archive_ver
             goto done;
         r = KS_E_NOMEM;
         cJSON *tj = ks_timestamp_json(&t, "archive");
+        ks_tsp_result_clear(&t); /* the verdict fields stay */
         char buf[32];
         ks_time_format(cur, buf, sizeof buf);
         if (tj == NULL || cJSON_AddStringToObject(tj, "validated_at", buf) == NULL || !cJSON_AddItemToArray(arr, tj)) {
@@ -331,6 +338,8 @@ void ks_poe_archive(ks_poe *p, const ks_cades_archive_result *ar)
  */
 static ks_result ks_signer_timestamps(ks_ctx *ctx, CMS_SignerInfo *si, const ks_cades_archive_result *ar, ks_poe *poe)
 {
+    /* poe->env: the validation time and the evidence for the TSA paths'
+     * revocation (the caller's). */
     ASN1_OCTET_STRING *sv = CMS_SignerInfo_get0_signature(si);
     ks_result r = KS_OK;
     for (int idx = -1; r == KS_OK;) {
@@ -648,10 +657,14 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerI
     ks_cades_archive_result ar = {.next_at = at};
     if ((r = ks_poe_init(&poe, sobj)) != KS_OK)
         goto done;
+    /* The TSA paths' revocation: for the validation time, from this
+     * signer's evidence first (its ES-X-L values carry the TSA's too). */
+    poe.env.vt = at;
+    poe.env.pin = pin;
     if (stands) {
         /* ES-A: the archive timestamps first, newest down; the signature
          * timestamps are then validated at the time they prove. */
-        if ((r = ks_cades_archive(ctx, cms, si, detached, ndetached, at, sobj, &ar)) != KS_OK ||
+        if ((r = ks_cades_archive(ctx, cms, si, detached, ndetached, at, &poe.env, sobj, &ar)) != KS_OK ||
             (r = ks_signer_timestamps(ctx, si, &ar, &poe)) != KS_OK)
             goto done;
         ks_poe_archive(&poe, &ar);

@@ -1350,6 +1350,7 @@ static ks_result ks_xml_signer(ks_xml_req *rq, ks_xml_sig *s, time_t at, cJSON *
      * validation data as path candidates and revocation evidence. */
     ks_poe poe;
     if ((r = ks_xml_refdata(s, &rd)) != KS_OK || (r = ks_poe_init(&poe, sobj)) != KS_OK ||
+        (poe.env.vt = at) == 0 || /* the TSA paths' revocation: for the validation time */
         (r = ks_xades_unsigned(rq->ctx, s->sig, &rd, at, &poe, &s->embedded, &s->crls, &s->ocsps, sobj)) != KS_OK ||
         (r = ks_poe_report(&poe, sobj)) != KS_OK)
         goto done;

@@ -921,6 +921,7 @@ typedef struct {
     xmlNodePtr ats[KS_XADES_MAX_ATS]; /* document order */
     size_t n;
     const ks_xades_refdata *refs;
+    const ks_tsp_env *env; /* the TSA paths' revocation (tsp.c) */
 } ks_xades_archive;
 
 /*
@@ -1043,7 +1044,7 @@ static ks_result ks_xades_ats_verify(const ks_ctx *ctx, void *arg, size_t i, tim
         t->indication = KS_INDETERMINATE;
         goto done;
     }
-    ks_tsp_verify(ctx, der, len, in.v, in.n, at, t);
+    ks_tsp_verify(ctx, der, len, in.v, in.n, at, a->env, t);
 done:
     ks_xades_input_free(&in);
     free(der);
@@ -1102,11 +1103,19 @@ ks_result ks_xades_unsigned(const ks_ctx *ctx, xmlNodePtr sig, const ks_xades_re
     }
     if (r != KS_OK)
         return r;
+    /* The TSA paths' revocation (tsp.c, issue #20) uses this evidence too,
+     * for the caller's validation time; pin lives in this frame only. */
+    ks_path_input pin = {.embedded = *certs, .crls = *crls, .ocsps = ocsps->v, .n_ocsps = ocsps->n};
+    ks_tsp_env env = {.vt = poe->env.vt, .pin = &pin}, caller = poe->env;
+    a.env = &env;
+    poe->env = env;
     /* XAdES-A: the archive timestamps newest (last) first, each older one
      * validated at the time the newer ones proved (verify.c
      * ks_archive_chain, EN 319 102-1 5.6.2.5). */
-    if ((r = ks_archive_chain(ctx, a.n, more, ks_xades_ats_verify, NULL, &a, at, sobj, proven, &ar)) != KS_OK)
+    if ((r = ks_archive_chain(ctx, a.n, more, ks_xades_ats_verify, NULL, &a, at, sobj, proven, &ar)) != KS_OK) {
+        poe->env = caller;
         return r;
+    }
     /* XAdES-T: each SignatureTimeStamp at the time proven by the archive
      * timestamps after it (those before it do not cover it): the oldest
      * verified one after it, or the validation time. */
@@ -1119,6 +1128,7 @@ ks_result ks_xades_unsigned(const ks_ctx *ctx, xmlNodePtr sig, const ks_xades_re
         if (ks_xml_is_xades(p, "SignatureTimeStamp"))
             r = ks_xades_sts(ctx, sigval, p, next < a.n ? proven[a.n - 1 - next] : at, poe);
     }
+    poe->env = caller;
     if (r == KS_OK)
         ks_poe_archive(poe, &ar);
     if (r == KS_OK && bad > 0 &&

@@ -9,16 +9,18 @@ names (validation times, sunset dates), by tests/test_xades.c (`test_xades
 xades-at.txt) and by the fixture scripts
 (tests/pki/mkxml.sh: $PKI/xml/egov-xades/kousei-t.xml and kousei-xl.xml;
 tests/pki/mkpdf.sh: $PKI/pdf/doc-ts*.pdf, sig-ts.pdf, b-lta.pdf,
-dss-evidence.pdf); nothing is fetched from elsewhere.  Each row names the
+dss-evidence.pdf, dss-vri*.pdf); nothing is fetched from elsewhere.  Each row names the
 signature, the configuration, the validation time and the expected
 indication and subindication; a row agrees when bin/kensho answers exactly
 that (exit 0 for TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE).
 
 Configurations (written here, from $PKI):
-  ltv       the test PKI's anchors, intermediates and CRLs, revocation
-            require, timestamp_anchors the test TSA's root;
-  offline   no CRL files, every responder down (127.0.0.1:9), revocation
-            require: only what the signature carries can help;
+  ltv       the test PKI's anchors, intermediates and CRLs (the TSA CA's
+            too), revocation require, timestamp_anchors the test TSA's root;
+  offline   no CRL files, every responder down (127.0.0.1:9, the TSA CA's
+            too), revocation require: only what the signature carries can help;
+  tsa-down  ltv with the signing CAs' CRLs only and the TSA CA's responder
+            down: no TSA path has a status;
   sunset-later / sunset-earlier   ltv with algorithms.sunset.sha1 a day
             after / before the SHA-1 signatures' timestamp;
   noanchors ltv without timestamp_anchors (no TSA trusted);
@@ -69,6 +71,16 @@ ROWS = [
     ("ltv-xl-refs", "offline", "at-xl", "TOTAL_PASSED", None),
     ("ltv-xl-refs-mismatch", "offline", "at-xl", "TOTAL_PASSED", None),
     ("ltv-xl-stale-refs", "offline", "at-xl", "INDETERMINATE", "TRY_LATER"),
+    # the TSA's path has a status only from the values: without its answer
+    # (responder down) the timestamp proves nothing (issue #20)
+    ("ltv-xl-no-tsa", "offline", "at-xl", "INDETERMINATE", "TRY_LATER"),
+    # revocation of TSA certificates (issue #20): revoked after genTime with
+    # nothing newer, covered by an archive timestamp made before the
+    # revocation, and a good TSA whose responder is down (require)
+    ("ltv-tsa-revoked", "ltv", "at", "INDETERMINATE", "REVOKED_NO_POE"),
+    ("ltv-tsa-revoked-covered", "ltv", "at", "TOTAL_PASSED", None),
+    ("ltv-tsa-good", "ltv", "at", "TOTAL_PASSED", None),
+    ("ltv-tsa-good", "tsa-down", "at", "INDETERMINATE", "REVOKED_NO_POE"),
     # ES-A: the first TSA's certificate has expired since
     ("ltv-esa-none", "ltv", "at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
     ("ltv-esa", "ltv", "at", "TOTAL_PASSED", None),
@@ -165,7 +177,14 @@ PDF_ROWS = [
     ("pki/pdf/b-lta.pdf", "ts", "expired", "TOTAL_PASSED", None),
     ("pki/pdf/b-lta.pdf", "ts", "now", "TOTAL_PASSED", None),
     ("pki/pdf/dss-evidence.pdf", "offline", "now", "TOTAL_PASSED", None),
-    ("pki/pdf/dss-evidence.pdf", "offline", "expired", "TOTAL_PASSED", None),
+    # a day after the signer's certificate expired the document timestamp's
+    # TSA needs a status for then, and the DSS's CRL of the TSA CA is stale:
+    # no proof with the responders down (issue #20)
+    ("pki/pdf/dss-evidence.pdf", "offline", "expired", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    # the DSS VRI index: the signer's evidence only in its VRI entry, or in
+    # another signature's entry
+    ("pki/pdf/dss-vri.pdf", "offline", "now", "TOTAL_PASSED", None),
+    ("pki/pdf/dss-vri-other.pdf", "offline", "now", "INDETERMINATE", "TRY_LATER"),
     ("pki/pdf/b-lta.pdf", "offline", "now", "INDETERMINATE", "TRY_LATER"),
 ]
 
@@ -177,7 +196,8 @@ def pki(*p):
 
 
 def configs(tmp, d):
-    crls = [pki(c + ".crl") for c in ("pref-ca", "pref-ca2", "jpki-bca", "gpki-bca", "ministry-ca")]
+    signing_crls = [pki(c + ".crl") for c in ("pref-ca", "pref-ca2", "jpki-bca", "gpki-bca", "ministry-ca")]
+    crls = signing_crls + [pki("tsa-ca.crl")]  # TSA paths are checked for revocation too
     base = {"trust_anchors": [pki("anchors")], "intermediates": [pki("intermediates")],
             "accept_policies": ["1.2.392.200149.8.5.1.1.20"], "timestamp_anchors": [pki("tsa-ca.pem")]}
     dead = "http://127.0.0.1:9"
@@ -193,7 +213,11 @@ def configs(tmp, d):
                             {"issuer": pki("pref-ca-self.pem"), "ocsp": dead + "/ocsp", "crl": [dead + "/pref-ca.crl"]},
                             {"issuer": pki("jpki-bca-self.pem"), "crl": [dead + "/jpki-bca.crl"]},
                             {"issuer": pki("gpki-bca-self.pem"), "crl": [dead + "/gpki-bca.crl"]},
-                            {"issuer": pki("ministry-ca.pem"), "crl": [dead + "/ministry-ca.crl"]}]),
+                            {"issuer": pki("ministry-ca.pem"), "crl": [dead + "/ministry-ca.crl"]},
+                            {"issuer": pki("tsa-ca.pem"), "ocsp": dead + "/ocsp"}]),
+        "tsa-down": dict(base, crls=signing_crls,
+                         revocation={"mode": "require", "allow_urls": [dead + "/"], "timeout_ms": 500},
+                         revocation_sources=[{"issuer": pki("tsa-ca.pem"), "ocsp": dead + "/ocsp"}]),
     }
     for which in ("later", "earlier"):
         cfgs["sunset-" + which] = dict(base, crls=crls,

@@ -14,6 +14,7 @@ with `-cades` for ETSI.CAdES.detached) over the ByteRange bytes.
 Everything here is SYNTHETIC TEST DATA.  See tests/test_pdf.c for what each
 file is expected to give.
 """
+import hashlib
 import os
 import random
 import re
@@ -676,8 +677,9 @@ def main():
     save("b-lta.pdf", d.data)
     # The same with revocation evidence in the DSS (PAdES B-LT): an OCSP
     # answer about the signer by the CA's responder (`openssl ocsp`, as a
-    # responder answers; thisUpdate now, before the timestamp) and the CAs'
-    # CRLs, so that it validates with every responder down.
+    # responder answers; thisUpdate now, before the timestamp), the CAs'
+    # CRLs and the TSA CA's (the document timestamp's TSA path is checked
+    # too), so that it validates with every responder down.
     d = signed_doc()
     serial = run(["openssl", "x509", "-noout", "-serial", "-in", os.path.join(P, "citizen-rsa.pem")]).decode()
     idx, req, resp = (os.path.join(WORK, n) for n in ("ocsp-index.txt", "ocsp.req", "ocsp.der"))
@@ -691,10 +693,10 @@ def main():
     with open(resp, "rb") as f:
         ocsp_der = f.read()
     crls = [run(["openssl", "crl", "-outform", "DER", "-in", os.path.join(P, c + ".crl")])
-            for c in ("jpki-bca", "gpki-bca", "ministry-ca")]
+            for c in ("jpki-bca", "gpki-bca", "ministry-ca", "tsa-ca")]
     objs = {
         1: b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [5 0 R] /SigFlags 3 >> /DSS 11 0 R >>",
-        11: b"<< /Certs [12 0 R] /OCSPs [13 0 R] /CRLs [14 0 R 15 0 R 16 0 R] >>",
+        11: b"<< /Certs [12 0 R] /OCSPs [13 0 R] /CRLs [14 0 R 15 0 R 16 0 R 17 0 R] >>",
         12: stream(ca_der),
         13: stream(zlib.compress(ocsp_der), b" /Filter /FlateDecode"),
     }
@@ -703,6 +705,37 @@ def main():
     d.write_revision(objs, b"1 0 R", b"8 0 R")
     add_doc_ts(d, [5], "tsa", catalog_extra=b" /DSS 11 0 R")
     save("dss-evidence.pdf", d.data)
+
+    # The DSS's VRI index (ETSI EN 319 142-1 5.4.2.2): the signer's OCSP
+    # answer and the CAs' CRLs only in the signature's VRI entry, keyed by
+    # the uppercase hex SHA-1 of its /Contents (padding included); the TSA
+    # CA's CRL in the DSS's own /CRLs.  dss-vri-other.pdf: the same entry
+    # under another signature's key (not this one's evidence);
+    # dss-vri-malformed.pdf: the DSS's arrays hold everything, and the
+    # entry's /OCSP is a stream, not an array (a warning, nothing broken).
+    def vri_doc(name, key_of=None, malformed=False):
+        d = signed_doc()
+        m = re.search(rb"/Contents <([0-9A-Fa-f]+)>", d.data)
+        key = hashlib.sha1(bytes.fromhex(m.group(1).decode()) if key_of is None else key_of).hexdigest().upper()
+        objs = {
+            1: b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [5 0 R] /SigFlags 3 >> /DSS 11 0 R >>",
+            12: stream(ca_der),
+            13: stream(zlib.compress(ocsp_der), b" /Filter /FlateDecode"),
+        }
+        for k, c in enumerate(crls):
+            objs[14 + k] = stream(c)
+        if malformed:
+            objs[11] = (b"<< /Certs [12 0 R] /OCSPs [13 0 R] /CRLs [14 0 R 15 0 R 16 0 R 17 0 R] /VRI << /" +
+                        key.encode() + b" << /OCSP 13 0 R /CRL [14 0 R] >> >> >>")
+        else:
+            objs[11] = (b"<< /Certs [12 0 R] /CRLs [17 0 R] /VRI << /" + key.encode() +
+                        b" << /Cert [12 0 R] /OCSP [13 0 R] /CRL [14 0 R 15 0 R 16 0 R] >> >> >>")
+        d.write_revision(objs, b"1 0 R", b"8 0 R")
+        add_doc_ts(d, [5], "tsa", catalog_extra=b" /DSS 11 0 R")
+        save(name, d.data)
+    vri_doc("dss-vri.pdf")
+    vri_doc("dss-vri-other.pdf", key_of=b"another signature")
+    vri_doc("dss-vri-malformed.pdf", malformed=True)
 
     # ---- FieldMDP and /Lock: form fill-in of locked and unlocked fields -----
     def fieldmdp(name, sig_extra=b"", lock=b""):

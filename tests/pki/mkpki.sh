@@ -796,7 +796,7 @@ extendedKeyUsage       = critical, timeStamping
 subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid:always
 EOF
-for k in tsa-ca tsa tsa-rogue tsa-old tsa-short; do
+for k in tsa-ca tsa tsa-rogue tsa-old tsa-short tsa-revoked; do
     run openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -pkeyopt ec_param_enc:named_curve \
         -out "$k.key"
 done
@@ -825,7 +825,17 @@ tsa_issue tsa-ca   tsa-ca.pem   tsa-old     'Synthetic TSA 0 (expired)' tsa "$CA
 # verify later only at the time a newer timestamp proves (PDF B-LTA,
 # tests/test_pdf.c).
 tsa_issue tsa-ca   tsa-ca.pem   tsa-short   'Synthetic TSA 2 (short-lived)' tsa "$EE_START" "$EE_END"
+# A TSA whose certificate its CA revoked (keyCompromise, now): its tokens
+# prove nothing unless a newer timestamp made before the revocation covers
+# them (tests/test_ltv.c, issue #20: revocation of TSA certificates).
+tsa_issue tsa-ca   tsa-ca.pem   tsa-revoked 'Synthetic TSA 3 (revoked)' tsa
 rm -f work/tsa-ext.cnf
+run openssl ca -config work/tsa-ca.cnf -batch -utf8 -cert tsa-ca.pem -keyfile tsa-ca.key \
+    -revoke tsa-revoked.pem -crl_reason keyCompromise
+# tsa-ca.crl: the TSA certificates' status (configurations list it in
+# "crls" beside the signing CAs' CRLs; with revocation "require" a TSA path
+# without status proves nothing).
+gencrl tsa-ca tsa-ca.pem tsa-ca.key tsa-ca.crl "$CRL_LAST" "$CRL_NEXT"
 # `openssl ts -reply` as the TSA: a token over doc.txt (RFC 3161 2.4.2,
 # with the TSA certificate: -cert), which OpenSSL itself verifies first.
 cat >work/tsa.cnf <<EOF

@@ -573,7 +573,7 @@ XL_CERTS='' XL_CRLS=''
 for c in cross-jpki-to-pref cross-gpki-to-jpki cross-ministry-to-gpki; do
     XL_CERTS+="<xades:EncapsulatedX509Certificate>$(b64der x509 "$P/$c.pem")</xades:EncapsulatedX509Certificate>"
 done
-for c in pref-ca pref-ca2 jpki-bca gpki-bca ministry-ca; do
+for c in pref-ca pref-ca2 jpki-bca gpki-bca ministry-ca tsa-ca; do  # tsa-ca: the TSA path too (issue #20)
     XL_CRLS+="<xades:EncapsulatedCRLValue>$(b64der crl "$P/$c.crl")</xades:EncapsulatedCRLValue>"
 done
 STS="<xades:SignatureTimeStamp Id=\"TS1\"><xades:EncapsulatedTimeStamp>$(base64 -w 0 work/sv.tst)</xades:EncapsulatedTimeStamp></xades:SignatureTimeStamp>"
