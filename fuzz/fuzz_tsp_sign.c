@@ -280,8 +280,7 @@ static unsigned char *fz_tstinfo(const fz_recipe *rc, int *len)
         ASN1_OBJECT_free(o);
     }
     if (!ok || (*len = i2d_TS_TST_INFO(tst, &der)) <= 0) {
-        ks_tsp_result_clear(&t);
-    OPENSSL_free(der);
+        OPENSSL_free(der);
         der = NULL;
     }
     ASN1_INTEGER_free(one);
@@ -467,6 +466,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fz_die("differential", m);
         }
     }
+    ks_tsp_result_clear(&t);
     OPENSSL_free(der);
     return 0;
 }
