@@ -87,7 +87,7 @@ if ! svc_can "-x '$FCGI'" "-r '$WWW/index.html'" "-r '$PEER'" "-r '$P/anchors'" 
     cp "$FCGI" "$REAL/bin/"
     cp -r "$WWW" "$REAL/www"
     cp "$PEER" "$REAL/peer/"
-    cp -r "$P/anchors" "$P/intermediates" "$P"/*.crl "$P/pref-ca-self.pem" "$REAL/pki/"
+    cp -r "$P/anchors" "$P/intermediates" "$P"/*.crl "$P/pref-ca-self.pem" "$P/tsa-ca.pem" "$REAL/pki/"
     FCGI=$REAL/bin/kensho-fcgi
     WWW=$REAL/www
     PEER=$REAL/peer/peer.py

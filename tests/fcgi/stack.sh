@@ -28,7 +28,8 @@ ks_cache_key() {
 }
 
 # ks_demo_trust_json PKI OCSP_PORT CRL_PORT MC_PORT TIMEOUT_MS KEY_FILE [CACHE_MEMBERS]:
-# the demo PKI's anchors, CRLs, revocation sources, memcached and the cache
+# the demo PKI's anchors, its TSA as timestamp_anchors (with the TSA CA's CRL:
+# TSA certificates are revocation-checked), CRLs, revocation sources, memcached and the cache
 # (its HMAC key from KEY_FILE, plus CACHE_MEMBERS) as configuration members
 # (no braces), shared by `make run` and `make bench` so the bench measures
 # the configuration people run.
@@ -37,7 +38,8 @@ ks_demo_trust_json() {
     cat <<JSON
   "trust_anchors": ["$p/anchors"],
   "intermediates": ["$p/intermediates"],
-  "crls": ["$p/pref-ca.crl", "$p/pref-ca2.crl", "$p/jpki-bca.crl", "$p/gpki-bca.crl", "$p/ministry-ca.crl"],
+  "timestamp_anchors": ["$p/tsa-ca.pem"],
+  "crls": ["$p/pref-ca.crl", "$p/pref-ca2.crl", "$p/jpki-bca.crl", "$p/gpki-bca.crl", "$p/ministry-ca.crl", "$p/tsa-ca.crl"],
   "revocation": {"mode": "require", "timeout_ms": $5, "allow_urls": ["$ocsp", "$crl"]},
   "revocation_sources": [{"issuer": "$p/pref-ca-self.pem", "ocsp": "$ocsp", "crl": ["${crl}pref-ca.crl"]}],
   "accept_policies": ["1.2.392.200149.8.5.1.1.20"],
