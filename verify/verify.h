@@ -59,7 +59,7 @@ cJSON *ks_error_json(ks_result r, const char *detail);
  * The minor grows when fields are added; a change that removes or renames a
  * field, or changes a field's meaning, is a new major (README "API
  * changelog"). */
-#define KS_API_VERSION "1.2"
+#define KS_API_VERSION "1.3"
 
 typedef enum { KS_TOTAL_PASSED = 0, KS_INDETERMINATE, KS_TOTAL_FAILED } ks_indication;
 
