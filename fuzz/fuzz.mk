@@ -50,6 +50,9 @@ $(FUZZ_OUT)/libkensho-fuzz.a: $(FUZZ_LIB_OBJ)
 # fuzz_cache includes cache/cache.c to reach its static frame parser; its
 # copy wins over the archive member at link time.
 $(FUZZ_OUT)/fuzz_cache: cache/cache.c
+# fuzz_ocsp_sign includes verify/fetch.c to put a fake responder in place
+# of ks_http_fetch.
+$(FUZZ_OUT)/fuzz_ocsp_sign: verify/fetch.c
 $(FUZZ_OUT)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_OUT)/libkensho-fuzz.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OUT)/libkensho-fuzz.a $(PKG_LIBS) -pthread

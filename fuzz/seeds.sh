@@ -239,6 +239,32 @@ seeds = {
     "other-ca": recipe(6, 0, 0, 0, [good]),
     "no-certs": recipe(1, 4, 0, 0, [good]),
 }
+# Then the revocation context (ks_revocation_check): c0 route / nonce /
+# ocsp_nonce / CertID hash / local CRL, c1 prior answers, 4 bytes each.
+def rev(c0, priors=()):
+    b = bytes([c0, len(priors)])
+    for p0, this_min, span10 in priors:
+        b += bytes([p0]) + struct.pack(">h", this_min) + bytes([span10])
+    return b
+ca = recipe(0, 0, 0, 0, [good])
+seeds.update({
+    "rev-embedded": ca + rev(0),
+    "rev-fetched-echo": ca + rev(1),
+    "rev-fetched-no-nonce-require": ca + rev(1 | 1 << 2 | 2 << 4),
+    "rev-fetched-no-nonce-no-max-age": recipe(0, 0x60, 0, 0, [good]) + rev(1 | 1 << 2),
+    "rev-fetched-wrong-nonce": ca + rev(1 | 2 << 2),
+    "rev-fetched-nonce-off": ca + rev(1 | 2 << 2 | 1 << 4 | 0x40),
+    "rev-embedded-stale-then-fetched": recipe(0, 0, 0, 0, [(0, 0, True, 0, -3000, 1000, 1)]) + rev(3),
+    "rev-poe": recipe(0, 0x40, -600, 0, [good]) + rev(2),
+    "rev-nocheck-with-crl": recipe(7, 0, 0, 0, [good]) + rev(0x80),
+    "rev-nocheck-without-crl": recipe(7, 0, 0, 0, [good]) + rev(0),
+    "rev-prior-newer-good": ca + rev(0, [(0, -5, 60)]),
+    "rev-prior-older-good": ca + rev(0, [(0, -30, 60)]),
+    "rev-prior-revoked": ca + rev(0, [(1, -20, 60)]),
+    "rev-prior-on-hold": ca + rev(0, [(2, -20, 60)]),
+    "rev-prior-fetched-then-fetched": ca + rev(1, [(4, -30, 60)]),
+    "rev-prior-fetched-revoked-then-embedded": ca + rev(0, [(5, -20, 60), (0, -15, 0)]),
+})
 for name, b in seeds.items():
     with open(f"{out}/{name}", "wb") as fh:
         fh.write(b)
