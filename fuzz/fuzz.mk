@@ -18,7 +18,7 @@
 #                     harness briefly).
 FUZZ_CC      ?= clang
 FUZZ_OUT     := build/fuzz
-FUZZ_NAMES   := signature certificate xml multipart json config ocsp crl cache ocsp_sign crl_sign cms_sign path pdf tsp tsp_sign
+FUZZ_NAMES   := signature certificate xml multipart json config ocsp crl cache ocsp_sign crl_sign cms_sign path pdf tsp tsp_sign xades_sign
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_OUT)/fuzz_%)
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # The release build's warnings, errors included: clang sees other things

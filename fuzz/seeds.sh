@@ -415,5 +415,52 @@ for name, b in seeds.items():
     with open(f"{out}/{name}", "wb") as fh:
         fh.write(b)
 PY
+# xades_sign: recipes (fuzz/fuzz_xades_sign.c): the SigningCertificate(V2)
+# properties, digest and KeyInfo, SigningTime and extra elements, the
+# Reference wiring, the SigningTime in hours from now.
+mkdir -p "$OUT/xades_sign"
+python3 - "$OUT/xades_sign" <<'PY'
+import struct, sys
+out = sys.argv[1]
+def r(b0=0x22, b1=0x10, b2=0, hours=-2):
+    return bytes([b0, b1, b2]) + struct.pack(">h", hours)
+seeds = {
+    "plain": r(b0=0, b1=0),
+    "v1": r(b0=0x21),
+    "v2": r(),
+    "both": r(b0=0x23),
+    "no-issuer-serial": r(b0=0x02),
+    "alias-named-alias-keyinfo": r(b0=0x26, b1=0x14),
+    "leaf-named-alias-keyinfo": r(b1=0x14),
+    "leaf-named-alias-then-leaf": r(b1=0x18),
+    "alias-named-leaf-then-alias": r(b0=0x26, b1=0x1c),
+    "digest-flipped": r(b0=0xa2),
+    "v1-serial-plus-one": r(b0=0x41),
+    "v1-other-issuer": r(b0=0x61),
+    "v2-serial-plus-one": r(b0=0x42),
+    "v2-other-issuer": r(b0=0x62),
+    "sha1-digest": r(b1=0x11),
+    "sha512-digest": r(b1=0x12),
+    "sha384-digest": r(b0=0x23, b1=0x13),
+    "ca-cert-first": r(b0=0x3a),
+    "ca-cert-second": r(b0=0x2a),
+    "reference-without-type": r(b2=1),
+    "reference-other-type": r(b2=2),
+    "unreferenced": r(b2=3),
+    "ssp-twice": r(b2=0x04),
+    "second-sp-alias": r(b1=0x18, b2=0x08),
+    "other-target": r(b2=0x10),
+    "reference-sha1": r(b2=0x20),
+    "moved-out": r(b2=0x40),
+    "two-signing-times": r(b1=0x20),
+    "signing-time-garbage": r(b1=0x30),
+    "unknown-elements": r(b1=0xd0),
+    "signing-time-future": r(hours=1000),
+    "signing-time-before-cert": r(hours=-30000),
+}
+for name, b in seeds.items():
+    with open(f"{out}/{name}", "wb") as fh:
+        fh.write(b)
+PY
 n=$(find "$OUT" -type f | wc -l)
 echo "seeds: $n files in $OUT" >&2
