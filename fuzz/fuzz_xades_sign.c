@@ -30,7 +30,11 @@
  *       targeting another signature; bit 5 the Reference digested with
  *       SHA-1; bit 6 the QualifyingProperties moved out of the Signature
  *       into the document (and then covered by the enveloped Reference too);
- *   b3-b4: the SigningTime, in hours from now (signed 16 bits).
+ *   b3-b4: the SigningTime, in hours from now (signed 16 bits);
+ *   b5: how the IssuerSerial's X509IssuerName is written (RFC 4514): as
+ *       OpenSSL prints it, lower-case attribute types, a space after each
+ *       comma, dotted OIDs as types, the RDNs in reverse order (another
+ *       name), the CN as #hex of its BER (2.4).
  *
  * Oracle (computed here, from the recipe and the certificates, not from
  * kensho's reading of the XML): when the verdict is TOTAL_PASSED,
@@ -176,6 +180,7 @@ typedef struct {
     int ref_mode;    /* 0 Type, 1 no Type, 2 other Type, 3 absent */
     int dup_ssp, second_sp, bad_target, ref_sha1, moved;
     time_t signing;
+    int name_form;   /* 0-5: fz_name */
 } fz_recipe;
 
 static const struct {
@@ -208,26 +213,66 @@ static void fz_read(fz_in *in, fz_recipe *r)
     r->ref_sha1 = (b2 >> 5) & 1;
     r->moved = (b2 >> 6) & 1;
     r->signing = fz_now + fz_s16(in) * 3600L;
+    r->name_form = (int)(fz_u8(in) % 6);
 }
 
-/* RFC 4514 text of a name, XML-escaped (the names of the test PKI are
- * printable; UTF-8 is kept as is). */
-static void fz_name(fz_str *s, const X509_NAME *name)
+/* RFC 4514 text of a name (2.1: the last RDN first), XML-escaped, in one
+ * of the forms of the recipe (b5).  The names of the test PKI have one
+ * attribute per RDN and nothing RFC 4514 2.4 would escape but what is
+ * escaped here. */
+static void fz_name(fz_str *s, const X509_NAME *name, int form)
 {
-    BIO *b = BIO_new(BIO_s_mem());
-    char *p = NULL;
-    if (b == NULL || X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0)
-        fz_die("name", "cannot print");
-    long n = BIO_get_mem_data(b, &p);
-    for (long i = 0; i < n; i++) {
-        if (p[i] == '&')
-            fz_cat(s, "&amp;");
-        else if (p[i] == '<')
-            fz_cat(s, "&lt;");
+    int n = X509_NAME_entry_count(name);
+    for (int k = 0; k < n; k++) {
+        const X509_NAME_ENTRY *e = X509_NAME_get_entry(name, form == 4 ? k : n - 1 - k);
+        const ASN1_OBJECT *o = X509_NAME_ENTRY_get_object(e);
+        const ASN1_STRING *v = X509_NAME_ENTRY_get_data(e);
+        int nid = OBJ_obj2nid(o);
+        char type[80];
+        if (form == 3 || nid == NID_undef || OBJ_nid2sn(nid) == NULL)
+            OBJ_obj2txt(type, sizeof type, o, 1);
         else
-            fz_cat(s, "%c", p[i]);
+            snprintf(type, sizeof type, "%s", OBJ_nid2sn(nid));
+        if (form == 1)
+            for (char *c = type; *c; c++)
+                *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+        fz_cat(s, "%s%s=", k == 0 ? "" : form == 2 ? ", " : ",", type);
+        if (form == 5 && nid == NID_commonName) {
+            /* RFC 4514 2.4: '#' and the hex of the value's BER */
+            ASN1_TYPE *t = ASN1_TYPE_new();
+            ASN1_STRING *dup = ASN1_STRING_dup(v);
+            unsigned char *der = NULL;
+            int len = -1;
+            if (t != NULL && dup != NULL) {
+                ASN1_TYPE_set(t, ASN1_STRING_type(v), dup);
+                dup = NULL;
+                len = i2d_ASN1_TYPE(t, &der);
+            }
+            if (len <= 0)
+                fz_die("name", "cannot encode a value");
+            fz_cat(s, "#");
+            for (int b = 0; b < len; b++)
+                fz_cat(s, "%02x", der[b]);
+            OPENSSL_free(der);
+            ASN1_STRING_free(dup);
+            ASN1_TYPE_free(t);
+            continue;
+        }
+        const unsigned char *d = ASN1_STRING_get0_data(v);
+        int len = ASN1_STRING_length(v);
+        for (int b = 0; b < len; b++) {
+            unsigned char c = d[b];
+            if (c == '&')
+                fz_cat(s, "&amp;");
+            else if (c == '<')
+                fz_cat(s, "&lt;");
+            else if (strchr(",+\"\\;>=", c) != NULL || (c == '#' && b == 0) ||
+                     (c == ' ' && (b == 0 || b == len - 1)))
+                fz_cat(s, "\\%c", c);
+            else
+                fz_cat(s, "%c", c);
+        }
     }
-    BIO_free(b);
 }
 
 /* RFC 5035 IssuerSerial: SEQUENCE { GeneralNames (directoryName), serial } */
@@ -296,7 +341,7 @@ static void fz_cert(fz_str *s, const fz_recipe *r, X509 *x, int v2, int tweak)
             if (dec == NULL)
                 fz_die("serial", "out of memory");
             fz_cat(s, "<xades:IssuerSerial><ds:X509IssuerName>");
-            fz_name(s, issuer);
+            fz_name(s, issuer, r->name_form);
             fz_cat(s, "</ds:X509IssuerName><ds:X509SerialNumber>%s</ds:X509SerialNumber></xades:IssuerSerial>", dec);
             OPENSSL_free(dec);
             BN_free(bn);
@@ -491,7 +536,8 @@ static const char *fz_judge(const fz_recipe *r, const cJSON *verdict)
          * does): the digest computed here over who's DER is the one
          * written, and the IssuerSerial, when there, is who's */
         X509 *named = r->target ? alias : leaf;
-        int names_who = X509_cmp(named, who) == 0 && !r->flip && (r->is_mode == 0 || r->is_mode == 1);
+        int names_who = X509_cmp(named, who) == 0 && !r->flip &&
+                        (r->is_mode == 0 || (r->is_mode == 1 && (r->name_form != 4 || !(r->props & 1))));
         if (!names_who)
             return "a signed SigningCertificate does not name the reported signer";
         if (!bound)

@@ -422,8 +422,8 @@ mkdir -p "$OUT/xades_sign"
 python3 - "$OUT/xades_sign" <<'PY'
 import struct, sys
 out = sys.argv[1]
-def r(b0=0x22, b1=0x10, b2=0, hours=-2):
-    return bytes([b0, b1, b2]) + struct.pack(">h", hours)
+def r(b0=0x22, b1=0x10, b2=0, hours=-2, name=0):
+    return bytes([b0, b1, b2]) + struct.pack(">h", hours) + bytes([name])
 seeds = {
     "plain": r(b0=0, b1=0),
     "v1": r(b0=0x21),
@@ -457,6 +457,11 @@ seeds = {
     "unknown-elements": r(b1=0xd0),
     "signing-time-future": r(hours=1000),
     "signing-time-before-cert": r(hours=-30000),
+    "v1-name-lower-types": r(b0=0x21, name=1),
+    "v1-name-spaced": r(b0=0x21, name=2),
+    "v1-name-oids": r(b0=0x21, name=3),
+    "v1-name-reversed": r(b0=0x21, name=4),
+    "v1-name-hex-cn": r(b0=0x21, name=5),
 }
 for name, b in seeds.items():
     with open(f"{out}/{name}", "wb") as fh:
