@@ -10,7 +10,7 @@
 #        in build/fuzz/artifacts/<h>/ -- copy each to fuzz/regress/<h>/.
 #   make fuzz-long [FUZZ_LONG_SECONDS=3600] [FUZZ_JOBS=nproc]
 #        the same over every harness for an hour each (FUZZ_JOBS at a
-#        time: with 2 jobs, 13 harnesses take about 7 hours); the edges each
+#        time: with 2 jobs, 17 harnesses take about 9 hours); the edges each
 #        reached are printed and appended to build/fuzz/edges.tsv, so
 #        coverage growth between runs is visible.
 #   make fuzz-build   the harnesses and seeds only (make test depends on it:

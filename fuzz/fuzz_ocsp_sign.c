@@ -13,7 +13,8 @@
  * whether it names our certificate, 1-3 SingleResponses with status, times
  * and reason, producedAt (set back or forward by re-signing the encoded
  * tbsResponseData), the signature digest, a nonce, an unknown critical
- * extension, the validation time and one of three policies (skew, max age).
+ * extension, the validation time and one of four policies (clock_skew_s,
+ * ocsp_max_age_s, 0 among them).
  *
  * Differential oracle (issue: kensho may be stricter than OpenSSL, never
  * looser): whenever ks_ocsp_check answers "good", OpenSSL must agree that
@@ -420,6 +421,9 @@ static const char *fz_second_opinion(const unsigned char *der, int len, const fz
             why = "nextUpdate is before the validation time";
         else if (nu != NULL && t_next < t_this)
             why = "nextUpdate is before thisUpdate";
+        /* Deliberate strictness not checked here: an answer without
+         * nextUpdate serves kensho for ocsp_max_age_s, or 300 s without one
+         * (RFC 6960 4.2.2.1: newer information is always available). */
         else if (max_age > 0 && rc->at - t_this > max_age + skew)
             why = "older than the maximum age";
         else if (rc->produced < t_this - skew)
