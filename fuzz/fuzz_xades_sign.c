@@ -30,6 +30,8 @@
  *       targeting another signature; bit 5 the Reference digested with
  *       SHA-1; bit 6 the QualifyingProperties moved out of the Signature
  *       into the document (and then covered by the enveloped Reference too);
+ *       bit 7 the second SignedProperties (bit 3 implied) with the same Id
+ *       "SP" (the document then has two elements with one ID);
  *   b3-b4: the SigningTime, in hours from now (signed 16 bits);
  *   b5: how the IssuerSerial's X509IssuerName is written (RFC 4514): as
  *       OpenSSL prints it, lower-case attribute types, a space after each
@@ -178,7 +180,7 @@ typedef struct {
     int st_mode;     /* 0-3 */
     int unknown_xades, foreign;
     int ref_mode;    /* 0 Type, 1 no Type, 2 other Type, 3 absent */
-    int dup_ssp, second_sp, bad_target, ref_sha1, moved;
+    int dup_ssp, second_sp, bad_target, ref_sha1, moved, same_id;
     time_t signing;
     int name_form;   /* 0-5: fz_name */
 } fz_recipe;
@@ -212,6 +214,8 @@ static void fz_read(fz_in *in, fz_recipe *r)
     r->bad_target = (b2 >> 4) & 1;
     r->ref_sha1 = (b2 >> 5) & 1;
     r->moved = (b2 >> 6) & 1;
+    r->same_id = (b2 >> 7) & 1;
+    r->second_sp |= r->same_id;
     r->signing = fz_now + fz_s16(in) * 3600L;
     r->name_form = (int)(fz_u8(in) % 6);
 }
@@ -405,7 +409,7 @@ static void fz_qp(fz_str *s, const fz_recipe *r)
         other.props = 3;
         other.st_mode = 1;
         other.signing = r->signing - 30 * 86400L;
-        fz_cat(s, "<xades:SignedProperties Id=\"SP2\">");
+        fz_cat(s, "<xades:SignedProperties Id=\"%s\">", r->same_id ? "SP" : "SP2");
         fz_ssp(s, &other);
         fz_cat(s, "</xades:SignedProperties>");
     }

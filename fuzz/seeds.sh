@@ -449,6 +449,7 @@ seeds = {
     "unreferenced": r(b2=3),
     "ssp-twice": r(b2=0x04),
     "second-sp-alias": r(b1=0x18, b2=0x08),
+    "second-sp-same-id": r(b1=0x18, b2=0x88),
     "other-target": r(b2=0x10),
     "reference-sha1": r(b2=0x20),
     "moved-out": r(b2=0x40),
