@@ -5,7 +5,7 @@
 #   2. each harness runs briefly over its seeds (build/fuzz/seeds/<h>, made
 #      from the test PKI): FUZZ_TEST_SECONDS each (default 4), at most
 #      FUZZ_TEST_RUNS inputs (default 20000), in a scratch corpus.
-# Longer runs: make fuzz FUZZ_SECONDS=N, make fuzz-long.  Bounded: ~14 x 5 s.
+# Longer runs: make fuzz FUZZ_SECONDS=N, make fuzz-long.  Bounded: ~17 x 5 s.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
