@@ -543,9 +543,10 @@ static void test_broken_signature(void)
 
 /* ltv_oom_run (ltvlib.h) over an XAdES-T package whose signer was revoked
  * after its good timestamp (a tampered one follows an hour later). */
-static void test_oom(void)
+/* The all-or-nothing allocation-failure run (ltvlib.h) over `xml` with the
+ * e-Gov attachments; takes `xml`. */
+static void oom_run_doc(char *xml, const char *label, const char *want)
 {
-    char *xml = make_doc("citizen-revoked", TS_TWO_LATER_BAD, NULL, t_revoked - 86400, XL_NONE);
     ks_ctx *ctx = t_load_config(cfgdir, "ltv");
     uint8_t *f1 = NULL, *f2 = NULL;
     size_t l1 = 0, l2 = 0;
@@ -557,11 +558,17 @@ static void test_oom(void)
                       .n_contents = 2,
                       .at = t_at,
                       .has_at = 1};
-    ltv_oom_run(ctx, &req, "oom", "\"REVOKED_AFTER_POE\"");
+    ltv_oom_run(ctx, &req, label, want);
     free(f1);
     free(f2);
     ks_ctx_unref(ctx);
     free(xml);
+}
+
+static void test_oom(void)
+{
+    oom_run_doc(make_doc("citizen-revoked", TS_TWO_LATER_BAD, NULL, t_revoked - 86400, XL_NONE), "oom",
+                "\"REVOKED_AFTER_POE\"");
 }
 
 /* ---------------- unsigned properties in hostile shapes ---------------- */
@@ -1234,23 +1241,7 @@ static void test_a_hash_only(void)
  * allocation of the chain and of the archive input fails once. */
 static void test_a_oom(void)
 {
-    char *xml = make_a(arow_named("a-twice"));
-    ks_ctx *ctx = t_load_config(cfgdir, "ltv");
-    uint8_t *f1 = NULL, *f2 = NULL;
-    size_t l1 = 0, l2 = 0;
-    f1 = read_pki("xml/egov-xades/form1.xml", &l1);
-    f2 = read_pki("xml/egov-xades/form2.pdf", &l2);
-    ks_blob atts[2] = {{.name = "form1.xml", .data = f1, .len = l1}, {.name = "form2.pdf", .data = f2, .len = l2}};
-    ks_request req = {.signature = {.name = "kousei.xml", .data = (const uint8_t *)xml, .len = strlen(xml)},
-                      .contents = atts,
-                      .n_contents = 2,
-                      .at = t_at,
-                      .has_at = 1};
-    ltv_oom_run(ctx, &req, "oom-xades-a", "\"EXPIRED_AFTER_POE\"");
-    free(f1);
-    free(f2);
-    ks_ctx_unref(ctx);
-    free(xml);
+    oom_run_doc(make_a(arow_named("a-twice")), "oom-xades-a", "\"EXPIRED_AFTER_POE\"");
 }
 
 /* For tests/test_cli.sh, tests/test_ltv_http.sh and tests/conformance/ltv.py:
