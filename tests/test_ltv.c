@@ -2133,6 +2133,14 @@ static int emit(const char *dir)
         ok = emit_file(dir, name, sig, len);
         free(sig);
     }
+    /* For tests/test_www.sh: the same token under an archive timestamp made
+     * a minute after tsa-revoked's revocation (TOTAL_FAILED/REVOKED). */
+    if (ok) {
+        uint8_t *sig = NULL;
+        size_t len = make_esa_by("citizen-revoked", "tsa-revoked", t_revoked - 86400, "tsa", tsa_revoked_at() + 60, &sig);
+        ok = emit_file(dir, "ltv-tsa-revoked-late-archive.p7m", sig, len);
+        free(sig);
+    }
     /* SHA-1 signatures timestamped at sgen; the sunset a day after or before. */
     time_t sgen = t_crl + 1800;
     static const struct {

@@ -802,19 +802,27 @@
     return s;
   }
 
-  function warningsBlock(v) {
-    var w = Array.isArray(v.warnings) ? v.warnings : null;
-    if (!w || !w.length) {
+  /* warnings[] ({code, ja, en}) of a verdict, a PDF field or a timestamp. */
+  function warnList(w) {
+    var list = objList(w);
+    if (!list.length) {
       return null;
     }
-    var s = section('warnings_heading', 'block-warnings');
     var ul = el('ul', 'warnings');
-    w.forEach(function (x) {
+    list.forEach(function (x) {
       var li = el('li', null, vtext(x));
-      li.setAttribute('data-code', String(x && x.code || ''));
+      li.setAttribute('data-code', String(x.code || ''));
       add(ul, li);
     });
-    return add(s, ul);
+    return ul;
+  }
+
+  function warningsBlock(v) {
+    var ul = warnList(v.warnings);
+    if (!ul) {
+      return null;
+    }
+    return add(section('warnings_heading', 'block-warnings'), ul);
   }
 
   function chainRole(c, i, n) {
@@ -845,8 +853,10 @@
     return has(k) ? k : 'rev_status_unavailable';
   }
 
-  function revClass(st) {
-    return st === 'good' ? 'badge-good' : st === 'revoked' ? 'badge-bad' : 'badge-warn';
+  /* Revoked after the time a timestamp proves (after_poe, ETSI EN 319
+   * 102-1 5.6.2.4): the proof stands, so a caution rather than red. */
+  function revClass(st, afterPoe) {
+    return st === 'good' ? 'badge-good' : st === 'revoked' && afterPoe !== true ? 'badge-bad' : 'badge-warn';
   }
 
   function revByDepth(v) {
@@ -896,7 +906,7 @@
       }
       var r = rev[i];
       if (r) {
-        add(box, el('span', 'badge ' + revClass(r.status), t(revStatusKey(r))));
+        add(box, el('span', 'badge ' + revClass(r.status, r.after_poe), t(revStatusKey(r))));
       }
       add(li, box);
       add(ol, li);
@@ -905,14 +915,62 @@
     return s;
   }
 
+  /* A CRL/OCSP reason code (RFC 5280 5.3.1): the verdict's own words when
+   * it gives them (they speak of the signer's certificate: `v` is null for
+   * a TSA's), else the page's, else the code. */
   function revReasonText(v, code) {
-    var reasons = Array.isArray(v.reasons) ? v.reasons : [];
+    var reasons = v && Array.isArray(v.reasons) ? v.reasons : [];
     for (var i = 0; i < reasons.length; i++) {
       if (reasons[i] && reasons[i].code === code) {
         return vtext(reasons[i]);
       }
     }
-    return code;
+    var k = 'crl_reason_' + String(code).replace(/[^A-Za-z]/g, '');
+    return has(k) ? t(k) : code;
+  }
+
+  /* One revocation[] entry (a signer's path or a timestamp's TSA path):
+   * status, where it came from, when, why.  `who` names the certificate. */
+  function revItem(r, who, v) {
+    var li = el('li', 'rev-item');
+    li.setAttribute('data-status', String(r.status || ''));
+    var head = el('div', 'rev-head');
+    add(head, el('span', 'rev-who', who));
+    add(head, el('span', 'badge ' + revClass(r.status, r.after_poe), t(revStatusKey(r))));
+    add(li, head);
+    var src = r.source === 'ocsp' ? t('rev_source_ocsp') : r.source === 'crl' ? t('rev_source_crl') :
+      r.source ? String(r.source) : '';
+    var where = '';
+    if (r.url) {
+      where = String(r.url);
+    } else if (r.file) {
+      where = baseName(r.file);
+    }
+    var fromKey = {file: 'rev_from_file', network: 'rev_from_network', memory: 'rev_from_cache',
+      memcached: 'rev_from_cache', message: 'source_signature'}[r.from];
+    if (fromKey) {
+      where = where ? where + ' (' + t(fromKey) + ')' : t(fromKey);
+    }
+    var errs = Array.isArray(r.errors) ? r.errors.filter(function (e) {
+      return typeof e === 'string';
+    }) : [];
+    var revoked = r.status === 'revoked';
+    add(li, dl([
+      [t('rev_source'), src],
+      [t('rev_where'), where],
+      [t('rev_revocation_time'), timeNode(r.revocation_time), r.after_poe === true ? '' : 'emph'],
+      [t('rev_reason'), r.reason ? revReasonText(v, r.reason) : '', r.after_poe === true ? '' : 'emph'],
+      // Revoked, but after the time a timestamp proves: the proof stands.
+      [t('rev_after_poe'), revoked && r.after_poe === true ? t('rev_after_poe_yes') : ''],
+      [t('rev_this_update'), timeNode(r.this_update)],
+      [t('rev_next_update'), timeNode(r.next_update)],
+      [t('rev_produced_at'), timeNode(r.produced_at)],
+      // Evidence carried in the signature, applied at the proven time
+      // (long-term validation) rather than now.
+      [t('rev_used_for'), r.at_poe === true ? timeNode(r.used_for) : null],
+      [t('rev_errors'), errs.join(' / '), 'tech']
+    ], 'facts facts-compact'));
+    return li;
   }
 
   function revocationBlock(v) {
@@ -933,43 +991,9 @@
       if (!r || typeof r !== 'object') {
         return;
       }
-      var li = el('li', 'rev-item');
-      var head = el('div', 'rev-head');
       var c = typeof r.depth === 'number' ? chain[r.depth] : null;
       var who = (c ? t(chainRole(c, r.depth, chain.length)) + ' — ' : '') + dnName(r.subject);
-      add(head, el('span', 'rev-who', who));
-      add(head, el('span', 'badge ' + revClass(r.status), t(revStatusKey(r))));
-      add(li, head);
-      var src = r.source === 'ocsp' ? t('rev_source_ocsp') : r.source === 'crl' ? t('rev_source_crl') :
-        r.source ? String(r.source) : '';
-      var where = '';
-      if (r.url) {
-        where = String(r.url);
-      } else if (r.file) {
-        where = baseName(r.file);
-      }
-      var fromKey = {file: 'rev_from_file', network: 'rev_from_network', memory: 'rev_from_cache',
-        memcached: 'rev_from_cache', message: 'source_signature'}[r.from];
-      if (fromKey) {
-        where = where ? where + ' (' + t(fromKey) + ')' : t(fromKey);
-      }
-      var errs = Array.isArray(r.errors) ? r.errors.filter(function (e) {
-        return typeof e === 'string';
-      }) : [];
-      add(li, dl([
-        [t('rev_source'), src],
-        [t('rev_where'), where],
-        [t('rev_revocation_time'), timeNode(r.revocation_time), 'emph'],
-        [t('rev_reason'), r.reason ? revReasonText(v, r.reason) : '', 'emph'],
-        [t('rev_this_update'), timeNode(r.this_update)],
-        [t('rev_next_update'), timeNode(r.next_update)],
-        [t('rev_produced_at'), timeNode(r.produced_at)],
-        // Evidence carried in the signature, applied at the proven time
-        // (long-term validation) rather than now.
-        [t('rev_used_for'), r.at_poe === true ? timeNode(r.used_for) : null],
-        [t('rev_errors'), errs.join(' / '), 'tech']
-      ], 'facts facts-compact'));
-      add(ul, li);
+      add(ul, revItem(r, who, v));
     });
     add(s, ul);
     return s;
@@ -1032,8 +1056,38 @@
     return has(k) ? k : 'ts_type_other';
   }
 
-  /* timestamps[]: {type, time, tsa, indication, message_imprint_ok}.  A
-   * timestamp that does not verify is shown as such, never left out. */
+  /* Why a timestamp proves nothing, in words, by its subindication (the
+   * TSA path's revocation included: REVOKED, REVOKED_NO_POE, TRY_LATER). */
+  function tsWhyKey(x) {
+    var k = 'ts_why_' + String(x.subindication || '');
+    return has(k) ? k : 'ts_why_default';
+  }
+
+  function tsRevoked(x) {
+    return x.subindication === 'REVOKED' || x.subindication === 'REVOKED_NO_POE';
+  }
+
+  /* An archive-time-stamp-v3 covers what its ats-hash-index-v3 lists (ETSI
+   * EN 319 122-1 5.5.2): what was added after it is not protected by it.
+   * Only the counts that are not zero. */
+  function notCoveredText(nc) {
+    if (!isObj(nc)) {
+      return '';
+    }
+    var parts = [['certificates', 'nc_certificates'], ['crls', 'nc_crls'],
+      ['unsigned_attribute_values', 'nc_values']].filter(function (p) {
+      return typeof nc[p[0]] === 'number' && nc[p[0]] > 0;
+    }).map(function (p) {
+      var n = nc[p[0]];
+      return t(n === 1 && has(p[1] + '_1') ? p[1] + '_1' : p[1], {n: n});
+    });
+    return parts.length ? t('nc_sentence', {items: parts.join(t('list_sep'))}) : '';
+  }
+
+  /* timestamps[] ({type, time, tsa, indication, subindication, detail,
+   * message_imprint_ok, validated_at, version, not_covered, field,
+   * revocation, warnings}).  A timestamp that does not verify is shown as
+   * such, with why, never left out. */
   function tsList(list) {
     var items = objList(list);
     if (!items.length) {
@@ -1044,21 +1098,47 @@
       var st = stateOf(x.indication);
       var li = el('li', 'ts-item ts-' + CLS[st]);
       li.setAttribute('data-type', String(x.type || ''));
+      li.setAttribute('data-sub', String(x.subindication || ''));
       var head = el('div', 'ts-head');
       add(head, el('span', 'ts-type', t(tsTypeKey(x.type))));
       add(head, el('span', 'badge ' + badgeClass(st), t(st === 'TOTAL_PASSED' ? 'ts_ok' : 'ts_bad')));
       add(li, head);
+      if (st !== 'TOTAL_PASSED') {
+        add(li, el('p', 'ts-why', t(tsWhyKey(x))));
+      }
+      var ver = x.type === 'archive' && (x.version === 2 || x.version === 3) ? t('ts_version_' + x.version) : '';
       add(li, dl([
         [t('ts_time'), timeNode(x.time) || t('ts_time_none')],
         [t('ts_tsa'), x.tsa ? dnName(x.tsa) : t('ts_tsa_none')],
         // PDF: the document timestamp's own signature field; CAdES archive
         // timestamps (ES-A): when the TSA's path was validated.
         [t('ts_field'), x.field ? String(x.field) : ''],
+        [t('ts_version'), ver],
         [t('ts_validated_at'), x.validated_at ? timeNode(x.validated_at) : ''],
         [t('ts_imprint'), x.message_imprint_ok === true ? t('ts_imprint_ok') :
           x.message_imprint_ok === false ? t('ts_imprint_bad') : '', x.message_imprint_ok === false ? 'emph' : ''],
-        [t('tech_subindication'), x.subindication, 'tech']
+        [t('tech_subindication'), x.subindication, 'tech'],
+        [t('tech_detail'), x.detail, 'tech']
       ], 'facts facts-compact'));
+      var nc = x.type === 'archive' ? notCoveredText(x.not_covered) : '';
+      if (nc) {
+        add(li, el('p', 'note ts-not-covered', nc));
+      }
+      // The TSA's certificates, as a signer's (revocation[] of its path).
+      var revs = objList(x.revocation);
+      if (revs.length) {
+        add(li, el('h4', 'ts-sub', t('ts_rev_heading')));
+        var rl = el('ul', 'rev-list ts-rev');
+        revs.forEach(function (r) {
+          add(rl, revItem(r, t(r.depth === 0 ? 'role_tsa' : 'role_ca') + ' — ' + dnName(r.subject), null));
+        });
+        add(li, rl);
+      }
+      var wl = warnList(x.warnings);
+      if (wl) {
+        add(li, el('h4', 'ts-sub', t('warnings_heading')));
+        add(li, wl);
+      }
       add(ul, li);
     });
     return ul;
@@ -1148,8 +1228,17 @@
       [t('pdf_claimed_contact'), claims.contact_info],
       [t('pdf_coverage'), cover, x.covers_whole_document === true ? 'ok' : laterOk ? '' : 'emph'],
       [t('pdf_revision'), rev],
+      // The DSS's per-signature entry (ETSI EN 319 142-1 5.4.2.2), when
+      // its evidence was used for this signature.
+      [t('pdf_dss_vri'), typeof x.dss_vri === 'string' && x.dss_vri ? t('pdf_dss_vri_used') : ''],
       [t('pdf_sub_filter'), x.sub_filter, 'tech']
     ], 'facts facts-compact'));
+    var fw = warnList(x.warnings);
+    if (fw) {
+      // This field's own warnings (e.g. PDF_DSS_VRI_MALFORMED).
+      add(li, el('h3', 'pdf-sub', t('warnings_heading')));
+      add(li, fw);
+    }
     if (claims.signing_time || claims.reason || claims.location || claims.contact_info) {
       add(li, el('p', 'note pdf-claims-note', t('pdf_claims_note')));
     }
@@ -1203,12 +1292,13 @@
    * after its revision. */
   function timeline(x, v, later) {
     var ev = [];
-    function push(iso, key, cls, who, ok) {
+    function push(iso, key, cls, who, ok, why, whoKey) {
       var ms = isoMs(iso);
       if (ms !== null) {
-        ev.push({ms: ms, i: ev.length, iso: iso, key: key, cls: cls, who: who, ok: ok});
+        ev.push({ms: ms, i: ev.length, iso: iso, key: key, cls: cls, who: who, ok: ok, why: why, whoKey: whoKey});
       }
     }
+    var tsaRevoked = {};
     push(x.signing_time, 'tl_signed', 'tl-claim');
     // The service lists a PDF signature's covering document timestamps in
     // its own timestamps[] (each with its `field`): one event per token.
@@ -1222,11 +1312,22 @@
       seen[k] = true;
       return !dup;
     }).forEach(function (ts) {
-      // One that does not verify proves nothing: it says so, in its place.
+      // One that does not verify proves nothing: it says so, in its place,
+      // and why (its TSA's certificate revoked: marked as such).
       var ok = stateOf(ts.indication) === 'TOTAL_PASSED';
-      var key = !ok ? 'tl_ts_bad' : ts.type === 'archive' ? 'tl_archive' : ts.type === 'document' ? 'tl_document' :
-        'tl_timestamped';
-      push(ts.time, key, ok ? 'tl-proof' : 'tl-bad', ts.tsa ? dnName(ts.tsa) : '', ok);
+      var key = !ok ? (tsRevoked(ts) ? 'tl_ts_revoked' : 'tl_ts_bad') : ts.type === 'archive' ? 'tl_archive' :
+        ts.type === 'document' ? 'tl_document' : 'tl_timestamped';
+      push(ts.time, key, ok ? 'tl-proof' : 'tl-bad', ts.tsa ? dnName(ts.tsa) : '', ok, ok ? '' : t(tsWhyKey(ts)));
+      // When a TSA's certificate was revoked, next to the tokens it made
+      // (once per certificate: several tokens may share a TSA).
+      objList(ts.revocation).forEach(function (r) {
+        var k = String(r.subject || '') + '|' + String(r.serial || '');
+        if (r.status === 'revoked' && !Object.prototype.hasOwnProperty.call(tsaRevoked, k)) {
+          tsaRevoked[k] = true;
+          push(r.revocation_time, 'tl_tsa_revoked', r.after_poe === true ? 'tl-note' : 'tl-end', dnName(r.subject),
+            undefined, r.after_poe === true ? t('tl_tsa_revoked_after') : '', 'tl_cert');
+        }
+      });
     });
     var sg = isObj(x.signer) ? x.signer : null;
     var vt = isoMs(v.validation_time);
@@ -1249,10 +1350,13 @@
       add(li, timeNode(e.iso));
       add(li, el('span', 'tl-what', t(e.key)));
       if (e.who) {
-        add(li, el('span', 'tl-who', t('tl_by', {tsa: e.who})));
+        add(li, el('span', 'tl-who', t(e.whoKey || 'tl_by', {tsa: e.who})));
       }
       if (e.ok === false) {
         add(li, el('span', 'badge badge-bad', t('ts_bad')));
+      }
+      if (e.why) {
+        add(li, el('span', 'tl-why', e.why));
       }
       add(ol, li);
     });

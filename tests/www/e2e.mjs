@@ -618,7 +618,7 @@ try {
   l = await ltvRead();
   check('ltv (en): Long-term signature', l.title === 'Long-term signature', l.title);
   check('ltv (en): proven, by whom, timeline', (l.text || '').includes('Proven to exist at') && (l.text || '').includes('Synthetic TSA 1') &&
-    l.timeline.some((x) => x.includes('Certificate revoked')) && l.timeline.some((x) => x.includes('Timestamped')), l.timeline);
+    l.timeline.some((x) => x.includes('Signer\'s certificate revoked')) && l.timeline.some((x) => x.includes('Timestamped')), l.timeline);
   check('ltv (en): validation model', (l.text || '').includes('the signing time proven by a timestamp'), l.text);
   await shot(page, 'ltv-revoked-after-ts-en');
   await shotOf(page, '#ltv', 'ltv-revoked-after-ts-en-block');
