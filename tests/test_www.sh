@@ -94,6 +94,23 @@ if ! "${OUT:-$ROOT/build/rel}/tests/test_ltv" --emit "$T/ltv" || [ ! -s "$T/ltv/
     ks_give_up "${OUT:-build/rel}/tests/test_ltv --emit did not make the long-term signatures (make)"
 fi
 [ -f "$P/pdf/two-sigs.pdf" ] || ks_give_up "no $P/pdf (make build/pki/pdf/.done)"
+# A TSA whose certificate status nobody can give (no tsa-ca.crl, nothing
+# online): bin/kensho's verdicts for ltv-tsa-good.p7m in require mode
+# (TRY_LATER) and soft-fail (the timestamp's REVOCATION_UNAVAILABLE), which
+# e2e.mjs hands to the page as the service's answer.
+mkdir -p "$T/cliv"
+for mode in require soft-fail; do
+    cat >"$T/cliv/$mode.json" <<JSON
+{"trust_anchors": ["$P/anchors"], "intermediates": ["$P/intermediates"],
+ "timestamp_anchors": ["$P/tsa-ca.pem"],
+ "crls": ["$P/pref-ca.crl", "$P/pref-ca2.crl", "$P/ministry-ca.crl", "$P/gpki-bca.crl", "$P/jpki-bca.crl"],
+ "revocation": {"mode": "$mode", "timeout_ms": 3000},
+ "accept_policies": ["1.2.392.200149.8.5.1.1.20"]}
+JSON
+    "$K" verify --config "$T/cliv/$mode.json" --signature "$T/ltv/ltv-tsa-good.p7m" --at "$(cat "$T/ltv/ltv-at.txt")" \
+        >"$T/cliv/tsa-down-$mode.json" 2>"$T/cliv/$mode.err"
+    [ -s "$T/cliv/tsa-down-$mode.json" ] || ks_give_up "bin/kensho verify ($mode) gave no verdict: $(cat "$T/cliv/$mode.err")"
+done
 cat >"$T/kensho.json" <<JSON
 {"trust_anchors": ["$P/anchors"], "intermediates": ["$P/intermediates"],
  "timestamp_anchors": ["$P/tsa-ca.pem"],
@@ -112,7 +129,7 @@ ks_test_stack "$T" "$T/kensho.json" 2 21m 1000 1000
 rm -rf "$ART"
 mkdir -p "$ART"
 BASE=http://127.0.0.1:$PORT PKI=$P ART=$ART CHROMIUM=$CHROMIUM SERVER_MAX=$SERVER_MAX \
-    LTV=$T/ltv LAT=$(cat "$T/ltv/ltv-at.txt") DL=$T/dl \
+    LTV=$T/ltv LAT=$(cat "$T/ltv/ltv-at.txt") DL=$T/dl CLIV=$T/cliv \
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PLAYWRIGHT_BROWSERS_PATH=0 \
     timeout 300 node "$W/e2e.mjs" >"$T/e2e.out"
 rc=$?

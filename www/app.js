@@ -843,14 +843,31 @@
   }
 
   /* "unavailable" with no source consulted and no error means the check
-   * stopped before this certificate (an earlier one decided the result). */
-  function revStatusKey(r) {
-    var st = String(r && r.status || '');
-    if (st === 'unavailable' && !r.source && !(Array.isArray(r.errors) && r.errors.length)) {
-      return 'rev_status_not_checked';
-    }
-    var k = 'rev_status_' + st.replace(/[^a-z_]/g, '');
-    return has(k) ? k : 'rev_status_unavailable';
+   * stopped before this certificate (an earlier one decided the result),
+   * unless nothing answered for it: the first such one of a path whose
+   * result is TRY_LATER, or every one when soft-fail accepted the path
+   * without a status (REVOCATION_UNAVAILABLE).  `list` is the whole
+   * revocation[], `sub` and `warnings` those of its signer or timestamp. */
+  function revStatusKeys(list, sub, warnings) {
+    var softFail = objList(warnings).some(function (w) {
+      return w.code === 'REVOCATION_UNAVAILABLE';
+    });
+    var blamed = false;
+    return list.map(function (r) {
+      var st = String(r && r.status || '');
+      if (st === 'unavailable' && !r.source && !(Array.isArray(r.errors) && r.errors.length)) {
+        if (softFail || (sub === 'TRY_LATER' && !blamed)) {
+          blamed = true;
+          return 'rev_status_unavailable';
+        }
+        return 'rev_status_not_checked';
+      }
+      if (st === 'unavailable') {
+        blamed = true;
+      }
+      var k = 'rev_status_' + st.replace(/[^a-z_]/g, '');
+      return has(k) ? k : 'rev_status_unavailable';
+    });
   }
 
   /* Revoked after the time a timestamp proves (after_poe, ETSI EN 319
@@ -861,9 +878,11 @@
 
   function revByDepth(v) {
     var m = {};
-    (Array.isArray(v.revocation) ? v.revocation : []).forEach(function (r) {
-      if (r && typeof r.depth === 'number') {
-        m[r.depth] = r;
+    var list = objList(v.revocation);
+    var keys = revStatusKeys(list, v.subindication, v.warnings);
+    list.forEach(function (r, i) {
+      if (typeof r.depth === 'number') {
+        m[r.depth] = {r: r, key: keys[i]};
       }
     });
     return m;
@@ -906,7 +925,7 @@
       }
       var r = rev[i];
       if (r) {
-        add(box, el('span', 'badge ' + revClass(r.status, r.after_poe), t(revStatusKey(r))));
+        add(box, el('span', 'badge ' + revClass(r.r.status, r.r.after_poe), t(r.key)));
       }
       add(li, box);
       add(ol, li);
@@ -931,12 +950,12 @@
 
   /* One revocation[] entry (a signer's path or a timestamp's TSA path):
    * status, where it came from, when, why.  `who` names the certificate. */
-  function revItem(r, who, v) {
+  function revItem(r, key, who, v) {
     var li = el('li', 'rev-item');
     li.setAttribute('data-status', String(r.status || ''));
     var head = el('div', 'rev-head');
     add(head, el('span', 'rev-who', who));
-    add(head, el('span', 'badge ' + revClass(r.status, r.after_poe), t(revStatusKey(r))));
+    add(head, el('span', 'badge ' + revClass(r.status, r.after_poe), t(key)));
     add(li, head);
     var src = r.source === 'ocsp' ? t('rev_source_ocsp') : r.source === 'crl' ? t('rev_source_crl') :
       r.source ? String(r.source) : '';
@@ -987,13 +1006,12 @@
     add(s, el('p', 'block-lede', t('rev_lede')));
     var ul = el('ul', 'rev-list');
     ul.id = 'revocation';
-    list.forEach(function (r) {
-      if (!r || typeof r !== 'object') {
-        return;
-      }
+    var objs = objList(list);
+    var keys = revStatusKeys(objs, v.subindication, v.warnings);
+    objs.forEach(function (r, i) {
       var c = typeof r.depth === 'number' ? chain[r.depth] : null;
       var who = (c ? t(chainRole(c, r.depth, chain.length)) + ' — ' : '') + dnName(r.subject);
-      add(ul, revItem(r, who, v));
+      add(ul, revItem(r, keys[i], who, v));
     });
     add(s, ul);
     return s;
@@ -1129,8 +1147,9 @@
       if (revs.length) {
         add(li, el('h4', 'ts-sub', t('ts_rev_heading')));
         var rl = el('ul', 'rev-list ts-rev');
-        revs.forEach(function (r) {
-          add(rl, revItem(r, t(r.depth === 0 ? 'role_tsa' : 'role_ca') + ' — ' + dnName(r.subject), null));
+        var keys = revStatusKeys(revs, x.subindication, x.warnings);
+        revs.forEach(function (r, i) {
+          add(rl, revItem(r, keys[i], t(r.depth === 0 ? 'role_tsa' : 'role_ca') + ' — ' + dnName(r.subject), null));
         });
         add(li, rl);
       }

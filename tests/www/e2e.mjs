@@ -10,6 +10,8 @@
 //            validation time they are meant for (?at=, added on the way)
 //   DL       where the downloaded signed result goes (test_www.sh checks it
 //            with bin/kensho verify-verdict)
+//   CLIV     bin/kensho's verdicts for configurations the stack does not
+//            have (a TSA without revocation data: require, soft-fail)
 // Uploads through the page a valid, an expired, a revoked (after a move) and
 // a tampered signature, a detached one with and without its document, an
 // XML (e-Gov zip) filing, a file that is not a signature, one over the
@@ -32,8 +34,9 @@ const SERVER_MAX = Number(process.env.SERVER_MAX || 1048576);
 const LTV = process.env.LTV;
 const LAT = process.env.LAT;
 const DL = process.env.DL;
-if (!BASE || !PKI || !ART || !LTV || !LAT || !DL) {
-  console.error('e2e: BASE, PKI, ART, LTV, LAT and DL are required');
+const CLIV = process.env.CLIV;
+if (!BASE || !PKI || !ART || !LTV || !LAT || !DL || !CLIV) {
+  console.error('e2e: BASE, PKI, ART, LTV, LAT, DL and CLIV are required');
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
@@ -663,8 +666,147 @@ try {
   check('ltv ES-A bad imprint: not valid, the archive timestamp shown as not valid', r.state !== 'valid' &&
     tsx.some(([ty, txt]) => ty === 'archive' && txt.includes('無効（証明になりません）') && txt.includes('一致しません')), [r.state, tsx]);
   await shot(page, 'ltv-esa-imprint-ja');
-  await page.unroute(verifyRoute, atRoute);
   await again(page);
+
+  // Each timestamp's TSA path (README "Revocation of TSA certificates"):
+  // why it failed, in words, its TSA's certificate status, the timeline.
+  const tsRead = () => page.$$eval('#timestamps .ts-item', (x) => x.map((e) => ({
+    type: e.getAttribute('data-type'),
+    sub: e.getAttribute('data-sub'),
+    text: e.textContent,
+    why: e.querySelector('.ts-why') ? e.querySelector('.ts-why').textContent : null,
+    nc: e.querySelector('.ts-not-covered') ? e.querySelector('.ts-not-covered').textContent : null,
+    rev: Array.from(e.querySelectorAll('.ts-rev .rev-item')).map((r) => ({
+      status: r.getAttribute('data-status'), text: r.textContent, badge: r.querySelector('.rev-head .badge').textContent,
+      cls: r.querySelector('.rev-head .badge').className,
+    })),
+    warn: Array.from(e.querySelectorAll('.warnings li')).map((w) => w.getAttribute('data-code')),
+  })));
+  const sigTs = (list) => list.find((x) => x.type === 'signature') || {};
+  const arcTs = (list) => list.find((x) => x.type === 'archive') || {};
+  // ltv-tsa-revoked-late-archive: the signature timestamp's TSA (Synthetic
+  // TSA 3) was revoked before the archive timestamp that covers it was made:
+  // TOTAL_FAILED/REVOKED for that token.
+  r = await verify(page, path.join(LTV, 'ltv-tsa-revoked-late-archive.p7m'));
+  let ts = await tsRead();
+  l = await ltvRead();
+  check('ltv TSA revoked (REVOKED): the signature timestamp says why, in words', r.state === 'invalid' &&
+    sigTs(ts).sub === 'REVOKED' && (sigTs(ts).why || '').includes('タイムスタンプ局の証明書が失効しています') &&
+    (sigTs(ts).why || '').includes('証明になりません'), [r.state, ts]);
+  check('ltv TSA revoked: its TSA certificate revoked, when, why, from where', sigTs(ts).rev && sigTs(ts).rev.length === 1 &&
+    sigTs(ts).rev[0].badge === '失効しています' && sigTs(ts).rev[0].cls.includes('badge-bad') &&
+    sigTs(ts).rev[0].text.includes('タイムスタンプ局の証明書 — Synthetic TSA 3') && sigTs(ts).rev[0].text.includes('失効した日時') &&
+    sigTs(ts).rev[0].text.includes('鍵の危殆化') && sigTs(ts).rev[0].text.includes('tsa-ca.crl'), sigTs(ts).rev);
+  check('ltv TSA revoked: the archive timestamp valid, v2, its TSA not revoked', arcTs(ts).why === null &&
+    arcTs(ts).text.includes('v2（') && arcTs(ts).rev.length === 1 && arcTs(ts).rev[0].badge === '失効していません', arcTs(ts));
+  check('ltv TSA revoked: timeline marks the timestamp, then the TSA\'s revocation, then the archive timestamp',
+    l.events.indexOf('ts_revoked') > 0 && l.events.indexOf('tsa_revoked') > l.events.indexOf('ts_revoked') &&
+    l.events.indexOf('archive') > l.events.indexOf('tsa_revoked') &&
+    l.timeline[l.events.indexOf('ts_revoked')].includes('タイムスタンプ局の証明書が失効しているため') &&
+    l.timeline[l.events.indexOf('ts_revoked')].includes('失効より前にこのタイムスタンプが作られたことを証明できない') &&
+    l.timeline[l.events.indexOf('tsa_revoked')].includes('Synthetic TSA 3'), l.timeline);
+  await shot(page, 'ltv-tsa-revoked-late-archive-ja');
+  await shotOf(page, '#timestamps', 'ltv-tsa-revoked-late-archive-ja-ts');
+  await shotOf(page, '#ltv', 'ltv-tsa-revoked-late-archive-ja-ltv');
+  await setLang(page, 'en');
+  ts = await tsRead();
+  l = await ltvRead();
+  check('ltv TSA revoked (en): why, status, timeline', (sigTs(ts).why || '').includes('The timestamp authority\'s certificate has been revoked') &&
+    sigTs(ts).rev[0] && sigTs(ts).rev[0].badge === 'revoked' && sigTs(ts).rev[0].text.includes('Revoked at') &&
+    sigTs(ts).rev[0].text.includes('key compromise') && arcTs(ts).text.includes('v2 (') &&
+    l.timeline.some((x) => x.includes('its authority\'s certificate is revoked, so it proves nothing')) &&
+    l.timeline.some((x) => x.includes('Timestamp authority\'s certificate revoked')), [sigTs(ts), l.timeline]);
+  await shotOf(page, '#timestamps', 'ltv-tsa-revoked-late-archive-en-ts');
+  await setLang(page, 'ja');
+  await again(page);
+  // ltv-tsa-revoked: revoked after genTime, nothing newer proves the token:
+  // INDETERMINATE/REVOKED_NO_POE, no 長期署名.
+  r = await verify(page, path.join(LTV, 'ltv-tsa-revoked.p7m'));
+  ts = await tsRead();
+  l = await ltvRead();
+  check('ltv TSA revoked after genTime (REVOKED_NO_POE): why in words, no 長期署名', sigTs(ts).sub === 'REVOKED_NO_POE' &&
+    (sigTs(ts).why || '').includes('タイムスタンプ局の証明書が失効しています（このタイムスタンプの時刻より後の失効です）') &&
+    sigTs(ts).rev.length === 1 && sigTs(ts).rev[0].status === 'revoked' && l.title === null, [sigTs(ts), l.title]);
+  await setLang(page, 'en');
+  ts = await tsRead();
+  check('ltv TSA revoked after genTime (en)', (sigTs(ts).why || '').includes('(after this timestamp\'s time)') &&
+    (sigTs(ts).why || '').includes('No newer timestamp proves it'), sigTs(ts).why);
+  await setLang(page, 'ja');
+  await again(page);
+  // ltv-tsa-revoked-covered: an archive timestamp made before the TSA's
+  // revocation keeps the token's proof: valid, the revocation after it.
+  r = await verify(page, path.join(LTV, 'ltv-tsa-revoked-covered.p7m'));
+  ts = await tsRead();
+  l = await ltvRead();
+  check('ltv TSA revoked after the archive timestamp: valid, its revocation shown as after the proof', r.state === 'valid' &&
+    sigTs(ts).why === null && sigTs(ts).rev.length === 1 && sigTs(ts).rev[0].badge === '失効しています' &&
+    sigTs(ts).rev[0].cls.includes('badge-warn') && sigTs(ts).rev[0].text.includes('タイムスタンプで証明された時刻より後の失効です') &&
+    l.events.indexOf('tsa_revoked') > l.events.indexOf('archive') && !l.events.includes('ts_revoked') && !l.events.includes('ts_bad'),
+  [r.state, sigTs(ts), l.events]);
+  await shotOf(page, '#timestamps', 'ltv-tsa-revoked-covered-ja-ts');
+  await setLang(page, 'en');
+  ts = await tsRead();
+  check('ltv TSA revoked after the archive timestamp (en)', (sigTs(ts).rev[0] || { text: '' }).text.includes('after the time a timestamp proves'),
+    sigTs(ts).rev);
+  await setLang(page, 'ja');
+  await again(page);
+  // archive-time-stamp-v3 with a certificate, a CRL and an attribute value
+  // added after it (ltv-esa3-added-values): valid, and what it leaves out.
+  r = await verify(page, path.join(LTV, 'ltv-esa3-added-values.p7m'));
+  ts = await tsRead();
+  check('ltv v3 with values added after it: v3, what it does not cover in words', r.state === 'valid' &&
+    arcTs(ts).text.includes('v3（') && arcTs(ts).nc === 'このアーカイブタイムスタンプより後に追加された証明書 1 件、失効情報（CRL） 1 件、' +
+    '署名に付けられたその他の情報（タイムスタンプ・検証情報など） 1 件は、このタイムスタンプでは保護されていません。', [r.state, arcTs(ts)]);
+  await shotOf(page, '#timestamps', 'ltv-esa3-added-values-ja-ts');
+  await setLang(page, 'en');
+  ts = await tsRead();
+  check('ltv v3 with values added after it (en)', arcTs(ts).text.includes('v3 (') && arcTs(ts).nc ===
+    'Added after this archive timestamp, and not protected by it: 1 certificate, 1 revocation list (CRL), ' +
+    '1 other item attached to the signature (such as a timestamp or validation data).', arcTs(ts).nc);
+  await shotOf(page, '#timestamps', 'ltv-esa3-added-values-en-ts');
+  await setLang(page, 'ja');
+  await again(page);
+  // A v3 that leaves nothing out, and a v2: no such note.
+  for (const [file, ver] of [['ltv-esa3.p7m', 'v3（'], ['ltv-esa.p7m', 'v2（']]) {
+    r = await verify(page, path.join(LTV, file));
+    ts = await tsRead();
+    check(`ltv ${file}: ${ver.slice(0, 2)}, nothing said about what is not covered`, r.state === 'valid' &&
+      arcTs(ts).text.includes(ver) && arcTs(ts).nc === null, arcTs(ts));
+    await again(page);
+  }
+  await page.unroute(verifyRoute, atRoute);
+
+  // bin/kensho's verdicts for ltv-tsa-good.p7m under configurations this
+  // stack does not have (no tsa-ca.crl: require, soft-fail), made by
+  // test_www.sh; the page is given them as the service's answer.
+  for (const [file, cfg] of [['tsa-down-require.json', 'require'], ['tsa-down-soft-fail.json', 'soft-fail']]) {
+    const body = fs.readFileSync(path.join(CLIV, file));
+    const cliVerdict = (route) => route.fulfill({ status: 200, contentType: 'application/json', headers: { 'x-request-id': 'cli-' + cfg }, body });
+    await page.route(verifyRoute, cliVerdict);
+    r = await verify(page, path.join(LTV, 'ltv-tsa-good.p7m'));
+    ts = await tsRead();
+    if (cfg === 'require') {
+      check('TSA status unavailable (require, TRY_LATER): why in words, its status "could not be checked"', sigTs(ts).sub === 'TRY_LATER' &&
+        (sigTs(ts).why || '').includes('タイムスタンプ局の証明書が失効していないかを確認できませんでした') &&
+        sigTs(ts).rev.length === 1 && sigTs(ts).rev[0].badge === '確認できませんでした', sigTs(ts));
+      await setLang(page, 'en');
+      ts = await tsRead();
+      check('TSA status unavailable (en)', (sigTs(ts).why || '').includes('could not be checked') &&
+        sigTs(ts).rev[0] && sigTs(ts).rev[0].badge === 'could not be checked', sigTs(ts));
+    } else {
+      check('TSA status unavailable (soft-fail): valid, the timestamp\'s warning shown', r.state === 'valid' && sigTs(ts).why === null &&
+        JSON.stringify(sigTs(ts).warn) === JSON.stringify(['REVOCATION_UNAVAILABLE']) && sigTs(ts).text.includes('ご注意') &&
+        sigTs(ts).text.includes('失効状況を確認できませんでした') && sigTs(ts).rev[0] && sigTs(ts).rev[0].badge === '確認できませんでした', [r.state, sigTs(ts)]);
+      await setLang(page, 'en');
+      ts = await tsRead();
+      check('TSA status unavailable (soft-fail, en): the warning', sigTs(ts).text.includes('Please note') &&
+        sigTs(ts).text.includes('soft-fail'), sigTs(ts).text);
+    }
+    await shotOf(page, '#timestamps', `ltv-tsa-down-${cfg}-en-ts`);
+    await setLang(page, 'ja');
+    await page.unroute(verifyRoute, cliVerdict);
+    await again(page);
+  }
 
   // ---------------- the signed result (issue #23) ----------------
   step = 'download';
