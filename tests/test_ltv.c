@@ -1002,8 +1002,10 @@ static void put_si_fields(uint8_t **pbuf, size_t *plen, CMS_SignerInfo *si)
 
 /* The data an archive-time-stamp v2 covers, built from OpenSSL's view of
  * the signature (not from its encoding, as kensho does): encapContentInfo,
- * certificates, the SignerInfo's fields and its unsigned attributes. */
-static uint8_t *ats_data(CMS_ContentInfo *cms, CMS_SignerInfo *si, size_t *outlen)
+ * certificates, the SignerInfo's fields and its unsigned attributes: with
+ * `tagged`, as the unsignedAttrs element with its [1] tag and length (ETSI
+ * TS 101 733 V2.2.1 6.4.1), else without them (up to V1.8.3, Annex K). */
+static uint8_t *ats_data_as(CMS_ContentInfo *cms, CMS_SignerInfo *si, int tagged, size_t *outlen)
 {
     uint8_t *buf = NULL;
     size_t len = 0, l1 = 0, l2 = 0;
@@ -1044,19 +1046,26 @@ static uint8_t *ats_data(CMS_ContentInfo *cms, CMS_SignerInfo *si, size_t *outle
         items[ni].len = (size_t)i2d_X509_ATTRIBUTE(CMS_unsigned_get_attr(si, i), &items[ni].p);
         ni++;
     }
-    put_set(&buf, &len, items, ni, -1);
+    put_set(&buf, &len, items, ni, tagged ? 1 : -1);
     for (size_t i = 0; i < ni; i++)
         OPENSSL_free(items[i].p);
     *outlen = len;
     return buf;
 }
 
-typedef enum { A_NONE, A_ONE, A_IMPRINT, A_TWO } ats_kind;
+static uint8_t *ats_data(CMS_ContentInfo *cms, CMS_SignerInfo *si, size_t *outlen)
+{
+    return ats_data_as(cms, si, 0, outlen);
+}
+
+typedef enum { A_NONE, A_ONE, A_IMPRINT, A_TWO, A_ONE_TAGGED, A_TWO_TAGGED } ats_kind;
 
 /* citizen-expired signs `signing`; tsa-old timestamps the signature at
  * `g1`; then archive timestamps: A_ONE by tsa at g2; A_IMPRINT the same over
  * data without the unsigned attributes (a wrong imprint); A_TWO by
- * tsa-old at g2 and by tsa at g3 over it. */
+ * tsa-old at g2 and by tsa at g3 over it; the _TAGGED kinds the same with
+ * the unsignedAttrs tag and length hashed (TS 101 733 V2.2.1, as EU DSS
+ * makes them). */
 static size_t make_esa(ats_kind kind, time_t g1, time_t g2, time_t g3, uint8_t **out)
 {
     X509 *cert = load_cert("citizen-expired");
@@ -1079,13 +1088,14 @@ static size_t make_esa(ats_kind kind, time_t g1, time_t g2, time_t g3, uint8_t *
     if (CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, tok, (int)toklen) != 1)
         goto done;
     OPENSSL_free(tok);
-    for (int k = 0; kind != A_NONE && k < (kind == A_TWO ? 2 : 1); k++) {
+    int two = kind == A_TWO || kind == A_TWO_TAGGED;
+    for (int k = 0; kind != A_NONE && k < (two ? 2 : 1); k++) {
         size_t dl = 0;
-        uint8_t *data = ats_data(cms, si, &dl);
+        uint8_t *data = ats_data_as(cms, si, kind == A_ONE_TAGGED || kind == A_TWO_TAGGED, &dl);
         if (kind == A_IMPRINT)
             data[dl - 1] ^= 0x01;
-        const char *tsa = kind == A_TWO && k == 0 ? "tsa-old" : "tsa";
-        tok = make_token(tsa, data, dl, kind == A_TWO && k == 1 ? g3 : g2, &toklen);
+        const char *tsa = two && k == 0 ? "tsa-old" : "tsa";
+        tok = make_token(tsa, data, dl, two && k == 1 ? g3 : g2, &toklen);
         free(data);
         if (CMS_unsigned_add1_attr_by_OBJ(si, atsv2, V_ASN1_SEQUENCE, tok, (int)toklen) != 1)
             goto done;
@@ -1144,12 +1154,19 @@ static void test_esa(void)
          * archive timestamp and the signature timestamp fail. */
         {"es-a twice, too late", A_TWO, 50 * 86400L, "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE", 0, "TOTAL_PASSED", "INDETERMINATE",
          NULL},
+        /* TS 101 733 V2.2.1's form (unsignedAttrs with its tag and length),
+         * which EU DSS makes: once, and twice (the newer one left out of
+         * the older one's length). */
+        {"es-a, V2.2.1 form", A_ONE_TAGGED, 0, "TOTAL_PASSED", NULL, 1, "TOTAL_PASSED", "TOTAL_PASSED",
+         "EXPIRED_AFTER_POE"},
+        {"es-a twice, V2.2.1 form", A_TWO_TAGGED, 120 * 86400L, "TOTAL_PASSED", NULL, 1, "TOTAL_PASSED", "TOTAL_PASSED",
+         "EXPIRED_AFTER_POE"},
     };
     for (size_t i = 0; i < sizeof arows / sizeof arows[0]; i++) {
         time_t last = arows[i].g2_from_now ? now - arows[i].g2_from_now : g2;
         uint8_t *sig = NULL;
-        size_t len = arows[i].kind == A_TWO ? make_esa(A_TWO, g1, g2, last, &sig)
-                                            : make_esa(arows[i].kind, g1, last, 0, &sig);
+        int two = arows[i].kind == A_TWO || arows[i].kind == A_TWO_TAGGED;
+        size_t len = two ? make_esa(arows[i].kind, g1, g2, last, &sig) : make_esa(arows[i].kind, g1, last, 0, &sig);
         ks_ctx *ctx = t_load_config(cfgdir, "ltv");
         ks_request req = {.signature = {.name = arows[i].name, .data = sig, .len = len}, .at = now, .has_at = 1};
         cJSON *v = NULL;
@@ -2082,7 +2099,8 @@ static int emit(const char *dir)
         ats_kind kind;
         long last_from_now;
     } esa[] = {{"esa", A_ONE, 0}, {"esa-none", A_NONE, 0}, {"esa-imprint", A_IMPRINT, 0},
-               {"esa-twice", A_TWO, 120 * 86400L}, {"esa-twice-late", A_TWO, 50 * 86400L}};
+               {"esa-twice", A_TWO, 120 * 86400L}, {"esa-twice-late", A_TWO, 50 * 86400L},
+               {"esa-v221", A_ONE_TAGGED, 0}};
     for (size_t i = 0; ok && i < sizeof esa / sizeof esa[0]; i++) {
         uint8_t *sig = NULL;
         time_t last = esa[i].last_from_now ? t_at - esa[i].last_from_now : g2;

@@ -787,6 +787,26 @@ typedef struct {
     const ks_tsp_env *env; /* the TSA paths' revocation (tsp.c) */
 } ks_ats_chain;
 
+/* The identifier and length octets of unsignedAttrs ([1] IMPLICIT SET OF,
+ * constructed: 0xA1) around `n` octets of attributes (X.690 8.1.3); 0 when
+ * n does not fit the four length octets kept here. */
+static size_t ks_ats_set_header(uint8_t out[6], size_t n)
+{
+    size_t k = 0;
+    out[k++] = 0xA1;
+    if (n < 0x80) {
+        out[k++] = (uint8_t)n;
+        return k;
+    }
+    size_t bytes = n <= 0xFF ? 1 : n <= 0xFFFF ? 2 : n <= 0xFFFFFF ? 3 : n <= 0xFFFFFFFFu ? 4 : 0;
+    if (bytes == 0)
+        return 0;
+    out[k++] = (uint8_t)(0x80 | bytes);
+    for (size_t b = bytes; b > 0; b--)
+        out[k++] = (uint8_t)(n >> (8 * (b - 1)));
+    return k;
+}
+
 /* Item i of the chain: v2 its token over the pieces older than it, v3
  * ks_ats3_verify.  What it covers is kept for ks_ats_chain_covers. */
 static ks_result ks_ats_verify(const ks_ctx *ctx, void *arg, size_t i, time_t at, ks_tsp_result *t)
@@ -805,12 +825,28 @@ static ks_result ks_ats_verify(const ks_ctx *ctx, void *arg, size_t i, time_t at
         if (ks_ats3_verify(ctx, a, c->data, at, c->env, t, &c->cov[i], c->nc[i]) != KS_OK)
             return KS_E_NOMEM;
     } else {
-        ks_blob pieces[KS_MAX_ATS_PIECES];
-        size_t np = 0;
-        for (size_t k = 0; k < c->data->n; k++)
-            if (c->data->newest[k] == 0 || c->data->newest[k] < a->gen)
+        /* ETSI TS 101 733 V2.2.1 6.4.1 hashes the unsignedAttrs element
+         * with its [1] tag and length (of the attributes kept); versions up
+         * to 1.8.3 (Annex K) left them out.  Annex K Note 3 of V2.2.1 asks
+         * a verifier to try both: the normative form first. */
+        ks_blob pieces[KS_MAX_ATS_PIECES + 1];
+        uint8_t hdr[6];
+        size_t np = 0, ulen = 0, h = c->data->fields_to; /* the pieces before it are never archive timestamps */
+        for (size_t k = 0; k < h; k++)
+            pieces[np++] = c->data->piece[k];
+        pieces[np++] = (ks_blob){.data = hdr, .len = 0};
+        for (size_t k = h; k < c->data->n; k++)
+            if (c->data->newest[k] == 0 || c->data->newest[k] < a->gen) {
+                ulen += c->data->piece[k].len;
                 pieces[np++] = c->data->piece[k];
+            }
+        pieces[h].len = ks_ats_set_header(hdr, ulen);
         ks_tsp_verify(ctx, a->der, a->len, pieces, np, at, c->env, t);
+        if (pieces[h].len != 0 && t->sub == KS_SUB_HASH_FAILURE && !t->imprint_ok) {
+            ks_tsp_result_clear(t);
+            memmove(&pieces[h], &pieces[h + 1], (np - h - 1) * sizeof pieces[0]);
+            ks_tsp_verify(ctx, a->der, a->len, pieces, np - 1, at, c->env, t);
+        }
     }
     /* Verified as ks_archive_chain counts it. */
     if (t->indication == KS_TOTAL_PASSED && t->has_time && t->time >= 0) {

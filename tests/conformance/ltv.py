@@ -87,6 +87,7 @@ ROWS = [
     ("ltv-esa-imprint", "ltv", "at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
     ("ltv-esa-twice", "ltv", "at", "TOTAL_PASSED", None),
     ("ltv-esa-twice-late", "ltv", "at", "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE"),
+    ("ltv-esa-v221", "ltv", "at", "TOTAL_PASSED", None),
     # ES-A v3 (archive-time-stamp-v3 with its ats-hash-index-v3): the same
     # signer and TSAs; a hostile index fails the archive timestamp, not the
     # signature, which is then judged without its proof
