@@ -141,6 +141,10 @@ done:
 /* A DER OCSP response about `cert` (issued by `issuer_base`), signed by
  * `signer_base`, with the stated times.  OCSP_basic_sign stamps producedAt
  * with the wall clock: it is set afterwards and the data signed again. */
+/* The digest the next make_ocsp signs with (test_ltv's algorithm sunset
+ * rows set it to SHA-1 around one call). */
+static const EVP_MD *(*ltv_ocsp_md)(void) = EVP_sha256;
+
 static uint8_t *make_ocsp(const char *signer_base, const char *issuer_base, X509 *cert, int status, time_t revoked,
                           time_t this_update, time_t next_update, size_t *len)
 {
@@ -157,11 +161,11 @@ static uint8_t *make_ocsp(const char *signer_base, const char *issuer_base, X509
     if (bs != NULL && id != NULL && tu != NULL && nu != NULL && rt != NULL &&
         OCSP_basic_add1_status(bs, id, status, rev ? OCSP_REVOKED_STATUS_KEYCOMPROMISE : -1, rev ? rt : NULL, tu, nu) !=
             NULL &&
-        OCSP_basic_sign(bs, signer, key, EVP_sha256(), NULL, 0) == 1 &&
+        OCSP_basic_sign(bs, signer, key, ltv_ocsp_md(), NULL, 0) == 1 &&
         ASN1_GENERALIZEDTIME_set((ASN1_GENERALIZEDTIME *)OCSP_resp_get0_produced_at(bs), this_update) != NULL &&
         ASN1_item_sign(ASN1_ITEM_rptr(OCSP_RESPDATA), (X509_ALGOR *)OCSP_resp_get0_tbs_sigalg(bs), NULL,
                        (ASN1_BIT_STRING *)OCSP_resp_get0_signature(bs), (void *)OCSP_resp_get0_respdata(bs), key,
-                       EVP_sha256()) > 0 &&
+                       ltv_ocsp_md()) > 0 &&
         (resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs)) != NULL)
         n = i2d_OCSP_RESPONSE(resp, &der);
     if (n <= 0) {

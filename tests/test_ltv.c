@@ -691,6 +691,14 @@ typedef enum { XL_NONE, XL_GOOD, XL_STALE, XL_FORGED, XL_MALFORMED, XL_CRL_ONLY 
  * certificate with this thisUpdate (the TSA path is judged at the
  * validation time, issue #20). */
 static time_t xl_tsa_ocsp;
+/* Algorithm sunset of evidence (test_evsunset): the signer's OCSP answer
+ * signed with SHA-1; a second answer about the TSA's certificate (for the
+ * time an archive timestamp proves); and a hook make_xl calls with the
+ * CMS just before (0) and just after (1) adding the values (archive
+ * timestamps over them, or not). */
+static int xl_sha1_ocsp;
+static time_t xl_tsa_ocsp2;
+static int (*xl_hook)(CMS_ContentInfo *cms, CMS_SignerInfo *si, int after_values);
 
 /* An ES-T by citizen-rsa (signature timestamp at `gen` by tsa), plus the
  * ES-X-L values `kind`: certificate-values with the path's CA
@@ -717,6 +725,8 @@ static size_t make_xl(xl_kind kind, time_t gen, uint8_t **out)
     if (CMS_unsigned_add1_attr_by_NID(si, NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, tok, (int)toklen) != 1)
         goto done;
     OPENSSL_free(tok);
+    if (xl_hook != NULL && !xl_hook(cms, si, 0))
+        goto done;
     if (kind != XL_NONE) {
         /* certificate-values: SEQUENCE OF Certificate */
         static const char *const cas[] = {"cross-jpki-to-pref", "cross-gpki-to-jpki", "cross-ministry-to-gpki"};
@@ -734,24 +744,35 @@ static size_t make_xl(xl_kind kind, time_t gen, uint8_t **out)
         uint8_t *cv = tlv(V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, (const uint8_t *const *)cd, cl, 3, &cvlen);
         /* revocation-values: SEQUENCE { [0] EXPLICIT SEQUENCE OF CRL, [1] EXPLICIT SEQUENCE OF BasicOCSPResponse } */
         static const char *const crlf[] = {"jpki-bca", "gpki-bca", "ministry-ca"};
-        uint8_t *rd[3], *od[2] = {NULL, NULL}, *parts[2];
-        size_t rl[3], ol[2], pl[2], l0 = 0, l1 = 0, nod = 1;
+        uint8_t *rd[3], *od[3] = {NULL, NULL, NULL}, *parts[2];
+        size_t rl[3], ol[3], pl[2], l0 = 0, l1 = 0, nod = 1;
         for (int i = 0; i < 3; i++) {
             X509_CRL *c = kind == XL_FORGED && i == 0 ? forge_crl("jpki-bca-self", "jpki-bca") : load_crl(crlf[i]);
             rd[i] = der_crl(c, &rl[i]);
             X509_CRL_free(c);
         }
         size_t olen = 0;
+        ltv_ocsp_md = xl_sha1_ocsp ? EVP_sha1 : EVP_sha256;
         uint8_t *resp = kind == XL_STALE
                             ? make_ocsp("ocsp-responder", "pref-ca-self", cert, V_OCSP_CERTSTATUS_GOOD, 0,
                                         gen - 2 * 86400, gen - 86400, &olen)
                             : make_ocsp("ocsp-responder", "pref-ca-self", cert, V_OCSP_CERTSTATUS_GOOD, 0, gen + 60,
                                         gen + 86400, &olen);
+        ltv_ocsp_md = EVP_sha256;
         od[0] = der_basic(resp, olen, &ol[0]);
         OPENSSL_free(resp);
         if (xl_tsa_ocsp != 0) { /* the TSA's status, from its CA (RFC 6960 4.2.2.2) */
             X509 *tc = load_cert("tsa");
             resp = make_ocsp("tsa-ca", "tsa-ca", tc, V_OCSP_CERTSTATUS_GOOD, 0, xl_tsa_ocsp, xl_tsa_ocsp + 86400, &olen);
+            od[nod] = der_basic(resp, olen, &ol[nod]);
+            nod++;
+            OPENSSL_free(resp);
+            X509_free(tc);
+        }
+        if (xl_tsa_ocsp2 != 0) { /* the TSA's status at an archive timestamp's genTime */
+            X509 *tc = load_cert("tsa");
+            resp = make_ocsp("tsa-ca", "tsa-ca", tc, V_OCSP_CERTSTATUS_GOOD, 0, xl_tsa_ocsp2, xl_tsa_ocsp2 + 86400,
+                             &olen);
             od[nod] = der_basic(resp, olen, &ol[nod]);
             nod++;
             OPENSSL_free(resp);
@@ -791,6 +812,7 @@ static size_t make_xl(xl_kind kind, time_t gen, uint8_t **out)
         }
         OPENSSL_free(od[0]);
         OPENSSL_free(od[1]);
+        OPENSSL_free(od[2]);
         free(seq0);
         free(seq1);
         free(parts[0]);
@@ -798,6 +820,8 @@ static size_t make_xl(xl_kind kind, time_t gen, uint8_t **out)
         free(cv);
         free(rv);
     }
+    if (xl_hook != NULL && !xl_hook(cms, si, 1))
+        goto done;
     n = i2d_CMS_ContentInfo(cms, out);
 done:
     if (n <= 0) {
@@ -1794,6 +1818,120 @@ static void test_sunset(void)
     }
 }
 
+/*
+ * Evidence past its algorithm's sunset (ETSI EN 319 102-1 5.2.8, 5.6.2.4):
+ * an ES-X-L by citizen-rsa whose OCSP answer about the signer is signed
+ * with SHA-1 a minute after the signature timestamp (gen), every responder
+ * down.  The answer may give the status at the POE only when an archive
+ * timestamp covering the revocation-values attribute that holds it proves
+ * it existed before the sha1 sunset; a signature timestamp covers the
+ * signature value only.
+ */
+typedef enum { EV_NONE, EV_V2, EV_V3, EV_V3_BEFORE } ev_kind;
+static ev_kind ev_ats;
+static time_t ev_g2;
+
+static int ev_hook(CMS_ContentInfo *cms, CMS_SignerInfo *si, int after_values)
+{
+    if (ev_ats == EV_V3_BEFORE && !after_values)
+        return add_ats3(cms, si, V3_GOOD, "tsa", ev_g2);
+    if (ev_ats == EV_V3 && after_values)
+        return add_ats3(cms, si, V3_GOOD, "tsa", ev_g2);
+    if (ev_ats != EV_V2 || !after_values)
+        return 1;
+    size_t dl = 0, toklen = 0;
+    uint8_t *data = ats_data(cms, si, &dl);
+    uint8_t *tok = make_token("tsa", data, dl, ev_g2, &toklen);
+    ASN1_OBJECT *atsv2 = OBJ_txt2obj("1.2.840.113549.1.9.16.2.48", 1);
+    int ok = atsv2 != NULL && CMS_unsigned_add1_attr_by_OBJ(si, atsv2, V_ASN1_SEQUENCE, tok, (int)toklen) == 1;
+    ASN1_OBJECT_free(atsv2);
+    OPENSSL_free(tok);
+    free(data);
+    return ok;
+}
+
+static void test_evsunset(void)
+{
+    static const struct {
+        const char *name;
+        int sha1;        /* the signer's OCSP answer signed with SHA-1 */
+        ev_kind ats;     /* archive timestamp at g2 = gen + 1 h */
+        long sunset;     /* the sha1 sunset, from gen */
+        const char *indication, *sub;
+        int warned;      /* WEAK_ALGORITHM_BEFORE_SUNSET */
+    } erows[] = {
+        {"sha1 ocsp under an archive timestamp v2 before the sunset", 1, EV_V2, 86400 + 3600, "TOTAL_PASSED", NULL, 1},
+        {"sha1 ocsp under an archive timestamp v3 before the sunset", 1, EV_V3, 86400 + 3600, "TOTAL_PASSED", NULL, 1},
+        /* The answer was made before the sunset, but nothing proves it
+         * before the archive timestamp, made after the sunset. */
+        {"sha1 ocsp under an archive timestamp v2 after the sunset", 1, EV_V2, 1800, "INDETERMINATE", "TRY_LATER", 0},
+        {"sha1 ocsp under an archive timestamp v3 after the sunset", 1, EV_V3, 1800, "INDETERMINATE", "TRY_LATER", 0},
+        /* The values added after the v3: its index does not list them. */
+        {"sha1 ocsp added after the archive timestamp v3", 1, EV_V3_BEFORE, 86400 + 3600, "INDETERMINATE",
+         "TRY_LATER", 0},
+        /* A signature timestamp covers the signature value, not evidence. */
+        {"sha1 ocsp with a signature timestamp only", 1, EV_NONE, 86400 + 3600, "INDETERMINATE", "TRY_LATER", 0},
+        /* Control: a SHA-256 answer needs no sunset and gets no warning. */
+        {"sha256 ocsp under an archive timestamp v2", 0, EV_V2, 86400 + 3600, "TOTAL_PASSED", NULL, 0},
+    };
+    time_t gen = t_crl + 1800, at = gen + 30 * 86400L;
+    const char *offline = configs[3].json;
+    for (size_t i = 0; i < sizeof erows / sizeof erows[0]; i++) {
+        char json[4096], path[PATH_MAX + 64], date[32];
+        ks_time_format(gen + erows[i].sunset, date, sizeof date);
+        snprintf(json, sizeof json, "%.*s, \"algorithms\": {\"sunset\": {\"sha1\": \"%s\"}}}",
+                 (int)strlen(offline) - 1, offline, date);
+        snprintf(path, sizeof path, "%s/evsunset-%zu.json", cfgdir, i);
+        if (!t_write_template(path, json, pki))
+            exit(2);
+        ks_ctx *ctx = t_load_ctx(path);
+        ks_ctx_set_clock(ctx, fixed_clock, &at);
+        ev_ats = erows[i].ats;
+        ev_g2 = gen + 3600;
+        xl_sha1_ocsp = erows[i].sha1;
+        xl_tsa_ocsp = at - 60;
+        xl_tsa_ocsp2 = erows[i].ats != EV_NONE ? ev_g2 - 60 : 0;
+        xl_hook = ev_hook;
+        uint8_t *sig = NULL;
+        size_t len = make_xl(XL_GOOD, gen, &sig);
+        xl_hook = NULL;
+        xl_sha1_ocsp = 0;
+        xl_tsa_ocsp = xl_tsa_ocsp2 = 0;
+        ks_request req = {.signature = {.name = erows[i].name, .data = sig, .len = len}, .at = at, .has_at = 1};
+        cJSON *v = NULL;
+        ks_result res = ks_verify_signature(ctx, &req, &v);
+        CHECK(res == KS_OK && v != NULL, "%s: %s", erows[i].name, ks_result_name(res));
+        v = t_printed(v);
+        CHECK_STR(str_at(v, "indication"), erows[i].indication, "%s: %s", erows[i].name, t_str(str_at(v, "detail")));
+        CHECK_STR(str_at(v, "subindication"), erows[i].sub, "%s", erows[i].name);
+        /* Every row's timestamps verify: the signature's POE is gen. */
+        char want[32];
+        ks_time_format(gen, want, sizeof want);
+        CHECK_STR(str_at(signer0(v), "best_signature_time"), want, "%s", erows[i].name);
+        int warned = 0;
+        const cJSON *w;
+        cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(signer0(v), "warnings"))
+        {
+            warned |= t_str_eq(str_at(w, "code"), "WEAK_ALGORITHM_BEFORE_SUNSET");
+        }
+        CHECK(warned == erows[i].warned, "%s: WEAK_ALGORITHM_BEFORE_SUNSET", erows[i].name);
+        const cJSON *rev0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(signer0(v), "revocation"), 0);
+        CHECK_STR(str_at(rev0, "status"), erows[i].warned || !erows[i].sha1 ? "good" : "unavailable",
+                  "%s: the signer's revocation", erows[i].name);
+        /* Refused at the POE for its algorithm, and said so (at the
+         * validation time it is refused in every row: nothing is relaxed
+         * there). */
+        char *revs = cJSON_PrintUnformatted(rev0);
+        CHECK((strstr(t_str(revs), "at the POE) signature: response signed with SHA1") != NULL) ==
+                  (erows[i].sha1 && !erows[i].warned),
+              "%s: the answer refused for SHA-1 (%s)", erows[i].name, t_str(revs));
+        free(revs);
+        cJSON_Delete(v);
+        ks_ctx_unref(ctx);
+        free(sig);
+    }
+}
+
 /* ---------------- all or nothing under allocation failure ---------------- */
 
 /* ltv_oom_run (ltvlib.h) over the signature a row makes, verified at t_at. */
@@ -2195,6 +2333,7 @@ int main(int argc, char **argv)
     test_tsa_revocation();
     test_esa3();
     test_sunset();
+    test_evsunset();
     test_oom("revoked-two-ts");
     test_oom_esa();
     test_oom_esa3();

@@ -83,6 +83,8 @@ void ks_cades_values_free(ks_cades_values *v)
     for (size_t i = v->n_base; i < v->n_ocsps; i++)
         OPENSSL_free((void *)v->ocsps[i].data);
     free(v->ocsps);
+    free(v->ocsp_proven);
+    free(v->crl_proven);
     memset(v, 0, sizeof *v);
 }
 
@@ -155,6 +157,13 @@ ks_result ks_cades_values_get(const ks_ctx *ctx, CMS_SignerInfo *si, const ks_pa
             v->malformed = 1;
             goto done;
         }
+        /* The value as an archive timestamp hashes it (ks_ats_walk), to
+         * know later whether one covers these very values. */
+        if (SHA256(p, (size_t)len, v->rv_sha256) == NULL) {
+            r = KS_E_NOMEM;
+            goto done;
+        }
+        v->n_base_crls = sk_X509_CRL_num(v->crls);
         int nc = sk_X509_CRL_num(rv->crl_vals), no = sk_OCSP_BASICRESP_num(rv->ocsp_vals);
         if (sk_X509_CRL_num(v->crls) + (nc > 0 ? nc : 0) > ctx->limits.max_crls ||
             (no > 0 ? no : 0) > ctx->limits.max_crls) {
@@ -190,6 +199,13 @@ ks_result ks_cades_values_get(const ks_ctx *ctx, CMS_SignerInfo *si, const ks_pa
             v->ocsps[v->n_ocsps++].len = (size_t)n;
         }
         v->has_revocation_values = 1;
+        /* Proven by nothing until ks_cades_values_proven says otherwise. */
+        int ncrl = sk_X509_CRL_num(v->crls);
+        if ((v->ocsp_proven = calloc(v->n_ocsps > 0 ? v->n_ocsps : 1, sizeof *v->ocsp_proven)) == NULL ||
+            (v->crl_proven = calloc(ncrl > 0 ? (size_t)ncrl : 1, sizeof *v->crl_proven)) == NULL) {
+            r = KS_E_NOMEM;
+            goto done;
+        }
     }
 done:
     v->pin.embedded = v->certs;
@@ -198,6 +214,10 @@ done:
         v->pin.ocsps = v->ocsps;
         v->pin.n_ocsps = v->n_ocsps;
     }
+    /* The enclosing object's own proofs (a PDF's) do not carry over: the
+     * indices are this signer's now. */
+    v->pin.ocsp_proven = v->ocsps != NULL ? v->ocsp_proven : NULL;
+    v->pin.crl_proven = v->crl_proven;
     sk_X509_pop_free(cv, X509_free);
     ASN1_item_free((ASN1_VALUE *)rv, ASN1_ITEM_rptr(KS_REVOCATION_VALUES));
     ks_openssl_drain(__func__);
@@ -776,6 +796,23 @@ time_t ks_cades_archive_at(const ks_cades_archive_result *r, const uint8_t *der,
     return r->uncovered_at;
 }
 
+void ks_cades_values_proven(ks_cades_values *v, const ks_cades_archive_result *ar)
+{
+    if (!v->has_revocation_values || v->ocsp_proven == NULL || v->crl_proven == NULL)
+        return;
+    for (size_t k = 0; k < ar->n_rv; k++) {
+        if (memcmp(ar->rv[k].sha256, v->rv_sha256, sizeof v->rv_sha256) != 0)
+            continue;
+        /* Only the values of revocation-values: the SignedData's own crls
+         * and the enclosing object's answers (before them) are not. */
+        for (size_t i = v->n_base; i < v->n_ocsps; i++)
+            v->ocsp_proven[i] = ar->rv[k].at;
+        for (int i = v->n_base_crls; i < sk_X509_CRL_num(v->crls); i++)
+            v->crl_proven[i] = ar->rv[k].at;
+        return;
+    }
+}
+
 /* What ks_cades_archive hands ks_archive_chain. */
 typedef struct {
     ks_ats *list;
@@ -880,12 +917,12 @@ ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerIn
 {
     ks_result r = KS_E_NOMEM;
     ASN1_OBJECT *ats[2] = {OBJ_txt2obj(ks_atsv2_oid, 1), OBJ_txt2obj(ks_atsv3_oid, 1)};
-    unsigned char *der = NULL, *tsoid = NULL;
+    unsigned char *der = NULL, *tsoid = NULL, *rvoid = NULL;
     ks_ats list[KS_MAX_ARCHIVE_TIMESTAMPS];
     ks_ats_cover *cov = NULL;
     long nc[KS_MAX_ARCHIVE_TIMESTAMPS][3];
     size_t n = 0;
-    int more = 0, tsoidlen = 0;
+    int more = 0, tsoidlen = 0, rvoidlen = 0;
     ks_ats_data *data = NULL;
 
     memset(res, 0, sizeof *res);
@@ -917,7 +954,8 @@ ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerIn
         goto done;
     r = KS_E_NOMEM;
     if ((cov = calloc(n, sizeof *cov)) == NULL ||
-        (tsoidlen = i2d_ASN1_OBJECT(OBJ_nid2obj(NID_id_smime_aa_timeStampToken), &tsoid)) <= 0)
+        (tsoidlen = i2d_ASN1_OBJECT(OBJ_nid2obj(NID_id_smime_aa_timeStampToken), &tsoid)) <= 0 ||
+        (rvoidlen = i2d_ASN1_OBJECT(OBJ_nid2obj(NID_id_smime_aa_ets_revocationValues), &rvoid)) <= 0)
         goto done;
     /* Newest first (unsignedAttrs is a SET: the order of creation is told
      * by genTime), for ks_archive_chain. */
@@ -968,11 +1006,32 @@ ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerIn
             goto done;
         res->sts[res->n_sts++].at = when;
     }
+    /* The revocation-values attribute values a verified archive timestamp
+     * covers (v2: every attribute older than it; v3: what its index lists),
+     * with the oldest such genTime: evidence proven to have existed then
+     * (ETSI EN 319 102-1 5.6.2.4, 5.2.8; ks_cades_values_proven).  Keyed by
+     * the hash of the very value, so values added or changed later are not
+     * proven.  A signature timestamp covers only the signature value. */
+    for (size_t v = 0; walked && v < data->nval && res->n_rv < KS_MAX_ATS_RV; v++) {
+        if (data->valblob[2 * v].len != (size_t)rvoidlen ||
+            memcmp(data->valblob[2 * v].data, rvoid, (size_t)rvoidlen) != 0)
+            continue;
+        time_t when = 0;
+        for (size_t j = 0; j < n; j++)
+            if (ks_ats_covers(&list[j], &cov[j], data, v) && (when == 0 || list[j].gen < when))
+                when = list[j].gen;
+        if (when <= 0)
+            continue;
+        if (SHA256(data->valblob[2 * v + 1].data, data->valblob[2 * v + 1].len, res->rv[res->n_rv].sha256) == NULL)
+            goto done;
+        res->rv[res->n_rv++].at = when;
+    }
     r = KS_OK;
 done:
     free(cov);
     free(data);
     OPENSSL_free(tsoid);
+    OPENSSL_free(rvoid);
     OPENSSL_free(der);
     ASN1_OBJECT_free(ats[0]);
     ASN1_OBJECT_free(ats[1]);

@@ -49,6 +49,15 @@ typedef struct {
      * (OCSP, CRLs, tokens) is always judged by the fields above. */
     int path_allow_sha1;
     int path_min_rsa_bits; /* 0: min_rsa_bits */
+    /* Set only in a copy made for one piece of embedded evidence (an OCSP
+     * response, or the CRLs checked together) that a timestamp covering its
+     * very bytes proves older than the sha1 sunset (ks_alg_evidence_ctx):
+     * read for the evidence's own signature algorithm alone. */
+    int evidence_allow_sha1;
+    /* The same for CRLs, in a copy made for one CRL check: only these CRLs
+     * (each proven older than the sha1 sunset) may be signed with SHA-1. */
+    struct X509_crl_st *const *evidence_sha1_crls;
+    int n_evidence_sha1_crls;
 } ks_algpolicy;
 
 typedef struct {
@@ -200,6 +209,13 @@ typedef struct {
     size_t n_ocsps;
     int from_input;            /* embedded came with a submitted certificate
                                   (a PEM bundle), not in a signature: "input" */
+    /* Per ocsps[i] / per crls index: the time a verified timestamp covering
+     * that very value (by the hash of the attribute value that holds it)
+     * proves it existed, 0 when none does; NULL: none for any.  Only such
+     * evidence may be signed with an algorithm past its sunset (ETSI EN
+     * 319 102-1 5.2.8, ks_alg_evidence_ctx), and only for a proven time. */
+    const time_t *ocsp_proven;
+    const time_t *crl_proven;
 } ks_path_input;
 
 void ks_path_validate(const ks_ctx *ctx, X509 *leaf, const ks_path_input *in, time_t at,
@@ -239,6 +255,13 @@ ks_cert_source ks_path_source(const ks_ctx *ctx, const ks_path_input *in, X509 *
  * stack for one validation.  1 when anything was relaxed, 0 when
  * *relaxed is not to be used. */
 int ks_alg_sunset_ctx(const ks_ctx *ctx, time_t poe, ks_ctx *relaxed);
+/* The same for one piece of embedded evidence proven (by a timestamp over
+ * its bytes) to have existed at `proven`: a copy whose policy also accepts
+ * a SHA-1 signature on that evidence when `proven` is before the sha1
+ * sunset (alg.evidence_allow_sha1), without either cache.  1 when relaxed,
+ * 0 when *relaxed is not to be used (proven 0, after the sunset, no sunset,
+ * or SHA-1 allowed anyway). */
+int ks_alg_evidence_ctx(const ks_ctx *ctx, time_t proven, ks_ctx *relaxed);
 /* Algorithm policy on a key; 1 acceptable. */
 int ks_alg_key_ok(const ks_ctx *ctx, EVP_PKEY *pk, char *why, size_t whylen);
 int ks_alg_digest_ok(const ks_ctx *ctx, int md_nid);
@@ -343,10 +366,22 @@ typedef struct {
     STACK_OF(X509_CRL) *crls;
     ks_blob *ocsps; /* DER OCSPResponses; [n_base, n_ocsps) owned */
     size_t n_ocsps, n_base;
+    int n_base_crls; /* crls [n_base_crls, ...) came from revocation-values */
     int has_cert_values, has_revocation_values, malformed;
+    /* The SHA-256 of the revocation-values attribute value (DER), and the
+     * per-evidence proven times pin points to (ks_cades_values_proven). */
+    unsigned char rv_sha256[32];
+    time_t *ocsp_proven, *crl_proven;
 } ks_cades_values;
 ks_result ks_cades_values_get(const ks_ctx *ctx, CMS_SignerInfo *si, const ks_path_input *base, ks_cades_values *v);
 void ks_cades_values_free(ks_cades_values *v);
+typedef struct ks_cades_archive_result ks_cades_archive_result;
+/* The values of revocation-values, proven by the verified archive
+ * timestamps (ks_cades_archive) that cover that very attribute value: each
+ * OCSP answer and CRL of it gets the oldest such genTime in pin's
+ * ocsp_proven / crl_proven.  A signature timestamp covers no evidence;
+ * evidence of the enclosing object (base) is never proven here. */
+void ks_cades_values_proven(ks_cades_values *v, const ks_cades_archive_result *ar);
 /* cades.c: ES-C complete-certificate-references and
  * complete-revocation-references (RFC 5126 6.2.1, 6.2.2), checked while
  * the matching values are there: a reference to nothing the signer carries
@@ -373,7 +408,8 @@ ks_result ks_cades_refs(const ks_ctx *ctx, CMS_SignerInfo *si, const ks_cades_va
  * in `ndetached` pieces (a PDF's two ByteRange ranges). */
 typedef struct ks_tsp_result ks_tsp_result;
 #define KS_MAX_ATS_STS 16
-typedef struct {
+#define KS_MAX_ATS_RV 4
+struct ks_cades_archive_result {
     time_t next_at;      /* the oldest genTime the chain proved (ks_archive_chain) */
     time_t uncovered_at; /* cades.c: the validation time, for what no archive timestamp covers */
     time_t poe;
@@ -384,7 +420,12 @@ typedef struct {
         time_t at;                /* the time it is validated at */
     } sts[KS_MAX_ATS_STS];
     size_t n_sts;
-} ks_cades_archive_result;
+    struct {
+        unsigned char sha256[32]; /* of a revocation-values attribute value (DER) */
+        time_t at;                /* genTime of the oldest verified archive timestamp covering it */
+    } rv[KS_MAX_ATS_RV];
+    size_t n_rv;
+};
 typedef struct ks_tsp_env ks_tsp_env;
 ks_result ks_cades_archive(const ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerInfo *si, const ks_blob *detached,
                            size_t ndetached, time_t at, const ks_tsp_env *env, cJSON *sobj,

@@ -91,6 +91,20 @@ int ks_alg_sunset_ctx(const ks_ctx *ctx, time_t poe, ks_ctx *relaxed)
     return any;
 }
 
+int ks_alg_evidence_ctx(const ks_ctx *ctx, time_t proven, ks_ctx *relaxed)
+{
+    /* ETSI EN 319 102-1 5.2.8: evidence signed with SHA-1 is acceptable
+     * only when a timestamp made with strong algorithms (tsp.c refuses the
+     * others) proves those very bytes existed before the sunset. */
+    if (proven <= 0 || ctx->alg.allow_sha1 || ctx->alg.sunset_sha1 == 0 || proven >= ctx->alg.sunset_sha1)
+        return 0;
+    memcpy(relaxed, ctx, sizeof *relaxed);
+    relaxed->vcache = NULL; /* as ks_alg_sunset_ctx: nothing relaxed is kept */
+    relaxed->cache = NULL;
+    relaxed->alg.evidence_allow_sha1 = 1;
+    return 1;
+}
+
 int ks_alg_key_ok(const ks_ctx *ctx, EVP_PKEY *pk, char *why, size_t whylen)
 {
     if (pk == NULL) {
@@ -941,8 +955,13 @@ static void ks_path_check_crls_pass(const ks_ctx *ctx, STACK_OF(X509) *chain, ST
 static int ks_crl_gives_status(const ks_ctx *ctx, X509_CRL *crl, STACK_OF(X509) *chain)
 {
     int md = NID_undef, pk = NID_undef, ok = 1;
-    if (OBJ_find_sigid_algs(X509_CRL_get_signature_nid(crl), &md, &pk) == 1 && !ks_alg_digest_ok(ctx, md))
-        return 0;
+    if (OBJ_find_sigid_algs(X509_CRL_get_signature_nid(crl), &md, &pk) == 1 && !ks_alg_digest_ok(ctx, md)) {
+        int proven = 0; /* older than the sha1 sunset, by a timestamp over it (revoke.c ks_emb_crls) */
+        for (int i = 0; md == NID_sha1 && i < ctx->alg.n_evidence_sha1_crls; i++)
+            proven |= ctx->alg.evidence_sha1_crls[i] == crl;
+        if (!proven)
+            return 0;
+    }
     ASN1_INTEGER *delta = X509_CRL_get_ext_d2i(crl, NID_delta_crl, NULL, NULL);
     STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(crl);
     for (int i = 0; delta == NULL && ok && i < sk_X509_REVOKED_num(revs); i++) {

@@ -54,6 +54,7 @@ typedef struct {
     unsigned char revoked_ok[KS_REV_MAX_DEPTH];
     int after_poe;
     int emb_crls_added; /* the message's CRLs are in crls already */
+    int weak_ev;        /* evidence past its algorithm's sunset was used, proven older (ks_alg_evidence_ctx) */
     ks_path_result crl_failure; /* a CRL problem other than "none available" */
     int have_crl_failure;
     int nomem; /* a piece of evidence could not be added: no verdict */
@@ -725,6 +726,27 @@ static void ks_emb_ocsp(ks_rev *rv, int d, time_t t, int past)
                                        sizeof err);
         if (!about)
             continue; /* about another certificate */
+        /* Refused (by the algorithm policy, or otherwise) at a proven time:
+         * once more with SHA-1 accepted on this response alone, when a
+         * timestamp over these very bytes proves them older than the sha1
+         * sunset (ETSI EN 319 102-1 5.2.8).  Everything else is checked as
+         * before; at the validation time nothing is relaxed. */
+        ks_ctx relaxed;
+        if (r != KS_OK && r != KS_E_NOMEM && past && rv->in->ocsp_proven != NULL &&
+            ks_alg_evidence_ctx(rv->ctx, rv->in->ocsp_proven[i], &relaxed)) {
+            char err2[KS_REV_ERRLEN];
+            ks_ocsp_answer a2;
+            const char *from2 = NULL;
+            int about2 = 0;
+            if (ks_ocsp_embedded(&relaxed, cert, issuer, &rv->in->ocsps[i], t, past, &a2, &from2, &about2, err2,
+                                 sizeof err2) == KS_OK &&
+                (a2.status == V_OCSP_CERTSTATUS_GOOD || a2.status == V_OCSP_CERTSTATUS_REVOKED)) {
+                r = KS_OK;
+                a = a2;
+                from = from2;
+                rv->weak_ev = 1;
+            }
+        }
         if (r != KS_OK) {
             ks_ev_error(rv, d, past ? "OCSP (embedded, at the POE)" : "OCSP (embedded)", "signature", err);
             continue;
@@ -800,22 +822,49 @@ static void ks_emb_crls(ks_rev *rv, time_t t, int past)
         rv->nomem = 1;
         return;
     }
-    for (int i = 0; i < sk_X509_CRL_num(rv->in->crls); i++) {
+    /* At a proven time, a CRL signed with SHA-1 gives a status only when
+     * a timestamp over its very bytes proves it older than the sha1 sunset
+     * (ETSI EN 319 102-1 5.2.8): the CRLs are checked with a copy of the
+     * policy naming those CRLs (ks_alg_evidence_ctx, ks_crl_gives_status).
+     * Any other SHA-1 CRL stays as before: what it says is revoked counts,
+     * it gives no "good". */
+    ks_ctx relaxed;
+    int nproven = 0, relax = 0;
+    int ncrl = sk_X509_CRL_num(rv->in->crls);
+    X509_CRL **proven = ncrl > 0 ? calloc((size_t)ncrl, sizeof *proven) : NULL;
+    if (ncrl > 0 && proven == NULL) {
+        rv->nomem = 1;
+        sk_X509_CRL_free(sk);
+        return;
+    }
+    for (int i = 0; i < ncrl; i++) {
         X509_CRL *crl = sk_X509_CRL_value(rv->in->crls, i);
-        int use = 0;
+        int use = 0, md = NID_undef, pk = NID_undef, sunset = 0;
+        if (past && rv->in->crl_proven != NULL &&
+            OBJ_find_sigid_algs(X509_CRL_get_signature_nid(crl), &md, &pk) == 1 && md == NID_sha1 &&
+            !ks_alg_digest_ok(rv->ctx, md) && ks_alg_evidence_ctx(rv->ctx, rv->in->crl_proven[i], &relaxed))
+            sunset = relax = 1;
         for (int d = 0; d < rv->n - 1; d++)
             if (!rv->established[d] && ks_emb_crl_usable(rv, crl, d, t, past))
                 use = covered[d] = 1;
         if (use && sk_X509_CRL_push(sk, crl) <= 0)
             rv->nomem = 1;
+        if (use && sunset)
+            proven[nproven++] = crl;
         any |= use;
+    }
+    if (relax) {
+        relaxed.alg.evidence_allow_sha1 = 0; /* OCSP: not here */
+        relaxed.alg.evidence_sha1_crls = proven;
+        relaxed.alg.n_evidence_sha1_crls = nproven;
     }
     memset(&res, 0, sizeof res);
     /* A revocation after the POE is forgiven and the path checked again
      * for the next one up, at most once per depth (as ks_crl_step). */
     for (int round = 0; any && round < rv->n; round++) {
         memset(missing, 0, sizeof missing);
-        ks_path_check_crls(rv->ctx, rv->chain, sk, t, NULL, rv->established, 1, rv->poe ? &pp : NULL, missing, &res);
+        ks_path_check_crls(relax ? &relaxed : rv->ctx, rv->chain, sk, t, NULL, rv->established, 1,
+                           rv->poe ? &pp : NULL, missing, &res);
         int d = res.error_depth;
         if (res.x509_error != X509_V_ERR_CERT_REVOKED || d < 0 || d >= rv->n - 1 || rv->revoked_ok[d])
             break;
@@ -826,6 +875,7 @@ static void ks_emb_crls(ks_rev *rv, time_t t, int past)
         ks_path_result_clear(&res);
     }
     if (any && res.indication == KS_TOTAL_PASSED) {
+        rv->weak_ev |= nproven > 0;
         for (int d = 0; d < rv->n - 1; d++) {
             if (rv->established[d] || missing[d] || !covered[d])
                 continue;
@@ -846,6 +896,7 @@ static void ks_emb_crls(ks_rev *rv, time_t t, int past)
     }
     ks_path_result_clear(&res);
     sk_X509_CRL_free(sk);
+    free(proven);
     ks_openssl_drain(__func__);
 }
 
@@ -919,6 +970,12 @@ ks_result ks_revocation_check(ks_ctx *ctx, const ks_path_input *in, time_t at, c
     /* What the signed object carries first: a depth it establishes is
      * never fetched for. */
     ks_embedded(&rv);
+    if (rv.weak_ev)
+        rv.nomem |= !ks_verdict_warn(obj, "WEAK_ALGORITHM_BEFORE_SUNSET",
+                                     "Revocation evidence signed with SHA-1, no longer secure, was used: a timestamp "
+                                     "over it proves it existed before the algorithm's sunset.",
+                                     "現在は安全でない SHA-1 で署名された失効情報を使いましたが、その利用期限より前に"
+                                     "存在したことがそれを含むタイムスタンプで証明されています。");
     if (rv.revoked_depth >= 0 || ks_all_established(&rv)) {
         /* nothing left to fetch */
     } else if (ctx->rev.prefer_crl) {

@@ -664,8 +664,13 @@ static ks_result ks_verify_signer(ks_ctx *ctx, CMS_ContentInfo *cms, CMS_SignerI
     if (stands) {
         /* ES-A: the archive timestamps first, newest down; the signature
          * timestamps are then validated at the time they prove. */
-        if ((r = ks_cades_archive(ctx, cms, si, detached, ndetached, at, &poe.env, sobj, &ar)) != KS_OK ||
-            (r = ks_signer_timestamps(ctx, si, &ar, &poe)) != KS_OK)
+        if ((r = ks_cades_archive(ctx, cms, si, detached, ndetached, at, &poe.env, sobj, &ar)) != KS_OK)
+            goto done;
+        /* The revocation values those archive timestamps cover are proven
+         * to have existed at their genTime (for the algorithm sunset of
+         * evidence, revoke.c); the signature timestamps cover none. */
+        ks_cades_values_proven(&cv, &ar);
+        if ((r = ks_signer_timestamps(ctx, si, &ar, &poe)) != KS_OK)
             goto done;
         ks_poe_archive(&poe, &ar);
         /* A proof from outside the signer (a PDF document timestamp over its
