@@ -2333,6 +2333,35 @@ static int emit(const char *dir)
     }
     ok = ok && emit_time(dir, "ltv-sunset-later.txt", sgen + 86400) &&
          emit_time(dir, "ltv-sunset-earlier.txt", sgen - 86400);
+    /* test_evsunset's ES-X-L with SHA-1 evidence (gen = sgen = xgen, an
+     * archive timestamp an hour later: between the two sunsets above),
+     * checked at at-xl with every responder down. */
+    static const struct {
+        const char *name;
+        int sha1;
+        ev_kind ats;
+    } ev[] = {{"ev-ocsp-v2", 1, EV_V2},
+              {"ev-ocsp-v3", 1, EV_V3},
+              {"ev-ocsp-added-after-v3", 1, EV_V3_BEFORE},
+              {"ev-ocsp-ts-only", 1, EV_NONE},
+              {"ev-crl-v2", 2, EV_V2}};
+    for (size_t i = 0; ok && i < sizeof ev / sizeof ev[0]; i++) {
+        uint8_t *sig = NULL;
+        ev_ats = ev[i].ats;
+        ev_g2 = xgen + 3600;
+        xl_sha1_ocsp = ev[i].sha1 == 1;
+        xl_sha1_crl = ev[i].sha1 == 2;
+        xl_tsa_ocsp = xgen + 30 * 86400L - 60;
+        xl_tsa_ocsp2 = ev[i].ats != EV_NONE ? ev_g2 - 60 : 0;
+        xl_hook = ev_hook;
+        size_t len = make_xl(XL_GOOD, xgen, &sig);
+        xl_hook = NULL;
+        xl_sha1_ocsp = xl_sha1_crl = 0;
+        xl_tsa_ocsp = xl_tsa_ocsp2 = 0;
+        snprintf(name, sizeof name, "ltv-%s.p7m", ev[i].name);
+        ok = emit_file(dir, name, sig, len);
+        free(sig);
+    }
     return ok ? 0 : 2;
 }
 

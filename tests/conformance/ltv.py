@@ -23,6 +23,8 @@ Configurations (written here, from $PKI):
             down: no TSA path has a status;
   sunset-later / sunset-earlier   ltv with algorithms.sunset.sha1 a day
             after / before the SHA-1 signatures' timestamp;
+  offline-sunset-later / -earlier   offline with the same sunsets (the
+            SHA-1 evidence rows: their archive timestamp lies between);
   noanchors ltv without timestamp_anchors (no TSA trusted);
   xl        anchors only, no intermediates, no CRL files, revocation
             require (prefer crl): an XAdES-X-L package's own values only;
@@ -110,6 +112,17 @@ ROWS = [
     ("ltv-sha1-ts", "sunset-earlier", "at", "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE"),
     ("ltv-sha1-ts", "ltv", "at", "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE"),
     ("ltv-sha1-nots", "sunset-later", "at", "INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE"),
+    # evidence signed with SHA-1 (ES-X-L, every responder down): used at the
+    # POE only when an archive timestamp over those very values proves them
+    # older than the sunset; a signature timestamp covers no evidence
+    ("ltv-ev-ocsp-v2", "offline-sunset-later", "at-xl", "TOTAL_PASSED", None),
+    ("ltv-ev-ocsp-v3", "offline-sunset-later", "at-xl", "TOTAL_PASSED", None),
+    ("ltv-ev-crl-v2", "offline-sunset-later", "at-xl", "TOTAL_PASSED", None),
+    ("ltv-ev-ocsp-v2", "offline-sunset-earlier", "at-xl", "INDETERMINATE", "TRY_LATER"),
+    ("ltv-ev-crl-v2", "offline-sunset-earlier", "at-xl", "INDETERMINATE", "TRY_LATER"),
+    ("ltv-ev-ocsp-added-after-v3", "offline-sunset-later", "at-xl", "INDETERMINATE", "TRY_LATER"),
+    ("ltv-ev-ocsp-ts-only", "offline-sunset-later", "at-xl", "INDETERMINATE", "TRY_LATER"),
+    ("ltv-ev-ocsp-v2", "offline", "at-xl", "INDETERMINATE", "TRY_LATER"),
 ]
 ROWS = [("ltv/%s.p7m" % sig, cfg, "ltv/ltv-" + at, ind, sub) for sig, cfg, at, ind, sub in ROWS]
 
@@ -223,6 +236,8 @@ def configs(tmp, d):
     for which in ("later", "earlier"):
         cfgs["sunset-" + which] = dict(base, crls=crls,
                                        algorithms={"sunset": {"sha1": read(d, "ltv/ltv-sunset-%s.txt" % which)}})
+        cfgs["offline-sunset-" + which] = dict(cfgs["offline"],
+                                               algorithms={"sunset": {"sha1": read(d, "ltv/ltv-sunset-%s.txt" % which)}})
     paths = {}
     for name, cfg in cfgs.items():
         paths[name] = os.path.join(tmp, name + ".json")
