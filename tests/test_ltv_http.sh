@@ -72,6 +72,8 @@ config() { # config NAME: the JSON of that configuration
   {\"issuer\": \"$P/tsa-ca.pem\", \"ocsp\": \"$DEAD/ocsp\"}], $SERVICE}" ;;
     sunset-later | sunset-earlier)
         echo "{$BASE, \"crls\": [$CRLS], \"algorithms\": {\"sunset\": {\"sha1\": \"$(cat "$T/ltv/ltv-$1.txt")\"}}, $SERVICE}" ;;
+    offline-sunset-later | offline-sunset-earlier) # offline, with the sunsets above
+        config offline | sed "s|^{|{\"algorithms\": {\"sunset\": {\"sha1\": \"$(cat "$T/ltv/ltv-${1#offline-}.txt")\"}}, |" ;;
     xl) echo "{\"trust_anchors\": [\"$P/anchors\"], \"timestamp_anchors\": [\"$P/tsa-ca.pem\"],
  \"accept_policies\": [\"1.2.392.200149.8.5.1.1.20\"], \"revocation\": {\"mode\": \"require\", \"prefer\": \"crl\"}, $SERVICE}" ;;
     ts) echo "{$BASE, \"revocation\": {\"mode\": \"off\"}, $SERVICE}" ;;
@@ -117,6 +119,11 @@ offline|pdf-b-lta-responders-down|$P/pdf/b-lta.pdf|-|INDETERMINATE|TRY_LATER
 sunset-later|cades-sha1-ts-before-sunset|$T/ltv/ltv-sha1-ts.p7m|$LAT|TOTAL_PASSED|-
 sunset-later|cades-sha1-nots|$T/ltv/ltv-sha1-nots.p7m|$LAT|INDETERMINATE|CRYPTO_CONSTRAINTS_FAILURE
 sunset-earlier|cades-sha1-ts-after-sunset|$T/ltv/ltv-sha1-ts.p7m|$LAT|INDETERMINATE|CRYPTO_CONSTRAINTS_FAILURE
+offline-sunset-later|cades-sha1-ocsp-under-ats-v2|$T/ltv/ltv-ev-ocsp-v2.p7m|$LATXL|TOTAL_PASSED|-
+offline-sunset-later|cades-sha1-crl-under-ats-v2|$T/ltv/ltv-ev-crl-v2.p7m|$LATXL|TOTAL_PASSED|-
+offline-sunset-earlier|cades-sha1-ocsp-ats-after-sunset|$T/ltv/ltv-ev-ocsp-v2.p7m|$LATXL|INDETERMINATE|TRY_LATER
+offline-sunset-later|cades-sha1-ocsp-added-after-v3|$T/ltv/ltv-ev-ocsp-added-after-v3.p7m|$LATXL|INDETERMINATE|TRY_LATER
+offline-sunset-later|cades-sha1-ocsp-ts-only|$T/ltv/ltv-ev-ocsp-ts-only.p7m|$LATXL|INDETERMINATE|TRY_LATER
 xl|xades-xl|$XG/kousei-xl.xml|-|TOTAL_PASSED|-
 xl|xades-t-no-path|$XG/kousei-t.xml|-|INDETERMINATE|NO_CERTIFICATE_CHAIN_FOUND
 ts|pdf-b-lta-expired|$P/pdf/b-lta.pdf|$EXP|TOTAL_PASSED|-
