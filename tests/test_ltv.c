@@ -1835,7 +1835,7 @@ static void test_sunset(void)
  * it existed before the sha1 sunset; a signature timestamp covers the
  * signature value only.
  */
-typedef enum { EV_NONE, EV_V2, EV_V3, EV_V3_BEFORE } ev_kind;
+typedef enum { EV_NONE, EV_V2, EV_V3, EV_V2_BEFORE, EV_V3_BEFORE } ev_kind;
 static ev_kind ev_ats;
 static time_t ev_g2;
 
@@ -1845,7 +1845,9 @@ static int ev_hook(CMS_ContentInfo *cms, CMS_SignerInfo *si, int after_values)
         return add_ats3(cms, si, V3_GOOD, "tsa", ev_g2);
     if (ev_ats == EV_V3 && after_values)
         return add_ats3(cms, si, V3_GOOD, "tsa", ev_g2);
-    if (ev_ats != EV_V2 || !after_values)
+    /* v2 over what is there: after the values, or before them (then
+     * adding them changes what it hashes, and it fails). */
+    if (!(ev_ats == EV_V2 && after_values) && !(ev_ats == EV_V2_BEFORE && !after_values))
         return 1;
     size_t dl = 0, toklen = 0;
     uint8_t *data = ats_data(cms, si, &dl);
@@ -1876,6 +1878,10 @@ static void test_evsunset(void)
         {"sha1 ocsp under an archive timestamp v3 after the sunset", 1, EV_V3, 1800, "INDETERMINATE", "TRY_LATER", 0},
         /* The values added after the v3: its index does not list them. */
         {"sha1 ocsp added after the archive timestamp v3", 1, EV_V3_BEFORE, 86400 + 3600, "INDETERMINATE",
+         "TRY_LATER", 0},
+        /* The values added after a v2: it no longer verifies, and proves
+         * nothing (the signature timestamp still proves gen). */
+        {"sha1 ocsp added after the archive timestamp v2", 1, EV_V2_BEFORE, 86400 + 3600, "INDETERMINATE",
          "TRY_LATER", 0},
         /* A signature timestamp covers the signature value, not evidence. */
         {"sha1 ocsp with a signature timestamp only", 1, EV_NONE, 86400 + 3600, "INDETERMINATE", "TRY_LATER", 0},
@@ -1925,6 +1931,19 @@ static void test_evsunset(void)
         char want[32];
         ks_time_format(gen, want, sizeof want);
         CHECK_STR(str_at(signer0(v), "best_signature_time"), want, "%s", erows[i].name);
+        /* The archive timestamp verifies, but for the one the values were
+         * added after. */
+        const cJSON *tj;
+        int archives = 0;
+        cJSON_ArrayForEach(tj, cJSON_GetObjectItemCaseSensitive(signer0(v), "timestamps"))
+        {
+            if (!t_str_eq(str_at(tj, "type"), "archive"))
+                continue;
+            archives++;
+            CHECK_STR(str_at(tj, "indication"), erows[i].ats == EV_V2_BEFORE ? "TOTAL_FAILED" : "TOTAL_PASSED",
+                      "%s: the archive timestamp (%s)", erows[i].name, t_str(str_at(tj, "detail")));
+        }
+        CHECK(archives == (erows[i].ats != EV_NONE), "%s: %d archive timestamps", erows[i].name, archives);
         int warned = 0;
         const cJSON *w;
         cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(signer0(v), "warnings"))
