@@ -100,8 +100,9 @@ static uint8_t *c14n_sigvalue(const char *xml, int mode, size_t *len)
     return out;
 }
 
-/* A copy of xml with `add` inserted before the first `before`. */
-static char *insert_before(const char *xml, const char *before, const char *add)
+/* xml with `add` inserted before the first `before`: takes `xml` (freed)
+ * and gives the new document. */
+static char *insert_into(char *xml, const char *before, const char *add)
 {
     const char *at = strstr(xml, before);
     if (at == NULL)
@@ -113,6 +114,7 @@ static char *insert_before(const char *xml, const char *before, const char *add)
     memcpy(out, xml, a);
     memcpy(out + a, add, k);
     memcpy(out + a + k, at, n - a + 1);
+    free(xml);
     return out;
 }
 
@@ -319,12 +321,11 @@ static char *make_doc(const char *who, ts_kind ts, const char *method, time_t ge
     cat(&usp, "<xades:UnsignedProperties><xades:UnsignedSignatureProperties>%s%s"
               "</xades:UnsignedSignatureProperties></xades:UnsignedProperties>",
         sts ? sts : "", vals ? vals : "");
-    char *out = insert_before(xml, "</xades:QualifyingProperties>", usp);
+    xml = insert_into(xml, "</xades:QualifyingProperties>", usp);
     free(usp);
     free(sts);
     free(vals);
-    free(xml);
-    return out;
+    return xml;
 }
 
 static ks_result verify_doc(ks_ctx *ctx, const char *xml, time_t at, cJSON **v)
@@ -632,10 +633,8 @@ static void test_hostile(void)
             char *id = strstr(one, " Id=\"TS1\"");
             if (id != NULL)
                 memcpy(id, "         ", 9); /* IDs stay unique */
-            char *x2 = insert_before(xml, "<xades:SignatureTimeStamp", one);
+            xml = insert_into(xml, "<xades:SignatureTimeStamp", one);
             free(one);
-            free(xml);
-            xml = x2;
         }
         cJSON *v = NULL;
         CHECK(verify_doc(ctx, xml, t_at, &v) == KS_OK && v != NULL, "%s: verdict", cases[i].name);
@@ -915,13 +914,12 @@ static char *add_ats(char *xml, const char *tsa, time_t gen, const char *method,
     if (method != NULL)
         cat(&ats, "<ds:CanonicalizationMethod xmlns:ds=\"%s\" Algorithm=\"%s\"/>", DS_NS, method);
     cat(&ats, "<xades:EncapsulatedTimeStamp>%s</xades:EncapsulatedTimeStamp></xadesv141:ArchiveTimeStamp>", t64);
-    char *out = insert_before(xml, "</xades:UnsignedSignatureProperties>", ats);
+    xml = insert_into(xml, "</xades:UnsignedSignatureProperties>", ats);
     free(ats);
     free(t64);
     free(in);
     OPENSSL_free(tok);
-    free(xml);
-    return out;
+    return xml;
 }
 
 typedef enum {
@@ -1020,16 +1018,11 @@ static char *make_a(const struct arow *r)
     cat(&usp, "<xades:UnsignedProperties><xades:UnsignedSignatureProperties>%s"
               "</xades:UnsignedSignatureProperties></xades:UnsignedProperties>",
         r->kind == A_STS_AFTER ? "" : sts);
-    char *out = insert_before(xml, "</xades:QualifyingProperties>", usp);
+    xml = insert_into(xml, "</xades:QualifyingProperties>", usp);
     free(usp);
-    free(xml);
-    xml = out;
     static const char extra[] = "<Object Id=\"EXTRA\"><Memo>unsigned</Memo></Object>";
-    if (r->kind == A_OBJECT) {
-        out = insert_before(xml, "</Signature>", extra);
-        free(xml);
-        xml = out;
-    }
+    if (r->kind == A_OBJECT)
+        xml = insert_into(xml, "</Signature>", extra);
     switch (r->kind) {
     case A_NONE:
         break;
@@ -1046,29 +1039,19 @@ static char *make_a(const struct arow *r)
         char *cv = NULL, *c = der_b64_of("cross-jpki-to-pref.pem", 0, 0);
         cat(&cv, "<xades:CertificateValues><xades:EncapsulatedX509Certificate>%s</xades:EncapsulatedX509Certificate>"
                  "</xades:CertificateValues>", c);
-        out = insert_before(xml, "<xadesv141:ArchiveTimeStamp", cv);
+        xml = insert_into(xml, "<xadesv141:ArchiveTimeStamp", cv);
         free(c);
         free(cv);
-        free(xml);
-        xml = out;
     }
-    if (r->kind == A_OBJECT_ADDED) {
-        out = insert_before(xml, "</Signature>", extra);
-        free(xml);
-        xml = out;
-    }
+    if (r->kind == A_OBJECT_ADDED)
+        xml = insert_into(xml, "</Signature>", extra);
     if (r->kind == A_LATER_PROP) {
         char *tsvd = make_xl("citizen-expired", XL_TSVD);
-        out = insert_before(xml, "</xades:UnsignedSignatureProperties>", tsvd);
+        xml = insert_into(xml, "</xades:UnsignedSignatureProperties>", tsvd);
         free(tsvd);
-        free(xml);
-        xml = out;
     }
-    if (r->kind == A_STS_AFTER) {
-        out = insert_before(xml, "</xades:UnsignedSignatureProperties>", sts);
-        free(xml);
-        xml = out;
-    }
+    if (r->kind == A_STS_AFTER)
+        xml = insert_into(xml, "</xades:UnsignedSignatureProperties>", sts);
     free(sts);
     return xml;
 }
