@@ -83,24 +83,42 @@ typedef enum { TS_NONE, TS_GOOD, TS_ROGUE, TS_TAMPERED, TS_OTHER_DATA, TS_TWICE_
 static const uint8_t doc[] = "SYNTHETIC TEST FILING -- NOT A REAL DOCUMENT\nlong-term validation\n";
 static const char *sign_md = "SHA256"; /* the signer's digest (test_sunset: SHA1) */
 
-/* An attached signature of doc by `who`, signingTime `signing`, with the
- * signature timestamp `kind` at genTime `gen`; DER in *out. */
-static size_t make_sig(const char *who, time_t signing, ts_kind kind, time_t gen, uint8_t **out)
+/* doc signed (attached) by `who` with `md` and signingTime `signing`, with
+ * `crl` in SignedData.crls when not NULL; *si its SignerInfo.  Exits when
+ * that fails, as the builders below do. */
+static CMS_ContentInfo *sign_doc(const char *who, const EVP_MD *md, time_t signing, X509_CRL *crl,
+                                 CMS_SignerInfo **si)
 {
     X509 *cert = load_cert(who);
     EVP_PKEY *key = load_key(who);
     BIO *in = BIO_new_mem_buf(doc, (int)sizeof doc - 1);
     unsigned int fl = CMS_BINARY | CMS_PARTIAL;
     CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, fl);
-    CMS_SignerInfo *si = cms ? CMS_add1_signer(cms, cert, key, EVP_get_digestbyname(sign_md), fl) : NULL;
     ASN1_TIME *st = ASN1_TIME_set(NULL, signing);
+    *si = cms ? CMS_add1_signer(cms, cert, key, md, fl) : NULL;
+    if (*si == NULL || st == NULL || CMS_signed_add1_attr_by_NID(*si, NID_pkcs9_signingTime, st->type, st, -1) != 1 ||
+        (crl != NULL && CMS_add1_crl(cms, crl) != 1) || CMS_final(cms, in, NULL, CMS_BINARY) != 1) {
+        ERR_print_errors_fp(stderr);
+        fprintf(stderr, "cannot sign as %s\n", who);
+        exit(2);
+    }
+    ASN1_TIME_free(st);
+    BIO_free(in);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    return cms;
+}
+
+/* An attached signature of doc by `who`, signingTime `signing`, with the
+ * signature timestamp `kind` at genTime `gen`; DER in *out. */
+static size_t make_sig(const char *who, time_t signing, ts_kind kind, time_t gen, uint8_t **out)
+{
+    CMS_SignerInfo *si = NULL;
+    CMS_ContentInfo *cms = sign_doc(who, EVP_get_digestbyname(sign_md), signing, NULL, &si);
     uint8_t *tok = NULL;
     size_t toklen = 0;
     int n = 0;
     *out = NULL;
-    if (si == NULL || st == NULL || CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, st->type, st, -1) != 1 ||
-        CMS_final(cms, in, NULL, CMS_BINARY) != 1)
-        goto done;
     ASN1_OCTET_STRING *sv = CMS_SignerInfo_get0_signature(si);
     const uint8_t *svp = ASN1_STRING_get0_data(sv);
     size_t svlen = (size_t)ASN1_STRING_length(sv);
@@ -128,11 +146,7 @@ done:
         exit(2);
     }
     OPENSSL_free(tok);
-    ASN1_TIME_free(st);
     CMS_ContentInfo_free(cms);
-    BIO_free(in);
-    EVP_PKEY_free(key);
-    X509_free(cert);
     return (size_t)n;
 }
 
@@ -708,18 +722,11 @@ static int (*xl_hook)(CMS_ContentInfo *cms, CMS_SignerInfo *si, int after_values
  * the TSA's (xl_tsa_ocsp). */
 static size_t make_xl(xl_kind kind, time_t gen, uint8_t **out)
 {
-    X509 *cert = load_cert("citizen-rsa");
-    EVP_PKEY *key = load_key("citizen-rsa");
-    BIO *in = BIO_new_mem_buf(doc, (int)sizeof doc - 1);
-    unsigned int fl = CMS_BINARY | CMS_PARTIAL;
-    CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, fl);
-    CMS_SignerInfo *si = cms ? CMS_add1_signer(cms, cert, key, EVP_sha256(), fl) : NULL;
-    ASN1_TIME *st = ASN1_TIME_set(NULL, gen - 60);
+    X509 *cert = load_cert("citizen-rsa"); /* the OCSP answers speak of it */
+    CMS_SignerInfo *si = NULL;
+    CMS_ContentInfo *cms = sign_doc("citizen-rsa", EVP_sha256(), gen - 60, NULL, &si);
     int n = 0;
     *out = NULL;
-    if (si == NULL || st == NULL || CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, st->type, st, -1) != 1 ||
-        CMS_final(cms, in, NULL, CMS_BINARY) != 1)
-        goto done;
     ASN1_OCTET_STRING *sv = CMS_SignerInfo_get0_signature(si);
     size_t toklen = 0;
     uint8_t *tok = make_token("tsa", ASN1_STRING_get0_data(sv), (size_t)ASN1_STRING_length(sv), gen, &toklen);
@@ -837,10 +844,7 @@ done:
         fprintf(stderr, "cannot make an ES-X-L\n");
         exit(2);
     }
-    ASN1_TIME_free(st);
     CMS_ContentInfo_free(cms);
-    BIO_free(in);
-    EVP_PKEY_free(key);
     X509_free(cert);
     return (size_t)n;
 }
@@ -1100,19 +1104,12 @@ typedef enum { A_NONE, A_ONE, A_IMPRINT, A_TWO, A_ONE_TAGGED, A_TWO_TAGGED } ats
  * makes them). */
 static size_t make_esa(ats_kind kind, time_t g1, time_t g2, time_t g3, uint8_t **out)
 {
-    X509 *cert = load_cert("citizen-expired");
-    EVP_PKEY *key = load_key("citizen-expired");
-    BIO *in = BIO_new_mem_buf(doc, (int)sizeof doc - 1);
-    unsigned int fl = CMS_BINARY | CMS_PARTIAL;
-    CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, fl);
-    CMS_SignerInfo *si = cms ? CMS_add1_signer(cms, cert, key, EVP_sha256(), fl) : NULL;
-    ASN1_TIME *st = ASN1_TIME_set(NULL, g1 - 60);
+    CMS_SignerInfo *si = NULL;
+    CMS_ContentInfo *cms = sign_doc("citizen-expired", EVP_sha256(), g1 - 60, NULL, &si);
     ASN1_OBJECT *atsv2 = OBJ_txt2obj("1.2.840.113549.1.9.16.2.48", 1);
     int n = 0;
     *out = NULL;
-    if (si == NULL || st == NULL || atsv2 == NULL ||
-        CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, st->type, st, -1) != 1 ||
-        CMS_final(cms, in, NULL, CMS_BINARY) != 1)
+    if (atsv2 == NULL)
         goto done;
     ASN1_OCTET_STRING *sv = CMS_SignerInfo_get0_signature(si);
     size_t toklen = 0;
@@ -1141,11 +1138,7 @@ done:
         exit(2);
     }
     ASN1_OBJECT_free(atsv2);
-    ASN1_TIME_free(st);
     CMS_ContentInfo_free(cms);
-    BIO_free(in);
-    EVP_PKEY_free(key);
-    X509_free(cert);
     return (size_t)n;
 }
 
@@ -1394,21 +1387,13 @@ static int add_ats3(CMS_ContentInfo *cms, CMS_SignerInfo *si, v3_kind kind, cons
  * timestamps); then the archive timestamps of `kind` at g2 (and g3). */
 static size_t make_esa3(v3_kind kind, time_t g1, time_t g2, time_t g3, uint8_t **out)
 {
-    X509 *cert = load_cert("citizen-expired");
-    EVP_PKEY *key = load_key("citizen-expired");
     X509_CRL *crl = load_crl("pref-ca");
-    BIO *in = BIO_new_mem_buf(doc, (int)sizeof doc - 1);
-    unsigned int fl = CMS_BINARY | CMS_PARTIAL;
-    CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, fl);
-    CMS_SignerInfo *si = cms ? CMS_add1_signer(cms, cert, key, EVP_sha256(), fl) : NULL;
-    ASN1_TIME *st = ASN1_TIME_set(NULL, g1 - 60);
+    CMS_SignerInfo *si = NULL;
+    CMS_ContentInfo *cms = sign_doc("citizen-expired", EVP_sha256(), g1 - 60, crl, &si);
     size_t toklen = 0;
     uint8_t *tok = NULL;
     int n = 0;
     *out = NULL;
-    if (si == NULL || st == NULL || CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, st->type, st, -1) != 1 ||
-        CMS_add1_crl(cms, crl) != 1 || CMS_final(cms, in, NULL, CMS_BINARY) != 1)
-        goto done;
     ASN1_OCTET_STRING *sv = CMS_SignerInfo_get0_signature(si);
     tok = make_token("tsa-old", ASN1_STRING_get0_data(sv), (size_t)ASN1_STRING_length(sv), g1, &toklen);
     if (kind != V3_ADDED_TS &&
@@ -1469,12 +1454,8 @@ done:
         exit(2);
     }
     OPENSSL_free(tok);
-    ASN1_TIME_free(st);
     CMS_ContentInfo_free(cms);
-    BIO_free(in);
     X509_CRL_free(crl);
-    EVP_PKEY_free(key);
-    X509_free(cert);
     return (size_t)n;
 }
 
@@ -1606,21 +1587,14 @@ static time_t tsa_revoked_at(void)
  * NULL, an archive-time-stamp v2 by tsa2 at g2 covers it all. */
 static size_t make_esa_by(const char *signer, const char *tsa1, time_t g1, const char *tsa2, time_t g2, uint8_t **out)
 {
-    X509 *cert = load_cert(signer);
-    EVP_PKEY *key = load_key(signer);
-    BIO *in = BIO_new_mem_buf(doc, (int)sizeof doc - 1);
-    unsigned int fl = CMS_BINARY | CMS_PARTIAL;
-    CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, fl);
-    CMS_SignerInfo *si = cms ? CMS_add1_signer(cms, cert, key, EVP_sha256(), fl) : NULL;
-    ASN1_TIME *st = ASN1_TIME_set(NULL, g1 - 60);
+    CMS_SignerInfo *si = NULL;
+    CMS_ContentInfo *cms = sign_doc(signer, EVP_sha256(), g1 - 60, NULL, &si);
     ASN1_OBJECT *atsv2 = OBJ_txt2obj("1.2.840.113549.1.9.16.2.48", 1);
     size_t toklen = 0, dl = 0;
     uint8_t *tok = NULL, *data = NULL;
     int n = 0;
     *out = NULL;
-    if (si == NULL || st == NULL || atsv2 == NULL ||
-        CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, st->type, st, -1) != 1 ||
-        CMS_final(cms, in, NULL, CMS_BINARY) != 1)
+    if (atsv2 == NULL)
         goto done;
     ASN1_OCTET_STRING *sv = CMS_SignerInfo_get0_signature(si);
     tok = make_token(tsa1, ASN1_STRING_get0_data(sv), (size_t)ASN1_STRING_length(sv), g1, &toklen);
@@ -1644,11 +1618,7 @@ done:
     OPENSSL_free(tok);
     free(data);
     ASN1_OBJECT_free(atsv2);
-    ASN1_TIME_free(st);
     CMS_ContentInfo_free(cms);
-    BIO_free(in);
-    EVP_PKEY_free(key);
-    X509_free(cert);
     return (size_t)n;
 }
 
